@@ -1,0 +1,135 @@
+import { DOMParser, type Document, type Element, type Node } from '@xmldom/xmldom';
+
+/** Namespaces used across SAML 2.0 messages, metadata and XML-DSig / XML-Enc. */
+export const NS = {
+  samlp: 'urn:oasis:names:tc:SAML:2.0:protocol',
+  saml: 'urn:oasis:names:tc:SAML:2.0:assertion',
+  md: 'urn:oasis:names:tc:SAML:2.0:metadata',
+  ds: 'http://www.w3.org/2000/09/xmldsig#',
+  xenc: 'http://www.w3.org/2001/04/xmlenc#',
+  xenc11: 'http://www.w3.org/2009/xmlenc11#',
+  xsi: 'http://www.w3.org/2001/XMLSchema-instance',
+} as const;
+
+/** Why a document was refused before any SAML logic looked at it. */
+export type XmlParseFailure =
+  | { code: 'xml_too_large'; message: string }
+  | { code: 'xml_doctype_forbidden'; message: string }
+  | { code: 'xml_malformed'; message: string };
+
+export type XmlParseResult = { ok: true; document: Document; root: Element } | { ok: false; error: XmlParseFailure };
+
+const ELEMENT_NODE = 1;
+const DOCUMENT_TYPE_NODE = 10;
+
+/**
+ * Parses untrusted XML once, refusing what an identity provider never needs to send: a DOCTYPE
+ * (entity expansion, external entities), more than one root, NUL bytes, or more than `maxBytes`.
+ * Any parser warning or error refuses the document: a SAML message is machine-written, so an
+ * "almost well-formed" one is an attack or a bug, never something to repair.
+ */
+export function parseXml(xml: string, maxBytes = 1024 * 1024): XmlParseResult {
+  if (Buffer.byteLength(xml, 'utf8') > maxBytes) {
+    return { ok: false, error: { code: 'xml_too_large', message: `The XML document is larger than ${maxBytes} bytes.` } };
+  }
+  const text = xml.charCodeAt(0) === 0xfeff ? xml.slice(1) : xml;
+  if (text.includes('\u0000')) return malformed('The XML document contains a NUL character.');
+  // Checked on the text as well as on the tree: the parser must never see a declaration at all.
+  if (/<!DOCTYPE|<!ENTITY/i.test(text)) {
+    return { ok: false, error: { code: 'xml_doctype_forbidden', message: 'XML with a DOCTYPE or entity declaration is not accepted.' } };
+  }
+  let problem: string | undefined;
+  let document: Document;
+  try {
+    document = new DOMParser({
+      onError: (level, message) => {
+        problem ??= `${level}: ${message.split('\n')[0]}`;
+      },
+    }).parseFromString(text, 'text/xml');
+  } catch (error) {
+    return malformed(`The XML document is not well-formed: ${(error as Error).message.split('\n')[0]}`);
+  }
+  if (problem !== undefined) return malformed(`The XML document is not well-formed (${problem}).`);
+  const roots = childNodes(document).filter((node) => node.nodeType === ELEMENT_NODE);
+  if (childNodes(document).some((node) => node.nodeType === DOCUMENT_TYPE_NODE)) {
+    return { ok: false, error: { code: 'xml_doctype_forbidden', message: 'XML with a DOCTYPE or entity declaration is not accepted.' } };
+  }
+  const [root, ...others] = roots;
+  if (root === undefined || others.length > 0) return malformed('The XML document must have exactly one root element.');
+  return { ok: true, document, root: root as Element };
+}
+
+function malformed(message: string): XmlParseResult {
+  return { ok: false, error: { code: 'xml_malformed', message } };
+}
+
+function childNodes(node: Node): Node[] {
+  const out: Node[] = [];
+  for (let child = node.firstChild; child !== null; child = child.nextSibling) out.push(child);
+  return out;
+}
+
+/** True when `node` is an element with this namespace and local name. */
+export function isElement(node: Node | null | undefined, ns: string, localName: string): node is Element {
+  return node != null && node.nodeType === ELEMENT_NODE && (node as Element).namespaceURI === ns && (node as Element).localName === localName;
+}
+
+/** The element children of `parent`, in document order. */
+export function childElements(parent: Node): Element[] {
+  const out: Element[] = [];
+  for (let child = parent.firstChild; child !== null; child = child.nextSibling) {
+    if (child.nodeType === ELEMENT_NODE) out.push(child as Element);
+  }
+  return out;
+}
+
+/** The element children of `parent` with this namespace and local name. */
+export function children(parent: Node, ns: string, localName: string): Element[] {
+  return childElements(parent).filter((el) => el.namespaceURI === ns && el.localName === localName);
+}
+
+/** The only such child, `undefined` when absent; more than one is reported as `'many'`. */
+export function onlyChild(parent: Node, ns: string, localName: string): Element | undefined | 'many' {
+  const found = children(parent, ns, localName);
+  if (found.length > 1) return 'many';
+  return found[0];
+}
+
+/** The first such child, or undefined. */
+export function firstChild(parent: Node, ns: string, localName: string): Element | undefined {
+  return children(parent, ns, localName)[0];
+}
+
+/**
+ * The text content of an element: text and CDATA concatenated, comments and processing
+ * instructions ignored (so a comment injected into a NameID never truncates it).
+ */
+export function textOf(element: Element): string {
+  let out = '';
+  for (let child = element.firstChild; child !== null; child = child.nextSibling) {
+    if (child.nodeType === 3 || child.nodeType === 4) out += child.nodeValue ?? '';
+    else if (child.nodeType === ELEMENT_NODE) out += textOf(child as Element);
+  }
+  return out;
+}
+
+/** An attribute's value, or undefined when the attribute is absent (never the empty string for absent). */
+export function attr(element: Element, name: string): string | undefined {
+  return element.hasAttribute(name) ? (element.getAttribute(name) ?? undefined) : undefined;
+}
+
+/** Every element below `root` (including it) in document order, without recursion limits on deep trees. */
+export function* descendants(root: Element): Generator<Element> {
+  const stack: Element[] = [root];
+  while (stack.length > 0) {
+    const el = stack.pop()!;
+    yield el;
+    const kids = childElements(el);
+    for (let i = kids.length - 1; i >= 0; i--) stack.push(kids[i]!);
+  }
+}
+
+/** Escapes a value for an XML attribute or text node. */
+export function escapeXml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
+}
