@@ -1,0 +1,118 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from './config.ts';
+import { randomToken } from './crypto/tokens.ts';
+import type { Actor } from './domain/actor.ts';
+import type { Services } from './deps.ts';
+import { rateLimitSubject, tokenFromAuthorization } from './http/auth.ts';
+import { registerApiErrorHandling, sendError } from './http/errors.ts';
+import type { HttpMetrics } from './http/metrics.ts';
+import type { RateLimitStore } from './http/rate-limit.ts';
+import { apiKeyRoutes } from './http/routes/api-keys.ts';
+import { eventRoutes } from './http/routes/events.ts';
+import { operationRoutes } from './http/routes/operations.ts';
+import { organizationRoutes } from './http/routes/organizations.ts';
+import { ErrorResponse } from './http/schemas/common.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated API key on /v1 routes; null elsewhere. */
+    actor: Actor | null;
+  }
+}
+
+/** What buildApp needs; deps.ts assembles it. */
+export interface AppDeps {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly services: Services;
+  readonly rateLimitStore: RateLimitStore;
+  readonly metrics: HttpMetrics;
+  readonly isReady: () => Promise<boolean>;
+  readonly random: (size: number) => Buffer;
+}
+
+const BODY_LIMIT = 1024 * 1024;
+
+/** Builds the HTTP application: routes, schemas, errors, auth, limits. Never listens or exits. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT,
+    genReqId: () => `req_${randomToken(deps.random, 12)}`,
+    requestIdHeader: false,
+    trustProxy: false,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorateRequest('actor', null);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    deps.metrics.observe(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode, reply.elapsedTime / 1000);
+  });
+  registerApiErrorHandling(app);
+  app.addSchema(ErrorResponse);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Lanyard API', version: '1', description: 'Enterprise SSO: organizations, connections, setup tickets, applications and the OAuth 2.0 / OpenID Connect login.' },
+      servers: [{ url: deps.config.publicUrl }],
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, basic: { type: 'http', scheme: 'basic' } } },
+      security: [{ bearer: [] }, { basic: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(operationRoutes({ isReady: deps.isReady, metrics: deps.metrics }));
+  await app.register(
+    async (v1) => {
+      v1.addHook('onRequest', async (request, reply) => authenticate(deps, request, reply));
+      await v1.register(organizationRoutes(deps.services.organizations));
+      await v1.register(apiKeyRoutes(deps.services.apiKeys));
+      await v1.register(eventRoutes(deps.services.db));
+    },
+    { prefix: '/v1' },
+  );
+  return app;
+}
+
+/** Resolves the API key, counts the request against its limit, and refuses what is not allowed. */
+async function authenticate(deps: AppDeps, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+  const token = tokenFromAuthorization(request.headers.authorization);
+  request.actor = token === undefined ? null : await deps.services.apiKeys.authenticate(token, request.id);
+  if (!(await withinRateLimit(deps, request, reply))) return reply;
+  if (request.actor === null) {
+    reply.header('www-authenticate', 'Bearer realm="lanyard"');
+    return sendError(request, reply, 'unauthenticated', token === undefined ? 'send an API key: Authorization: Bearer <token>' : 'the API key is unknown or revoked');
+  }
+  return undefined;
+}
+
+/**
+ * Fixed-window limit per API key (per client address when unauthenticated) and route. A store
+ * failure lets the request through: an outage of Redis must not take the API down with it.
+ */
+export async function withinRateLimit(deps: Pick<AppDeps, 'config' | 'rateLimitStore'>, request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
+  const { max, windowSeconds } = deps.config.rateLimit;
+  const key = `${rateLimitSubject(request)}:${request.method}:${request.routeOptions.url ?? request.url}`;
+  let hit: { count: number; resetInMs: number };
+  try {
+    hit = await deps.rateLimitStore.hit(key, windowSeconds * 1000);
+  } catch (error) {
+    request.log.warn({ err: error }, 'rate limit store unavailable; request not counted');
+    return true;
+  }
+  const resetSeconds = Math.max(1, Math.ceil(hit.resetInMs / 1000));
+  reply.header('x-ratelimit-limit', max).header('x-ratelimit-remaining', Math.max(0, max - hit.count)).header('x-ratelimit-reset', resetSeconds);
+  if (hit.count <= max) return true;
+  reply.header('retry-after', resetSeconds);
+  sendError(request, reply, 'rate_limited', `rate limit of ${max} requests per ${windowSeconds} s exceeded; retry in ${resetSeconds} s`);
+  return false;
+}

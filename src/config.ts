@@ -1,0 +1,147 @@
+import { createHash } from 'node:crypto';
+
+/** A key that seals secrets at rest (AES-256-GCM); its id is stored beside each sealed value. */
+export interface SecretKey {
+  readonly id: string;
+  readonly key: Buffer;
+}
+
+/** Everything the process reads from its environment, parsed once and frozen. */
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly publicUrl: string;
+  readonly databaseUrl: string | undefined;
+  readonly dataDir: string;
+  /** Current sealing key; undefined only on the embedded database, where main.ts generates one. */
+  readonly secretKey: SecretKey | undefined;
+  /** Older keys that still open what they sealed, until `lanyard secrets rotate` re-seals it. */
+  readonly previousSecretKeys: readonly SecretKey[];
+  readonly bootstrapApiKey: string | undefined;
+  readonly redisUrl: string | undefined;
+  readonly logLevel: LogLevel;
+  readonly rateLimit: { readonly max: number; readonly windowSeconds: number };
+  readonly allowPrivateMetadataUrls: boolean;
+  readonly shutdownTimeoutMs: number;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** A configuration value that cannot be used; `variable` names the environment variable. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable} ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Reads and validates the configuration. Throws a ConfigError naming the first bad variable;
+ * main.ts prints it as one line and exits. No secret has a default.
+ */
+export function loadConfig(env: Env): Config {
+  const read = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === '' ? undefined : value;
+  };
+  const port = integer(read, 'LANYARD_PORT', 8080, 0, 65535);
+  const host = read('LANYARD_HOST') ?? '127.0.0.1';
+  const publicUrl = parsePublicUrl(read('LANYARD_PUBLIC_URL') ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`);
+  const databaseUrl = read('LANYARD_DATABASE_URL');
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('LANYARD_DATABASE_URL', 'must be a postgres:// or postgresql:// URL (unset it to use the embedded database)');
+  }
+  const secret = read('LANYARD_SECRET_KEY');
+  const secretKey = secret === undefined ? undefined : parseSecretKey('LANYARD_SECRET_KEY', secret);
+  if (secretKey === undefined && databaseUrl !== undefined) {
+    throw new ConfigError('LANYARD_SECRET_KEY', 'is required with LANYARD_DATABASE_URL (32 random bytes, base64 or hex: `openssl rand -base64 32`)');
+  }
+  const previousSecretKeys = (read('LANYARD_PREVIOUS_SECRET_KEYS') ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map((s) => parseSecretKey('LANYARD_PREVIOUS_SECRET_KEYS', s));
+  const bootstrapApiKey = read('LANYARD_BOOTSTRAP_API_KEY');
+  if (bootstrapApiKey !== undefined && !/^[\x21-\x7e]{32,256}$/.test(bootstrapApiKey)) {
+    throw new ConfigError('LANYARD_BOOTSTRAP_API_KEY', 'must be 32 to 256 printable characters without spaces');
+  }
+  const redisUrl = read('LANYARD_REDIS_URL');
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
+    throw new ConfigError('LANYARD_REDIS_URL', 'must be a redis:// or rediss:// URL');
+  }
+  const logLevel = (read('LANYARD_LOG_LEVEL') ?? 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError('LANYARD_LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+  return Object.freeze({
+    port,
+    host,
+    publicUrl,
+    databaseUrl,
+    dataDir: read('LANYARD_DATA_DIR') ?? './data',
+    secretKey,
+    previousSecretKeys: Object.freeze(previousSecretKeys),
+    bootstrapApiKey,
+    redisUrl,
+    logLevel,
+    rateLimit: Object.freeze({
+      max: integer(read, 'LANYARD_RATE_LIMIT_MAX', 1000, 1, 1_000_000_000),
+      windowSeconds: integer(read, 'LANYARD_RATE_LIMIT_WINDOW_SECONDS', 60, 1, 86_400),
+    }),
+    allowPrivateMetadataUrls: boolean(read, 'LANYARD_ALLOW_PRIVATE_METADATA_URLS', false),
+    shutdownTimeoutMs: integer(read, 'LANYARD_SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+  });
+}
+
+function integer(read: (name: string) => string | undefined, name: string, fallback: number, min: number, max: number): number {
+  const raw = read(name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < min || value > max) throw new ConfigError(name, `must be a whole number from ${min} to ${max} (got "${raw}")`);
+  return value;
+}
+
+function boolean(read: (name: string) => string | undefined, name: string, fallback: boolean): boolean {
+  const raw = read(name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(name, `must be true or false (got "${raw}")`);
+}
+
+function parsePublicUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('LANYARD_PUBLIC_URL', `must be an absolute http(s) URL (got "${raw}")`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError('LANYARD_PUBLIC_URL', 'must use http or https');
+  if (url.search !== '' || url.hash !== '') throw new ConfigError('LANYARD_PUBLIC_URL', 'must not have a query or fragment');
+  return url.toString().replace(/\/+$/, '');
+}
+
+/** Parses 32 bytes given as base64, base64url or hex; the id is derived so it never needs configuring. */
+export function parseSecretKey(variable: string, raw: string): SecretKey {
+  const key = /^[0-9a-f]{64}$/i.test(raw) ? Buffer.from(raw, 'hex') : Buffer.from(raw, 'base64');
+  if (key.length !== 32) throw new ConfigError(variable, 'must be 32 random bytes in base64 or hex (`openssl rand -base64 32`)');
+  return Object.freeze({ id: createHash('sha256').update(key).digest('hex').slice(0, 8), key });
+}
+
+/** The configuration as it may be logged: secrets replaced by a marker. */
+export function redactConfig(config: Config): Record<string, unknown> {
+  return {
+    ...config,
+    databaseUrl: config.databaseUrl?.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:[redacted]@'),
+    secretKey: config.secretKey ? `[key ${config.secretKey.id}]` : undefined,
+    previousSecretKeys: config.previousSecretKeys.map((k) => `[key ${k.id}]`),
+    bootstrapApiKey: config.bootstrapApiKey ? '[redacted]' : undefined,
+    redisUrl: config.redisUrl?.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:[redacted]@'),
+  };
+}

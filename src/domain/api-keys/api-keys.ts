@@ -1,0 +1,129 @@
+import { sql, type Kysely } from 'kysely';
+import { hashToken, newId, randomToken, type Clock, type RandomBytes } from '../../crypto/tokens.ts';
+import { decodeCursor, toPage, type Page } from '../../storage/pagination.ts';
+import type { ApiKeyRow, Database } from '../../storage/schema.ts';
+import { canSee, SYSTEM_ACTOR, type Actor } from '../actor.ts';
+import { AppError, notFound } from '../errors.ts';
+import { recordEvent } from '../events/events.ts';
+
+/** An API key as the API shows it; the token appears once, in the answer to its creation. */
+export interface ApiKey {
+  id: string;
+  name: string;
+  organizationId: string | null;
+  scope: 'admin' | 'organization';
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+export interface ApiKeyServiceDeps {
+  readonly db: Kysely<Database>;
+  readonly clock: Clock;
+  readonly random: RandomBytes;
+}
+
+// How stale last_used_at may get: writing it on every request would turn reads into writes.
+const LAST_USED_RESOLUTION_MS = 60_000;
+// Serializes bootstrap across instances starting at once on one database.
+const BOOTSTRAP_LOCK = 7_318_201_104;
+
+/**
+ * API keys: `key_…` ids, tokens `<id>.<secret>` of which only a SHA-256 is stored. A token is
+ * looked up by its hash, so comparison never touches the secret itself.
+ */
+export function createApiKeyService(deps: ApiKeyServiceDeps) {
+  const { db, clock, random } = deps;
+
+  async function insertKey(trx: Kysely<Database>, actor: Actor, name: string, organizationId: string | null, token?: string) {
+    const now = clock();
+    const id = newId('key', now, random);
+    const secretToken = token ?? `${id}.${randomToken(random)}`;
+    const row = await trx
+      .insertInto('api_keys')
+      .values({ id, name, organization_id: organizationId, token_hash: hashToken(secretToken), created_at: now })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await recordEvent(trx, { now, random }, actor, { type: 'api_key.created', organizationId, summary: { keyId: id, name, scope: organizationId === null ? 'admin' : 'organization' } });
+    return { ...toApiKey(row), token: secretToken };
+  }
+
+  return {
+    /** Creates a key; an organization key may only create keys for its own organization. */
+    async create(actor: Actor, input: { name: string; organizationId?: string | null | undefined }): Promise<ApiKey & { token: string }> {
+      const organizationId = input.organizationId ?? actor.organizationId;
+      if (actor.organizationId !== null && organizationId !== actor.organizationId) {
+        throw new AppError('forbidden', 'an organization API key can only create keys for its own organization');
+      }
+      return db.transaction().execute(async (trx) => {
+        if (organizationId !== null) {
+          const exists = await trx.selectFrom('organizations').select('id').where('id', '=', organizationId).executeTakeFirst();
+          if (exists === undefined) throw new AppError('validation_failed', 'organizationId names no organization', [{ field: 'organizationId', message: 'no such organization' }]);
+        }
+        return insertKey(trx, actor, input.name, organizationId);
+      });
+    },
+
+    async list(actor: Actor, query: { limit: number; cursor?: string | undefined }): Promise<Page<ApiKey>> {
+      const after = decodeCursor(query.cursor);
+      let q = db.selectFrom('api_keys').selectAll().orderBy('id').limit(query.limit + 1);
+      if (actor.organizationId !== null) q = q.where('organization_id', '=', actor.organizationId);
+      if (after !== undefined) q = q.where('id', '>', after);
+      return toPage(await q.execute(), query.limit, toApiKey);
+    },
+
+    async get(actor: Actor, id: string): Promise<ApiKey> {
+      const row = await db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
+      if (row === undefined || (actor.organizationId !== null && !(row.organization_id !== null && canSee(actor, row.organization_id)))) throw notFound('API key');
+      return toApiKey(row);
+    },
+
+    /** Revokes a key: it stops authenticating at once; the record stays for the audit trail. */
+    async revoke(actor: Actor, id: string): Promise<void> {
+      const key = await this.get(actor, id);
+      const now = clock();
+      await db.transaction().execute(async (trx) => {
+        await trx.updateTable('api_keys').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+        await recordEvent(trx, { now, random }, actor, { type: 'api_key.revoked', organizationId: key.organizationId, summary: { keyId: id, name: key.name } });
+      });
+    },
+
+    /** The actor a bearer token stands for, or null when it is unknown or revoked. */
+    async authenticate(token: string, requestId: string | null): Promise<Actor | null> {
+      const row = await db.selectFrom('api_keys').selectAll().where('token_hash', '=', hashToken(token)).executeTakeFirst();
+      if (row === undefined || row.revoked_at !== null) return null;
+      const now = clock();
+      if (row.last_used_at === null || now.getTime() - row.last_used_at.getTime() > LAST_USED_RESOLUTION_MS) {
+        await db.updateTable('api_keys').set({ last_used_at: now }).where('id', '=', row.id).execute();
+      }
+      return { id: row.id, organizationId: row.organization_id, requestId };
+    },
+
+    /**
+     * On an empty key table, installs the first admin key: `token` when given (from
+     * LANYARD_BOOTSTRAP_API_KEY), else a new one. Returns the key, or null when keys already exist.
+     */
+    async bootstrap(token?: string): Promise<(ApiKey & { token: string }) | null> {
+      return db.transaction().execute(async (trx) => {
+        await sql`select pg_advisory_xact_lock(${BOOTSTRAP_LOCK})`.execute(trx);
+        const any = await trx.selectFrom('api_keys').select('id').limit(1).executeTakeFirst();
+        if (any !== undefined) return null;
+        return insertKey(trx, SYSTEM_ACTOR, 'bootstrap admin key', null, token);
+      });
+    },
+  };
+}
+
+export type ApiKeyService = ReturnType<typeof createApiKeyService>;
+
+function toApiKey(row: ApiKeyRow): ApiKey {
+  return {
+    id: row.id,
+    name: row.name,
+    organizationId: row.organization_id,
+    scope: row.organization_id === null ? 'admin' : 'organization',
+    createdAt: row.created_at.toISOString(),
+    lastUsedAt: row.last_used_at?.toISOString() ?? null,
+    revokedAt: row.revoked_at?.toISOString() ?? null,
+  };
+}

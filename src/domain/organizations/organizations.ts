@@ -1,0 +1,166 @@
+import type { Kysely, Transaction } from 'kysely';
+import { newId, type Clock, type RandomBytes } from '../../crypto/tokens.ts';
+import { decodeCursor, toPage, type Page } from '../../storage/pagination.ts';
+import type { Database, OrganizationRow } from '../../storage/schema.ts';
+import { isUniqueViolation } from '../../storage/unique-violation.ts';
+import { canSee, requireAdmin, type Actor } from '../actor.ts';
+import { AppError, notFound } from '../errors.ts';
+import { recordEvent } from '../events/events.ts';
+import { normalizeDomains } from './domains.ts';
+
+/** An organization as the API shows it. */
+export interface Organization {
+  id: string;
+  name: string;
+  externalId: string | null;
+  domains: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface CreateOrganizationInput {
+  name: string;
+  externalId?: string | null | undefined;
+  domains?: string[] | undefined;
+}
+
+export type UpdateOrganizationInput = Partial<CreateOrganizationInput>;
+
+export interface ListOrganizationsQuery {
+  limit: number;
+  cursor?: string | undefined;
+  externalId?: string | undefined;
+  domain?: string | undefined;
+}
+
+export interface OrganizationServiceDeps {
+  readonly db: Kysely<Database>;
+  readonly clock: Clock;
+  readonly random: RandomBytes;
+}
+
+/** Organizations: the SaaS company's customers, each owning connections, keys and tickets. */
+export function createOrganizationService(deps: OrganizationServiceDeps) {
+  const { db, clock, random } = deps;
+
+  async function load(trx: Kysely<Database>, actor: Actor, id: string): Promise<Organization> {
+    const row = await trx.selectFrom('organizations').selectAll().where('id', '=', id).executeTakeFirst();
+    if (row === undefined || !canSee(actor, row.id)) throw notFound('organization');
+    const domains = await trx.selectFrom('organization_domains').select('domain').where('organization_id', '=', id).orderBy('domain').execute();
+    return toOrganization(row, domains.map((d) => d.domain));
+  }
+
+  async function writeDomains(trx: Transaction<Database>, organizationId: string, domains: string[]): Promise<void> {
+    await trx.deleteFrom('organization_domains').where('organization_id', '=', organizationId).execute();
+    if (domains.length === 0) return;
+    const taken = await trx.selectFrom('organization_domains').select('domain').where('domain', 'in', domains).executeTakeFirst();
+    if (taken !== undefined) throw domainTaken(taken.domain, domains);
+    await trx.insertInto('organization_domains').values(domains.map((domain) => ({ domain, organization_id: organizationId }))).execute();
+  }
+
+  return {
+    /** Creates an organization and its domains; admin keys only. */
+    async create(actor: Actor, input: CreateOrganizationInput): Promise<Organization> {
+      requireAdmin(actor, 'create organizations');
+      const domains = normalizeDomains(input.domains ?? []);
+      const now = clock();
+      const id = newId('org', now, random);
+      return translateConflicts(() =>
+        db.transaction().execute(async (trx) => {
+          await trx.insertInto('organizations').values({ id, name: input.name, external_id: input.externalId ?? null, created_at: now, updated_at: now }).execute();
+          await writeDomains(trx, id, domains);
+          await recordEvent(trx, { now, random }, actor, { type: 'organization.created', organizationId: id, summary: { name: input.name, externalId: input.externalId ?? null, domains } });
+          return load(trx, actor, id);
+        }),
+      );
+    },
+
+    async get(actor: Actor, id: string): Promise<Organization> {
+      return load(db, actor, id);
+    },
+
+    /** Organizations in creation order; an organization key sees only its own. */
+    async list(actor: Actor, query: ListOrganizationsQuery): Promise<Page<Organization>> {
+      const after = decodeCursor(query.cursor);
+      let q = db.selectFrom('organizations').selectAll('organizations').orderBy('organizations.id').limit(query.limit + 1);
+      if (actor.organizationId !== null) q = q.where('organizations.id', '=', actor.organizationId);
+      if (after !== undefined) q = q.where('organizations.id', '>', after);
+      if (query.externalId !== undefined) q = q.where('external_id', '=', query.externalId);
+      if (query.domain !== undefined) {
+        const [domain] = normalizeDomains([query.domain], 'domain');
+        q = q.innerJoin('organization_domains', 'organization_domains.organization_id', 'organizations.id').where('organization_domains.domain', '=', domain!);
+      }
+      const rows = await q.execute();
+      const ids = rows.map((r) => r.id);
+      const domains = ids.length === 0 ? [] : await db.selectFrom('organization_domains').selectAll().where('organization_id', 'in', ids).orderBy('domain').execute();
+      return toPage(rows, query.limit, (row) =>
+        toOrganization(
+          row,
+          domains.filter((d) => d.organization_id === row.id).map((d) => d.domain),
+        ),
+      );
+    },
+
+    /** Changes the given fields; `domains` replaces the whole list. */
+    async update(actor: Actor, id: string, input: UpdateOrganizationInput): Promise<Organization> {
+      const domains = input.domains === undefined ? undefined : normalizeDomains(input.domains);
+      const now = clock();
+      return translateConflicts(() =>
+        db.transaction().execute(async (trx) => {
+          await load(trx, actor, id);
+          await trx
+            .updateTable('organizations')
+            .set({
+              updated_at: now,
+              ...(input.name !== undefined ? { name: input.name } : {}),
+              ...(input.externalId !== undefined ? { external_id: input.externalId } : {}),
+            })
+            .where('id', '=', id)
+            .execute();
+          if (domains !== undefined) await writeDomains(trx, id, domains);
+          const changed = Object.keys(input).filter((k) => (input as Record<string, unknown>)[k] !== undefined);
+          await recordEvent(trx, { now, random }, actor, { type: 'organization.updated', organizationId: id, summary: { changed } });
+          return load(trx, actor, id);
+        }),
+      );
+    },
+
+    /** Deletes the organization and, through cascading keys, all it owns, in one transaction. */
+    async delete(actor: Actor, id: string): Promise<void> {
+      const now = clock();
+      await db.transaction().execute(async (trx) => {
+        const organization = await load(trx, actor, id);
+        await trx.deleteFrom('organizations').where('id', '=', id).execute();
+        await recordEvent(trx, { now, random }, actor, { type: 'organization.deleted', organizationId: id, summary: { name: organization.name } });
+      });
+    },
+  };
+}
+
+export type OrganizationService = ReturnType<typeof createOrganizationService>;
+
+function toOrganization(row: OrganizationRow, domains: string[]): Organization {
+  return {
+    id: row.id,
+    name: row.name,
+    externalId: row.external_id,
+    domains,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}
+
+function domainTaken(domain: string, domains: string[]): AppError {
+  return new AppError('conflict', `domain ${domain} already belongs to another organization`, [{ field: `domains.${domains.indexOf(domain)}`, message: 'already taken' }]);
+}
+
+/** Turns a unique-constraint race the pre-checks could not see into the same 409 they give. */
+async function translateConflicts<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (isUniqueViolation(error, 'organizations_external_id')) throw new AppError('conflict', 'externalId is already used by another organization', [{ field: 'externalId', message: 'already taken' }], { cause: error });
+    if (isUniqueViolation(error, 'organization_domains_pkey')) throw new AppError('conflict', 'a domain already belongs to another organization', [{ field: 'domains', message: 'already taken' }], { cause: error });
+    throw error;
+  }
+}

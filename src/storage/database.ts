@@ -1,0 +1,72 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, Migrator, PostgresDialect, sql, type PostgresPool } from 'kysely';
+import pg from 'pg';
+import { migrations } from './migrations/index.ts';
+import { pglitePool } from './pglite-pool.ts';
+import type { Database } from './schema.ts';
+
+export type Db = Kysely<Database>;
+
+export interface OpenDatabaseOptions {
+  /** postgres:// URL; undefined opens the embedded PGlite database. */
+  readonly url?: string | undefined;
+  /** Where PGlite keeps its files; undefined keeps them in memory (tests). */
+  readonly dataDir?: string | undefined;
+  /** PostgreSQL schema to use (tests isolate themselves in one); created when missing. */
+  readonly schema?: string | undefined;
+  readonly maxConnections?: number;
+}
+
+export interface DatabaseHandle {
+  readonly db: Db;
+  readonly kind: 'postgres' | 'pglite';
+  close(): Promise<void>;
+}
+
+// pg returns int8 (bigint, count(*)) as strings by default; every bigint we store fits a double.
+pg.types.setTypeParser(20, (value) => Number(value));
+
+/** Opens PostgreSQL through a `pg` pool, or the embedded PGlite database. Does not migrate. */
+export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
+  if (options.url !== undefined) {
+    const schema = options.schema;
+    const pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.maxConnections ?? 10,
+      ...(schema ? { options: `-c search_path=${schema}` } : {}),
+    });
+    if (schema) await pool.query(`create schema if not exists "${schema.replace(/"/g, '')}"`);
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return { db, kind: 'postgres', close: () => db.destroy() };
+  }
+  if (options.dataDir !== undefined) await mkdir(options.dataDir, { recursive: true });
+  const pglite = await PGlite.create(options.dataDir === undefined ? undefined : join(options.dataDir, 'pg'));
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: pglitePool(pglite) as unknown as PostgresPool }) });
+  return { db, kind: 'pglite', close: () => db.destroy() };
+}
+
+/**
+ * Applies the numbered, forward-only migrations. Kysely's migrator holds a PostgreSQL advisory
+ * lock while it runs, so instances starting together apply each migration exactly once.
+ */
+export async function migrateToLatest(db: Db): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error !== undefined) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    throw new Error(`database migration ${failed ?? ''} failed: ${(error as Error).message}`, { cause: error });
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** True when the database answers a trivial query. */
+export async function isDatabaseReachable(db: Db): Promise<boolean> {
+  try {
+    await sql`select 1`.execute(db);
+    return true;
+  } catch {
+    return false;
+  }
+}

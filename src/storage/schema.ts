@@ -1,0 +1,50 @@
+import type { ColumnType, Insertable, Selectable } from 'kysely';
+
+/** JSON columns: written as values, read back as parsed values. */
+type Json<T> = ColumnType<T, T | string, T | string>;
+
+export interface OrganizationsTable {
+  id: string;
+  name: string;
+  external_id: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface OrganizationDomainsTable {
+  domain: string;
+  organization_id: string;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  name: string;
+  organization_id: string | null;
+  token_hash: string;
+  created_at: Date;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+}
+
+export interface EventsTable {
+  id: string;
+  type: string;
+  organization_id: string | null;
+  actor: string | null;
+  request_id: string | null;
+  summary: Json<Record<string, unknown>>;
+  created_at: Date;
+}
+
+/** The database as Kysely sees it; one entry per table, snake_case as stored. */
+export interface Database {
+  organizations: OrganizationsTable;
+  organization_domains: OrganizationDomainsTable;
+  api_keys: ApiKeysTable;
+  events: EventsTable;
+}
+
+export type OrganizationRow = Selectable<OrganizationsTable>;
+export type ApiKeyRow = Selectable<ApiKeysTable>;
+export type EventRow = Selectable<EventsTable>;
+export type NewEvent = Insertable<EventsTable>;
