@@ -9,6 +9,7 @@ import type { Actor } from './domain/actor.ts';
 import type { Services } from './deps.ts';
 import { rateLimitSubject, tokenFromAuthorization } from './http/auth.ts';
 import { registerApiErrorHandling, sendError } from './http/errors.ts';
+import { schemaController } from './http/validation.ts';
 import type { HttpMetrics } from './http/metrics.ts';
 import type { RateLimitStore } from './http/rate-limit.ts';
 import { apiKeyRoutes } from './http/routes/api-keys.ts';
@@ -45,7 +46,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     genReqId: () => `req_${randomToken(deps.random, 12)}`,
     requestIdHeader: false,
     trustProxy: false,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    schemaController,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorateRequest('actor', null);

@@ -33,7 +33,6 @@ export const ERROR_CATALOGUE = {
   forbidden: { status: 403, description: 'The API key is valid but may not do this (e.g. an organization key acting beyond its organization).' },
   not_found: { status: 404, description: 'No such resource, or not visible to this API key.' },
   route_not_found: { status: 404, description: 'No such route.' },
-  method_not_allowed: { status: 405, description: 'The route exists but not with this method.' },
   conflict: { status: 409, description: 'A unique value (external id, domain, …) is already taken; `details` names the field.' },
   payload_too_large: { status: 413, description: 'The body is larger than 1 MiB.' },
   unsupported_media_type: { status: 415, description: 'The body is not in a content type this route accepts.' },

@@ -51,7 +51,8 @@ export function createApiKeyService(deps: ApiKeyServiceDeps) {
   return {
     /** Creates a key; an organization key may only create keys for its own organization. */
     async create(actor: Actor, input: { name: string; organizationId?: string | null | undefined }): Promise<ApiKey & { token: string }> {
-      const organizationId = input.organizationId ?? actor.organizationId;
+      // Omitted: the actor's own scope. Explicit null: an admin key, which only an admin may mint.
+      const organizationId = input.organizationId === undefined ? actor.organizationId : input.organizationId;
       if (actor.organizationId !== null && organizationId !== actor.organizationId) {
         throw new AppError('forbidden', 'an organization API key can only create keys for its own organization');
       }

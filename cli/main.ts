@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../src/config.ts';
+import { createApiKey } from './api-keys.ts';
+import { migrate } from './migrate.ts';
+
+const USAGE = `usage: lanyard <command> [options]
+
+commands:
+  migrate                                   apply database migrations and exit
+  api-keys create [--name N] [--organization org_…]
+                                            create an API key and print its token once
+
+The database and keys come from the same LANYARD_* environment as the server.`;
+
+/** CLI entry: one file per command, each calling the same services as HTTP. */
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { name: { type: 'string' }, organization: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  const command = positionals.join(' ');
+  if (values.help || command === '') {
+    process.stdout.write(`${USAGE}\n`);
+    return command === '' && !values.help ? 2 : 0;
+  }
+  const config = loadConfig(process.env);
+  switch (command) {
+    case 'migrate':
+      return migrate(config);
+    case 'api-keys create':
+      return createApiKey(config, { name: values.name ?? 'created by the CLI', organizationId: values.organization });
+    default:
+      process.stderr.write(`lanyard: unknown command "${command}"\n${USAGE}\n`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`lanyard: ${error instanceof ConfigError ? `configuration error: ${error.message}` : ((error as Error).message ?? String(error))}\n`);
+    process.exit(error instanceof ConfigError ? 2 : 1);
+  },
+);
