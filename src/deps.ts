@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Config } from './config.ts';
+import type { Config, SecretKey } from './config.ts';
+import { createSealer, type Sealer } from './crypto/seal.ts';
 import type { Clock, RandomBytes } from './crypto/tokens.ts';
 import { createApiKeyService } from './domain/api-keys/api-keys.ts';
+import { createDeploymentKeys } from './domain/keys/deployment-keys.ts';
 import { createOrganizationService } from './domain/organizations/organizations.ts';
 import type { AppDeps } from './app.ts';
 import { createHttpMetrics } from './http/metrics.ts';
@@ -11,9 +13,11 @@ import { memoryRateLimitStore, redisRateLimitStore } from './http/rate-limit.ts'
 import { isDatabaseReachable, type Db } from './storage/database.ts';
 
 /** The domain services, each given only what it uses. */
-export function createServices(deps: { db: Db; clock: Clock; random: RandomBytes }) {
+export function createServices(deps: { config: Config; db: Db; clock: Clock; random: RandomBytes; sealer: Sealer }) {
+  const deploymentKeys = createDeploymentKeys(deps);
   return {
     db: deps.db,
+    deploymentKeys,
     organizations: createOrganizationService(deps),
     apiKeys: createApiKeyService(deps),
   };
@@ -24,8 +28,10 @@ export type Services = ReturnType<typeof createServices>;
 /** Composition root: the real clock, randomness and stores unless the caller passes its own. */
 export function createDeps(
   config: Config,
-  io: { db: Db; logger: Logger; clock?: Clock; random?: RandomBytes },
+  io: { db: Db; logger: Logger; secretKey?: SecretKey; clock?: Clock; random?: RandomBytes },
 ): AppDeps & { close(): Promise<void> } {
+  const secretKey = io.secretKey ?? config.secretKey;
+  if (secretKey === undefined) throw new Error('no sealing key: resolveSecretKey(config) first');
   const clock = io.clock ?? (() => new Date());
   const random = io.random ?? randomBytes;
   const rateLimitStore = config.redisUrl
@@ -35,7 +41,7 @@ export function createDeps(
     config,
     logger: io.logger,
     random,
-    services: createServices({ db: io.db, clock, random }),
+    services: createServices({ config, db: io.db, clock, random, sealer: createSealer(secretKey, config.previousSecretKeys, random) }),
     rateLimitStore,
     metrics: createHttpMetrics(),
     isReady: () => isDatabaseReachable(io.db),

@@ -17,9 +17,9 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config);
   logger.info({ config: redactConfig(config) }, 'starting lanyard');
-  await resolveSecretKey(config);
+  const secretKey = await resolveSecretKey(config);
   const database = await openMigratedDatabase(config, logger);
-  const deps = createDeps(config, { db: database.db, logger });
+  const deps = createDeps(config, { db: database.db, logger, secretKey });
 
   const bootstrap = await deps.services.apiKeys.bootstrap(config.bootstrapApiKey);
   if (bootstrap !== null && config.bootstrapApiKey === undefined) {

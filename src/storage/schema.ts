@@ -36,15 +36,53 @@ export interface EventsTable {
   created_at: Date;
 }
 
+export interface ConnectionsTable {
+  id: string;
+  organization_id: string;
+  type: 'saml' | 'oidc';
+  provider: string;
+  name: string;
+  enabled: boolean;
+  state: 'draft' | 'active';
+  settings: Json<Record<string, unknown>>;
+  sealed_secret: string | null;
+  attribute_mapping: Json<Record<string, string>>;
+  group_sync: boolean;
+  last_used_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface DeploymentKeysTable {
+  id: string;
+  purpose: string;
+  public_pem: string;
+  certificate_pem: string | null;
+  sealed_private_key: string;
+  created_at: Date;
+  retired_at: Date | null;
+}
+
+export interface SamlAssertionsSeenTable {
+  connection_id: string;
+  assertion_id: string;
+  expires_at: Date;
+}
+
 /** The database as Kysely sees it; one entry per table, snake_case as stored. */
 export interface Database {
   organizations: OrganizationsTable;
   organization_domains: OrganizationDomainsTable;
   api_keys: ApiKeysTable;
   events: EventsTable;
+  connections: ConnectionsTable;
+  deployment_keys: DeploymentKeysTable;
+  saml_assertions_seen: SamlAssertionsSeenTable;
 }
 
 export type OrganizationRow = Selectable<OrganizationsTable>;
 export type ApiKeyRow = Selectable<ApiKeysTable>;
 export type EventRow = Selectable<EventsTable>;
 export type NewEvent = Insertable<EventsTable>;
+export type ConnectionRow = Selectable<ConnectionsTable>;
+export type DeploymentKeyRow = Selectable<DeploymentKeysTable>;
