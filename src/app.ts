@@ -13,6 +13,7 @@ import { schemaController } from './http/validation.ts';
 import type { HttpMetrics } from './http/metrics.ts';
 import type { RateLimitStore } from './http/rate-limit.ts';
 import { apiKeyRoutes } from './http/routes/api-keys.ts';
+import { applicationRoutes } from './http/routes/applications.ts';
 import { eventRoutes } from './http/routes/events.ts';
 import { operationRoutes } from './http/routes/operations.ts';
 import { organizationRoutes } from './http/routes/organizations.ts';
@@ -77,6 +78,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       v1.addHook('onRequest', async (request, reply) => authenticate(deps, request, reply));
       await v1.register(organizationRoutes(deps.services.organizations));
       await v1.register(apiKeyRoutes(deps.services.apiKeys));
+      await v1.register(applicationRoutes(deps.services.applications));
       await v1.register(eventRoutes(deps.services.db));
     },
     { prefix: '/v1' },

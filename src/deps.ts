@@ -5,6 +5,8 @@ import type { Config, SecretKey } from './config.ts';
 import { createSealer, type Sealer } from './crypto/seal.ts';
 import type { Clock, RandomBytes } from './crypto/tokens.ts';
 import { createApiKeyService } from './domain/api-keys/api-keys.ts';
+import { createApplicationService } from './domain/applications/applications.ts';
+import { createTokenService } from './domain/oauth/tokens.ts';
 import { createDeploymentKeys } from './domain/keys/deployment-keys.ts';
 import { createOrganizationService } from './domain/organizations/organizations.ts';
 import type { AppDeps } from './app.ts';
@@ -15,9 +17,12 @@ import { isDatabaseReachable, type Db } from './storage/database.ts';
 /** The domain services, each given only what it uses. */
 export function createServices(deps: { config: Config; db: Db; clock: Clock; random: RandomBytes; sealer: Sealer }) {
   const deploymentKeys = createDeploymentKeys(deps);
+  const applications = createApplicationService(deps);
   return {
     db: deps.db,
     deploymentKeys,
+    applications,
+    tokens: createTokenService({ ...deps, issuer: deps.config.publicUrl, applications, deploymentKeys }),
     organizations: createOrganizationService(deps),
     apiKeys: createApiKeyService(deps),
   };

@@ -69,6 +69,62 @@ export interface SamlAssertionsSeenTable {
   expires_at: Date;
 }
 
+export interface ApplicationsTable {
+  id: string;
+  name: string;
+  client_id: string;
+  client_secret_hash: string;
+  redirect_uris: Json<string[]>;
+  default_redirect_uri: string | null;
+  organization_ids: Json<string[] | null>;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface LoginFlowsTable {
+  id: string;
+  application_id: string;
+  organization_id: string;
+  connection_id: string;
+  redirect_uri: string;
+  app_state: string | null;
+  nonce: string | null;
+  scope: string;
+  code_challenge: string | null;
+  upstream_request_id: string | null;
+  sealed_upstream_state: string | null;
+  created_at: Date;
+  expires_at: Date;
+  returned_at: Date | null;
+  completed_at: Date | null;
+  failure_code: string | null;
+  failure_message: string | null;
+}
+
+export interface AuthorizationCodesTable {
+  code_hash: string;
+  application_id: string;
+  redirect_uri: string;
+  code_challenge: string | null;
+  nonce: string | null;
+  scope: string;
+  profile: Json<Record<string, unknown>>;
+  created_at: Date;
+  expires_at: Date;
+  used_at: Date | null;
+}
+
+export interface AccessTokensTable {
+  token_hash: string;
+  application_id: string;
+  code_hash: string;
+  scope: string;
+  profile: Json<Record<string, unknown>>;
+  created_at: Date;
+  expires_at: Date;
+  revoked_at: Date | null;
+}
+
 /** The database as Kysely sees it; one entry per table, snake_case as stored. */
 export interface Database {
   organizations: OrganizationsTable;
@@ -78,6 +134,10 @@ export interface Database {
   connections: ConnectionsTable;
   deployment_keys: DeploymentKeysTable;
   saml_assertions_seen: SamlAssertionsSeenTable;
+  applications: ApplicationsTable;
+  login_flows: LoginFlowsTable;
+  authorization_codes: AuthorizationCodesTable;
+  access_tokens: AccessTokensTable;
 }
 
 export type OrganizationRow = Selectable<OrganizationsTable>;
@@ -86,3 +146,5 @@ export type EventRow = Selectable<EventsTable>;
 export type NewEvent = Insertable<EventsTable>;
 export type ConnectionRow = Selectable<ConnectionsTable>;
 export type DeploymentKeyRow = Selectable<DeploymentKeysTable>;
+export type ApplicationRow = Selectable<ApplicationsTable>;
+export type LoginFlowRow = Selectable<LoginFlowsTable>;

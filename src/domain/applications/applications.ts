@@ -1,0 +1,155 @@
+import type { Kysely } from 'kysely';
+import { constantTimeEqual, hashToken, newId, randomToken, type Clock, type RandomBytes } from '../../crypto/tokens.ts';
+import { decodeCursor, toPage, type Page } from '../../storage/pagination.ts';
+import type { ApplicationRow, Database } from '../../storage/schema.ts';
+import { requireAdmin, type Actor } from '../actor.ts';
+import { AppError, notFound } from '../errors.ts';
+import { recordEvent } from '../events/events.ts';
+import { validateRedirectUris } from './redirect-uris.ts';
+
+/** An application (OAuth client) as the API shows it; the secret appears once, at creation. */
+export interface Application {
+  id: string;
+  name: string;
+  clientId: string;
+  redirectUris: string[];
+  defaultRedirectUri: string | null;
+  organizationIds: string[] | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ApplicationInput {
+  name: string;
+  redirectUris: string[];
+  defaultRedirectUri?: string | null | undefined;
+  organizationIds?: string[] | null | undefined;
+}
+
+/** Applications: the SaaS company's apps that send users to Lanyard to sign in. Admin keys only. */
+export function createApplicationService(deps: { db: Kysely<Database>; clock: Clock; random: RandomBytes }) {
+  const { db, clock, random } = deps;
+
+  async function load(id: string): Promise<ApplicationRow> {
+    const row = await db.selectFrom('applications').selectAll().where('id', '=', id).executeTakeFirst();
+    if (row === undefined) throw notFound('application');
+    return row;
+  }
+
+  function check(input: ApplicationInput): void {
+    validateRedirectUris(input.redirectUris);
+    if (input.defaultRedirectUri != null && !input.redirectUris.includes(input.defaultRedirectUri)) {
+      throw new AppError('validation_failed', 'defaultRedirectUri must be one of redirectUris', [{ field: 'defaultRedirectUri', message: 'must be one of redirectUris' }]);
+    }
+  }
+
+  return {
+    async create(actor: Actor, input: ApplicationInput): Promise<Application & { clientSecret: string }> {
+      requireAdmin(actor, 'manage applications');
+      check(input);
+      const now = clock();
+      const id = newId('app', now, random);
+      const clientSecret = randomToken(random);
+      const row = await db.transaction().execute(async (trx) => {
+        const inserted = await trx
+          .insertInto('applications')
+          .values({
+            id,
+            name: input.name,
+            client_id: `client_${randomToken(random, 16)}`,
+            client_secret_hash: hashToken(clientSecret),
+            redirect_uris: JSON.stringify(input.redirectUris),
+            default_redirect_uri: input.defaultRedirectUri ?? null,
+            organization_ids: input.organizationIds == null ? null : JSON.stringify(input.organizationIds),
+            created_at: now,
+            updated_at: now,
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        await recordEvent(trx, { now, random }, actor, { type: 'application.created', organizationId: null, summary: { applicationId: id, name: input.name } });
+        return inserted;
+      });
+      return { ...toApplication(row), clientSecret };
+    },
+
+    async get(actor: Actor, id: string): Promise<Application> {
+      requireAdmin(actor, 'manage applications');
+      return toApplication(await load(id));
+    },
+
+    async list(actor: Actor, query: { limit: number; cursor?: string | undefined }): Promise<Page<Application>> {
+      requireAdmin(actor, 'manage applications');
+      const after = decodeCursor(query.cursor);
+      let q = db.selectFrom('applications').selectAll().orderBy('id').limit(query.limit + 1);
+      if (after !== undefined) q = q.where('id', '>', after);
+      return toPage(await q.execute(), query.limit, toApplication);
+    },
+
+    async update(actor: Actor, id: string, input: Partial<ApplicationInput>): Promise<Application> {
+      requireAdmin(actor, 'manage applications');
+      const current = toApplication(await load(id));
+      const next = { ...current, ...Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) } as ApplicationInput;
+      check(next);
+      const now = clock();
+      return db.transaction().execute(async (trx) => {
+        const row = await trx
+          .updateTable('applications')
+          .set({
+            name: next.name,
+            redirect_uris: JSON.stringify(next.redirectUris),
+            default_redirect_uri: next.defaultRedirectUri ?? null,
+            organization_ids: next.organizationIds == null ? null : JSON.stringify(next.organizationIds),
+            updated_at: now,
+          })
+          .where('id', '=', id)
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        await recordEvent(trx, { now, random }, actor, { type: 'application.updated', organizationId: null, summary: { applicationId: id, changed: Object.keys(input) } });
+        return toApplication(row);
+      });
+    },
+
+    async delete(actor: Actor, id: string): Promise<void> {
+      requireAdmin(actor, 'manage applications');
+      const app = await load(id);
+      const now = clock();
+      await db.transaction().execute(async (trx) => {
+        await trx.deleteFrom('applications').where('id', '=', id).execute();
+        await recordEvent(trx, { now, random }, actor, { type: 'application.deleted', organizationId: null, summary: { applicationId: id, name: app.name } });
+      });
+    },
+
+    /** The application with this client id, for the OAuth endpoints. */
+    async findByClientId(clientId: string): Promise<Application | undefined> {
+      const row = await db.selectFrom('applications').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+      return row === undefined ? undefined : toApplication(row);
+    },
+
+    /** The application when `clientId` and `clientSecret` match, compared in constant time. */
+    async authenticateClient(clientId: string, clientSecret: string): Promise<Application | undefined> {
+      const row = await db.selectFrom('applications').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+      if (row === undefined || !constantTimeEqual(row.client_secret_hash, hashToken(clientSecret))) return undefined;
+      return toApplication(row);
+    },
+  };
+}
+
+export type ApplicationService = ReturnType<typeof createApplicationService>;
+
+/** True when `organizationId` may sign in to the application. */
+export function allowsOrganization(app: Application, organizationId: string): boolean {
+  return app.organizationIds === null || app.organizationIds.includes(organizationId);
+}
+
+function toApplication(row: ApplicationRow): Application {
+  return {
+    id: row.id,
+    name: row.name,
+    clientId: row.client_id,
+    redirectUris: row.redirect_uris,
+    defaultRedirectUri: row.default_redirect_uri,
+    organizationIds: row.organization_ids,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}

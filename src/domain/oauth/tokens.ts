@@ -1,0 +1,138 @@
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { exportJWK, SignJWT } from 'jose';
+import type { Kysely } from 'kysely';
+import { constantTimeEqual, hashToken, randomToken, type Clock, type RandomBytes } from '../../crypto/tokens.ts';
+import type { Database } from '../../storage/schema.ts';
+import type { ApplicationService } from '../applications/applications.ts';
+import type { DeploymentKey, DeploymentKeys } from '../keys/deployment-keys.ts';
+import { OAuthError } from './errors.ts';
+import { profileClaims, type Profile } from './profile.ts';
+
+/** Lifetime of access tokens and id_tokens. */
+export const ACCESS_TOKEN_TTL_SECONDS = 600;
+const VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
+
+/** The token request after client authentication was read from the header or the body. */
+export interface TokenRequest {
+  grant_type?: string | undefined;
+  code?: string | undefined;
+  redirect_uri?: string | undefined;
+  code_verifier?: string | undefined;
+  clientId: string | undefined;
+  clientSecret: string | undefined;
+}
+
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  id_token?: string;
+  scope: string;
+}
+
+/** The token signing key: RSA-2048, generated once per deployment and sealed in the database. */
+export function tokenSigningKey(keys: DeploymentKeys): Promise<DeploymentKey> {
+  return keys.get('oidc-token-signing', async () => ({
+    privateKeyPem: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  }));
+}
+
+/** Codes for tokens (RFC 6749 §4.1.3, RFC 7636 §4.6), tokens for claims (OIDC core §5.3). */
+export function createTokenService(deps: {
+  db: Kysely<Database>;
+  clock: Clock;
+  random: RandomBytes;
+  issuer: string;
+  applications: Pick<ApplicationService, 'authenticateClient'>;
+  deploymentKeys: DeploymentKeys;
+}) {
+  const { db, clock } = deps;
+
+  return {
+    async exchange(request: TokenRequest): Promise<TokenResponse> {
+      if (request.clientId === undefined || request.clientSecret === undefined) throw new OAuthError('invalid_client', 'authenticate the client with client_secret_basic or client_secret_post', 401);
+      const application = await deps.applications.authenticateClient(request.clientId, request.clientSecret);
+      if (application === undefined) throw new OAuthError('invalid_client', 'unknown client or wrong client secret', 401);
+      if (request.grant_type !== 'authorization_code') throw new OAuthError('unsupported_grant_type', 'grant_type must be authorization_code');
+      if (!request.code) throw new OAuthError('invalid_request', 'code is required');
+      const now = clock();
+      const codeHash = hashToken(request.code);
+      const code = await db
+        .updateTable('authorization_codes')
+        .set({ used_at: now })
+        .where('code_hash', '=', codeHash)
+        .where('used_at', 'is', null)
+        .returningAll()
+        .executeTakeFirst();
+      if (code === undefined) {
+        // A code presented twice may have been stolen: revoke what the first use obtained (RFC 6749 §4.1.2).
+        await db.updateTable('access_tokens').set({ revoked_at: now }).where('code_hash', '=', codeHash).where('revoked_at', 'is', null).execute();
+        throw new OAuthError('invalid_grant', 'the code is unknown or was already used');
+      }
+      if (code.application_id !== application.id) throw new OAuthError('invalid_grant', 'the code was issued to another client');
+      if (code.expires_at <= now) throw new OAuthError('invalid_grant', 'the code has expired');
+      if (request.redirect_uri !== code.redirect_uri) throw new OAuthError('invalid_grant', 'redirect_uri does not match the authorization request');
+      checkPkce(code.code_challenge, request.code_verifier);
+
+      const profile = code.profile as unknown as Profile;
+      const accessToken = randomToken(deps.random);
+      await db
+        .insertInto('access_tokens')
+        .values({
+          token_hash: hashToken(accessToken),
+          application_id: application.id,
+          code_hash: codeHash,
+          scope: code.scope,
+          profile: JSON.stringify(profile),
+          created_at: now,
+          expires_at: new Date(now.getTime() + ACCESS_TOKEN_TTL_SECONDS * 1000),
+        })
+        .execute();
+      const scope = new Set(code.scope.split(' '));
+      const response: TokenResponse = { access_token: accessToken, token_type: 'Bearer', expires_in: ACCESS_TOKEN_TTL_SECONDS, scope: code.scope };
+      if (scope.has('openid')) {
+        const key = await tokenSigningKey(deps.deploymentKeys);
+        response.id_token = await new SignJWT({ ...profileClaims(profile, scope), ...(code.nonce !== null ? { nonce: code.nonce } : {}), at_hash: atHash(accessToken) })
+          .setProtectedHeader({ alg: 'RS256', kid: key.id, typ: 'JWT' })
+          .setIssuer(deps.issuer)
+          .setAudience(application.clientId)
+          .setIssuedAt(Math.floor(now.getTime() / 1000))
+          .setExpirationTime(Math.floor(now.getTime() / 1000) + ACCESS_TOKEN_TTL_SECONDS)
+          .sign(key.privateKey);
+      }
+      return response;
+    },
+
+    /** The claims behind an access token (OIDC core §5.3.2), or invalid_token. */
+    async userinfo(accessToken: string | undefined): Promise<Record<string, unknown>> {
+      if (!accessToken) throw new OAuthError('invalid_token', 'send the access token as Authorization: Bearer <token>', 401);
+      const row = await db.selectFrom('access_tokens').selectAll().where('token_hash', '=', hashToken(accessToken)).executeTakeFirst();
+      if (row === undefined || row.revoked_at !== null || row.expires_at <= clock()) throw new OAuthError('invalid_token', 'the access token is unknown, expired or revoked', 401);
+      return profileClaims(row.profile as unknown as Profile, new Set(row.scope.split(' ')));
+    },
+
+    /** The public signing keys (RFC 7517), for /oauth/jwks. */
+    async jwks(): Promise<{ keys: Record<string, unknown>[] }> {
+      const key = await tokenSigningKey(deps.deploymentKeys);
+      return { keys: [{ ...(await exportJWK(key.publicKey)), kid: key.id, alg: 'RS256', use: 'sig' }] };
+    },
+  };
+}
+
+export type TokenService = ReturnType<typeof createTokenService>;
+
+function checkPkce(challenge: string | null, verifier: string | undefined): void {
+  if (challenge === null) {
+    // A verifier without a challenge means the request was altered on the way (OAuth security BCP §2.1.1).
+    if (verifier !== undefined) throw new OAuthError('invalid_grant', 'code_verifier was sent but the authorization request had no code_challenge');
+    return;
+  }
+  if (verifier === undefined || !VERIFIER.test(verifier)) throw new OAuthError('invalid_grant', 'code_verifier is missing or malformed');
+  const computed = createHash('sha256').update(verifier, 'ascii').digest('base64url');
+  if (!constantTimeEqual(computed, challenge)) throw new OAuthError('invalid_grant', 'code_verifier does not match the code_challenge');
+}
+
+/** OIDC core §3.1.3.6: the left half of the SHA-256 of the access token, base64url. */
+function atHash(accessToken: string): string {
+  return createHash('sha256').update(accessToken, 'ascii').digest().subarray(0, 16).toString('base64url');
+}

@@ -1,0 +1,111 @@
+import formbody from '@fastify/formbody';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyError, FastifyReply } from 'fastify';
+import { Type } from 'typebox';
+import type { AuthorizeQuery, AuthorizeOutcome } from '../../domain/oauth/authorize.ts';
+import { OAuthError } from '../../domain/oauth/errors.ts';
+import type { TokenService } from '../../domain/oauth/tokens.ts';
+import { PAGE_HEADERS } from '../../web/html.ts';
+import { chooserPage, errorPage } from '../../web/pages.ts';
+
+const Param = Type.Optional(Type.String({ maxLength: 2048 }));
+const AuthorizeQuerySchema = Type.Object({
+  response_type: Param, client_id: Param, redirect_uri: Param, state: Param, scope: Param, nonce: Param,
+  code_challenge: Param, code_challenge_method: Param, organization: Param, connection: Param, login_hint: Param,
+});
+const TokenBody = Type.Object({ grant_type: Param, code: Param, redirect_uri: Param, code_verifier: Param, client_id: Param, client_secret: Param });
+
+export interface OAuthRouteDeps {
+  readonly issuer: string;
+  readonly authorize: (query: AuthorizeQuery) => Promise<AuthorizeOutcome>;
+  readonly tokens: TokenService;
+  readonly onRequest: (request: import('fastify').FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+}
+
+/** Lanyard as an OpenID provider to the SaaS app: discovery, JWKS, authorize, token, userinfo. */
+export function oauthRoutes(deps: OAuthRouteDeps): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    await app.register(formbody, { bodyLimit: 64 * 1024 });
+    app.addHook('onRequest', deps.onRequest);
+    // RFC 6749 §5.2 for every failure here; a page instead where a person is at the browser.
+    app.setErrorHandler((error: FastifyError, request, reply) => {
+      if (error instanceof OAuthError) return sendOAuthError(reply, error);
+      if (error.validation || (error.statusCode !== undefined && error.statusCode < 500)) return sendOAuthError(reply, new OAuthError('invalid_request', error.message));
+      request.log.error({ err: error }, 'unexpected error');
+      return sendOAuthError(reply, new OAuthError('server_error', `an unexpected error occurred (request id ${request.id})`, 500));
+    });
+
+    app.get('/.well-known/openid-configuration', { schema: { tags: ['oauth'] } }, async () => ({
+      issuer: deps.issuer,
+      authorization_endpoint: `${deps.issuer}/oauth/authorize`,
+      token_endpoint: `${deps.issuer}/oauth/token`,
+      userinfo_endpoint: `${deps.issuer}/oauth/userinfo`,
+      jwks_uri: `${deps.issuer}/oauth/jwks`,
+      response_types_supported: ['code'],
+      grant_types_supported: ['authorization_code'],
+      subject_types_supported: ['public'],
+      id_token_signing_alg_values_supported: ['RS256'],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      code_challenge_methods_supported: ['S256'],
+      scopes_supported: ['openid', 'email', 'profile'],
+      claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'nonce', 'email', 'email_verified', 'given_name', 'family_name', 'groups', 'organization_id', 'connection_id', 'connection_type', 'idp_id', 'raw_attributes'],
+    }));
+
+    app.get('/oauth/jwks', { schema: { tags: ['oauth'] } }, async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(await deps.tokens.jwks()));
+
+    app.get('/oauth/authorize', { schema: { tags: ['oauth'], querystring: AuthorizeQuerySchema } }, async (request, reply) => {
+      const outcome = await deps.authorize(request.query);
+      if (outcome.kind === 'redirect') return reply.redirect(outcome.url, 302);
+      if (outcome.kind === 'choose') {
+        const choices = outcome.connections.map((c) => {
+          const params = new URLSearchParams(request.query as Record<string, string>);
+          params.delete('organization');
+          params.delete('login_hint');
+          params.set('connection', c.id);
+          return { href: `/oauth/authorize?${params}`, name: c.name, provider: c.provider };
+        });
+        return reply.headers(PAGE_HEADERS).send(chooserPage({ applicationName: outcome.application.name, choices }));
+      }
+      return reply.code(400).headers(PAGE_HEADERS).send(errorPage({ title: outcome.title, message: outcome.message, requestId: request.id }));
+    });
+
+    app.post('/oauth/token', { schema: { tags: ['oauth'], body: TokenBody } }, async (request, reply) => {
+      const basic = clientFromBasic(request.headers.authorization);
+      const body = request.body;
+      if (basic !== undefined && (body.client_id !== undefined && body.client_id !== basic.clientId || body.client_secret !== undefined)) {
+        throw new OAuthError('invalid_request', 'use one client authentication method, not two');
+      }
+      const response = await deps.tokens.exchange({ ...body, clientId: basic?.clientId ?? body.client_id, clientSecret: basic?.clientSecret ?? body.client_secret });
+      return reply.headers({ 'cache-control': 'no-store', pragma: 'no-cache' }).send(response);
+    });
+
+    const userinfo = async (request: import('fastify').FastifyRequest, reply: FastifyReply) => {
+      const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
+      return reply.header('cache-control', 'no-store').send(await deps.tokens.userinfo(match?.[1]));
+    };
+    app.get('/oauth/userinfo', { schema: { tags: ['oauth'] } }, userinfo);
+    app.post('/oauth/userinfo', { schema: { tags: ['oauth'] } }, userinfo);
+  };
+}
+
+function sendOAuthError(reply: FastifyReply, error: OAuthError): FastifyReply {
+  if (error.status === 401) {
+    reply.header('www-authenticate', error.error === 'invalid_token' ? `Bearer error="invalid_token", error_description="${error.description}"` : 'Basic realm="lanyard"');
+  }
+  return reply.code(error.status).headers({ 'cache-control': 'no-store' }).send({ error: error.error, error_description: error.description });
+}
+
+/** client_secret_basic (RFC 6749 §2.3.1): both parts are form-urlencoded before base64. */
+function clientFromBasic(header: string | undefined): { clientId: string; clientSecret: string } | undefined {
+  const match = /^Basic\s+(\S+)$/i.exec(header ?? '');
+  if (match === null) return undefined;
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) throw new OAuthError('invalid_client', 'malformed Basic credentials', 401);
+  const unescape = (s: string) => decodeURIComponent(s.replace(/\+/g, ' '));
+  try {
+    return { clientId: unescape(decoded.slice(0, colon)), clientSecret: unescape(decoded.slice(colon + 1)) };
+  } catch {
+    throw new OAuthError('invalid_client', 'malformed Basic credentials', 401);
+  }
+}
