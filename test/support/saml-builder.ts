@@ -166,7 +166,11 @@ export function sign(xml: string, options: SignOptions): string {
     transforms: (options.transforms ?? [ALGORITHMS.enveloped, ALGORITHMS.excC14n]) as never,
     digestAlgorithm: (options.digestAlgorithm ?? ALGORITHMS.sha256) as never,
   });
-  signer.computeSignature(xml, { prefix: 'ds', location: { reference: `${xpath}/*[local-name(.)='Issuer']`, action: 'after' } });
+  const hasIssuer = new RegExp(`<samlp?:${element}[^>]*>(<ds:Signature.*</ds:Signature>)?<saml:Issuer`).test(xml);
+  const location = hasIssuer
+    ? { reference: `${xpath}/*[local-name(.)='Issuer']`, action: 'after' as const }
+    : { reference: xpath, action: 'prepend' as const };
+  signer.computeSignature(xml, { prefix: 'ds', location });
   return signer.getSignedXml();
 }
 
@@ -181,8 +185,11 @@ export function extractAssertion(xml: string): string {
 export interface EncryptOptions {
   data: 'aes-128-cbc' | 'aes-256-cbc' | 'aes-128-gcm' | 'aes-256-gcm';
   transport?: 'rsa-oaep-mgf1p' | 'rsa-oaep-sha256' | 'rsa-1_5';
-  /** Put the EncryptedKey beside EncryptedData and point at it with RetrievalMethod, as Okta does. */
-  siblingKey?: boolean;
+  /**
+   * Where the EncryptedKey goes: inside EncryptedData/KeyInfo (default), beside EncryptedData and
+   * pointed at by a KeyInfo RetrievalMethod (as Okta does), or beside it with no KeyInfo at all.
+   */
+  keyPlacement?: 'key-info' | 'retrieval-method' | 'sibling';
   recipientKey?: KeyObject;
 }
 
@@ -204,14 +211,18 @@ export function encryptAssertion(xml: string, options: EncryptOptions): string {
   const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
   const ciphertext = gcm ? Buffer.concat([iv, body, (cipher as unknown as { getAuthTag(): Buffer }).getAuthTag()]) : Buffer.concat([iv, body]);
   const encryptedKey = buildEncryptedKey(contentKey, options);
-  const keyInfo = options.siblingKey === true
-    ? `<ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:RetrievalMethod Type="http://www.w3.org/2001/04/xmlenc#EncryptedKey" URI="#_ek-1"/></ds:KeyInfo>`
-    : `<ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#">${encryptedKey}</ds:KeyInfo>`;
+  const placement = options.keyPlacement ?? 'key-info';
+  const keyInfo =
+    placement === 'retrieval-method'
+      ? `<ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:RetrievalMethod Type="http://www.w3.org/2001/04/xmlenc#EncryptedKey" URI="#_ek-1"/></ds:KeyInfo>`
+      : placement === 'key-info'
+        ? `<ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#">${encryptedKey}</ds:KeyInfo>`
+        : '';
   const encrypted =
     `<saml:EncryptedAssertion><xenc:EncryptedData xmlns:xenc="http://www.w3.org/2001/04/xmlenc#" Id="_ed-1" Type="http://www.w3.org/2001/04/xmlenc#Element">` +
     `<xenc:EncryptionMethod Algorithm="${DATA_URIS[options.data]}"/>${keyInfo}` +
     `<xenc:CipherData><xenc:CipherValue>${ciphertext.toString('base64')}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData>` +
-    (options.siblingKey === true ? encryptedKey : '') +
+    (placement === 'key-info' ? '' : encryptedKey) +
     `</saml:EncryptedAssertion>`;
   return xml.replace(extractAssertion(xml), encrypted);
 }

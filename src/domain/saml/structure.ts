@@ -1,0 +1,112 @@
+import type { Element, Node } from '@xmldom/xmldom';
+import { fail, ok, type SamlResult } from './errors.ts';
+import { attr, isElement, NS } from './xml.ts';
+
+/** Deeper than any SAML message an IdP writes; keeps the recursive canonicalizer and textOf off the stack limit. */
+export const MAX_ELEMENT_DEPTH = 64;
+
+const ELEMENT_NODE = 1;
+const TEXT_NODE = 3;
+const CDATA_SECTION_NODE = 4;
+const PROCESSING_INSTRUCTION_NODE = 7;
+const DOCUMENT_NODE = 9;
+const ID_ATTRIBUTES = ['ID', 'Id', 'id'] as const;
+
+/**
+ * The one whole-document pass: collects every ID (SAML `ID`, XML-DSig/XML-Enc `Id`, and `id`)
+ * into `ids`, and refuses what a genuine IdP response never contains but attacks do:
+ *
+ * - a repeated ID: a signature reference would be ambiguous (SAML core §5.4.2; XSW);
+ * - a processing instruction: xml-crypto's canonicalizers render one as plain text, so a PI could
+ *   stand in for signed text that `textOf` would then skip (same family as the NameID comment attacks);
+ * - a samlp:Response below the root, or a saml:Assertion / EncryptedAssertion anywhere but directly
+ *   under the root Response or inside saml:Advice (SAML core §2.6.1): hiding a signed copy in
+ *   Extensions, StatusDetail, ds:Object or an unknown wrapper is the signature wrapping pattern;
+ * - a NUL character written as `&#0;` (not an XML Char, XML 1.0 §2.2; it truncates identities downstream);
+ * - nesting deeper than {@link MAX_ELEMENT_DEPTH}.
+ *
+ * `root` is the document's Response, or a decrypted Assertion (then `ids` already holds the outer IDs).
+ */
+export function indexDocument(root: Element, ids: Set<string>): SamlResult<Set<string>> {
+  const stack: { node: Node; depth: number }[] = [{ node: root, depth: 1 }];
+  const document = root.parentNode;
+  if (document !== null && document.nodeType === DOCUMENT_NODE) {
+    for (let node = document.firstChild; node !== null; node = node.nextSibling) {
+      // xmldom reports the XML declaration as a leading PI named "xml"; it is not part of the data model.
+      const isDeclaration = node === document.firstChild && node.nodeName === 'xml';
+      if (node.nodeType === PROCESSING_INSTRUCTION_NODE && !isDeclaration) return processingInstruction();
+    }
+  }
+  while (stack.length > 0) {
+    const { node, depth } = stack.pop()!;
+    if (node.nodeType === PROCESSING_INSTRUCTION_NODE) return processingInstruction();
+    if (node.nodeType === TEXT_NODE || node.nodeType === CDATA_SECTION_NODE) {
+      if ((node.nodeValue ?? '').includes('\u0000')) return nulCharacter();
+      continue;
+    }
+    if (node.nodeType !== ELEMENT_NODE) continue;
+    const element = node as Element;
+    if (depth > MAX_ELEMENT_DEPTH) return fail('saml_malformed_xml', `The XML is nested more than ${MAX_ELEMENT_DEPTH} elements deep.`);
+    if (hasNulAttribute(element)) return nulCharacter();
+    const duplicate = recordIds(element, ids);
+    if (duplicate !== undefined) {
+      return fail('saml_duplicate_id', `The ID "${duplicate}" is used by more than one element; a genuine response never repeats an ID (this is how signature wrapping attacks hide a signed copy).`, { id: duplicate });
+    }
+    if (element !== root) {
+      const misplaced = misplacement(element, root);
+      if (misplaced !== undefined) return misplaced;
+    }
+    for (let child = element.lastChild; child !== null; child = child.previousSibling) stack.push({ node: child, depth: depth + 1 });
+  }
+  return ok(ids);
+}
+
+function recordIds(element: Element, ids: Set<string>): string | undefined {
+  for (const name of ID_ATTRIBUTES) {
+    const value = attr(element, name);
+    if (value === undefined) continue;
+    if (ids.has(value)) return value;
+    ids.add(value);
+  }
+  return undefined;
+}
+
+function misplacement(element: Element, root: Element): SamlResult<never> | undefined {
+  if (hasName(element, NS.samlp, 'Response')) {
+    return fail('saml_signature_wrapping', `A second Response is hidden inside ${pathOf(element.parentNode)}; a genuine response never contains another one.`);
+  }
+  const isAssertion = hasName(element, NS.saml, 'Assertion') || hasName(element, NS.saml, 'EncryptedAssertion');
+  if (!isAssertion) return undefined;
+  const parent = element.parentNode;
+  const allowed = (parent === root && isElement(root, NS.samlp, 'Response')) || isElement(parent, NS.saml, 'Advice');
+  if (allowed) return undefined;
+  return fail('saml_signature_wrapping', `An ${element.localName} sits inside ${pathOf(parent)}, where identity providers never put one (signature wrapping).`, { path: pathOf(element) });
+}
+
+function hasName(element: Element, ns: string, localName: string): boolean {
+  return element.namespaceURI === ns && element.localName === localName;
+}
+
+/** A short path like /Response/Extensions/Assertion for messages (local names only). */
+export function pathOf(node: Node | null): string {
+  const names: string[] = [];
+  for (let current = node; current !== null && current.nodeType === ELEMENT_NODE; current = current.parentNode) {
+    names.unshift((current as Element).localName ?? current.nodeName);
+  }
+  return `/${names.join('/')}`;
+}
+
+function processingInstruction(): SamlResult<never> {
+  return fail('saml_malformed_xml', 'The XML contains a processing instruction (<?…?>), which SAML messages never use.');
+}
+
+function hasNulAttribute(element: Element): boolean {
+  for (let i = 0; i < element.attributes.length; i++) {
+    if (element.attributes.item(i)!.value.includes('\u0000')) return true;
+  }
+  return false;
+}
+
+function nulCharacter(): SamlResult<never> {
+  return fail('saml_malformed_xml', 'The XML contains a NUL character reference (&#0;), which XML does not allow.');
+}
