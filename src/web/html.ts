@@ -57,7 +57,13 @@ const STYLE_HASH = createHash('sha256').update(STYLE).digest('base64');
  * The Content-Security-Policy of every page: nothing loads but the page's own inline stylesheet
  * (allowed by hash) and scripts served by Lanyard itself; forms post only back to Lanyard.
  */
-export const PAGE_CSP = `default-src 'none'; style-src 'sha256-${STYLE_HASH}'; script-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`;
+export const PAGE_CSP = pageCsp([]);
+
+/** The page CSP, letting forms post to `formOrigins` too (an IdP's SSO URL for the HTTP-POST binding). */
+export function pageCsp(formOrigins: readonly string[]): string {
+  const formAction = ["'self'", ...formOrigins].join(' ');
+  return `default-src 'none'; style-src 'sha256-${STYLE_HASH}'; script-src 'self'; img-src 'self' data:; connect-src 'self'; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`;
+}
 
 /** A complete page around `body`. */
 export function page(options: { title: string; body: SafeHtml; scripts?: readonly string[] }): string {

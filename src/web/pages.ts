@@ -19,3 +19,15 @@ export function chooserPage(input: { applicationName: string; choices: readonly 
     body: html`<div class="card"><h1>Choose how to sign in</h1><p>${input.applicationName} offers several ways for your organization to sign in:</p><ul class="choices">${items}</ul></div>`,
   });
 }
+
+/**
+ * Sends the browser on with a POST (SAML HTTP-POST binding): a form that a script served by
+ * Lanyard submits at once, with a button for browsers without scripts.
+ */
+export function postFormPage(input: { action: string; fields: Record<string, string> }): string {
+  return page({
+    title: 'Signing you in',
+    scripts: ['/assets/auto-submit.js'],
+    body: html`<div class="card"><h1>Signing you in…</h1><form method="post" action="${input.action}" data-auto-submit>${Object.entries(input.fields).map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}">`)}<noscript><p>Scripts are off: press the button to continue.</p></noscript><button type="submit">Continue to your identity provider</button></form></div>`,
+  });
+}

@@ -119,6 +119,12 @@ export function createApplicationService(deps: { db: Kysely<Database>; clock: Cl
       });
     },
 
+    /** The application with this id, for the login (no actor: the login acts for itself). */
+    async findById(id: string): Promise<Application | undefined> {
+      const row = await db.selectFrom('applications').selectAll().where('id', '=', id).executeTakeFirst();
+      return row === undefined ? undefined : toApplication(row);
+    },
+
     /** The application with this client id, for the OAuth endpoints. */
     async findByClientId(clientId: string): Promise<Application | undefined> {
       const row = await db.selectFrom('applications').selectAll().where('client_id', '=', clientId).executeTakeFirst();

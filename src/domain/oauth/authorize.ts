@@ -3,7 +3,7 @@ import { newId, type Clock, type RandomBytes } from '../../crypto/tokens.ts';
 import type { Database } from '../../storage/schema.ts';
 import { allowsOrganization, type Application, type ApplicationService } from '../applications/applications.ts';
 import { OAuthError } from './errors.ts';
-import type { ConnectionDirectory, LoginConnection, UpstreamLogin } from './ports.ts';
+import type { ConnectionDirectory, LoginConnection, UpstreamHop, UpstreamLogin } from './ports.ts';
 
 /** The query of GET /oauth/authorize (OIDC core §3.1.2.1, RFC 7636), plus Lanyard's connection selectors. */
 export interface AuthorizeQuery {
@@ -25,6 +25,8 @@ export type AuthorizeOutcome =
   | { kind: 'error-page'; title: string; message: string }
   /** To the IdP, or back to the app with `error`. */
   | { kind: 'redirect'; url: string }
+  /** To the IdP by a form the browser posts (SAML HTTP-POST binding). */
+  | { kind: 'post'; action: string; fields: Record<string, string> }
   /** Several connections fit: let the user pick one. */
   | { kind: 'choose'; application: Application; connections: LoginConnection[] };
 
@@ -55,7 +57,8 @@ export function createAuthorize(deps: AuthorizeDeps) {
     try {
       const connection = await chooseConnection(deps, application, query);
       if (Array.isArray(connection)) return { kind: 'choose', application, connections: connection };
-      return { kind: 'redirect', url: await startFlow(deps, application, redirectUri, query, connection) };
+      const hop = await startFlow(deps, application, redirectUri, query, connection);
+      return 'url' in hop ? { kind: 'redirect', url: hop.url } : { kind: 'post', ...hop.post };
     } catch (error) {
       if (!(error instanceof OAuthError)) throw error;
       return { kind: 'redirect', url: errorRedirect(redirectUri, error, query.state) };
@@ -85,7 +88,7 @@ async function chooseConnection(deps: AuthorizeDeps, application: Application, q
   return candidates.length === 1 ? candidates[0]! : candidates;
 }
 
-async function startFlow(deps: AuthorizeDeps, application: Application, redirectUri: string, query: AuthorizeQuery, connection: LoginConnection): Promise<string> {
+async function startFlow(deps: AuthorizeDeps, application: Application, redirectUri: string, query: AuthorizeQuery, connection: LoginConnection): Promise<UpstreamHop> {
   const upstream = deps.upstream[connection.type];
   if (upstream === undefined) throw new OAuthError('server_error', `${connection.type} connections cannot sign in yet`);
   const now = deps.clock();
@@ -112,7 +115,7 @@ async function startFlow(deps: AuthorizeDeps, application: Application, redirect
     .set({ upstream_request_id: started.upstreamRequestId, sealed_upstream_state: started.sealedUpstreamState ?? null })
     .where('id', '=', flow.id)
     .execute();
-  return started.url;
+  return started;
 }
 
 /** The app's redirect URI with `error`, `error_description` and `state` (RFC 6749 §4.1.2.1). */

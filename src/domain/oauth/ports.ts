@@ -17,7 +17,10 @@ export interface ConnectionDirectory<C extends LoginConnection = LoginConnection
   markUsed(connectionId: string, now: Date): Promise<void>;
 }
 
+/** How the browser goes on to the IdP: a redirect, or a form it posts (SAML HTTP-POST binding). */
+export type UpstreamHop = { url: string } | { post: { action: string; fields: Record<string, string> } };
+
 /** Sends the user on to the customer's IdP for one login flow (SAML AuthnRequest, OIDC authorization request). */
 export interface UpstreamLogin<C extends LoginConnection = LoginConnection> {
-  start(flow: LoginFlowRow, connection: C): Promise<{ url: string; upstreamRequestId: string; sealedUpstreamState?: string | null }>;
+  start(flow: LoginFlowRow, connection: C): Promise<UpstreamHop & { upstreamRequestId: string; sealedUpstreamState?: string | null }>;
 }

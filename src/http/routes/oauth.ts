@@ -5,8 +5,8 @@ import { Type } from 'typebox';
 import type { AuthorizeQuery, AuthorizeOutcome } from '../../domain/oauth/authorize.ts';
 import { OAuthError } from '../../domain/oauth/errors.ts';
 import type { TokenService } from '../../domain/oauth/tokens.ts';
-import { PAGE_HEADERS } from '../../web/html.ts';
-import { chooserPage, errorPage } from '../../web/pages.ts';
+import { PAGE_HEADERS, pageCsp } from '../../web/html.ts';
+import { chooserPage, errorPage, postFormPage } from '../../web/pages.ts';
 
 const Param = Type.Optional(Type.String({ maxLength: 2048 }));
 const AuthorizeQuerySchema = Type.Object({
@@ -56,6 +56,9 @@ export function oauthRoutes(deps: OAuthRouteDeps): FastifyPluginAsyncTypebox {
     app.get('/oauth/authorize', { schema: { tags: ['oauth'], querystring: AuthorizeQuerySchema } }, async (request, reply) => {
       const outcome = await deps.authorize(request.query);
       if (outcome.kind === 'redirect') return reply.redirect(outcome.url, 302);
+      if (outcome.kind === 'post') {
+        return reply.headers({ ...PAGE_HEADERS, 'content-security-policy': pageCsp([new URL(outcome.action).origin]) }).send(postFormPage(outcome));
+      }
       if (outcome.kind === 'choose') {
         const choices = outcome.connections.map((c) => {
           const params = new URLSearchParams(request.query as Record<string, string>);
