@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { repoRoot } from '../support/repo.ts';
+
+function lanyard(args: string[], env: Record<string, string>) {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'cli', 'main.ts'), ...args], { cwd: repoRoot, env: { ...process.env, ...env }, encoding: 'utf8' });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+test('the CLI migrates and creates API keys on the configured database', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'lanyard-cli-'));
+  const env = { LANYARD_DATA_DIR: dataDir, LANYARD_LOG_LEVEL: 'silent' };
+  try {
+    assert.equal(lanyard(['migrate'], env).code, 0);
+    const created = lanyard(['api-keys', 'create', '--name', 'deploy-bot'], env);
+    assert.equal(created.code, 0, created.stderr);
+    assert.match(created.stdout.trim(), /^key_[0-9A-Z]{26}\.[A-Za-z0-9_-]{43}$/);
+    assert.match(created.stderr, /created admin key key_/);
+    const scoped = lanyard(['api-keys', 'create', '--organization', 'org_missing'], env);
+    assert.equal(scoped.code, 1);
+    assert.match(scoped.stderr, /organizationId names no organization/);
+    const unknown = lanyard(['frobnicate'], env);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /unknown command "frobnicate"/);
+    const badConfig = lanyard(['migrate'], { ...env, LANYARD_LOG_LEVEL: 'chatty' });
+    assert.equal(badConfig.code, 2);
+    assert.match(badConfig.stderr, /LANYARD_LOG_LEVEL/);
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
