@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { createApiKey } from './api-keys.ts';
 import { migrate } from './migrate.ts';
+import { rotateSecrets } from './secrets.ts';
 
 const USAGE = `usage: lanyard <command> [options]
 
@@ -10,6 +11,8 @@ commands:
   migrate                                   apply database migrations and exit
   api-keys create [--name N] [--organization org_…]
                                             create an API key and print its token once
+  secrets rotate                            re-seal every stored secret under LANYARD_SECRET_KEY
+                                            (older keys in LANYARD_PREVIOUS_SECRET_KEYS open the old ones)
 
 The database and keys come from the same LANYARD_* environment as the server.`;
 
@@ -31,6 +34,8 @@ async function main(argv: string[]): Promise<number> {
       return migrate(config);
     case 'api-keys create':
       return createApiKey(config, { name: values.name ?? 'created by the CLI', organizationId: values.organization });
+    case 'secrets rotate':
+      return rotateSecrets(config);
     default:
       process.stderr.write(`lanyard: unknown command "${command}"\n${USAGE}\n`);
       return 2;

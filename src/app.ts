@@ -14,9 +14,14 @@ import type { HttpMetrics } from './http/metrics.ts';
 import type { RateLimitStore } from './http/rate-limit.ts';
 import { apiKeyRoutes } from './http/routes/api-keys.ts';
 import { applicationRoutes } from './http/routes/applications.ts';
+import { connectionRoutes } from './http/routes/connections.ts';
 import { eventRoutes } from './http/routes/events.ts';
 import { operationRoutes } from './http/routes/operations.ts';
 import { organizationRoutes } from './http/routes/organizations.ts';
+import { samlSpRoutes } from './http/routes/saml-sp.ts';
+import { assetRoutes } from './http/routes/assets.ts';
+import { oauthRoutes } from './http/routes/oauth.ts';
+import { samlAcsRoutes } from './http/routes/sso-saml.ts';
 import { ErrorResponse } from './http/schemas/common.ts';
 
 declare module 'fastify' {
@@ -73,11 +78,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(operationRoutes({ isReady: deps.isReady, metrics: deps.metrics }));
+  await app.register(samlSpRoutes(deps.services.samlSp));
+  await app.register(assetRoutes);
+  // Browser- and app-facing routes are limited per client address.
+  const limitByAddress = async (request: FastifyRequest, reply: FastifyReply) => ((await withinRateLimit(deps, request, reply)) ? undefined : reply);
+  await app.register(oauthRoutes({ issuer: deps.config.publicUrl, authorize: deps.services.authorize, tokens: deps.services.tokens, onRequest: limitByAddress }));
+  await app.register(samlAcsRoutes({ saml: deps.services.samlLogin, onRequest: limitByAddress }));
   await app.register(
     async (v1) => {
       v1.addHook('onRequest', async (request, reply) => authenticate(deps, request, reply));
       await v1.register(organizationRoutes(deps.services.organizations));
       await v1.register(apiKeyRoutes(deps.services.apiKeys));
+      await v1.register(connectionRoutes(deps.services.connections));
       await v1.register(applicationRoutes(deps.services.applications));
       await v1.register(eventRoutes(deps.services.db));
     },

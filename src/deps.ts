@@ -5,6 +5,11 @@ import type { Config, SecretKey } from './config.ts';
 import { createSealer, type Sealer } from './crypto/seal.ts';
 import type { Clock, RandomBytes } from './crypto/tokens.ts';
 import { createApiKeyService } from './domain/api-keys/api-keys.ts';
+import { createConnectionService } from './domain/connections/connections.ts';
+import { createSpMetadataService, samlSpKey } from './domain/connections/sp.ts';
+import { createAuthorize } from './domain/oauth/authorize.ts';
+import { createLoginCompletion } from './domain/oauth/complete.ts';
+import { createSamlLogin } from './domain/sso/saml-login.ts';
 import { createApplicationService } from './domain/applications/applications.ts';
 import { createTokenService } from './domain/oauth/tokens.ts';
 import { createDeploymentKeys } from './domain/keys/deployment-keys.ts';
@@ -12,12 +17,16 @@ import { createOrganizationService } from './domain/organizations/organizations.
 import type { AppDeps } from './app.ts';
 import { createHttpMetrics } from './http/metrics.ts';
 import { memoryRateLimitStore, redisRateLimitStore } from './http/rate-limit.ts';
+import { systemLookup } from './net/guarded-fetch.ts';
 import { isDatabaseReachable, type Db } from './storage/database.ts';
 
 /** The domain services, each given only what it uses. */
 export function createServices(deps: { config: Config; db: Db; clock: Clock; random: RandomBytes; sealer: Sealer }) {
   const deploymentKeys = createDeploymentKeys(deps);
   const applications = createApplicationService(deps);
+  const connections = createConnectionService({ ...deps, lookup: systemLookup });
+  const completion = createLoginCompletion({ ...deps, applications, connections });
+  const samlLogin = createSamlLogin({ ...deps, applications, connections, completion, spKey: () => samlSpKey({ ...deps, deploymentKeys, publicUrl: deps.config.publicUrl }) });
   return {
     db: deps.db,
     deploymentKeys,
@@ -25,6 +34,10 @@ export function createServices(deps: { config: Config; db: Db; clock: Clock; ran
     tokens: createTokenService({ ...deps, issuer: deps.config.publicUrl, applications, deploymentKeys }),
     organizations: createOrganizationService(deps),
     apiKeys: createApiKeyService(deps),
+    connections,
+    samlLogin,
+    authorize: createAuthorize({ ...deps, applications, connections, upstream: { saml: samlLogin.upstream, oidc: undefined } }),
+    samlSp: createSpMetadataService({ ...deps, deploymentKeys }),
   };
 }
 

@@ -36,6 +36,8 @@ export const ERROR_CATALOGUE = {
   conflict: { status: 409, description: 'A unique value (external id, domain, …) is already taken; `details` names the field.' },
   payload_too_large: { status: 413, description: 'The body is larger than 1 MiB.' },
   unsupported_media_type: { status: 415, description: 'The body is not in a content type this route accepts.' },
+  metadata_fetch_failed: { status: 422, description: 'The SAML metadata URL could not be fetched (refused address, timeout, HTTP status, size, network) or did not serve usable IdP metadata; the message says which.' },
+  oidc_discovery_failed: { status: 422, description: "The OIDC issuer's discovery document could not be fetched, or it disagrees (another issuer, missing endpoints); the message says which." },
   rate_limited: { status: 429, description: 'Too many requests in the window; `Retry-After` says when to retry.' },
   internal_error: { status: 500, description: 'An unexpected failure; the request id finds it in the logs.' },
   service_unavailable: { status: 503, description: 'A dependency (the database) is unreachable.' },

@@ -38,7 +38,7 @@ export async function openTestDatabase(backend: Backend): Promise<TestDatabase> 
   }
   const schema = `test_${randomBytes(6).toString('hex')}`;
   const handle = await openDatabase({ url: process.env.LANYARD_TEST_DATABASE_URL!, schema, maxConnections: 4 });
-  await migrateToLatest(handle.db);
+  await migrateToLatest(handle.db, { schema });
   return {
     db: handle.db,
     async close() {

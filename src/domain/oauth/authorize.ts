@@ -3,7 +3,8 @@ import { newId, type Clock, type RandomBytes } from '../../crypto/tokens.ts';
 import type { Database } from '../../storage/schema.ts';
 import { allowsOrganization, type Application, type ApplicationService } from '../applications/applications.ts';
 import { OAuthError } from './errors.ts';
-import type { ConnectionDirectory, LoginConnection, UpstreamHop, UpstreamLogin } from './ports.ts';
+import type { ConnectionForLogin } from '../connections/for-login.ts';
+import type { ConnectionDirectory, UpstreamHop, UpstreamLogin } from './ports.ts';
 
 /** The query of GET /oauth/authorize (OIDC core §3.1.2.1, RFC 7636), plus Lanyard's connection selectors. */
 export interface AuthorizeQuery {
@@ -28,7 +29,7 @@ export type AuthorizeOutcome =
   /** To the IdP by a form the browser posts (SAML HTTP-POST binding). */
   | { kind: 'post'; action: string; fields: Record<string, string> }
   /** Several connections fit: let the user pick one. */
-  | { kind: 'choose'; application: Application; connections: LoginConnection[] };
+  | { kind: 'choose'; application: Application; connections: ConnectionForLogin[] };
 
 /** How long a user has to finish signing in at the IdP. */
 export const LOGIN_FLOW_TTL_MS = 10 * 60 * 1000;
@@ -40,7 +41,7 @@ export interface AuthorizeDeps {
   readonly random: RandomBytes;
   readonly applications: Pick<ApplicationService, 'findByClientId'>;
   readonly connections: ConnectionDirectory;
-  readonly upstream: Readonly<Record<LoginConnection['type'], UpstreamLogin | undefined>>;
+  readonly upstream: Readonly<Record<ConnectionForLogin['type'], UpstreamLogin | undefined>>;
 }
 
 /** Validates an authorization request, records a single-use login flow and sends the user to the IdP. */
@@ -66,13 +67,13 @@ export function createAuthorize(deps: AuthorizeDeps) {
   };
 }
 
-async function chooseConnection(deps: AuthorizeDeps, application: Application, query: AuthorizeQuery): Promise<LoginConnection | LoginConnection[]> {
+async function chooseConnection(deps: AuthorizeDeps, application: Application, query: AuthorizeQuery): Promise<ConnectionForLogin | ConnectionForLogin[]> {
   if (query.response_type !== 'code') throw new OAuthError('unsupported_response_type', 'response_type must be code');
   if (query.code_challenge !== undefined || query.code_challenge_method !== undefined) {
     if (query.code_challenge_method !== 'S256') throw new OAuthError('invalid_request', 'code_challenge_method must be S256 (plain is not accepted)');
     if (!PKCE_CHALLENGE.test(query.code_challenge ?? '')) throw new OAuthError('invalid_request', 'code_challenge must be the base64url SHA-256 of the code_verifier');
   }
-  let candidates: LoginConnection[];
+  let candidates: ConnectionForLogin[];
   if (query.connection !== undefined) {
     candidates = await deps.connections.resolveForLogin({ connectionId: query.connection });
   } else if (query.organization !== undefined) {
@@ -88,7 +89,7 @@ async function chooseConnection(deps: AuthorizeDeps, application: Application, q
   return candidates.length === 1 ? candidates[0]! : candidates;
 }
 
-async function startFlow(deps: AuthorizeDeps, application: Application, redirectUri: string, query: AuthorizeQuery, connection: LoginConnection): Promise<UpstreamHop> {
+async function startFlow(deps: AuthorizeDeps, application: Application, redirectUri: string, query: AuthorizeQuery, connection: ConnectionForLogin): Promise<UpstreamHop> {
   const upstream = deps.upstream[connection.type];
   if (upstream === undefined) throw new OAuthError('server_error', `${connection.type} connections cannot sign in yet`);
   const now = deps.clock();

@@ -60,7 +60,7 @@ export function createSamlLogin(deps: SamlLoginDeps) {
     return inserted !== undefined;
   }
 
-  const upstream: UpstreamLogin<ConnectionForLogin> = {
+  const upstream: UpstreamLogin = {
     async start(flow: LoginFlowRow, connection: ConnectionForLogin) {
       const saml = connection.saml;
       if (saml === undefined) throw new OAuthError('server_error', 'this SAML connection has no identity provider configured yet');

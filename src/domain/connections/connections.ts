@@ -1,0 +1,250 @@
+import { domainToASCII } from 'node:url';
+import type { Kysely } from 'kysely';
+import type { Config } from '../../config.ts';
+import type { Sealer } from '../../crypto/seal.ts';
+import { newId, type Clock, type RandomBytes } from '../../crypto/tokens.ts';
+import type { Lookup } from '../../net/guarded-fetch.ts';
+import {
+  deleteConnection,
+  findConnection,
+  findEnabledConnections,
+  insertConnection,
+  listConnections,
+  markConnectionUsed,
+  updateConnection,
+} from '../../storage/connections.ts';
+import { decodeCursor, toPage, type Page } from '../../storage/pagination.ts';
+import type { ConnectionRow, Database } from '../../storage/schema.ts';
+import { canSee, type Actor } from '../actor.ts';
+import { AppError, notFound } from '../errors.ts';
+import { recordEvent } from '../events/events.ts';
+import { connectionSecretContext, toConnectionForLogin, type ConnectionForLogin } from './for-login.ts';
+import { fieldError } from './input-checks.ts';
+import { fetchMetadataUrl } from './metadata-url.ts';
+import { resolveOidcSettings, type OidcInput, type OidcSettings } from './oidc-config.ts';
+import { discoverOidcProvider } from './oidc-discovery.ts';
+import { mergeOverrides, parseProvider, PRESETS, type AttributeMapping, type AttributeOverrides, type Provider } from './presets.ts';
+import { resolveSamlSettings, type SamlInput, type SamlSettings } from './saml-config.ts';
+import { isComplete, toConnection, type Connection } from './view.ts';
+
+export type { Connection } from './view.ts';
+export type { ConnectionForLogin } from './for-login.ts';
+
+/** Attribute names to override; null puts a key back to the preset's. */
+export type AttributeMappingInput = Partial<Record<keyof AttributeMapping, string | null>>;
+
+/** The body of `POST /v1/connections`, as validated by the route's schema. */
+export interface CreateConnectionInput {
+  organizationId: string;
+  type: 'saml' | 'oidc';
+  name?: string | undefined;
+  provider?: string | undefined;
+  enabled?: boolean | undefined;
+  saml?: SamlInput | undefined;
+  oidc?: OidcInput | undefined;
+  attributeMapping?: AttributeMappingInput | undefined;
+  groupSync?: boolean | undefined;
+}
+
+/** A change: the type and organization of a connection are fixed. */
+export type UpdateConnectionInput = Omit<Partial<CreateConnectionInput>, 'organizationId' | 'type'>;
+
+/** `GET /v1/connections` filters and page. */
+export interface ListConnectionsQuery {
+  limit: number;
+  cursor?: string | undefined;
+  organizationId?: string | undefined;
+  type?: 'saml' | 'oidc' | undefined;
+}
+
+/** What the connection service uses, and nothing more. */
+export interface ConnectionServiceDeps {
+  readonly db: Kysely<Database>;
+  readonly clock: Clock;
+  readonly random: RandomBytes;
+  readonly sealer: Sealer;
+  /** Name resolution for metadata URLs and OIDC discovery (checked against the address policy). */
+  readonly lookup: Lookup;
+  readonly config: Pick<Config, 'publicUrl' | 'allowPrivateMetadataUrls'>;
+}
+
+/**
+ * SSO connections: each organization's SAML and OIDC identity providers. Organization keys see
+ * only their own organization's connections; every change writes an event in its transaction.
+ * Remote documents (metadata URLs, OIDC discovery) are fetched before the transaction opens.
+ */
+export function createConnectionService(deps: ConnectionServiceDeps) {
+  const { db, clock, random, sealer, config } = deps;
+  const guard = { allowPrivateAddresses: config.allowPrivateMetadataUrls };
+  const remote = {
+    fetchMetadata: (url: string) => fetchMetadataUrl({ url, ...guard }, deps),
+    discover: (issuer: string) => discoverOidcProvider(issuer, guard, deps),
+  };
+  const view = (row: ConnectionRow): Connection => toConnection(row, config.publicUrl, clock());
+
+  async function loadVisible(trx: Kysely<Database>, actor: Actor, id: string): Promise<ConnectionRow> {
+    const row = await findConnection(trx, id);
+    if (row === undefined || !canSee(actor, row.organization_id)) throw notFound('connection');
+    return row;
+  }
+
+  async function requireOrganization(trx: Kysely<Database>, actor: Actor, organizationId: string): Promise<void> {
+    const row = await trx.selectFrom('organizations').select('id').where('id', '=', organizationId).executeTakeFirst();
+    // Unknown and not-yours read the same, so an organization key learns nothing about other ids.
+    if (row === undefined || !canSee(actor, organizationId)) {
+      throw new AppError('not_found', 'organization not found', [{ field: 'organizationId', message: 'no such organization' }]);
+    }
+  }
+
+  /** The protocol settings for `type` from the request and the stored row, remote documents fetched. */
+  async function resolveSettings(type: 'saml' | 'oidc', input: UpdateConnectionInput, existing?: ConnectionRow): Promise<{ settings: SamlSettings | OidcSettings; secret: string | undefined }> {
+    const other = type === 'saml' ? 'oidc' : 'saml';
+    if (input[other] !== undefined) throw fieldError(other, `is only for type ${other} connections; this one is ${type}`);
+    if (type === 'saml') {
+      return { settings: await resolveSamlSettings(input.saml ?? {}, existing?.settings as SamlSettings | undefined, remote), secret: undefined };
+    }
+    const oidc = await resolveOidcSettings(input.oidc ?? {}, existing?.settings as OidcSettings | undefined, (existing?.sealed_secret ?? null) !== null, remote);
+    return { settings: oidc.settings, secret: oidc.clientSecret };
+  }
+
+  function requireEnableable(enabled: boolean, type: 'saml' | 'oidc', complete: boolean): void {
+    const needed = type === 'saml' ? 'IdP values (saml.metadataXml, saml.metadataUrl, or idpEntityId, ssoUrl and certificates)' : 'oidc.issuer, clientId and clientSecret';
+    if (enabled && !complete) throw fieldError('enabled', `cannot be true until the ${needed} are given`);
+  }
+
+  return {
+    /** Creates a connection; enabled by default when it is complete (it has its IdP values), else a draft. */
+    async create(actor: Actor, input: CreateConnectionInput): Promise<Connection> {
+      const provider = parseProvider(input.provider ?? 'generic');
+      await requireOrganization(db, actor, input.organizationId);
+      const { settings, secret } = await resolveSettings(input.type, input);
+      const now = clock();
+      const id = newId('conn', now, random);
+      const sealed = secret === undefined ? null : sealer.seal(secret, connectionSecretContext(id));
+      const complete = isComplete(input.type, settings, sealed !== null);
+      const enabled = input.enabled ?? complete;
+      requireEnableable(enabled, input.type, complete);
+      const name = input.name ?? `${PRESETS[provider].label} ${input.type.toUpperCase()}`;
+      const row = await db.transaction().execute(async (trx) => {
+        await requireOrganization(trx, actor, input.organizationId);
+        const inserted = await insertConnection(trx, {
+          id,
+          organization_id: input.organizationId,
+          type: input.type,
+          provider,
+          name,
+          enabled,
+          state: 'draft',
+          settings: asJson(settings),
+          sealed_secret: sealed,
+          attribute_mapping: mergeOverrides({}, input.attributeMapping ?? {}),
+          group_sync: input.groupSync ?? false,
+          created_at: now,
+          updated_at: now,
+        });
+        const summary = { connectionId: id, type: input.type, provider, name, enabled };
+        await recordEvent(trx, { now, random }, actor, { type: 'connection.created', organizationId: input.organizationId, summary });
+        return inserted;
+      });
+      return view(row);
+    },
+
+    async get(actor: Actor, id: string): Promise<Connection> {
+      return view(await loadVisible(db, actor, id));
+    },
+
+    /** Connections in creation order; an organization key sees only its own organization's. */
+    async list(actor: Actor, query: ListConnectionsQuery): Promise<Page<Connection>> {
+      const after = decodeCursor(query.cursor);
+      if (actor.organizationId !== null && query.organizationId !== undefined && query.organizationId !== actor.organizationId) {
+        return { data: [], nextCursor: null };
+      }
+      const rows = await listConnections(db, { organizationId: actor.organizationId ?? query.organizationId, type: query.type, after, limit: query.limit });
+      return toPage(rows, query.limit, view);
+    },
+
+    /**
+     * Changes the given fields. `saml` and `oidc` merge into what is stored; a metadataUrl is
+     * fetched again and an issuer discovered again whenever given, so PATCHing the same value refreshes.
+     */
+    async update(actor: Actor, id: string, input: UpdateConnectionInput): Promise<Connection> {
+      const row = await loadVisible(db, actor, id);
+      const provider: Provider = input.provider === undefined ? (row.provider as Provider) : parseProvider(input.provider);
+      const { settings, secret } = await resolveSettings(row.type, input, row);
+      const sealed = secret === undefined ? row.sealed_secret : sealer.seal(secret, connectionSecretContext(id));
+      const enabled = input.enabled ?? row.enabled;
+      requireEnableable(enabled, row.type, isComplete(row.type, settings, sealed !== null));
+      const now = clock();
+      const updated = await db.transaction().execute(async (trx) => {
+        const next = await updateConnection(trx, id, row.updated_at, {
+          provider,
+          enabled,
+          settings: asJson(settings),
+          sealed_secret: sealed,
+          attribute_mapping: input.attributeMapping === undefined ? row.attribute_mapping : mergeOverrides(row.attribute_mapping as AttributeOverrides, input.attributeMapping),
+          updated_at: now,
+          ...(input.name !== undefined ? { name: input.name } : {}),
+          ...(input.groupSync !== undefined ? { group_sync: input.groupSync } : {}),
+        });
+        if (next === undefined) {
+          await loadVisible(trx, actor, id);
+          throw new AppError('conflict', 'the connection was changed by another request meanwhile; read it again and retry');
+        }
+        await recordEvent(trx, { now, random }, actor, { type: 'connection.updated', organizationId: row.organization_id, summary: { connectionId: id, changed: changedFields(input) } });
+        return next;
+      });
+      return view(updated);
+    },
+
+    /** Deletes the connection (and its replay-cache entries); its SP values stop working at once. */
+    async delete(actor: Actor, id: string): Promise<void> {
+      const now = clock();
+      await db.transaction().execute(async (trx) => {
+        const row = await loadVisible(trx, actor, id);
+        await deleteConnection(trx, id);
+        await recordEvent(trx, { now, random }, actor, { type: 'connection.deleted', organizationId: row.organization_id, summary: { connectionId: id, type: row.type, name: row.name } });
+      });
+    },
+
+    /** For the login code: one connection, enabled or not, with its secret opened; undefined when unknown. */
+    async getForLogin(connectionId: string): Promise<ConnectionForLogin | undefined> {
+      const row = await findConnection(db, connectionId);
+      return row === undefined ? undefined : toConnectionForLogin(row, { publicUrl: config.publicUrl, sealer });
+    },
+
+    /**
+     * For the login code: the enabled connections matching every criterion given (an email domain
+     * through the organizations' domains), oldest first; none when no criterion is given.
+     */
+    async resolveForLogin(criteria: { connectionId?: string; organizationId?: string; domain?: string }): Promise<ConnectionForLogin[]> {
+      const domain = criteria.domain === undefined ? undefined : domainToASCII(criteria.domain.trim().toLowerCase().replace(/\.$/, ''));
+      if (domain === '' || (criteria.connectionId === undefined && criteria.organizationId === undefined && domain === undefined)) return [];
+      const rows = await findEnabledConnections(db, { connectionId: criteria.connectionId, organizationId: criteria.organizationId, domain });
+      return rows.map((row) => toConnectionForLogin(row, { publicUrl: config.publicUrl, sealer }));
+    },
+
+    /** For the login code, after a successful login: state becomes `active`, lastUsedAt `now`. */
+    async markUsed(connectionId: string, now: Date): Promise<void> {
+      await markConnectionUsed(db, connectionId, now);
+    },
+  };
+}
+
+/** The connection service: management CRUD and the login read (getForLogin, resolveForLogin, markUsed). */
+export type ConnectionService = ReturnType<typeof createConnectionService>;
+
+function asJson(settings: SamlSettings | OidcSettings): Record<string, unknown> {
+  return settings as unknown as Record<string, unknown>;
+}
+
+/** The names of what a change touched (never values: a client secret must not reach the event log). */
+function changedFields(input: UpdateConnectionInput): string[] {
+  const changed: string[] = [];
+  for (const [key, value] of Object.entries(input)) {
+    if (value === undefined) continue;
+    if ((key === 'saml' || key === 'oidc') && typeof value === 'object' && value !== null) {
+      changed.push(...Object.keys(value).filter((k) => (value as Record<string, unknown>)[k] !== undefined).map((k) => `${key}.${k}`));
+    } else changed.push(key);
+  }
+  return changed;
+}

@@ -1,0 +1,94 @@
+import type { Sealer } from '../../crypto/seal.ts';
+import type { ConnectionRow } from '../../storage/schema.ts';
+import { isOidcComplete } from './oidc-config.ts';
+import { effectiveMapping, type AttributeMapping, type AttributeOverrides, type Provider } from './presets.ts';
+import { isSamlComplete, type SignaturePolicy } from './saml-config.ts';
+import { oidcRedirectUri, spValues } from './sp.ts';
+import { oidcSettingsOf, samlSettingsOf } from './view.ts';
+
+/**
+ * A connection as the login code needs it: preset and overrides merged, SP values derived, the
+ * OIDC client secret opened. `saml` / `oidc` are present only when the IdP values are complete
+ * (always so for an enabled connection). Never send this to a client.
+ */
+export interface ConnectionForLogin {
+  id: string;
+  organizationId: string;
+  type: 'saml' | 'oidc';
+  provider: string;
+  name: string;
+  enabled: boolean;
+  updatedAt: Date;
+  attributeMapping: AttributeMapping;
+  groupSync: boolean;
+  saml?: {
+    idpEntityId: string;
+    ssoUrl: string;
+    /** The binding ssoUrl takes AuthnRequests with. */
+    ssoBinding: 'redirect' | 'post';
+    sloUrl: string | null;
+    certificatesPem: string[];
+    spEntityId: string;
+    acsUrl: string;
+    allowIdpInitiated: boolean;
+    defaultApplicationId: string | null;
+    clockSkewSeconds: number;
+    nameIdFormat: string | null;
+    signRequests: boolean;
+    encryptAssertions: boolean;
+    allowSha1: boolean;
+    signaturePolicy: SignaturePolicy;
+  };
+  oidc?: {
+    issuer: string;
+    clientId: string;
+    clientSecret: string;
+    scopes: string[];
+    authorizationEndpoint: string;
+    tokenEndpoint: string;
+    jwksUri: string;
+    userinfoEndpoint: string | null;
+    redirectUri: string;
+  };
+}
+
+/** The context a connection's sealed secret is bound to: a sealed value copied to another row does not open. */
+export function connectionSecretContext(connectionId: string): string {
+  return `connections:${connectionId}`;
+}
+
+/** Builds the login view of a row, opening its client secret. */
+export function toConnectionForLogin(row: ConnectionRow, deps: { publicUrl: string; sealer: Sealer }): ConnectionForLogin {
+  const base: ConnectionForLogin = {
+    id: row.id,
+    organizationId: row.organization_id,
+    type: row.type,
+    provider: row.provider,
+    name: row.name,
+    enabled: row.enabled,
+    updatedAt: row.updated_at,
+    attributeMapping: effectiveMapping(row.provider as Provider, row.type, row.attribute_mapping as AttributeOverrides),
+    groupSync: row.group_sync,
+  };
+  const saml = samlSettingsOf(row);
+  if (saml !== undefined && isSamlComplete(saml)) {
+    const sp = spValues(deps.publicUrl, row.id);
+    const { certificates, metadataUrl: _metadataUrl, idpEntityId, ssoUrl, ssoBinding, ...options } = saml;
+    base.saml = { ...options, idpEntityId: idpEntityId!, ssoUrl: ssoUrl!, ssoBinding: ssoBinding ?? 'redirect', certificatesPem: certificates, spEntityId: sp.entityId, acsUrl: sp.acsUrl };
+  }
+  const oidc = oidcSettingsOf(row);
+  if (oidc !== undefined && row.sealed_secret !== null && isOidcComplete(oidc, true)) {
+    base.oidc = {
+      issuer: oidc.issuer!,
+      clientId: oidc.clientId!,
+      clientSecret: deps.sealer.open(row.sealed_secret, connectionSecretContext(row.id)),
+      scopes: oidc.scopes,
+      authorizationEndpoint: oidc.authorizationEndpoint!,
+      tokenEndpoint: oidc.tokenEndpoint!,
+      jwksUri: oidc.jwksUri!,
+      userinfoEndpoint: oidc.userinfoEndpoint,
+      redirectUri: oidcRedirectUri(deps.publicUrl),
+    };
+  }
+  return base;
+}

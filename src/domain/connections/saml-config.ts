@@ -1,0 +1,225 @@
+import { parseCertificates, readCertificates, type CertificateInfo } from '../../crypto/certificates.ts';
+import { parseIdpMetadata, type IdpMetadata, type IdpMetadataError } from '../saml/idp-metadata.ts';
+import { AppError } from '../errors.ts';
+import type { FetchMetadataResult } from './metadata-url.ts';
+import { fieldError, requireHttpUrl } from './input-checks.ts';
+
+/** Which signatures a SAML response must carry to be accepted. */
+export type SignaturePolicy = 'assertion-or-response' | 'assertion' | 'response' | 'both';
+
+/** A SAML connection's settings as stored (the `settings` column): IdP values and options, no secrets. */
+export interface SamlSettings {
+  idpEntityId: string | null;
+  ssoUrl: string | null;
+  /** The binding `ssoUrl` takes AuthnRequests with. */
+  ssoBinding: 'redirect' | 'post' | null;
+  sloUrl: string | null;
+  /** PEM of every certificate a response may be signed with (several during a rollover). */
+  certificates: string[];
+  /** Where the IdP values were last read from; null when given as XML or by hand. */
+  metadataUrl: string | null;
+  allowIdpInitiated: boolean;
+  defaultApplicationId: string | null;
+  clockSkewSeconds: number;
+  nameIdFormat: string | null;
+  signRequests: boolean;
+  encryptAssertions: boolean;
+  allowSha1: boolean;
+  signaturePolicy: SignaturePolicy;
+}
+
+/** The `saml` object of a create or update request; every key optional. */
+export interface SamlInput {
+  metadataXml?: string | undefined;
+  metadataUrl?: string | undefined;
+  idpEntityId?: string | undefined;
+  ssoUrl?: string | undefined;
+  ssoBinding?: 'redirect' | 'post' | undefined;
+  sloUrl?: string | null | undefined;
+  certificates?: string[] | undefined;
+  allowIdpInitiated?: boolean | undefined;
+  defaultApplicationId?: string | null | undefined;
+  clockSkewSeconds?: number | undefined;
+  nameIdFormat?: string | null | undefined;
+  signRequests?: boolean | undefined;
+  encryptAssertions?: boolean | undefined;
+  allowSha1?: boolean | undefined;
+  signaturePolicy?: SignaturePolicy | undefined;
+}
+
+/** How the resolver reaches a metadata URL (the SSRF-guarded fetcher, configured by the service). */
+export interface SamlResolveContext {
+  fetchMetadata(url: string): Promise<FetchMetadataResult>;
+}
+
+const OPTION_DEFAULTS = {
+  allowIdpInitiated: false,
+  defaultApplicationId: null,
+  clockSkewSeconds: 120,
+  nameIdFormat: null,
+  signRequests: false,
+  encryptAssertions: false,
+  allowSha1: false,
+  signaturePolicy: 'assertion-or-response',
+} as const satisfies Partial<SamlSettings>;
+
+type IdpValues = Pick<SamlSettings, 'idpEntityId' | 'ssoUrl' | 'ssoBinding' | 'sloUrl' | 'certificates' | 'metadataUrl'>;
+const MANUAL_KEYS = ['ssoUrl', 'ssoBinding', 'sloUrl', 'certificates'] as const;
+const EMPTY_IDP: IdpValues = { idpEntityId: null, ssoUrl: null, ssoBinding: null, sloUrl: null, certificates: [], metadataUrl: null };
+
+/**
+ * Works out a SAML connection's settings from a request and what is stored: IdP values from
+ * metadata XML, from a metadata URL (fetched now), or from fields; options laid over the stored
+ * ones or the defaults. Throws a 400 naming the field for bad input, a 422 when the metadata URL
+ * cannot be fetched or does not serve usable metadata.
+ */
+export async function resolveSamlSettings(input: SamlInput, existing: SamlSettings | undefined, context: SamlResolveContext): Promise<SamlSettings> {
+  const idp = await readIdpValues(input, existing ?? { ...EMPTY_IDP }, context);
+  const base = existing ?? OPTION_DEFAULTS;
+  const settings: SamlSettings = {
+    ...idp.values,
+    allowIdpInitiated: input.allowIdpInitiated ?? base.allowIdpInitiated,
+    defaultApplicationId: input.defaultApplicationId !== undefined ? input.defaultApplicationId : base.defaultApplicationId,
+    clockSkewSeconds: input.clockSkewSeconds ?? base.clockSkewSeconds,
+    nameIdFormat: input.nameIdFormat !== undefined ? input.nameIdFormat : base.nameIdFormat,
+    // An IdP that announces WantAuthnRequestsSigned (metadata §2.4.3) would refuse unsigned requests.
+    signRequests: input.signRequests ?? (idp.wantsSignedRequests || base.signRequests),
+    encryptAssertions: input.encryptAssertions ?? base.encryptAssertions,
+    allowSha1: input.allowSha1 ?? base.allowSha1,
+    signaturePolicy: input.signaturePolicy ?? base.signaturePolicy,
+  };
+  requireCompleteOrEmpty(settings);
+  return settings;
+}
+
+/** True when the IdP values needed to log in are all there. */
+export function isSamlComplete(settings: SamlSettings): boolean {
+  return settings.idpEntityId !== null && settings.ssoUrl !== null && settings.certificates.length > 0;
+}
+
+async function readIdpValues(input: SamlInput, stored: IdpValues, context: SamlResolveContext): Promise<{ values: IdpValues; wantsSignedRequests: boolean }> {
+  const manual = MANUAL_KEYS.find((key) => input[key] !== undefined);
+  if (input.metadataXml !== undefined && input.metadataUrl !== undefined) {
+    throw fieldError('saml.metadataUrl', 'cannot be combined with saml.metadataXml; give one of them');
+  }
+  const source = input.metadataXml !== undefined ? 'metadataXml' : input.metadataUrl !== undefined ? 'metadataUrl' : undefined;
+  if (source !== undefined && manual !== undefined) {
+    throw fieldError(`saml.${manual}`, `cannot be combined with saml.${source}, which supplies it`);
+  }
+  if (input.metadataXml !== undefined) {
+    return fromMetadata(parseIdpMetadata(input.metadataXml, entityChoice(input)), null, 'saml.metadataXml');
+  }
+  if (input.metadataUrl !== undefined) {
+    const url = requireHttpUrl(input.metadataUrl, 'saml.metadataUrl');
+    const fetched = await context.fetchMetadata(url);
+    if (!fetched.ok) {
+      throw new AppError('metadata_fetch_failed', `saml.metadataUrl could not be fetched: ${fetched.error.message}`, [
+        { field: 'saml.metadataUrl', message: fetched.error.message },
+      ]);
+    }
+    return fromMetadata(parseIdpMetadata(fetched.value.xml, entityChoice(input)), url, 'saml.metadataUrl');
+  }
+  if (manual === undefined && input.idpEntityId === undefined) return { values: stored, wantsSignedRequests: false };
+  return { values: manualValues(input, stored), wantsSignedRequests: false };
+}
+
+function entityChoice(input: SamlInput): { entityId?: string } {
+  return input.idpEntityId === undefined ? {} : { entityId: input.idpEntityId };
+}
+
+type Parsed = { ok: true; value: IdpMetadata } | { ok: false; error: IdpMetadataError };
+
+function fromMetadata(parsed: Parsed, metadataUrl: string | null, field: 'saml.metadataXml' | 'saml.metadataUrl'): { values: IdpValues; wantsSignedRequests: boolean } {
+  if (!parsed.ok) throw metadataError(parsed.error, field);
+  const metadata = parsed.value;
+  const ssoBinding = metadata.ssoUrls.redirect !== undefined ? 'redirect' : 'post';
+  return {
+    values: {
+      idpEntityId: metadata.entityId,
+      ssoUrl: metadata.ssoUrls[ssoBinding] ?? null,
+      ssoBinding,
+      sloUrl: metadata.sloUrls.redirect ?? metadata.sloUrls.post ?? null,
+      certificates: metadata.signingCertificates,
+      metadataUrl,
+    },
+    wantsSignedRequests: metadata.wantAuthnRequestsSigned,
+  };
+}
+
+/**
+ * Choosing among several IdPs is fixed in the request (saml.idpEntityId), so that is a 400 for XML
+ * and URL alike; any other problem of fetched metadata lies with the URL's server: a 422.
+ */
+function metadataError(error: IdpMetadataError, field: 'saml.metadataXml' | 'saml.metadataUrl'): AppError {
+  if (error.code === 'metadata_multiple_entities' || error.code === 'metadata_entity_not_found') {
+    return fieldError('saml.idpEntityId', `must name one identity provider of the metadata: ${error.message}`);
+  }
+  if (field === 'saml.metadataXml') return fieldError(field, `is not usable: ${error.message}`);
+  return new AppError('metadata_fetch_failed', `saml.metadataUrl does not serve usable IdP metadata: ${error.message}`, [{ field, message: error.message }]);
+}
+
+function manualValues(input: SamlInput, stored: IdpValues): IdpValues {
+  const ssoUrl = input.ssoUrl === undefined ? stored.ssoUrl : requireHttpUrl(input.ssoUrl, 'saml.ssoUrl');
+  let sloUrl = stored.sloUrl;
+  if (input.sloUrl === null) sloUrl = null;
+  else if (input.sloUrl !== undefined) sloUrl = requireHttpUrl(input.sloUrl, 'saml.sloUrl');
+  return {
+    idpEntityId: input.idpEntityId ?? stored.idpEntityId,
+    ssoUrl,
+    ssoBinding: input.ssoBinding ?? stored.ssoBinding ?? (ssoUrl === null ? null : 'redirect'),
+    sloUrl,
+    certificates: input.certificates === undefined ? stored.certificates : readCertificateInputs(input.certificates),
+    // The values no longer come (only) from the URL, so a later refresh from it would silently undo this change.
+    metadataUrl: null,
+  };
+}
+
+/** Each entry is PEM (one or several blocks) or bare base64 DER; duplicates are dropped. */
+function readCertificateInputs(entries: readonly string[]): string[] {
+  const pems: string[] = [];
+  entries.forEach((entry, index) => {
+    const read = readCertificates(entry);
+    if (!read.ok) throw fieldError(`saml.certificates.${index}`, `is not a usable certificate: ${read.error.message}`);
+    for (const certificate of read.value) {
+      const pem = certificate.toString();
+      if (!pems.includes(pem)) pems.push(pem);
+    }
+  });
+  return pems;
+}
+
+/** IdP values are either all there (the connection can log in) or none yet (a draft the customer completes). */
+function requireCompleteOrEmpty(settings: SamlSettings): void {
+  const present = { idpEntityId: settings.idpEntityId !== null, ssoUrl: settings.ssoUrl !== null, certificates: settings.certificates.length > 0 };
+  const given = Object.entries(present).filter(([, here]) => here);
+  const missing = Object.entries(present).find(([, here]) => !here);
+  if (given.length > 0 && missing !== undefined) {
+    throw fieldError(`saml.${missing[0]}`, `is required with ${given.map(([key]) => `saml.${key}`).join(' and ')} (or give saml.metadataXml or saml.metadataUrl)`);
+  }
+}
+
+/** The certificates as the API shows them, judged against `now`. */
+export function describeCertificates(settings: SamlSettings, now: Date): Omit<CertificateInfo, 'pem'>[] {
+  return settings.certificates.map((pem) => {
+    const parsed = parseCertificates(pem, now);
+    // Stored PEMs were read once already; failing now would mean the row was edited by hand.
+    if (!parsed.ok || parsed.value[0] === undefined) throw new Error('a stored certificate no longer parses');
+    const { pem: _pem, ...info } = parsed.value[0];
+    return info;
+  });
+}
+
+/** What an admin should know about these settings, though they are accepted. */
+export function samlWarnings(settings: SamlSettings, now: Date): string[] {
+  const warnings: string[] = [];
+  describeCertificates(settings, now).forEach((certificate, index) => {
+    const which = `saml.certificates.${index} (${certificate.subject})`;
+    // Accepted: IdPs keep publishing expired certificates, and SAML trust is the key, not the validity period.
+    if (certificate.expired) warnings.push(`${which} expired on ${certificate.notAfter}; ask the IdP for its current certificate`);
+    else if (Date.parse(certificate.notBefore) > now.getTime()) warnings.push(`${which} is not valid before ${certificate.notBefore}`);
+  });
+  if (settings.ssoUrl?.startsWith('http:')) warnings.push('saml.ssoUrl uses plain http: users would sign in over an unencrypted connection');
+  if (settings.allowSha1) warnings.push('saml.allowSha1 is on: SHA-1 signatures, which can be forged, are accepted');
+  if (!isSamlComplete(settings)) warnings.push('the IdP values are missing: give saml.metadataXml, saml.metadataUrl or saml.idpEntityId, ssoUrl and certificates before enabling');
+  return warnings;
+}

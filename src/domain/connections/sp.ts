@@ -1,0 +1,79 @@
+import type { Kysely } from 'kysely';
+import type { Config } from '../../config.ts';
+import { generateSelfSignedKeyPair } from '../../crypto/self-signed.ts';
+import type { Clock, RandomBytes } from '../../crypto/tokens.ts';
+import { findConnection } from '../../storage/connections.ts';
+import type { Database } from '../../storage/schema.ts';
+import { notFound } from '../errors.ts';
+import type { DeploymentKey, DeploymentKeys } from '../keys/deployment-keys.ts';
+import { renderSpMetadata } from '../saml/sp-metadata.ts';
+import type { SamlSettings } from './saml-config.ts';
+
+/** The deployment key purpose of the SAML SP key pair (signing AuthnRequests, decrypting assertions). */
+export const SAML_SP_KEY_PURPOSE = 'saml-sp';
+
+/** What the IdP admin configures for one SAML connection; derived from the public URL and the id, so stable across updates. */
+export interface SpValues {
+  entityId: string;
+  acsUrl: string;
+  metadataUrl: string;
+  sloUrl: string;
+}
+
+/** The SP values of connection `connectionId`. */
+export function spValues(publicUrl: string, connectionId: string): SpValues {
+  const base = `${publicUrl}/sso/saml/${encodeURIComponent(connectionId)}`;
+  // The entity ID is the metadata URL, so an IdP that fetches metadata by entity ID finds it.
+  return { entityId: `${base}/metadata`, acsUrl: `${base}/acs`, metadataUrl: `${base}/metadata`, sloUrl: `${base}/slo` };
+}
+
+/** The redirect URI every OIDC connection registers at its provider (the login tells connections apart by its state). */
+export function oidcRedirectUri(publicUrl: string): string {
+  return `${publicUrl}/sso/oidc/callback`;
+}
+
+/**
+ * The deployment's SAML SP key pair and certificate, generated (RSA-2048, self-signed, 10 years)
+ * by the first instance that needs it. The login code must use this too, so the key it signs
+ * and decrypts with is the one the metadata announces.
+ */
+export function samlSpKey(deps: { deploymentKeys: DeploymentKeys; clock: Clock; random: RandomBytes; publicUrl: string }): Promise<DeploymentKey> {
+  return deps.deploymentKeys.get(SAML_SP_KEY_PURPOSE, () =>
+    generateSelfSignedKeyPair({ commonName: `Lanyard SP ${new URL(deps.publicUrl).host}`.slice(0, 64), validityYears: 10, now: deps.clock() }, { randomBytes: deps.random }),
+  );
+}
+
+const UNSPECIFIED_NAME_ID = 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified';
+
+/** Serves the SP metadata of SAML connections; public, since IdPs fetch it without credentials. */
+export function createSpMetadataService(deps: {
+  db: Kysely<Database>;
+  config: Pick<Config, 'publicUrl'>;
+  deploymentKeys: DeploymentKeys;
+  clock: Clock;
+  random: RandomBytes;
+}) {
+  return {
+    /** The SP metadata XML of a SAML connection, enabled or not (the IdP admin needs it before enabling); 404 otherwise. */
+    async render(connectionId: string): Promise<string> {
+      const row = await findConnection(deps.db, connectionId);
+      if (row === undefined || row.type !== 'saml') throw notFound('SAML connection');
+      const settings = row.settings as unknown as SamlSettings;
+      const key = await samlSpKey({ ...deps, publicUrl: deps.config.publicUrl });
+      if (key.certificatePem === null) throw new Error('the SAML SP key has no certificate');
+      const sp = spValues(deps.config.publicUrl, row.id);
+      return renderSpMetadata({
+        entityId: sp.entityId,
+        acsUrl: sp.acsUrl,
+        sloUrl: sp.sloUrl,
+        certificate: key.certificatePem,
+        encryptAssertions: settings.encryptAssertions,
+        authnRequestsSigned: settings.signRequests,
+        nameIdFormat: settings.nameIdFormat ?? UNSPECIFIED_NAME_ID,
+      });
+    },
+  };
+}
+
+/** Renders SP metadata; see {@link createSpMetadataService}. */
+export type SpMetadataService = ReturnType<typeof createSpMetadataService>;

@@ -1,0 +1,32 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { ConnectionService } from '../../domain/connections/connections.ts';
+import { ErrorResponse, errorResponses, IdParams, PageOf } from '../schemas/common.ts';
+import { Connection, CreateConnectionBody, ListConnectionsQuery, UpdateConnectionBody } from '../schemas/connections.ts';
+
+const tags = ['connections'];
+const Params = IdParams('conn');
+// A metadata URL or OIDC discovery that cannot be used answers 422.
+const writeErrors = { ...errorResponses, 422: ErrorResponse };
+
+/** `/v1/connections`: each organization's SAML and OIDC identity providers. */
+export function connectionRoutes(connections: ConnectionService): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.post('/connections', { schema: { tags, body: CreateConnectionBody, response: { 201: Connection, ...writeErrors } } }, async (request, reply) =>
+      reply.code(201).send(await connections.create(request.actor!, request.body)),
+    );
+    app.get('/connections', { schema: { tags, querystring: ListConnectionsQuery, response: { 200: PageOf(Connection), ...errorResponses } } }, async (request) =>
+      connections.list(request.actor!, request.query),
+    );
+    app.get('/connections/:id', { schema: { tags, params: Params, response: { 200: Connection, ...errorResponses } } }, async (request) =>
+      connections.get(request.actor!, request.params.id),
+    );
+    app.patch('/connections/:id', { schema: { tags, params: Params, body: UpdateConnectionBody, response: { 200: Connection, ...writeErrors } } }, async (request) =>
+      connections.update(request.actor!, request.params.id, request.body),
+    );
+    app.delete('/connections/:id', { schema: { tags, params: Params, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
+      await connections.delete(request.actor!, request.params.id);
+      return reply.code(204).send(null);
+    });
+  };
+}

@@ -1,0 +1,207 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { inflateRawSync } from 'node:zlib';
+import { createLocalJWKSet, jwtVerify } from 'jose';
+import { after, before, describe, test } from 'node:test';
+import { buildResponseXml, IDP, NOW, sign, testKeys } from '../support/saml-builder.ts';
+import { createTestApp, testBackends, type TestApp } from '../support/app.ts';
+
+const REDIRECT = 'https://app.example.com/callback';
+const form = (fields: Record<string, string>) => ({ headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams(fields).toString() });
+const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+
+for (const backend of testBackends()) {
+  describe(`the OAuth 2.0 / OIDC login on ${backend}, with SAML responses signed by a test IdP`, () => {
+    let t: TestApp;
+    let now = NOW.getTime();
+    let org: { id: string };
+    let connection: { id: string; sp: { entityId: string; acsUrl: string } };
+    let app: { id: string; clientId: string; clientSecret: string };
+
+    before(async () => {
+      t = await createTestApp({ backend, clock: () => new Date(now) });
+      org = (await t.request({ method: 'POST', url: '/v1/organizations', payload: { name: 'Acme', domains: ['acme.test'] } })).json();
+      const created = await t.request({
+        method: 'POST',
+        url: '/v1/connections',
+        payload: { organizationId: org.id, type: 'saml', enabled: true, groupSync: true, saml: { idpEntityId: IDP, ssoUrl: 'https://idp.example.test/sso?tenant=1', certificates: [testKeys.idpCertPem] } },
+      });
+      assert.equal(created.statusCode, 201, created.body);
+      connection = created.json();
+      app = (await t.request({ method: 'POST', url: '/v1/applications', payload: { name: 'App', redirectUris: [REDIRECT] } })).json();
+    });
+    after(async () => t.close());
+
+    function pkce() {
+      const verifier = randomBytes(32).toString('base64url');
+      return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
+    }
+
+    async function authorize(params: Record<string, string>) {
+      const query = new URLSearchParams({ response_type: 'code', client_id: app.clientId, redirect_uri: REDIRECT, scope: 'openid email profile', ...params });
+      return t.request({ method: 'GET', url: `/oauth/authorize?${query}`, token: null });
+    }
+
+    /** authorize → (the test IdP signs a response to the AuthnRequest) → ACS; returns the ACS answer. */
+    async function login(params: Record<string, string> = {}, tamper: (xml: string) => string = (x) => x) {
+      const started = await authorize({ organization: org.id, state: 'st-1', nonce: 'n-1', ...params });
+      assert.equal(started.statusCode, 302, started.body);
+      const location = new URL(started.headers.location as string);
+      assert.equal(location.origin + location.pathname, 'https://idp.example.test/sso');
+      assert.equal(location.searchParams.get('tenant'), '1', 'the IdP URL keeps its own parameters');
+      const request = inflateRawSync(Buffer.from(location.searchParams.get('SAMLRequest')!, 'base64')).toString('utf8');
+      const requestId = /ID="([^"]+)"/.exec(request)![1]!;
+      const xml = sign(
+        buildResponseXml({ inResponseTo: requestId, audience: connection.sp.entityId, recipient: connection.sp.acsUrl, destination: connection.sp.acsUrl, assertionId: `_a${randomBytes(8).toString('hex')}` }),
+        { target: 'assertion' },
+      );
+      return t.request({ method: 'POST', url: `/sso/saml/${connection.id}/acs`, token: null, ...form({ SAMLResponse: Buffer.from(tamper(xml)).toString('base64'), RelayState: location.searchParams.get('RelayState')! }) });
+    }
+
+    async function exchange(fields: Record<string, string>, authorization?: string) {
+      return t.request({ method: 'POST', url: '/oauth/token', token: null, ...form(fields), ...(authorization ? { headers: { 'content-type': 'application/x-www-form-urlencoded', authorization } } : {}) });
+    }
+
+    test('a full login: code bound to PKCE, tokens, a verifiable id_token and userinfo', async () => {
+      const { verifier, challenge } = pkce();
+      const acs = await login({ code_challenge: challenge, code_challenge_method: 'S256' });
+      assert.equal(acs.statusCode, 302, acs.body);
+      const callback = new URL(acs.headers.location as string);
+      assert.equal(callback.origin + callback.pathname, REDIRECT);
+      assert.equal(callback.searchParams.get('state'), 'st-1');
+      const code = callback.searchParams.get('code')!;
+
+      const tokens = await exchange({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier }, basic(app.clientId, app.clientSecret));
+      assert.equal(tokens.statusCode, 200, tokens.body);
+      assert.equal(tokens.headers['cache-control'], 'no-store');
+      const body = tokens.json();
+      assert.equal(body.token_type, 'Bearer');
+      assert.equal(body.expires_in, 600);
+
+      const discovery = (await t.request({ method: 'GET', url: '/.well-known/openid-configuration', token: null })).json();
+      assert.equal(discovery.issuer, t.config.publicUrl);
+      assert.deepEqual(discovery.code_challenge_methods_supported, ['S256']);
+      const jwks = (await t.request({ method: 'GET', url: '/oauth/jwks', token: null })).json();
+      const { payload, protectedHeader } = await jwtVerify(body.id_token, createLocalJWKSet(jwks), { issuer: t.config.publicUrl, audience: app.clientId, currentDate: new Date(now) });
+      assert.equal(protectedHeader.alg, 'RS256');
+      assert.equal(payload.nonce, 'n-1');
+      assert.equal(payload.email, 'alice@example.com');
+      assert.equal(payload.organization_id, org.id);
+      assert.match(payload.sub!, /^usr_[0-9A-Z]{26}$/);
+
+      const userinfo = await t.request({ method: 'GET', url: '/oauth/userinfo', token: body.access_token });
+      assert.equal(userinfo.statusCode, 200);
+      assert.equal(userinfo.json().sub, payload.sub);
+      assert.deepEqual(userinfo.json().groups, ['staff', 'admins']);
+
+      // RFC 6749 §4.1.2: a code used twice is refused, and what the first use obtained is revoked.
+      const again = await exchange({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier }, basic(app.clientId, app.clientSecret));
+      assert.equal(again.statusCode, 400);
+      assert.equal(again.json().error, 'invalid_grant');
+      assert.equal((await t.request({ method: 'GET', url: '/oauth/userinfo', token: body.access_token })).statusCode, 401);
+    });
+
+    test('the token endpoint refuses what RFC 6749 and RFC 7636 refuse', async () => {
+      const { verifier, challenge } = pkce();
+      const codeFor = async () => new URL((await login({ code_challenge: challenge, code_challenge_method: 'S256' })).headers.location as string).searchParams.get('code')!;
+      const good = { grant_type: 'authorization_code', redirect_uri: REDIRECT, code_verifier: verifier, client_id: app.clientId, client_secret: app.clientSecret };
+      const cases: [Record<string, string>, number, string][] = [
+        [{ ...good, code_verifier: pkce().verifier }, 400, 'invalid_grant'],
+        [{ ...good, code_verifier: '' }, 400, 'invalid_grant'],
+        [{ ...good, redirect_uri: 'https://app.example.com/other' }, 400, 'invalid_grant'],
+        [{ ...good, client_secret: 'wrong' }, 401, 'invalid_client'],
+        [{ ...good, grant_type: 'password' }, 400, 'unsupported_grant_type'],
+      ];
+      for (const [fields, status, error] of cases) {
+        const res = await exchange({ ...fields, code: await codeFor() });
+        assert.equal(res.statusCode, status, JSON.stringify(fields));
+        assert.equal(res.json().error, error);
+      }
+      const withoutSecret = await exchange({ ...good, client_secret: '', code: await codeFor() });
+      assert.equal(withoutSecret.json().error, 'invalid_client');
+      const twoMethods = await exchange({ ...good, code: await codeFor() }, basic(app.clientId, app.clientSecret));
+      assert.equal(twoMethods.json().error, 'invalid_request');
+      const code = await codeFor();
+      now += 61_000;
+      const expired = await exchange({ ...good, code });
+      assert.equal(expired.json().error, 'invalid_grant');
+      assert.match(expired.json().error_description, /expired/);
+      const noPkce = new URL((await login()).headers.location as string).searchParams.get('code')!;
+      const downgrade = await exchange({ ...good, code: noPkce });
+      assert.equal(downgrade.json().error, 'invalid_grant', 'a verifier without a challenge is refused');
+      const unknownToken = await t.request({ method: 'GET', url: '/oauth/userinfo', token: 'nope' });
+      assert.equal(unknownToken.statusCode, 401);
+      assert.match(unknownToken.headers['www-authenticate'] as string, /invalid_token/);
+    });
+
+    test('authorize shows a page for an untrusted client or redirect URI, and redirects other errors to the app', async () => {
+      const unknown = await t.request({ method: 'GET', url: '/oauth/authorize?response_type=code&client_id=nope&redirect_uri=https://evil.example/cb', token: null });
+      assert.equal(unknown.statusCode, 400);
+      assert.match(unknown.headers['content-type'] as string, /text\/html/);
+      assert.match(unknown.headers['content-security-policy'] as string, /default-src 'none'/);
+      assert.equal(unknown.headers.location, undefined);
+      const evil = await authorize({ redirect_uri: 'https://evil.example/cb', organization: org.id });
+      assert.equal(evil.statusCode, 400);
+      assert.match(evil.body, /not registered/);
+      const cases: [Record<string, string>, string][] = [
+        [{ response_type: 'token', organization: org.id }, 'unsupported_response_type'],
+        [{ organization: org.id, code_challenge: pkce().challenge, code_challenge_method: 'plain' }, 'invalid_request'],
+        [{ organization: org.id, code_challenge: 'short', code_challenge_method: 'S256' }, 'invalid_request'],
+        [{}, 'invalid_request'],
+        [{ organization: 'org_unknown' }, 'access_denied'],
+        [{ login_hint: 'someone@elsewhere.test' }, 'access_denied'],
+      ];
+      for (const [params, error] of cases) {
+        const res = await authorize({ state: 'xyz', ...params });
+        assert.equal(res.statusCode, 302, JSON.stringify(params));
+        const location = new URL(res.headers.location as string);
+        assert.equal(location.origin + location.pathname, REDIRECT);
+        assert.equal(location.searchParams.get('error'), error, JSON.stringify(params));
+        assert.equal(location.searchParams.get('state'), 'xyz');
+      }
+      const byDomain = await authorize({ login_hint: 'bob@ACME.test' });
+      assert.equal(new URL(byDomain.headers.location as string).hostname, 'idp.example.test');
+    });
+
+    test('several enabled connections offer a choice; an application limited to other organizations is refused', async () => {
+      const second = await t.request({
+        method: 'POST',
+        url: '/v1/connections',
+        payload: { organizationId: org.id, type: 'saml', name: 'Backup IdP', enabled: true, saml: { idpEntityId: 'https://backup.example.test', ssoUrl: 'https://backup.example.test/sso', certificates: [testKeys.idpCertPem] } },
+      });
+      assert.equal(second.statusCode, 201, second.body);
+      const chooser = await authorize({ organization: org.id });
+      assert.equal(chooser.statusCode, 200);
+      assert.match(chooser.body, /Choose how to sign in/);
+      assert.ok(chooser.body.includes(`connection=${connection.id}`) && chooser.body.includes(`connection=${second.json().id}`));
+      await t.request({ method: 'DELETE', url: `/v1/connections/${second.json().id}` });
+
+      const limited = (await t.request({ method: 'POST', url: '/v1/applications', payload: { name: 'Limited', redirectUris: [REDIRECT], organizationIds: ['org_other'] } })).json();
+      const query = new URLSearchParams({ response_type: 'code', client_id: limited.clientId, redirect_uri: REDIRECT, organization: org.id });
+      const refused = await t.request({ method: 'GET', url: `/oauth/authorize?${query}`, token: null });
+      assert.equal(new URL(refused.headers.location as string).searchParams.get('error'), 'access_denied');
+    });
+
+    test('a refused response explains itself, is recorded, and offers the way back to the app', async () => {
+      const tampered = await login({}, (xml) => xml.replace('>staff<', '>root<'));
+      assert.equal(tampered.statusCode, 403);
+      assert.match(tampered.headers['content-type'] as string, /text\/html/);
+      assert.match(tampered.body, /saml_digest_mismatch/);
+      assert.match(tampered.body, /req_/);
+      assert.match(tampered.body, /error=access_denied/);
+      const events = (await t.request({ method: 'GET', url: `/v1/events?organizationId=${org.id}&type=login.failed` })).json();
+      assert.equal(events.data.at(-1).summary.code, 'saml_digest_mismatch');
+
+      const started = await authorize({ organization: org.id });
+      const relayState = new URL(started.headers.location as string).searchParams.get('RelayState')!;
+      now += 11 * 60_000;
+      const late = await t.request({ method: 'POST', url: `/sso/saml/${connection.id}/acs`, token: null, ...form({ SAMLResponse: Buffer.from('<x/>').toString('base64'), RelayState: relayState }) });
+      assert.equal(late.statusCode, 403);
+      assert.match(late.body, /expired or was already completed/);
+      const garbage = await t.request({ method: 'POST', url: `/sso/saml/${connection.id}/acs`, token: null, ...form({ SAMLResponse: '%%%' }) });
+      assert.equal(garbage.statusCode, 400);
+      const unknown = await t.request({ method: 'POST', url: '/sso/saml/conn_nope/acs', token: null, ...form({ SAMLResponse: 'eA==' }) });
+      assert.equal(unknown.statusCode, 404);
+    });
+  });
+}
