@@ -1,6 +1,6 @@
 import formbody from '@fastify/formbody';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyError, FastifyReply } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { AuthorizeQuery, AuthorizeOutcome } from '../../domain/oauth/authorize.ts';
 import { OAuthError } from '../../domain/oauth/errors.ts';
@@ -19,7 +19,7 @@ export interface OAuthRouteDeps {
   readonly issuer: string;
   readonly authorize: (query: AuthorizeQuery) => Promise<AuthorizeOutcome>;
   readonly tokens: TokenService;
-  readonly onRequest: (request: import('fastify').FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+  readonly onRequest: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 }
 
 /** Lanyard as an OpenID provider to the SaaS app: discovery, JWKS, authorize, token, userinfo. */
@@ -82,7 +82,7 @@ export function oauthRoutes(deps: OAuthRouteDeps): FastifyPluginAsyncTypebox {
       return reply.headers({ 'cache-control': 'no-store', pragma: 'no-cache' }).send(response);
     });
 
-    const userinfo = async (request: import('fastify').FastifyRequest, reply: FastifyReply) => {
+    const userinfo = async (request: FastifyRequest, reply: FastifyReply) => {
       const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
       return reply.header('cache-control', 'no-store').send(await deps.tokens.userinfo(match?.[1]));
     };
