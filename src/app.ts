@@ -22,6 +22,10 @@ import { samlSpRoutes } from './http/routes/saml-sp.ts';
 import { assetRoutes } from './http/routes/assets.ts';
 import { oauthRoutes } from './http/routes/oauth.ts';
 import { samlAcsRoutes } from './http/routes/sso-saml.ts';
+import { oidcCallbackRoutes } from './http/routes/sso-oidc.ts';
+import { setupRoutes } from './http/routes/setup.ts';
+import { ticketRoutes } from './http/routes/tickets.ts';
+import { requestLogSerializer } from './http/log-redaction.ts';
 import { ErrorResponse } from './http/schemas/common.ts';
 
 declare module 'fastify' {
@@ -47,7 +51,8 @@ const BODY_LIMIT = 1024 * 1024;
 /** Builds the HTTP application: routes, schemas, errors, auth, limits. Never listens or exits. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: deps.logger as FastifyBaseLogger,
+    // Setup URLs carry a bearer token in their path: the request log must not print it.
+    loggerInstance: deps.logger.child({}, { serializers: { req: requestLogSerializer } }) as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
     genReqId: () => `req_${randomToken(deps.random, 12)}`,
     requestIdHeader: false,
@@ -84,6 +89,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const limitByAddress = async (request: FastifyRequest, reply: FastifyReply) => ((await withinRateLimit(deps, request, reply)) ? undefined : reply);
   await app.register(oauthRoutes({ issuer: deps.config.publicUrl, authorize: deps.services.authorize, tokens: deps.services.tokens, onRequest: limitByAddress }));
   await app.register(samlAcsRoutes({ saml: deps.services.samlLogin, onRequest: limitByAddress }));
+  await app.register(oidcCallbackRoutes({ oidc: deps.services.oidcLogin, onRequest: limitByAddress }));
+  await app.register(setupRoutes({ setup: deps.services.setup, publicUrl: deps.config.publicUrl, onRequest: limitByAddress }));
   await app.register(
     async (v1) => {
       v1.addHook('onRequest', async (request, reply) => authenticate(deps, request, reply));
@@ -92,6 +99,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await v1.register(connectionRoutes(deps.services.connections));
       await v1.register(applicationRoutes(deps.services.applications));
       await v1.register(eventRoutes(deps.services.db));
+      await v1.register(ticketRoutes(deps.services.tickets));
     },
     { prefix: '/v1' },
   );

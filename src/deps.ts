@@ -10,10 +10,13 @@ import { createSpMetadataService, samlSpKey } from './domain/connections/sp.ts';
 import { createAuthorize } from './domain/oauth/authorize.ts';
 import { createLoginCompletion } from './domain/oauth/complete.ts';
 import { createSamlLogin } from './domain/sso/saml-login.ts';
+import { createOidcLogin } from './domain/sso/oidc-login.ts';
 import { createApplicationService } from './domain/applications/applications.ts';
 import { createTokenService } from './domain/oauth/tokens.ts';
 import { createDeploymentKeys } from './domain/keys/deployment-keys.ts';
 import { createOrganizationService } from './domain/organizations/organizations.ts';
+import { createSetupService } from './domain/tickets/setup.ts';
+import { createTicketService } from './domain/tickets/tickets.ts';
 import type { AppDeps } from './app.ts';
 import { createHttpMetrics } from './http/metrics.ts';
 import { memoryRateLimitStore, redisRateLimitStore } from './http/rate-limit.ts';
@@ -27,6 +30,7 @@ export function createServices(deps: { config: Config; db: Db; clock: Clock; ran
   const connections = createConnectionService({ ...deps, lookup: systemLookup });
   const completion = createLoginCompletion({ ...deps, applications, connections });
   const samlLogin = createSamlLogin({ ...deps, applications, connections, completion, spKey: () => samlSpKey({ ...deps, deploymentKeys, publicUrl: deps.config.publicUrl }) });
+  const oidcLogin = createOidcLogin({ ...deps, connections, completion, lookup: systemLookup });
   return {
     db: deps.db,
     deploymentKeys,
@@ -36,8 +40,11 @@ export function createServices(deps: { config: Config; db: Db; clock: Clock; ran
     apiKeys: createApiKeyService(deps),
     connections,
     samlLogin,
-    authorize: createAuthorize({ ...deps, applications, connections, upstream: { saml: samlLogin.upstream, oidc: undefined } }),
+    oidcLogin,
+    authorize: createAuthorize({ ...deps, applications, connections, upstream: { saml: samlLogin.upstream, oidc: oidcLogin.upstream } }),
     samlSp: createSpMetadataService({ ...deps, deploymentKeys }),
+    tickets: createTicketService({ ...deps, connections }),
+    setup: createSetupService({ ...deps, connections, upstream: { saml: samlLogin.upstream, oidc: oidcLogin.upstream } }),
   };
 }
 

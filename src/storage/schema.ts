@@ -83,7 +83,8 @@ export interface ApplicationsTable {
 
 export interface LoginFlowsTable {
   id: string;
-  application_id: string;
+  /** Null for a test sign-in from a setup page (then setup_ticket_id is set). */
+  application_id: string | null;
   organization_id: string;
   connection_id: string;
   redirect_uri: string;
@@ -99,6 +100,9 @@ export interface LoginFlowsTable {
   completed_at: Date | null;
   failure_code: string | null;
   failure_message: string | null;
+  setup_ticket_id: string | null;
+  /** A test sign-in's outcome as its result page shows it (profile, or the diagnosed failure). */
+  test_result: Json<Record<string, unknown> | null>;
 }
 
 export interface AuthorizationCodesTable {
@@ -125,6 +129,34 @@ export interface AccessTokensTable {
   revoked_at: Date | null;
 }
 
+export interface SsoTicketsTable {
+  id: string;
+  organization_id: string;
+  connection_id: string | null;
+  owns_connection: boolean;
+  type: string;
+  token_hash: string;
+  domains: Json<string[]>;
+  provisioning: Json<Record<string, unknown>>;
+  enabled_features: Json<string[]>;
+  created_by: string;
+  created_at: Date;
+  expires_at: Date;
+  opened_at: Date | null;
+  completed_at: Date | null;
+  revoked_at: Date | null;
+  last_test_flow_id: string | null;
+  last_test_at: Date | null;
+  last_test_ok: boolean | null;
+}
+
+export interface SsoTicketSessionsTable {
+  secret_hash: string;
+  ticket_id: string;
+  created_at: Date;
+  expires_at: Date;
+}
+
 /** The database as Kysely sees it; one entry per table, snake_case as stored. */
 export interface Database {
   organizations: OrganizationsTable;
@@ -138,6 +170,8 @@ export interface Database {
   login_flows: LoginFlowsTable;
   authorization_codes: AuthorizationCodesTable;
   access_tokens: AccessTokensTable;
+  sso_tickets: SsoTicketsTable;
+  sso_ticket_sessions: SsoTicketSessionsTable;
 }
 
 export type OrganizationRow = Selectable<OrganizationsTable>;
@@ -148,3 +182,4 @@ export type ConnectionRow = Selectable<ConnectionsTable>;
 export type DeploymentKeyRow = Selectable<DeploymentKeysTable>;
 export type ApplicationRow = Selectable<ApplicationsTable>;
 export type LoginFlowRow = Selectable<LoginFlowsTable>;
+export type SsoTicketRow = Selectable<SsoTicketsTable>;

@@ -49,7 +49,14 @@ label{display:block;font-weight:600;margin:.75rem 0 .25rem}input,textarea,select
 textarea{min-height:8rem;font-family:ui-monospace,monospace;font-size:.85rem}button,.button{display:inline-block;font:inherit;font-weight:600;padding:.6rem 1.1rem;border-radius:8px;border:1px solid var(--accent);background:var(--accent);color:#fff;cursor:pointer;text-decoration:none;margin:.5rem .5rem .5rem 0}
 button.secondary,.button.secondary{background:transparent;color:var(--accent)}button:focus-visible,a:focus-visible,input:focus-visible,textarea:focus-visible,select:focus-visible{outline:3px solid var(--accent);outline-offset:2px}
 table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.4rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}th{width:35%;font-weight:600}
-.error-list{border-left:4px solid var(--bad);padding-left:.75rem}`;
+.error-list{border-left:4px solid var(--bad);padding-left:.75rem}
+[hidden]{display:none!important}.card>h2:first-child{margin-top:0}.error-list:focus{outline:2px solid var(--bad);outline-offset:2px}h3{font-size:1rem;margin:1.25rem 0 .4rem}.notice{padding:.6rem .8rem;border-radius:8px;border:1px solid var(--line);background:var(--bg)}
+.hint{color:var(--muted);font-size:.9rem;margin:.1rem 0 .35rem}.field-error{color:var(--bad);font-weight:600;margin:.1rem 0 .35rem}[aria-invalid=true]{border:2px solid var(--bad)}
+ol.steps{display:flex;flex-wrap:wrap;gap:.25rem 1.5rem;padding-left:1.25rem;margin:.75rem 0 0}ol.guide li{margin:.4rem 0}button.copy{padding:.15rem .6rem;margin:.15rem 0;font-size:.85rem}
+details{margin:1rem 0}summary{cursor:pointer;font-weight:600;padding:.25rem 0}fieldset{border:1px solid var(--line);border-radius:8px;padding:.5rem 1rem;margin:1rem 0}
+.check{display:flex;gap:.5rem;align-items:center}.check input{width:auto}.check label{margin:.25rem 0;font-weight:400}
+.sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
+@media (max-width:40rem){main{padding:.75rem .5rem 2rem}.card{padding:1rem}th,td{display:block;width:auto;border-bottom:0;padding:.2rem .25rem}tr{display:block;border-bottom:1px solid var(--line);padding:.35rem 0}}`;
 
 const STYLE_HASH = createHash('sha256').update(STYLE).digest('base64');
 

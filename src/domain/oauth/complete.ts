@@ -4,6 +4,7 @@ import type { Database, LoginFlowRow } from '../../storage/schema.ts';
 import { SYSTEM_ACTOR } from '../actor.ts';
 import { allowsOrganization, type Application, type ApplicationService } from '../applications/applications.ts';
 import { recordEvent } from '../events/events.ts';
+import { recordSetupTestResult } from '../tickets/test-results.ts';
 import { OAuthError } from './errors.ts';
 import type { ConnectionDirectory } from './ports.ts';
 import { subjectFor, type Profile } from './profile.ts';
@@ -53,22 +54,35 @@ export function createLoginCompletion(deps: CompletionDeps) {
     });
   }
 
+  /** One atomic UPDATE … RETURNING, so two responses racing for one flow cannot both take it. */
+  async function takeFlowWhere(key: { flowId: string; connectionId: string } | { upstreamRequestId: string; connectionType: 'saml' | 'oidc' }): Promise<LoginFlowRow | undefined> {
+    const now = clock();
+    let query = db.updateTable('login_flows').set({ returned_at: now }).where('returned_at', 'is', null).where('expires_at', '>', now);
+    query =
+      'flowId' in key
+        ? query.where('id', '=', key.flowId).where('connection_id', '=', key.connectionId)
+        : query
+            .where('upstream_request_id', '=', key.upstreamRequestId)
+            .where('connection_id', 'in', db.selectFrom('connections').select('id').where('type', '=', key.connectionType));
+    return query.returningAll().executeTakeFirst();
+  }
+
   return {
     /**
      * Takes the login flow a response comes back for, once: a second response for the same flow,
      * a flow of another connection, or an expired flow finds nothing.
      */
     async takeFlow(flowId: string, connectionId: string): Promise<LoginFlowRow | undefined> {
-      const now = clock();
-      return db
-        .updateTable('login_flows')
-        .set({ returned_at: now })
-        .where('id', '=', flowId)
-        .where('connection_id', '=', connectionId)
-        .where('returned_at', 'is', null)
-        .where('expires_at', '>', now)
-        .returningAll()
-        .executeTakeFirst();
+      return takeFlowWhere({ flowId, connectionId });
+    },
+
+    /**
+     * The same single-use take, for a response that names the flow by what was sent upstream (the
+     * OIDC `state`) rather than by its id; only flows of `connectionType` connections match, so a
+     * SAML AuthnRequest ID presented as an OIDC state takes nothing.
+     */
+    async takeFlowByUpstreamRequest(upstreamRequestId: string, connectionType: 'saml' | 'oidc'): Promise<LoginFlowRow | undefined> {
+      return takeFlowWhere({ upstreamRequestId, connectionType });
     },
 
     /** A flow by id, whatever its state (to explain a failure for a flow that was already used or expired). */
@@ -76,8 +90,20 @@ export function createLoginCompletion(deps: CompletionDeps) {
       return db.selectFrom('login_flows').selectAll().where('id', '=', flowId).executeTakeFirst();
     },
 
+    /** A flow by the request id sent upstream, whatever its state (to explain a state that takes nothing). */
+    async findFlowByUpstreamRequest(upstreamRequestId: string, connectionType: 'saml' | 'oidc'): Promise<LoginFlowRow | undefined> {
+      return db
+        .selectFrom('login_flows')
+        .selectAll()
+        .where('upstream_request_id', '=', upstreamRequestId)
+        .where('connection_id', 'in', db.selectFrom('connections').select('id').where('type', '=', connectionType))
+        .executeTakeFirst();
+    },
+
     /** SP-initiated success: a code for the app that started the flow, on its redirect URI with its state. */
     async succeed(flow: LoginFlowRow, profile: Profile, requestId: string | null): Promise<string> {
+      // A test sign-in from a setup page has no app to hand a code to: its result goes to the setup page.
+      if (flow.setup_ticket_id !== null || flow.application_id === null) return recordSetupTestResult(db, deps, flow, { ok: true, profile }, requestId);
       const code = await issueCode({ applicationId: flow.application_id, redirectUri: flow.redirect_uri, codeChallenge: flow.code_challenge, nonce: flow.nonce, scope: flow.scope, profile });
       await db.updateTable('login_flows').set({ completed_at: clock() }).where('id', '=', flow.id).execute();
       await succeeded(profile, flow.application_id, flow.id, requestId);
@@ -106,8 +132,14 @@ export function createLoginCompletion(deps: CompletionDeps) {
       return url.toString();
     },
 
-    /** Records why a login failed, on its flow when there is one, and as a `login.failed` event. */
-    async fail(input: { flow: LoginFlowRow | undefined; organizationId: string | null; connectionId: string; code: string; message: string }, requestId: string | null): Promise<void> {
+    /**
+     * Records why a login failed, on its flow when there is one, and as a `login.failed` event.
+     * For a test sign-in from a setup page, returns the URL of its result page (which shows `facts`).
+     */
+    async fail(
+      input: { flow: LoginFlowRow | undefined; organizationId: string | null; connectionId: string; code: string; message: string; facts?: readonly (readonly [string, string])[] },
+      requestId: string | null,
+    ): Promise<string | undefined> {
       const now = clock();
       if (input.flow !== undefined) {
         await db.updateTable('login_flows').set({ failure_code: input.code, failure_message: input.message, completed_at: now }).where('id', '=', input.flow.id).execute();
@@ -117,6 +149,8 @@ export function createLoginCompletion(deps: CompletionDeps) {
         organizationId: input.organizationId,
         summary: { connectionId: input.connectionId, flowId: input.flow?.id ?? null, applicationId: input.flow?.application_id ?? null, code: input.code, message: input.message },
       });
+      if (input.flow?.setup_ticket_id) return recordSetupTestResult(db, deps, input.flow, { ok: false, code: input.code, message: input.message, facts: input.facts }, requestId);
+      return undefined;
     },
   };
 }

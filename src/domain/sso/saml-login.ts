@@ -89,7 +89,9 @@ export function createSamlLogin(deps: SamlLoginDeps) {
     const isFlowId = input.relayState !== undefined && FLOW_ID.test(input.relayState);
     const flow = isFlowId ? await deps.completion.takeFlow(input.relayState!, connection.id) : undefined;
     const refuse = async (code: string, message: string, extra: [string, string][] = [], status = 403): Promise<AcsOutcome> => {
-      await deps.completion.fail({ flow, organizationId: connection.organizationId, connectionId: connection.id, code, message }, input.requestId);
+      const setupResult = await deps.completion.fail({ flow, organizationId: connection.organizationId, connectionId: connection.id, code, message, facts: [...facts, ...extra] }, input.requestId);
+      // A test sign-in from a setup page shows its diagnosis on its own result page.
+      if (setupResult !== undefined) return { kind: 'redirect', url: setupResult };
       const back = flow ? `${flow.redirect_uri}${flow.redirect_uri.includes('?') ? '&' : '?'}${new URLSearchParams({ error: 'access_denied', error_description: `${code}: ${message}`, ...(flow.app_state !== null ? { state: flow.app_state } : {}) })}` : undefined;
       return { kind: 'failure', status, code, title: 'Sign-in failed', message, facts: [...facts, ...extra, ['Error code', code]], ...(back ? { back } : {}) };
     };

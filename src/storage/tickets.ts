@@ -1,0 +1,102 @@
+import type { Insertable, Kysely, Updateable } from 'kysely';
+import type { Database, SsoTicketRow, SsoTicketsTable } from './schema.ts';
+
+/** Filters of the ticket list; `after` is the last id of the previous page. */
+export interface TicketListFilter {
+  organizationId: string;
+  status?: 'open' | 'completed' | 'expired' | 'revoked' | undefined;
+  now: Date;
+  after?: string | undefined;
+  limit: number;
+}
+
+/** Inserts one ticket. JSON columns take values; they are serialised here. */
+export async function insertTicket(db: Kysely<Database>, row: Insertable<SsoTicketsTable>): Promise<SsoTicketRow> {
+  return db.insertInto('sso_tickets').values(serialise(row)).returningAll().executeTakeFirstOrThrow();
+}
+
+/** One ticket by id, whoever owns it (callers check visibility). */
+export async function findTicket(db: Kysely<Database>, id: string): Promise<SsoTicketRow | undefined> {
+  return db.selectFrom('sso_tickets').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** The ticket whose token hashes to `tokenHash`. */
+export async function findTicketByTokenHash(db: Kysely<Database>, tokenHash: string): Promise<SsoTicketRow | undefined> {
+  return db.selectFrom('sso_tickets').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+}
+
+/** The ticket a test sign-in's login flow belongs to. */
+export async function findTicketOfTestFlow(db: Kysely<Database>, flowId: string): Promise<SsoTicketRow | undefined> {
+  return db.selectFrom('sso_tickets').innerJoin('login_flows', 'login_flows.setup_ticket_id', 'sso_tickets.id').selectAll('sso_tickets').where('login_flows.id', '=', flowId).executeTakeFirst();
+}
+
+/** `limit + 1` tickets of one organization in id (creation) order, for toPage; status as ticketStatus computes it. */
+export async function listTickets(db: Kysely<Database>, filter: TicketListFilter): Promise<SsoTicketRow[]> {
+  let q = db.selectFrom('sso_tickets').selectAll().where('organization_id', '=', filter.organizationId).orderBy('id').limit(filter.limit + 1);
+  if (filter.after !== undefined) q = q.where('id', '>', filter.after);
+  switch (filter.status) {
+    case 'revoked':
+      q = q.where('revoked_at', 'is not', null);
+      break;
+    case 'completed':
+      q = q.where('revoked_at', 'is', null).where('completed_at', 'is not', null);
+      break;
+    case 'expired':
+      q = q.where('revoked_at', 'is', null).where('completed_at', 'is', null).where('expires_at', '<=', filter.now);
+      break;
+    case 'open':
+      q = q.where('revoked_at', 'is', null).where('completed_at', 'is', null).where('expires_at', '>', filter.now);
+      break;
+  }
+  return q.execute();
+}
+
+/**
+ * Changes a ticket only while it is open (not revoked, completed or expired at `now`), so a change
+ * racing a revocation or an activation in another request cannot land after it. Undefined when not open.
+ */
+export async function updateOpenTicket(db: Kysely<Database>, id: string, now: Date, change: Updateable<SsoTicketsTable>): Promise<SsoTicketRow | undefined> {
+  return db
+    .updateTable('sso_tickets')
+    .set(serialise(change))
+    .where('id', '=', id)
+    .where('revoked_at', 'is', null)
+    .where('completed_at', 'is', null)
+    .where('expires_at', '>', now)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Marks a ticket revoked (once: a revoked ticket keeps its first revocation time). */
+export async function revokeTicket(db: Kysely<Database>, id: string, now: Date): Promise<boolean> {
+  const row = await db.updateTable('sso_tickets').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null).returning('id').executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Stores a setup-page session: only the hash of its secret. */
+export async function insertTicketSession(db: Kysely<Database>, session: { secretHash: string; ticketId: string; now: Date; expiresAt: Date }): Promise<void> {
+  await db.insertInto('sso_ticket_sessions').values({ secret_hash: session.secretHash, ticket_id: session.ticketId, created_at: session.now, expires_at: session.expiresAt }).execute();
+  // Sessions end after a few hours; drop the ended ones of this ticket while here instead of running a sweeper.
+  await db.deleteFrom('sso_ticket_sessions').where('ticket_id', '=', session.ticketId).where('expires_at', '<=', session.now).execute();
+}
+
+/** True when a live session of `ticketId` has this secret hash. */
+export async function ticketSessionExists(db: Kysely<Database>, secretHash: string, ticketId: string, now: Date): Promise<boolean> {
+  const row = await db
+    .selectFrom('sso_ticket_sessions')
+    .select('secret_hash')
+    .where('secret_hash', '=', secretHash)
+    .where('ticket_id', '=', ticketId)
+    .where('expires_at', '>', now)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+// node-postgres turns JS arrays into PostgreSQL arrays, so jsonb values always go over as JSON text.
+function serialise<T extends { domains?: unknown; provisioning?: unknown; enabled_features?: unknown }>(row: T): T {
+  const out = { ...row };
+  for (const key of ['domains', 'provisioning', 'enabled_features'] as const) {
+    if (out[key] !== undefined && typeof out[key] !== 'string') (out as Record<string, unknown>)[key] = JSON.stringify(out[key]);
+  }
+  return out;
+}
