@@ -62,8 +62,17 @@ export async function findEnabledConnections(
 }
 
 /** Records a successful login: the connection is proven (`active`) and was used now. */
+// How stale last_used_at may get: writing the same row on every login serializes concurrent logins on its lock.
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+/** Marks a connection used: `active` from its first login on, `last_used_at` to the minute. */
 export async function markConnectionUsed(db: Kysely<Database>, id: string, now: Date): Promise<void> {
-  await db.updateTable('connections').set({ state: 'active', last_used_at: now }).where('id', '=', id).execute();
+  await db
+    .updateTable('connections')
+    .set({ state: 'active', last_used_at: now })
+    .where('id', '=', id)
+    .where((eb) => eb.or([eb('state', '=', 'draft'), eb('last_used_at', 'is', null), eb('last_used_at', '<', new Date(now.getTime() - LAST_USED_RESOLUTION_MS))]))
+    .execute();
 }
 
 // node-postgres turns JS arrays into PostgreSQL arrays, so jsonb values always go over as JSON text.

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import { newId, type Clock, type RandomBytes } from '../../crypto/tokens.ts';
-import type { Database } from '../../storage/schema.ts';
+import type { Database, LoginFlowRow } from '../../storage/schema.ts';
 import { allowsOrganization, type Application, type ApplicationService } from '../applications/applications.ts';
 import { OAuthError } from './errors.ts';
 import type { ConnectionForLogin } from '../connections/for-login.ts';
@@ -93,28 +93,32 @@ async function startFlow(deps: AuthorizeDeps, application: Application, redirect
   const upstream = deps.upstream[connection.type];
   if (upstream === undefined) throw new OAuthError('server_error', `${connection.type} connections cannot sign in yet`);
   const now = deps.clock();
-  const flow = await deps.db
-    .insertInto('login_flows')
-    .values({
-      id: newId('lgn', now, deps.random),
-      application_id: application.id,
-      organization_id: connection.organizationId,
-      connection_id: connection.id,
-      redirect_uri: redirectUri,
-      app_state: query.state ?? null,
-      nonce: query.nonce ?? null,
-      scope: query.scope ?? 'openid profile email',
-      code_challenge: query.code_challenge ?? null,
-      created_at: now,
-      expires_at: new Date(now.getTime() + LOGIN_FLOW_TTL_MS),
-    })
-    .returningAll()
-    .executeTakeFirstOrThrow();
+  // The upstream request is built first, so the flow is written once, with it (one INSERT per authorize).
+  const flow: LoginFlowRow = {
+    id: newId('lgn', now, deps.random),
+    application_id: application.id,
+    organization_id: connection.organizationId,
+    connection_id: connection.id,
+    redirect_uri: redirectUri,
+    app_state: query.state ?? null,
+    nonce: query.nonce ?? null,
+    scope: query.scope ?? 'openid profile email',
+    code_challenge: query.code_challenge ?? null,
+    upstream_request_id: null,
+    sealed_upstream_state: null,
+    created_at: now,
+    expires_at: new Date(now.getTime() + LOGIN_FLOW_TTL_MS),
+    returned_at: null,
+    completed_at: null,
+    failure_code: null,
+    failure_message: null,
+    setup_ticket_id: null,
+    test_result: null,
+  };
   const started = await upstream.start(flow, connection);
   await deps.db
-    .updateTable('login_flows')
-    .set({ upstream_request_id: started.upstreamRequestId, sealed_upstream_state: started.sealedUpstreamState ?? null })
-    .where('id', '=', flow.id)
+    .insertInto('login_flows')
+    .values({ ...flow, upstream_request_id: started.upstreamRequestId, sealed_upstream_state: started.sealedUpstreamState ?? null })
     .execute();
   return started;
 }
