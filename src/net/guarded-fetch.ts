@@ -34,6 +34,31 @@ export type Lookup = (hostname: string) => Promise<ResolvedAddress[]>;
 /** Resolution through the operating system, as node:http would do by default. */
 export const systemLookup: Lookup = (hostname) => dnsLookup(hostname, { all: true });
 
+/**
+ * A socket `lookup` that resolves through `resolve` and refuses, at connect time, any address the
+ * policy does not permit (so a name cannot change its answer between a check and the connection).
+ * `refused()` names the address that was refused, if any.
+ */
+export function checkedLookup(resolve: Lookup, permitted: (address: string) => boolean): { lookup: LookupFunction; refused(): string | undefined } {
+  let refused: string | undefined;
+  const lookup: LookupFunction = (hostname, lookupOptions, callback) => {
+    resolve(hostname).then(
+      (found) => {
+        const family = lookupOptions.family;
+        const wanted = family === 4 || family === 6 ? found.filter((a) => a.family === family) : found;
+        refused = wanted.find((a) => !permitted(a.address))?.address;
+        const [first] = wanted;
+        if (refused !== undefined) callback(new Error('forbidden address'), '', 0);
+        else if (first === undefined) callback(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), '', 0);
+        else if (lookupOptions.all) callback(null, wanted);
+        else callback(null, first.address, first.family);
+      },
+      (error: NodeJS.ErrnoException) => callback(error, '', 0),
+    );
+  };
+  return { lookup, refused: () => refused };
+}
+
 /** Why a guarded fetch failed, by stable code; callers prefix the codes with their own subject. */
 export const GUARDED_FETCH_ERROR_CATALOGUE = {
   invalid: 'The URL is not a valid absolute URL.',
@@ -138,22 +163,8 @@ function fetchOnce(url: URL, options: GuardedFetchOptions, deps: { lookup: Looku
   // An IP literal never goes through `lookup`, so it is checked here.
   if (isIP(host) !== 0 && !permitted(host)) return Promise.resolve(forbidden(host, names));
   if (signal.aborted) return Promise.resolve(timedOut(names));
-  let refused: string | undefined;
-  const lookup: LookupFunction = (hostname, lookupOptions, callback) => {
-    deps.lookup(hostname).then(
-      (found) => {
-        const family = lookupOptions.family;
-        const wanted = family === 4 || family === 6 ? found.filter((a) => a.family === family) : found;
-        refused = wanted.find((a) => !permitted(a.address))?.address;
-        const [first] = wanted;
-        if (refused !== undefined) callback(new Error('forbidden address'), '', 0);
-        else if (first === undefined) callback(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), '', 0);
-        else if (lookupOptions.all) callback(null, wanted);
-        else callback(null, first.address, first.family);
-      },
-      (error: NodeJS.ErrnoException) => callback(error, '', 0),
-    );
-  };
+  const checked = checkedLookup(deps.lookup, permitted);
+  const lookup = checked.lookup;
   const maxBytes = options.maxBytes ?? 1024 * 1024;
   // No compression asked for: the size limit then applies to what is actually buffered.
   const headers = { accept: options.accept, 'accept-encoding': 'identity', 'user-agent': 'Lanyard' };
@@ -166,6 +177,7 @@ function fetchOnce(url: URL, options: GuardedFetchOptions, deps: { lookup: Looku
     const request =
       url.protocol === 'https:' ? httpsRequest(url, { ...common, ...(ca ? { ca } : {}) }, onResponse) : httpRequest(url, common, onResponse);
     request.on('error', (error) => {
+      const refused = checked.refused();
       if (refused !== undefined) resolve(forbidden(refused, names));
       else if (signal.aborted) resolve(timedOut(names));
       else {

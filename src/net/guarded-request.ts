@@ -1,8 +1,8 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { isIP, type LookupFunction } from 'node:net';
+import { isIP } from 'node:net';
 import { addressPolicy, classifyAddress, type AddressPolicyOptions } from './address-policy.ts';
-import type { Lookup } from './guarded-fetch.ts';
+import { checkedLookup, type Lookup } from './guarded-fetch.ts';
 
 /** What a back-channel request may carry (the subset openid-client and jose send). */
 export interface GuardedRequestInit {
@@ -50,21 +50,8 @@ export function createGuardedFetch(options: AddressPolicyOptions & { timeoutMs?:
         reject(forbidden(host, target));
         return;
       }
-      let refused: string | undefined;
-      const lookup: LookupFunction = (hostname, lookupOptions, callback) => {
-        deps.lookup(hostname).then(
-          (found) => {
-            const wanted = lookupOptions.family === 4 || lookupOptions.family === 6 ? found.filter((a) => a.family === lookupOptions.family) : found;
-            refused = wanted.find((a) => !permitted(a.address))?.address;
-            const [first] = wanted;
-            if (refused !== undefined) callback(new Error('forbidden address'), '', 0);
-            else if (first === undefined) callback(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), '', 0);
-            else if (lookupOptions.all) callback(null, wanted);
-            else callback(null, first.address, first.family);
-          },
-          (error: NodeJS.ErrnoException) => callback(error, '', 0),
-        );
-      };
+      const checked = checkedLookup(deps.lookup, permitted);
+      const lookup = checked.lookup;
       const timeout = AbortSignal.timeout(timeoutMs);
       const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
       const body = bodyBytes(init.body);
@@ -79,6 +66,7 @@ export function createGuardedFetch(options: AddressPolicyOptions & { timeoutMs?:
       const onResponse = (response: IncomingMessage): void => readAll(response, maxBytes, target, resolve, reject);
       const request = target.protocol === 'https:' ? httpsRequest(target, common, onResponse) : httpRequest(target, common, onResponse);
       request.on('error', (error) => {
+        const refused = checked.refused();
         if (refused !== undefined) reject(forbidden(refused, target));
         else if (timeout.aborted) reject(new GuardedRequestError('timeout', `${target.origin} did not answer within ${timeoutMs} ms.`, { cause: error }));
         else reject(new GuardedRequestError('unreachable', `${target.origin} could not be reached (${(error as NodeJS.ErrnoException).code ?? error.message}).`, { cause: error }));
