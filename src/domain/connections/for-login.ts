@@ -2,7 +2,7 @@ import type { Sealer } from '../../crypto/seal.ts';
 import type { ConnectionRow } from '../../storage/schema.ts';
 import { isOidcComplete } from './oidc-config.ts';
 import { effectiveMapping, type AttributeMapping, type AttributeOverrides, type Provider } from './presets.ts';
-import { isSamlComplete, type SignaturePolicy } from './saml-config.ts';
+import { isSamlComplete, type SamlOptions } from './saml-config.ts';
 import { oidcRedirectUri, spValues } from './sp.ts';
 import { oidcSettingsOf, samlSettingsOf } from './view.ts';
 
@@ -21,7 +21,7 @@ export interface ConnectionForLogin {
   updatedAt: Date;
   attributeMapping: AttributeMapping;
   groupSync: boolean;
-  saml?: {
+  saml?: SamlOptions & {
     idpEntityId: string;
     ssoUrl: string;
     /** The binding ssoUrl takes AuthnRequests with. */
@@ -30,14 +30,6 @@ export interface ConnectionForLogin {
     certificatesPem: string[];
     spEntityId: string;
     acsUrl: string;
-    allowIdpInitiated: boolean;
-    defaultApplicationId: string | null;
-    clockSkewSeconds: number;
-    nameIdFormat: string | null;
-    signRequests: boolean;
-    encryptAssertions: boolean;
-    allowSha1: boolean;
-    signaturePolicy: SignaturePolicy;
   };
   oidc?: {
     issuer: string;

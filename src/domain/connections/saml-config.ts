@@ -7,8 +7,20 @@ import { fieldError, requireHttpUrl } from './input-checks.ts';
 /** Which signatures a SAML response must carry to be accepted. */
 export type SignaturePolicy = 'assertion-or-response' | 'assertion' | 'response' | 'both';
 
+/** The options of a SAML connection, as stored and as the login reads them. */
+export interface SamlOptions {
+  allowIdpInitiated: boolean;
+  defaultApplicationId: string | null;
+  clockSkewSeconds: number;
+  nameIdFormat: string | null;
+  signRequests: boolean;
+  encryptAssertions: boolean;
+  allowSha1: boolean;
+  signaturePolicy: SignaturePolicy;
+}
+
 /** A SAML connection's settings as stored (the `settings` column): IdP values and options, no secrets. */
-export interface SamlSettings {
+export interface SamlSettings extends SamlOptions {
   idpEntityId: string | null;
   ssoUrl: string | null;
   /** The binding `ssoUrl` takes AuthnRequests with. */
@@ -18,14 +30,6 @@ export interface SamlSettings {
   certificates: string[];
   /** Where the IdP values were last read from; null when given as XML or by hand. */
   metadataUrl: string | null;
-  allowIdpInitiated: boolean;
-  defaultApplicationId: string | null;
-  clockSkewSeconds: number;
-  nameIdFormat: string | null;
-  signRequests: boolean;
-  encryptAssertions: boolean;
-  allowSha1: boolean;
-  signaturePolicy: SignaturePolicy;
 }
 
 /** The `saml` object of a create or update request; every key optional. */
