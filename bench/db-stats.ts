@@ -1,7 +1,8 @@
 /**
- * Where the login's time goes on the database side: which tables each phase reads and writes, per
- * login (PostgreSQL's cumulative statistics of the scratch database, which only the benchmark's
- * server uses while they are read), and what one durable commit costs on this machine.
+ * Where the login's time goes on the database side: which tables each phase reads and writes and
+ * how many transactions it commits, per login (PostgreSQL's cumulative statistics of the scratch
+ * database, which only the benchmark's server uses while they are read), and what one durable
+ * commit costs on this machine.
  */
 import { sql } from 'kysely';
 import pg from 'pg';
@@ -12,72 +13,95 @@ import { pool, quantile } from './stats.ts';
 /** Per application table: index and sequential scans (reads) and rows inserted, updated and deleted (writes). */
 type Counters = Map<string, { reads: number; seqScans: number; inserted: number; updated: number; deleted: number }>;
 
-/**
- * Reads pg_stat_user_tables of the scratch database (application tables only: catalog writes by
- * autovacuum and the reads of this very query do not show there).
- */
-async function counters(client: pg.Client): Promise<Counters> {
-  await client.query('select pg_stat_clear_snapshot()');
-  const { rows } = await client.query<{ relname: string; reads: number; seq: number; ins: number; upd: number; del: number }>(
-    'select relname, (coalesce(idx_scan, 0) + coalesce(seq_scan, 0))::float8 as reads, coalesce(seq_scan, 0)::float8 as seq, n_tup_ins::float8 as ins, n_tup_upd::float8 as upd, n_tup_del::float8 as del from pg_stat_user_tables',
-  );
-  return new Map(rows.map((r) => [r.relname, { reads: Number(r.reads), seqScans: Number(r.seq), inserted: Number(r.ins), updated: Number(r.upd), deleted: Number(r.del) }]));
+/** The table counters, and the transactions committed and sessions opened in the scratch database so far. */
+interface Snapshot {
+  tables: Counters;
+  commits: number;
+  sessions: number;
 }
 
-const same = (a: Counters, b: Counters) => [...a].every(([table, x]) => {
-  const y = b.get(table);
-  return y !== undefined && x.reads === y.reads && x.seqScans === y.seqScans && x.inserted === y.inserted && x.updated === y.updated && x.deleted === y.deleted;
-});
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * A backend publishes its statistics at the end of a transaction at most once a second, and an idle
- * one only after ten seconds (PostgreSQL 15 cumulative statistics). So after a pause, `nudge` makes
- * the server run a trivial query on each of its pooled connections (GET /readyz, concurrently), which
- * flushes them; repeated until the counters stop moving.
+ * Waits until no session is connected to the database. A backend publishes the commits of its
+ * read-only transactions only along with other statistics or when it exits (PostgreSQL 15), so
+ * exact commit counts need every session gone: the server's `pg` pool closes connections idle for
+ * 10 s (its default idleTimeoutMillis), as does the benchmark's own pool.
  */
-async function settled(client: pg.Client, nudge: () => Promise<void>): Promise<Counters> {
-  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-  await pause(1100);
-  await nudge();
-  let previous = await counters(client);
-  for (let i = 0; i < 10; i++) {
-    await pause(1100);
-    await nudge();
-    await pause(100);
-    const current = await counters(client);
-    if (same(current, previous)) return current;
-    previous = current;
+async function allSessionsGone(admin: pg.Client, database: string): Promise<void> {
+  for (const started = Date.now(); Date.now() - started < 30_000; await pause(200)) {
+    const { rows } = await admin.query<{ n: number }>('select count(*)::int as n from pg_stat_activity where datname = $1', [database]);
+    if (rows[0]?.n === 0) return;
   }
-  return previous;
+  throw new Error(`sessions to ${database} stayed open for 30 s: the commit counts would be wrong`);
 }
 
-/** Per phase and table, per login: reads (index or sequential scans) and writes (rows inserted / updated / deleted). */
-export type PhaseCosts = Record<Phase, { table: string; reads: number; seqScans: number; inserted: number; updated: number; deleted: number }[]>;
-
-/** Runs `count` logins phase by phase at concurrency 1 and reads the table statistics between phases. */
-export async function measurePhaseCosts(databaseUrl: string, stack: LoginStack, count: number, nudge: () => Promise<void>): Promise<PhaseCosts> {
+/**
+ * Reads pg_stat_user_tables (application tables only: catalog writes by autovacuum and the reads of
+ * this very query do not show there) in a session of its own that then exits, and the database's
+ * xact_commit and sessions from pg_stat_database through `admin` (connected to another database).
+ * The reading session adds two commits of its own: its start and its one query.
+ */
+async function snapshot(databaseUrl: string, admin: pg.Client, database: string): Promise<Snapshot> {
+  await allSessionsGone(admin, database);
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
+  let tables: Counters;
+  try {
+    const { rows } = await client.query<{ relname: string; reads: number; seq: number; ins: number; upd: number; del: number }>(
+      'select relname, (coalesce(idx_scan, 0) + coalesce(seq_scan, 0))::float8 as reads, coalesce(seq_scan, 0)::float8 as seq, n_tup_ins::float8 as ins, n_tup_upd::float8 as upd, n_tup_del::float8 as del from pg_stat_user_tables',
+    );
+    tables = new Map(rows.map((r) => [r.relname, { reads: Number(r.reads), seqScans: Number(r.seq), inserted: Number(r.ins), updated: Number(r.upd), deleted: Number(r.del) }]));
+  } finally {
+    await client.end();
+  }
+  await allSessionsGone(admin, database);
+  const { rows } = await admin.query<{ commits: number; sessions: number }>('select xact_commit::float8 as commits, sessions::float8 as sessions from pg_stat_database where datname = $1', [database]);
+  return { tables, commits: Number(rows[0]?.commits ?? 0), sessions: Number(rows[0]?.sessions ?? 0) };
+}
+
+/** Per table, per login: reads (index or sequential scans) and writes (rows inserted / updated / deleted). */
+export type TableCosts = { table: string; reads: number; seqScans: number; inserted: number; updated: number; deleted: number }[];
+
+/**
+ * Per phase, per login: the table costs, and the transactions the server committed (an
+ * autocommitted statement is one, a BEGIN … COMMIT block one, the start of a session one).
+ */
+export type PhaseCosts = Record<Phase, { tables: TableCosts; commits: number }>;
+
+/**
+ * Runs `count` logins phase by phase at concurrency 1 and reads the statistics between phases
+ * (10–12 s each: until the server's idle connections close). `adminUrl` names another database of
+ * the same PostgreSQL. Autovacuum also commits in the database: should it run during a phase, the
+ * count is off by a fraction.
+ */
+export async function measurePhaseCosts(databaseUrl: string, adminUrl: string, stack: LoginStack, count: number): Promise<PhaseCosts> {
+  const database = new URL(databaseUrl).pathname.slice(1);
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
   try {
     const logins: PreparedLogin[] = stack.prepare(count);
     const costs = {} as PhaseCosts;
-    let last = await settled(client, nudge);
+    let last = await snapshot(databaseUrl, admin, database);
     for (const phase of PHASES) {
       if (phase === 'acs') for (const login of logins) stack.sign(login);
       await pool(logins, 1, (login) => stack[phase](login));
-      const now = await settled(client, nudge);
-      costs[phase] = [...now]
+      const now = await snapshot(databaseUrl, admin, database);
+      const tables = [...now.tables]
         .map(([table, x]) => {
-          const y = last.get(table) ?? { reads: 0, seqScans: 0, inserted: 0, updated: 0, deleted: 0 };
+          const y = last.tables.get(table) ?? { reads: 0, seqScans: 0, inserted: 0, updated: 0, deleted: 0 };
           return { table, reads: (x.reads - y.reads) / count, seqScans: (x.seqScans - y.seqScans) / count, inserted: (x.inserted - y.inserted) / count, updated: (x.updated - y.updated) / count, deleted: (x.deleted - y.deleted) / count };
         })
         .filter((t) => t.reads + t.inserted + t.updated + t.deleted > 0)
         .sort((a, b) => a.table.localeCompare(b.table));
+      // Less the reading session's query and every session's start (the server reconnects after each pause).
+      const commits = now.commits - last.commits - 1 - (now.sessions - last.sessions);
+      costs[phase] = { tables, commits: commits / count };
       last = now;
     }
     return costs;
   } finally {
-    await client.end();
+    await admin.end();
   }
 }
 

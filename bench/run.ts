@@ -294,10 +294,6 @@ async function main(): Promise<number> {
     log(`server: pid ${server.pid}, ${server.how}, PostgreSQL ${pgVersion}, log level ${config.logLevel}`);
     m.postgres = pgVersion;
     const client = httpClient(server.url);
-    // Makes every pooled server connection run a query, which publishes its statistics (see db-stats.ts).
-    const nudge = async () => {
-      await Promise.all(Array.from({ length: 16 }, () => client.request('GET', '/readyz')));
-    };
 
     // Setup through the API; what is missing decides what can be measured.
     let setup: LanyardSetup | undefined;
@@ -349,7 +345,7 @@ async function main(): Promise<number> {
         verdicts.push({ target: `peak RSS under login load ≤ ${TARGETS.rssMiB} MB`, measured: `${fmt(memory.peakMiB, 1)} MiB`, status: memory.peakMiB <= TARGETS.rssMiB ? 'holds' : 'MISSED' });
       } else verdicts.push({ target: `peak RSS under login load ≤ ${TARGETS.rssMiB} MB`, measured: loginReason ?? '', status: 'not measurable yet' });
       if (lanyard) {
-        sections.push(await databaseDiagnostics(bench.db, scratch.url, lanyard, nudge, 'with 10 connections stored'));
+        sections.push(await databaseDiagnostics(bench.db, scratch.url, lanyard, 'with 10 connections stored'));
         const waits = await sampleWaits(config.pgUrl, scratch.name, () => runLoginBatch(lanyard!, config.login.logins, 32));
         sections.push(
           [
@@ -371,7 +367,7 @@ async function main(): Promise<number> {
           const env = await startExtraLevel(level, startOptions, extras);
           environments.push(env);
           log(`growth: ${level.toLocaleString('en-US')} connections stored in ${env.scratch.name} in ${fmt(env.fillMs / 1000, 1)} s`);
-          largestDiagnostics = () => databaseDiagnostics(env.db, env.scratch.url, env.stack, env.nudge, `with ${level.toLocaleString('en-US')} connections stored`);
+          largestDiagnostics = () => databaseDiagnostics(env.db, env.scratch.url, env.stack, `with ${level.toLocaleString('en-US')} connections stored`);
         }
         const levels = await runGrowth({ environments, ...config.growth, log });
         const section = growthSection(levels);
@@ -412,7 +408,6 @@ async function main(): Promise<number> {
 
 interface ExtraLevel extends GrowthEnvironment {
   readonly scratch: ScratchDatabase;
-  readonly nudge: () => Promise<void>;
   close(): Promise<void>;
 }
 
@@ -440,31 +435,34 @@ async function startExtraLevel(level: number, startOptions: StartOptions, regist
   const setup = await setUpLanyard(client, server.apiToken);
   const fillMs = await ensureConnections(handle.db, level, setup.connection.id);
   const pid = server.pid;
-  const http = client;
   return Object.assign(entry, {
     scratch,
     db: handle.db,
     fillMs,
     stack: lanyardStack(client, setup, serverCpuMeter(() => pid, scratch.name), options.asyncCommit ? 'lanyard, synchronous_commit=off (diagnostic)' : undefined),
-    nudge: async () => {
-      await Promise.all(Array.from({ length: 16 }, () => http.request('GET', '/readyz')));
-    },
   });
 }
 
 /** Table reads and writes per login phase, and the cost of one durable commit on this machine. */
-async function databaseDiagnostics(db: Db, databaseUrl: string, lanyard: LoginStack, nudge: () => Promise<void>, when: string): Promise<string> {
+async function databaseDiagnostics(db: Db, databaseUrl: string, lanyard: LoginStack, when: string): Promise<string> {
   const commit = await commitLatency(db);
-  const costs = await measurePhaseCosts(databaseUrl, lanyard, config.diagnosticLogins, nudge);
+  const costs = await measurePhaseCosts(databaseUrl, config.pgUrl, lanyard, config.diagnosticLogins);
   const rows = PHASES.flatMap((phase) =>
-    costs[phase].map((t, i) => [i === 0 ? phase : '', t.table, fmt(t.reads, 1), fmt(t.seqScans, 1), [t.inserted && `${fmt(t.inserted, 1)} ins`, t.updated && `${fmt(t.updated, 1)} upd`, t.deleted && `${fmt(t.deleted, 1)} del`].filter(Boolean).join(', ')]),
+    costs[phase].tables.map((t, i) => [
+      i === 0 ? phase : '',
+      i === 0 ? fmt(costs[phase].commits, 1) : '',
+      t.table,
+      fmt(t.reads, 1),
+      fmt(t.seqScans, 1),
+      [t.inserted && `${fmt(t.inserted, 1)} ins`, t.updated && `${fmt(t.updated, 1)} upd`, t.deleted && `${fmt(t.deleted, 1)} del`].filter(Boolean).join(', '),
+    ]),
   );
   return [
-    `### PostgreSQL work per login, ${when} (${config.diagnosticLogins} logins at concurrency 1, from pg_stat_user_tables of the scratch database)`,
+    `### PostgreSQL work per login, ${when} (${config.diagnosticLogins} logins at concurrency 1, from pg_stat_user_tables and pg_stat_database of the scratch database)`,
     '',
     `one single-row INSERT committed on its own (synchronous_commit = ${commit.setting}): p50 ${fmt(commit.p50, 2)} ms, p99 ${fmt(commit.p99, 2)} ms`,
     '',
-    table(['phase', 'table', 'scans per login', 'of which sequential', 'rows written per login'], rows),
+    table(['phase', 'transactions committed per login', 'table', 'scans per login', 'of which sequential', 'rows written per login'], rows),
   ].join('\n');
 }
 

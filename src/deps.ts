@@ -28,8 +28,8 @@ export function createServices(deps: { config: Config; db: Db; clock: Clock; ran
   const deploymentKeys = createDeploymentKeys(deps);
   const applications = createApplicationService(deps);
   const connections = createConnectionService({ ...deps, lookup: systemLookup });
-  const completion = createLoginCompletion({ ...deps, applications, connections });
-  const samlLogin = createSamlLogin({ ...deps, applications, connections, completion, spKey: () => samlSpKey({ ...deps, deploymentKeys, publicUrl: deps.config.publicUrl }) });
+  const completion = createLoginCompletion({ ...deps, applications });
+  const samlLogin = createSamlLogin({ ...deps, connections, completion, spKey: () => samlSpKey({ ...deps, deploymentKeys, publicUrl: deps.config.publicUrl }) });
   const oidcLogin = createOidcLogin({ ...deps, connections, completion, lookup: systemLookup });
   return {
     db: deps.db,

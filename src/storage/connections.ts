@@ -61,17 +61,34 @@ export async function findEnabledConnections(
   return q.execute();
 }
 
-/** Records a successful login: the connection is proven (`active`) and was used now. */
 // How stale last_used_at may get: writing the same row on every login serializes concurrent logins on its lock.
 const LAST_USED_RESOLUTION_MS = 60_000;
 
-/** Marks a connection used: `active` from its first login on, `last_used_at` to the minute. */
+/** True when a login at `now` changes what the connection row says (its state, or its minute of last use). */
+export function isUseWorthRecording(connection: { state: 'draft' | 'active'; lastUsedAt: Date | null }, now: Date): boolean {
+  return connection.state === 'draft' || connection.lastUsedAt === null || connection.lastUsedAt.getTime() < now.getTime() - LAST_USED_RESOLUTION_MS;
+}
+
+/**
+ * Marks a connection used: `active` from its first login on, `last_used_at` to the minute. The
+ * same condition as isUseWorthRecording, in SQL, for when another login wrote the row since it
+ * was read. A row another transaction is marking right now is skipped, not waited for: logins end
+ * in transactions, and waiting would queue every concurrent login of the connection behind one.
+ */
 export async function markConnectionUsed(db: Kysely<Database>, id: string, now: Date): Promise<void> {
+  const stale = new Date(now.getTime() - LAST_USED_RESOLUTION_MS);
   await db
     .updateTable('connections')
     .set({ state: 'active', last_used_at: now })
-    .where('id', '=', id)
-    .where((eb) => eb.or([eb('state', '=', 'draft'), eb('last_used_at', 'is', null), eb('last_used_at', '<', new Date(now.getTime() - LAST_USED_RESOLUTION_MS))]))
+    .where('id', '=', (eb) =>
+      eb
+        .selectFrom('connections')
+        .select('id')
+        .where('id', '=', id)
+        .where((w) => w.or([w('state', '=', 'draft'), w('last_used_at', 'is', null), w('last_used_at', '<', stale)]))
+        .forUpdate()
+        .skipLocked(),
+    )
     .execute();
 }
 

@@ -182,4 +182,5 @@ export type ConnectionRow = Selectable<ConnectionsTable>;
 export type DeploymentKeyRow = Selectable<DeploymentKeysTable>;
 export type ApplicationRow = Selectable<ApplicationsTable>;
 export type LoginFlowRow = Selectable<LoginFlowsTable>;
+export type AuthorizationCodeRow = Selectable<AuthorizationCodesTable>;
 export type SsoTicketRow = Selectable<SsoTicketsTable>;

@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../../src/config.ts';
 import { createSealer } from '../../src/crypto/seal.ts';
 import { rotateSealedSecrets } from '../../src/domain/keys/secret-rotation.ts';
+import { isUseWorthRecording, markConnectionUsed } from '../../src/storage/connections.ts';
 import { createTestApp, testBackends, type TestApp } from '../support/app.ts';
 import { directConnectionService, dumpDatabase, fixtureCertificates as certs, metadataFixture as fixture, PUBLIC_URL } from '../support/connections.ts';
 import { requireOrSkip } from '../support/environment.ts';
@@ -123,6 +124,8 @@ for (const backend of testBackends()) {
       assert.equal(o.groupSync, true);
       assert.deepEqual(o.attributeMapping, { email: 'email', firstName: 'given_name', lastName: 'family_name', groups: 'groups' });
       const s = (await login.getForLogin(samlConn.id))!;
+      assert.equal(s.state, 'draft');
+      assert.equal(s.lastUsedAt, null);
       assert.equal(s.saml!.spEntityId, samlConn.sp.entityId);
       assert.equal(s.saml!.acsUrl, samlConn.sp.acsUrl);
       assert.equal(s.saml!.signaturePolicy, 'assertion');
@@ -131,10 +134,15 @@ for (const backend of testBackends()) {
       assert.ok(s.updatedAt instanceof Date);
       assert.equal(await login.getForLogin('conn_unknown'), undefined);
       const usedAt = new Date('2026-05-01T12:00:00Z');
-      await login.markUsed(samlConn.id, usedAt);
+      await markConnectionUsed(t.db, samlConn.id, usedAt);
       const read = (await t.request({ method: 'GET', url: `/v1/connections/${samlConn.id}` })).json();
       assert.equal(read.state, 'active');
       assert.equal(read.lastUsedAt, usedAt.toISOString());
+      const used = (await login.getForLogin(samlConn.id))!;
+      assert.deepEqual([used.state, used.lastUsedAt], ['active', usedAt]);
+      // To the minute: a login within it finds nothing to write.
+      assert.equal(isUseWorthRecording(used, new Date(usedAt.getTime() + 59_000)), false);
+      assert.equal(isUseWorthRecording(used, new Date(usedAt.getTime() + 61_000)), true);
     });
 
     test('secrets rotate re-seals every sealed value under the new key, idempotently', async () => {

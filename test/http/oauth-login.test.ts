@@ -42,20 +42,31 @@ for (const backend of testBackends()) {
       return t.request({ method: 'GET', url: `/oauth/authorize?${query}`, token: null });
     }
 
-    /** authorize → (the test IdP signs a response to the AuthnRequest) → ACS; returns the ACS answer. */
-    async function login(params: Record<string, string> = {}, tamper: (xml: string) => string = (x) => x) {
+    /** authorize → the AuthnRequest's ID and the RelayState the IdP will send back. */
+    async function startLogin(params: Record<string, string> = {}) {
       const started = await authorize({ organization: org.id, state: 'st-1', nonce: 'n-1', ...params });
       assert.equal(started.statusCode, 302, started.body);
       const location = new URL(started.headers.location as string);
       assert.equal(location.origin + location.pathname, 'https://idp.example.test/sso');
       assert.equal(location.searchParams.get('tenant'), '1', 'the IdP URL keeps its own parameters');
       const request = inflateRawSync(Buffer.from(location.searchParams.get('SAMLRequest')!, 'base64')).toString('utf8');
-      const requestId = /ID="([^"]+)"/.exec(request)![1]!;
+      return { requestId: /ID="([^"]+)"/.exec(request)![1]!, relayState: location.searchParams.get('RelayState')! };
+    }
+
+    /** The ACS form of a response the test IdP signs for a started login. */
+    function acsForm(started: { requestId: string; relayState: string }, options: { assertionId?: string; tamper?: (xml: string) => string } = {}) {
       const xml = sign(
-        buildResponseXml({ inResponseTo: requestId, audience: connection.sp.entityId, recipient: connection.sp.acsUrl, destination: connection.sp.acsUrl, assertionId: `_a${randomBytes(8).toString('hex')}` }),
+        buildResponseXml({ inResponseTo: started.requestId, audience: connection.sp.entityId, recipient: connection.sp.acsUrl, destination: connection.sp.acsUrl, assertionId: options.assertionId ?? `_a${randomBytes(8).toString('hex')}` }),
         { target: 'assertion' },
       );
-      return t.request({ method: 'POST', url: `/sso/saml/${connection.id}/acs`, token: null, ...form({ SAMLResponse: Buffer.from(tamper(xml)).toString('base64'), RelayState: location.searchParams.get('RelayState')! }) });
+      return form({ SAMLResponse: Buffer.from((options.tamper ?? ((x) => x))(xml)).toString('base64'), RelayState: started.relayState });
+    }
+
+    const postToAcs = (fields: ReturnType<typeof form>) => t.request({ method: 'POST', url: `/sso/saml/${connection.id}/acs`, token: null, ...fields });
+
+    /** authorize → (the test IdP signs a response to the AuthnRequest) → ACS; returns the ACS answer. */
+    async function login(params: Record<string, string> = {}, tamper: (xml: string) => string = (x) => x) {
+      return postToAcs(acsForm(await startLogin(params), { tamper }));
     }
 
     async function exchange(fields: Record<string, string>, authorization?: string) {
@@ -99,6 +110,58 @@ for (const backend of testBackends()) {
       assert.equal(again.statusCode, 400);
       assert.equal(again.json().error, 'invalid_grant');
       assert.equal((await t.request({ method: 'GET', url: '/oauth/userinfo', token: body.access_token })).statusCode, 401);
+    });
+
+    const countCodes = async () => (await t.db.selectFrom('authorization_codes').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n;
+    const flowRow = (id: string) => t.db.selectFrom('login_flows').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+
+    test('two responses racing for one flow: exactly one gets a code, the other is refused as late', async () => {
+      const before = Number(await countCodes());
+      const distinct = await startLogin();
+      const same = acsForm(await startLogin());
+      // Two valid responses (two assertions) for one flow, then one response posted twice, each pair at once.
+      for (const [flowId, pair] of [[distinct.relayState, [acsForm(distinct), acsForm(distinct)]], [new URLSearchParams(same.payload).get('RelayState')!, [same, same]]] as const) {
+        const results = await Promise.all(pair.map(postToAcs));
+        const granted = results.filter((r) => r.statusCode === 302 && new URL(r.headers.location as string).searchParams.has('code'));
+        assert.equal(granted.length, 1, results.map((r) => `${r.statusCode} ${r.body}`).join('\n'));
+        const refused = results.find((r) => r !== granted[0])!;
+        assert.equal(refused.statusCode, 403);
+        assert.match(refused.body, /login_flow_not_found/);
+        const flow = await flowRow(flowId);
+        assert.ok(flow.returned_at && flow.completed_at);
+        assert.equal(flow.failure_code, null, 'the refused response does not touch the flow the other one ended');
+      }
+      assert.equal(Number(await countCodes()), before + 2);
+    });
+
+    test('an assertion that signed in once yields no code again, and uses up the flow it came back to', async () => {
+      const assertionId = `_a${randomBytes(8).toString('hex')}`;
+      assert.equal((await postToAcs(acsForm(await startLogin(), { assertionId }))).statusCode, 302);
+      const codes = await countCodes();
+      const second = await startLogin();
+      const replayed = await postToAcs(acsForm(second, { assertionId }));
+      assert.equal(replayed.statusCode, 403);
+      assert.match(replayed.body, /saml_replayed/);
+      assert.equal(await countCodes(), codes, 'a replayed assertion yields no code');
+      const flow = await flowRow(second.relayState);
+      assert.equal(flow.failure_code, 'saml_replayed');
+      assert.ok(flow.returned_at && flow.completed_at);
+      const failed = await t.db.selectFrom('events').select('summary').where('type', '=', 'login.failed').execute();
+      assert.deepEqual(failed.filter((e) => e.summary.flowId === second.relayState).map((e) => e.summary.code), ['saml_replayed']);
+      // As any refused response does: a good response for the same flow comes too late.
+      const late = await postToAcs(acsForm(second));
+      assert.match(late.body, /login_flow_not_found/);
+    });
+
+    test('a code refused at the token endpoint is used up all the same', async () => {
+      const { verifier, challenge } = pkce();
+      const code = new URL((await login({ code_challenge: challenge, code_challenge_method: 'S256' })).headers.location as string).searchParams.get('code')!;
+      const grant = { grant_type: 'authorization_code', code, redirect_uri: REDIRECT };
+      const wrong = await exchange({ ...grant, code_verifier: pkce().verifier }, basic(app.clientId, app.clientSecret));
+      assert.equal(wrong.json().error, 'invalid_grant');
+      const right = await exchange({ ...grant, code_verifier: verifier }, basic(app.clientId, app.clientSecret));
+      assert.equal(right.json().error, 'invalid_grant');
+      assert.match(right.json().error_description, /already used/);
     });
 
     test('the token endpoint refuses what RFC 6749 and RFC 7636 refuse', async () => {

@@ -10,7 +10,6 @@ import {
   findEnabledConnections,
   insertConnection,
   listConnections,
-  markConnectionUsed,
   updateConnection,
 } from '../../storage/connections.ts';
 import { decodeCursor, toPage, type Page } from '../../storage/pagination.ts';
@@ -222,15 +221,10 @@ export function createConnectionService(deps: ConnectionServiceDeps) {
       const rows = await findEnabledConnections(db, { connectionId: criteria.connectionId, organizationId: criteria.organizationId, domain });
       return rows.map((row) => toConnectionForLogin(row, { publicUrl: config.publicUrl, sealer }));
     },
-
-    /** For the login code, after a successful login: state becomes `active`, lastUsedAt `now`. */
-    async markUsed(connectionId: string, now: Date): Promise<void> {
-      await markConnectionUsed(db, connectionId, now);
-    },
   };
 }
 
-/** The connection service: management CRUD and the login read (getForLogin, resolveForLogin, markUsed). */
+/** The connection service: management CRUD and the login reads (getForLogin, resolveForLogin). */
 export type ConnectionService = ReturnType<typeof createConnectionService>;
 
 function asJson(settings: SamlSettings | OidcSettings): Record<string, unknown> {

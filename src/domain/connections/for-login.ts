@@ -18,6 +18,9 @@ export interface ConnectionForLogin {
   provider: string;
   name: string;
   enabled: boolean;
+  /** `active` once a login succeeded; with lastUsedAt, tells whether a login needs to write the row. */
+  state: 'draft' | 'active';
+  lastUsedAt: Date | null;
   updatedAt: Date;
   attributeMapping: AttributeMapping;
   groupSync: boolean;
@@ -58,6 +61,8 @@ export function toConnectionForLogin(row: ConnectionRow, deps: { publicUrl: stri
     provider: row.provider,
     name: row.name,
     enabled: row.enabled,
+    state: row.state,
+    lastUsedAt: row.last_used_at,
     updatedAt: row.updated_at,
     attributeMapping: effectiveMapping(row.provider as Provider, row.type, row.attribute_mapping as AttributeOverrides),
     groupSync: row.group_sync,

@@ -1,12 +1,14 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { hashToken, randomToken, type Clock, type RandomBytes } from '../../crypto/tokens.ts';
+import { isUseWorthRecording, markConnectionUsed } from '../../storage/connections.ts';
+import { endLoginFlow, findLoginFlow, rememberAssertion, takeLoginFlow, type LoginFlowKey, type UsedAssertion } from '../../storage/logins.ts';
 import type { Database, LoginFlowRow } from '../../storage/schema.ts';
 import { SYSTEM_ACTOR } from '../actor.ts';
 import { allowsOrganization, type Application, type ApplicationService } from '../applications/applications.ts';
+import type { ConnectionForLogin } from '../connections/for-login.ts';
 import { recordEvent } from '../events/events.ts';
 import { recordSetupTestResult } from '../tickets/test-results.ts';
 import { OAuthError } from './errors.ts';
-import type { ConnectionDirectory } from './ports.ts';
 import { subjectFor, type Profile } from './profile.ts';
 
 /** An authorization code lives long enough for a back-channel exchange and no longer (RFC 6749 §4.1.2). */
@@ -16,141 +18,172 @@ export interface CompletionDeps {
   readonly db: Kysely<Database>;
   readonly clock: Clock;
   readonly random: RandomBytes;
-  readonly applications: Pick<ApplicationService, 'findByClientId'>;
-  readonly connections: Pick<ConnectionDirectory, 'markUsed'>;
+  readonly applications: Pick<ApplicationService, 'findByClientId' | 'findById'>;
 }
 
-/** Ends logins: hands the app a code on success, records the failure kind otherwise. */
+/** What a verified response proves, and the SAML assertion to remember as used (none for OIDC). */
+export interface VerifiedLogin {
+  profile: Profile;
+  connection: Pick<ConnectionForLogin, 'id' | 'state' | 'lastUsedAt'>;
+  assertion?: UsedAssertion;
+}
+
+/**
+ * Why a login ended without this response's outcome: another response took its flow first
+ * (`flow_taken`), or the assertion was used before (`replayed`). Nothing of it was written.
+ */
+export type Conflict = 'flow_taken' | 'replayed';
+
+/** An application an IdP-initiated login may land on: it has a defaultRedirectUri. */
+export type UnsolicitedApplication = Application & { defaultRedirectUri: string };
+
+export type Ended<T> = ({ ok: true } & T) | { ok: false; conflict: Conflict };
+
+class ConflictError extends Error {
+  constructor(readonly conflict: Conflict) {
+    super(conflict);
+  }
+}
+
+/**
+ * Ends logins: hands the app a code on success, records the failure kind otherwise. Each ends in
+ * one transaction: the single-use checks (the flow taken by a conditional UPDATE, the assertion
+ * remembered) and every write that follows them commit together, or a conflict rolls all back.
+ */
 export function createLoginCompletion(deps: CompletionDeps) {
   const { db, clock, random } = deps;
 
-  async function issueCode(input: { applicationId: string; redirectUri: string; codeChallenge: string | null; nonce: string | null; scope: string; profile: Profile }): Promise<string> {
+  async function inTransaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<Ended<{ value: T }>> {
+    try {
+      return { ok: true, value: await db.transaction().execute(work) };
+    } catch (error) {
+      if (error instanceof ConflictError) return { ok: false, conflict: error.conflict };
+      throw error;
+    }
+  }
+
+  async function remember(trx: Transaction<Database>, assertion: UsedAssertion | undefined): Promise<void> {
+    if (assertion !== undefined && !(await rememberAssertion(trx, assertion))) throw new ConflictError('replayed');
+  }
+
+  /** A code on `redirectUri` (with the app's state, if any), a `login.succeeded` event, and the connection marked used. */
+  async function issueCode(
+    trx: Transaction<Database>,
+    login: VerifiedLogin,
+    grant: { applicationId: string; flowId: string | null; redirectUri: string; state: string | null; codeChallenge: string | null; nonce: string | null; scope: string },
+    requestId: string | null,
+  ): Promise<string> {
     const code = randomToken(random);
     const now = clock();
-    await db
+    const { profile } = login;
+    await trx
       .insertInto('authorization_codes')
       .values({
         code_hash: hashToken(code),
-        application_id: input.applicationId,
-        redirect_uri: input.redirectUri,
-        code_challenge: input.codeChallenge,
-        nonce: input.nonce,
-        scope: input.scope,
-        profile: JSON.stringify(input.profile),
+        application_id: grant.applicationId,
+        redirect_uri: grant.redirectUri,
+        code_challenge: grant.codeChallenge,
+        nonce: grant.nonce,
+        scope: grant.scope,
+        profile: JSON.stringify(profile),
         created_at: now,
         expires_at: new Date(now.getTime() + CODE_TTL_MS),
       })
       .execute();
-    return code;
-  }
-
-  async function succeeded(profile: Profile, applicationId: string, flowId: string | null, requestId: string | null): Promise<void> {
-    const now = clock();
-    await deps.connections.markUsed(profile.connectionId, now);
-    await recordEvent(db, { now, random }, { ...SYSTEM_ACTOR, requestId }, {
+    await recordEvent(trx, { now, random }, { ...SYSTEM_ACTOR, requestId }, {
       type: 'login.succeeded',
       organizationId: profile.organizationId,
-      summary: { connectionId: profile.connectionId, applicationId, flowId, sub: subjectFor(profile), idpId: profile.idpId, email: profile.email },
+      summary: { connectionId: profile.connectionId, applicationId: grant.applicationId, flowId: grant.flowId, sub: subjectFor(profile), idpId: profile.idpId, email: profile.email },
     });
-  }
-
-  /** One atomic UPDATE … RETURNING, so two responses racing for one flow cannot both take it. */
-  async function takeFlowWhere(key: { flowId: string; connectionId: string } | { upstreamRequestId: string; connectionType: 'saml' | 'oidc' }): Promise<LoginFlowRow | undefined> {
-    const now = clock();
-    let query = db.updateTable('login_flows').set({ returned_at: now }).where('returned_at', 'is', null).where('expires_at', '>', now);
-    query =
-      'flowId' in key
-        ? query.where('id', '=', key.flowId).where('connection_id', '=', key.connectionId)
-        : query
-            .where('upstream_request_id', '=', key.upstreamRequestId)
-            .where('connection_id', 'in', db.selectFrom('connections').select('id').where('type', '=', key.connectionType));
-    return query.returningAll().executeTakeFirst();
+    // Last, so the one row every login of the connection shares is locked only until the commit.
+    if (isUseWorthRecording(login.connection, now)) await markConnectionUsed(trx, login.connection.id, now);
+    const url = new URL(grant.redirectUri);
+    url.searchParams.set('code', code);
+    if (grant.state !== null) url.searchParams.set('state', grant.state);
+    return url.toString();
   }
 
   return {
-    /**
-     * Takes the login flow a response comes back for, once: a second response for the same flow,
-     * a flow of another connection, or an expired flow finds nothing.
-     */
-    async takeFlow(flowId: string, connectionId: string): Promise<LoginFlowRow | undefined> {
-      return takeFlowWhere({ flowId, connectionId });
+    /** The login flow a response names, whatever its state (read before verification, taken when the login ends). */
+    findFlow(key: LoginFlowKey): Promise<LoginFlowRow | undefined> {
+      return findLoginFlow(db, key);
+    },
+
+    /** Takes the pending flow a response names, once, before checking it (see takeLoginFlow). */
+    takeFlow(key: LoginFlowKey): Promise<LoginFlowRow | undefined> {
+      return takeLoginFlow(db, key, clock());
+    },
+
+    /** True while no response has taken the flow and it has not expired. */
+    isPending(flow: LoginFlowRow): boolean {
+      return flow.returned_at === null && flow.expires_at > clock();
     },
 
     /**
-     * The same single-use take, for a response that names the flow by what was sent upstream (the
-     * OIDC `state`) rather than by its id; only flows of `connectionType` connections match, so a
-     * SAML AuthnRequest ID presented as an OIDC state takes nothing.
+     * SP-initiated success, in one transaction: ends the flow (taking it, if it was read pending),
+     * remembers the assertion, then issues a code for the app that started the flow (on its
+     * redirect URI, with its state), or hands a test sign-in's result to its setup page. The URL
+     * to send the browser to.
      */
-    async takeFlowByUpstreamRequest(upstreamRequestId: string, connectionType: 'saml' | 'oidc'): Promise<LoginFlowRow | undefined> {
-      return takeFlowWhere({ upstreamRequestId, connectionType });
-    },
-
-    /** A flow by id, whatever its state (to explain a failure for a flow that was already used or expired). */
-    async findFlow(flowId: string): Promise<LoginFlowRow | undefined> {
-      return db.selectFrom('login_flows').selectAll().where('id', '=', flowId).executeTakeFirst();
-    },
-
-    /** A flow by the request id sent upstream, whatever its state (to explain a state that takes nothing). */
-    async findFlowByUpstreamRequest(upstreamRequestId: string, connectionType: 'saml' | 'oidc'): Promise<LoginFlowRow | undefined> {
-      return db
-        .selectFrom('login_flows')
-        .selectAll()
-        .where('upstream_request_id', '=', upstreamRequestId)
-        .where('connection_id', 'in', db.selectFrom('connections').select('id').where('type', '=', connectionType))
-        .executeTakeFirst();
-    },
-
-    /** SP-initiated success: a code for the app that started the flow, on its redirect URI with its state. */
-    async succeed(flow: LoginFlowRow, profile: Profile, requestId: string | null): Promise<string> {
-      // A test sign-in from a setup page has no app to hand a code to: its result goes to the setup page.
-      if (flow.setup_ticket_id !== null || flow.application_id === null) return recordSetupTestResult(db, deps, flow, { ok: true, profile }, requestId);
-      const code = await issueCode({ applicationId: flow.application_id, redirectUri: flow.redirect_uri, codeChallenge: flow.code_challenge, nonce: flow.nonce, scope: flow.scope, profile });
-      await db.updateTable('login_flows').set({ completed_at: clock() }).where('id', '=', flow.id).execute();
-      await succeeded(profile, flow.application_id, flow.id, requestId);
-      const url = new URL(flow.redirect_uri);
-      url.searchParams.set('code', code);
-      if (flow.app_state !== null) url.searchParams.set('state', flow.app_state);
-      return url.toString();
+    async succeed(flow: LoginFlowRow, login: VerifiedLogin, requestId: string | null): Promise<Ended<{ value: string }>> {
+      return inTransaction(async (trx) => {
+        if (!(await endLoginFlow(trx, flow, clock()))) throw new ConflictError('flow_taken');
+        await remember(trx, login.assertion);
+        // A test sign-in from a setup page has no app to hand a code to: its result goes to the setup page.
+        if (flow.setup_ticket_id !== null || flow.application_id === null) return recordSetupTestResult(trx, deps, flow, { ok: true, profile: login.profile }, requestId);
+        const grant = { applicationId: flow.application_id, flowId: flow.id, redirectUri: flow.redirect_uri, state: flow.app_state, codeChallenge: flow.code_challenge, nonce: flow.nonce, scope: flow.scope };
+        return issueCode(trx, login, grant, requestId);
+      });
     },
 
     /**
-     * IdP-initiated success (../shared/API.md): the application whose clientId the RelayState
-     * names, if allowed for the organization, else the connection's default application; the
-     * code lands on that application's defaultRedirectUri, with no state.
+     * The application an IdP-initiated login goes to (../shared/API.md): the one whose clientId
+     * the RelayState names, if allowed for the organization, else the connection's default
+     * application. Reads the default only when the named one does not do; OAuthError when none does.
      */
-    async succeedUnsolicited(input: { profile: Profile; relayState: string | undefined; defaultApplication: Application | undefined }, requestId: string | null): Promise<string> {
+    async unsolicitedApplication(input: { organizationId: string; relayState: string | undefined; defaultApplicationId: string | null | undefined }): Promise<UnsolicitedApplication> {
       const named = input.relayState ? await deps.applications.findByClientId(input.relayState) : undefined;
-      const application = named && allowsOrganization(named, input.profile.organizationId) ? named : input.defaultApplication;
-      if (application === undefined || !allowsOrganization(application, input.profile.organizationId)) {
+      const application = named && allowsOrganization(named, input.organizationId) ? named : input.defaultApplicationId ? await deps.applications.findById(input.defaultApplicationId) : undefined;
+      if (application === undefined || !allowsOrganization(application, input.organizationId)) {
         throw new OAuthError('access_denied', 'this IdP-initiated login names no application: set the connection\'s defaultApplicationId, or send the application\'s clientId as RelayState');
       }
-      if (application.defaultRedirectUri === null) throw new OAuthError('access_denied', `the application "${application.name}" has no defaultRedirectUri for IdP-initiated logins`);
-      const code = await issueCode({ applicationId: application.id, redirectUri: application.defaultRedirectUri, codeChallenge: null, nonce: null, scope: 'openid profile email', profile: input.profile });
-      await succeeded(input.profile, application.id, null, requestId);
-      const url = new URL(application.defaultRedirectUri);
-      url.searchParams.set('code', code);
-      return url.toString();
+      const redirectUri = application.defaultRedirectUri;
+      if (redirectUri === null) throw new OAuthError('access_denied', `the application "${application.name}" has no defaultRedirectUri for IdP-initiated logins`);
+      return { ...application, defaultRedirectUri: redirectUri };
+    },
+
+    /** IdP-initiated success, in one transaction: remembers the assertion, then a code on the application's defaultRedirectUri, with no state. */
+    async succeedUnsolicited(application: UnsolicitedApplication, login: VerifiedLogin, requestId: string | null): Promise<Ended<{ value: string }>> {
+      return inTransaction(async (trx) => {
+        await remember(trx, login.assertion);
+        const grant = { applicationId: application.id, flowId: null, redirectUri: application.defaultRedirectUri, state: null, codeChallenge: null, nonce: null, scope: 'openid profile email' };
+        return issueCode(trx, login, grant, requestId);
+      });
     },
 
     /**
-     * Records why a login failed, on its flow when there is one, and as a `login.failed` event.
-     * For a test sign-in from a setup page, returns the URL of its result page (which shows `facts`).
+     * Records why a login failed, in one transaction: on its flow when there is one (taking it if
+     * it was read pending, so no later response can use it), as a `login.failed` event, and for a test sign-in from a setup
+     * page as its result, whose URL (the page shows `facts`) comes back as `setupResult`.
+     * `flow_taken` when another response took the flow first: then nothing is written.
      */
     async fail(
       input: { flow: LoginFlowRow | undefined; organizationId: string | null; connectionId: string; code: string; message: string; facts?: readonly (readonly [string, string])[] },
       requestId: string | null,
-    ): Promise<string | undefined> {
-      const now = clock();
-      if (input.flow !== undefined) {
-        await db.updateTable('login_flows').set({ failure_code: input.code, failure_message: input.message, completed_at: now }).where('id', '=', input.flow.id).execute();
-      }
-      await recordEvent(db, { now, random }, { ...SYSTEM_ACTOR, requestId }, {
-        type: 'login.failed',
-        organizationId: input.organizationId,
-        summary: { connectionId: input.connectionId, flowId: input.flow?.id ?? null, applicationId: input.flow?.application_id ?? null, code: input.code, message: input.message },
+    ): Promise<Ended<{ setupResult: string | undefined }>> {
+      const { flow, code, message } = input;
+      const ended = await inTransaction(async (trx) => {
+        const now = clock();
+        if (flow !== undefined && !(await endLoginFlow(trx, flow, now, { code, message }))) throw new ConflictError('flow_taken');
+        await recordEvent(trx, { now, random }, { ...SYSTEM_ACTOR, requestId }, {
+          type: 'login.failed',
+          organizationId: input.organizationId,
+          summary: { connectionId: input.connectionId, flowId: flow?.id ?? null, applicationId: flow?.application_id ?? null, code, message },
+        });
+        if (flow?.setup_ticket_id) return recordSetupTestResult(trx, deps, flow, { ok: false, code, message, facts: input.facts }, requestId);
+        return undefined;
       });
-      if (input.flow?.setup_ticket_id) return recordSetupTestResult(db, deps, input.flow, { ok: false, code: input.code, message: input.message, facts: input.facts }, requestId);
-      return undefined;
+      return ended.ok ? { ok: true, setupResult: ended.value } : ended;
     },
   };
 }

@@ -5,7 +5,6 @@ import type { ConnectionForLogin } from '../connections/for-login.ts';
 export interface ConnectionDirectory {
   getForLogin(connectionId: string): Promise<ConnectionForLogin | undefined>;
   resolveForLogin(query: { connectionId?: string; organizationId?: string; domain?: string }): Promise<ConnectionForLogin[]>;
-  markUsed(connectionId: string, now: Date): Promise<void>;
 }
 
 /** How the browser goes on to the IdP: a redirect, or a form it posts (SAML HTTP-POST binding). */

@@ -2,7 +2,7 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { exportJWK, SignJWT } from 'jose';
 import type { Kysely } from 'kysely';
 import { constantTimeEqual, hashToken, randomToken, type Clock, type RandomBytes } from '../../crypto/tokens.ts';
-import type { Database } from '../../storage/schema.ts';
+import type { AuthorizationCodeRow, Database } from '../../storage/schema.ts';
 import type { ApplicationService } from '../applications/applications.ts';
 import type { DeploymentKey, DeploymentKeys } from '../keys/deployment-keys.ts';
 import { OAuthError } from './errors.ts';
@@ -48,6 +48,40 @@ export function createTokenService(deps: {
 }) {
   const { db, clock } = deps;
 
+  /**
+   * In one transaction, uses the code up (also when it is then refused) and writes the access token
+   * it buys; a code already used revokes what its first use obtained. The refusal is thrown once
+   * the transaction committed, so the used-up code and a revocation hold.
+   */
+  async function redeem(input: { codeHash: string; accessToken: string; applicationId: string; request: TokenRequest; now: Date }): Promise<AuthorizationCodeRow> {
+    const { codeHash, now } = input;
+    const granted = await db.transaction().execute(async (trx) => {
+      const code = await trx.updateTable('authorization_codes').set({ used_at: now }).where('code_hash', '=', codeHash).where('used_at', 'is', null).returningAll().executeTakeFirst();
+      if (code === undefined) {
+        // A code presented twice may have been stolen: revoke what the first use obtained (RFC 6749 §4.1.2).
+        await trx.updateTable('access_tokens').set({ revoked_at: now }).where('code_hash', '=', codeHash).where('revoked_at', 'is', null).execute();
+        return new OAuthError('invalid_grant', 'the code is unknown or was already used');
+      }
+      const refused = refusal(code, input.applicationId, input.request, now);
+      if (refused !== undefined) return refused;
+      await trx
+        .insertInto('access_tokens')
+        .values({
+          token_hash: hashToken(input.accessToken),
+          application_id: input.applicationId,
+          code_hash: codeHash,
+          scope: code.scope,
+          profile: JSON.stringify(code.profile),
+          created_at: now,
+          expires_at: new Date(now.getTime() + ACCESS_TOKEN_TTL_SECONDS * 1000),
+        })
+        .execute();
+      return code;
+    });
+    if (granted instanceof OAuthError) throw granted;
+    return granted;
+  }
+
   return {
     async exchange(request: TokenRequest): Promise<TokenResponse> {
       if (request.clientId === undefined || request.clientSecret === undefined) throw new OAuthError('invalid_client', 'authenticate the client with client_secret_basic or client_secret_post', 401);
@@ -57,37 +91,9 @@ export function createTokenService(deps: {
       if (!request.code) throw new OAuthError('invalid_request', 'code is required');
       const now = clock();
       const codeHash = hashToken(request.code);
-      const code = await db
-        .updateTable('authorization_codes')
-        .set({ used_at: now })
-        .where('code_hash', '=', codeHash)
-        .where('used_at', 'is', null)
-        .returningAll()
-        .executeTakeFirst();
-      if (code === undefined) {
-        // A code presented twice may have been stolen: revoke what the first use obtained (RFC 6749 §4.1.2).
-        await db.updateTable('access_tokens').set({ revoked_at: now }).where('code_hash', '=', codeHash).where('revoked_at', 'is', null).execute();
-        throw new OAuthError('invalid_grant', 'the code is unknown or was already used');
-      }
-      if (code.application_id !== application.id) throw new OAuthError('invalid_grant', 'the code was issued to another client');
-      if (code.expires_at <= now) throw new OAuthError('invalid_grant', 'the code has expired');
-      if (request.redirect_uri !== code.redirect_uri) throw new OAuthError('invalid_grant', 'redirect_uri does not match the authorization request');
-      checkPkce(code.code_challenge, request.code_verifier);
-
-      const profile = code.profile as unknown as Profile;
       const accessToken = randomToken(deps.random);
-      await db
-        .insertInto('access_tokens')
-        .values({
-          token_hash: hashToken(accessToken),
-          application_id: application.id,
-          code_hash: codeHash,
-          scope: code.scope,
-          profile: JSON.stringify(profile),
-          created_at: now,
-          expires_at: new Date(now.getTime() + ACCESS_TOKEN_TTL_SECONDS * 1000),
-        })
-        .execute();
+      const code = await redeem({ codeHash, accessToken, applicationId: application.id, request, now });
+      const profile = code.profile as unknown as Profile;
       const scope = new Set(code.scope.split(' '));
       const response: TokenResponse = { access_token: accessToken, token_type: 'Bearer', expires_in: ACCESS_TOKEN_TTL_SECONDS, scope: code.scope };
       if (scope.has('openid')) {
@@ -121,15 +127,22 @@ export function createTokenService(deps: {
 
 export type TokenService = ReturnType<typeof createTokenService>;
 
-function checkPkce(challenge: string | null, verifier: string | undefined): void {
+/** Why a code does not buy a token for this client and request, or undefined when it does. */
+function refusal(code: AuthorizationCodeRow, applicationId: string, request: TokenRequest, now: Date): OAuthError | undefined {
+  if (code.application_id !== applicationId) return new OAuthError('invalid_grant', 'the code was issued to another client');
+  if (code.expires_at <= now) return new OAuthError('invalid_grant', 'the code has expired');
+  if (request.redirect_uri !== code.redirect_uri) return new OAuthError('invalid_grant', 'redirect_uri does not match the authorization request');
+  return pkceRefusal(code.code_challenge, request.code_verifier);
+}
+
+function pkceRefusal(challenge: string | null, verifier: string | undefined): OAuthError | undefined {
   if (challenge === null) {
     // A verifier without a challenge means the request was altered on the way (OAuth security BCP §2.1.1).
-    if (verifier !== undefined) throw new OAuthError('invalid_grant', 'code_verifier was sent but the authorization request had no code_challenge');
-    return;
+    return verifier === undefined ? undefined : new OAuthError('invalid_grant', 'code_verifier was sent but the authorization request had no code_challenge');
   }
-  if (verifier === undefined || !VERIFIER.test(verifier)) throw new OAuthError('invalid_grant', 'code_verifier is missing or malformed');
+  if (verifier === undefined || !VERIFIER.test(verifier)) return new OAuthError('invalid_grant', 'code_verifier is missing or malformed');
   const computed = createHash('sha256').update(verifier, 'ascii').digest('base64url');
-  if (!constantTimeEqual(computed, challenge)) throw new OAuthError('invalid_grant', 'code_verifier does not match the code_challenge');
+  return constantTimeEqual(computed, challenge) ? undefined : new OAuthError('invalid_grant', 'code_verifier does not match the code_challenge');
 }
 
 /** OIDC core §3.1.3.6: the left half of the SHA-256 of the access token, base64url. */

@@ -78,11 +78,15 @@ export function createOidcLogin(deps: OidcLoginDeps) {
 
   /**
    * Records a failure on `flow` (when given) and as a `login.failed` event of `owner`'s organization
-   * and connection; returns the result page of a test sign-in from a setup page, if it is one.
+   * and connection, in one transaction; returns the result page of a test sign-in from a setup
+   * page, if it is one.
    */
-  function record(flow: LoginFlowRow | undefined, owner: LoginFlowRow, error: OidcLoginError, facts: readonly [string, string][], requestId: string): Promise<string | undefined> {
+  async function record(flow: LoginFlowRow | undefined, owner: LoginFlowRow, error: OidcLoginError, facts: readonly [string, string][], requestId: string): Promise<string | undefined> {
     const input = { flow, organizationId: owner.organization_id, connectionId: owner.connection_id, code: error.code, message: error.message, facts: [...facts, ...error.facts] };
-    return deps.completion.fail(input, requestId);
+    const ended = await deps.completion.fail(input, requestId);
+    // The flow is this callback's (taken before the code exchange) or expired: no other response can end it.
+    if (!ended.ok) throw new Error(`login flow ${owner.id} was ended by another response`);
+    return ended.setupResult;
   }
 
   /** A failure page; `back` returns to the app with `error=access_denied` once the flow is known. */
@@ -93,7 +97,7 @@ export function createOidcLogin(deps: OidcLoginDeps) {
 
   /** No flow takes this state: say whether it was used, expired or never issued, recording what can be attributed. */
   async function unknownState(state: string, requestId: string): Promise<OidcCallbackOutcome> {
-    const found = await deps.completion.findFlowByUpstreamRequest(state, 'oidc');
+    const found = await deps.completion.findFlow({ upstreamRequestId: state, connectionType: 'oidc' });
     // A state nobody issued names no organization: nothing to attribute an event to.
     if (found === undefined) return failure(oidcError('oidc_state_unknown', 'This sign-in link is not one Lanyard sent to an identity provider, or its connection was deleted. Start the sign-in again from the application.'), []);
     const replayed = found.returned_at !== null;
@@ -122,11 +126,15 @@ export function createOidcLogin(deps: OidcLoginDeps) {
     return { ok: true, value: oidcIdentity(claims, userinfo, connection.attributeMapping) };
   }
 
-  /** Handles the authorization response at /sso/oidc/callback; the flow it names is taken first, once. */
+  /**
+   * Handles the authorization response at /sso/oidc/callback. The flow it names is taken first,
+   * once, before its code is redeemed at the IdP (a back-channel call with effects, unlike a SAML
+   * check); the writes that end the login then commit in one transaction.
+   */
   async function callback(input: { params: OidcCallbackParams; requestId: string }): Promise<OidcCallbackOutcome> {
     const { params, requestId } = input;
     if (!params.state) return failure(oidcError('oidc_state_missing', 'This request to the OIDC callback carries no state, so it belongs to no sign-in. Start the sign-in from the application.'), []);
-    const flow = await deps.completion.takeFlowByUpstreamRequest(params.state, 'oidc');
+    const flow = await deps.completion.takeFlow({ upstreamRequestId: params.state, connectionType: 'oidc' });
     if (flow === undefined) return unknownState(params.state, requestId);
     try {
       return await completeFlow(flow, { ...params, state: params.state }, requestId);
@@ -164,8 +172,9 @@ export function createOidcLogin(deps: OidcLoginDeps) {
     if (secrets === undefined) return refuse(oidcError('oidc_flow_state_invalid', "This sign-in's saved PKCE verifier and nonce could not be opened (the sealing key changed during the sign-in). Start the sign-in again."));
     const identity = await verifiedIdentity({ ...connection, oidc }, { ...params, state: params.state, code: params.code }, secrets);
     if (!identity.ok) return refuse(identity.error);
-    const profile = mapProfile(identity.value, connection);
-    return { kind: 'redirect', url: await deps.completion.succeed(flow, profile, requestId) };
+    const succeeded = await deps.completion.succeed(flow, { profile: mapProfile(identity.value, connection), connection }, requestId);
+    if (!succeeded.ok) throw new Error(`login flow ${flow.id} was ended by another response`);
+    return { kind: 'redirect', url: succeeded.value };
   }
 
   /** The PKCE verifier and nonce sealed on the flow at start, or undefined when they do not open. */

@@ -1,8 +1,8 @@
 import type { KeyObject } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Clock, RandomBytes } from '../../crypto/tokens.ts';
+import { purgeExpiredAssertions } from '../../storage/logins.ts';
 import type { Database, LoginFlowRow } from '../../storage/schema.ts';
-import type { ApplicationService } from '../applications/applications.ts';
 import type { ConnectionForLogin } from '../connections/for-login.ts';
 import type { DeploymentKey } from '../keys/deployment-keys.ts';
 import type { LoginCompletion } from '../oauth/complete.ts';
@@ -11,11 +11,15 @@ import type { UpstreamLogin } from '../oauth/ports.ts';
 import { createAuthnRequest, encodeRedirectBinding } from '../saml/authn-request.ts';
 import type { SamlError } from '../saml/errors.ts';
 import { trustedCertificate, type TrustedCertificate } from '../saml/signature.ts';
-import { verifySamlResponse } from '../saml/verify-response.ts';
+import { verifySamlResponse, type VerifiedAssertion } from '../saml/verify-response.ts';
 import { mapProfile } from './profile-mapping.ts';
 
 const EMAIL_FORMAT = 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress';
 const FLOW_ID = /^lgn_[0-9A-Z]{26}$/;
+const FLOW_NOT_FOUND = {
+  code: 'login_flow_not_found',
+  message: 'This sign-in attempt has expired or was already completed (a response can be used once). Start the sign-in again from the application.',
+};
 // A base64 SAMLResponse of the verifier's 256 KiB limit, with room for line breaks.
 const MAX_ENCODED_RESPONSE = 360 * 1024;
 
@@ -25,7 +29,6 @@ export interface SamlLoginDeps {
   readonly random: RandomBytes;
   readonly spKey: () => Promise<DeploymentKey>;
   readonly connections: { getForLogin(id: string): Promise<ConnectionForLogin | undefined> };
-  readonly applications: Pick<ApplicationService, 'findById'>;
   readonly completion: LoginCompletion;
 }
 
@@ -33,6 +36,9 @@ export interface SamlLoginDeps {
 export type AcsOutcome =
   | { kind: 'redirect'; url: string }
   | { kind: 'failure'; status: number; code: string; title: string; message: string; facts: [string, string][]; back?: string };
+
+/** Records a refusal (on `ofFlow`: by default the response's pending flow, null for none) and says where the browser goes. */
+type Refuse = (code: string, message: string, extra?: [string, string][], status?: number, ofFlow?: LoginFlowRow | null) => Promise<AcsOutcome>;
 
 /** The SAML side of a login: AuthnRequests out (SAML bindings §3.4), Responses in at the ACS (profiles §4.1.4). */
 export function createSamlLogin(deps: SamlLoginDeps) {
@@ -46,18 +52,6 @@ export function createSamlLogin(deps: SamlLoginDeps) {
     const certs = connection.saml!.certificatesPem.map((pem) => trustedCertificate(pem)).flatMap((r) => (r.ok ? [r.value] : []));
     trusted.set(connection.id, { updatedAt: connection.updatedAt.getTime(), certs });
     return certs;
-  }
-
-  /** Remembers an assertion id until it expires; false when it was seen before (a replay), on any instance. */
-  async function firstUse(connectionId: string, assertionId: string, expiresAt: Date): Promise<boolean> {
-    const inserted = await deps.db
-      .insertInto('saml_assertions_seen')
-      .values({ connection_id: connectionId, assertion_id: assertionId, expires_at: expiresAt })
-      .onConflict((c) => c.columns(['connection_id', 'assertion_id']).doNothing())
-      .returning('assertion_id')
-      .executeTakeFirst();
-    if (++acsCalls % 100 === 0) await deps.db.deleteFrom('saml_assertions_seen').where('expires_at', '<', deps.clock()).execute();
-    return inserted !== undefined;
   }
 
   const upstream: UpstreamLogin = {
@@ -87,18 +81,21 @@ export function createSamlLogin(deps: SamlLoginDeps) {
     const saml = connection.saml;
     const facts: [string, string][] = [['Connection', `${connection.name} (${connection.id})`], ['Identity provider', saml.idpEntityId]];
     const isFlowId = input.relayState !== undefined && FLOW_ID.test(input.relayState);
-    const flow = isFlowId ? await deps.completion.takeFlow(input.relayState!, connection.id) : undefined;
-    const refuse = async (code: string, message: string, extra: [string, string][] = [], status = 403): Promise<AcsOutcome> => {
-      const setupResult = await deps.completion.fail({ flow, organizationId: connection.organizationId, connectionId: connection.id, code, message, facts: [...facts, ...extra] }, input.requestId);
+    // Only read here: the flow is taken after verification, in the transaction that ends the login.
+    const found = isFlowId ? await deps.completion.findFlow({ id: input.relayState!, connectionId: connection.id }) : undefined;
+    const flow = found !== undefined && deps.completion.isPending(found) ? found : undefined;
+    const refuse: Refuse = async (code, message, extra = [], status = 403, target = flow ?? null) => {
+      const ofFlow = target ?? undefined;
+      const ended = await deps.completion.fail({ flow: ofFlow, organizationId: connection.organizationId, connectionId: connection.id, code, message, facts: [...facts, ...extra] }, input.requestId);
+      // Another response took the flow meanwhile: this one is as late as any second response.
+      if (!ended.ok) return refuse(FLOW_NOT_FOUND.code, FLOW_NOT_FOUND.message, [], 403, null);
       // A test sign-in from a setup page shows its diagnosis on its own result page.
-      if (setupResult !== undefined) return { kind: 'redirect', url: setupResult };
-      const back = flow ? `${flow.redirect_uri}${flow.redirect_uri.includes('?') ? '&' : '?'}${new URLSearchParams({ error: 'access_denied', error_description: `${code}: ${message}`, ...(flow.app_state !== null ? { state: flow.app_state } : {}) })}` : undefined;
+      if (ended.setupResult !== undefined) return { kind: 'redirect', url: ended.setupResult };
+      const back = ofFlow ? `${ofFlow.redirect_uri}${ofFlow.redirect_uri.includes('?') ? '&' : '?'}${new URLSearchParams({ error: 'access_denied', error_description: `${code}: ${message}`, ...(ofFlow.app_state !== null ? { state: ofFlow.app_state } : {}) })}` : undefined;
       return { kind: 'failure', status, code, title: 'Sign-in failed', message, facts: [...facts, ...extra, ['Error code', code]], ...(back ? { back } : {}) };
     };
 
-    if (isFlowId && flow === undefined) {
-      return refuse('login_flow_not_found', 'This sign-in attempt has expired or was already completed (a response can be used once). Start the sign-in again from the application.');
-    }
+    if (isFlowId && flow === undefined) return refuse(FLOW_NOT_FOUND.code, FLOW_NOT_FOUND.message);
     if (flow === undefined && !connection.enabled) return refuse('connection_disabled', 'This connection is not enabled, so it accepts no IdP-initiated sign-in.');
     const xml = decodeSamlResponse(input.samlResponse);
     if (xml === undefined) return refuse('saml_response_missing', 'The request carries no SAMLResponse, or it is not base64.', [], 400);
@@ -119,23 +116,41 @@ export function createSamlLogin(deps: SamlLoginDeps) {
       decryptionKeys: [spKey.privateKey],
     });
     if (!result.ok) return refuse(result.error.code, result.error.message, errorFacts(result.error, connection));
-    const verified = result.value;
-    const expiresAt = new Date(verified.notOnOrAfter.getTime() + saml.clockSkewSeconds * 1000);
-    if (!(await firstUse(connection.id, verified.assertionId, expiresAt))) {
-      return refuse('saml_replayed', 'This SAML response was already used to sign in. Each response is accepted once; start the sign-in again.', [['Assertion ID', verified.assertionId]]);
-    }
+    return endLogin({ connection, saml, flow, relayState: input.relayState, requestId: input.requestId }, result.value, refuse);
+  }
+
+  /** Ends a verified login in one transaction (a code, or a test sign-in's result), or refuses a replay. */
+  async function endLogin(
+    context: { connection: ConnectionForLogin; saml: NonNullable<ConnectionForLogin['saml']>; flow: LoginFlowRow | undefined; relayState: string | undefined; requestId: string },
+    verified: VerifiedAssertion,
+    refuse: Refuse,
+  ): Promise<AcsOutcome> {
+    const { connection, saml, flow, requestId } = context;
+    // Outside the transaction that ends the login: the purge is housekeeping, not part of it.
+    if (++acsCalls % 100 === 0) await purgeExpiredAssertions(deps.db, deps.clock());
+    const assertion = { connectionId: connection.id, assertionId: verified.assertionId, expiresAt: new Date(verified.notOnOrAfter.getTime() + saml.clockSkewSeconds * 1000) };
     const profile = mapProfile(
       { subject: verified.nameId, values: verified.attributes, subjectEmail: verified.nameIdFormat === EMAIL_FORMAT ? verified.nameId : null },
       connection,
     );
-    try {
-      if (flow !== undefined) return { kind: 'redirect', url: await deps.completion.succeed(flow, profile, input.requestId) };
-      const defaultApplication = saml.defaultApplicationId ? await deps.applications.findById(saml.defaultApplicationId) : undefined;
-      return { kind: 'redirect', url: await deps.completion.succeedUnsolicited({ profile, relayState: input.relayState, defaultApplication }, input.requestId) };
-    } catch (error) {
-      if (error instanceof OAuthError) return refuse('idp_initiated_no_application', error.description);
-      throw error;
+    const login = { profile, connection, assertion };
+    let ended;
+    if (flow !== undefined) {
+      ended = await deps.completion.succeed(flow, login, requestId);
+    } else {
+      let application;
+      try {
+        application = await deps.completion.unsolicitedApplication({ organizationId: connection.organizationId, relayState: context.relayState, defaultApplicationId: saml.defaultApplicationId });
+      } catch (error) {
+        if (error instanceof OAuthError) return refuse('idp_initiated_no_application', error.description);
+        throw error;
+      }
+      ended = await deps.completion.succeedUnsolicited(application, login, requestId);
     }
+    if (ended.ok) return { kind: 'redirect', url: ended.value };
+    // Nothing of the success was written. A replay still uses up its flow, as any refused response does.
+    if (ended.conflict === 'flow_taken') return refuse(FLOW_NOT_FOUND.code, FLOW_NOT_FOUND.message, [], 403, null);
+    return refuse('saml_replayed', 'This SAML response was already used to sign in. Each response is accepted once; start the sign-in again.', [['Assertion ID', verified.assertionId]]);
   }
 
   return { upstream, acs };

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Transaction } from 'kysely';
 import type { Clock, RandomBytes } from '../../crypto/tokens.ts';
 import type { Database, LoginFlowRow } from '../../storage/schema.ts';
 import { recordEvent } from '../events/events.ts';
@@ -18,9 +18,10 @@ export type SetupTestOutcome =
  * Ends a test sign-in: the outcome is kept on its flow for the result page, the ticket remembers
  * its latest test, and an event records it. Returns where to send the browser (the result page the
  * flow was created with). No code is issued and the connection's usage is not touched: no app asked.
+ * Call it with the transaction that ends the flow, so the outcome and the flow's end commit together.
  */
 export async function recordSetupTestResult(
-  db: Kysely<Database>,
+  trx: Transaction<Database>,
   deps: { clock: Clock; random: RandomBytes },
   flow: LoginFlowRow,
   outcome: SetupTestOutcome,
@@ -32,15 +33,13 @@ export async function recordSetupTestResult(
   const result: SetupTestResult = outcome.ok
     ? { ok: true, profile: outcome.profile, at: now.toISOString() }
     : { ok: false, code: outcome.code, message: outcome.message, facts: (outcome.facts ?? []).map(([k, v]) => [k, v]), at: now.toISOString() };
-  await db.transaction().execute(async (trx) => {
-    await trx.updateTable('login_flows').set({ test_result: JSON.stringify(result), completed_at: now }).where('id', '=', flow.id).execute();
-    await trx.updateTable('sso_tickets').set({ last_test_flow_id: flow.id, last_test_at: now, last_test_ok: outcome.ok }).where('id', '=', ticketId).execute();
-    const summary = outcome.ok
-      ? { ticketId, connectionId: flow.connection_id, flowId: flow.id, email: outcome.profile.email, idpId: outcome.profile.idpId }
-      : { ticketId, connectionId: flow.connection_id, flowId: flow.id, code: outcome.code, message: outcome.message };
-    const actor = { id: ticketId, organizationId: flow.organization_id, requestId };
-    await recordEvent(trx, { now, random: deps.random }, actor, { type: outcome.ok ? 'sso_ticket.test_succeeded' : 'sso_ticket.test_failed', organizationId: flow.organization_id, summary });
-  });
+  await trx.updateTable('login_flows').set({ test_result: JSON.stringify(result), completed_at: now }).where('id', '=', flow.id).execute();
+  await trx.updateTable('sso_tickets').set({ last_test_flow_id: flow.id, last_test_at: now, last_test_ok: outcome.ok }).where('id', '=', ticketId).execute();
+  const summary = outcome.ok
+    ? { ticketId, connectionId: flow.connection_id, flowId: flow.id, email: outcome.profile.email, idpId: outcome.profile.idpId }
+    : { ticketId, connectionId: flow.connection_id, flowId: flow.id, code: outcome.code, message: outcome.message };
+  const actor = { id: ticketId, organizationId: flow.organization_id, requestId };
+  await recordEvent(trx, { now, random: deps.random }, actor, { type: outcome.ok ? 'sso_ticket.test_succeeded' : 'sso_ticket.test_failed', organizationId: flow.organization_id, summary });
   return flow.redirect_uri;
 }
 

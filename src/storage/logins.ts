@@ -1,0 +1,77 @@
+import type { Kysely } from 'kysely';
+import type { Database, LoginFlowRow } from './schema.ts';
+
+/** How a response names its login flow: by its id (SAML RelayState), or by what was sent upstream (OIDC state). */
+export type LoginFlowKey = { id: string; connectionId: string } | { upstreamRequestId: string; connectionType: 'saml' | 'oidc' };
+
+/**
+ * The login flow a response names, in whatever state. By id only a flow of that connection
+ * matches; by upstream request only flows of `connectionType` connections, so a SAML
+ * AuthnRequest ID presented as an OIDC state finds nothing.
+ */
+export async function findLoginFlow(db: Kysely<Database>, key: LoginFlowKey): Promise<LoginFlowRow | undefined> {
+  let query = db.selectFrom('login_flows').selectAll();
+  query =
+    'id' in key
+      ? query.where('id', '=', key.id).where('connection_id', '=', key.connectionId)
+      : query.where('upstream_request_id', '=', key.upstreamRequestId).where('connection_id', 'in', db.selectFrom('connections').select('id').where('type', '=', key.connectionType));
+  return query.executeTakeFirst();
+}
+
+/**
+ * Takes a pending flow the response names, once, in one conditional UPDATE … RETURNING: a second
+ * response for the same flow, a flow of another connection, or an expired flow takes nothing.
+ * For a response whose checking has side effects (an OIDC code redeemed at the IdP), before them.
+ */
+export async function takeLoginFlow(db: Kysely<Database>, key: LoginFlowKey, now: Date): Promise<LoginFlowRow | undefined> {
+  let query = db.updateTable('login_flows').set({ returned_at: now }).where('returned_at', 'is', null).where('expires_at', '>', now);
+  query =
+    'id' in key
+      ? query.where('id', '=', key.id).where('connection_id', '=', key.connectionId)
+      : query.where('upstream_request_id', '=', key.upstreamRequestId).where('connection_id', 'in', db.selectFrom('connections').select('id').where('type', '=', key.connectionType));
+  return query.returningAll().executeTakeFirst();
+}
+
+/**
+ * Records how a login flow ended: completed, or failed with `failure`. A flow that was still
+ * pending when read is taken here, in the same conditional UPDATE: of two responses racing for
+ * one flow, exactly one ends it (the other waits for the row lock, then finds the flow changed)
+ * and gets true. An expired flow that fails is not marked returned, so a later response for it is
+ * again told that it expired.
+ */
+export async function endLoginFlow(db: Kysely<Database>, flow: LoginFlowRow, now: Date, failure?: { code: string; message: string }): Promise<boolean> {
+  const returnedAt = flow.returned_at ?? (failure !== undefined && flow.expires_at <= now ? null : now);
+  const ended = await db
+    .updateTable('login_flows')
+    .set({ returned_at: returnedAt, completed_at: now, failure_code: failure?.code ?? null, failure_message: failure?.message ?? null })
+    .where('id', '=', flow.id)
+    // Still as the response saw it: taken by nobody else, and for the request it was checked against.
+    .where('returned_at', 'is not distinct from', flow.returned_at)
+    .where('upstream_request_id', 'is not distinct from', flow.upstream_request_id)
+    .returning('id')
+    .executeTakeFirst();
+  return ended !== undefined;
+}
+
+/** A SAML assertion that signed someone in, remembered until it expires (SAML profiles §4.1.4.5). */
+export interface UsedAssertion {
+  connectionId: string;
+  assertionId: string;
+  expiresAt: Date;
+}
+
+/** Remembers an assertion as used; false when it was used before (a replay), on any instance. */
+export async function rememberAssertion(db: Kysely<Database>, assertion: UsedAssertion): Promise<boolean> {
+  const inserted = await db
+    .insertInto('saml_assertions_seen')
+    .values({ connection_id: assertion.connectionId, assertion_id: assertion.assertionId, expires_at: assertion.expiresAt })
+    .onConflict((c) => c.columns(['connection_id', 'assertion_id']).doNothing())
+    .returning('assertion_id')
+    .executeTakeFirst();
+  return inserted !== undefined;
+}
+
+/** Forgets assertions past their expiry: the verifier refuses them anyway. */
+export async function purgeExpiredAssertions(db: Kysely<Database>, now: Date): Promise<void> {
+  await db.deleteFrom('saml_assertions_seen').where('expires_at', '<', now).execute();
+}
