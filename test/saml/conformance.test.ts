@@ -7,24 +7,19 @@
 import * as assert from 'node:assert/strict';
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { isSamlErrorCode, type SamlErrorCode } from '../../src/domain/saml/errors.ts';
 import { trustedCertificate, type TrustedCertificate } from '../../src/domain/saml/signature.ts';
 import { verifySamlResponse } from '../../src/domain/saml/verify-response.ts';
+import { corpusDir, readFixture, type ManifestEntry as CorpusEntry } from '../support/c14n-corpus.ts';
 
 interface ManifestSignature {
   readonly on: string;
   readonly xmlsec1: string;
 }
 
-interface ManifestEntry {
-  readonly id: string;
-  readonly file: string;
-  readonly encoding: 'xml' | 'base64';
-  readonly cert_file: string;
-  readonly sp_key_file: string | null;
+interface ManifestEntry extends CorpusEntry {
   readonly expected: 'valid' | 'invalid';
   readonly reason: string | null;
   readonly strictness: 'core' | 'policy';
@@ -88,22 +83,6 @@ function acceptableCodes(entry: ManifestEntry): readonly SamlErrorCode[] {
   return codes;
 }
 
-function findRepositoryRoot(start: string): string {
-  for (let dir = start; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    if (dirname(dir) === dir) throw new Error(`no package.json above ${start}`);
-  }
-}
-
-const corpusDir = resolve(findRepositoryRoot(dirname(fileURLToPath(import.meta.url))), '..', 'shared', 'conformance', 'saml');
-
-/** README: base64 fixtures are what arrives in the form field; strip whitespace, decode; a UTF-8 BOM may lead. */
-function loadFixture(entry: ManifestEntry): string {
-  const raw = readFileSync(join(corpusDir, entry.file));
-  const bytes = entry.encoding === 'base64' ? Buffer.from(raw.toString('latin1').replace(/\s+/g, ''), 'base64') : raw;
-  return bytes.toString('utf8');
-}
-
 const certificates = new Map<string, TrustedCertificate>();
 function pinned(file: string): TrustedCertificate {
   let cert = certificates.get(file);
@@ -123,7 +102,7 @@ function decryptionKeys(entry: ManifestEntry): KeyObject[] {
 function run(entry: ManifestEntry) {
   const relax = new Set(entry.relax ?? []);
   return verifySamlResponse({
-    xml: loadFixture(entry),
+    xml: readFixture(entry),
     idpEntityId: entry.issuer,
     trustedCerts: [pinned(entry.cert_file)],
     // audience null: the assertion has no AudienceRestriction (README). The SP still has an entity ID;

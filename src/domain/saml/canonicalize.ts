@@ -1,10 +1,5 @@
 import type { Element } from '@xmldom/xmldom';
-import {
-  C14nCanonicalization,
-  C14nCanonicalizationWithComments,
-  ExclusiveCanonicalization,
-  ExclusiveCanonicalizationWithComments,
-} from 'xml-crypto';
+import { canonicalizeSubset } from './c14n.ts';
 import { fail, ok, type SamlResult } from './errors.ts';
 
 /** Canonicalization algorithm URIs accepted for SignedInfo and as Reference transforms. */
@@ -31,12 +26,13 @@ const METHODS: ReadonlyMap<string, C14nMethod> = new Map(
     [C14N_ALGORITHMS.inclusive10, false, false],
     [C14N_ALGORITHMS.inclusive10WithComments, false, true],
     // Canonical XML 1.1 differs from 1.0 only in how xml:id / xml:base / xml:lang / xml:space
-    // attributes of *omitted ancestors* are carried into a document subset (C14N 1.1 §2.4). xml-crypto
-    // implements 1.0 without importing any xml:* attributes from ancestors; when no ancestor of the
-    // canonicalized subtree carries an xml:* attribute (checked below, refused otherwise), 1.0 and
-    // 1.1 produce the same octets, so the 1.0 canonicalizer is exact for 1.1 as well. This is what
-    // verifies the corpus's Okta c14n11 fixture (Reference URI="", whole document: no omitted
-    // ancestors at all; and SignedInfo, whose ancestors Signature/Response carry no xml:* attribute).
+    // attributes of *omitted ancestors* are carried into a document subset (C14N 1.1 §2.4: xml:id is
+    // no longer inherited, xml:base is joined). When no ancestor of the canonicalized subtree carries
+    // an xml:* attribute (checked in canonicalize, refused otherwise), 1.0 imports nothing either
+    // (C14N 1.0 §2.4, see c14n.ts) and the two produce the same octets, so the 1.0 canonicalizer is
+    // exact for 1.1 as well. This is what verifies the corpus's Okta c14n11 fixture (Reference
+    // URI="", whole document: no omitted ancestors at all; and SignedInfo, whose ancestors
+    // Signature/Response carry no xml:* attribute).
     [C14N_ALGORITHMS.inclusive11, false, false],
     [C14N_ALGORITHMS.inclusive11WithComments, false, true],
   ].map(([uri, exclusive, withComments]) => [uri as string, { uri: uri as string, exclusive: exclusive as boolean, withComments: withComments as boolean }]),
@@ -49,6 +45,9 @@ export function c14nMethod(uri: string): C14nMethod | undefined {
 
 /** Inclusive Canonical XML 1.0 without comments: the default when a Reference names no c14n (XML-DSig 1.1 §4.4.3.2). */
 export const DEFAULT_REFERENCE_C14N: C14nMethod = METHODS.get(C14N_ALGORITHMS.inclusive10)!;
+
+/** Canonical XML 1.1, produced by the 1.0 canonicalizer under the condition explained in METHODS. */
+const C14N_11: ReadonlySet<string> = new Set([C14N_ALGORITHMS.inclusive11, C14N_ALGORITHMS.inclusive11WithComments]);
 
 const XML_NS = 'http://www.w3.org/XML/1998/namespace';
 const ELEMENT_NODE = 1;
@@ -63,13 +62,12 @@ export interface CanonicalizeOptions {
 }
 
 /**
- * Canonicalizes `apex` and its subtree with xml-crypto's canonicalizers, in place: the enveloped
- * signature is detached for the duration and put back, and the namespace declarations xml-crypto's
- * exclusive canonicalizer writes onto the apex for a PrefixList are removed again, so the parsed
- * document is unchanged afterwards. (Deep-cloning instead costs more than the rest of verification.)
+ * Canonicalizes `apex` and its subtree (minus `omitChild`) with the method's algorithm, without
+ * touching the document (see c14n.ts). Canonical XML 1.1 is refused when an ancestor carries an
+ * xml:* attribute, the one case where it differs from 1.0 (see METHODS).
  */
 export function canonicalize(apex: Element, method: C14nMethod, options: CanonicalizeOptions = {}): SamlResult<string> {
-  if (!method.exclusive && hasInheritableXmlAttributes(apex)) {
+  if (C14N_11.has(method.uri) && hasInheritableXmlAttributes(apex)) {
     return fail(
       'saml_unsupported_algorithm',
       'The signed XML sits inside an element carrying xml:lang, xml:space, xml:base or xml:id, which inclusive canonicalization cannot reproduce here. Ask the identity provider to use exclusive canonicalization (http://www.w3.org/2001/10/xml-exc-c14n#).',
@@ -79,39 +77,19 @@ export function canonicalize(apex: Element, method: C14nMethod, options: Canonic
   if (omitted !== undefined && omitted.parentNode !== apex) {
     return fail('saml_signature_malformed', 'The enveloped signature is not a child of the element it signs.');
   }
-  const ancestorNamespaces = inheritedNamespaces(apex);
-  const inclusiveNamespacesPrefixList = [...(options.inclusivePrefixes ?? [])];
-  const withComments = method.withComments && options.dropComments !== true;
-  const canonicalizer = method.exclusive
-    ? withComments ? new ExclusiveCanonicalizationWithComments() : new ExclusiveCanonicalization()
-    : withComments ? new C14nCanonicalizationWithComments() : new C14nCanonicalization();
-  const nextSibling = omitted?.nextSibling ?? null;
-  if (omitted !== undefined) apex.removeChild(omitted);
   try {
-    return ok(canonicalizer.process(apex as never, { ancestorNamespaces, inclusiveNamespacesPrefixList }));
+    return ok(
+      canonicalizeSubset(apex, {
+        exclusive: method.exclusive,
+        withComments: method.withComments && options.dropComments !== true,
+        omit: omitted,
+        // exc-c14n §4: the token "#default" in a PrefixList names the default namespace.
+        inclusivePrefixes: (options.inclusivePrefixes ?? []).map((prefix) => (prefix === '#default' ? '' : prefix)),
+      }),
+    );
   } catch (error) {
     return fail('saml_malformed_xml', `The signed XML could not be canonicalized (${(error as Error).message}).`);
-  } finally {
-    if (omitted !== undefined) apex.insertBefore(omitted, nextSibling);
-    // Only prefixes the apex does not declare are in ancestorNamespaces, so any found now was added by process().
-    for (const { prefix } of ancestorNamespaces) {
-      if (prefix !== '' && apex.hasAttribute(`xmlns:${prefix}`)) apex.removeAttribute(`xmlns:${prefix}`);
-    }
   }
-}
-
-/**
- * The namespace declarations in scope at `apex` that come from its ancestors, closest first, as
- * xml-crypto's inclusive canonicalizer expects them: without the ones `apex` redeclares, without
- * the one for its own prefix (rendered anyway), and without undeclarations (`xmlns=""` is no
- * namespace node, XPath 1.0 §5.4).
- */
-export function inheritedNamespaces(apex: Element): { prefix: string; namespaceURI: string }[] {
-  const skip = new Set<string>(declaredPrefixes(apex));
-  skip.add(apex.prefix ?? '');
-  return [...ancestorBindings(apex)]
-    .filter(([prefix, namespaceURI]) => !skip.has(prefix) && namespaceURI !== '')
-    .map(([prefix, namespaceURI]) => ({ prefix, namespaceURI }));
 }
 
 /** Every namespace binding in scope at `element` (own and inherited), e.g. to re-home decrypted XML. */
@@ -138,15 +116,6 @@ function ancestorBindings(element: Element): Map<string, string> {
     }
   }
   return bindings;
-}
-
-function declaredPrefixes(element: Element): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < element.attributes.length; i++) {
-    const prefix = namespaceDeclarationPrefix(element.attributes.item(i)!.name);
-    if (prefix !== undefined) out.push(prefix);
-  }
-  return out;
 }
 
 function namespaceDeclarationPrefix(attributeName: string): string | undefined {

@@ -17,8 +17,9 @@ const ID_ATTRIBUTES = ['ID', 'Id', 'id'] as const;
  * into `ids`, and refuses what a genuine IdP response never contains but attacks do:
  *
  * - a repeated ID: a signature reference would be ambiguous (SAML core §5.4.2; XSW);
- * - a processing instruction: xml-crypto's canonicalizers render one as plain text, so a PI could
- *   stand in for signed text that `textOf` would then skip (same family as the NameID comment attacks);
+ * - a processing instruction: no IdP sends one, and a canonicalizer that renders one as plain text
+ *   (xml-crypto's do) would let a PI stand in for signed text that `textOf` skips (same family as the
+ *   NameID comment attacks);
  * - a samlp:Response below the root, or a saml:Assertion / EncryptedAssertion anywhere but directly
  *   under the root Response or inside saml:Advice (SAML core §2.6.1): hiding a signed copy in
  *   Extensions, StatusDetail, ds:Object or an unknown wrapper is the signature wrapping pattern;
