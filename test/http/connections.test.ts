@@ -122,6 +122,25 @@ for (const backend of testBackends()) {
       assert.deepEqual(completed.json().sp, draft.sp);
     });
 
+    test('a defaultApplicationId must name an application that may serve the organization and has a defaultRedirectUri', async () => {
+      const application = (payload: Body) => t.request({ method: 'POST', url: '/v1/applications', payload: { name: 'App', redirectUris: ['https://app.example.com/cb'], ...payload } }).then((r) => r.json().id as string);
+      const landing = { defaultRedirectUri: 'https://app.example.com/cb' };
+      const usable = await application(landing);
+      const otherOrganization = await application({ ...landing, organizationIds: ['org_someone_else'] });
+      const noLanding = await application({});
+      for (const [applicationId, why] of [['app_missing', /no application/], [otherOrganization, /no application/], [noLanding, /without a defaultRedirectUri/]] as const) {
+        const refused = await create(saml({ allowIdpInitiated: true, defaultApplicationId: applicationId }));
+        assert.equal(refused.statusCode, 400, refused.body);
+        assert.equal(refused.json().details[0].field, 'saml.defaultApplicationId');
+        assert.match(refused.json().message, why);
+      }
+      const created = await create(saml({ allowIdpInitiated: true, defaultApplicationId: usable }));
+      assert.equal(created.statusCode, 201, created.body);
+      const patched = await t.request({ method: 'PATCH', url: `/v1/connections/${created.json().id}`, payload: { saml: { defaultApplicationId: noLanding } } });
+      assert.equal(patched.statusCode, 400, 'an update is checked too');
+      assert.equal((await t.request({ method: 'PATCH', url: `/v1/connections/${created.json().id}`, payload: { saml: { defaultApplicationId: null } } })).statusCode, 200);
+    });
+
     test('picks one IdP of an EntitiesDescriptor by idpEntityId, and refuses to guess', async () => {
       const two = fixture('entities-two-idps.xml');
       const guess = await create(saml({ metadataXml: two }));

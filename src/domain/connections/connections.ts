@@ -96,14 +96,34 @@ export function createConnectionService(deps: ConnectionServiceDeps) {
   }
 
   /** The protocol settings for `type` from the request and the stored row, remote documents fetched. */
-  async function resolveSettings(type: 'saml' | 'oidc', input: UpdateConnectionInput, existing?: ConnectionRow): Promise<{ settings: SamlSettings | OidcSettings; secret: string | undefined }> {
+  async function resolveSettings(
+    type: 'saml' | 'oidc',
+    organizationId: string,
+    input: UpdateConnectionInput,
+    existing?: ConnectionRow,
+  ): Promise<{ settings: SamlSettings | OidcSettings; secret: string | undefined }> {
     const other = type === 'saml' ? 'oidc' : 'saml';
     if (input[other] !== undefined) throw fieldError(other, `is only for type ${other} connections; this one is ${type}`);
     if (type === 'saml') {
+      await requireDefaultApplication(organizationId, input.saml?.defaultApplicationId);
       return { settings: await resolveSamlSettings(input.saml ?? {}, existing?.settings as SamlSettings | undefined, remote), secret: undefined };
     }
     const oidc = await resolveOidcSettings(input.oidc ?? {}, existing?.settings as OidcSettings | undefined, (existing?.sealed_secret ?? null) !== null, remote);
     return { settings: oidc.settings, secret: oidc.clientSecret };
+  }
+
+  /**
+   * A defaultApplicationId given now must name an application that may serve the organization and
+   * has a defaultRedirectUri, where an IdP-initiated login lands (../shared/API.md); otherwise the
+   * mistake would only show at the first IdP-initiated sign-in. (An application deleted later is
+   * reported by that sign-in's failure page.)
+   */
+  async function requireDefaultApplication(organizationId: string, applicationId: string | null | undefined): Promise<void> {
+    if (applicationId === undefined || applicationId === null) return;
+    const application = await db.selectFrom('applications').select(['organization_ids', 'default_redirect_uri']).where('id', '=', applicationId).executeTakeFirst();
+    const allowed = application !== undefined && (application.organization_ids === null || application.organization_ids.includes(organizationId));
+    if (!allowed) throw fieldError('saml.defaultApplicationId', 'names no application that may serve this organization');
+    if (application.default_redirect_uri === null) throw fieldError('saml.defaultApplicationId', 'names an application without a defaultRedirectUri, where IdP-initiated logins land');
   }
 
   function requireEnableable(enabled: boolean, type: 'saml' | 'oidc', complete: boolean): void {
@@ -116,7 +136,7 @@ export function createConnectionService(deps: ConnectionServiceDeps) {
     async create(actor: Actor, input: CreateConnectionInput): Promise<Connection> {
       const provider = parseProvider(input.provider ?? 'generic');
       await requireOrganization(db, actor, input.organizationId);
-      const { settings, secret } = await resolveSettings(input.type, input);
+      const { settings, secret } = await resolveSettings(input.type, input.organizationId, input);
       const now = clock();
       const id = newId('conn', now, random);
       const sealed = secret === undefined ? null : sealer.seal(secret, connectionSecretContext(id));
@@ -169,7 +189,7 @@ export function createConnectionService(deps: ConnectionServiceDeps) {
     async update(actor: Actor, id: string, input: UpdateConnectionInput): Promise<Connection> {
       const row = await loadVisible(db, actor, id);
       const provider: Provider = input.provider === undefined ? (row.provider as Provider) : parseProvider(input.provider);
-      const { settings, secret } = await resolveSettings(row.type, input, row);
+      const { settings, secret } = await resolveSettings(row.type, row.organization_id, input, row);
       const sealed = secret === undefined ? row.sealed_secret : sealer.seal(secret, connectionSecretContext(id));
       const enabled = input.enabled ?? row.enabled;
       requireEnableable(enabled, row.type, isComplete(row.type, settings, sealed !== null));
