@@ -51,12 +51,20 @@ async function snapshot(databaseUrl: string, admin: pg.Client, database: string)
     const { rows } = await client.query<{ relname: string; reads: number; seq: number; ins: number; upd: number; del: number }>(
       'select relname, (coalesce(idx_scan, 0) + coalesce(seq_scan, 0))::float8 as reads, coalesce(seq_scan, 0)::float8 as seq, n_tup_ins::float8 as ins, n_tup_upd::float8 as upd, n_tup_del::float8 as del from pg_stat_user_tables',
     );
-    tables = new Map(rows.map((r) => [r.relname, { reads: Number(r.reads), seqScans: Number(r.seq), inserted: Number(r.ins), updated: Number(r.upd), deleted: Number(r.del) }]));
+    tables = new Map(
+      rows.map((r) => [
+        r.relname,
+        { reads: Number(r.reads), seqScans: Number(r.seq), inserted: Number(r.ins), updated: Number(r.upd), deleted: Number(r.del) },
+      ]),
+    );
   } finally {
     await client.end();
   }
   await allSessionsGone(admin, database);
-  const { rows } = await admin.query<{ commits: number; sessions: number }>('select xact_commit::float8 as commits, sessions::float8 as sessions from pg_stat_database where datname = $1', [database]);
+  const { rows } = await admin.query<{ commits: number; sessions: number }>(
+    'select xact_commit::float8 as commits, sessions::float8 as sessions from pg_stat_database where datname = $1',
+    [database],
+  );
   return { tables, commits: Number(rows[0]?.commits ?? 0), sessions: Number(rows[0]?.sessions ?? 0) };
 }
 
@@ -90,7 +98,14 @@ export async function measurePhaseCosts(databaseUrl: string, adminUrl: string, s
       const tables = [...now.tables]
         .map(([table, x]) => {
           const y = last.tables.get(table) ?? { reads: 0, seqScans: 0, inserted: 0, updated: 0, deleted: 0 };
-          return { table, reads: (x.reads - y.reads) / count, seqScans: (x.seqScans - y.seqScans) / count, inserted: (x.inserted - y.inserted) / count, updated: (x.updated - y.updated) / count, deleted: (x.deleted - y.deleted) / count };
+          return {
+            table,
+            reads: (x.reads - y.reads) / count,
+            seqScans: (x.seqScans - y.seqScans) / count,
+            inserted: (x.inserted - y.inserted) / count,
+            updated: (x.updated - y.updated) / count,
+            deleted: (x.deleted - y.deleted) / count,
+          };
         })
         .filter((t) => t.reads + t.inserted + t.updated + t.deleted > 0)
         .sort((a, b) => a.table.localeCompare(b.table));
@@ -144,7 +159,8 @@ export async function sampleWaits(adminUrl: string, database: string, during: ()
         [database, 'client backend'],
       );
       for (const row of rows) {
-        const key = row.state === 'active' ? `active: ${row.type === null ? 'on CPU' : `${row.type}/${row.event}`}` : (row.state ?? 'unknown');
+        const key =
+          row.state === 'active' ? `active: ${row.type === null ? 'on CPU' : `${row.type}/${row.event}`}` : (row.state ?? 'unknown');
         counts.set(key, (counts.get(key) ?? 0) + 1);
         samples++;
       }

@@ -29,23 +29,38 @@ export interface GrowthLevel {
 function insertable(row: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(row)) {
-    out[key] = value !== null && typeof value === 'object' && !(value instanceof Date) && !Buffer.isBuffer(value) ? JSON.stringify(value) : value;
+    out[key] =
+      value !== null && typeof value === 'object' && !(value instanceof Date) && !Buffer.isBuffer(value) ? JSON.stringify(value) : value;
   }
   return out;
 }
 
 async function countConnections(db: Db): Promise<number> {
-  const row = await db.selectFrom('connections').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const row = await db
+    .selectFrom('connections')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
 /** Adds filler organizations, domains and connections until `target` connections are stored. */
 async function fillTo(db: Db, target: number, templateConnectionId: string): Promise<number> {
   const started = performance.now();
-  const template = (await db.selectFrom('connections').selectAll().where('id', '=', templateConnectionId).executeTakeFirstOrThrow()) as unknown as Record<string, unknown>;
-  const organization = (await db.selectFrom('organizations').selectAll().where('id', '=', template.organization_id as string).executeTakeFirstOrThrow()) as unknown as Record<string, unknown>;
+  const template = (await db
+    .selectFrom('connections')
+    .selectAll()
+    .where('id', '=', templateConnectionId)
+    .executeTakeFirstOrThrow()) as unknown as Record<string, unknown>;
+  const organization = (await db
+    .selectFrom('organizations')
+    .selectAll()
+    .where('id', '=', template.organization_id as string)
+    .executeTakeFirstOrThrow()) as unknown as Record<string, unknown>;
   let missing = target - (await countConnections(db));
-  let serial = Number((await sql<{ n: string }>`select count(*) as n from organizations where external_id like ${`${FILLER_PREFIX}%`}`.execute(db)).rows[0]?.n ?? 0);
+  let serial = Number(
+    (await sql<{ n: string }>`select count(*) as n from organizations where external_id like ${`${FILLER_PREFIX}%`}`.execute(db)).rows[0]
+      ?.n ?? 0,
+  );
   while (missing > 0) {
     const size = Math.min(BATCH_ROWS, missing);
     const now = new Date();
@@ -55,16 +70,42 @@ async function fillTo(db: Db, target: number, templateConnectionId: string): Pro
     for (let i = 0; i < size; i++) {
       const n = serial++;
       const orgId = newId('org', now, randomBytes);
-      orgs.push(insertable({ ...organization, id: orgId, name: `Filler ${n}`, external_id: `${FILLER_PREFIX}${n}`, created_at: now, updated_at: now }));
+      orgs.push(
+        insertable({
+          ...organization,
+          id: orgId,
+          name: `Filler ${n}`,
+          external_id: `${FILLER_PREFIX}${n}`,
+          created_at: now,
+          updated_at: now,
+        }),
+      );
       domains.push({ domain: `filler-${n}.bench.test`, organization_id: orgId });
       const settings = { ...(template.settings as Record<string, unknown>) };
       if (typeof settings.idpEntityId === 'string') settings.idpEntityId = `https://idp-${n}.filler.bench.test/metadata`;
-      connections.push(insertable({ ...template, id: newId('conn', now, randomBytes), organization_id: orgId, name: `Filler IdP ${n}`, settings, created_at: now, updated_at: now, last_used_at: null }));
+      connections.push(
+        insertable({
+          ...template,
+          id: newId('conn', now, randomBytes),
+          organization_id: orgId,
+          name: `Filler IdP ${n}`,
+          settings,
+          created_at: now,
+          updated_at: now,
+          last_used_at: null,
+        }),
+      );
     }
     await db.transaction().execute(async (trx) => {
-      await trx.insertInto('organizations').values(orgs as never).execute();
+      await trx
+        .insertInto('organizations')
+        .values(orgs as never)
+        .execute();
       await trx.insertInto('organization_domains').values(domains).execute();
-      await trx.insertInto('connections').values(connections as never).execute();
+      await trx
+        .insertInto('connections')
+        .values(connections as never)
+        .execute();
     });
     missing -= size;
   }
@@ -132,7 +173,13 @@ export async function runGrowth(options: {
   const levels: GrowthLevel[] = [];
   for (let i = 0; i < environments.length; i++) {
     const connections = await countConnections(environments[i]!.db);
-    levels.push({ label: connections.toLocaleString('en-US'), connections, acs: latency(samples[i]!.acs), login: latency(samples[i]!.login), fillMs: environments[i]!.fillMs });
+    levels.push({
+      label: connections.toLocaleString('en-US'),
+      connections,
+      acs: latency(samples[i]!.acs),
+      login: latency(samples[i]!.login),
+      fillMs: environments[i]!.fillMs,
+    });
   }
   return levels;
 }

@@ -16,7 +16,8 @@ export interface HttpClient {
 /** A client for `baseUrl`, which must be a loopback http URL: the benchmark sends traffic nowhere else. */
 export function httpClient(baseUrl: string): HttpClient {
   const base = new URL(baseUrl);
-  if (base.protocol !== 'http:' || !['127.0.0.1', 'localhost', '[::1]'].includes(base.hostname)) throw new Error(`refusing non-loopback target ${baseUrl}`);
+  if (base.protocol !== 'http:' || !['127.0.0.1', 'localhost', '[::1]'].includes(base.hostname))
+    throw new Error(`refusing non-loopback target ${baseUrl}`);
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   const request: HttpClient['request'] = (method, path, options = {}) =>
     new Promise((resolve, reject) => {
@@ -53,7 +54,12 @@ export function httpClient(baseUrl: string): HttpClient {
 
 /** `name=value` pairs from Set-Cookie headers, to send back like a browser would (attributes dropped). */
 export function cookiesFrom(headers: IncomingHttpHeaders, previous = ''): string {
-  const jar = new Map(previous.split('; ').filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf('=')), pair] as const));
+  const jar = new Map(
+    previous
+      .split('; ')
+      .filter(Boolean)
+      .map((pair) => [pair.slice(0, pair.indexOf('=')), pair] as const),
+  );
   for (const line of headers['set-cookie'] ?? []) {
     const pair = line.split(';')[0]!.trim();
     const eq = pair.indexOf('=');

@@ -31,7 +31,10 @@ function idpMetadata(): string {
 function jwtSigningKeys(): { private: string; public: string } {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const b64 = (pem: string) => Buffer.from(pem, 'utf8').toString('base64');
-  return { private: b64(privateKey.export({ type: 'pkcs8', format: 'pem' }) as string), public: b64(publicKey.export({ type: 'spki', format: 'pem' }) as string) };
+  return {
+    private: b64(privateKey.export({ type: 'pkcs8', format: 'pem' }) as string),
+    public: b64(publicKey.export({ type: 'spki', format: 'pem' }) as string),
+  };
 }
 
 const quiet = { info: () => {}, warn: () => {}, error: (message: string) => process.stderr.write(`jackson: ${message}\n`) };
@@ -67,7 +70,12 @@ export async function startJackson(): Promise<LoginStack & { version: string }> 
     prepare(count: number): PreparedLogin[] {
       return Array.from({ length: count }, () => {
         const verifier = randomBytes(32).toString('base64url');
-        return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url'), state: randomBytes(12).toString('base64url'), nonce: randomBytes(12).toString('base64url') };
+        return {
+          verifier,
+          challenge: createHash('sha256').update(verifier).digest('base64url'),
+          state: randomBytes(12).toString('base64url'),
+          nonce: randomBytes(12).toString('base64url'),
+        };
       });
     },
     async authorize(login) {
@@ -107,7 +115,8 @@ export async function startJackson(): Promise<LoginStack & { version: string }> 
       if (result.redirect_url === undefined) throw new Error(`jackson samlResponse: ${JSON.stringify(result).slice(0, 300)}`);
       const back = new URL(result.redirect_url);
       const code = back.searchParams.get('code');
-      if (code === null || back.searchParams.get('state') !== login.state) throw new Error(`jackson samlResponse: no code or wrong state in ${result.redirect_url}`);
+      if (code === null || back.searchParams.get('state') !== login.state)
+        throw new Error(`jackson samlResponse: no code or wrong state in ${result.redirect_url}`);
       login.code = code;
     },
     async token(login) {

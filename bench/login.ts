@@ -114,7 +114,8 @@ export interface LanyardSetup {
 
 function explain(what: string, res: { status: number; body: unknown }): Error {
   const text = typeof res.body === 'string' ? res.body : JSON.stringify(res.body);
-  if (res.status === 404 && /route_not_found|Route .* not found/i.test(text)) return new NotMeasurable(`${what} does not exist yet (404 route_not_found)`);
+  if (res.status === 404 && /route_not_found|Route .* not found/i.test(text))
+    return new NotMeasurable(`${what} does not exist yet (404 route_not_found)`);
   return new Error(`${what} answered ${res.status}: ${text.slice(0, 400)}`);
 }
 
@@ -123,7 +124,12 @@ export async function setUpLanyard(client: HttpClient, apiToken: string): Promis
   const auth = { authorization: `Bearer ${apiToken}` };
   const org = await client.json<{ id: string }>('POST', '/v1/organizations', { name: 'Bench Corp', domains: ['bench.test'] }, auth);
   if (org.status !== 201) throw explain('POST /v1/organizations', org);
-  const app = await client.json<{ clientId: string; clientSecret: string }>('POST', '/v1/applications', { name: 'Bench App', redirectUris: [REDIRECT_URI] }, auth);
+  const app = await client.json<{ clientId: string; clientSecret: string }>(
+    'POST',
+    '/v1/applications',
+    { name: 'Bench App', redirectUris: [REDIRECT_URI] },
+    auth,
+  );
   if (app.status !== 201) throw explain('POST /v1/applications', app);
   const connection = await client.json<Connection>('POST', '/v1/connections', samlConnectionBody(org.body.id, 'Bench IdP'), auth);
   if (connection.status !== 201) throw explain('POST /v1/connections', connection);
@@ -146,7 +152,12 @@ export function lanyardStack(client: HttpClient, setup: LanyardSetup, cpu?: CpuM
     prepare(count) {
       return Array.from({ length: count }, () => {
         const verifier = randomBytes(32).toString('base64url');
-        return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url'), state: randomBytes(12).toString('base64url'), nonce: randomBytes(12).toString('base64url') };
+        return {
+          verifier,
+          challenge: createHash('sha256').update(verifier).digest('base64url'),
+          state: randomBytes(12).toString('base64url'),
+          nonce: randomBytes(12).toString('base64url'),
+        };
       });
     },
     async authorize(login) {
@@ -195,10 +206,12 @@ export function lanyardStack(client: HttpClient, setup: LanyardSetup, cpu?: CpuM
       });
       if (res.status === 404) throw explain(`POST ${acsPath}`, res);
       const location = res.headers.location;
-      if ((res.status !== 302 && res.status !== 303) || location === undefined) throw new Error(`POST ${acsPath} answered ${res.status}: ${res.body.slice(0, 400)}`);
+      if ((res.status !== 302 && res.status !== 303) || location === undefined)
+        throw new Error(`POST ${acsPath} answered ${res.status}: ${res.body.slice(0, 400)}`);
       const back = new URL(location);
       const code = back.searchParams.get('code');
-      if (code === null || back.searchParams.get('state') !== login.state) throw new Error(`POST ${acsPath}: no code or wrong state in ${location.slice(0, 300)}`);
+      if (code === null || back.searchParams.get('state') !== login.state)
+        throw new Error(`POST ${acsPath}: no code or wrong state in ${location.slice(0, 300)}`);
       login.code = code;
     },
     async token(login) {

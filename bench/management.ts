@@ -36,22 +36,43 @@ export async function runManagement(options: {
     headers,
     setupRequest: (request) => {
       const n = serial++;
-      return { ...request, body: JSON.stringify(samlConnectionBody(options.organizationId, `Load ${n}`, `https://idp-${n}.load.bench.test/metadata`)) };
+      return {
+        ...request,
+        body: JSON.stringify(samlConnectionBody(options.organizationId, `Load ${n}`, `https://idp-${n}.load.bench.test/metadata`)),
+      };
     },
   };
-  const read: AutocannonRequest = { method: 'GET', path: `/v1/connections/${options.connectionId}`, headers: { authorization: headers.authorization } };
+  const read: AutocannonRequest = {
+    method: 'GET',
+    path: `/v1/connections/${options.connectionId}`,
+    headers: { authorization: headers.authorization },
+  };
   const operations = { create, read } as const;
   type Sample = { rps: number; p50: number; p99: number; non2xx: number; errors: number };
   const samples: Record<'create' | 'read', Sample[]> = { create: [], read: [] };
   // A short unmeasured run of each first: JIT, connection pools, prepared plans.
-  for (const request of Object.values(operations)) await autocannon({ url: options.url, connections: options.connections, duration: 1, requests: [request] });
+  for (const request of Object.values(operations))
+    await autocannon({ url: options.url, connections: options.connections, duration: 1, requests: [request] });
   for (let round = 0; round < options.rounds; round++) {
     const order = round % 2 === 0 ? (['create', 'read'] as const) : (['read', 'create'] as const);
     for (const op of order) {
-      const result = await autocannon({ url: options.url, connections: options.connections, duration: options.seconds, requests: [operations[op]] });
-      samples[op].push({ rps: result['2xx'] / result.duration, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors + result.timeouts });
+      const result = await autocannon({
+        url: options.url,
+        connections: options.connections,
+        duration: options.seconds,
+        requests: [operations[op]],
+      });
+      samples[op].push({
+        rps: result['2xx'] / result.duration,
+        p50: result.latency.p50,
+        p99: result.latency.p99,
+        non2xx: result.non2xx,
+        errors: result.errors + result.timeouts,
+      });
     }
-    options.log(`management: round ${round + 1}/${options.rounds}  create ${Math.round(samples.create.at(-1)!.rps)}/s, read ${Math.round(samples.read.at(-1)!.rps)}/s`);
+    options.log(
+      `management: round ${round + 1}/${options.rounds}  create ${Math.round(samples.create.at(-1)!.rps)}/s, read ${Math.round(samples.read.at(-1)!.rps)}/s`,
+    );
   }
   return (['create', 'read'] as const).map((operation) => {
     const s = samples[operation];

@@ -49,7 +49,10 @@ export interface Saml20Profile {
 }
 
 export interface Saml20Module {
-  validate(rawAssertion: string, options: { publicKey: string; audience: string; strictAudienceValidation: boolean; inResponseTo: string }): Promise<Saml20Profile>;
+  validate(
+    rawAssertion: string,
+    options: { publicKey: string; audience: string; strictAudienceValidation: boolean; inResponseTo: string },
+  ): Promise<Saml20Profile>;
 }
 
 /** The subset of `@boxyhq/saml-jackson`'s controllers the full-login comparison drives. */
@@ -107,7 +110,11 @@ async function load(name: string): Promise<Record<string, unknown>> {
 
 /** CommonJS modules come back as a namespace whose `default` is `module.exports` (which may itself have a `default`). */
 function commonJs<T>(namespace: Record<string, unknown>, has: string): T {
-  const candidates = [namespace, namespace.default as Record<string, unknown> | undefined, (namespace.default as Record<string, unknown> | undefined)?.default as Record<string, unknown> | undefined];
+  const candidates = [
+    namespace,
+    namespace.default as Record<string, unknown> | undefined,
+    (namespace.default as Record<string, unknown> | undefined)?.default as Record<string, unknown> | undefined,
+  ];
   const found = candidates.find((c) => c !== undefined && c !== null && has in c);
   if (found === undefined) throw new Error(`the module has no export "${has}"`);
   return found as T;

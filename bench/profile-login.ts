@@ -25,22 +25,50 @@ const scratch = await createScratchDatabase(process.env.BENCH_PG_URL ?? 'postgre
 const bench = await openBenchDatabase(scratch.url);
 let server: Awaited<ReturnType<typeof startServer>> | undefined;
 try {
-  server = await startServer({ repoRoot, entry: buildServer(repoRoot, console.log), databaseUrl: scratch.url, logLevel: 'warn', cpuProfileDir: dir });
+  server = await startServer({
+    repoRoot,
+    entry: buildServer(repoRoot, console.log),
+    databaseUrl: scratch.url,
+    logLevel: 'warn',
+    cpuProfileDir: dir,
+  });
   const client = httpClient(server.url);
   const setup = await setUpLanyard(client, server.apiToken);
   await ensureConnections(bench.db, 10, setup.connection.id);
   const pid = server.pid;
-  const stack = lanyardStack(client, setup, serverCpuMeter(() => pid, scratch.name));
+  const stack = lanyardStack(
+    client,
+    setup,
+    serverCpuMeter(() => pid, scratch.name),
+  );
   await runLoginBatch(stack, 64, concurrency);
   const batch = await runLoginBatch(stack, logins!, concurrency!);
-  console.log(`${logins} logins at concurrency ${concurrency}: ${batch.loginsPerSec.toFixed(1)} logins/s; CPU ms per login: ${JSON.stringify(batch.cpuMsPerLogin)}`);
+  console.log(
+    `${logins} logins at concurrency ${concurrency}: ${batch.loginsPerSec.toFixed(1)} logins/s; CPU ms per login: ${JSON.stringify(batch.cpuMsPerLogin)}`,
+  );
   client.close();
 } finally {
   await server?.stop();
   await bench.close();
   await scratch.drop();
 }
-const file = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(dir, f))[0];
+const file = readdirSync(dir)
+  .filter((f) => f.endsWith('.cpuprofile'))
+  .map((f) => join(dir, f))[0];
 if (file === undefined) throw new Error('the server wrote no profile');
-const names = ['acs', 'authorize', 'exchange', 'userinfo', 'verifySamlResponse', 'encodeRedirectBinding', 'sign', 'query', 'execute', 'compileQuery', 'onRequest', 'withinRateLimit', 'recordEvent'];
+const names = [
+  'acs',
+  'authorize',
+  'exchange',
+  'userinfo',
+  'verifySamlResponse',
+  'encodeRedirectBinding',
+  'sign',
+  'query',
+  'execute',
+  'compileQuery',
+  'onRequest',
+  'withinRateLimit',
+  'recordEvent',
+];
 console.log(`${file}\n\n${formatSummary(summarise(JSON.parse(readFileSync(file, 'utf8')), 40, names))}`);

@@ -77,8 +77,14 @@ export function summarise(profile: CpuProfile, top: number, inclusiveNames: read
   const share = (us: number) => us / total;
   return {
     totalMs: total / 1000,
-    byFunction: [...fn.values()].sort((a, b) => b.us - a.us).slice(0, top).map((f) => ({ name: f.name, where: f.where, selfMs: f.us / 1000, share: share(f.us) })),
-    byModule: [...mod.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([module, us]) => ({ module, selfMs: us / 1000, share: share(us) })),
+    byFunction: [...fn.values()]
+      .sort((a, b) => b.us - a.us)
+      .slice(0, top)
+      .map((f) => ({ name: f.name, where: f.where, selfMs: f.us / 1000, share: share(f.us) })),
+    byModule: [...mod.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([module, us]) => ({ module, selfMs: us / 1000, share: share(us) })),
     inclusive: [...incl.entries()].map(([name, us]) => ({ name, ms: us / 1000, share: share(us) })),
   };
 }

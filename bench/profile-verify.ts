@@ -16,7 +16,16 @@ const pinned = trustedCertificate(testKeys.idpCertPem);
 if (!pinned.ok) throw new Error(pinned.error.message);
 
 const inputs: VerifySamlResponseInput[] = (['assertion', 'response'] as const).map((signed) => ({
-  xml: generateResponse({ signed, idpEntityId: IDP, spEntityId: SP, acsUrl: ACS, inResponseTo: '_req', responseId: `_r-${signed}`, assertionId: `_a-${signed}`, issuedAt: new Date() }),
+  xml: generateResponse({
+    signed,
+    idpEntityId: IDP,
+    spEntityId: SP,
+    acsUrl: ACS,
+    inResponseTo: '_req',
+    responseId: `_r-${signed}`,
+    assertionId: `_a-${signed}`,
+    issuedAt: new Date(),
+  }),
   idpEntityId: IDP,
   trustedCerts: [pinned.value],
   spEntityId: SP,
@@ -38,4 +47,6 @@ while (performance.now() < end) {
   }
 }
 const used = process.cpuUsage(cpu0);
-process.stdout.write(`verifier alone: ${count} validations in ${seconds} s, ${(((used.user + used.system) / count)).toFixed(0)} µs CPU each\n`);
+process.stdout.write(
+  `verifier alone: ${count} validations in ${seconds} s, ${((used.user + used.system) / count).toFixed(0)} µs CPU each\n`,
+);

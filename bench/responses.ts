@@ -51,10 +51,28 @@ function attributeStatement(email: string): string {
     attribute('urn:oid:2.5.4.11', 'ou', ['Engineering / Platform / Identity and Access Management']) +
     attribute('urn:oid:2.16.840.1.113730.3.1.3', 'employeeNumber', ['E-0042-7781']) +
     attribute('http://schemas.microsoft.com/ws/2008/06/identity/claims/groups', 'groups', [
-      'staff', 'engineering', 'sso-admins', 'github-org-members', 'aws-prod-readonly', 'aws-staging-poweruser',
-      'vpn-users', 'jira-users', 'confluence-editors', 'pagerduty-responders', 'payroll-viewers', 'all-hands-2026',
-      'okta-dashboard-users', 'slack-workspace-members', 'figma-editors', 'datadog-viewers', 'k8s-prod-deployers',
-      'security-champions', 'incident-commanders', 'release-managers', 'oncall-platform', 'office-berlin',
+      'staff',
+      'engineering',
+      'sso-admins',
+      'github-org-members',
+      'aws-prod-readonly',
+      'aws-staging-poweruser',
+      'vpn-users',
+      'jira-users',
+      'confluence-editors',
+      'pagerduty-responders',
+      'payroll-viewers',
+      'all-hands-2026',
+      'okta-dashboard-users',
+      'slack-workspace-members',
+      'figma-editors',
+      'datadog-viewers',
+      'k8s-prod-deployers',
+      'security-champions',
+      'incident-commanders',
+      'release-managers',
+      'oncall-platform',
+      'office-berlin',
     ]) +
     '</saml:AttributeStatement>'
   );
@@ -78,9 +96,14 @@ export function generateResponse(o: GenerateOptions): string {
     notOnOrAfter: rel(lifetime),
     scdNotOnOrAfter: rel(lifetime),
   };
-  const assertion = buildAssertionXml(options).replace(/<saml:AttributeStatement>.*<\/saml:AttributeStatement>/, attributeStatement('alice@example.com'));
+  const assertion = buildAssertionXml(options).replace(
+    /<saml:AttributeStatement>.*<\/saml:AttributeStatement>/,
+    attributeStatement('alice@example.com'),
+  );
   const shift = o.issuedAt.getTime() - NOW.getTime();
-  const unsigned = buildResponseXml(options, assertion).replace(ISO_INSTANT, (instant) => new Date(Date.parse(instant) + shift).toISOString());
+  const unsigned = buildResponseXml(options, assertion).replace(ISO_INSTANT, (instant) =>
+    new Date(Date.parse(instant) + shift).toISOString(),
+  );
   return sign(unsigned, { target: o.signed, ...(o.signer ?? {}) });
 }
 

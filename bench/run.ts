@@ -16,7 +16,17 @@ import { ensureConnections, openBenchDatabase, runGrowth, type GrowthEnvironment
 import type { HttpClient } from './http.ts';
 import { httpClient } from './http.ts';
 import { startJackson } from './jackson.ts';
-import { lanyardStack, NotMeasurable, phaseLatencies, PHASES, runLoginBatch, setUpLanyard, type BatchResult, type LanyardSetup, type LoginStack } from './login.ts';
+import {
+  lanyardStack,
+  NotMeasurable,
+  phaseLatencies,
+  PHASES,
+  runLoginBatch,
+  setUpLanyard,
+  type BatchResult,
+  type LanyardSetup,
+  type LoginStack,
+} from './login.ts';
 import { runManagement, type ApiResult } from './management.ts';
 import { formatSummary, summarise } from './profile-summary.ts';
 import { buildServer, createScratchDatabase, startServer, type ScratchDatabase, type ServerProcess, type StartOptions } from './server.ts';
@@ -43,7 +53,10 @@ const config = {
     concurrencies: (process.env.BENCH_CONCURRENCY ?? '1,8,32').split(',').map(Number),
   },
   growth: {
-    levels: (process.env.BENCH_GROWTH_LEVELS ?? '10,10000,100000').split(',').map(Number).sort((a, b) => a - b),
+    levels: (process.env.BENCH_GROWTH_LEVELS ?? '10,10000,100000')
+      .split(',')
+      .map(Number)
+      .sort((a, b) => a - b),
     rounds: envInt('BENCH_GROWTH_ROUNDS', 5, 2),
     loginsPerRound: envInt('BENCH_GROWTH_LOGINS', 40, 20),
     warmup: envInt('BENCH_GROWTH_WARMUP', 20, 8),
@@ -93,12 +106,24 @@ async function runValidationPart(): Promise<{ report: ValidationReport; pinned: 
   const out = join(dir, 'validation.json');
   const cpu = String(availableParallelism() - 1);
   const canPin = process.env.BENCH_PIN !== '0' && spawnSync('taskset', ['-c', cpu, 'true']).status === 0;
-  const nodeArgs = ['--expose-gc', ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []), '--import', 'tsx', join(benchDir, 'validation-child.ts'), out, JSON.stringify(config.validation)];
+  const nodeArgs = [
+    '--expose-gc',
+    ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []),
+    '--import',
+    'tsx',
+    join(benchDir, 'validation-child.ts'),
+    out,
+    JSON.stringify(config.validation),
+  ];
   const [command, args] = canPin ? ['taskset', ['-c', cpu, process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
-  const code = await new Promise<number | null>((resolve) => spawn(command, args, { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] }).once('exit', resolve));
+  const code = await new Promise<number | null>((resolve) =>
+    spawn(command, args, { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] }).once('exit', resolve),
+  );
   if (code !== 0) throw new Error(`the validation part failed (exit ${code}); see above`);
   const report = JSON.parse(readFileSync(out, 'utf8')) as ValidationReport;
-  const profiles = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(dir, f));
+  const profiles = readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .map((f) => join(dir, f));
   const profileFile = profiles.sort((a, b) => statSync(b).size - statSync(a).size)[0];
   if (profileFile === undefined) rmSync(dir, { recursive: true, force: true });
   return { report, pinned: canPin ? `pinned to CPU ${cpu} with taskset` : 'not pinned', ...(profileFile ? { profileFile } : {}) };
@@ -110,10 +135,29 @@ async function profileVerifierAlone(): Promise<string> {
   const cpu = String(availableParallelism() - 1);
   const canPin = process.env.BENCH_PIN !== '0' && spawnSync('taskset', ['-c', cpu, 'true']).status === 0;
   const nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--import', 'tsx', join(benchDir, 'profile-verify.ts'), '8'];
-  const child = spawnSync(canPin ? 'taskset' : process.execPath, canPin ? ['-c', cpu, process.execPath, ...nodeArgs] : nodeArgs, { cwd: repoRoot, encoding: 'utf8' });
-  const file = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(dir, f)).sort((a, b) => statSync(b).size - statSync(a).size)[0];
+  const child = spawnSync(canPin ? 'taskset' : process.execPath, canPin ? ['-c', cpu, process.execPath, ...nodeArgs] : nodeArgs, {
+    cwd: repoRoot,
+    encoding: 'utf8',
+  });
+  const file = readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .map((f) => join(dir, f))
+    .sort((a, b) => statSync(b).size - statSync(a).size)[0];
   if (child.status !== 0 || file === undefined) return `(profiling the verifier alone failed: ${child.stderr.slice(0, 300)})`;
-  const names = ['verifySamlResponse', 'openResponse', 'parseXml', 'parseFromString', 'indexDocument', 'readOwnSignature', 'verifySignature', 'canonicalize', 'rsaVerifies', 'checkResponseFields', 'readVerifiedAssertion', 'decodeBase64'];
+  const names = [
+    'verifySamlResponse',
+    'openResponse',
+    'parseXml',
+    'parseFromString',
+    'indexDocument',
+    'readOwnSignature',
+    'verifySignature',
+    'canonicalize',
+    'rsaVerifies',
+    'checkResponseFields',
+    'readVerifiedAssertion',
+    'decodeBase64',
+  ];
   return `### CPU profile of Lanyard's verifier alone (${file})\n\n${child.stdout.trim()}\n\n${formatSummary(summarise(JSON.parse(readFileSync(file, 'utf8')), 25, names))}`;
 }
 
@@ -123,7 +167,15 @@ function validationSection(v: ValidationReport, pinned: string): { text: string;
     for (const stack of ['lanyard', 'node-saml', 'saml20'] as const) {
       const r = v.results[variant][stack];
       const ratio = stack === 'lanyard' ? `${fmt(v.ratios[variant].ratio, 1)}× (CPU-time ${fmt(v.ratios[variant].cpuRatio, 1)}×)` : '';
-      rows.push([`${variant}-signed`, stack, fmt(r.opsPerSecMedian), fmt(r.opsPerCpuSecMedian), fmt(r.latencyMs.p50, 3), fmt(r.latencyMs.p99, 3), ratio]);
+      rows.push([
+        `${variant}-signed`,
+        stack,
+        fmt(r.opsPerSecMedian),
+        fmt(r.opsPerCpuSecMedian),
+        fmt(r.latencyMs.p50, 3),
+        fmt(r.latencyMs.p99, 3),
+        ratio,
+      ]);
     }
   }
   const worst = Math.min(v.ratios.assertion.ratio, v.ratios.response.ratio);
@@ -136,7 +188,11 @@ function validationSection(v: ValidationReport, pinned: string): { text: string;
   ].join('\n');
   return {
     text,
-    verdict: { target: `validation ≥ ${TARGETS.validation}× the faster peer`, measured: `${fmt(v.ratios.assertion.ratio, 1)}× (assertion-signed), ${fmt(v.ratios.response.ratio, 1)}× (response-signed)`, status: worst >= TARGETS.validation ? 'holds' : 'MISSED' },
+    verdict: {
+      target: `validation ≥ ${TARGETS.validation}× the faster peer`,
+      measured: `${fmt(v.ratios.assertion.ratio, 1)}× (assertion-signed), ${fmt(v.ratios.response.ratio, 1)}× (response-signed)`,
+      status: worst >= TARGETS.validation ? 'holds' : 'MISSED',
+    },
   };
 }
 
@@ -157,7 +213,9 @@ async function runLoginRounds(stacks: LoginStack[], rounds: number, label: strin
       for (const stack of order) {
         const batch = await runLoginBatch(stack, config.login.logins, concurrency);
         batches.get(stack.name)!.get(concurrency)!.push(batch);
-        parts.push(`${stack.name.includes('synchronous_commit=off') ? 'lanyard-async' : stack.name.split(' ')[0]}@${concurrency} ${Math.round(batch.loginsPerSec)}/s`);
+        parts.push(
+          `${stack.name.includes('synchronous_commit=off') ? 'lanyard-async' : stack.name.split(' ')[0]}@${concurrency} ${Math.round(batch.loginsPerSec)}/s`,
+        );
       }
     }
     log(`${label}: round ${round + 1}/${rounds}  ${parts.join(', ')}`);
@@ -171,11 +229,21 @@ function cpuPerLogin(batches: readonly BatchResult[]): string {
   return components.map((c) => `${c} ${fmt(median(batches.map((b) => b.cpuMsPerLogin[c] ?? 0)), 1)}`).join(' + ') || '—';
 }
 
-function loginSection(outcome: LoginOutcome, lanyardName: string | undefined, jacksonName: string, reason: string | undefined): { text: string; verdict: Verdict } {
+function loginSection(
+  outcome: LoginOutcome,
+  lanyardName: string | undefined,
+  jacksonName: string,
+  reason: string | undefined,
+): { text: string; verdict: Verdict } {
   const rows: string[][] = [];
   const ratios: number[] = [];
   for (const concurrency of config.login.concurrencies) {
-    const jacksonRate = median(outcome.batches.get(jacksonName)?.get(concurrency)?.map((b) => b.loginsPerSec) ?? []);
+    const jacksonRate = median(
+      outcome.batches
+        .get(jacksonName)
+        ?.get(concurrency)
+        ?.map((b) => b.loginsPerSec) ?? [],
+    );
     for (const name of outcome.stacks) {
       const batches = outcome.batches.get(name)!.get(concurrency)!;
       const rate = median(batches.map((b) => b.loginsPerSec));
@@ -184,7 +252,14 @@ function loginSection(outcome: LoginOutcome, lanyardName: string | undefined, ja
       if (name === lanyardName) ratios.push(ratio);
       const cpu = cpuPerLogin(batches);
       const ratioText = name === lanyardName ? `${fmt(ratio, 1)}×` : name.startsWith('lanyard') ? `(${fmt(ratio, 1)}×)` : '';
-      rows.push([String(concurrency), name, fmt(rate), ...PHASES.map((p) => `${fmt(lat[p].p50, 2)} / ${fmt(lat[p].p99, 2)}`), cpu, ratioText]);
+      rows.push([
+        String(concurrency),
+        name,
+        fmt(rate),
+        ...PHASES.map((p) => `${fmt(lat[p].p50, 2)} / ${fmt(lat[p].p99, 2)}`),
+        cpu,
+        ratioText,
+      ]);
     }
   }
   const header = `## 2. Full login (authorize → ACS → token → userinfo; ${outcome.rounds} interleaved rounds of ${config.login.logins} logins per stack and concurrency)`;
@@ -194,14 +269,28 @@ function loginSection(outcome: LoginOutcome, lanyardName: string | undefined, ja
   ].join('\n');
   const lines = [header, note];
   if (reason !== undefined) lines.push('', `full login: not measurable yet: ${reason}`, '(Jackson alone, for reference:)');
-  lines.push('', table(['concurrency', 'stack', 'logins/s (median)', ...PHASES.map((p) => `${p} p50 / p99 ms`), 'CPU ms per login', 'Lanyard ÷ Jackson'], rows));
+  lines.push(
+    '',
+    table(
+      ['concurrency', 'stack', 'logins/s (median)', ...PHASES.map((p) => `${p} p50 / p99 ms`), 'CPU ms per login', 'Lanyard ÷ Jackson'],
+      rows,
+    ),
+  );
   const worst = Math.min(...ratios);
   return {
     text: lines.join('\n'),
     verdict:
       reason !== undefined || ratios.length === 0
-        ? { target: `full login ≥ ${TARGETS.login}× Jackson`, measured: reason ?? 'not run', status: reason !== undefined ? 'not measurable yet' : 'not run' }
-        : { target: `full login ≥ ${TARGETS.login}× Jackson`, measured: config.login.concurrencies.map((c, i) => `${fmt(ratios[i]!, 1)}× at ${c}`).join(', '), status: worst >= TARGETS.login ? 'holds' : 'MISSED' },
+        ? {
+            target: `full login ≥ ${TARGETS.login}× Jackson`,
+            measured: reason ?? 'not run',
+            status: reason !== undefined ? 'not measurable yet' : 'not run',
+          }
+        : {
+            target: `full login ≥ ${TARGETS.login}× Jackson`,
+            measured: config.login.concurrencies.map((c, i) => `${fmt(ratios[i]!, 1)}× at ${c}`).join(', '),
+            status: worst >= TARGETS.login ? 'holds' : 'MISSED',
+          },
   };
 }
 
@@ -221,7 +310,16 @@ function growthSection(levels: GrowthLevel[]): { text: string; verdict: Verdict 
     text: [
       `## 4. Cost growth (concurrency 1; one server and database per level; ${config.growth.rounds} interleaved rounds of ${config.growth.loginsPerRound} logins per level)`,
       '',
-      table(['connections stored', 'ACS p50 / p99 ms', 'login p50 / p99 ms', `p50 ÷ at ${base.connections} (ACS / login)`, 'bulk insert + vacuum'], rows),
+      table(
+        [
+          'connections stored',
+          'ACS p50 / p99 ms',
+          'login p50 / p99 ms',
+          `p50 ÷ at ${base.connections} (ACS / login)`,
+          'bulk insert + vacuum',
+        ],
+        rows,
+      ),
     ].join('\n'),
     verdict: {
       target: `latency at ${largest.connections.toLocaleString('en-US')} connections ≤ ${TARGETS.growth}× at ${base.connections}`,
@@ -237,7 +335,14 @@ function managementSection(results: ApiResult[]): string {
     '',
     table(
       ['operation', 'requests/s (median, 2xx only)', 'p50 ms', 'p99 ms', 'non-2xx', 'errors'],
-      results.map((r) => [r.operation === 'create' ? 'POST /v1/connections' : 'GET /v1/connections/{id}', fmt(r.requestsPerSecMedian), fmt(r.p50Ms, 1), fmt(r.p99Ms, 1), String(r.non2xx), String(r.errors)]),
+      results.map((r) => [
+        r.operation === 'create' ? 'POST /v1/connections' : 'GET /v1/connections/{id}',
+        fmt(r.requestsPerSecMedian),
+        fmt(r.p50Ms, 1),
+        fmt(r.p99Ms, 1),
+        String(r.non2xx),
+        String(r.errors),
+      ]),
     ),
   ].join('\n');
 }
@@ -256,7 +361,17 @@ async function main(): Promise<number> {
     sections.push(section.text);
     verdicts.push(section.verdict);
     if (profileFile !== undefined) {
-      const names = ['verifySamlResponse', 'parseXml', 'validatePostResponseAsync', 'validate', 'getVerifiedXml', 'checkSignature', 'parseFromString', 'parseStringPromise', 'select'];
+      const names = [
+        'verifySamlResponse',
+        'parseXml',
+        'validatePostResponseAsync',
+        'validate',
+        'getVerifiedXml',
+        'checkSignature',
+        'parseFromString',
+        'parseStringPromise',
+        'select',
+      ];
       const summary = formatSummary(summarise(JSON.parse(readFileSync(profileFile, 'utf8')), 20, names));
       sections.push(`### CPU profile of part 1, all three stacks in turn (${profileFile})\n\n${summary}`);
       sections.push(await profileVerifierAlone());
@@ -288,7 +403,13 @@ async function main(): Promise<number> {
     bench = await openBenchDatabase(scratch.url);
     const entry = buildServer(repoRoot, log);
     serverProfileDir = profile ? mkdtempSync(join(tmpdir(), 'lanyard-bench-server-')) : undefined;
-    const startOptions: StartOptions = { repoRoot, entry, databaseUrl: scratch.url, logLevel: config.logLevel, ...(serverProfileDir ? { cpuProfileDir: serverProfileDir } : {}) };
+    const startOptions: StartOptions = {
+      repoRoot,
+      entry,
+      databaseUrl: scratch.url,
+      logLevel: config.logLevel,
+      ...(serverProfileDir ? { cpuProfileDir: serverProfileDir } : {}),
+    };
     server = await startServer(startOptions);
     const pgVersion = (await sql<{ v: string }>`select current_setting('server_version') as v`.execute(bench.db)).rows[0]?.v ?? '?';
     log(`server: pid ${server.pid}, ${server.how}, PostgreSQL ${pgVersion}, log level ${config.logLevel}`);
@@ -302,14 +423,19 @@ async function main(): Promise<number> {
       setup = await setUpLanyard(client, server.apiToken);
     } catch (error) {
       // A route still missing, or a contract that changed under the benchmark: report it, measure the rest.
-      setupReason = error instanceof NotMeasurable ? error.message : `setting up through the API failed: ${(error as Error).message.split('\n')[0]}`;
+      setupReason =
+        error instanceof NotMeasurable ? error.message : `setting up through the API failed: ${(error as Error).message.split('\n')[0]}`;
     }
     let loginReason = setupReason;
     let lanyard: LoginStack | undefined;
     if (setup !== undefined) {
       await ensureConnections(bench.db, Math.min(...config.growth.levels), setup.connection.id);
       const serverPid = server.pid;
-      lanyard = lanyardStack(client, setup, serverCpuMeter(() => server?.pid ?? serverPid, scratch.name));
+      lanyard = lanyardStack(
+        client,
+        setup,
+        serverCpuMeter(() => server?.pid ?? serverPid, scratch.name),
+      );
       try {
         await runLoginBatch(lanyard, 2, 1);
       } catch (error) {
@@ -342,8 +468,17 @@ async function main(): Promise<number> {
             `peak RSS (VmHWM of pid ${server.pid}) during the login load: ${fmt(memory.peakMiB, 1)} MiB${reset ? ' (peak reset just before the load)' : ' (could not reset the peak: it includes start-up)'}; peak before the load: ${fmt(peakBefore?.peakMiB ?? Number.NaN, 1)} MiB; RSS after: ${fmt(memory.rssMiB, 1)} MiB`,
           ].join('\n'),
         );
-        verdicts.push({ target: `peak RSS under login load ≤ ${TARGETS.rssMiB} MB`, measured: `${fmt(memory.peakMiB, 1)} MiB`, status: memory.peakMiB <= TARGETS.rssMiB ? 'holds' : 'MISSED' });
-      } else verdicts.push({ target: `peak RSS under login load ≤ ${TARGETS.rssMiB} MB`, measured: loginReason ?? '', status: 'not measurable yet' });
+        verdicts.push({
+          target: `peak RSS under login load ≤ ${TARGETS.rssMiB} MB`,
+          measured: `${fmt(memory.peakMiB, 1)} MiB`,
+          status: memory.peakMiB <= TARGETS.rssMiB ? 'holds' : 'MISSED',
+        });
+      } else
+        verdicts.push({
+          target: `peak RSS under login load ≤ ${TARGETS.rssMiB} MB`,
+          measured: loginReason ?? '',
+          status: 'not measurable yet',
+        });
       if (lanyard) {
         sections.push(await databaseDiagnostics(bench.db, scratch.url, lanyard, 'with 10 connections stored'));
         const waits = await sampleWaits(config.pgUrl, scratch.name, () => runLoginBatch(lanyard!, config.login.logins, 32));
@@ -351,7 +486,10 @@ async function main(): Promise<number> {
           [
             `### What the server's PostgreSQL sessions were doing during ${config.login.logins} logins at concurrency 32 (pg_stat_activity sampled every ~5 ms, ${waits.samples} session samples)`,
             '',
-            table(['session state', 'share'], waits.shares.map((w) => [w.state, `${fmt(w.share * 100, 1)}%`])),
+            table(
+              ['session state', 'share'],
+              waits.shares.map((w) => [w.state, `${fmt(w.share * 100, 1)}%`]),
+            ),
           ].join('\n'),
         );
       }
@@ -367,7 +505,8 @@ async function main(): Promise<number> {
           const env = await startExtraLevel(level, startOptions, extras);
           environments.push(env);
           log(`growth: ${level.toLocaleString('en-US')} connections stored in ${env.scratch.name} in ${fmt(env.fillMs / 1000, 1)} s`);
-          largestDiagnostics = () => databaseDiagnostics(env.db, env.scratch.url, env.stack, `with ${level.toLocaleString('en-US')} connections stored`);
+          largestDiagnostics = () =>
+            databaseDiagnostics(env.db, env.scratch.url, env.stack, `with ${level.toLocaleString('en-US')} connections stored`);
         }
         const levels = await runGrowth({ environments, ...config.growth, log });
         const section = growthSection(levels);
@@ -377,19 +516,33 @@ async function main(): Promise<number> {
         for (const extra of extras.splice(0)) await extra.close();
       } else {
         sections.push(`## 4. Cost growth\n\ncost growth: not measurable yet: ${loginReason}`);
-        verdicts.push({ target: `latency at 100,000 connections ≤ ${TARGETS.growth}× at 10`, measured: loginReason ?? '', status: 'not measurable yet' });
+        verdicts.push({
+          target: `latency at 100,000 connections ≤ ${TARGETS.growth}× at 10`,
+          measured: loginReason ?? '',
+          status: 'not measurable yet',
+        });
       }
     }
 
     if (only.has('api')) {
       if (setup) {
-        const results = await runManagement({ url: server.url, apiToken: server.apiToken, organizationId: setup.organizationId, connectionId: setup.connection.id, ...config.api, log });
+        const results = await runManagement({
+          url: server.url,
+          apiToken: server.apiToken,
+          organizationId: setup.organizationId,
+          connectionId: setup.connection.id,
+          ...config.api,
+          log,
+        });
         sections.push(managementSection(results));
       } else sections.push(`## 3. Management API\n\nmanagement API: not measurable yet: ${setupReason}`);
     }
 
     const finalMemory = server.memory();
-    if (finalMemory && lanyard && only.has('login')) sections.push(`server peak RSS from the login load to the end of the measured parts (growth and management API included): ${fmt(finalMemory.peakMiB, 1)} MiB`);
+    if (finalMemory && lanyard && only.has('login'))
+      sections.push(
+        `server peak RSS from the login load to the end of the measured parts (growth and management API included): ${fmt(finalMemory.peakMiB, 1)} MiB`,
+      );
 
     client.close();
   } finally {
@@ -398,9 +551,26 @@ async function main(): Promise<number> {
     process.off('SIGTERM', onSignal);
   }
   if (serverProfileDir !== undefined) {
-    const files = readdirSync(serverProfileDir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(serverProfileDir!, f));
-    const names = ['verifySamlResponse', 'parseXml', 'verifySignature', 'acs', 'authorize', 'exchange', 'userinfo', 'succeed', 'sign', 'query', 'processTicksAndRejections'];
-    for (const file of files) sections.push(`### CPU profile of a server process (${file})\n\n${formatSummary(summarise(JSON.parse(readFileSync(file, 'utf8')), 25, names))}`);
+    const files = readdirSync(serverProfileDir)
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .map((f) => join(serverProfileDir!, f));
+    const names = [
+      'verifySamlResponse',
+      'parseXml',
+      'verifySignature',
+      'acs',
+      'authorize',
+      'exchange',
+      'userinfo',
+      'succeed',
+      'sign',
+      'query',
+      'processTicksAndRejections',
+    ];
+    for (const file of files)
+      sections.push(
+        `### CPU profile of a server process (${file})\n\n${formatSummary(summarise(JSON.parse(readFileSync(file, 'utf8')), 25, names))}`,
+      );
     if (files.length === 0) sections.push(`(the server wrote no CPU profile into ${serverProfileDir})`);
   }
   return report(m, sections, verdicts);
@@ -412,7 +582,12 @@ interface ExtraLevel extends GrowthEnvironment {
 }
 
 /** A database with `level` connections and a server over it, set up through the API like the main one. */
-async function startExtraLevel(level: number, startOptions: StartOptions, registry: ExtraLevel[], options: { asyncCommit?: boolean } = {}): Promise<ExtraLevel> {
+async function startExtraLevel(
+  level: number,
+  startOptions: StartOptions,
+  registry: ExtraLevel[],
+  options: { asyncCommit?: boolean } = {},
+): Promise<ExtraLevel> {
   const scratch = await createScratchDatabase(config.pgUrl);
   let server: ServerProcess | undefined;
   let handle: { db: Db; close(): Promise<void> } | undefined;
@@ -439,7 +614,12 @@ async function startExtraLevel(level: number, startOptions: StartOptions, regist
     scratch,
     db: handle.db,
     fillMs,
-    stack: lanyardStack(client, setup, serverCpuMeter(() => pid, scratch.name), options.asyncCommit ? 'lanyard, synchronous_commit=off (diagnostic)' : undefined),
+    stack: lanyardStack(
+      client,
+      setup,
+      serverCpuMeter(() => pid, scratch.name),
+      options.asyncCommit ? 'lanyard, synchronous_commit=off (diagnostic)' : undefined,
+    ),
   });
 }
 
@@ -454,7 +634,9 @@ async function databaseDiagnostics(db: Db, databaseUrl: string, lanyard: LoginSt
       t.table,
       fmt(t.reads, 1),
       fmt(t.seqScans, 1),
-      [t.inserted && `${fmt(t.inserted, 1)} ins`, t.updated && `${fmt(t.updated, 1)} upd`, t.deleted && `${fmt(t.deleted, 1)} del`].filter(Boolean).join(', '),
+      [t.inserted && `${fmt(t.inserted, 1)} ins`, t.updated && `${fmt(t.updated, 1)} upd`, t.deleted && `${fmt(t.deleted, 1)} del`]
+        .filter(Boolean)
+        .join(', '),
     ]),
   );
   return [
@@ -475,7 +657,10 @@ function report(m: Record<string, string>, sections: string[], verdicts: Verdict
     '',
     '## Targets',
     '',
-    table(['target', 'measured', 'status'], verdicts.map((v) => [v.target, v.measured, v.status])),
+    table(
+      ['target', 'measured', 'status'],
+      verdicts.map((v) => [v.target, v.measured, v.status]),
+    ),
     '',
   ].join('\n');
   log(text);

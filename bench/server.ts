@@ -112,7 +112,10 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
   const secretKey = randomBytes(32).toString('base64');
   // With --cpu-prof the profile is written when the server exits after SIGTERM.
   const profiling = options.cpuProfileDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
-  const args = [...profiling, ...(options.entry !== undefined ? [options.entry] : ['--import', 'tsx', join(options.repoRoot, 'src', 'main.ts')])];
+  const args = [
+    ...profiling,
+    ...(options.entry !== undefined ? [options.entry] : ['--import', 'tsx', join(options.repoRoot, 'src', 'main.ts')]),
+  ];
   const child = spawn(process.execPath, args, {
     cwd: options.repoRoot,
     env: {
@@ -144,7 +147,10 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
     url,
     pid,
     apiToken,
-    how: options.entry !== undefined ? 'node dist/src/main.js (compiled as npm start does)' : 'node --import tsx src/main.ts (tsc emitted no dist/)',
+    how:
+      options.entry !== undefined
+        ? 'node dist/src/main.js (compiled as npm start does)'
+        : 'node --import tsx src/main.ts (tsc emitted no dist/)',
     memory() {
       try {
         const status = readFileSync(`/proc/${pid}/status`, 'utf8');

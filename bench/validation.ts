@@ -58,9 +58,12 @@ export interface ValidationReport {
 
 /** The checks each stack is configured for, as printed in the report. */
 const CHECKS: Record<Stack, string> = {
-  lanyard: 'pinned cert (KeyObject cached); signature policy = signed element; Response + Assertion Issuer; Audience; Destination; Recipient; NotBefore/NotOnOrAfter (skew 0); InResponseTo; one assertion; XSW structure',
-  'node-saml': 'pinned cert; wantAssertionsSigned / wantAuthnResponseSigned = signed element; Audience; NotBefore/NotOnOrAfter (skew 0); InResponseTo (validateInResponseTo: always); Assertion Issuer compared by the harness (node-saml only checks it for logout); no Destination/Recipient check exists',
-  saml20: 'pinned cert (publicKey); Audience (strict); NotBefore/NotOnOrAfter (fixed 10 min skew, not configurable); InResponseTo; Assertion Issuer compared by the harness, as Jackson does by lookup; no Destination/Recipient check exists',
+  lanyard:
+    'pinned cert (KeyObject cached); signature policy = signed element; Response + Assertion Issuer; Audience; Destination; Recipient; NotBefore/NotOnOrAfter (skew 0); InResponseTo; one assertion; XSW structure',
+  'node-saml':
+    'pinned cert; wantAssertionsSigned / wantAuthnResponseSigned = signed element; Audience; NotBefore/NotOnOrAfter (skew 0); InResponseTo (validateInResponseTo: always); Assertion Issuer compared by the harness (node-saml only checks it for logout); no Destination/Recipient check exists',
+  saml20:
+    'pinned cert (publicKey); Audience (strict); NotBefore/NotOnOrAfter (fixed 10 min skew, not configurable); InResponseTo; Assertion Issuer compared by the harness, as Jackson does by lookup; no Destination/Recipient check exists',
 };
 
 /** A pending-request store holding exactly the one AuthnRequest ID the benchmark's responses answer. */
@@ -118,7 +121,12 @@ async function buildStacks(variant: Signed): Promise<Record<Stack, Validate>> {
       return profile.nameID ?? '';
     },
     saml20: async (b64) => {
-      const profile = await saml20.validate(decode(b64), { publicKey: testKeys.idpCertPem, audience: SP, strictAudienceValidation: true, inResponseTo: REQUEST_ID });
+      const profile = await saml20.validate(decode(b64), {
+        publicKey: testKeys.idpCertPem,
+        audience: SP,
+        strictAudienceValidation: true,
+        inResponseTo: REQUEST_ID,
+      });
       if (profile.issuer !== IDP) throw new Error(`wrong issuer ${profile.issuer}`);
       const nameId = profile.claims['http://schemas.xmlsoap.org/ws/2005/05/identity/claims/nameidentifier'];
       return typeof nameId === 'string' ? nameId : '';
@@ -163,7 +171,9 @@ async function proveChecks(stacks: Record<Stack, Validate>, valid: string, varia
     if (tamperedRefusal === null) throw new Error(`ABORT: ${stack} accepted a tampered ${variant}-signed response`);
     const foreignRefusal = await refuses(stacks[stack], foreign);
     if (foreignRefusal === null) throw new Error(`ABORT: ${stack} accepted a ${variant}-signed response signed by an unpinned key`);
-    log(`  ${variant}-signed · ${stack.padEnd(9)} accepts valid (NameID ${nameId}); refuses tampered ("${tamperedRefusal}") and unpinned key ("${foreignRefusal}")`);
+    log(
+      `  ${variant}-signed · ${stack.padEnd(9)} accepts valid (NameID ${nameId}); refuses tampered ("${tamperedRefusal}") and unpinned key ("${foreignRefusal}")`,
+    );
   }
 }
 
@@ -171,7 +181,11 @@ declare const gc: (() => void) | undefined;
 const collect = () => (typeof gc === 'function' ? gc() : undefined);
 
 /** Back-to-back validations for `ms` milliseconds; returns per-validation times. */
-async function timeBox(validate: Validate, inputs: readonly string[], ms: number): Promise<{ samples: number[]; elapsedMs: number; cpuMs: number }> {
+async function timeBox(
+  validate: Validate,
+  inputs: readonly string[],
+  ms: number,
+): Promise<{ samples: number[]; elapsedMs: number; cpuMs: number }> {
   const samples: number[] = [];
   const cpu0 = process.cpuUsage();
   const start = performance.now();
@@ -205,11 +219,15 @@ export async function runValidation(config: ValidationConfig, log: (line: string
   }
 
   log(`validation: warm-up ${config.warmupMs} ms per stack and variant`);
-  for (const variant of VARIANTS) for (const stack of STACKS) await timeBox(stacksByVariant[variant][stack], inputs[variant], config.warmupMs);
+  for (const variant of VARIANTS)
+    for (const stack of STACKS) await timeBox(stacksByVariant[variant][stack], inputs[variant], config.warmupMs);
 
   const samples = {} as Record<Signed, Record<Stack, { rates: number[]; cpuRates: number[]; latencies: number[] }>>;
   for (const variant of VARIANTS) {
-    samples[variant] = Object.fromEntries(STACKS.map((s) => [s, { rates: [], cpuRates: [], latencies: [] }])) as unknown as Record<Stack, { rates: number[]; cpuRates: number[]; latencies: number[] }>;
+    samples[variant] = Object.fromEntries(STACKS.map((s) => [s, { rates: [], cpuRates: [], latencies: [] }])) as unknown as Record<
+      Stack,
+      { rates: number[]; cpuRates: number[]; latencies: number[] }
+    >;
   }
   for (let round = 0; round < config.rounds; round++) {
     // Rotate the order every round, so no stack always runs first (or right after the same neighbour).
@@ -223,7 +241,9 @@ export async function runValidation(config: ValidationConfig, log: (line: string
         samples[variant][stack].latencies.push(...times);
       }
     }
-    const line = VARIANTS.map((v) => `${v}: ${STACKS.map((s) => `${s} ${Math.round(samples[v][s].rates.at(-1)!)}/s`).join(', ')}`).join(' | ');
+    const line = VARIANTS.map((v) => `${v}: ${STACKS.map((s) => `${s} ${Math.round(samples[v][s].rates.at(-1)!)}/s`).join(', ')}`).join(
+      ' | ',
+    );
     log(`validation: round ${round + 1}/${config.rounds}  ${line}`);
   }
 
@@ -233,10 +253,14 @@ export async function runValidation(config: ValidationConfig, log: (line: string
     results[variant] = Object.fromEntries(
       STACKS.map((s) => {
         const { rates, cpuRates, latencies } = samples[variant][s];
-        return [s, { opsPerSecMedian: median(rates), opsPerSecPerRound: rates, opsPerCpuSecMedian: median(cpuRates), latencyMs: latency(latencies) }];
+        return [
+          s,
+          { opsPerSecMedian: median(rates), opsPerSecPerRound: rates, opsPerCpuSecMedian: median(cpuRates), latencyMs: latency(latencies) },
+        ];
       }),
     ) as Record<Stack, StackResult>;
-    const fasterPeer: Stack = results[variant]['node-saml'].opsPerSecMedian >= results[variant].saml20.opsPerSecMedian ? 'node-saml' : 'saml20';
+    const fasterPeer: Stack =
+      results[variant]['node-saml'].opsPerSecMedian >= results[variant].saml20.opsPerSecMedian ? 'node-saml' : 'saml20';
     const fasterPeerCpu = Math.max(results[variant]['node-saml'].opsPerCpuSecMedian, results[variant].saml20.opsPerCpuSecMedian);
     ratios[variant] = {
       fasterPeer,

@@ -8,9 +8,14 @@ export async function createApiKey(config: Config, input: { name: string; organi
   const database = await openMigratedDatabase(config, createLogger({ logLevel: 'warn' }));
   try {
     const apiKeys = createApiKeyService({ db: database.db, clock: () => new Date(), random: randomBytes });
-    const key = await apiKeys.create({ id: 'cli', organizationId: null, requestId: null }, { name: input.name, organizationId: input.organizationId ?? null });
+    const key = await apiKeys.create(
+      { id: 'cli', organizationId: null, requestId: null },
+      { name: input.name, organizationId: input.organizationId ?? null },
+    );
     process.stdout.write(`${key.token}\n`);
-    process.stderr.write(`created ${key.scope} key ${key.id}${key.organizationId ? ` for ${key.organizationId}` : ''}; the token above is shown only once\n`);
+    process.stderr.write(
+      `created ${key.scope} key ${key.id}${key.organizationId ? ` for ${key.organizationId}` : ''}; the token above is shown only once\n`,
+    );
     return 0;
   } finally {
     await database.close();

@@ -45,7 +45,9 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    process.stderr.write(`lanyard: ${error instanceof ConfigError ? `configuration error: ${error.message}` : ((error as Error).message ?? String(error))}\n`);
+    process.stderr.write(
+      `lanyard: ${error instanceof ConfigError ? `configuration error: ${error.message}` : ((error as Error).message ?? String(error))}\n`,
+    );
     process.exit(error instanceof ConfigError ? 2 : 1);
   },
 );

@@ -73,7 +73,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'Lanyard API', version: '1', description: 'Enterprise SSO: organizations, connections, setup tickets, applications and the OAuth 2.0 / OpenID Connect login.' },
+      info: {
+        title: 'Lanyard API',
+        version: '1',
+        description: 'Enterprise SSO: organizations, connections, setup tickets, applications and the OAuth 2.0 / OpenID Connect login.',
+      },
       servers: [{ url: deps.config.publicUrl }],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, basic: { type: 'http', scheme: 'basic' } } },
       security: [{ bearer: [] }, { basic: [] }],
@@ -86,8 +90,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(samlSpRoutes(deps.services.samlSp));
   await app.register(assetRoutes);
   // Browser- and app-facing routes are limited per client address.
-  const limitByAddress = async (request: FastifyRequest, reply: FastifyReply) => ((await withinRateLimit(deps, request, reply)) ? undefined : reply);
-  await app.register(oauthRoutes({ issuer: deps.config.publicUrl, authorize: deps.services.authorize, tokens: deps.services.tokens, onRequest: limitByAddress }));
+  const limitByAddress = async (request: FastifyRequest, reply: FastifyReply) =>
+    (await withinRateLimit(deps, request, reply)) ? undefined : reply;
+  await app.register(
+    oauthRoutes({
+      issuer: deps.config.publicUrl,
+      authorize: deps.services.authorize,
+      tokens: deps.services.tokens,
+      onRequest: limitByAddress,
+    }),
+  );
   await app.register(samlAcsRoutes({ saml: deps.services.samlLogin, onRequest: limitByAddress }));
   await app.register(oidcCallbackRoutes({ oidc: deps.services.oidcLogin, onRequest: limitByAddress }));
   await app.register(setupRoutes({ setup: deps.services.setup, publicUrl: deps.config.publicUrl, onRequest: limitByAddress }));
@@ -113,7 +125,12 @@ async function authenticate(deps: AppDeps, request: FastifyRequest, reply: Fasti
   if (!(await withinRateLimit(deps, request, reply))) return reply;
   if (request.actor === null) {
     reply.header('www-authenticate', 'Bearer realm="lanyard"');
-    return sendError(request, reply, 'unauthenticated', token === undefined ? 'send an API key: Authorization: Bearer <token>' : 'the API key is unknown or revoked');
+    return sendError(
+      request,
+      reply,
+      'unauthenticated',
+      token === undefined ? 'send an API key: Authorization: Bearer <token>' : 'the API key is unknown or revoked',
+    );
   }
   return undefined;
 }
@@ -122,7 +139,11 @@ async function authenticate(deps: AppDeps, request: FastifyRequest, reply: Fasti
  * Fixed-window limit per API key (per client address when unauthenticated) and route. A store
  * failure lets the request through: an outage of Redis must not take the API down with it.
  */
-export async function withinRateLimit(deps: Pick<AppDeps, 'config' | 'rateLimitStore'>, request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
+export async function withinRateLimit(
+  deps: Pick<AppDeps, 'config' | 'rateLimitStore'>,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<boolean> {
   const { max, windowSeconds } = deps.config.rateLimit;
   const key = `${rateLimitSubject(request)}:${request.method}:${request.routeOptions.url ?? request.url}`;
   let hit: { count: number; resetInMs: number };
@@ -133,7 +154,10 @@ export async function withinRateLimit(deps: Pick<AppDeps, 'config' | 'rateLimitS
     return true;
   }
   const resetSeconds = Math.max(1, Math.ceil(hit.resetInMs / 1000));
-  reply.header('x-ratelimit-limit', max).header('x-ratelimit-remaining', Math.max(0, max - hit.count)).header('x-ratelimit-reset', resetSeconds);
+  reply
+    .header('x-ratelimit-limit', max)
+    .header('x-ratelimit-remaining', Math.max(0, max - hit.count))
+    .header('x-ratelimit-reset', resetSeconds);
   if (hit.count <= max) return true;
   reply.header('retry-after', resetSeconds);
   sendError(request, reply, 'rate_limited', `rate limit of ${max} requests per ${windowSeconds} s exceeded; retry in ${resetSeconds} s`);

@@ -33,6 +33,9 @@ export async function resolveSecretKey(config: Config): Promise<SecretKey> {
 export async function openMigratedDatabase(config: Config, logger: Logger): Promise<DatabaseHandle> {
   const handle = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
   const applied = await migrateToLatest(handle.db);
-  logger.info({ database: handle.kind, applied }, applied.length > 0 ? `applied ${applied.length} migration(s)` : 'database schema is up to date');
+  logger.info(
+    { database: handle.kind, applied },
+    applied.length > 0 ? `applied ${applied.length} migration(s)` : 'database schema is up to date',
+  );
   return handle;
 }

@@ -60,7 +60,10 @@ export function loadConfig(env: Env): Config {
   const secret = read('LANYARD_SECRET_KEY');
   const secretKey = secret === undefined ? undefined : parseSecretKey('LANYARD_SECRET_KEY', secret);
   if (secretKey === undefined && databaseUrl !== undefined) {
-    throw new ConfigError('LANYARD_SECRET_KEY', 'is required with LANYARD_DATABASE_URL (32 random bytes, base64 or hex: `openssl rand -base64 32`)');
+    throw new ConfigError(
+      'LANYARD_SECRET_KEY',
+      'is required with LANYARD_DATABASE_URL (32 random bytes, base64 or hex: `openssl rand -base64 32`)',
+    );
   }
   const previousSecretKeys = (read('LANYARD_PREVIOUS_SECRET_KEYS') ?? '')
     .split(',')
@@ -103,7 +106,8 @@ function integer(read: (name: string) => string | undefined, name: string, fallb
   const raw = read(name);
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!/^\d+$/.test(raw) || value < min || value > max) throw new ConfigError(name, `must be a whole number from ${min} to ${max} (got "${raw}")`);
+  if (!/^\d+$/.test(raw) || value < min || value > max)
+    throw new ConfigError(name, `must be a whole number from ${min} to ${max} (got "${raw}")`);
   return value;
 }
 

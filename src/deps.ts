@@ -29,7 +29,12 @@ export function createServices(deps: { config: Config; db: Db; clock: Clock; ran
   const applications = createApplicationService(deps);
   const connections = createConnectionService({ ...deps, lookup: systemLookup });
   const completion = createLoginCompletion({ ...deps, applications });
-  const samlLogin = createSamlLogin({ ...deps, connections, completion, spKey: () => samlSpKey({ ...deps, deploymentKeys, publicUrl: deps.config.publicUrl }) });
+  const samlLogin = createSamlLogin({
+    ...deps,
+    connections,
+    completion,
+    spKey: () => samlSpKey({ ...deps, deploymentKeys, publicUrl: deps.config.publicUrl }),
+  });
   const oidcLogin = createOidcLogin({ ...deps, connections, completion, lookup: systemLookup });
   return {
     db: deps.db,

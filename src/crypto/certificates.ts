@@ -113,10 +113,7 @@ export function certificateBase64(certificate: X509Certificate): string {
   return certificate.raw.toString('base64');
 }
 
-function readBase64Der(
-  body: string,
-  what: string,
-): { ok: true; certificate: X509Certificate } | { ok: false; error: CertificateError } {
+function readBase64Der(body: string, what: string): { ok: true; certificate: X509Certificate } | { ok: false; error: CertificateError } {
   const compact = body.replace(/\s+/g, '');
   if (compact === '') return failure('certificate_empty', `${what} is empty.`);
   // Buffer.from(…, 'base64') skips characters it does not know, so check the alphabet first:

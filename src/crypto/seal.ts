@@ -32,13 +32,17 @@ export function createSealer(current: SecretKey, previous: readonly SecretKey[],
       const cipher = createCipheriv('aes-256-gcm', current.key, iv);
       cipher.setAAD(Buffer.from(context, 'utf8'));
       const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-      return ['v1', current.id, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), ciphertext.toString('base64url')].join('.');
+      return ['v1', current.id, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), ciphertext.toString('base64url')].join(
+        '.',
+      );
     },
     open(sealed, context) {
       const [version, keyId, iv, tag, ciphertext] = sealed.split('.');
-      if (version !== 'v1' || keyId === undefined || iv === undefined || tag === undefined || ciphertext === undefined) throw new SealError('not a sealed value');
+      if (version !== 'v1' || keyId === undefined || iv === undefined || tag === undefined || ciphertext === undefined)
+        throw new SealError('not a sealed value');
       const key = keys.get(keyId);
-      if (key === undefined) throw new SealError(`sealed under key ${keyId}, which is neither LANYARD_SECRET_KEY nor in LANYARD_PREVIOUS_SECRET_KEYS`);
+      if (key === undefined)
+        throw new SealError(`sealed under key ${keyId}, which is neither LANYARD_SECRET_KEY nor in LANYARD_PREVIOUS_SECRET_KEYS`);
       try {
         const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
         decipher.setAAD(Buffer.from(context, 'utf8'));

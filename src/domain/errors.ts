@@ -30,14 +30,25 @@ export const ERROR_CATALOGUE = {
   malformed_json: { status: 400, description: 'The body is not valid JSON.' },
   invalid_cursor: { status: 400, description: 'The pagination cursor was not produced by this API.' },
   unauthenticated: { status: 401, description: 'No API key, an unknown one, or a revoked one.' },
-  forbidden: { status: 403, description: 'The API key is valid but may not do this (e.g. an organization key acting beyond its organization).' },
+  forbidden: {
+    status: 403,
+    description: 'The API key is valid but may not do this (e.g. an organization key acting beyond its organization).',
+  },
   not_found: { status: 404, description: 'No such resource, or not visible to this API key.' },
   route_not_found: { status: 404, description: 'No such route.' },
   conflict: { status: 409, description: 'A unique value (external id, domain, …) is already taken; `details` names the field.' },
   payload_too_large: { status: 413, description: 'The body is larger than 1 MiB.' },
   unsupported_media_type: { status: 415, description: 'The body is not in a content type this route accepts.' },
-  metadata_fetch_failed: { status: 422, description: 'The SAML metadata URL could not be fetched (refused address, timeout, HTTP status, size, network) or did not serve usable IdP metadata; the message says which.' },
-  oidc_discovery_failed: { status: 422, description: "The OIDC issuer's discovery document could not be fetched, or it disagrees (another issuer, missing endpoints); the message says which." },
+  metadata_fetch_failed: {
+    status: 422,
+    description:
+      'The SAML metadata URL could not be fetched (refused address, timeout, HTTP status, size, network) or did not serve usable IdP metadata; the message says which.',
+  },
+  oidc_discovery_failed: {
+    status: 422,
+    description:
+      "The OIDC issuer's discovery document could not be fetched, or it disagrees (another issuer, missing endpoints); the message says which.",
+  },
   rate_limited: { status: 429, description: 'Too many requests in the window; `Retry-After` says when to retry.' },
   internal_error: { status: 500, description: 'An unexpected failure; the request id finds it in the logs.' },
   service_unavailable: { status: 503, description: 'A dependency (the database) is unreachable.' },

@@ -15,11 +15,24 @@ export interface ApiErrorBody {
 /** Builds the contract's error body for a catalogued code. */
 export function errorBody(request: FastifyRequest, code: ErrorCode, message: string, details?: readonly FieldProblem[]): ApiErrorBody {
   const statusCode = ERROR_CATALOGUE[code].status;
-  return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', code, message, requestId: request.id, ...(details && details.length > 0 ? { details } : {}) };
+  return {
+    statusCode,
+    error: STATUS_CODES[statusCode] ?? 'Error',
+    code,
+    message,
+    requestId: request.id,
+    ...(details && details.length > 0 ? { details } : {}),
+  };
 }
 
 /** Sends a catalogued error. */
-export function sendError(request: FastifyRequest, reply: FastifyReply, code: ErrorCode, message: string, details?: readonly FieldProblem[]): FastifyReply {
+export function sendError(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  code: ErrorCode,
+  message: string,
+  details?: readonly FieldProblem[],
+): FastifyReply {
   const body = errorBody(request, code, message, details);
   return reply.code(body.statusCode).type('application/json; charset=utf-8').send(body);
 }
@@ -31,7 +44,8 @@ function validationDetails(entries: readonly ValidationEntry[]): FieldProblem[] 
   return entries.map((entry) => {
     const path = (entry.instancePath ?? '').split('/').filter((p) => p !== '');
     const params = entry.params ?? {};
-    if (entry.keyword === 'required' && typeof params.missingProperty === 'string') return { field: [...path, params.missingProperty].join('.'), message: 'is required' };
+    if (entry.keyword === 'required' && typeof params.missingProperty === 'string')
+      return { field: [...path, params.missingProperty].join('.'), message: 'is required' };
     if (entry.keyword === 'additionalProperties' && typeof params.additionalProperty === 'string') {
       return { field: [...path, params.additionalProperty].join('.'), message: 'is not a known field' };
     }
@@ -41,7 +55,8 @@ function validationDetails(entries: readonly ValidationEntry[]): FieldProblem[] 
 
 /** Maps any error to a catalogued code; unexpected ones become a logged 500 with no detail. */
 export function classifyError(error: FastifyError | AppError | Error): { code: ErrorCode; message: string; details?: FieldProblem[] } {
-  if (error instanceof AppError) return { code: error.code, message: error.message, ...(error.details ? { details: [...error.details] } : {}) };
+  if (error instanceof AppError)
+    return { code: error.code, message: error.message, ...(error.details ? { details: [...error.details] } : {}) };
   const fastifyError = error as FastifyError;
   if (fastifyError.validation) {
     const details = validationDetails(fastifyError.validation as ValidationEntry[]);
@@ -57,7 +72,8 @@ export function classifyError(error: FastifyError | AppError | Error): { code: E
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return { code: 'malformed_json', message: 'the body is not valid JSON' };
   }
-  if (error instanceof SyntaxError && fastifyError.statusCode === 400) return { code: 'malformed_json', message: 'the body is not valid JSON' };
+  if (error instanceof SyntaxError && fastifyError.statusCode === 400)
+    return { code: 'malformed_json', message: 'the body is not valid JSON' };
   if (fastifyError.statusCode === 413) return { code: 'payload_too_large', message: 'the request body is too large' };
   if (fastifyError.statusCode !== undefined && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
     return { code: 'validation_failed', message: fastifyError.message };
@@ -73,5 +89,7 @@ export function registerApiErrorHandling(app: FastifyInstance): void {
     else if (error instanceof AppError && error.cause !== undefined) request.log.warn({ err: error.cause, code }, error.message);
     return sendError(request, reply, code, message, details);
   });
-  app.setNotFoundHandler((request, reply) => sendError(request, reply, 'route_not_found', `no route ${request.method} ${request.url.split('?')[0]}`));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(request, reply, 'route_not_found', `no route ${request.method} ${request.url.split('?')[0]}`),
+  );
 }

@@ -29,7 +29,10 @@ export function createHttpMetrics() {
         '# TYPE lanyard_http_requests_total counter',
       ];
       for (const [key, s] of series) lines.push(`lanyard_http_requests_total{${key}} ${s.count}`);
-      lines.push('# HELP lanyard_http_request_duration_seconds Time to answer an HTTP request.', '# TYPE lanyard_http_request_duration_seconds histogram');
+      lines.push(
+        '# HELP lanyard_http_request_duration_seconds Time to answer an HTTP request.',
+        '# TYPE lanyard_http_request_duration_seconds histogram',
+      );
       for (const [key, s] of series) {
         BUCKETS.forEach((le, i) => lines.push(`lanyard_http_request_duration_seconds_bucket{${key},le="${le}"} ${s.buckets[i]}`));
         lines.push(`lanyard_http_request_duration_seconds_bucket{${key},le="+Inf"} ${s.count}`);

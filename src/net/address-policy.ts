@@ -22,21 +22,42 @@ export function addressPolicy(options: AddressPolicyOptions): (address: string) 
 // --- Address classification (IANA IPv4 and IPv6 Special-Purpose Address Registries, RFC 6890). ---
 
 /** Why an address is internal, or undefined for a public unicast address. Unparseable input counts as internal. */
-export type AddressCategory = 'private' | 'loopback' | 'link-local' | 'unique-local' | 'shared (CGNAT)' | 'multicast' | 'unspecified' | 'reserved';
+export type AddressCategory =
+  'private' | 'loopback' | 'link-local' | 'unique-local' | 'shared (CGNAT)' | 'multicast' | 'unspecified' | 'reserved';
 
 type Rule = [prefix: number[], bits: number, category: AddressCategory | 'embedded-ipv4', embeddedAt?: number];
 
 const RULES: Rule[] = [
-  ['0.0.0.0', 8, 'unspecified'], ['10.0.0.0', 8, 'private'], ['100.64.0.0', 10, 'shared (CGNAT)'], ['127.0.0.0', 8, 'loopback'],
-  ['169.254.0.0', 16, 'link-local'], ['172.16.0.0', 12, 'private'], ['192.0.0.0', 24, 'reserved'], ['192.0.2.0', 24, 'reserved'],
-  ['192.88.99.0', 24, 'reserved'], ['192.168.0.0', 16, 'private'], ['198.18.0.0', 15, 'reserved'], ['198.51.100.0', 24, 'reserved'],
-  ['203.0.113.0', 24, 'reserved'], ['224.0.0.0', 4, 'multicast'], ['240.0.0.0', 4, 'reserved'],
-  ['::', 128, 'unspecified'], ['::1', 128, 'loopback'],
+  ['0.0.0.0', 8, 'unspecified'],
+  ['10.0.0.0', 8, 'private'],
+  ['100.64.0.0', 10, 'shared (CGNAT)'],
+  ['127.0.0.0', 8, 'loopback'],
+  ['169.254.0.0', 16, 'link-local'],
+  ['172.16.0.0', 12, 'private'],
+  ['192.0.0.0', 24, 'reserved'],
+  ['192.0.2.0', 24, 'reserved'],
+  ['192.88.99.0', 24, 'reserved'],
+  ['192.168.0.0', 16, 'private'],
+  ['198.18.0.0', 15, 'reserved'],
+  ['198.51.100.0', 24, 'reserved'],
+  ['203.0.113.0', 24, 'reserved'],
+  ['224.0.0.0', 4, 'multicast'],
+  ['240.0.0.0', 4, 'reserved'],
+  ['::', 128, 'unspecified'],
+  ['::1', 128, 'loopback'],
   // IPv4-mapped (RFC 4291 §2.5.5.2), NAT64 well-known prefix (RFC 6052) and 6to4 (RFC 3056) carry an
   // IPv4 address that the packet really reaches, so that address is judged instead.
-  ['::ffff:0:0', 96, 'embedded-ipv4', 12], ['64:ff9b::', 96, 'embedded-ipv4', 12], ['2002::', 16, 'embedded-ipv4', 2],
-  ['::', 96, 'reserved'], ['64:ff9b:1::', 48, 'reserved'], ['100::', 64, 'reserved'], ['2001::', 32, 'reserved'],
-  ['2001:db8::', 32, 'reserved'], ['fc00::', 7, 'unique-local'], ['fe80::', 10, 'link-local'], ['fec0::', 10, 'private'],
+  ['::ffff:0:0', 96, 'embedded-ipv4', 12],
+  ['64:ff9b::', 96, 'embedded-ipv4', 12],
+  ['2002::', 16, 'embedded-ipv4', 2],
+  ['::', 96, 'reserved'],
+  ['64:ff9b:1::', 48, 'reserved'],
+  ['100::', 64, 'reserved'],
+  ['2001::', 32, 'reserved'],
+  ['2001:db8::', 32, 'reserved'],
+  ['fc00::', 7, 'unique-local'],
+  ['fe80::', 10, 'link-local'],
+  ['fec0::', 10, 'private'],
   ['ff00::', 8, 'multicast'],
 ].map(([prefix, bits, category, at]) => [ipBytes(prefix as string)!, bits, category, at] as Rule);
 
@@ -53,7 +74,7 @@ export function classifyAddress(address: string): AddressCategory | undefined {
 
 function matches(bytes: number[], prefix: number[], bits: number): boolean {
   for (let i = 0; i < bits; i++) {
-    const mask = 0x80 >> i % 8;
+    const mask = 0x80 >> (i % 8);
     if ((bytes[i >> 3]! & mask) !== (prefix[i >> 3]! & mask)) return false;
   }
   return true;

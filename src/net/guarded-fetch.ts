@@ -39,7 +39,10 @@ export const systemLookup: Lookup = (hostname) => dnsLookup(hostname, { all: tru
  * policy does not permit (so a name cannot change its answer between a check and the connection).
  * `refused()` names the address that was refused, if any.
  */
-export function checkedLookup(resolve: Lookup, permitted: (address: string) => boolean): { lookup: LookupFunction; refused(): string | undefined } {
+export function checkedLookup(
+  resolve: Lookup,
+  permitted: (address: string) => boolean,
+): { lookup: LookupFunction; refused(): string | undefined } {
   let refused: string | undefined;
   const lookup: LookupFunction = (hostname, lookupOptions, callback) => {
     resolve(hostname).then(
@@ -175,7 +178,9 @@ function fetchOnce(url: URL, options: GuardedFetchOptions, deps: { lookup: Looku
     // `ca` replaces the default roots, so the extra ones are added to them rather than given alone.
     const ca = options.trustedCaCertificates?.length ? [...rootCertificates, ...options.trustedCaCertificates] : undefined;
     const request =
-      url.protocol === 'https:' ? httpsRequest(url, { ...common, ...(ca ? { ca } : {}) }, onResponse) : httpRequest(url, common, onResponse);
+      url.protocol === 'https:'
+        ? httpsRequest(url, { ...common, ...(ca ? { ca } : {}) }, onResponse)
+        : httpRequest(url, common, onResponse);
     request.on('error', (error) => {
       const refused = checked.refused();
       if (refused !== undefined) resolve(forbidden(refused, names));
@@ -189,7 +194,12 @@ function fetchOnce(url: URL, options: GuardedFetchOptions, deps: { lookup: Looku
   });
 }
 
-function readResponse(response: IncomingMessage, limits: { maxBytes: number; names: Names }, signal: AbortSignal, resolve: (hop: Hop) => void): void {
+function readResponse(
+  response: IncomingMessage,
+  limits: { maxBytes: number; names: Names },
+  signal: AbortSignal,
+  resolve: (hop: Hop) => void,
+): void {
   const { maxBytes, names } = limits;
   const status = response.statusCode ?? 0;
   const location = response.headers.location;

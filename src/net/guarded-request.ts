@@ -34,7 +34,10 @@ export class GuardedRequestError extends Error {
  * DNS rebinding cannot slip through, a time limit, a size limit, and no redirects followed (the
  * caller sees the 3xx; OAuth back-channel endpoints never redirect).
  */
-export function createGuardedFetch(options: AddressPolicyOptions & { timeoutMs?: number; maxBytes?: number }, deps: { lookup: Lookup }): GuardedFetch {
+export function createGuardedFetch(
+  options: AddressPolicyOptions & { timeoutMs?: number; maxBytes?: number },
+  deps: { lookup: Lookup },
+): GuardedFetch {
   const permitted = addressPolicy(options);
   const timeoutMs = options.timeoutMs ?? 10_000;
   const maxBytes = options.maxBytes ?? 1024 * 1024;
@@ -59,7 +62,11 @@ export function createGuardedFetch(options: AddressPolicyOptions & { timeoutMs?:
         reject(new TypeError('guarded requests do not stream request bodies'));
         return;
       }
-      const headers: Record<string, string> = { 'accept-encoding': 'identity', 'user-agent': 'Lanyard', ...Object.fromEntries(new Headers(init.headers)) };
+      const headers: Record<string, string> = {
+        'accept-encoding': 'identity',
+        'user-agent': 'Lanyard',
+        ...Object.fromEntries(new Headers(init.headers)),
+      };
       if (body !== undefined) headers['content-length'] = String(body.length);
       // agent: false gives every request a fresh socket, so each one goes through the checked lookup.
       const common = { method: init.method ?? 'GET', headers, lookup, signal, agent: false } as const;
@@ -68,8 +75,16 @@ export function createGuardedFetch(options: AddressPolicyOptions & { timeoutMs?:
       request.on('error', (error) => {
         const refused = checked.refused();
         if (refused !== undefined) reject(forbidden(refused, target));
-        else if (timeout.aborted) reject(new GuardedRequestError('timeout', `${target.origin} did not answer within ${timeoutMs} ms.`, { cause: error }));
-        else reject(new GuardedRequestError('unreachable', `${target.origin} could not be reached (${(error as NodeJS.ErrnoException).code ?? error.message}).`, { cause: error }));
+        else if (timeout.aborted)
+          reject(new GuardedRequestError('timeout', `${target.origin} did not answer within ${timeoutMs} ms.`, { cause: error }));
+        else
+          reject(
+            new GuardedRequestError(
+              'unreachable',
+              `${target.origin} could not be reached (${(error as NodeJS.ErrnoException).code ?? error.message}).`,
+              { cause: error },
+            ),
+          );
       });
       request.end(body);
     });
@@ -82,7 +97,13 @@ function bodyBytes(body: GuardedRequestInit['body']): Buffer | undefined | 'stre
   return Buffer.from(body instanceof ArrayBuffer ? new Uint8Array(body) : body);
 }
 
-function readAll(response: IncomingMessage, maxBytes: number, target: URL, resolve: (r: Response) => void, reject: (e: Error) => void): void {
+function readAll(
+  response: IncomingMessage,
+  maxBytes: number,
+  target: URL,
+  resolve: (r: Response) => void,
+  reject: (e: Error) => void,
+): void {
   const chunks: Buffer[] = [];
   let size = 0;
   response.on('data', (chunk: Buffer) => {
@@ -92,7 +113,9 @@ function readAll(response: IncomingMessage, maxBytes: number, target: URL, resol
       reject(new GuardedRequestError('too_large', `${target.origin} answered with more than ${maxBytes} bytes.`));
     } else chunks.push(chunk);
   });
-  response.on('error', (error) => reject(new GuardedRequestError('unreachable', `The connection to ${target.origin} broke.`, { cause: error })));
+  response.on('error', (error) =>
+    reject(new GuardedRequestError('unreachable', `The connection to ${target.origin} broke.`, { cause: error })),
+  );
   response.on('end', () => {
     const headers = new Headers();
     for (const [name, value] of Object.entries(response.headers)) {

@@ -21,7 +21,11 @@ export async function findConnection(db: Kysely<Database>, id: string): Promise<
 
 /** `limit + 1` connections in id (creation) order, for toPage. */
 export async function listConnections(db: Kysely<Database>, filter: ConnectionListFilter): Promise<ConnectionRow[]> {
-  let q = db.selectFrom('connections').selectAll().orderBy('id').limit(filter.limit + 1);
+  let q = db
+    .selectFrom('connections')
+    .selectAll()
+    .orderBy('id')
+    .limit(filter.limit + 1);
   if (filter.organizationId !== undefined) q = q.where('organization_id', '=', filter.organizationId);
   if (filter.type !== undefined) q = q.where('type', '=', filter.type);
   if (filter.after !== undefined) q = q.where('id', '>', filter.after);
@@ -38,7 +42,13 @@ export async function updateConnection(
   seenUpdatedAt: Date,
   change: Updateable<ConnectionsTable>,
 ): Promise<ConnectionRow | undefined> {
-  return db.updateTable('connections').set(serialise(change)).where('id', '=', id).where('updated_at', '=', seenUpdatedAt).returningAll().executeTakeFirst();
+  return db
+    .updateTable('connections')
+    .set(serialise(change))
+    .where('id', '=', id)
+    .where('updated_at', '=', seenUpdatedAt)
+    .returningAll()
+    .executeTakeFirst();
 }
 
 /** Deletes a connection and its entries in the SAML replay cache (which has no foreign key). */
@@ -56,7 +66,9 @@ export async function findEnabledConnections(
   if (criteria.connectionId !== undefined) q = q.where('connections.id', '=', criteria.connectionId);
   if (criteria.organizationId !== undefined) q = q.where('connections.organization_id', '=', criteria.organizationId);
   if (criteria.domain !== undefined) {
-    q = q.innerJoin('organization_domains', 'organization_domains.organization_id', 'connections.organization_id').where('organization_domains.domain', '=', criteria.domain);
+    q = q
+      .innerJoin('organization_domains', 'organization_domains.organization_id', 'connections.organization_id')
+      .where('organization_domains.domain', '=', criteria.domain);
   }
   return q.execute();
 }
@@ -66,7 +78,11 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 
 /** True when a login at `now` changes what the connection row says (its state, or its minute of last use). */
 export function isUseWorthRecording(connection: { state: 'draft' | 'active'; lastUsedAt: Date | null }, now: Date): boolean {
-  return connection.state === 'draft' || connection.lastUsedAt === null || connection.lastUsedAt.getTime() < now.getTime() - LAST_USED_RESOLUTION_MS;
+  return (
+    connection.state === 'draft' ||
+    connection.lastUsedAt === null ||
+    connection.lastUsedAt.getTime() < now.getTime() - LAST_USED_RESOLUTION_MS
+  );
 }
 
 /**
@@ -96,6 +112,7 @@ export async function markConnectionUsed(db: Kysely<Database>, id: string, now: 
 function serialise<T extends { settings?: unknown; attribute_mapping?: unknown }>(row: T): T {
   const out = { ...row };
   if (out.settings !== undefined && typeof out.settings !== 'string') out.settings = JSON.stringify(out.settings);
-  if (out.attribute_mapping !== undefined && typeof out.attribute_mapping !== 'string') out.attribute_mapping = JSON.stringify(out.attribute_mapping);
+  if (out.attribute_mapping !== undefined && typeof out.attribute_mapping !== 'string')
+    out.attribute_mapping = JSON.stringify(out.attribute_mapping);
   return out;
 }

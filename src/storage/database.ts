@@ -53,7 +53,11 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
  */
 export async function migrateToLatest(db: Db, options: { schema?: string } = {}): Promise<string[]> {
   // The bookkeeping tables live in the schema being migrated: Kysely otherwise looks them up in any schema on the search path.
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations }, ...(options.schema ? { migrationTableSchema: options.schema } : {}) });
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+    ...(options.schema ? { migrationTableSchema: options.schema } : {}),
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error !== undefined) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;

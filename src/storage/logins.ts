@@ -14,7 +14,9 @@ export async function findLoginFlow(db: Kysely<Database>, key: LoginFlowKey): Pr
   query =
     'id' in key
       ? query.where('id', '=', key.id).where('connection_id', '=', key.connectionId)
-      : query.where('upstream_request_id', '=', key.upstreamRequestId).where('connection_id', 'in', db.selectFrom('connections').select('id').where('type', '=', key.connectionType));
+      : query
+          .where('upstream_request_id', '=', key.upstreamRequestId)
+          .where('connection_id', 'in', db.selectFrom('connections').select('id').where('type', '=', key.connectionType));
   return query.executeTakeFirst();
 }
 
@@ -28,7 +30,9 @@ export async function takeLoginFlow(db: Kysely<Database>, key: LoginFlowKey, now
   query =
     'id' in key
       ? query.where('id', '=', key.id).where('connection_id', '=', key.connectionId)
-      : query.where('upstream_request_id', '=', key.upstreamRequestId).where('connection_id', 'in', db.selectFrom('connections').select('id').where('type', '=', key.connectionType));
+      : query
+          .where('upstream_request_id', '=', key.upstreamRequestId)
+          .where('connection_id', 'in', db.selectFrom('connections').select('id').where('type', '=', key.connectionType));
   return query.returningAll().executeTakeFirst();
 }
 
@@ -39,7 +43,12 @@ export async function takeLoginFlow(db: Kysely<Database>, key: LoginFlowKey, now
  * and gets true. An expired flow that fails is not marked returned, so a later response for it is
  * again told that it expired.
  */
-export async function endLoginFlow(db: Kysely<Database>, flow: LoginFlowRow, now: Date, failure?: { code: string; message: string }): Promise<boolean> {
+export async function endLoginFlow(
+  db: Kysely<Database>,
+  flow: LoginFlowRow,
+  now: Date,
+  failure?: { code: string; message: string },
+): Promise<boolean> {
   const returnedAt = flow.returned_at ?? (failure !== undefined && flow.expires_at <= now ? null : now);
   const ended = await db
     .updateTable('login_flows')

@@ -16,7 +16,8 @@ export function decodeCursor(cursor: string | undefined): string | undefined {
   if (cursor === undefined || cursor === '') return undefined;
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
   const match = /^v1:([a-z]+_[0-9A-Z]{26})$/.exec(text);
-  if (match === null) throw new AppError('invalid_cursor', 'cursor is not one this API returned', [{ field: 'cursor', message: 'unknown cursor' }]);
+  if (match === null)
+    throw new AppError('invalid_cursor', 'cursor is not one this API returned', [{ field: 'cursor', message: 'unknown cursor' }]);
   return match[1];
 }
 

@@ -27,12 +27,22 @@ export async function findTicketByTokenHash(db: Kysely<Database>, tokenHash: str
 
 /** The ticket a test sign-in's login flow belongs to. */
 export async function findTicketOfTestFlow(db: Kysely<Database>, flowId: string): Promise<SsoTicketRow | undefined> {
-  return db.selectFrom('sso_tickets').innerJoin('login_flows', 'login_flows.setup_ticket_id', 'sso_tickets.id').selectAll('sso_tickets').where('login_flows.id', '=', flowId).executeTakeFirst();
+  return db
+    .selectFrom('sso_tickets')
+    .innerJoin('login_flows', 'login_flows.setup_ticket_id', 'sso_tickets.id')
+    .selectAll('sso_tickets')
+    .where('login_flows.id', '=', flowId)
+    .executeTakeFirst();
 }
 
 /** `limit + 1` tickets of one organization in id (creation) order, for toPage; status as ticketStatus computes it. */
 export async function listTickets(db: Kysely<Database>, filter: TicketListFilter): Promise<SsoTicketRow[]> {
-  let q = db.selectFrom('sso_tickets').selectAll().where('organization_id', '=', filter.organizationId).orderBy('id').limit(filter.limit + 1);
+  let q = db
+    .selectFrom('sso_tickets')
+    .selectAll()
+    .where('organization_id', '=', filter.organizationId)
+    .orderBy('id')
+    .limit(filter.limit + 1);
   if (filter.after !== undefined) q = q.where('id', '>', filter.after);
   switch (filter.status) {
     case 'revoked':
@@ -55,7 +65,12 @@ export async function listTickets(db: Kysely<Database>, filter: TicketListFilter
  * Changes a ticket only while it is open (not revoked, completed or expired at `now`), so a change
  * racing a revocation or an activation in another request cannot land after it. Undefined when not open.
  */
-export async function updateOpenTicket(db: Kysely<Database>, id: string, now: Date, change: Updateable<SsoTicketsTable>): Promise<SsoTicketRow | undefined> {
+export async function updateOpenTicket(
+  db: Kysely<Database>,
+  id: string,
+  now: Date,
+  change: Updateable<SsoTicketsTable>,
+): Promise<SsoTicketRow | undefined> {
   return db
     .updateTable('sso_tickets')
     .set(serialise(change))
@@ -69,13 +84,25 @@ export async function updateOpenTicket(db: Kysely<Database>, id: string, now: Da
 
 /** Marks a ticket revoked (once: a revoked ticket keeps its first revocation time). */
 export async function revokeTicket(db: Kysely<Database>, id: string, now: Date): Promise<boolean> {
-  const row = await db.updateTable('sso_tickets').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null).returning('id').executeTakeFirst();
+  const row = await db
+    .updateTable('sso_tickets')
+    .set({ revoked_at: now })
+    .where('id', '=', id)
+    .where('revoked_at', 'is', null)
+    .returning('id')
+    .executeTakeFirst();
   return row !== undefined;
 }
 
 /** Stores a setup-page session: only the hash of its secret. */
-export async function insertTicketSession(db: Kysely<Database>, session: { secretHash: string; ticketId: string; now: Date; expiresAt: Date }): Promise<void> {
-  await db.insertInto('sso_ticket_sessions').values({ secret_hash: session.secretHash, ticket_id: session.ticketId, created_at: session.now, expires_at: session.expiresAt }).execute();
+export async function insertTicketSession(
+  db: Kysely<Database>,
+  session: { secretHash: string; ticketId: string; now: Date; expiresAt: Date },
+): Promise<void> {
+  await db
+    .insertInto('sso_ticket_sessions')
+    .values({ secret_hash: session.secretHash, ticket_id: session.ticketId, created_at: session.now, expires_at: session.expiresAt })
+    .execute();
   // Sessions end after a few hours; drop the ended ones of this ticket while here instead of running a sweeper.
   await db.deleteFrom('sso_ticket_sessions').where('ticket_id', '=', session.ticketId).where('expires_at', '<=', session.now).execute();
 }

@@ -1,10 +1,17 @@
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { CERTIFICATE_ERROR_CATALOGUE, parseCertificates, readCertificates as readCertificatesUnderTest } from '../../src/crypto/certificates.ts';
+import {
+  CERTIFICATE_ERROR_CATALOGUE,
+  parseCertificates,
+  readCertificates as readCertificatesUnderTest,
+} from '../../src/crypto/certificates.ts';
 
 type Fixture = { sha256: string; subjectRfc2253: string; notBefore: string; notAfter: string; pem: string };
-const fixtures = JSON.parse(readFileSync(new URL('../fixtures/metadata/certificates.json', import.meta.url), 'utf8')) as Record<string, Fixture>;
+const fixtures = JSON.parse(readFileSync(new URL('../fixtures/metadata/certificates.json', import.meta.url), 'utf8')) as Record<
+  string,
+  Fixture
+>;
 const okta = fixtures.okta!;
 const google = fixtures.google!;
 const now = new Date('2027-06-01T00:00:00Z');
@@ -32,7 +39,13 @@ describe('parseCertificates', () => {
     assert.equal(info?.expired, false);
     assert.equal(info?.pem, okta.pem);
     // OpenSSL's RFC 2253 form lists attributes last-first; ours keeps certificate order.
-    assert.equal(info?.subject, okta.subjectRfc2253.split(/(?<!\\),/).reverse().join(', '));
+    assert.equal(
+      info?.subject,
+      okta.subjectRfc2253
+        .split(/(?<!\\),/)
+        .reverse()
+        .join(', '),
+    );
     assert.match(info!.fingerprintSha256, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
   });
 
@@ -40,7 +53,10 @@ describe('parseCertificates', () => {
     const bundle = `Bag Attributes\r\n    friendlyName: okta\r\n${okta.pem.replace(/\n/g, '\r\n')}subject=CN=Google\n${google.pem}`;
     const result = parseCertificates(bundle, now);
     assert.ok(result.ok);
-    assert.deepEqual(result.value.map((c) => c.fingerprintSha256), [okta.sha256, google.sha256]);
+    assert.deepEqual(
+      result.value.map((c) => c.fingerprintSha256),
+      [okta.sha256, google.sha256],
+    );
   });
 
   it('reads bare base64 DER on one line or wrapped with spaces and tabs', () => {

@@ -72,14 +72,23 @@ describe('createSelfSignedCertificate', () => {
   it('computes the subject key identifier as OpenSSL does (RFC 5280 §4.2.1.2 method 1)', () => {
     const keyFile = join(dir, 'key.pem');
     writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }));
-    const reference = execFileSync('openssl', ['req', '-new', '-x509', '-key', keyFile, '-subj', '/CN=reference', '-days', '1'], { encoding: 'utf8' });
-    const identifier = (certificate: string): string => /Subject Key Identifier:\s*\n\s*([0-9A-F:]+)/.exec(openssl(['x509', '-noout', '-text'], certificate))![1]!;
+    const reference = execFileSync('openssl', ['req', '-new', '-x509', '-key', keyFile, '-subj', '/CN=reference', '-days', '1'], {
+      encoding: 'utf8',
+    });
+    const identifier = (certificate: string): string =>
+      /Subject Key Identifier:\s*\n\s*([0-9A-F:]+)/.exec(openssl(['x509', '-noout', '-text'], certificate))![1]!;
     assert.equal(identifier(pem), identifier(reference));
     assert.match(openssl(['x509', '-noout', '-text'], pem), new RegExp(`Authority Key Identifier:\\s*\\n\\s*(keyid:)?${identifier(pem)}`));
   });
 
   it('encodes a non-ASCII common name as UTF8String', () => {
-    const utf8 = createSelfSignedCertificate({ privateKey, commonName: 'Société Générale — SP', validityYears: 1, now, serialEntropy: entropy });
+    const utf8 = createSelfSignedCertificate({
+      privateKey,
+      commonName: 'Société Générale — SP',
+      validityYears: 1,
+      now,
+      serialEntropy: entropy,
+    });
     assert.equal(new X509Certificate(utf8).subject, 'CN=Société Générale — SP');
     assert.match(openssl(['asn1parse'], utf8), /UTF8STRING/);
   });

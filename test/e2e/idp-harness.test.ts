@@ -200,7 +200,10 @@ test('oidc-provider: discovery, and an authorization-code login as alice through
       });
       const tokens = (await tokenResponse.json()) as { id_token?: string; access_token?: string };
       assert.equal(tokenResponse.status, 200, JSON.stringify(tokens));
-      const idToken = JSON.parse(Buffer.from(tokens.id_token?.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+      const idToken = JSON.parse(Buffer.from(tokens.id_token?.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<
+        string,
+        unknown
+      >;
       assert.equal(idToken.iss, provider.issuer);
       assert.equal(idToken.sub, 'alice');
       assert.equal(idToken.nonce, nonce);

@@ -11,7 +11,11 @@ type RelyingParty = Awaited<ReturnType<typeof relyingParty>>;
 /** An organization with an OIDC connection created through the API from the IdP's issuer. */
 async function connectIdp(t: ListeningLanyard, oidc: Record<string, unknown>, extra: Record<string, unknown> = {}) {
   const org = (await t.request({ method: 'POST', url: '/v1/organizations', payload: { name: `Org ${Math.random()}` } })).json();
-  const created = await t.request({ method: 'POST', url: '/v1/connections', payload: { organizationId: org.id, type: 'oidc', name: 'Customer IdP', oidc, ...extra } });
+  const created = await t.request({
+    method: 'POST',
+    url: '/v1/connections',
+    payload: { organizationId: org.id, type: 'oidc', name: 'Customer IdP', oidc, ...extra },
+  });
   assert.equal(created.statusCode, 201, created.body);
   const connection = created.json();
   assert.equal(connection.oidc.redirectUri, `${t.url}/sso/oidc/callback`);
@@ -19,7 +23,9 @@ async function connectIdp(t: ListeningLanyard, oidc: Record<string, unknown>, ex
 }
 
 async function loginEvents(t: ListeningLanyard, organizationId: string, type: 'login.succeeded' | 'login.failed') {
-  return (await t.request({ method: 'GET', url: `/v1/events?organizationId=${organizationId}&type=${type}` })).json().data as { summary: Record<string, unknown> }[];
+  return (await t.request({ method: 'GET', url: `/v1/events?organizationId=${organizationId}&type=${type}` })).json().data as {
+    summary: Record<string, unknown>;
+  }[];
 }
 
 describe('OIDC login against oidc-provider, the app played by openid-client', () => {
@@ -40,47 +46,59 @@ describe('OIDC login against oidc-provider, the app played by openid-client', ()
     const stopAt = (url: URL) => url.href.startsWith(appRedirectUri);
     let step = await followRedirects(jar, begun.url, {}, { stopAt });
     for (let pages = 0; step.stoppedAt === undefined; pages++) {
-      assert.ok(pages < 5 && step.url.startsWith(`${idp!.issuer}/interaction/`), `stuck at ${step.url} (HTTP ${step.response.status}):\n${step.body.slice(0, 2000)}`);
+      assert.ok(
+        pages < 5 && step.url.startsWith(`${idp!.issuer}/interaction/`),
+        `stuck at ${step.url} (HTTP ${step.response.status}):\n${step.body.slice(0, 2000)}`,
+      );
       const form = parseForms(step.body, step.url)[0]!;
       step = await submitForm(jar, form, 'login' in form.fields ? { login: user, password: 'any' } : {}, { stopAt });
     }
     return rp.finish(step.stoppedAt, begun);
   }
 
-  test('alice and bob sign in and the app gets their email, names and groups, as from a SAML organization', { timeout: 360_000 }, async (t) => {
-    const { available, reason } = oidcProviderAvailability();
-    if (!requireOrSkip(t, available, reason)) return;
-    const clientSecret = 'lanyard-oidc-e2e-secret-0123456789abcdef';
-    idp = await startOidcProvider({ clientId: 'lanyard-e2e', clientSecret, redirectUris: [`${lanyard.url}/sso/oidc/callback`] });
-    // oidc-provider serves `groups` for the scope of that name, and only from userinfo.
-    const setup = await connectIdp(lanyard, { issuer: idp.issuer, clientId: 'lanyard-e2e', clientSecret, scopes: ['openid', 'email', 'profile', 'groups'] }, { groupSync: true });
-    const application = await createApplication(lanyard);
-    const rp = await relyingParty(lanyard.url, application);
-    const people = [
-      ['alice', 'Alice', 'Archer', ['admins', 'engineering']],
-      ['bob', 'Bob', 'Baker', ['engineering']],
-    ] as const;
-    for (const [user, givenName, familyName, groups] of people) {
-      const { claims, userinfo } = await signIn(rp, setup.organizationId, user, application.redirectUri);
-      assert.match(claims.sub, /^usr_/);
-      assert.equal(claims.email, `${user}@example.com`);
-      assert.equal(claims.organization_id, setup.organizationId);
-      assert.equal(claims.connection_id, setup.connectionId);
-      assert.equal(userinfo.email, `${user}@example.com`);
-      assert.equal(userinfo.email_verified, true);
-      assert.equal(userinfo.given_name, givenName);
-      assert.equal(userinfo.family_name, familyName);
-      assert.deepEqual(userinfo.groups, groups);
-      assert.equal(userinfo.idp_id, user);
-      // The claims an app reads are the ones a SAML organization gives it (../shared/API.md, userinfo).
-      for (const name of ['sub', 'email', 'given_name', 'family_name', 'groups', 'organization_id', 'connection_id', 'raw_attributes']) assert.ok(name in userinfo, name);
-      assert.equal((userinfo.raw_attributes as Record<string, unknown>).nonce, undefined, 'token claims are not user attributes');
-    }
-    const connection = (await lanyard.request({ method: 'GET', url: `/v1/connections/${setup.connectionId}` })).json();
-    assert.equal(connection.state, 'active');
-    assert.ok(connection.lastUsedAt);
-    assert.equal((await loginEvents(lanyard, setup.organizationId, 'login.succeeded')).length, 2);
-  });
+  test(
+    'alice and bob sign in and the app gets their email, names and groups, as from a SAML organization',
+    { timeout: 360_000 },
+    async (t) => {
+      const { available, reason } = oidcProviderAvailability();
+      if (!requireOrSkip(t, available, reason)) return;
+      const clientSecret = 'lanyard-oidc-e2e-secret-0123456789abcdef';
+      idp = await startOidcProvider({ clientId: 'lanyard-e2e', clientSecret, redirectUris: [`${lanyard.url}/sso/oidc/callback`] });
+      // oidc-provider serves `groups` for the scope of that name, and only from userinfo.
+      const setup = await connectIdp(
+        lanyard,
+        { issuer: idp.issuer, clientId: 'lanyard-e2e', clientSecret, scopes: ['openid', 'email', 'profile', 'groups'] },
+        { groupSync: true },
+      );
+      const application = await createApplication(lanyard);
+      const rp = await relyingParty(lanyard.url, application);
+      const people = [
+        ['alice', 'Alice', 'Archer', ['admins', 'engineering']],
+        ['bob', 'Bob', 'Baker', ['engineering']],
+      ] as const;
+      for (const [user, givenName, familyName, groups] of people) {
+        const { claims, userinfo } = await signIn(rp, setup.organizationId, user, application.redirectUri);
+        assert.match(claims.sub, /^usr_/);
+        assert.equal(claims.email, `${user}@example.com`);
+        assert.equal(claims.organization_id, setup.organizationId);
+        assert.equal(claims.connection_id, setup.connectionId);
+        assert.equal(userinfo.email, `${user}@example.com`);
+        assert.equal(userinfo.email_verified, true);
+        assert.equal(userinfo.given_name, givenName);
+        assert.equal(userinfo.family_name, familyName);
+        assert.deepEqual(userinfo.groups, groups);
+        assert.equal(userinfo.idp_id, user);
+        // The claims an app reads are the ones a SAML organization gives it (../shared/API.md, userinfo).
+        for (const name of ['sub', 'email', 'given_name', 'family_name', 'groups', 'organization_id', 'connection_id', 'raw_attributes'])
+          assert.ok(name in userinfo, name);
+        assert.equal((userinfo.raw_attributes as Record<string, unknown>).nonce, undefined, 'token claims are not user attributes');
+      }
+      const connection = (await lanyard.request({ method: 'GET', url: `/v1/connections/${setup.connectionId}` })).json();
+      assert.equal(connection.state, 'active');
+      assert.ok(connection.lastUsedAt);
+      assert.equal((await loginEvents(lanyard, setup.organizationId, 'login.succeeded')).length, 2);
+    },
+  );
 });
 
 describe('OIDC login against a misbehaving provider: each failure has its own code', () => {
@@ -141,7 +159,11 @@ describe('OIDC login against a misbehaving provider: each failure has its own co
     assert.equal(sent.get('redirect_uri'), `${lanyard.url}/sso/oidc/callback`);
     assert.match(sent.get('state')!, /^[A-Za-z0-9_-]{43}$/);
     assert.notEqual(sent.get('state'), result.begun.state, "the app's state is not sent upstream");
-    const flow = await lanyard.db.selectFrom('login_flows').selectAll().where('upstream_request_id', '=', sent.get('state')!).executeTakeFirstOrThrow();
+    const flow = await lanyard.db
+      .selectFrom('login_flows')
+      .selectAll()
+      .where('upstream_request_id', '=', sent.get('state')!)
+      .executeTakeFirstOrThrow();
     assert.ok(!flow.sealed_upstream_state!.includes(sent.get('nonce')!), 'the nonce is sealed, not stored in clear');
     assert.notEqual(sent.get('nonce'), result.begun.nonce);
   });
@@ -217,7 +239,10 @@ describe('OIDC login against a misbehaving provider: each failure has its own co
   });
 
   test('an unknown or missing state', async () => {
-    for (const [query, code] of [['?state=never-issued&code=x', 'oidc_state_unknown'], ['?code=x', 'oidc_state_missing']] as const) {
+    for (const [query, code] of [
+      ['?state=never-issued&code=x', 'oidc_state_unknown'],
+      ['?code=x', 'oidc_state_missing'],
+    ] as const) {
       const res = await fetch(`${lanyard.url}/sso/oidc/callback${query}`, { redirect: 'manual' });
       assert.equal(res.status, 400);
       assert.ok(res.headers.get('x-ratelimit-limit'), 'the callback is rate-limited per client address');

@@ -9,7 +9,12 @@ import { launchChromium, screenshot } from '../support/chromium.ts';
 import { requireOrSkip } from '../support/environment.ts';
 import { createApplication, relyingParty, startLanyard, startSecondInstance, type ListeningLanyard } from '../support/lanyard-server.ts';
 import { loginWithSimpleSamlPhp } from '../support/saml-idp-driver.ts';
-import { simpleSamlPhpAvailability, startSimpleSamlPhp, type SimpleSamlPhpIdp, type SimpleSamlPhpOptions } from '../support/simplesamlphp.ts';
+import {
+  simpleSamlPhpAvailability,
+  startSimpleSamlPhp,
+  type SimpleSamlPhpIdp,
+  type SimpleSamlPhpOptions,
+} from '../support/simplesamlphp.ts';
 
 interface Setup {
   idp: SimpleSamlPhpIdp;
@@ -18,9 +23,23 @@ interface Setup {
 }
 
 /** An organization with a SAML connection configured from a live SimpleSAMLphp's metadata URL. */
-async function connectIdp(t: ListeningLanyard, idpOptions: Partial<SimpleSamlPhpOptions>, saml: Record<string, unknown> = {}): Promise<Setup> {
+async function connectIdp(
+  t: ListeningLanyard,
+  idpOptions: Partial<SimpleSamlPhpOptions>,
+  saml: Record<string, unknown> = {},
+): Promise<Setup> {
   const org = (await t.request({ method: 'POST', url: '/v1/organizations', payload: { name: `Org ${Math.random()}` } })).json();
-  const draft = await t.request({ method: 'POST', url: '/v1/connections', payload: { organizationId: org.id, type: 'saml', name: 'SimpleSAMLphp', groupSync: true, attributeMapping: { firstName: 'givenName', lastName: 'sn' } } });
+  const draft = await t.request({
+    method: 'POST',
+    url: '/v1/connections',
+    payload: {
+      organizationId: org.id,
+      type: 'saml',
+      name: 'SimpleSAMLphp',
+      groupSync: true,
+      attributeMapping: { firstName: 'givenName', lastName: 'sn' },
+    },
+  });
   assert.equal(draft.statusCode, 201, draft.body);
   const connection = draft.json();
   let encryptWith: string | undefined;
@@ -30,8 +49,17 @@ async function connectIdp(t: ListeningLanyard, idpOptions: Partial<SimpleSamlPhp
     encryptWith = join(tmpdir(), `lanyard-sp-${connection.id}.pem`);
     await writeFile(encryptWith, `-----BEGIN CERTIFICATE-----\n${cert.match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`);
   }
-  const idp = await startSimpleSamlPhp({ spEntityId: connection.sp.entityId, acsUrl: connection.sp.acsUrl, ...idpOptions, ...(encryptWith ? { encryptWith } : {}) });
-  const configured = await t.request({ method: 'PATCH', url: `/v1/connections/${connection.id}`, payload: { enabled: true, saml: { metadataUrl: idp.metadataUrl, ...saml } } });
+  const idp = await startSimpleSamlPhp({
+    spEntityId: connection.sp.entityId,
+    acsUrl: connection.sp.acsUrl,
+    ...idpOptions,
+    ...(encryptWith ? { encryptWith } : {}),
+  });
+  const configured = await t.request({
+    method: 'PATCH',
+    url: `/v1/connections/${connection.id}`,
+    payload: { enabled: true, saml: { metadataUrl: idp.metadataUrl, ...saml } },
+  });
   assert.equal(configured.statusCode, 200, configured.body);
   return { idp, connectionId: connection.id, organizationId: org.id };
 }
@@ -45,7 +73,10 @@ async function signIn(authorizeUrl: URL, username: string) {
 }
 
 async function postToAcs(samlForm: { action: string; SAMLResponse: string; RelayState?: string }) {
-  const body = new URLSearchParams({ SAMLResponse: samlForm.SAMLResponse, ...(samlForm.RelayState ? { RelayState: samlForm.RelayState } : {}) });
+  const body = new URLSearchParams({
+    SAMLResponse: samlForm.SAMLResponse,
+    ...(samlForm.RelayState ? { RelayState: samlForm.RelayState } : {}),
+  });
   const res = await fetch(samlForm.action, { method: 'POST', body, redirect: 'manual' });
   return { status: res.status, location: res.headers.get('location'), body: await res.text() };
 }
@@ -78,7 +109,10 @@ describe('SAML login against SimpleSAMLphp, the app played by openid-client', ()
       idps.push(setup.idp);
       const application = await createApplication(lanyard);
       const rp = await relyingParty(lanyard.url, application);
-      for (const [user, groups] of [['alice', ['admins', 'engineering']], ['bob', ['engineering']]] as const) {
+      for (const [user, groups] of [
+        ['alice', ['admins', 'engineering']],
+        ['bob', ['engineering']],
+      ] as const) {
         const begun = await rp.begin({ organization: setup.organizationId });
         const { status, location, body } = await signIn(begun.url, user);
         assert.equal(status, 302, body);
@@ -95,7 +129,9 @@ describe('SAML login against SimpleSAMLphp, the app played by openid-client', ()
       const connection = (await lanyard.request({ method: 'GET', url: `/v1/connections/${setup.connectionId}` })).json();
       assert.equal(connection.state, 'active');
       assert.ok(connection.lastUsedAt);
-      const events = (await lanyard.request({ method: 'GET', url: `/v1/events?organizationId=${setup.organizationId}&type=login.succeeded` })).json();
+      const events = (
+        await lanyard.request({ method: 'GET', url: `/v1/events?organizationId=${setup.organizationId}&type=login.succeeded` })
+      ).json();
       assert.equal(events.data.length, 2);
     });
   }
@@ -136,8 +172,14 @@ describe('SAML login against SimpleSAMLphp, the app played by openid-client', ()
     assert.equal(replay.status, 403);
     assert.match(replay.body, /saml_replayed/);
 
-    await lanyard.request({ method: 'PATCH', url: `/v1/connections/${setup.connectionId}`, payload: { saml: { allowIdpInitiated: false } } });
-    const refused = await postToAcs(await loginWithSimpleSamlPhp({ startUrl: setup.idp.idpInitiatedUrl, username: 'bob', password: 'bob-pass' }));
+    await lanyard.request({
+      method: 'PATCH',
+      url: `/v1/connections/${setup.connectionId}`,
+      payload: { saml: { allowIdpInitiated: false } },
+    });
+    const refused = await postToAcs(
+      await loginWithSimpleSamlPhp({ startUrl: setup.idp.idpInitiatedUrl, username: 'bob', password: 'bob-pass' }),
+    );
     assert.equal(refused.status, 403);
     assert.match(refused.body, /saml_unsolicited_not_allowed/);
   });
@@ -188,13 +230,18 @@ describe('replay across two instances sharing one PostgreSQL', () => {
       const application = await createApplication(a);
       const setup = await connectIdp(a, {}, { allowIdpInitiated: true, defaultApplicationId: application.id });
       idp = setup.idp;
-      const atB = (form: { action: string; SAMLResponse: string; RelayState?: string }) => postToAcs({ ...form, action: form.action.replace(a.url, b.url) });
+      const atB = (form: { action: string; SAMLResponse: string; RelayState?: string }) =>
+        postToAcs({ ...form, action: form.action.replace(a.url, b.url) });
 
       // SP-initiated: the flow started on instance a, the response reaches b, then a replay reaches a.
       const rp = await relyingParty(a.url, application);
       const begun = await rp.begin({ organization: setup.organizationId });
       const authorize = await fetch(begun.url, { redirect: 'manual' });
-      const samlForm = await loginWithSimpleSamlPhp({ startUrl: authorize.headers.get('location')!, username: 'alice', password: 'alice-pass' });
+      const samlForm = await loginWithSimpleSamlPhp({
+        startUrl: authorize.headers.get('location')!,
+        username: 'alice',
+        password: 'alice-pass',
+      });
       const accepted = await atB(samlForm);
       assert.equal(accepted.status, 302, accepted.body);
       assert.equal((await rp.finish(accepted.location!, begun)).userinfo.email, 'alice@example.com');

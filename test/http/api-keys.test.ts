@@ -19,13 +19,24 @@ for (const backend of testBackends()) {
       assert.equal((await t.request({ method: 'GET', url: '/v1/organizations', token: key.token })).statusCode, 200);
       const [id, secret] = key.token.split('.');
       const basic = Buffer.from(`${id}:${secret}`).toString('base64');
-      assert.equal((await t.request({ method: 'GET', url: '/v1/organizations', token: null, headers: { authorization: `Basic ${basic}` } })).statusCode, 200);
+      assert.equal(
+        (await t.request({ method: 'GET', url: '/v1/organizations', token: null, headers: { authorization: `Basic ${basic}` } }))
+          .statusCode,
+        200,
+      );
       const wrongSecret = Buffer.from(`${id}:${secret}x`).toString('base64');
-      assert.equal((await t.request({ method: 'GET', url: '/v1/organizations', token: null, headers: { authorization: `Basic ${wrongSecret}` } })).statusCode, 401);
+      assert.equal(
+        (await t.request({ method: 'GET', url: '/v1/organizations', token: null, headers: { authorization: `Basic ${wrongSecret}` } }))
+          .statusCode,
+        401,
+      );
 
       const listed = (await t.request({ method: 'GET', url: '/v1/api-keys' })).json();
       assert.ok(listed.data.some((k: { id: string }) => k.id === key.id));
-      assert.ok(listed.data.every((k: Record<string, unknown>) => !('token' in k)), 'a token is never shown again');
+      assert.ok(
+        listed.data.every((k: Record<string, unknown>) => !('token' in k)),
+        'a token is never shown again',
+      );
 
       assert.equal((await t.request({ method: 'DELETE', url: `/v1/api-keys/${key.id}` })).statusCode, 204);
       const revoked = await t.request({ method: 'GET', url: '/v1/organizations', token: key.token });
@@ -36,7 +47,12 @@ for (const backend of testBackends()) {
     });
 
     test('answers 401 without a key, with a malformed header and with an unknown token', async () => {
-      for (const headers of [{}, { authorization: 'Bearer' }, { authorization: 'Token abc' }, { authorization: 'Bearer key_00000000000000000000000000.nope' }]) {
+      for (const headers of [
+        {},
+        { authorization: 'Bearer' },
+        { authorization: 'Token abc' },
+        { authorization: 'Bearer key_00000000000000000000000000.nope' },
+      ]) {
         const res = await t.request({ method: 'GET', url: '/v1/organizations', token: null, headers });
         assert.equal(res.statusCode, 401, JSON.stringify(headers));
         assert.equal(res.json().code, 'unauthenticated');
@@ -58,9 +74,19 @@ for (const backend of testBackends()) {
       const sibling = await t.request({ method: 'POST', url: '/v1/api-keys', payload: { name: 'sibling' }, token: scoped.token });
       assert.equal(sibling.statusCode, 201);
       assert.equal(sibling.json().organizationId, org.id, 'an organization key creates keys of its own organization');
-      const escalate = await t.request({ method: 'POST', url: '/v1/api-keys', payload: { name: 'admin', organizationId: null }, token: scoped.token });
+      const escalate = await t.request({
+        method: 'POST',
+        url: '/v1/api-keys',
+        payload: { name: 'admin', organizationId: null },
+        token: scoped.token,
+      });
       assert.equal(escalate.statusCode, 403);
-      const cross = await t.request({ method: 'POST', url: '/v1/api-keys', payload: { name: 'x', organizationId: other.id }, token: scoped.token });
+      const cross = await t.request({
+        method: 'POST',
+        url: '/v1/api-keys',
+        payload: { name: 'x', organizationId: other.id },
+        token: scoped.token,
+      });
       assert.equal(cross.statusCode, 403);
       const list = (await t.request({ method: 'GET', url: '/v1/api-keys', token: scoped.token })).json();
       assert.ok(list.data.length >= 2 && list.data.every((k: { organizationId: string }) => k.organizationId === org.id));

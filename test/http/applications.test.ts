@@ -11,7 +11,15 @@ for (const backend of testBackends()) {
     after(async () => t.close());
 
     test('creates an application, shows its secret once, updates and deletes it', async () => {
-      const created = await t.request({ method: 'POST', url: '/v1/applications', payload: { name: 'Dashboard', redirectUris: ['https://app.example.com/callback', 'http://localhost:3000/cb'], defaultRedirectUri: 'https://app.example.com/callback' } });
+      const created = await t.request({
+        method: 'POST',
+        url: '/v1/applications',
+        payload: {
+          name: 'Dashboard',
+          redirectUris: ['https://app.example.com/callback', 'http://localhost:3000/cb'],
+          defaultRedirectUri: 'https://app.example.com/callback',
+        },
+      });
       assert.equal(created.statusCode, 201);
       const app = created.json();
       assert.match(app.id, /^app_/);
@@ -21,7 +29,11 @@ for (const backend of testBackends()) {
       assert.equal(read.clientSecret, undefined);
       const row = await t.db.selectFrom('applications').selectAll().where('id', '=', app.id).executeTakeFirstOrThrow();
       assert.ok(!JSON.stringify(row).includes(app.clientSecret), 'only a hash of the secret is stored');
-      const patched = await t.request({ method: 'PATCH', url: `/v1/applications/${app.id}`, payload: { name: 'Dash', organizationIds: ['org_x'] } });
+      const patched = await t.request({
+        method: 'PATCH',
+        url: `/v1/applications/${app.id}`,
+        payload: { name: 'Dash', organizationIds: ['org_x'] },
+      });
       assert.equal(patched.statusCode, 200);
       assert.deepEqual(patched.json().organizationIds, ['org_x']);
       assert.equal(patched.json().defaultRedirectUri, 'https://app.example.com/callback');
@@ -51,7 +63,12 @@ for (const backend of testBackends()) {
     test('organization keys cannot manage applications', async () => {
       const org = (await t.request({ method: 'POST', url: '/v1/organizations', payload: { name: 'AppOrg' } })).json();
       const key = (await t.request({ method: 'POST', url: '/v1/api-keys', payload: { name: 'k', organizationId: org.id } })).json();
-      const res = await t.request({ method: 'POST', url: '/v1/applications', payload: { name: 'x', redirectUris: ['https://a.example.com/cb'] }, token: key.token });
+      const res = await t.request({
+        method: 'POST',
+        url: '/v1/applications',
+        payload: { name: 'x', redirectUris: ['https://a.example.com/cb'] },
+        token: key.token,
+      });
       assert.equal(res.statusCode, 403);
       assert.equal((await t.request({ method: 'GET', url: '/v1/applications', token: key.token })).statusCode, 403);
     });

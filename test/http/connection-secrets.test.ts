@@ -8,7 +8,13 @@ import { createSealer } from '../../src/crypto/seal.ts';
 import { rotateSealedSecrets } from '../../src/domain/keys/secret-rotation.ts';
 import { isUseWorthRecording, markConnectionUsed } from '../../src/storage/connections.ts';
 import { createTestApp, testBackends, type TestApp } from '../support/app.ts';
-import { directConnectionService, dumpDatabase, fixtureCertificates as certs, metadataFixture as fixture, PUBLIC_URL } from '../support/connections.ts';
+import {
+  directConnectionService,
+  dumpDatabase,
+  fixtureCertificates as certs,
+  metadataFixture as fixture,
+  PUBLIC_URL,
+} from '../support/connections.ts';
 import { requireOrSkip } from '../support/environment.ts';
 import { oidcProviderAvailability, startOidcProvider } from '../support/oidc-provider.ts';
 import { simpleSamlPhpAvailability, startSimpleSamlPhp } from '../support/simplesamlphp.ts';
@@ -31,13 +37,19 @@ for (const backend of testBackends()) {
       await t.close();
     });
 
-    const create = (payload: Body, token?: string) => t.request({ method: 'POST', url: '/v1/connections', payload, ...(token ? { token } : {}) });
+    const create = (payload: Body, token?: string) =>
+      t.request({ method: 'POST', url: '/v1/connections', payload, ...(token ? { token } : {}) });
     const saml = (extra: Body, top: Body = {}): Body => ({ organizationId: org.id, type: 'saml', ...top, saml: extra });
     test('creates an OIDC connection from discovery; the client secret is write-only', async () => {
       const issuer = `${server.base}/tenant-a`;
       server.route('/tenant-a/.well-known/openid-configuration', discoveryDocument(issuer));
       const secret = `s3cret-${randomBytes(8).toString('hex')}`;
-      const res = await create({ organizationId: org.id, type: 'oidc', provider: 'entra', oidc: { issuer, clientId: 'client-a', clientSecret: secret } });
+      const res = await create({
+        organizationId: org.id,
+        type: 'oidc',
+        provider: 'entra',
+        oidc: { issuer, clientId: 'client-a', clientSecret: secret },
+      });
       assert.equal(res.statusCode, 201, res.body);
       const conn = res.json();
       assert.deepEqual(conn.oidc, {
@@ -56,10 +68,20 @@ for (const backend of testBackends()) {
       assert.equal(conn.attributeMapping.email, 'preferred_username');
       assert.equal(conn.attributeMapping.groups, 'roles');
       assert.equal(conn.enabled, true);
-      const patched = await t.request({ method: 'PATCH', url: `/v1/connections/${conn.id}`, payload: { oidc: { clientSecret: `${secret}-2`, scopes: ['openid', 'email'] } } });
+      const patched = await t.request({
+        method: 'PATCH',
+        url: `/v1/connections/${conn.id}`,
+        payload: { oidc: { clientSecret: `${secret}-2`, scopes: ['openid', 'email'] } },
+      });
       assert.equal(patched.statusCode, 200, patched.body);
       assert.deepEqual(patched.json().oidc.scopes, ['openid', 'email']);
-      const everything = [res.body, patched.body, (await t.request({ method: 'GET', url: `/v1/connections/${conn.id}` })).body, (await t.request({ method: 'GET', url: '/v1/connections?limit=100' })).body, (await t.request({ method: 'GET', url: `/v1/events?organizationId=${org.id}&limit=100` })).body];
+      const everything = [
+        res.body,
+        patched.body,
+        (await t.request({ method: 'GET', url: `/v1/connections/${conn.id}` })).body,
+        (await t.request({ method: 'GET', url: '/v1/connections?limit=100' })).body,
+        (await t.request({ method: 'GET', url: `/v1/events?organizationId=${org.id}&limit=100` })).body,
+      ];
       for (const text of everything) assert.ok(!text.includes(secret), 'the client secret is never answered');
       const scopes = await t.request({ method: 'PATCH', url: `/v1/connections/${conn.id}`, payload: { oidc: { scopes: ['email'] } } });
       assert.equal(scopes.statusCode, 400);
@@ -68,7 +90,11 @@ for (const backend of testBackends()) {
 
     test('answers 422 when OIDC discovery disagrees or fails', async () => {
       const cases: [string, (issuer: string) => ReturnType<typeof discoveryDocument> | undefined, RegExp][] = [
-        ['impostor', (issuer) => discoveryDocument(`${issuer}/other`), /names "http:\/\/127\.0\.0\.1:\d+\/impostor\/other", not "http:\/\/127\.0\.0\.1:\d+\/impostor"/],
+        [
+          'impostor',
+          (issuer) => discoveryDocument(`${issuer}/other`),
+          /names "http:\/\/127\.0\.0\.1:\d+\/impostor\/other", not "http:\/\/127\.0\.0\.1:\d+\/impostor"/,
+        ],
         ['no-jwks', (issuer) => discoveryDocument(issuer, (d) => delete d.jwks_uri), /no http\(s\) jwks_uri/],
         ['bad-token', (issuer) => discoveryDocument(issuer, (d) => (d.token_endpoint = 'javascript:1')), /token_endpoint/],
         ['not-json', () => ({ type: 'text/html', body: '<html></html>' }), /did not answer with JSON/],
@@ -90,7 +116,10 @@ for (const backend of testBackends()) {
       const issuer = `${server.base}/raw`;
       server.route('/raw/.well-known/openid-configuration', discoveryDocument(issuer));
       const secret = `raw-secret-${randomBytes(12).toString('hex')}`;
-      assert.equal((await create({ organizationId: org.id, type: 'oidc', oidc: { issuer, clientId: 'raw', clientSecret: secret } })).statusCode, 201);
+      assert.equal(
+        (await create({ organizationId: org.id, type: 'oidc', oidc: { issuer, clientId: 'raw', clientSecret: secret } })).statusCode,
+        201,
+      );
       const samlConn = (await create(saml({ metadataXml: fixture('okta.xml') }))).json();
       assert.equal((await t.request({ method: 'GET', url: `/sso/saml/${samlConn.id}/metadata`, token: null })).statusCode, 200);
       const sealer = createSealer(t.config.secretKey!, [], randomBytes);
@@ -102,7 +131,8 @@ for (const backend of testBackends()) {
       assert.ok(dump.includes('raw-secret') === false, 'client secret found in the database');
       assert.ok(!dump.includes(secret));
       assert.ok(!dump.includes('PRIVATE KEY'));
-      for (let i = 0; i + 64 <= privateBody.length; i += 64) assert.ok(!dump.includes(privateBody.slice(i, i + 64)), 'private key material found in the database');
+      for (let i = 0; i + 64 <= privateBody.length; i += 64)
+        assert.ok(!dump.includes(privateBody.slice(i, i + 64)), 'private key material found in the database');
       assert.ok(dump.includes(issuer), 'the dump does hold the connections');
     });
 
@@ -110,17 +140,52 @@ for (const backend of testBackends()) {
       const login = directConnectionService(t, { LANYARD_ALLOW_PRIVATE_METADATA_URLS: 'true' });
       const issuer = `${server.base}/login`;
       server.route('/login/.well-known/openid-configuration', discoveryDocument(issuer));
-      const scoped = (await t.request({ method: 'POST', url: '/v1/organizations', payload: { name: 'Login', domains: ['login.example'] } })).json();
-      const oidc = (await create({ organizationId: scoped.id, type: 'oidc', oidc: { issuer, clientId: 'cid', clientSecret: 'the-secret' }, groupSync: true })).json();
-      const samlConn = (await create({ organizationId: scoped.id, type: 'saml', provider: 'okta', saml: { metadataXml: fixture('okta.xml'), signaturePolicy: 'assertion' } })).json();
+      const scoped = (
+        await t.request({ method: 'POST', url: '/v1/organizations', payload: { name: 'Login', domains: ['login.example'] } })
+      ).json();
+      const oidc = (
+        await create({
+          organizationId: scoped.id,
+          type: 'oidc',
+          oidc: { issuer, clientId: 'cid', clientSecret: 'the-secret' },
+          groupSync: true,
+        })
+      ).json();
+      const samlConn = (
+        await create({
+          organizationId: scoped.id,
+          type: 'saml',
+          provider: 'okta',
+          saml: { metadataXml: fixture('okta.xml'), signaturePolicy: 'assertion' },
+        })
+      ).json();
       await create({ organizationId: scoped.id, type: 'saml', saml: { metadataXml: fixture('google.xml') }, enabled: false });
       const byDomain = await login.resolveForLogin({ domain: 'LOGIN.example' });
-      assert.deepEqual(byDomain.map((c) => c.id), [oidc.id, samlConn.id]);
-      assert.deepEqual((await login.resolveForLogin({ organizationId: scoped.id })).map((c) => c.id), [oidc.id, samlConn.id]);
-      assert.deepEqual((await login.resolveForLogin({ connectionId: samlConn.id, domain: 'acme.example' })).map((c) => c.id), []);
+      assert.deepEqual(
+        byDomain.map((c) => c.id),
+        [oidc.id, samlConn.id],
+      );
+      assert.deepEqual(
+        (await login.resolveForLogin({ organizationId: scoped.id })).map((c) => c.id),
+        [oidc.id, samlConn.id],
+      );
+      assert.deepEqual(
+        (await login.resolveForLogin({ connectionId: samlConn.id, domain: 'acme.example' })).map((c) => c.id),
+        [],
+      );
       assert.deepEqual(await login.resolveForLogin({}), []);
       const o = byDomain[0]!;
-      assert.deepEqual(o.oidc, { issuer, clientId: 'cid', clientSecret: 'the-secret', scopes: ['openid', 'email', 'profile'], authorizationEndpoint: `${issuer}/auth`, tokenEndpoint: `${issuer}/token`, jwksUri: `${issuer}/jwks`, userinfoEndpoint: `${issuer}/me`, redirectUri: `${PUBLIC_URL}/sso/oidc/callback` });
+      assert.deepEqual(o.oidc, {
+        issuer,
+        clientId: 'cid',
+        clientSecret: 'the-secret',
+        scopes: ['openid', 'email', 'profile'],
+        authorizationEndpoint: `${issuer}/auth`,
+        tokenEndpoint: `${issuer}/token`,
+        jwksUri: `${issuer}/jwks`,
+        userinfoEndpoint: `${issuer}/me`,
+        redirectUri: `${PUBLIC_URL}/sso/oidc/callback`,
+      });
       assert.equal(o.groupSync, true);
       assert.deepEqual(o.attributeMapping, { email: 'email', firstName: 'given_name', lastName: 'family_name', groups: 'groups' });
       const s = (await login.getForLogin(samlConn.id))!;
@@ -148,7 +213,9 @@ for (const backend of testBackends()) {
     test('secrets rotate re-seals every sealed value under the new key, idempotently', async () => {
       const issuer = `${server.base}/rotate`;
       server.route('/rotate/.well-known/openid-configuration', discoveryDocument(issuer));
-      const conn = (await create({ organizationId: org.id, type: 'oidc', oidc: { issuer, clientId: 'r', clientSecret: 'rotate-me' } })).json();
+      const conn = (
+        await create({ organizationId: org.id, type: 'oidc', oidc: { issuer, clientId: 'r', clientSecret: 'rotate-me' } })
+      ).json();
       const keyA = t.config.secretKey!;
       const keyB = loadConfig({ LANYARD_SECRET_KEY: randomBytes(32).toString('base64') }).secretKey!;
       const report = await rotateSealedSecrets(t.db, createSealer(keyB, [keyA], randomBytes));
@@ -157,20 +224,30 @@ for (const backend of testBackends()) {
       assert.ok(counts['deployment_keys.sealed_private_key']!.resealed >= 1);
       assert.ok(report.every((c) => c.failed.length === 0));
       const again = await rotateSealedSecrets(t.db, createSealer(keyB, [keyA], randomBytes));
-      assert.ok(again.every((c) => c.resealed === 0 && c.failed.length === 0), 'a second run re-seals nothing');
+      assert.ok(
+        again.every((c) => c.resealed === 0 && c.failed.length === 0),
+        'a second run re-seals nothing',
+      );
       const onlyB = createSealer(keyB, [], randomBytes);
       const row = await t.db.selectFrom('connections').select(['sealed_secret']).where('id', '=', conn.id).executeTakeFirstOrThrow();
       assert.equal(onlyB.open(row.sealed_secret!, `connections:${conn.id}`), 'rotate-me');
-      for (const key of await t.db.selectFrom('deployment_keys').selectAll().execute()) assert.match(onlyB.open(key.sealed_private_key, `deployment_keys:${key.id}`), /BEGIN PRIVATE KEY/);
+      for (const key of await t.db.selectFrom('deployment_keys').selectAll().execute())
+        assert.match(onlyB.open(key.sealed_private_key, `deployment_keys:${key.id}`), /BEGIN PRIVATE KEY/);
       const stale = await rotateSealedSecrets(t.db, createSealer(keyA, [], randomBytes));
-      assert.ok(stale.some((c) => c.failed.length > 0), 'values under an unknown key are reported, not dropped');
+      assert.ok(
+        stale.some((c) => c.failed.length > 0),
+        'values under an unknown key are reported, not dropped',
+      );
     });
 
     test('live IdPs: SimpleSAMLphp metadata URL and oidc-provider discovery', async (context) => {
       const saml2 = simpleSamlPhpAvailability();
       const oidc = oidcProviderAvailability();
       if (!requireOrSkip(context, saml2.available && oidc.available, `${saml2.reason}${oidc.reason}`)) return;
-      const idp = await startSimpleSamlPhp({ spEntityId: `${PUBLIC_URL}/sso/saml/pending/metadata`, acsUrl: `${PUBLIC_URL}/sso/saml/pending/acs` });
+      const idp = await startSimpleSamlPhp({
+        spEntityId: `${PUBLIC_URL}/sso/saml/pending/metadata`,
+        acsUrl: `${PUBLIC_URL}/sso/saml/pending/acs`,
+      });
       try {
         const res = await create(saml({ metadataUrl: idp.metadataUrl }, { provider: 'generic' }));
         assert.equal(res.statusCode, 201, res.body);
@@ -181,9 +258,18 @@ for (const backend of testBackends()) {
       } finally {
         await idp.stop();
       }
-      const provider = await startOidcProvider({ clientId: 'lanyard', clientSecret: 'provider-secret', redirectUris: [`${PUBLIC_URL}/sso/oidc/callback`] });
+      const provider = await startOidcProvider({
+        clientId: 'lanyard',
+        clientSecret: 'provider-secret',
+        redirectUris: [`${PUBLIC_URL}/sso/oidc/callback`],
+      });
       try {
-        const res = await create({ organizationId: org.id, type: 'oidc', provider: 'keycloak', oidc: { issuer: provider.issuer, clientId: 'lanyard', clientSecret: 'provider-secret' } });
+        const res = await create({
+          organizationId: org.id,
+          type: 'oidc',
+          provider: 'keycloak',
+          oidc: { issuer: provider.issuer, clientId: 'lanyard', clientSecret: 'provider-secret' },
+        });
         assert.equal(res.statusCode, 201, res.body);
         assert.equal(res.json().oidc.issuer, provider.issuer);
         assert.match(res.json().oidc.jwksUri, /^http:\/\/127\.0\.0\.1:\d+\//);

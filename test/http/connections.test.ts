@@ -16,7 +16,13 @@ const MS_CLAIMS = 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims';
 /** A certificate that expired in 2021, for the warning. */
 function expiredCertificatePem(): string {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  return createSelfSignedCertificate({ privateKey, commonName: 'expired.fixture.example', validityYears: 1, now: new Date('2020-01-01T00:00:00Z'), serialEntropy: randomBytes(16) });
+  return createSelfSignedCertificate({
+    privateKey,
+    commonName: 'expired.fixture.example',
+    validityYears: 1,
+    now: new Date('2020-01-01T00:00:00Z'),
+    serialEntropy: randomBytes(16),
+  });
 }
 
 type Body = Record<string, unknown>;
@@ -36,14 +42,33 @@ for (const backend of testBackends()) {
       await t.close();
     });
 
-    const create = (payload: Body, token?: string) => t.request({ method: 'POST', url: '/v1/connections', payload, ...(token ? { token } : {}) });
+    const create = (payload: Body, token?: string) =>
+      t.request({ method: 'POST', url: '/v1/connections', payload, ...(token ? { token } : {}) });
     const saml = (extra: Body, top: Body = {}): Body => ({ organizationId: org.id, type: 'saml', ...top, saml: extra });
     test('creates SAML connections from Entra ID, Okta, AD FS and Google metadata', async () => {
       const cases = [
-        { file: 'entra.xml', provider: 'entra', entityId: 'https://sts.windows.net/11111111-2222-4333-8444-555555555555/', certs: ['entra1', 'entra2'], email: `${MS_CLAIMS}/emailaddress` },
+        {
+          file: 'entra.xml',
+          provider: 'entra',
+          entityId: 'https://sts.windows.net/11111111-2222-4333-8444-555555555555/',
+          certs: ['entra1', 'entra2'],
+          email: `${MS_CLAIMS}/emailaddress`,
+        },
         { file: 'okta.xml', provider: 'okta', entityId: 'http://www.okta.com/exk1fxtrlanyard0d7', certs: ['okta'], email: 'email' },
-        { file: 'adfs.xml', provider: 'adfs', entityId: 'http://adfs.fixture.example/adfs/services/trust', certs: ['adfssig', 'adfstls'], email: `${MS_CLAIMS}/emailaddress` },
-        { file: 'google.xml', provider: 'google', entityId: 'https://accounts.google.com/o/saml2?idpid=C03fxtr1a', certs: ['google'], email: 'email' },
+        {
+          file: 'adfs.xml',
+          provider: 'adfs',
+          entityId: 'http://adfs.fixture.example/adfs/services/trust',
+          certs: ['adfssig', 'adfstls'],
+          email: `${MS_CLAIMS}/emailaddress`,
+        },
+        {
+          file: 'google.xml',
+          provider: 'google',
+          entityId: 'https://accounts.google.com/o/saml2?idpid=C03fxtr1a',
+          certs: ['google'],
+          email: 'email',
+        },
       ];
       for (const c of cases) {
         const res = await create(saml({ metadataXml: fixture(c.file) }, { provider: c.provider }));
@@ -53,7 +78,10 @@ for (const backend of testBackends()) {
         assert.equal(conn.saml.idpEntityId, c.entityId);
         assert.match(conn.saml.ssoUrl, /^https:\/\//);
         assert.equal(conn.saml.ssoBinding, 'redirect');
-        assert.deepEqual(conn.saml.certificates.map((x: { fingerprintSha256: string }) => x.fingerprintSha256), c.certs.map((k) => certs[k]!.sha256));
+        assert.deepEqual(
+          conn.saml.certificates.map((x: { fingerprintSha256: string }) => x.fingerprintSha256),
+          c.certs.map((k) => certs[k]!.sha256),
+        );
         assert.equal(conn.saml.metadataUrl, null);
         assert.equal(conn.attributeMapping.email, c.email);
         assert.equal(conn.enabled, true, 'complete connections are enabled by default');
@@ -68,7 +96,9 @@ for (const backend of testBackends()) {
         });
         assert.equal(conn.oidc, null);
       }
-      const adfs = (await t.request({ method: 'GET', url: `/v1/connections?organizationId=${org.id}&type=saml&limit=100` })).json().data.find((c: Body) => c.provider === 'adfs');
+      const adfs = (await t.request({ method: 'GET', url: `/v1/connections?organizationId=${org.id}&type=saml&limit=100` }))
+        .json()
+        .data.find((c: Body) => c.provider === 'adfs');
       assert.equal(adfs.saml.sloUrl, 'https://adfs.fixture.example/adfs/ls/');
       assert.equal(adfs.name, 'AD FS SAML');
       assert.equal(adfs.attributeMapping.groups, 'http://schemas.xmlsoap.org/claims/Group');
@@ -78,7 +108,18 @@ for (const backend of testBackends()) {
       const bareBase64 = certs.idp1!.pem.replace(/-----[A-Z ]+-----|\s/g, '');
       const res = await create(
         saml(
-          { idpEntityId: 'https://idp.fields.example', ssoUrl: 'https://idp.fields.example/sso', ssoBinding: 'post', sloUrl: 'https://idp.fields.example/slo', certificates: [certs.idp2!.pem, bareBase64, expiredCertificatePem()], allowIdpInitiated: true, clockSkewSeconds: 30, nameIdFormat: 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress', encryptAssertions: true, signaturePolicy: 'both' },
+          {
+            idpEntityId: 'https://idp.fields.example',
+            ssoUrl: 'https://idp.fields.example/sso',
+            ssoBinding: 'post',
+            sloUrl: 'https://idp.fields.example/slo',
+            certificates: [certs.idp2!.pem, bareBase64, expiredCertificatePem()],
+            allowIdpInitiated: true,
+            clockSkewSeconds: 30,
+            nameIdFormat: 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress',
+            encryptAssertions: true,
+            signaturePolicy: 'both',
+          },
           { provider: 'entra', name: 'Fields', attributeMapping: { email: 'mail', groups: null }, groupSync: true, enabled: false },
         ),
       );
@@ -95,14 +136,32 @@ for (const backend of testBackends()) {
         id: 'http://schemas.microsoft.com/identity/claims/objectidentifier',
       });
       assert.deepEqual(conn.saml.certificates.map((c: Body) => c.fingerprintSha256).slice(0, 2), [certs.idp2!.sha256, certs.idp1!.sha256]);
-      assert.deepEqual(conn.saml.certificates.map((c: Body) => c.expired), [false, false, true]);
+      assert.deepEqual(
+        conn.saml.certificates.map((c: Body) => c.expired),
+        [false, false, true],
+      );
       assert.equal(conn.saml.certificates[2].subject, 'CN=expired.fixture.example');
       assert.equal(conn.saml.certificates[2].notAfter, '2021-01-01T00:00:00.000Z');
       assert.equal(conn.warnings.length, 1);
       assert.match(conn.warnings[0], /saml\.certificates\.2 .*expired on 2021-01-01/);
       assert.deepEqual(
         { ...conn.saml, certificates: undefined },
-        { idpEntityId: 'https://idp.fields.example', ssoUrl: 'https://idp.fields.example/sso', ssoBinding: 'post', sloUrl: 'https://idp.fields.example/slo', certificates: undefined, metadataUrl: null, allowIdpInitiated: true, defaultApplicationId: null, clockSkewSeconds: 30, nameIdFormat: 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress', signRequests: false, encryptAssertions: true, allowSha1: false, signaturePolicy: 'both' },
+        {
+          idpEntityId: 'https://idp.fields.example',
+          ssoUrl: 'https://idp.fields.example/sso',
+          ssoBinding: 'post',
+          sloUrl: 'https://idp.fields.example/slo',
+          certificates: undefined,
+          metadataUrl: null,
+          allowIdpInitiated: true,
+          defaultApplicationId: null,
+          clockSkewSeconds: 30,
+          nameIdFormat: 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress',
+          signRequests: false,
+          encryptAssertions: true,
+          allowSha1: false,
+          signaturePolicy: 'both',
+        },
       );
     });
 
@@ -116,19 +175,34 @@ for (const backend of testBackends()) {
       assert.equal(refused.statusCode, 400);
       assert.equal(refused.json().details[0].field, 'enabled');
       assert.equal((await create(saml({}, { enabled: true }))).json().details[0].field, 'enabled');
-      const completed = await t.request({ method: 'PATCH', url: `/v1/connections/${draft.id}`, payload: { enabled: true, saml: { metadataXml: fixture('okta.xml') } } });
+      const completed = await t.request({
+        method: 'PATCH',
+        url: `/v1/connections/${draft.id}`,
+        payload: { enabled: true, saml: { metadataXml: fixture('okta.xml') } },
+      });
       assert.equal(completed.statusCode, 200, completed.body);
       assert.equal(completed.json().enabled, true);
       assert.deepEqual(completed.json().sp, draft.sp);
     });
 
     test('a defaultApplicationId must name an application that may serve the organization and has a defaultRedirectUri', async () => {
-      const application = (payload: Body) => t.request({ method: 'POST', url: '/v1/applications', payload: { name: 'App', redirectUris: ['https://app.example.com/cb'], ...payload } }).then((r) => r.json().id as string);
+      const application = (payload: Body) =>
+        t
+          .request({
+            method: 'POST',
+            url: '/v1/applications',
+            payload: { name: 'App', redirectUris: ['https://app.example.com/cb'], ...payload },
+          })
+          .then((r) => r.json().id as string);
       const landing = { defaultRedirectUri: 'https://app.example.com/cb' };
       const usable = await application(landing);
       const otherOrganization = await application({ ...landing, organizationIds: ['org_someone_else'] });
       const noLanding = await application({});
-      for (const [applicationId, why] of [['app_missing', /no application/], [otherOrganization, /no application/], [noLanding, /without a defaultRedirectUri/]] as const) {
+      for (const [applicationId, why] of [
+        ['app_missing', /no application/],
+        [otherOrganization, /no application/],
+        [noLanding, /without a defaultRedirectUri/],
+      ] as const) {
         const refused = await create(saml({ allowIdpInitiated: true, defaultApplicationId: applicationId }));
         assert.equal(refused.statusCode, 400, refused.body);
         assert.equal(refused.json().details[0].field, 'saml.defaultApplicationId');
@@ -136,9 +210,22 @@ for (const backend of testBackends()) {
       }
       const created = await create(saml({ allowIdpInitiated: true, defaultApplicationId: usable }));
       assert.equal(created.statusCode, 201, created.body);
-      const patched = await t.request({ method: 'PATCH', url: `/v1/connections/${created.json().id}`, payload: { saml: { defaultApplicationId: noLanding } } });
+      const patched = await t.request({
+        method: 'PATCH',
+        url: `/v1/connections/${created.json().id}`,
+        payload: { saml: { defaultApplicationId: noLanding } },
+      });
       assert.equal(patched.statusCode, 400, 'an update is checked too');
-      assert.equal((await t.request({ method: 'PATCH', url: `/v1/connections/${created.json().id}`, payload: { saml: { defaultApplicationId: null } } })).statusCode, 200);
+      assert.equal(
+        (
+          await t.request({
+            method: 'PATCH',
+            url: `/v1/connections/${created.json().id}`,
+            payload: { saml: { defaultApplicationId: null } },
+          })
+        ).statusCode,
+        200,
+      );
     });
 
     test('picks one IdP of an EntitiesDescriptor by idpEntityId, and refuses to guess', async () => {
@@ -166,9 +253,25 @@ for (const backend of testBackends()) {
         [saml({ ssoUrl: 'javascript:alert(1)', idpEntityId: 'x', certificates: [certs.idp1!.pem] }), 'saml.ssoUrl', /http\(s\) URL/],
         [saml({ metadataUrl: 'ftp://idp.example/metadata.xml' }), 'saml.metadataUrl', /http\(s\) URL/],
         [saml({ metadataUrl: 'not a url' }), 'saml.metadataUrl'],
-        [saml({ idpEntityId: 'x', ssoUrl: 'https://x.example/sso', certificates: ['<not a certificate!>'] }), 'saml.certificates.0', /neither PEM nor base64/],
-        [saml({ idpEntityId: 'x', ssoUrl: 'https://x.example/sso', certificates: [certs.idp1!.pem, 'QUJD'] }), 'saml.certificates.1', /X\.509/],
-        [saml({ idpEntityId: 'x', ssoUrl: 'https://x.example/sso', certificates: ['-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----'] }), 'saml.certificates.0', /PRIVATE KEY/],
+        [
+          saml({ idpEntityId: 'x', ssoUrl: 'https://x.example/sso', certificates: ['<not a certificate!>'] }),
+          'saml.certificates.0',
+          /neither PEM nor base64/,
+        ],
+        [
+          saml({ idpEntityId: 'x', ssoUrl: 'https://x.example/sso', certificates: [certs.idp1!.pem, 'QUJD'] }),
+          'saml.certificates.1',
+          /X\.509/,
+        ],
+        [
+          saml({
+            idpEntityId: 'x',
+            ssoUrl: 'https://x.example/sso',
+            certificates: ['-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----'],
+          }),
+          'saml.certificates.0',
+          /PRIVATE KEY/,
+        ],
         [saml({ idpEntityId: 'x', ssoUrl: 'https://x.example/sso' }), 'saml.certificates', /is required/],
         [saml({ ssoUrl: 'https://x.example/sso', certificates: [certs.idp1!.pem] }), 'saml.idpEntityId', /is required/],
         [saml({ metadataXml: fixture('garbage-certificate.xml') }), 'saml.metadataXml', /certificate/],
@@ -183,11 +286,23 @@ for (const backend of testBackends()) {
         [saml({ clockSkewSeconds: 601 }), 'saml.clockSkewSeconds'],
         [saml({ signaturePolicy: 'none' }), 'saml.signaturePolicy'],
         [saml({ certificates: [] }), 'saml.certificates'],
-        [{ organizationId: org.id, type: 'saml', oidc: { issuer: 'https://x.example', clientId: 'a', clientSecret: 'b' } }, 'oidc', /only for type oidc/],
+        [
+          { organizationId: org.id, type: 'saml', oidc: { issuer: 'https://x.example', clientId: 'a', clientSecret: 'b' } },
+          'oidc',
+          /only for type oidc/,
+        ],
         [{ organizationId: org.id, type: 'oidc', saml: {} }, 'saml', /only for type saml/],
         [{ organizationId: org.id, type: 'oidc', oidc: { issuer: 'https://x.example', clientId: 'a' } }, 'oidc.clientSecret'],
-        [{ organizationId: org.id, type: 'oidc', oidc: { issuer: 'file:///etc/passwd', clientId: 'a', clientSecret: 'b' } }, 'oidc.issuer', /http\(s\) URL/],
-        [{ organizationId: org.id, type: 'oidc', oidc: { issuer: 'https://x.example/?tenant=1', clientId: 'a', clientSecret: 'b' } }, 'oidc.issuer', /query/],
+        [
+          { organizationId: org.id, type: 'oidc', oidc: { issuer: 'file:///etc/passwd', clientId: 'a', clientSecret: 'b' } },
+          'oidc.issuer',
+          /http\(s\) URL/,
+        ],
+        [
+          { organizationId: org.id, type: 'oidc', oidc: { issuer: 'https://x.example/?tenant=1', clientId: 'a', clientSecret: 'b' } },
+          'oidc.issuer',
+          /query/,
+        ],
         [saml({}, { attributeMapping: { mail: 'x' } }), 'attributeMapping.mail'],
       ];
       for (const [payload, field, message] of cases) {
@@ -214,7 +329,11 @@ for (const backend of testBackends()) {
       assert.equal(conn.saml.idpEntityId, 'http://www.okta.com/exk1fxtrlanyard0d7');
 
       server.route('/okta', { type: 'application/samlmetadata+xml', body: fixture('google.xml') });
-      const refreshed = await t.request({ method: 'PATCH', url: `/v1/connections/${conn.id}`, payload: { saml: { metadataUrl: `${server.base}/okta` } } });
+      const refreshed = await t.request({
+        method: 'PATCH',
+        url: `/v1/connections/${conn.id}`,
+        payload: { saml: { metadataUrl: `${server.base}/okta` } },
+      });
       assert.equal(refreshed.statusCode, 200, refreshed.body);
       assert.equal(refreshed.json().saml.idpEntityId, 'https://accounts.google.com/o/saml2?idpid=C03fxtr1a');
       assert.deepEqual(refreshed.json().sp, conn.sp);
@@ -239,12 +358,18 @@ for (const backend of testBackends()) {
       // Without LANYARD_ALLOW_PRIVATE_METADATA_URLS, loopback is refused. (A second test app is not
       // opened for this: two migrated schemas at once trip Kysely's migration lock on PostgreSQL.)
       const strict = directConnectionService(t);
-      await assert.rejects(strict.create({ id: 'test', organizationId: null, requestId: null }, { organizationId: org.id, type: 'saml', saml: { metadataUrl: `${server.base}/okta` } }), (error: AppError) => {
-        assert.equal(error.code, 'metadata_fetch_failed');
-        assert.match(error.message, /loopback address, which Lanyard does not fetch from/);
-        assert.doesNotMatch(error.message, /127\.0\.0\.1/);
-        return true;
-      });
+      await assert.rejects(
+        strict.create(
+          { id: 'test', organizationId: null, requestId: null },
+          { organizationId: org.id, type: 'saml', saml: { metadataUrl: `${server.base}/okta` } },
+        ),
+        (error: AppError) => {
+          assert.equal(error.code, 'metadata_fetch_failed');
+          assert.match(error.message, /loopback address, which Lanyard does not fetch from/);
+          assert.doesNotMatch(error.message, /127\.0\.0\.1/);
+          return true;
+        },
+      );
     });
 
     test('an organization key sees and changes only its own organization’s connections', async () => {
@@ -254,7 +379,12 @@ for (const backend of testBackends()) {
       const mine = await create(saml({ metadataXml: fixture('google.xml') }), key.token);
       assert.equal(mine.statusCode, 201);
       for (const method of ['GET', 'PATCH', 'DELETE'] as const) {
-        const res = await t.request({ method, url: `/v1/connections/${theirs.id}`, token: key.token, ...(method === 'PATCH' ? { payload: { name: 'hijack' } } : {}) });
+        const res = await t.request({
+          method,
+          url: `/v1/connections/${theirs.id}`,
+          token: key.token,
+          ...(method === 'PATCH' ? { payload: { name: 'hijack' } } : {}),
+        });
         assert.equal(res.statusCode, 404, method);
         assert.equal(res.json().code, 'not_found');
       }
@@ -262,8 +392,16 @@ for (const backend of testBackends()) {
       assert.equal(foreign.statusCode, 404);
       const list = (await t.request({ method: 'GET', url: '/v1/connections?limit=100', token: key.token })).json();
       assert.ok(list.data.length > 0 && list.data.every((c: Body) => c.organizationId === org.id));
-      assert.deepEqual((await t.request({ method: 'GET', url: `/v1/connections?organizationId=${other.id}`, token: key.token })).json().data, []);
-      const own = await t.request({ method: 'PATCH', url: `/v1/connections/${mine.json().id}`, token: key.token, payload: { name: 'Ours' } });
+      assert.deepEqual(
+        (await t.request({ method: 'GET', url: `/v1/connections?organizationId=${other.id}`, token: key.token })).json().data,
+        [],
+      );
+      const own = await t.request({
+        method: 'PATCH',
+        url: `/v1/connections/${mine.json().id}`,
+        token: key.token,
+        payload: { name: 'Ours' },
+      });
       assert.equal(own.json().name, 'Ours');
       assert.equal((await t.request({ method: 'GET', url: `/v1/connections/${theirs.id}` })).json().name, 'Generic SAML');
     });
@@ -271,27 +409,46 @@ for (const backend of testBackends()) {
     test('pages through connections, filtered by organization and type', async () => {
       const paged = (await t.request({ method: 'POST', url: '/v1/organizations', payload: { name: 'Paged' } })).json();
       const ids: string[] = [];
-      for (let i = 0; i < 5; i++) ids.push((await create({ organizationId: paged.id, type: i % 2 === 0 ? 'saml' : 'oidc', name: `P${i}` })).json().id);
+      for (let i = 0; i < 5; i++)
+        ids.push((await create({ organizationId: paged.id, type: i % 2 === 0 ? 'saml' : 'oidc', name: `P${i}` })).json().id);
       const seen: string[] = [];
       let cursor: string | null = '';
       while (cursor !== null) {
-        const page: { data: { id: string }[]; nextCursor: string | null } = (await t.request({ method: 'GET', url: `/v1/connections?organizationId=${paged.id}&limit=2&cursor=${cursor}` })).json();
+        const page: { data: { id: string }[]; nextCursor: string | null } = (
+          await t.request({ method: 'GET', url: `/v1/connections?organizationId=${paged.id}&limit=2&cursor=${cursor}` })
+        ).json();
         assert.ok(page.data.length <= 2);
         seen.push(...page.data.map((c) => c.id));
         cursor = page.nextCursor;
       }
       assert.deepEqual(seen, ids);
       const oidc = (await t.request({ method: 'GET', url: `/v1/connections?organizationId=${paged.id}&type=oidc` })).json();
-      assert.deepEqual(oidc.data.map((c: Body) => c.name), ['P1', 'P3']);
+      assert.deepEqual(
+        oidc.data.map((c: Body) => c.name),
+        ['P1', 'P3'],
+      );
       assert.equal((await t.request({ method: 'GET', url: '/v1/connections?cursor=bogus' })).json().code, 'invalid_cursor');
       assert.equal((await t.request({ method: 'GET', url: '/v1/connections?type=ldap' })).statusCode, 400);
     });
 
     test('PATCH keeps the SP values, merges options and mappings; DELETE removes; every change is an event', async () => {
       const own = (await t.request({ method: 'POST', url: '/v1/organizations', payload: { name: 'Evented' } })).json();
-      const conn = (await create({ organizationId: own.id, type: 'saml', provider: 'okta', saml: { metadataXml: fixture('okta.xml') }, attributeMapping: { email: 'mail' } })).json();
+      const conn = (
+        await create({
+          organizationId: own.id,
+          type: 'saml',
+          provider: 'okta',
+          saml: { metadataXml: fixture('okta.xml') },
+          attributeMapping: { email: 'mail' },
+        })
+      ).json();
       const patch = async (payload: Body) => t.request({ method: 'PATCH', url: `/v1/connections/${conn.id}`, payload });
-      const changed = await patch({ name: 'Renamed', provider: 'entra', saml: { allowIdpInitiated: true, certificates: [certs.idp1!.pem] }, attributeMapping: { email: null, lastName: 'sn' } });
+      const changed = await patch({
+        name: 'Renamed',
+        provider: 'entra',
+        saml: { allowIdpInitiated: true, certificates: [certs.idp1!.pem] },
+        attributeMapping: { email: null, lastName: 'sn' },
+      });
       assert.equal(changed.statusCode, 200, changed.body);
       const after = changed.json();
       assert.deepEqual(after.sp, conn.sp);
@@ -299,11 +456,19 @@ for (const backend of testBackends()) {
       assert.equal(after.saml.idpEntityId, conn.saml.idpEntityId);
       assert.equal(after.saml.allowIdpInitiated, true);
       assert.equal(after.saml.clockSkewSeconds, 120);
-      assert.deepEqual(after.saml.certificates.map((c: Body) => c.fingerprintSha256), [certs.idp1!.sha256]);
+      assert.deepEqual(
+        after.saml.certificates.map((c: Body) => c.fingerprintSha256),
+        [certs.idp1!.sha256],
+      );
       assert.equal(after.attributeMapping.email, `${MS_CLAIMS}/emailaddress`, 'null restores the preset');
       assert.equal(after.attributeMapping.lastName, 'sn');
       assert.equal(after.createdAt, conn.createdAt);
-      for (const [payload, field] of [[{ type: 'oidc' }, 'type'], [{ organizationId: org.id }, 'organizationId'], [{ oidc: { clientId: 'x' } }, 'oidc'], [{}, '(root)']] as const) {
+      for (const [payload, field] of [
+        [{ type: 'oidc' }, 'type'],
+        [{ organizationId: org.id }, 'organizationId'],
+        [{ oidc: { clientId: 'x' } }, 'oidc'],
+        [{}, '(root)'],
+      ] as const) {
         const res = await patch(payload);
         assert.equal(res.statusCode, 400, JSON.stringify(payload));
         assert.equal(res.json().details[0].field, field);
@@ -312,10 +477,18 @@ for (const backend of testBackends()) {
       assert.equal((await t.request({ method: 'GET', url: `/v1/connections/${conn.id}` })).statusCode, 404);
       assert.equal((await t.request({ method: 'DELETE', url: `/v1/connections/${conn.id}` })).statusCode, 404);
       assert.equal((await t.request({ method: 'GET', url: `/sso/saml/${conn.id}/metadata`, token: null })).statusCode, 404);
-      const events = (await t.request({ method: 'GET', url: `/v1/events?organizationId=${own.id}&limit=100` })).json().data.filter((e: Body) => String(e.type).startsWith('connection.'));
-      assert.deepEqual(events.map((e: Body) => e.type), ['connection.created', 'connection.updated', 'connection.deleted']);
+      const events = (await t.request({ method: 'GET', url: `/v1/events?organizationId=${own.id}&limit=100` }))
+        .json()
+        .data.filter((e: Body) => String(e.type).startsWith('connection.'));
+      assert.deepEqual(
+        events.map((e: Body) => e.type),
+        ['connection.created', 'connection.updated', 'connection.deleted'],
+      );
       assert.deepEqual(events[0].summary, { connectionId: conn.id, type: 'saml', provider: 'okta', name: 'Okta SAML', enabled: true });
-      assert.deepEqual(events[1].summary, { connectionId: conn.id, changed: ['name', 'provider', 'saml.allowIdpInitiated', 'saml.certificates', 'attributeMapping'] });
+      assert.deepEqual(events[1].summary, {
+        connectionId: conn.id,
+        changed: ['name', 'provider', 'saml.allowIdpInitiated', 'saml.certificates', 'attributeMapping'],
+      });
       assert.ok(events.every((e: Body) => String(e.actor).startsWith('key_') && String(e.requestId).startsWith('req_')));
     });
 
@@ -330,8 +503,14 @@ for (const backend of testBackends()) {
       const descriptor = children(parsed.root, NS.md, 'SPSSODescriptor')[0]!;
       assert.equal(attr(descriptor, 'AuthnRequestsSigned'), 'true');
       const acs = children(descriptor, NS.md, 'AssertionConsumerService');
-      assert.deepEqual(acs.map((el) => [attr(el, 'Binding'), attr(el, 'Location')]), [['urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST', conn.sp.acsUrl]]);
-      assert.deepEqual(children(descriptor, NS.md, 'SingleLogoutService').map((el) => attr(el, 'Location')), [conn.sp.sloUrl]);
+      assert.deepEqual(
+        acs.map((el) => [attr(el, 'Binding'), attr(el, 'Location')]),
+        [['urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST', conn.sp.acsUrl]],
+      );
+      assert.deepEqual(
+        children(descriptor, NS.md, 'SingleLogoutService').map((el) => attr(el, 'Location')),
+        [conn.sp.sloUrl],
+      );
       const keys = await t.db.selectFrom('deployment_keys').selectAll().where('purpose', '=', 'saml-sp').execute();
       assert.equal(keys.length, 1);
       const deploymentFingerprint = new X509Certificate(keys[0]!.certificate_pem!).fingerprint256;
@@ -339,17 +518,22 @@ for (const backend of testBackends()) {
         const root = (parseXml(xml) as { root: Element }).root;
         return children(children(root, NS.md, 'SPSSODescriptor')[0]!, NS.md, 'KeyDescriptor').map((kd) => {
           const data = firstChild(firstChild(kd, NS.ds, 'KeyInfo')!, NS.ds, 'X509Data')!;
-          return [attr(kd, 'use'), new X509Certificate(Buffer.from(textOf(firstChild(data, NS.ds, 'X509Certificate')!), 'base64')).fingerprint256];
+          return [
+            attr(kd, 'use'),
+            new X509Certificate(Buffer.from(textOf(firstChild(data, NS.ds, 'X509Certificate')!), 'base64')).fingerprint256,
+          ];
         });
       };
       assert.deepEqual(keyDescriptors(res.body), [['signing', deploymentFingerprint]]);
       await t.request({ method: 'PATCH', url: `/v1/connections/${conn.id}`, payload: { saml: { encryptAssertions: true } } });
       const encrypted = await t.request({ method: 'GET', url: `/sso/saml/${conn.id}/metadata`, token: null });
-      assert.deepEqual(keyDescriptors(encrypted.body), [['signing', deploymentFingerprint], ['encryption', deploymentFingerprint]]);
+      assert.deepEqual(keyDescriptors(encrypted.body), [
+        ['signing', deploymentFingerprint],
+        ['encryption', deploymentFingerprint],
+      ]);
       assert.equal((await t.request({ method: 'GET', url: '/sso/saml/conn_unknown/metadata', token: null })).statusCode, 404);
       const oidcDraft = (await create({ organizationId: org.id, type: 'oidc' })).json();
       assert.equal((await t.request({ method: 'GET', url: `/sso/saml/${oidcDraft.id}/metadata`, token: null })).statusCode, 404);
     });
-
   });
 }

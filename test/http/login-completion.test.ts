@@ -24,13 +24,40 @@ for (const backend of testBackends()) {
     before(async () => {
       t = await createTestApp({ backend, clock });
       const org = (await t.request({ method: 'POST', url: '/v1/organizations', payload: { name: 'Acme' } })).json();
-      const payload = { organizationId: org.id, type: 'saml', enabled: true, saml: { idpEntityId: IDP, ssoUrl: 'https://idp.example.test/sso', certificates: [testKeys.idpCertPem] } };
+      const payload = {
+        organizationId: org.id,
+        type: 'saml',
+        enabled: true,
+        saml: { idpEntityId: IDP, ssoUrl: 'https://idp.example.test/sso', certificates: [testKeys.idpCertPem] },
+      };
       const connection = (await t.request({ method: 'POST', url: '/v1/connections', payload })).json();
       connectionId = connection.id;
-      const app = (await t.request({ method: 'POST', url: '/v1/applications', payload: { name: 'App', redirectUris: ['https://app.example.com/cb'] } })).json();
-      completion = createLoginCompletion({ db: t.db, clock, random: randomBytes, applications: createApplicationService({ db: t.db, clock, random: randomBytes }) });
-      const profile = { idpId: 'alice', email: 'alice@example.com', emailVerified: null, firstName: null, lastName: null, groups: [], rawAttributes: {}, organizationId: org.id, connectionId: connection.id, connectionType: 'saml' as const };
-      login = (assertionId) => ({ profile, connection: { id: connection.id, state: 'active', lastUsedAt: clock() }, assertion: { connectionId: connection.id, assertionId, expiresAt: new Date(now + 300_000) } });
+      const app = (
+        await t.request({ method: 'POST', url: '/v1/applications', payload: { name: 'App', redirectUris: ['https://app.example.com/cb'] } })
+      ).json();
+      completion = createLoginCompletion({
+        db: t.db,
+        clock,
+        random: randomBytes,
+        applications: createApplicationService({ db: t.db, clock, random: randomBytes }),
+      });
+      const profile = {
+        idpId: 'alice',
+        email: 'alice@example.com',
+        emailVerified: null,
+        firstName: null,
+        lastName: null,
+        groups: [],
+        rawAttributes: {},
+        organizationId: org.id,
+        connectionId: connection.id,
+        connectionType: 'saml' as const,
+      };
+      login = (assertionId) => ({
+        profile,
+        connection: { id: connection.id, state: 'active', lastUsedAt: clock() },
+        assertion: { connectionId: connection.id, assertionId, expiresAt: new Date(now + 300_000) },
+      });
       startFlow = async () => {
         const query = new URLSearchParams({ response_type: 'code', client_id: app.clientId, connection: connection.id });
         const started = await t.request({ method: 'GET', url: `/oauth/authorize?${query}`, token: null });
@@ -39,8 +66,16 @@ for (const backend of testBackends()) {
     });
     after(async () => t.close());
 
-    const flowRow = async (id: string) => (await t.db.selectFrom('login_flows').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
-    const count = async (table: 'authorization_codes' | 'events') => Number((await t.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+    const flowRow = async (id: string) => await t.db.selectFrom('login_flows').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    const count = async (table: 'authorization_codes' | 'events') =>
+      Number(
+        (
+          await t.db
+            .selectFrom(table)
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
 
     test('a replayed assertion rolls the success back whole: the flow stays pending, no code, no event', async () => {
       const flow = await flowRow(await startFlow());
@@ -51,7 +86,10 @@ for (const backend of testBackends()) {
       assert.deepEqual([after.returned_at, after.completed_at, after.failure_code], [null, null, null]);
       assert.deepEqual([await count('authorization_codes'), await count('events')], [codes, events]);
       // The refusal then uses the flow up (one transaction: the flow and the event), so nothing can succeed on it.
-      const failed = await completion.fail({ flow, organizationId: flow.organization_id, connectionId: flow.connection_id, code: 'saml_replayed', message: 'replayed' }, null);
+      const failed = await completion.fail(
+        { flow, organizationId: flow.organization_id, connectionId: flow.connection_id, code: 'saml_replayed', message: 'replayed' },
+        null,
+      );
       assert.deepEqual(failed, { ok: true, setupResult: undefined });
       assert.equal((await flowRow(flow.id)).failure_code, 'saml_replayed');
       assert.deepEqual(await completion.succeed(flow, login('_fresh'), null), { ok: false, conflict: 'flow_taken' });
@@ -63,10 +101,16 @@ for (const backend of testBackends()) {
       const [codes, events] = [await count('authorization_codes'), await count('events')];
       const ended = await Promise.all([completion.succeed(flow, login('_one'), null), completion.succeed(flow, login('_two'), null)]);
       assert.deepEqual(ended.map((e) => e.ok).sort(), [false, true]);
-      assert.deepEqual(ended.find((e) => !e.ok), { ok: false, conflict: 'flow_taken' });
+      assert.deepEqual(
+        ended.find((e) => !e.ok),
+        { ok: false, conflict: 'flow_taken' },
+      );
       assert.deepEqual([await count('authorization_codes'), await count('events')], [codes + 1, events + 1]);
       // Nor does a failing response that read it pending: the outcome stays the winner's.
-      const failed = await completion.fail({ flow, organizationId: flow.organization_id, connectionId: flow.connection_id, code: 'saml_signature_invalid', message: 'bad' }, null);
+      const failed = await completion.fail(
+        { flow, organizationId: flow.organization_id, connectionId: flow.connection_id, code: 'saml_signature_invalid', message: 'bad' },
+        null,
+      );
       assert.deepEqual(failed, { ok: false, conflict: 'flow_taken' });
       assert.equal(await count('events'), events + 1);
       const row = await flowRow(flow.id);
@@ -76,17 +120,21 @@ for (const backend of testBackends()) {
     });
 
     // Only on PostgreSQL: PGlite has one session, so no other login can hold the row meanwhile.
-    if (backend !== 'pglite') test('a login does not wait for another one marking the same connection used', async () => {
-      const first = new Date(now + 60 * 60_000);
-      await t.db.transaction().execute(async (trx) => {
-        await markConnectionUsed(trx, connectionId, first);
-        const other = markConnectionUsed(t.db, connectionId, new Date(first.getTime() + 60 * 60_000));
-        const waited = await Promise.race([other.then(() => false), new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 2000))]);
-        assert.equal(waited, false, 'the second mark waited for the row lock');
+    if (backend !== 'pglite')
+      test('a login does not wait for another one marking the same connection used', async () => {
+        const first = new Date(now + 60 * 60_000);
+        await t.db.transaction().execute(async (trx) => {
+          await markConnectionUsed(trx, connectionId, first);
+          const other = markConnectionUsed(t.db, connectionId, new Date(first.getTime() + 60 * 60_000));
+          const waited = await Promise.race([
+            other.then(() => false),
+            new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 2000)),
+          ]);
+          assert.equal(waited, false, 'the second mark waited for the row lock');
+        });
+        const row = await t.db.selectFrom('connections').select('last_used_at').where('id', '=', connectionId).executeTakeFirstOrThrow();
+        assert.deepEqual(row.last_used_at, first);
       });
-      const row = await t.db.selectFrom('connections').select('last_used_at').where('id', '=', connectionId).executeTakeFirstOrThrow();
-      assert.deepEqual(row.last_used_at, first);
-    });
 
     test('an expired flow that fails is recorded but not marked returned, each time', async () => {
       const id = await startFlow();
@@ -94,7 +142,10 @@ for (const backend of testBackends()) {
       for (let i = 0; i < 2; i++) {
         const flow = (await findLoginFlow(t.db, { upstreamRequestId: (await flowRow(id)).upstream_request_id!, connectionType: 'saml' }))!;
         assert.equal(completion.isPending(flow), false);
-        const failed = await completion.fail({ flow, organizationId: flow.organization_id, connectionId: flow.connection_id, code: 'oidc_login_expired', message: 'expired' }, null);
+        const failed = await completion.fail(
+          { flow, organizationId: flow.organization_id, connectionId: flow.connection_id, code: 'oidc_login_expired', message: 'expired' },
+          null,
+        );
         assert.equal(failed.ok, true);
         const row = await flowRow(id);
         assert.deepEqual([row.returned_at, row.failure_code], [null, 'oidc_login_expired']);

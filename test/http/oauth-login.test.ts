@@ -7,8 +7,12 @@ import { buildResponseXml, IDP, NOW, sign, testKeys } from '../support/saml-buil
 import { createTestApp, testBackends, type TestApp } from '../support/app.ts';
 
 const REDIRECT = 'https://app.example.com/callback';
-const form = (fields: Record<string, string>) => ({ headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams(fields).toString() });
-const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+const form = (fields: Record<string, string>) => ({
+  headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  payload: new URLSearchParams(fields).toString(),
+});
+const basic = (id: string, secret: string) =>
+  `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 
 for (const backend of testBackends()) {
   describe(`the OAuth 2.0 / OIDC login on ${backend}, with SAML responses signed by a test IdP`, () => {
@@ -24,7 +28,13 @@ for (const backend of testBackends()) {
       const created = await t.request({
         method: 'POST',
         url: '/v1/connections',
-        payload: { organizationId: org.id, type: 'saml', enabled: true, groupSync: true, saml: { idpEntityId: IDP, ssoUrl: 'https://idp.example.test/sso?tenant=1', certificates: [testKeys.idpCertPem] } },
+        payload: {
+          organizationId: org.id,
+          type: 'saml',
+          enabled: true,
+          groupSync: true,
+          saml: { idpEntityId: IDP, ssoUrl: 'https://idp.example.test/sso?tenant=1', certificates: [testKeys.idpCertPem] },
+        },
       });
       assert.equal(created.statusCode, 201, created.body);
       connection = created.json();
@@ -38,7 +48,13 @@ for (const backend of testBackends()) {
     }
 
     async function authorize(params: Record<string, string>) {
-      const query = new URLSearchParams({ response_type: 'code', client_id: app.clientId, redirect_uri: REDIRECT, scope: 'openid email profile', ...params });
+      const query = new URLSearchParams({
+        response_type: 'code',
+        client_id: app.clientId,
+        redirect_uri: REDIRECT,
+        scope: 'openid email profile',
+        ...params,
+      });
       return t.request({ method: 'GET', url: `/oauth/authorize?${query}`, token: null });
     }
 
@@ -54,15 +70,25 @@ for (const backend of testBackends()) {
     }
 
     /** The ACS form of a response the test IdP signs for a started login. */
-    function acsForm(started: { requestId: string; relayState: string }, options: { assertionId?: string; tamper?: (xml: string) => string } = {}) {
+    function acsForm(
+      started: { requestId: string; relayState: string },
+      options: { assertionId?: string; tamper?: (xml: string) => string } = {},
+    ) {
       const xml = sign(
-        buildResponseXml({ inResponseTo: started.requestId, audience: connection.sp.entityId, recipient: connection.sp.acsUrl, destination: connection.sp.acsUrl, assertionId: options.assertionId ?? `_a${randomBytes(8).toString('hex')}` }),
+        buildResponseXml({
+          inResponseTo: started.requestId,
+          audience: connection.sp.entityId,
+          recipient: connection.sp.acsUrl,
+          destination: connection.sp.acsUrl,
+          assertionId: options.assertionId ?? `_a${randomBytes(8).toString('hex')}`,
+        }),
         { target: 'assertion' },
       );
       return form({ SAMLResponse: Buffer.from((options.tamper ?? ((x) => x))(xml)).toString('base64'), RelayState: started.relayState });
     }
 
-    const postToAcs = (fields: ReturnType<typeof form>) => t.request({ method: 'POST', url: `/sso/saml/${connection.id}/acs`, token: null, ...fields });
+    const postToAcs = (fields: ReturnType<typeof form>) =>
+      t.request({ method: 'POST', url: `/sso/saml/${connection.id}/acs`, token: null, ...fields });
 
     /** authorize → (the test IdP signs a response to the AuthnRequest) → ACS; returns the ACS answer. */
     async function login(params: Record<string, string> = {}, tamper: (xml: string) => string = (x) => x) {
@@ -70,7 +96,13 @@ for (const backend of testBackends()) {
     }
 
     async function exchange(fields: Record<string, string>, authorization?: string) {
-      return t.request({ method: 'POST', url: '/oauth/token', token: null, ...form(fields), ...(authorization ? { headers: { 'content-type': 'application/x-www-form-urlencoded', authorization } } : {}) });
+      return t.request({
+        method: 'POST',
+        url: '/oauth/token',
+        token: null,
+        ...form(fields),
+        ...(authorization ? { headers: { 'content-type': 'application/x-www-form-urlencoded', authorization } } : {}),
+      });
     }
 
     test('a full login: code bound to PKCE, tokens, a verifiable id_token and userinfo', async () => {
@@ -82,7 +114,10 @@ for (const backend of testBackends()) {
       assert.equal(callback.searchParams.get('state'), 'st-1');
       const code = callback.searchParams.get('code')!;
 
-      const tokens = await exchange({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier }, basic(app.clientId, app.clientSecret));
+      const tokens = await exchange(
+        { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier },
+        basic(app.clientId, app.clientSecret),
+      );
       assert.equal(tokens.statusCode, 200, tokens.body);
       assert.equal(tokens.headers['cache-control'], 'no-store');
       const body = tokens.json();
@@ -93,7 +128,11 @@ for (const backend of testBackends()) {
       assert.equal(discovery.issuer, t.config.publicUrl);
       assert.deepEqual(discovery.code_challenge_methods_supported, ['S256']);
       const jwks = (await t.request({ method: 'GET', url: '/oauth/jwks', token: null })).json();
-      const { payload, protectedHeader } = await jwtVerify(body.id_token, createLocalJWKSet(jwks), { issuer: t.config.publicUrl, audience: app.clientId, currentDate: new Date(now) });
+      const { payload, protectedHeader } = await jwtVerify(body.id_token, createLocalJWKSet(jwks), {
+        issuer: t.config.publicUrl,
+        audience: app.clientId,
+        currentDate: new Date(now),
+      });
       assert.equal(protectedHeader.alg, 'RS256');
       assert.equal(payload.nonce, 'n-1');
       assert.equal(payload.email, 'alice@example.com');
@@ -106,13 +145,22 @@ for (const backend of testBackends()) {
       assert.deepEqual(userinfo.json().groups, ['staff', 'admins']);
 
       // RFC 6749 §4.1.2: a code used twice is refused, and what the first use obtained is revoked.
-      const again = await exchange({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier }, basic(app.clientId, app.clientSecret));
+      const again = await exchange(
+        { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier },
+        basic(app.clientId, app.clientSecret),
+      );
       assert.equal(again.statusCode, 400);
       assert.equal(again.json().error, 'invalid_grant');
       assert.equal((await t.request({ method: 'GET', url: '/oauth/userinfo', token: body.access_token })).statusCode, 401);
     });
 
-    const countCodes = async () => (await t.db.selectFrom('authorization_codes').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n;
+    const countCodes = async () =>
+      (
+        await t.db
+          .selectFrom('authorization_codes')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n;
     const flowRow = (id: string) => t.db.selectFrom('login_flows').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 
     test('two responses racing for one flow: exactly one gets a code, the other is refused as late', async () => {
@@ -120,7 +168,10 @@ for (const backend of testBackends()) {
       const distinct = await startLogin();
       const same = acsForm(await startLogin());
       // Two valid responses (two assertions) for one flow, then one response posted twice, each pair at once.
-      for (const [flowId, pair] of [[distinct.relayState, [acsForm(distinct), acsForm(distinct)]], [new URLSearchParams(same.payload).get('RelayState')!, [same, same]]] as const) {
+      for (const [flowId, pair] of [
+        [distinct.relayState, [acsForm(distinct), acsForm(distinct)]],
+        [new URLSearchParams(same.payload).get('RelayState')!, [same, same]],
+      ] as const) {
         const results = await Promise.all(pair.map(postToAcs));
         const granted = results.filter((r) => r.statusCode === 302 && new URL(r.headers.location as string).searchParams.has('code'));
         assert.equal(granted.length, 1, results.map((r) => `${r.statusCode} ${r.body}`).join('\n'));
@@ -147,7 +198,10 @@ for (const backend of testBackends()) {
       assert.equal(flow.failure_code, 'saml_replayed');
       assert.ok(flow.returned_at && flow.completed_at);
       const failed = await t.db.selectFrom('events').select('summary').where('type', '=', 'login.failed').execute();
-      assert.deepEqual(failed.filter((e) => e.summary.flowId === second.relayState).map((e) => e.summary.code), ['saml_replayed']);
+      assert.deepEqual(
+        failed.filter((e) => e.summary.flowId === second.relayState).map((e) => e.summary.code),
+        ['saml_replayed'],
+      );
       // As any refused response does: a good response for the same flow comes too late.
       const late = await postToAcs(acsForm(second));
       assert.match(late.body, /login_flow_not_found/);
@@ -155,7 +209,9 @@ for (const backend of testBackends()) {
 
     test('a code refused at the token endpoint is used up all the same', async () => {
       const { verifier, challenge } = pkce();
-      const code = new URL((await login({ code_challenge: challenge, code_challenge_method: 'S256' })).headers.location as string).searchParams.get('code')!;
+      const code = new URL(
+        (await login({ code_challenge: challenge, code_challenge_method: 'S256' })).headers.location as string,
+      ).searchParams.get('code')!;
       const grant = { grant_type: 'authorization_code', code, redirect_uri: REDIRECT };
       const wrong = await exchange({ ...grant, code_verifier: pkce().verifier }, basic(app.clientId, app.clientSecret));
       assert.equal(wrong.json().error, 'invalid_grant');
@@ -166,8 +222,17 @@ for (const backend of testBackends()) {
 
     test('the token endpoint refuses what RFC 6749 and RFC 7636 refuse', async () => {
       const { verifier, challenge } = pkce();
-      const codeFor = async () => new URL((await login({ code_challenge: challenge, code_challenge_method: 'S256' })).headers.location as string).searchParams.get('code')!;
-      const good = { grant_type: 'authorization_code', redirect_uri: REDIRECT, code_verifier: verifier, client_id: app.clientId, client_secret: app.clientSecret };
+      const codeFor = async () =>
+        new URL((await login({ code_challenge: challenge, code_challenge_method: 'S256' })).headers.location as string).searchParams.get(
+          'code',
+        )!;
+      const good = {
+        grant_type: 'authorization_code',
+        redirect_uri: REDIRECT,
+        code_verifier: verifier,
+        client_id: app.clientId,
+        client_secret: app.clientSecret,
+      };
       const cases: [Record<string, string>, number, string][] = [
         [{ ...good, code_verifier: pkce().verifier }, 400, 'invalid_grant'],
         [{ ...good, code_verifier: '' }, 400, 'invalid_grant'],
@@ -198,7 +263,11 @@ for (const backend of testBackends()) {
     });
 
     test('authorize shows a page for an untrusted client or redirect URI, and redirects other errors to the app', async () => {
-      const unknown = await t.request({ method: 'GET', url: '/oauth/authorize?response_type=code&client_id=nope&redirect_uri=https://evil.example/cb', token: null });
+      const unknown = await t.request({
+        method: 'GET',
+        url: '/oauth/authorize?response_type=code&client_id=nope&redirect_uri=https://evil.example/cb',
+        token: null,
+      });
       assert.equal(unknown.statusCode, 400);
       assert.match(unknown.headers['content-type'] as string, /text\/html/);
       assert.match(unknown.headers['content-security-policy'] as string, /default-src 'none'/);
@@ -230,7 +299,17 @@ for (const backend of testBackends()) {
       const second = await t.request({
         method: 'POST',
         url: '/v1/connections',
-        payload: { organizationId: org.id, type: 'saml', name: 'Backup IdP', enabled: true, saml: { idpEntityId: 'https://backup.example.test', ssoUrl: 'https://backup.example.test/sso', certificates: [testKeys.idpCertPem] } },
+        payload: {
+          organizationId: org.id,
+          type: 'saml',
+          name: 'Backup IdP',
+          enabled: true,
+          saml: {
+            idpEntityId: 'https://backup.example.test',
+            ssoUrl: 'https://backup.example.test/sso',
+            certificates: [testKeys.idpCertPem],
+          },
+        },
       });
       assert.equal(second.statusCode, 201, second.body);
       const chooser = await authorize({ organization: org.id });
@@ -239,8 +318,19 @@ for (const backend of testBackends()) {
       assert.ok(chooser.body.includes(`connection=${connection.id}`) && chooser.body.includes(`connection=${second.json().id}`));
       await t.request({ method: 'DELETE', url: `/v1/connections/${second.json().id}` });
 
-      const limited = (await t.request({ method: 'POST', url: '/v1/applications', payload: { name: 'Limited', redirectUris: [REDIRECT], organizationIds: ['org_other'] } })).json();
-      const query = new URLSearchParams({ response_type: 'code', client_id: limited.clientId, redirect_uri: REDIRECT, organization: org.id });
+      const limited = (
+        await t.request({
+          method: 'POST',
+          url: '/v1/applications',
+          payload: { name: 'Limited', redirectUris: [REDIRECT], organizationIds: ['org_other'] },
+        })
+      ).json();
+      const query = new URLSearchParams({
+        response_type: 'code',
+        client_id: limited.clientId,
+        redirect_uri: REDIRECT,
+        organization: org.id,
+      });
       const refused = await t.request({ method: 'GET', url: `/oauth/authorize?${query}`, token: null });
       assert.equal(new URL(refused.headers.location as string).searchParams.get('error'), 'access_denied');
     });
@@ -258,10 +348,20 @@ for (const backend of testBackends()) {
       const started = await authorize({ organization: org.id });
       const relayState = new URL(started.headers.location as string).searchParams.get('RelayState')!;
       now += 11 * 60_000;
-      const late = await t.request({ method: 'POST', url: `/sso/saml/${connection.id}/acs`, token: null, ...form({ SAMLResponse: Buffer.from('<x/>').toString('base64'), RelayState: relayState }) });
+      const late = await t.request({
+        method: 'POST',
+        url: `/sso/saml/${connection.id}/acs`,
+        token: null,
+        ...form({ SAMLResponse: Buffer.from('<x/>').toString('base64'), RelayState: relayState }),
+      });
       assert.equal(late.statusCode, 403);
       assert.match(late.body, /expired or was already completed/);
-      const garbage = await t.request({ method: 'POST', url: `/sso/saml/${connection.id}/acs`, token: null, ...form({ SAMLResponse: '%%%' }) });
+      const garbage = await t.request({
+        method: 'POST',
+        url: `/sso/saml/${connection.id}/acs`,
+        token: null,
+        ...form({ SAMLResponse: '%%%' }),
+      });
       assert.equal(garbage.statusCode, 400);
       const unknown = await t.request({ method: 'POST', url: '/sso/saml/conn_nope/acs', token: null, ...form({ SAMLResponse: 'eA==' }) });
       assert.equal(unknown.statusCode, 404);

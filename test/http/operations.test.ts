@@ -23,7 +23,10 @@ describe('operations endpoints and the error contract', () => {
     assert.match(metrics.headers['content-type'] as string, /^text\/plain; version=0\.0\.4/);
     assert.match(metrics.body, /lanyard_http_requests_total\{route="\/v1\/organizations",method="GET",status="200"\} \d+/);
     assert.match(metrics.body, /lanyard_http_requests_total\{route="\/v1\/organizations",method="GET",status="401"\} \d+/);
-    assert.match(metrics.body, /lanyard_http_request_duration_seconds_bucket\{route="\/v1\/organizations",method="GET",status="200",le="\+Inf"\} \d+/);
+    assert.match(
+      metrics.body,
+      /lanyard_http_request_duration_seconds_bucket\{route="\/v1\/organizations",method="GET",status="200",le="\+Inf"\} \d+/,
+    );
   });
 
   test('serves the generated OpenAPI document and a page to read it', async () => {
@@ -60,10 +63,16 @@ describe('operations endpoints and the error contract', () => {
 
   test('every error code is in the catalogue and the README, and the code throws no other', () => {
     const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
-    for (const code of Object.keys(ERROR_CATALOGUE)) assert.match(readme, new RegExp(`\\| \`${code}\` \\| ${ERROR_CATALOGUE[code as keyof typeof ERROR_CATALOGUE].status} \\|`), `README documents ${code}`);
+    for (const code of Object.keys(ERROR_CATALOGUE))
+      assert.match(
+        readme,
+        new RegExp(`\\| \`${code}\` \\| ${ERROR_CATALOGUE[code as keyof typeof ERROR_CATALOGUE].status} \\|`),
+        `README documents ${code}`,
+      );
     const thrown = new Set<string>();
     for (const file of sourceFiles(join(repoRoot, 'src'))) {
-      for (const match of readFileSync(file, 'utf8').matchAll(/(?:new AppError\(|sendError\([^,]+, [^,]+, )'([a-z_]+)'/g)) thrown.add(match[1]!);
+      for (const match of readFileSync(file, 'utf8').matchAll(/(?:new AppError\(|sendError\([^,]+, [^,]+, )'([a-z_]+)'/g))
+        thrown.add(match[1]!);
     }
     assert.ok(thrown.size >= 5, `found ${thrown.size} codes in src`);
     for (const code of thrown) assert.ok(code in ERROR_CATALOGUE, `${code} is thrown but not catalogued`);

@@ -10,7 +10,8 @@ for (const backend of testBackends()) {
     });
     after(async () => t.close());
 
-    const create = (payload: unknown, token?: string | null) => t.request({ method: 'POST', url: '/v1/organizations', payload: payload as object, ...(token !== undefined ? { token } : {}) });
+    const create = (payload: unknown, token?: string | null) =>
+      t.request({ method: 'POST', url: '/v1/organizations', payload: payload as object, ...(token !== undefined ? { token } : {}) });
 
     test('creates, reads, updates and deletes an organization', async () => {
       const created = await create({ name: 'Acme', externalId: 'cust-1', domains: ['Acme.COM', 'acme.io', 'acme.com'] });
@@ -25,7 +26,11 @@ for (const backend of testBackends()) {
       assert.equal(read.statusCode, 200);
       assert.deepEqual(read.json(), org);
 
-      const patched = await t.request({ method: 'PATCH', url: `/v1/organizations/${org.id}`, payload: { name: 'Acme Inc', domains: ['acme.org'] } });
+      const patched = await t.request({
+        method: 'PATCH',
+        url: `/v1/organizations/${org.id}`,
+        payload: { name: 'Acme Inc', domains: ['acme.org'] },
+      });
       assert.equal(patched.statusCode, 200);
       assert.equal(patched.json().name, 'Acme Inc');
       assert.deepEqual(patched.json().domains, ['acme.org']);
@@ -42,26 +47,40 @@ for (const backend of testBackends()) {
         events.data.map((e: { type: string }) => e.type),
         ['organization.created', 'organization.updated', 'organization.deleted'],
       );
-      assert.ok(events.data.every((e: { actor: string; requestId: string }) => e.actor.startsWith('key_') && e.requestId.startsWith('req_')));
+      assert.ok(
+        events.data.every((e: { actor: string; requestId: string }) => e.actor.startsWith('key_') && e.requestId.startsWith('req_')),
+      );
       assert.deepEqual(events.data[1].summary, { changed: ['name', 'domains'] });
     });
 
     test('pages through organizations with a cursor and filters by externalId and domain', async () => {
       const names = ['P1', 'P2', 'P3', 'P4', 'P5'];
-      for (const [i, name] of names.entries()) assert.equal((await create({ name, externalId: `page-${i}`, domains: [`page${i}.example`] })).statusCode, 201);
+      for (const [i, name] of names.entries())
+        assert.equal((await create({ name, externalId: `page-${i}`, domains: [`page${i}.example`] })).statusCode, 201);
       const seen: string[] = [];
       let cursor: string | null = '';
       while (cursor !== null) {
-        const page: { data: { name: string }[]; nextCursor: string | null } = (await t.request({ method: 'GET', url: `/v1/organizations?limit=2&cursor=${cursor}` })).json();
+        const page: { data: { name: string }[]; nextCursor: string | null } = (
+          await t.request({ method: 'GET', url: `/v1/organizations?limit=2&cursor=${cursor}` })
+        ).json();
         assert.ok(page.data.length <= 2);
         seen.push(...page.data.map((o) => o.name));
         cursor = page.nextCursor;
       }
-      assert.deepEqual(seen.filter((n) => n.startsWith('P')), names);
+      assert.deepEqual(
+        seen.filter((n) => n.startsWith('P')),
+        names,
+      );
       const byExternal = (await t.request({ method: 'GET', url: '/v1/organizations?externalId=page-3' })).json();
-      assert.deepEqual(byExternal.data.map((o: { name: string }) => o.name), ['P4']);
+      assert.deepEqual(
+        byExternal.data.map((o: { name: string }) => o.name),
+        ['P4'],
+      );
       const byDomain = (await t.request({ method: 'GET', url: '/v1/organizations?domain=PAGE1.example' })).json();
-      assert.deepEqual(byDomain.data.map((o: { name: string }) => o.name), ['P2']);
+      assert.deepEqual(
+        byDomain.data.map((o: { name: string }) => o.name),
+        ['P2'],
+      );
       const badCursor = await t.request({ method: 'GET', url: '/v1/organizations?cursor=bogus' });
       assert.equal(badCursor.statusCode, 400);
       assert.equal(badCursor.json().code, 'invalid_cursor');
@@ -87,10 +106,20 @@ for (const backend of testBackends()) {
         assert.match(body.requestId, /^req_/);
         assert.equal(body.details[0].field, field, JSON.stringify(body));
       }
-      const malformed = await t.request({ method: 'POST', url: '/v1/organizations', headers: { 'content-type': 'application/json' }, payload: '{"name":' });
+      const malformed = await t.request({
+        method: 'POST',
+        url: '/v1/organizations',
+        headers: { 'content-type': 'application/json' },
+        payload: '{"name":',
+      });
       assert.equal(malformed.statusCode, 400);
       assert.equal(malformed.json().code, 'malformed_json');
-      const oversize = await t.request({ method: 'POST', url: '/v1/organizations', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ name: 'x', pad: 'y'.repeat(1024 * 1024) }) });
+      const oversize = await t.request({
+        method: 'POST',
+        url: '/v1/organizations',
+        headers: { 'content-type': 'application/json' },
+        payload: JSON.stringify({ name: 'x', pad: 'y'.repeat(1024 * 1024) }),
+      });
       assert.equal(oversize.statusCode, 413);
       assert.equal(oversize.json().code, 'payload_too_large');
       const emptyPatch = await t.request({ method: 'PATCH', url: '/v1/organizations/org_x', payload: {} });
@@ -118,12 +147,20 @@ for (const backend of testBackends()) {
       const own = await t.request({ method: 'GET', url: `/v1/organizations/${mine.id}`, token: key.token });
       assert.equal(own.statusCode, 200);
       for (const method of ['GET', 'PATCH', 'DELETE'] as const) {
-        const res = await t.request({ method, url: `/v1/organizations/${theirs.id}`, token: key.token, ...(method === 'PATCH' ? { payload: { name: 'hijack' } } : {}) });
+        const res = await t.request({
+          method,
+          url: `/v1/organizations/${theirs.id}`,
+          token: key.token,
+          ...(method === 'PATCH' ? { payload: { name: 'hijack' } } : {}),
+        });
         assert.equal(res.statusCode, 404, method);
         assert.equal(res.json().code, 'not_found');
       }
       const list = (await t.request({ method: 'GET', url: '/v1/organizations', token: key.token })).json();
-      assert.deepEqual(list.data.map((o: { id: string }) => o.id), [mine.id]);
+      assert.deepEqual(
+        list.data.map((o: { id: string }) => o.id),
+        [mine.id],
+      );
       const forbidden = await create({ name: 'New' }, key.token);
       assert.equal(forbidden.statusCode, 403);
       assert.equal(forbidden.json().code, 'forbidden');
@@ -132,7 +169,9 @@ for (const backend of testBackends()) {
 
     test('deleting an organization removes what it owns in one transaction', async () => {
       const org = (await create({ name: 'Doomed', domains: ['doomed.example'] })).json();
-      const key = (await t.request({ method: 'POST', url: '/v1/api-keys', payload: { name: 'doomed key', organizationId: org.id } })).json();
+      const key = (
+        await t.request({ method: 'POST', url: '/v1/api-keys', payload: { name: 'doomed key', organizationId: org.id } })
+      ).json();
       assert.equal((await t.request({ method: 'DELETE', url: `/v1/organizations/${org.id}` })).statusCode, 204);
       assert.equal((await t.request({ method: 'GET', url: '/v1/organizations', token: key.token })).statusCode, 401);
       const domains = await t.db.selectFrom('organization_domains').selectAll().where('organization_id', '=', org.id).execute();

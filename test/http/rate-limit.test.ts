@@ -48,9 +48,14 @@ describe('rate limiting through Redis', () => {
       try {
         // The same key on both instances: b's database gets a's key so both accept it.
         const row = await a.db.selectFrom('api_keys').selectAll().where('token_hash', '!=', '').executeTakeFirstOrThrow();
-        await b.db.insertInto('api_keys').values({ ...row, id: row.id, token_hash: row.token_hash, name: 'shared' }).onConflict((c) => c.doNothing()).execute();
+        await b.db
+          .insertInto('api_keys')
+          .values({ ...row, id: row.id, token_hash: row.token_hash, name: 'shared' })
+          .onConflict((c) => c.doNothing())
+          .execute();
         const statuses = [];
-        for (const app of [a, b, a, b, a]) statuses.push((await app.request({ method: 'GET', url: '/v1/organizations', token: a.adminToken })).statusCode);
+        for (const app of [a, b, a, b, a])
+          statuses.push((await app.request({ method: 'GET', url: '/v1/organizations', token: a.adminToken })).statusCode);
         assert.deepEqual(statuses, [200, 200, 200, 200, 429]);
       } finally {
         await b.close();

@@ -17,7 +17,11 @@ import { repoRoot } from '../support/repo.ts';
 function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('LANYARD_'))) as Record<string, string>;
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'cli', 'main.ts'), ...args], { cwd: repoRoot, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'cli', 'main.ts'), ...args], {
+      cwd: repoRoot,
+      env: { ...base, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -36,15 +40,38 @@ test('lanyard secrets rotate re-seals under the new key; the old key is then not
     await migrateToLatest(handle.db);
     const sealerA = createSealer(keyA, [], randomBytes);
     const now = new Date();
-    await handle.db.insertInto('organizations').values({ id: 'org_01', name: 'Rotate', external_id: null, created_at: now, updated_at: now }).execute();
+    await handle.db
+      .insertInto('organizations')
+      .values({ id: 'org_01', name: 'Rotate', external_id: null, created_at: now, updated_at: now })
+      .execute();
     await handle.db
       .insertInto('connections')
-      .values({ id: 'conn_01', organization_id: 'org_01', type: 'oidc', provider: 'generic', name: 'R', enabled: false, state: 'draft', settings: '{}', sealed_secret: sealerA.seal('client-secret', 'connections:conn_01'), attribute_mapping: '{}', group_sync: false, created_at: now, updated_at: now })
+      .values({
+        id: 'conn_01',
+        organization_id: 'org_01',
+        type: 'oidc',
+        provider: 'generic',
+        name: 'R',
+        enabled: false,
+        state: 'draft',
+        settings: '{}',
+        sealed_secret: sealerA.seal('client-secret', 'connections:conn_01'),
+        attribute_mapping: '{}',
+        group_sync: false,
+        created_at: now,
+        updated_at: now,
+      })
       .execute();
     const keys = createDeploymentKeys({ db: handle.db, sealer: sealerA, clock: () => now, random: randomBytes });
     await keys.get('saml-sp', async () => {
       const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-      const certificatePem = createSelfSignedCertificate({ privateKey, commonName: 'rotate', validityYears: 1, now, serialEntropy: randomBytes(16) });
+      const certificatePem = createSelfSignedCertificate({
+        privateKey,
+        commonName: 'rotate',
+        validityYears: 1,
+        now,
+        serialEntropy: randomBytes(16),
+      });
       return { privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), certificatePem };
     });
     await handle.close();
@@ -70,7 +97,10 @@ test('lanyard secrets rotate re-seals under the new key; the old key is then not
       await reopened.close();
     }
 
-    const wrong = await runCli(['secrets', 'rotate'], { LANYARD_DATA_DIR: dataDir, LANYARD_SECRET_KEY: randomBytes(32).toString('base64') });
+    const wrong = await runCli(['secrets', 'rotate'], {
+      LANYARD_DATA_DIR: dataDir,
+      LANYARD_SECRET_KEY: randomBytes(32).toString('base64'),
+    });
     assert.equal(wrong.code, 1);
     assert.match(wrong.stdout, /2 failed/);
   } finally {

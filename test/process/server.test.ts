@@ -9,7 +9,10 @@ import { requireOrSkip } from '../support/environment.ts';
 import { runServerToExit, startServer } from '../support/server-process.ts';
 
 const api = (url: string, token: string, path: string, init: RequestInit = {}) =>
-  fetch(`${url}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(init.headers ?? {}) } });
+  fetch(`${url}${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(init.headers ?? {}) },
+  });
 
 describe('the server process', () => {
   test('starts on an empty data dir, prints an admin key once, stops on SIGTERM and keeps its data', async () => {
@@ -19,7 +22,10 @@ describe('the server process', () => {
       const token = /^\s+(key_[0-9A-Z]{26}\.\S+)$/m.exec(first.stdout())?.[1];
       assert.ok(token, `an admin key is printed: ${first.stdout()}`);
       assert.equal((await stat(join(dataDir, 'secret.key'))).mode & 0o777, 0o600);
-      const created = await api(first.url, token, '/v1/organizations', { method: 'POST', body: JSON.stringify({ name: 'Persisted', domains: ['persisted.example'] }) });
+      const created = await api(first.url, token, '/v1/organizations', {
+        method: 'POST',
+        body: JSON.stringify({ name: 'Persisted', domains: ['persisted.example'] }),
+      });
       assert.equal(created.status, 201);
       const org = (await created.json()) as { id: string };
       assert.equal(await first.stop(), 0);
@@ -56,7 +62,11 @@ describe('the server process', () => {
     const url = new URL(base!);
     url.pathname = `/${name}`;
     const token = `bootstrap-${randomBytes(24).toString('hex')}`;
-    const env = { LANYARD_DATABASE_URL: url.toString(), LANYARD_SECRET_KEY: randomBytes(32).toString('base64'), LANYARD_BOOTSTRAP_API_KEY: token };
+    const env = {
+      LANYARD_DATABASE_URL: url.toString(),
+      LANYARD_SECRET_KEY: randomBytes(32).toString('base64'),
+      LANYARD_BOOTSTRAP_API_KEY: token,
+    };
     try {
       const [a, b] = await Promise.all([startServer(env), startServer(env)]);
       try {

@@ -11,8 +11,20 @@ import { fileURLToPath } from 'node:url';
 import { isSamlErrorCode, SAML_ERROR_CATALOGUE, type SamlError, type SamlErrorCode } from '../../src/domain/saml/errors.ts';
 import { verifySamlResponse, type VerifiedAssertion, type VerifySamlResponseInput } from '../../src/domain/saml/verify-response.ts';
 import {
-  ALGORITHMS, at, attackerFingerprint, buildAssertionXml, buildResponseXml, encryptAssertion, extractAssertion, IDP,
-  idpTrustedCert, inputFor, REQUEST_ID, sign, testKeys, type ResponseOptions,
+  ALGORITHMS,
+  at,
+  attackerFingerprint,
+  buildAssertionXml,
+  buildResponseXml,
+  encryptAssertion,
+  extractAssertion,
+  IDP,
+  idpTrustedCert,
+  inputFor,
+  REQUEST_ID,
+  sign,
+  testKeys,
+  type ResponseOptions,
 } from '../support/saml-builder.ts';
 
 const returnedCodes = new Set<string>();
@@ -44,7 +56,10 @@ describe('valid responses', () => {
     assert.equal(verified.nameIdFormat, 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress');
     assert.equal(verified.issuer, IDP);
     assert.equal(verified.sessionIndex, '_session-42');
-    assert.deepEqual({ ...verified.attributes }, { 'urn:oid:0.9.2342.19200300.100.1.3': ['alice@example.com'], groups: ['staff', 'admins'] });
+    assert.deepEqual(
+      { ...verified.attributes },
+      { 'urn:oid:0.9.2342.19200300.100.1.3': ['alice@example.com'], groups: ['staff', 'admins'] },
+    );
     assert.deepEqual({ ...verified.attributeFriendlyNames }, { 'urn:oid:0.9.2342.19200300.100.1.3': 'mail' });
     assert.equal(verified.assertionId, '_assertion-7d3e');
     assert.equal(verified.responseId, '_response-91ab');
@@ -80,7 +95,11 @@ describe('valid responses', () => {
   }
 
   test('encrypted assertion, AES-256-GCM, xmlenc11 rsa-oaep SHA-256/MGF1-SHA-256, EncryptedKey beside EncryptedData (RetrievalMethod)', () => {
-    const xml = encryptAssertion(assertionSigned(), { data: 'aes-256-gcm', transport: 'rsa-oaep-sha256', keyPlacement: 'retrieval-method' });
+    const xml = encryptAssertion(assertionSigned(), {
+      data: 'aes-256-gcm',
+      transport: 'rsa-oaep-sha256',
+      keyPlacement: 'retrieval-method',
+    });
     assert.equal(accept(inputFor(xml)).nameId, 'alice@example.com');
   });
 
@@ -106,7 +125,7 @@ describe('signature wrapping (XSW)', () => {
     refuse(inputFor(xml), 'saml_signature_wrapping');
   });
 
-  test('signed assertion hidden in the attacker assertion\'s Advice, its signature copied onto the attacker assertion', () => {
+  test("signed assertion hidden in the attacker assertion's Advice, its signature copied onto the attacker assertion", () => {
     const attacker = evil
       .replace('</saml:Issuer>', `</saml:Issuer>${signatureOf(original)}`)
       .replace('<saml:AuthnStatement', `<saml:Advice>${original}</saml:Advice><saml:AuthnStatement`);
@@ -135,17 +154,25 @@ describe('signature wrapping (XSW)', () => {
   });
 
   test('duplicate ID elsewhere in the document', () => {
-    const xml = signed.replace('<samlp:Status>', `<samlp:Extensions><x:Decoy xmlns:x="urn:attacker" ID="_assertion-7d3e"/></samlp:Extensions><samlp:Status>`);
+    const xml = signed.replace(
+      '<samlp:Status>',
+      `<samlp:Extensions><x:Decoy xmlns:x="urn:attacker" ID="_assertion-7d3e"/></samlp:Extensions><samlp:Status>`,
+    );
     refuse(inputFor(xml), 'saml_duplicate_id');
   });
 
   test('decrypted assertion reusing an ID of the outer document', () => {
-    const xml = encryptAssertion(sign(buildResponseXml({ assertionId: '_response-91ab' }), { target: 'assertion' }), { data: 'aes-128-gcm' });
+    const xml = encryptAssertion(sign(buildResponseXml({ assertionId: '_response-91ab' }), { target: 'assertion' }), {
+      data: 'aes-128-gcm',
+    });
     refuse(inputFor(xml), 'saml_duplicate_id');
   });
 
   test('a signature with two References', () => {
-    const xml = signed.replace('</ds:Reference>', `</ds:Reference>${signed.slice(signed.indexOf('<ds:Reference'), signed.indexOf('</ds:Reference>') + 15)}`);
+    const xml = signed.replace(
+      '</ds:Reference>',
+      `</ds:Reference>${signed.slice(signed.indexOf('<ds:Reference'), signed.indexOf('</ds:Reference>') + 15)}`,
+    );
     refuse(inputFor(xml), 'saml_signature_wrapping');
   });
 
@@ -184,7 +211,10 @@ describe('signature trust and integrity', () => {
   });
 
   test('Response signature broken while the Assertion signature is fine: a present signature must verify', () => {
-    const xml = bothSigned().replace('IssueInstant="2030-01-01T11:59:55.000Z" Destination', 'IssueInstant="2030-01-01T11:59:56.000Z" Destination');
+    const xml = bothSigned().replace(
+      'IssueInstant="2030-01-01T11:59:55.000Z" Destination',
+      'IssueInstant="2030-01-01T11:59:56.000Z" Destination',
+    );
     refuse(inputFor(xml), 'saml_digest_mismatch');
   });
 
@@ -203,7 +233,10 @@ describe('signature trust and integrity', () => {
   });
 
   test('processing instruction standing in for signed NameID text is refused (xml-crypto renders one as text)', () => {
-    const xml = assertionSigned({ nameIdXml: 'alice@example.com.evil.test' }).replace('>alice@example.com.evil.test<', '>alice@example.com<?x .evil.test?><');
+    const xml = assertionSigned({ nameIdXml: 'alice@example.com.evil.test' }).replace(
+      '>alice@example.com.evil.test<',
+      '>alice@example.com<?x .evil.test?><',
+    );
     refuse(inputFor(xml), 'saml_malformed_xml');
   });
 
@@ -267,16 +300,34 @@ describe('document checks', () => {
     refuse(inputFor(sign(buildResponseXml({ noAssertion: true }), { target: 'response' })), 'saml_no_assertion');
   });
 
-  test('status Responder is refused with the IdP\'s codes and message', () => {
-    const xml = buildResponseXml({ status: { code: 'urn:oasis:names:tc:SAML:2.0:status:Responder', subCode: 'urn:oasis:names:tc:SAML:2.0:status:AuthnFailed', message: 'User is not assigned to this application' }, noAssertion: true });
+  test("status Responder is refused with the IdP's codes and message", () => {
+    const xml = buildResponseXml({
+      status: {
+        code: 'urn:oasis:names:tc:SAML:2.0:status:Responder',
+        subCode: 'urn:oasis:names:tc:SAML:2.0:status:AuthnFailed',
+        message: 'User is not assigned to this application',
+      },
+      noAssertion: true,
+    });
     const error = refuse(inputFor(xml), 'saml_status_not_success');
     assert.match(error.message, /Responder \/ AuthnFailed/);
     assert.match(error.message, /User is not assigned to this application/);
-    assert.deepEqual(error.detail?.['statusCodes'], ['urn:oasis:names:tc:SAML:2.0:status:Responder', 'urn:oasis:names:tc:SAML:2.0:status:AuthnFailed']);
+    assert.deepEqual(error.detail?.['statusCodes'], [
+      'urn:oasis:names:tc:SAML:2.0:status:Responder',
+      'urn:oasis:names:tc:SAML:2.0:status:AuthnFailed',
+    ]);
   });
 
   test('garbage never throws', () => {
-    for (const xml of ['', '\u0000', 'not xml', '<a', '<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"/>', '<x:Response xmlns:x="urn:oasis:names:tc:SAML:2.0:protocol"><x:Status><x:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></x:Status><Assertion xmlns="urn:oasis:names:tc:SAML:2.0:assertion"><ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"/></Assertion></x:Response>', `<a>${'<b>'.repeat(5000)}${'</b>'.repeat(5000)}</a>`]) {
+    for (const xml of [
+      '',
+      '\u0000',
+      'not xml',
+      '<a',
+      '<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"/>',
+      '<x:Response xmlns:x="urn:oasis:names:tc:SAML:2.0:protocol"><x:Status><x:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></x:Status><Assertion xmlns="urn:oasis:names:tc:SAML:2.0:assertion"><ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"/></Assertion></x:Response>',
+      `<a>${'<b>'.repeat(5000)}${'</b>'.repeat(5000)}</a>`,
+    ]) {
       const result = verifySamlResponse(inputFor(xml));
       assert.equal(result.ok, false);
       if (!result.ok) returnedCodes.add(result.error.code);
@@ -342,7 +393,9 @@ describe('assertion checks', () => {
   });
 
   test('missing NameID', () => {
-    const xml = sign(buildResponseXml({}, buildAssertionXml().replace(/<saml:NameID[^>]*>[^<]*<\/saml:NameID>/, '')), { target: 'assertion' });
+    const xml = sign(buildResponseXml({}, buildAssertionXml().replace(/<saml:NameID[^>]*>[^<]*<\/saml:NameID>/, '')), {
+      target: 'assertion',
+    });
     refuse(inputFor(xml), 'saml_missing_name_id');
   });
 });
@@ -398,5 +451,3 @@ describe('error catalogue', () => {
     }
   });
 });
-
-

@@ -18,7 +18,10 @@ const request = {
 
 /** Splits a query into raw (still URL-encoded) name=value pairs, in order. */
 function rawParameters(url: string): Array<[string, string]> {
-  return new URL(url).search.slice(1).split('&').map((pair) => pair.split('=', 2) as [string, string]);
+  return new URL(url).search
+    .slice(1)
+    .split('&')
+    .map((pair) => pair.split('=', 2) as [string, string]);
 }
 
 function inflate(url: string): string {
@@ -48,11 +51,24 @@ describe('createAuthnRequest', () => {
     assert.equal(attr(policy[0]!, 'Format'), request.nameIdFormat);
     assert.equal(attr(policy[0]!, 'AllowCreate'), 'true');
     // Issuer precedes NameIDPolicy (SAML core §3.2.1, §3.4.1 sequence).
-    assert.deepEqual([...parsed.document.getElementsByTagName('*')].map((el) => el.localName), ['AuthnRequest', 'Issuer', 'NameIDPolicy']);
+    assert.deepEqual(
+      [...parsed.document.getElementsByTagName('*')].map((el) => el.localName),
+      ['AuthnRequest', 'Issuer', 'NameIDPolicy'],
+    );
   });
 
   it('takes an ID argument, options, and escapes values', () => {
-    const built = createAuthnRequest({ ...request, id: 'req_1', acsUrl: 'https://sp.example/acs?a=1&b="2"', allowCreate: false, forceAuthn: true, nameIdFormat: undefined }, { randomBytes });
+    const built = createAuthnRequest(
+      {
+        ...request,
+        id: 'req_1',
+        acsUrl: 'https://sp.example/acs?a=1&b="2"',
+        allowCreate: false,
+        forceAuthn: true,
+        nameIdFormat: undefined,
+      },
+      { randomBytes },
+    );
     const parsed = parseXml(built.xml);
     assert.ok(parsed.ok);
     assert.equal(built.id, 'req_1');
@@ -80,7 +96,10 @@ describe('encodeRedirectBinding', () => {
     assert.equal(query.get('RelayState'), 'st_abc+/= é');
     assert.equal(query.get('SigAlg'), null);
     assert.equal(query.get('Signature'), null);
-    assert.deepEqual(rawParameters(encoded.url).map(([name]) => name), ['idpid', 'SAMLRequest', 'RelayState']);
+    assert.deepEqual(
+      rawParameters(encoded.url).map(([name]) => name),
+      ['idpid', 'SAMLRequest', 'RelayState'],
+    );
     assert.equal(encoded.samlRequest, query.get('SAMLRequest'));
     // Raw DEFLATE (RFC 1951): no zlib header (0x78).
     assert.notEqual(Buffer.from(encoded.samlRequest, 'base64')[0], 0x78);
@@ -89,8 +108,14 @@ describe('encodeRedirectBinding', () => {
   it('signs the exact SAMLRequest=…&RelayState=…&SigAlg=… octets with rsa-sha256', () => {
     const encoded = encodeRedirectBinding({ ssoUrl: request.destination, xml: built.xml, relayState: 'st_1', signingKey: privateKey });
     const parameters = rawParameters(encoded.url);
-    assert.deepEqual(parameters.map(([name]) => name), ['idpid', 'SAMLRequest', 'RelayState', 'SigAlg', 'Signature']);
-    const signed = parameters.slice(1, 4).map(([name, value]) => `${name}=${value}`).join('&');
+    assert.deepEqual(
+      parameters.map(([name]) => name),
+      ['idpid', 'SAMLRequest', 'RelayState', 'SigAlg', 'Signature'],
+    );
+    const signed = parameters
+      .slice(1, 4)
+      .map(([name, value]) => `${name}=${value}`)
+      .join('&');
     const signature = Buffer.from(decodeURIComponent(parameters[4]![1]), 'base64');
     assert.equal(verify('sha256', Buffer.from(signed), publicKey, signature), true);
     assert.equal(decodeURIComponent(parameters[3]![1]), SIG_ALG_RSA_SHA256);
@@ -104,10 +129,16 @@ describe('encodeRedirectBinding', () => {
   it('signs without RelayState when there is none', () => {
     const encoded = encodeRedirectBinding({ ssoUrl: 'https://idp.example/sso#fragment', xml: built.xml, signingKey: privateKey });
     const parameters = rawParameters(encoded.url);
-    assert.deepEqual(parameters.map(([name]) => name), ['SAMLRequest', 'SigAlg', 'Signature']);
+    assert.deepEqual(
+      parameters.map(([name]) => name),
+      ['SAMLRequest', 'SigAlg', 'Signature'],
+    );
     assert.ok(encoded.url.startsWith('https://idp.example/sso?SAMLRequest='));
     assert.ok(!encoded.url.includes('#'));
-    const signed = parameters.slice(0, 2).map(([name, value]) => `${name}=${value}`).join('&');
+    const signed = parameters
+      .slice(0, 2)
+      .map(([name, value]) => `${name}=${value}`)
+      .join('&');
     assert.equal(verify('sha256', Buffer.from(signed), publicKey, Buffer.from(decodeURIComponent(parameters[2]![1]), 'base64')), true);
   });
 

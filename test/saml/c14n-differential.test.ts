@@ -68,7 +68,9 @@ test('c14n agrees with xml-crypto on every element of every parsable conformance
   let total = 0;
   for (const document of documents) {
     // The PrefixLists the document itself uses are the realistic ones to try on all its elements.
-    const prefixLists = [...new Set([...document.xml.matchAll(/PrefixList="([^"]*)"/g)].map((match) => match[1]!))].map((list) => list.split(/\s+/).filter(Boolean));
+    const prefixLists = [...new Set([...document.xml.matchAll(/PrefixList="([^"]*)"/g)].map((match) => match[1]!))].map((list) =>
+      list.split(/\s+/).filter(Boolean),
+    );
     const { cases, mismatches } = compareWithXmlCrypto(document.xml, prefixLists);
     total += cases;
     failures.push(...report(document.id, mismatches));
@@ -102,9 +104,15 @@ test('where xml-crypto breaks the c14n specifications, c14n differs from it and 
   }
   if (!requireOrSkip(t, hasXmlsec1(), XMLSEC1_MISSING)) return;
   const failures = await mapConcurrently(differing, async ({ document, mismatches }) => {
-    const expected = await xmlsecCanonicalize(document.xml, mismatches.map((m) => probeCase(m.c14nCase)), PROBE_KEY);
+    const expected = await xmlsecCanonicalize(
+      document.xml,
+      mismatches.map((m) => probeCase(m.c14nCase)),
+      PROBE_KEY,
+    );
     return mismatches.flatMap((m, i) =>
-      m.lanyard === expected[i] ? [] : [`${document.id} ${describeCase(m.c14nCase)}\n  lanyard: ${m.lanyard}\n  xmlsec1: ${expected[i]}\n  xml-crypto: ${m.xmlCrypto}`],
+      m.lanyard === expected[i]
+        ? []
+        : [`${document.id} ${describeCase(m.c14nCase)}\n  lanyard: ${m.lanyard}\n  xmlsec1: ${expected[i]}\n  xml-crypto: ${m.xmlCrypto}`],
     );
   });
   const count = differing.reduce((sum, { mismatches }) => sum + mismatches.length, 0);

@@ -61,7 +61,9 @@ function tally(label: string, results: readonly SignatureComparison[]): { compar
 test('c14n agrees with xmlsec1 on SignedInfo and every Reference of every signed corpus document', async (t) => {
   if (!requireOrSkip(t, corpusPresent(), 'the SAML conformance corpus (../shared/conformance/saml)')) return;
   if (!requireOrSkip(t, hasXmlsec1(), XMLSEC1_MISSING)) return;
-  const jobs = loadCorpusDocuments().documents.flatMap((doc) => signaturesOf(parseDocument(doc.xml).root).map((_, index) => ({ doc, index, label: `${doc.id} #${index}` })));
+  const jobs = loadCorpusDocuments().documents.flatMap((doc) =>
+    signaturesOf(parseDocument(doc.xml).root).map((_, index) => ({ doc, index, label: `${doc.id} #${index}` })),
+  );
   const results = await mapConcurrently(jobs, ({ doc, index, label }) => compareSignature(label, doc.xml, index, doc.certFile));
   const { failures } = tally(`${jobs.length} corpus signatures`, results);
   const unexpected: string[] = [];
@@ -69,9 +71,14 @@ test('c14n agrees with xmlsec1 on SignedInfo and every Reference of every signed
     const { skipped, compared } = results[i]!;
     const refused = XMLSEC1_REFUSES[label];
     if (refused === undefined) unexpected.push(...skipped.map((s) => `${s.what}: not compared: ${s.reason}`));
-    else if (compared.length > 0 || !skipped.some((s) => s.reason.includes(refused))) unexpected.push(`${label}: expected xmlsec1 to refuse it (${refused})`);
+    else if (compared.length > 0 || !skipped.some((s) => s.reason.includes(refused)))
+      unexpected.push(`${label}: expected xmlsec1 to refuse it (${refused})`);
   });
-  assert.deepEqual(Object.keys(XMLSEC1_REFUSES).filter((label) => !jobs.some((job) => job.label === label)), [], 'listed refusals that match no signature');
+  assert.deepEqual(
+    Object.keys(XMLSEC1_REFUSES).filter((label) => !jobs.some((job) => job.label === label)),
+    [],
+    'listed refusals that match no signature',
+  );
   assert.deepEqual([...failures, ...unexpected], []);
 });
 
@@ -92,7 +99,10 @@ const inclusiveNamespaces = (list: string | undefined) =>
 
 function template(options: TemplateOptions): string {
   const id = options.target === 'assertion' ? '_assertion-7d3e' : '_response-91ab';
-  const referenceC14n = options.referenceC14n === undefined ? '' : `<ds:Transform Algorithm="${options.referenceC14n}">${inclusiveNamespaces(options.referencePrefixes)}</ds:Transform>`;
+  const referenceC14n =
+    options.referenceC14n === undefined
+      ? ''
+      : `<ds:Transform Algorithm="${options.referenceC14n}">${inclusiveNamespaces(options.referencePrefixes)}</ds:Transform>`;
   const signature =
     `<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo>` +
     `<ds:CanonicalizationMethod Algorithm="${options.signedInfoC14n}">${inclusiveNamespaces(options.signedInfoPrefixes)}</ds:CanonicalizationMethod>` +
@@ -100,8 +110,12 @@ function template(options: TemplateOptions): string {
     `<ds:Transforms><ds:Transform Algorithm="${ALGORITHMS.enveloped}"/>${referenceC14n}</ds:Transforms>` +
     `<ds:DigestMethod Algorithm="${ALGORITHMS.sha256}"/><ds:DigestValue/></ds:Reference></ds:SignedInfo><ds:SignatureValue/></ds:Signature>`;
   // SAML core §5.4.1: the signature follows the Issuer of the element it signs.
-  const xml = buildResponseXml({ nameIdXml: 'alice<!-- a comment -->@example.com' }).replace('<samlp:Response ', `<samlp:Response ${options.responseAttributes ?? ''} `);
-  const issuerEnd = options.target === 'assertion' ? xml.indexOf('</saml:Issuer>', xml.indexOf('<saml:Assertion')) : xml.indexOf('</saml:Issuer>');
+  const xml = buildResponseXml({ nameIdXml: 'alice<!-- a comment -->@example.com' }).replace(
+    '<samlp:Response ',
+    `<samlp:Response ${options.responseAttributes ?? ''} `,
+  );
+  const issuerEnd =
+    options.target === 'assertion' ? xml.indexOf('</saml:Issuer>', xml.indexOf('<saml:Assertion')) : xml.indexOf('</saml:Issuer>');
   const at = issuerEnd + '</saml:Issuer>'.length;
   return xml.slice(0, at) + signature + xml.slice(at);
 }
@@ -113,10 +127,36 @@ const C14N11 = 'http://www.w3.org/2006/12/xml-c14n11';
 const DEFAULT_NS = 'xmlns="urn:example:unused-default"';
 
 const TEMPLATES: readonly (TemplateOptions & { readonly id: string })[] = [
-  { id: 'exclusive, PrefixLists with #default', target: 'assertion', signedInfoC14n: EXC, signedInfoPrefixes: '#default ds', referenceC14n: EXC, referencePrefixes: 'xs #default', responseAttributes: DEFAULT_NS },
-  { id: 'exclusive with comments, PrefixList', target: 'response', signedInfoC14n: EXC_COMMENTS, signedInfoPrefixes: 'saml', referenceC14n: EXC_COMMENTS, referencePrefixes: 'xsi' },
-  { id: 'inclusive 1.0, inherited default namespace and xml:lang', target: 'assertion', signedInfoC14n: C14N10, referenceC14n: C14N10, responseAttributes: `${DEFAULT_NS} xml:lang="en"` },
-  { id: 'inclusive 1.0 with comments', target: 'response', signedInfoC14n: `${C14N10}#WithComments`, referenceC14n: `${C14N10}#WithComments` },
+  {
+    id: 'exclusive, PrefixLists with #default',
+    target: 'assertion',
+    signedInfoC14n: EXC,
+    signedInfoPrefixes: '#default ds',
+    referenceC14n: EXC,
+    referencePrefixes: 'xs #default',
+    responseAttributes: DEFAULT_NS,
+  },
+  {
+    id: 'exclusive with comments, PrefixList',
+    target: 'response',
+    signedInfoC14n: EXC_COMMENTS,
+    signedInfoPrefixes: 'saml',
+    referenceC14n: EXC_COMMENTS,
+    referencePrefixes: 'xsi',
+  },
+  {
+    id: 'inclusive 1.0, inherited default namespace and xml:lang',
+    target: 'assertion',
+    signedInfoC14n: C14N10,
+    referenceC14n: C14N10,
+    responseAttributes: `${DEFAULT_NS} xml:lang="en"`,
+  },
+  {
+    id: 'inclusive 1.0 with comments',
+    target: 'response',
+    signedInfoC14n: `${C14N10}#WithComments`,
+    referenceC14n: `${C14N10}#WithComments`,
+  },
   { id: 'inclusive 1.1', target: 'assertion', signedInfoC14n: C14N11, referenceC14n: C14N11, responseAttributes: DEFAULT_NS },
   { id: 'inclusive 1.1 with comments, no reference c14n (1.0 by default)', target: 'response', signedInfoC14n: `${C14N11}#WithComments` },
   { id: 'whole document (URI=""), inclusive 1.0', target: 'response', signedInfoC14n: EXC, referenceC14n: C14N10, wholeDocument: true },
@@ -162,7 +202,10 @@ test('c14n agrees with xmlsec1 on every element of the generated stress document
       return ours === expected[i] ? [] : [`${document.id} ${describeCase(c14nCase)}\n  lanyard: ${ours}\n  xmlsec1: ${expected[i]}`];
     });
   });
-  const cases = STRESS_DOCUMENTS.reduce((sum, document) => sum + casesFor(parseDocument(document.xml).root, document.prefixLists).length, 0);
+  const cases = STRESS_DOCUMENTS.reduce(
+    (sum, document) => sum + casesFor(parseDocument(document.xml).root, document.prefixLists).length,
+    0,
+  );
   console.log(`c14n vs xmlsec1: ${cases} cases over ${STRESS_DOCUMENTS.length} stress documents`);
   assert.deepEqual(perDocument.flat(), []);
 });

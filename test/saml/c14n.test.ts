@@ -35,7 +35,10 @@ function c14n(apex: Element, variant: Variant, options: CanonicalizeOptions = {}
 test('namespace declarations come first, by prefix with the default namespace first, then attributes by namespace URI and local name', () => {
   const xml = '<r xmlns:b="urn:b" xmlns="urn:d" xmlns:a="urn:z"><e b:x="1" z="2" a:y="3" a:a="4" y="5"/></r>';
   // C14N 1.0 §2.2: no-namespace attributes first; "urn:b" < "urn:z" orders b:x before a:*.
-  assert.equal(c14n(at(xml, 0), 'inclusive10'), '<e xmlns="urn:d" xmlns:a="urn:z" xmlns:b="urn:b" y="5" z="2" b:x="1" a:a="4" a:y="3"></e>');
+  assert.equal(
+    c14n(at(xml, 0), 'inclusive10'),
+    '<e xmlns="urn:d" xmlns:a="urn:z" xmlns:b="urn:b" y="5" z="2" b:x="1" a:a="4" a:y="3"></e>',
+  );
 });
 
 test('attributes are ordered by namespace URI first, even when one URI is a prefix of another', () => {
@@ -44,17 +47,20 @@ test('attributes are ordered by namespace URI first, even when one URI is a pref
 });
 
 test('names are ordered by code point, not by locale or UTF-16 code unit', () => {
-  assert.equal(c14n(parse('<r xmlns:b="urn:1" xmlns:B="urn:2" xmlns:a="urn:3" xmlns:A="urn:4"/>'), 'inclusive10'), '<r xmlns:A="urn:4" xmlns:B="urn:2" xmlns:a="urn:3" xmlns:b="urn:1"></r>');
+  assert.equal(
+    c14n(parse('<r xmlns:b="urn:1" xmlns:B="urn:2" xmlns:a="urn:3" xmlns:A="urn:4"/>'), 'inclusive10'),
+    '<r xmlns:A="urn:4" xmlns:B="urn:2" xmlns:a="urn:3" xmlns:b="urn:1"></r>',
+  );
   assert.equal(c14n(parse('<r a\u{10400}="2" a\uFB01="1"/>'), 'exclusive'), '<r a\uFB01="1" a\u{10400}="2"></r>');
-  assert.ok(compareCodePoints('\uFB01', '\u{10400}') < 0 && compareCodePoints('\u{10400}', '\uFFFF') > 0 && compareCodePoints('a', 'ab') < 0);
+  assert.ok(
+    compareCodePoints('\uFB01', '\u{10400}') < 0 && compareCodePoints('\u{10400}', '\uFFFF') > 0 && compareCodePoints('a', 'ab') < 0,
+  );
 });
 
 test('inclusive: the apex renders every binding in scope, descendants only those their output parent does not have', () => {
-  const xml = '<r xmlns="urn:d" xmlns:p="urn:p" xmlns:q="urn:q"><a xmlns:p="urn:p2"><b xmlns:p="urn:p2" xmlns:q="urn:q"/><c xmlns:p="urn:p"/></a></r>';
-  assert.equal(
-    c14n(at(xml, 0), 'inclusive10'),
-    '<a xmlns="urn:d" xmlns:p="urn:p2" xmlns:q="urn:q"><b></b><c xmlns:p="urn:p"></c></a>',
-  );
+  const xml =
+    '<r xmlns="urn:d" xmlns:p="urn:p" xmlns:q="urn:q"><a xmlns:p="urn:p2"><b xmlns:p="urn:p2" xmlns:q="urn:q"/><c xmlns:p="urn:p"/></a></r>';
+  assert.equal(c14n(at(xml, 0), 'inclusive10'), '<a xmlns="urn:d" xmlns:p="urn:p2" xmlns:q="urn:q"><b></b><c xmlns:p="urn:p"></c></a>');
 });
 
 test('inclusive: xmlns="" is emitted only below an output ancestor with a non-empty default namespace', () => {
@@ -80,23 +86,40 @@ test('exclusive: xmlns="" only where the nearest ancestor that rendered the defa
 });
 
 test('exclusive: PrefixList prefixes follow the inclusive rules, #default naming the default namespace', () => {
-  const xml = '<r xmlns="urn:d" xmlns:xs="urn:xs" xmlns:u="urn:u"><p:a xmlns:p="urn:p"><p:b xmlns:xs="urn:xs"/><p:c xmlns:xs="urn:xs2"/><d xmlns=""/></p:a></r>';
+  const xml =
+    '<r xmlns="urn:d" xmlns:xs="urn:xs" xmlns:u="urn:u"><p:a xmlns:p="urn:p"><p:b xmlns:xs="urn:xs"/><p:c xmlns:xs="urn:xs2"/><d xmlns=""/></p:a></r>';
   assert.equal(
     c14n(at(xml, 0), 'exclusive', { inclusivePrefixes: ['xs', '#default', 'absent'] }),
     '<p:a xmlns="urn:d" xmlns:p="urn:p" xmlns:xs="urn:xs"><p:b></p:b><p:c xmlns:xs="urn:xs2"></p:c><d xmlns=""></d></p:a>',
   );
   assert.equal(c14n(at(xml, 0), 'exclusive'), '<p:a xmlns:p="urn:p"><p:b></p:b><p:c></p:c><d></d></p:a>', 'without a PrefixList');
-  assert.equal(c14n(at(xml, 0), 'inclusive10', { inclusivePrefixes: ['xs'] }), c14n(at(xml, 0), 'inclusive10'), 'ignored by inclusive c14n');
+  assert.equal(
+    c14n(at(xml, 0), 'inclusive10', { inclusivePrefixes: ['xs'] }),
+    c14n(at(xml, 0), 'inclusive10'),
+    'ignored by inclusive c14n',
+  );
 });
 
 test('text escapes &, <, > and carriage return; attribute values escape &, <, ", tab, line feed and carriage return', () => {
   const xml = '<r a="&amp;&lt;&gt;&quot;\'&#9;&#10;&#13;">&amp;&lt;&gt;"\'&#13;&#9;&#10;</r>';
   assert.equal(c14n(parse(xml), 'exclusive'), '<r a="&amp;&lt;>&quot;\'&#x9;&#xA;&#xD;">&amp;&lt;&gt;"\'&#xD;\t\n</r>');
   // Each special character alone, too (a value without any is passed through unchanged).
-  for (const [text, escaped] of [['&#13;', '&#xD;'], ['>', '&gt;'], ['&amp;', '&amp;'], ['&lt;', '&lt;']]) {
+  for (const [text, escaped] of [
+    ['&#13;', '&#xD;'],
+    ['>', '&gt;'],
+    ['&amp;', '&amp;'],
+    ['&lt;', '&lt;'],
+  ]) {
     assert.equal(c14n(parse(`<r>x${text}y</r>`), 'exclusive'), `<r>x${escaped}y</r>`);
   }
-  for (const [value, escaped] of [['&#9;', '&#x9;'], ['&#10;', '&#xA;'], ['&#13;', '&#xD;'], ['&quot;', '&quot;'], ['&lt;', '&lt;'], ['&amp;', '&amp;']]) {
+  for (const [value, escaped] of [
+    ['&#9;', '&#x9;'],
+    ['&#10;', '&#xA;'],
+    ['&#13;', '&#xD;'],
+    ['&quot;', '&quot;'],
+    ['&lt;', '&lt;'],
+    ['&amp;', '&amp;'],
+  ]) {
     assert.equal(c14n(parse(`<r a="x${value}y"/>`), 'exclusive'), `<r a="x${escaped}y"></r>`);
   }
 });
@@ -176,13 +199,18 @@ test('thousands of namespace declarations or attributes cost linear time, not qu
 });
 
 test('canonicalize never changes the DOM, whatever the variant, PrefixList or omitted child', () => {
-  const root = parse('<r xmlns:xs="urn:xs" xmlns:p="urn:p" xml:lang="en"><p:a ID="a"><p:b>1</p:b><sig xmlns="urn:sig">s<!--c--></sig><p:c xs:t="v">2</p:c></p:a></r>');
+  const root = parse(
+    '<r xmlns:xs="urn:xs" xmlns:p="urn:p" xml:lang="en"><p:a ID="a"><p:b>1</p:b><sig xmlns="urn:sig">s<!--c--></sig><p:c xs:t="v">2</p:c></p:a></r>',
+  );
   const before = new XMLSerializer().serializeToString(root.ownerDocument!);
   for (const element of descendants(root)) {
     const signature = childElements(element).find((child) => child.localName === 'sig');
     for (const variant of Object.keys(C14N_ALGORITHMS) as Variant[]) {
       for (const inclusivePrefixes of [[], ['xs', '#default', 'p']]) {
-        canonicalize(element, c14nMethod(C14N_ALGORITHMS[variant])!, { inclusivePrefixes, ...(signature === undefined ? {} : { omitChild: signature }) });
+        canonicalize(element, c14nMethod(C14N_ALGORITHMS[variant])!, {
+          inclusivePrefixes,
+          ...(signature === undefined ? {} : { omitChild: signature }),
+        });
       }
     }
   }

@@ -13,7 +13,9 @@ function parse(xml: string): Element {
 const method = (uri: string) => c14nMethod(uri)!;
 
 test('canonicalize leaves the parsed document exactly as it was (with an enveloped signature left out and a PrefixList)', () => {
-  const root = parse('<r xmlns:xs="urn:xs" xmlns:p="urn:p"><p:a ID="a"><p:b>1</p:b><sig xmlns="urn:sig">s</sig><p:c xs:t="v">2</p:c></p:a></r>');
+  const root = parse(
+    '<r xmlns:xs="urn:xs" xmlns:p="urn:p"><p:a ID="a"><p:b>1</p:b><sig xmlns="urn:sig">s</sig><p:c xs:t="v">2</p:c></p:a></r>',
+  );
   const apex = root.firstChild as Element;
   const signature = children(apex, 'urn:sig', 'sig')[0]!;
   const before = new XMLSerializer().serializeToString(root);
@@ -22,7 +24,7 @@ test('canonicalize leaves the parsed document exactly as it was (with an envelop
   assert.equal(new XMLSerializer().serializeToString(root), before);
 });
 
-test('inclusive c14n of a subtree carries the ancestors\' namespace declarations once', () => {
+test("inclusive c14n of a subtree carries the ancestors' namespace declarations once", () => {
   const root = parse('<r xmlns="urn:default" xmlns:p="urn:p"><a><p:b/></a></r>');
   const result = canonicalize(root.firstChild as Element, method(C14N_ALGORITHMS.inclusive10));
   assert.deepEqual(result, { ok: true, value: '<a xmlns="urn:default" xmlns:p="urn:p"><p:b></p:b></a>' });
@@ -42,6 +44,9 @@ test('Canonical XML 1.1 is produced by the 1.0 canonicalizer only when no ancest
 
 test('comments are dropped for same-document references even with a #WithComments method', () => {
   const root = parse('<r><!-- c -->t</r>');
-  assert.deepEqual(canonicalize(root, method(C14N_ALGORITHMS.exclusiveWithComments), { dropComments: true }), { ok: true, value: '<r>t</r>' });
+  assert.deepEqual(canonicalize(root, method(C14N_ALGORITHMS.exclusiveWithComments), { dropComments: true }), {
+    ok: true,
+    value: '<r>t</r>',
+  });
   assert.deepEqual(canonicalize(root, method(C14N_ALGORITHMS.exclusiveWithComments)), { ok: true, value: '<r><!-- c -->t</r>' });
 });

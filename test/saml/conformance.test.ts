@@ -40,11 +40,18 @@ interface ManifestEntry extends CorpusEntry {
  * or its dangling reference, all of them the wrapping defence).
  */
 const CODES_FOR_REASON: Readonly<Record<string, readonly SamlErrorCode[]>> = {
-  'xsw': ['saml_signature_wrapping', 'saml_duplicate_id', 'saml_multiple_assertions', 'saml_signature_missing', 'saml_signature_malformed', 'saml_digest_mismatch'],
+  xsw: [
+    'saml_signature_wrapping',
+    'saml_duplicate_id',
+    'saml_multiple_assertions',
+    'saml_signature_missing',
+    'saml_signature_malformed',
+    'saml_digest_mismatch',
+  ],
   'digest-mismatch': ['saml_digest_mismatch'],
   'response-signature-invalid': ['saml_digest_mismatch', 'saml_signature_invalid'],
   'signature-by-untrusted-key': ['saml_untrusted_certificate', 'saml_signature_invalid'],
-  'unsigned': ['saml_signature_missing'],
+  unsigned: ['saml_signature_missing'],
   'unsigned-assertion': ['saml_signature_missing'],
   'unsupported-digest-algorithm': ['saml_unsupported_algorithm'],
   'unsupported-signature-algorithm': ['saml_unsupported_algorithm'],
@@ -53,7 +60,7 @@ const CODES_FOR_REASON: Readonly<Record<string, readonly SamlErrorCode[]>> = {
   'wrong-audience': ['saml_wrong_audience'],
   'wrong-destination': ['saml_wrong_destination'],
   'missing-subjectconfirmation-notonorafter': ['saml_missing_subject_confirmation'],
-  'expired': ['saml_expired'],
+  expired: ['saml_expired'],
   'not-yet-valid': ['saml_not_yet_valid'],
   'status-not-success': ['saml_status_not_success'],
   'decryption-failure': ['saml_decryption_failed'],
@@ -129,7 +136,9 @@ const manifestPath = join(corpusDir, 'manifest.json');
 const corpusPresent = existsSync(manifestPath);
 
 if (!corpusPresent && process.env.CI !== 'true') {
-  console.warn(`\n!!! SAML conformance corpus not found at ${corpusDir} (../shared next to the repository): conformance test SKIPPED !!!\n`);
+  console.warn(
+    `\n!!! SAML conformance corpus not found at ${corpusDir} (../shared next to the repository): conformance test SKIPPED !!!\n`,
+  );
 }
 
 test('SAML conformance corpus: every fixture classified right', { skip: !corpusPresent && process.env.CI !== 'true' }, () => {
@@ -147,7 +156,8 @@ test('SAML conformance corpus: every fixture classified right', { skip: !corpusP
     }
     if (entry.expected === 'valid') {
       if (!result.ok) misses.push(`${entry.id}: refused (${result.error.code}: ${result.error.message})`);
-      else if (result.value.nameId !== entry.name_id) misses.push(`${entry.id}: NameID ${JSON.stringify(result.value.nameId)} ≠ ${JSON.stringify(entry.name_id)}`);
+      else if (result.value.nameId !== entry.name_id)
+        misses.push(`${entry.id}: NameID ${JSON.stringify(result.value.nameId)} ≠ ${JSON.stringify(entry.name_id)}`);
       else if (result.value.issuer !== entry.issuer) misses.push(`${entry.id}: issuer ${result.value.issuer} ≠ ${entry.issuer}`);
       continue;
     }
@@ -159,7 +169,10 @@ test('SAML conformance corpus: every fixture classified right', { skip: !corpusP
     }
     const codes = acceptableCodes(entry);
     if (!isSamlErrorCode(result.error.code)) misses.push(`${entry.id}: undocumented code ${result.error.code}`);
-    else if (!codes.includes(result.error.code)) misses.push(`${entry.id}: ${entry.reason} refused with ${result.error.code} (${result.error.message}); expected one of ${codes.join(', ')}`);
+    else if (!codes.includes(result.error.code))
+      misses.push(
+        `${entry.id}: ${entry.reason} refused with ${result.error.code} (${result.error.message}); expected one of ${codes.join(', ')}`,
+      );
   }
   const right = manifest.length - misses.length;
   console.log(`conformance: ${right}/${manifest.length} classified right`);

@@ -52,7 +52,8 @@ describe('parseIdpMetadata: real IdP shapes', () => {
     assert.deepEqual(metadata.encryptionCertificates, []);
     assert.deepEqual(metadata.nameIdFormats, []);
     assert.equal(metadata.wantAuthnRequestsSigned, false);
-    for (const pem of metadata.signingCertificates) assert.match(pem, /^-----BEGIN CERTIFICATE-----\n[\s\S]+\n-----END CERTIFICATE-----\n$/);
+    for (const pem of metadata.signingCertificates)
+      assert.match(pem, /^-----BEGIN CERTIFICATE-----\n[\s\S]+\n-----END CERTIFICATE-----\n$/);
   });
 
   it('reads Okta app metadata', () => {
@@ -72,8 +73,14 @@ describe('parseIdpMetadata: real IdP shapes', () => {
   it('reads AD FS metadata: the IDPSSODescriptor, not the SPSSODescriptor before it', () => {
     const metadata = parsed(fixture('adfs.xml'));
     assert.equal(metadata.entityId, 'http://adfs.fixture.example/adfs/services/trust');
-    assert.deepEqual(metadata.ssoUrls, { redirect: 'https://adfs.fixture.example/adfs/ls/', post: 'https://adfs.fixture.example/adfs/ls/' });
-    assert.deepEqual(metadata.sloUrls, { redirect: 'https://adfs.fixture.example/adfs/ls/', post: 'https://adfs.fixture.example/adfs/ls/' });
+    assert.deepEqual(metadata.ssoUrls, {
+      redirect: 'https://adfs.fixture.example/adfs/ls/',
+      post: 'https://adfs.fixture.example/adfs/ls/',
+    });
+    assert.deepEqual(metadata.sloUrls, {
+      redirect: 'https://adfs.fixture.example/adfs/ls/',
+      post: 'https://adfs.fixture.example/adfs/ls/',
+    });
     assert.deepEqual(fingerprints(metadata.signingCertificates), [fingerprint('adfssig'), fingerprint('adfstls')]);
     assert.deepEqual(fingerprints(metadata.encryptionCertificates), [fingerprint('adfsenc')]);
     assert.deepEqual(metadata.nameIdFormats, [
@@ -109,7 +116,10 @@ describe('parseIdpMetadata: EntitiesDescriptor', () => {
     assert.ok(!result.ok);
     assert.equal(result.error.code, 'metadata_multiple_entities');
     assert.deepEqual(result.error.detail?.entityIds, ['https://idp-one.fixture.example/saml', 'https://idp-two.fixture.example/saml']);
-    assert.match(result.error.message, /2 identity providers.*"https:\/\/idp-one\.fixture\.example\/saml", "https:\/\/idp-two\.fixture\.example\/saml"/);
+    assert.match(
+      result.error.message,
+      /2 identity providers.*"https:\/\/idp-one\.fixture\.example\/saml", "https:\/\/idp-two\.fixture\.example\/saml"/,
+    );
     assert.doesNotMatch(result.error.message, /sp\.fixture/);
   });
 
@@ -122,10 +132,15 @@ describe('parseIdpMetadata: EntitiesDescriptor', () => {
   });
 
   it('says when the chosen entityId is not there', () => {
-    const message = refused(fixture('entities-two-idps.xml'), 'metadata_entity_not_found', { entityId: 'https://sp.fixture.example/metadata' });
+    const message = refused(fixture('entities-two-idps.xml'), 'metadata_entity_not_found', {
+      entityId: 'https://sp.fixture.example/metadata',
+    });
     assert.match(message, /idp-one.*idp-two/);
     refused(fixture('okta.xml'), 'metadata_entity_not_found', { entityId: 'http://www.okta.com/other' });
-    assert.equal(parsed(fixture('okta.xml'), { entityId: 'http://www.okta.com/exk1fxtrlanyard0d7' }).entityId, 'http://www.okta.com/exk1fxtrlanyard0d7');
+    assert.equal(
+      parsed(fixture('okta.xml'), { entityId: 'http://www.okta.com/exk1fxtrlanyard0d7' }).entityId,
+      'http://www.okta.com/exk1fxtrlanyard0d7',
+    );
   });
 
   it('refuses an entity ID that appears twice rather than guessing', () => {
@@ -154,7 +169,10 @@ describe('parseIdpMetadata: refusals', () => {
   });
 
   it('refuses XML that is not SAML metadata, naming what it is', () => {
-    assert.match(refused(fixture('not-metadata.xml'), 'metadata_not_saml'), /<Response> element in namespace urn:oasis:names:tc:SAML:2\.0:protocol/);
+    assert.match(
+      refused(fixture('not-metadata.xml'), 'metadata_not_saml'),
+      /<Response> element in namespace urn:oasis:names:tc:SAML:2\.0:protocol/,
+    );
     assert.match(refused('<EntityDescriptor entityID="x"/>', 'metadata_not_saml'), /without a namespace/);
     assert.ok(refused(`<x xmlns="urn:${'a'.repeat(5000)}"/>`, 'metadata_not_saml').length < 300);
   });
@@ -164,17 +182,26 @@ describe('parseIdpMetadata: refusals', () => {
   });
 
   it('refuses an IdP that does not speak SAML 2.0', () => {
-    const xml = fixture('okta.xml').replace('protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"', 'protocolSupportEnumeration="urn:oasis:names:tc:SAML:1.1:protocol"');
+    const xml = fixture('okta.xml').replace(
+      'protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"',
+      'protocolSupportEnumeration="urn:oasis:names:tc:SAML:1.1:protocol"',
+    );
     assert.match(refused(xml, 'metadata_no_idp_descriptor'), /SAML 2\.0/);
   });
 
   it('refuses metadata without a usable SSO service', () => {
     refused(fixture('no-sso.xml'), 'metadata_no_sso_service');
-    refused(fixture('okta.xml').replaceAll(POST, 'urn:oasis:names:tc:SAML:2.0:bindings:SOAP').replaceAll('HTTP-Redirect', 'PAOS'), 'metadata_no_sso_service');
+    refused(
+      fixture('okta.xml').replaceAll(POST, 'urn:oasis:names:tc:SAML:2.0:bindings:SOAP').replaceAll('HTTP-Redirect', 'PAOS'),
+      'metadata_no_sso_service',
+    );
   });
 
   it('refuses SSO locations that are not http(s)', () => {
-    const xml = fixture('okta.xml').replace(/(Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location=")[^"]+/, '$1javascript:alert(1)');
+    const xml = fixture('okta.xml').replace(
+      /(Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location=")[^"]+/,
+      '$1javascript:alert(1)',
+    );
     refused(xml, 'metadata_bad_endpoint_url');
   });
 
@@ -196,7 +223,10 @@ describe('parseIdpMetadata: refusals', () => {
   });
 
   it('refuses metadata over 1 MiB', () => {
-    refused(fixture('okta.xml').replace('</md:EntityDescriptor>', `<!--${'x'.repeat(1024 * 1024)}--></md:EntityDescriptor>`), 'metadata_too_large');
+    refused(
+      fixture('okta.xml').replace('</md:EntityDescriptor>', `<!--${'x'.repeat(1024 * 1024)}--></md:EntityDescriptor>`),
+      'metadata_too_large',
+    );
   });
 });
 

@@ -58,7 +58,8 @@ describe('fetchMetadataUrl against a loopback server', () => {
       };
       const chain = /^\/chain\/(\d+)$/.exec(path);
       if (path === '/metadata') res.writeHead(200, { 'content-type': 'application/samlmetadata+xml' }).end(metadataXml);
-      else if (path === '/slow') return; // never answers
+      else if (path === '/slow')
+        return; // never answers
       else if (path === '/slow-body') res.writeHead(200).write('<md:EntityDescriptor');
       else if (path === '/exactly-1mib') res.writeHead(200).end(Buffer.alloc(MiB, 0x20));
       else if (path === '/huge') {
@@ -149,7 +150,10 @@ describe('fetchMetadataUrl against a loopback server', () => {
   });
 
   it('reports the HTTP status', async () => {
-    for (const [path, status] of [['/missing', 404], ['/broken', 500]] as const) {
+    for (const [path, status] of [
+      ['/missing', 404],
+      ['/broken', 500],
+    ] as const) {
       const result = await fetchMetadataUrl({ url: `${base}${path}`, ...allowLoopback }, noDns);
       assert.ok(!result.ok);
       assert.equal(result.error.code, 'metadata_url_status');
@@ -179,7 +183,10 @@ describe('fetchMetadataUrl against a loopback server', () => {
   it('checks every hop: a redirect to an internal address is refused', async () => {
     const dns = fakeLookup({ 'idp.test': [v4('127.0.0.1')], 'intranet.test': [v4('10.20.30.40')] });
     const options = { allowedAddresses: ['127.0.0.1'] };
-    assert.match(await refused({ url: `http://idp.test:${port}/to-metadata-server`, ...options }, 'metadata_url_forbidden_address', dns), /link-local/);
+    assert.match(
+      await refused({ url: `http://idp.test:${port}/to-metadata-server`, ...options }, 'metadata_url_forbidden_address', dns),
+      /link-local/,
+    );
     await refused({ url: `http://idp.test:${port}/to-ipv6-loopback`, ...options }, 'metadata_url_forbidden_address', dns);
     await refused({ url: `http://idp.test:${port}/to-internal-name`, ...options }, 'metadata_url_forbidden_address', dns);
     assert.deepEqual(dns.calls, ['idp.test', 'idp.test', 'idp.test', 'intranet.test']);
@@ -188,7 +195,11 @@ describe('fetchMetadataUrl against a loopback server', () => {
   it('resolves again on each hop, so a name that changes its answer is caught (DNS rebinding)', async () => {
     const answers = [[v4('127.0.0.1')], [v4('192.168.1.1')]];
     const dns = fakeLookup({ 'rebind.test': () => answers.shift() ?? [] });
-    await refused({ url: `http://rebind.test:${port}/to-same-name`, allowedAddresses: ['127.0.0.1'] }, 'metadata_url_forbidden_address', dns);
+    await refused(
+      { url: `http://rebind.test:${port}/to-same-name`, allowedAddresses: ['127.0.0.1'] },
+      'metadata_url_forbidden_address',
+      dns,
+    );
     assert.deepEqual(dns.calls, ['rebind.test', 'rebind.test']);
   });
 
@@ -243,7 +254,10 @@ describe('fetchMetadataUrl over https', () => {
   });
 
   it('refuses a redirect from https down to http', async () => {
-    const result = await fetchMetadataUrl({ url: `https://idp.test:${port}/downgrade`, allowedAddresses: ['127.0.0.1'], trustedCaCertificates: [certificatePem] }, dns);
+    const result = await fetchMetadataUrl(
+      { url: `https://idp.test:${port}/downgrade`, allowedAddresses: ['127.0.0.1'], trustedCaCertificates: [certificatePem] },
+      dns,
+    );
     assert.ok(!result.ok);
     assert.equal(result.error.code, 'metadata_url_insecure_redirect');
   });
@@ -275,18 +289,43 @@ describe('fetchMetadataUrl input checks', () => {
 describe('classifyAddress', () => {
   it('names each internal range and lets public addresses through', () => {
     const cases: Array<[string, string | undefined]> = [
-      ['8.8.8.8', undefined], ['93.184.216.34', undefined], ['2606:4700::1111', undefined], ['2a00:1450:4001::200e', undefined],
-      ['10.0.0.1', 'private'], ['172.16.0.1', 'private'], ['172.31.255.255', 'private'], ['172.32.0.1', undefined], ['192.168.0.1', 'private'],
-      ['127.0.0.1', 'loopback'], ['127.255.255.254', 'loopback'], ['::1', 'loopback'],
-      ['169.254.169.254', 'link-local'], ['fe80::1%eth0', 'link-local'], ['febf::1', 'link-local'],
-      ['fc00::1', 'unique-local'], ['fdff:ffff::1', 'unique-local'],
-      ['100.64.0.1', 'shared (CGNAT)'], ['100.127.255.255', 'shared (CGNAT)'], ['100.128.0.1', undefined],
-      ['224.0.0.1', 'multicast'], ['239.255.255.250', 'multicast'], ['ff02::1', 'multicast'],
-      ['0.0.0.0', 'unspecified'], ['::', 'unspecified'],
-      ['255.255.255.255', 'reserved'], ['192.0.2.1', 'reserved'], ['2001:db8::1', 'reserved'],
+      ['8.8.8.8', undefined],
+      ['93.184.216.34', undefined],
+      ['2606:4700::1111', undefined],
+      ['2a00:1450:4001::200e', undefined],
+      ['10.0.0.1', 'private'],
+      ['172.16.0.1', 'private'],
+      ['172.31.255.255', 'private'],
+      ['172.32.0.1', undefined],
+      ['192.168.0.1', 'private'],
+      ['127.0.0.1', 'loopback'],
+      ['127.255.255.254', 'loopback'],
+      ['::1', 'loopback'],
+      ['169.254.169.254', 'link-local'],
+      ['fe80::1%eth0', 'link-local'],
+      ['febf::1', 'link-local'],
+      ['fc00::1', 'unique-local'],
+      ['fdff:ffff::1', 'unique-local'],
+      ['100.64.0.1', 'shared (CGNAT)'],
+      ['100.127.255.255', 'shared (CGNAT)'],
+      ['100.128.0.1', undefined],
+      ['224.0.0.1', 'multicast'],
+      ['239.255.255.250', 'multicast'],
+      ['ff02::1', 'multicast'],
+      ['0.0.0.0', 'unspecified'],
+      ['::', 'unspecified'],
+      ['255.255.255.255', 'reserved'],
+      ['192.0.2.1', 'reserved'],
+      ['2001:db8::1', 'reserved'],
       // IPv4 inside IPv6: judged by the IPv4 address it reaches.
-      ['::ffff:127.0.0.1', 'loopback'], ['::ffff:7f00:1', 'loopback'], ['::ffff:10.0.0.1', 'private'], ['::ffff:8.8.8.8', undefined],
-      ['64:ff9b::a9fe:a9fe', 'link-local'], ['64:ff9b::808:808', undefined], ['2002:c0a8:101::1', 'private'], ['::127.0.0.1', 'reserved'],
+      ['::ffff:127.0.0.1', 'loopback'],
+      ['::ffff:7f00:1', 'loopback'],
+      ['::ffff:10.0.0.1', 'private'],
+      ['::ffff:8.8.8.8', undefined],
+      ['64:ff9b::a9fe:a9fe', 'link-local'],
+      ['64:ff9b::808:808', undefined],
+      ['2002:c0a8:101::1', 'private'],
+      ['::127.0.0.1', 'reserved'],
       ['not an address', 'reserved'],
     ];
     for (const [address, category] of cases) assert.equal(classifyAddress(address), category, address);

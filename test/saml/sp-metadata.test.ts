@@ -7,7 +7,10 @@ import { SP_ENCRYPTION_METHODS, renderSpMetadata, type SpMetadataInput } from '.
 import { NS, attr, children, firstChild, parseXml, textOf } from '../../src/domain/saml/xml.ts';
 import type { Element } from '@xmldom/xmldom';
 
-const certs = JSON.parse(readFileSync(new URL('../fixtures/metadata/certificates.json', import.meta.url), 'utf8')) as Record<string, { pem: string; sha256: string }>;
+const certs = JSON.parse(readFileSync(new URL('../fixtures/metadata/certificates.json', import.meta.url), 'utf8')) as Record<
+  string,
+  { pem: string; sha256: string }
+>;
 const sp = certs.sp!;
 
 const input: SpMetadataInput = {
@@ -55,7 +58,10 @@ describe('renderSpMetadata', () => {
     assert.equal(attr(acs!, 'isDefault'), 'true');
 
     const slo = children(descriptor, NS.md, 'SingleLogoutService');
-    assert.deepEqual(slo.map((el) => [attr(el, 'Binding'), attr(el, 'Location')]), [['urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', input.sloUrl]]);
+    assert.deepEqual(
+      slo.map((el) => [attr(el, 'Binding'), attr(el, 'Location')]),
+      [['urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', input.sloUrl]],
+    );
     assert.deepEqual(children(descriptor, NS.md, 'NameIDFormat').map(textOf), [input.nameIdFormat]);
 
     const keys = keyDescriptors(descriptor);
@@ -69,12 +75,15 @@ describe('renderSpMetadata', () => {
     const keys = keyDescriptors(descriptor);
     assert.deepEqual([...keys.keys()], ['signing', 'encryption']);
     assert.equal(certificateIn(keys.get('encryption')!), sp.sha256);
-    assert.deepEqual(children(keys.get('encryption')!, NS.md, 'EncryptionMethod').map((el) => attr(el, 'Algorithm')), [
-      'http://www.w3.org/2009/xmlenc11#aes256-gcm',
-      'http://www.w3.org/2009/xmlenc11#aes128-gcm',
-      'http://www.w3.org/2001/04/xmlenc#aes256-cbc',
-      'http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p',
-    ]);
+    assert.deepEqual(
+      children(keys.get('encryption')!, NS.md, 'EncryptionMethod').map((el) => attr(el, 'Algorithm')),
+      [
+        'http://www.w3.org/2009/xmlenc11#aes256-gcm',
+        'http://www.w3.org/2009/xmlenc11#aes128-gcm',
+        'http://www.w3.org/2001/04/xmlenc#aes256-cbc',
+        'http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p',
+      ],
+    );
     assert.equal(SP_ENCRYPTION_METHODS.length, 4);
   });
 
@@ -98,7 +107,9 @@ describe('renderSpMetadata', () => {
   });
 
   it('omits SLO when there is none and writes the flags as given', () => {
-    const { descriptor } = descriptorOf(renderSpMetadata({ ...input, sloUrl: undefined, authnRequestsSigned: false, wantAssertionsSigned: false }));
+    const { descriptor } = descriptorOf(
+      renderSpMetadata({ ...input, sloUrl: undefined, authnRequestsSigned: false, wantAssertionsSigned: false }),
+    );
     assert.equal(children(descriptor, NS.md, 'SingleLogoutService').length, 0);
     assert.equal(attr(descriptor, 'AuthnRequestsSigned'), 'false');
     assert.equal(attr(descriptor, 'WantAssertionsSigned'), 'false');

@@ -64,11 +64,21 @@ export interface TestApp {
  * With `shareDatabaseOf`, a second instance over the first one's database (closing it leaves the
  * database to its owner): two instances behind one load balancer.
  */
-export async function createTestApp(options: { backend?: Backend; env?: Record<string, string>; clock?: Clock; shareDatabaseOf?: TestApp } = {}): Promise<TestApp> {
+export async function createTestApp(
+  options: { backend?: Backend; env?: Record<string, string>; clock?: Clock; shareDatabaseOf?: TestApp } = {},
+): Promise<TestApp> {
   const shared = options.shareDatabaseOf;
   const database: TestDatabase = shared ? { db: shared.db, close: async () => {} } : await openTestDatabase(options.backend ?? 'pglite');
-  const config = loadConfig({ LANYARD_SECRET_KEY: randomBytes(32).toString('base64'), LANYARD_PUBLIC_URL: 'http://127.0.0.1:8080', ...options.env });
-  const deps = createDeps(config, { db: database.db, logger: pino({ level: process.env.LANYARD_TEST_LOG_LEVEL ?? 'silent' }), ...(options.clock ? { clock: options.clock } : {}) });
+  const config = loadConfig({
+    LANYARD_SECRET_KEY: randomBytes(32).toString('base64'),
+    LANYARD_PUBLIC_URL: 'http://127.0.0.1:8080',
+    ...options.env,
+  });
+  const deps = createDeps(config, {
+    db: database.db,
+    logger: pino({ level: process.env.LANYARD_TEST_LOG_LEVEL ?? 'silent' }),
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   const adminToken = shared ? shared.adminToken : (await deps.services.apiKeys.bootstrap())!.token;
   const app = await buildApp(deps);
   return {

@@ -49,7 +49,9 @@ export const C14N_VARIANTS: readonly C14nMethod[] = [
 export function casesFor(root: Element, prefixLists: readonly (readonly string[])[]): C14nCase[] {
   const cases: C14nCase[] = [];
   const visit = (element: Element, path: number[]) => {
-    const signatureIndexes = childElements(element).flatMap((child, index) => (child.namespaceURI === NS.ds && child.localName === 'Signature' ? [index] : []));
+    const signatureIndexes = childElements(element).flatMap((child, index) =>
+      child.namespaceURI === NS.ds && child.localName === 'Signature' ? [index] : [],
+    );
     for (const method of C14N_VARIANTS) {
       for (const prefixes of method.exclusive ? [[], ...prefixLists] : [[]]) {
         cases.push({ path, method, prefixes });

@@ -24,12 +24,21 @@ export const fixtureCertificates = JSON.parse(metadataFixture('certificates.json
 /** The connection service over a test app's database and sealing key, as the login code gets it. */
 export function directConnectionService(t: TestApp, env: Record<string, string> = {}) {
   const config = loadConfig({ LANYARD_PUBLIC_URL: PUBLIC_URL, ...env });
-  return createConnectionService({ db: t.db, clock: () => new Date(), random: randomBytes, sealer: createSealer(t.config.secretKey!, [], randomBytes), lookup: systemLookup, config });
+  return createConnectionService({
+    db: t.db,
+    clock: () => new Date(),
+    random: randomBytes,
+    sealer: createSealer(t.config.secretKey!, [], randomBytes),
+    lookup: systemLookup,
+    config,
+  });
 }
 
 /** Every row of every table of the test's schema, as PostgreSQL's text form of the row. */
 export async function dumpDatabase(t: TestApp): Promise<string> {
-  const tables = await sql<{ table_name: string }>`select table_name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE'`.execute(t.db);
+  const tables = await sql<{
+    table_name: string;
+  }>`select table_name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE'`.execute(t.db);
   assert.ok(tables.rows.length >= 7, 'the dump sees the tables');
   const parts: string[] = [];
   for (const { table_name } of tables.rows) {

@@ -10,10 +10,15 @@ export interface ListeningLanyard extends TestApp {
 }
 
 /** The real app over a test database, listening on 127.0.0.1 with LANYARD_PUBLIC_URL pointing at it. */
-export async function startLanyard(options: { backend?: Backend; env?: Record<string, string>; shareDatabaseOf?: TestApp } = {}): Promise<ListeningLanyard> {
+export async function startLanyard(
+  options: { backend?: Backend; env?: Record<string, string>; shareDatabaseOf?: TestApp } = {},
+): Promise<ListeningLanyard> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const t = await createTestApp({ ...options, env: { LANYARD_PUBLIC_URL: url, LANYARD_ALLOW_PRIVATE_METADATA_URLS: 'true', ...options.env } });
+  const t = await createTestApp({
+    ...options,
+    env: { LANYARD_PUBLIC_URL: url, LANYARD_ALLOW_PRIVATE_METADATA_URLS: 'true', ...options.env },
+  });
   await t.app.listen({ port, host: '127.0.0.1' });
   return { ...t, url };
 }
@@ -24,22 +29,38 @@ export async function startLanyard(options: { backend?: Backend; env?: Record<st
  */
 export async function startSecondInstance(first: ListeningLanyard): Promise<ListeningLanyard & { port: number }> {
   const port = await freePort();
-  const env = { LANYARD_PUBLIC_URL: first.url, LANYARD_SECRET_KEY: first.config.secretKey!.key.toString('base64'), LANYARD_ALLOW_PRIVATE_METADATA_URLS: 'true' };
+  const env = {
+    LANYARD_PUBLIC_URL: first.url,
+    LANYARD_SECRET_KEY: first.config.secretKey!.key.toString('base64'),
+    LANYARD_ALLOW_PRIVATE_METADATA_URLS: 'true',
+  };
   const t = await createTestApp({ env, shareDatabaseOf: first });
   await t.app.listen({ port, host: '127.0.0.1' });
   return { ...t, url: `http://127.0.0.1:${port}`, port };
 }
 
 /** Creates an application whose redirect URI nothing listens on: tests read the code from the redirect. */
-export async function createApplication(t: TestApp, extra: Record<string, unknown> = {}, redirectUri = `http://127.0.0.1:3999/callback/${randomBytes(4).toString('hex')}`) {
-  const res = await t.request({ method: 'POST', url: '/v1/applications', payload: { name: 'Test app', redirectUris: [redirectUri], defaultRedirectUri: redirectUri, ...extra } });
+export async function createApplication(
+  t: TestApp,
+  extra: Record<string, unknown> = {},
+  redirectUri = `http://127.0.0.1:3999/callback/${randomBytes(4).toString('hex')}`,
+) {
+  const res = await t.request({
+    method: 'POST',
+    url: '/v1/applications',
+    payload: { name: 'Test app', redirectUris: [redirectUri], defaultRedirectUri: redirectUri, ...extra },
+  });
   if (res.statusCode !== 201) throw new Error(`creating the application failed: ${res.body}`);
   const app = res.json() as { id: string; clientId: string; clientSecret: string };
   return { ...app, redirectUri };
 }
 
 /** The app side of a login: discovery, an authorization URL with PKCE, state and nonce, and the code exchange. */
-export async function relyingParty(issuer: string, application: { clientId: string; clientSecret: string; redirectUri: string }, auth: 'basic' | 'post' = 'basic') {
+export async function relyingParty(
+  issuer: string,
+  application: { clientId: string; clientSecret: string; redirectUri: string },
+  auth: 'basic' | 'post' = 'basic',
+) {
   const config = await client.discovery(
     new URL(issuer),
     application.clientId,

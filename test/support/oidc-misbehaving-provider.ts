@@ -38,7 +38,14 @@ export interface MisbehavingProvider {
   close(): Promise<void>;
 }
 
-const PERSON = { sub: 'user-42', email: 'Carol@Example.com', email_verified: true, given_name: 'Carol', family_name: 'Cooper', groups: ['finance', 'admins'] };
+const PERSON = {
+  sub: 'user-42',
+  email: 'Carol@Example.com',
+  email_verified: true,
+  given_name: 'Carol',
+  family_name: 'Cooper',
+  groups: ['finance', 'admins'],
+};
 
 async function key(name: string, kid: string) {
   const pem = await readFile(join(repoRoot, 'test', 'fixtures', 'keys', `${name}.key.pem`), 'utf8');
@@ -53,7 +60,10 @@ export async function startMisbehavingProvider(redirectUri: string): Promise<Mis
   const rotated = await key('sp-test', 'idp-key-2');
   const stranger = await key('attacker-test', 'stranger-key');
   const codes = new Map<string, { nonce: string | undefined; challenge: string | undefined; redirectUri: string | undefined }>();
-  const server = createServer((req, res) => void handle(req, res).catch((error: unknown) => send(res, 500, { error: 'server_error', error_description: String(error) })));
+  const server = createServer(
+    (req, res) =>
+      void handle(req, res).catch((error: unknown) => send(res, 500, { error: 'server_error', error_description: String(error) })),
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const provider: MisbehavingProvider = {
@@ -77,7 +87,8 @@ export async function startMisbehavingProvider(redirectUri: string): Promise<Mis
       exp: b === 'expired' ? now - 300 : b === 'expired-within-skew' ? now - 60 : now + 300,
       ...(b === 'missing-nonce' ? {} : { nonce: b === 'wrong-nonce' ? 'a-nonce-from-another-login' : nonce }),
     };
-    if (b === 'hmac-signed') return new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(provider.clientSecret));
+    if (b === 'hmac-signed')
+      return new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(provider.clientSecret));
     const signer = b === 'rotated-key' ? rotated : b === 'unknown-key' ? stranger : current;
     const jwt = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: signer.kid, typ: 'JWT' }).sign(signer.privateKey);
     if (b !== 'tampered-signature') return jwt;
@@ -124,7 +135,11 @@ export async function startMisbehavingProvider(redirectUri: string): Promise<Mis
       back.searchParams.set('error_description', 'The user cancelled the sign-in');
     } else {
       const code = randomBytes(16).toString('base64url');
-      codes.set(code, { nonce: params.get('nonce') ?? undefined, challenge: params.get('code_challenge') ?? undefined, redirectUri: params.get('redirect_uri') ?? undefined });
+      codes.set(code, {
+        nonce: params.get('nonce') ?? undefined,
+        challenge: params.get('code_challenge') ?? undefined,
+        redirectUri: params.get('redirect_uri') ?? undefined,
+      });
       back.searchParams.set('code', code);
     }
     res.writeHead(302, { location: back.href }).end();
@@ -134,7 +149,10 @@ export async function startMisbehavingProvider(redirectUri: string): Promise<Mis
     let body = '';
     for await (const chunk of req) body += String(chunk);
     const form = new URLSearchParams(body);
-    const [id, secret] = Buffer.from((req.headers.authorization ?? '').replace(/^Basic /, ''), 'base64').toString().split(':').map(decodeURIComponent);
+    const [id, secret] = Buffer.from((req.headers.authorization ?? '').replace(/^Basic /, ''), 'base64')
+      .toString()
+      .split(':')
+      .map(decodeURIComponent);
     if (id !== provider.clientId || secret !== provider.clientSecret) {
       return send(res, 401, { error: 'invalid_client', error_description: 'client authentication failed' });
     }
@@ -142,10 +160,19 @@ export async function startMisbehavingProvider(redirectUri: string): Promise<Mis
     codes.delete(form.get('code') ?? '');
     const verifier = form.get('code_verifier') ?? '';
     // RFC 7636 §4.6: the verifier must hash to the challenge of the authorization request.
-    if (issued === undefined || issued.redirectUri !== form.get('redirect_uri') || createHash('sha256').update(verifier).digest('base64url') !== issued.challenge) {
+    if (
+      issued === undefined ||
+      issued.redirectUri !== form.get('redirect_uri') ||
+      createHash('sha256').update(verifier).digest('base64url') !== issued.challenge
+    ) {
       return send(res, 400, { error: 'invalid_grant', error_description: 'code, redirect_uri or code_verifier do not match' });
     }
-    send(res, 200, { access_token: randomBytes(16).toString('base64url'), token_type: 'Bearer', expires_in: 300, id_token: await idToken(issued.nonce) });
+    send(res, 200, {
+      access_token: randomBytes(16).toString('base64url'),
+      token_type: 'Bearer',
+      expires_in: 300,
+      id_token: await idToken(issued.nonce),
+    });
   }
 
   return provider;

@@ -183,7 +183,13 @@ function startOnce(dir: string, port: number, options: OidcProviderOptions): Pro
       if (typeof ready?.issuer !== 'string' || typeof ready.discoveryUrl !== 'string') return;
       settled = true;
       clearTimeout(timer);
-      resolve({ issuer: ready.issuer, discoveryUrl: ready.discoveryUrl, clientId: options.clientId, clientSecret: options.clientSecret, stop });
+      resolve({
+        issuer: ready.issuer,
+        discoveryUrl: ready.discoveryUrl,
+        clientId: options.clientId,
+        clientSecret: options.clientSecret,
+        stop,
+      });
     });
     child.once('error', (error) => fail(`could not start: ${String(error)}`));
     child.once('exit', (code, signal) => fail(`exited (${signal ?? code}) before it was ready`));

@@ -4,7 +4,16 @@
  * encrypted with node:crypto. Every option has a realistic default so a test states only what
  * its case changes.
  */
-import { createCipheriv, createPrivateKey, createPublicKey, constants, publicEncrypt, randomBytes, type KeyObject, X509Certificate } from 'node:crypto';
+import {
+  createCipheriv,
+  createPrivateKey,
+  createPublicKey,
+  constants,
+  publicEncrypt,
+  randomBytes,
+  type KeyObject,
+  X509Certificate,
+} from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -78,7 +87,8 @@ export function buildAssertionXml(o: ResponseOptions = {}): string {
   const issuer = o.assertionIssuer === undefined ? IDP : o.assertionIssuer;
   const audience = o.audience === undefined ? SP : o.audience;
   const scdNotOnOrAfter = o.scdNotOnOrAfter === undefined ? at(180) : o.scdNotOnOrAfter;
-  const scdInResponseTo = o.scdInResponseTo === undefined ? (o.inResponseTo === undefined ? REQUEST_ID : o.inResponseTo) : o.scdInResponseTo;
+  const scdInResponseTo =
+    o.scdInResponseTo === undefined ? (o.inResponseTo === undefined ? REQUEST_ID : o.inResponseTo) : o.scdInResponseTo;
   return (
     `<saml:Assertion xmlns:saml="${SAML}" xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" ID="${o.assertionId ?? '_assertion-7d3e'}" Version="2.0" IssueInstant="${at(-5)}">` +
     (issuer === null ? '' : `<saml:Issuer>${escapeXml(issuer)}</saml:Issuer>`) +
@@ -87,7 +97,9 @@ export function buildAssertionXml(o: ResponseOptions = {}): string {
     `${optionalAttr('InResponseTo', scdInResponseTo)}${optionalAttr('NotOnOrAfter', scdNotOnOrAfter)}${optionalAttr('Recipient', o.recipient === undefined ? ACS : o.recipient)}/>` +
     `</saml:SubjectConfirmation></saml:Subject>` +
     `<saml:Conditions NotBefore="${o.notBefore ?? at(-60)}" NotOnOrAfter="${o.notOnOrAfter ?? at(300)}">` +
-    (audience === null ? '' : `<saml:AudienceRestriction><saml:Audience>${escapeXml(audience)}</saml:Audience></saml:AudienceRestriction>`) +
+    (audience === null
+      ? ''
+      : `<saml:AudienceRestriction><saml:Audience>${escapeXml(audience)}</saml:Audience></saml:AudienceRestriction>`) +
     `</saml:Conditions>` +
     `<saml:AuthnStatement AuthnInstant="${at(-10)}" SessionIndex="_session-42"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>` +
     `<saml:AttributeStatement>` +
@@ -209,7 +221,9 @@ export function encryptAssertion(xml: string, options: EncryptOptions): string {
   const iv = randomBytes(gcm ? 12 : 16);
   const cipher = createCipheriv(options.data, contentKey, iv);
   const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-  const ciphertext = gcm ? Buffer.concat([iv, body, (cipher as unknown as { getAuthTag(): Buffer }).getAuthTag()]) : Buffer.concat([iv, body]);
+  const ciphertext = gcm
+    ? Buffer.concat([iv, body, (cipher as unknown as { getAuthTag(): Buffer }).getAuthTag()])
+    : Buffer.concat([iv, body]);
   const encryptedKey = buildEncryptedKey(contentKey, options);
   const placement = options.keyPlacement ?? 'key-info';
   const keyInfo =

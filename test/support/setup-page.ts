@@ -13,7 +13,12 @@ export interface SetupSessionInfo {
 
 /** Creates a ticket through the API (admin key unless `token` says otherwise); asserts the 201. */
 export async function createTicket(t: TestApp, organizationId: string, body: Record<string, unknown> = { type: 'saml' }, token?: string) {
-  const res = await t.request({ method: 'POST', url: `/v1/organizations/${organizationId}/sso/tickets`, payload: body, ...(token ? { token } : {}) });
+  const res = await t.request({
+    method: 'POST',
+    url: `/v1/organizations/${organizationId}/sso/tickets`,
+    payload: body,
+    ...(token ? { token } : {}),
+  });
   assert.equal(res.statusCode, 201, res.body);
   return res.json() as { id: string; connectionId: string; ticketUrl: string; expiresAt: string; status: string; organizationId: string };
 }

@@ -74,9 +74,14 @@ export function simpleSamlPhpAvailability(): { available: boolean; reason: strin
 
 /** Starts a SimpleSAMLphp IdP trusting one SP; resolves once its metadata is served. */
 export async function startSimpleSamlPhp(options: SimpleSamlPhpOptions): Promise<SimpleSamlPhpIdp> {
-  for (const [name, value] of [['spEntityId', options.spEntityId], ['acsUrl', options.acsUrl], ['sloUrl', options.sloUrl]]) {
+  for (const [name, value] of [
+    ['spEntityId', options.spEntityId],
+    ['acsUrl', options.acsUrl],
+    ['sloUrl', options.sloUrl],
+  ]) {
     // The script pastes these into PHP and JSON literals unescaped.
-    if (value !== undefined && /['"\\\n]/.test(value)) throw new Error(`startSimpleSamlPhp: ${name} must not contain quotes, backslashes or newlines`);
+    if (value !== undefined && /['"\\\n]/.test(value))
+      throw new Error(`startSimpleSamlPhp: ${name} must not contain quotes, backslashes or newlines`);
   }
   if (!existsSync(simpleSamlPhpScript)) throw new Error(`startSimpleSamlPhp: ${simpleSamlPhpScript} is missing`);
   const attempts = options.port === undefined ? 3 : 1;
@@ -125,7 +130,9 @@ async function startOnce(options: SimpleSamlPhpOptions, port: number): Promise<S
     return { ...description, port, stop };
   } catch (error) {
     await stop();
-    throw new Error(`SimpleSAMLphp start.sh printed ${JSON.stringify(run.stdout)}, not a readable idp.json\n${run.stderr}`, { cause: error });
+    throw new Error(`SimpleSAMLphp start.sh printed ${JSON.stringify(run.stdout)}, not a readable idp.json\n${run.stderr}`, {
+      cause: error,
+    });
   }
 }
 

@@ -38,9 +38,16 @@ export function xmlCryptoCanonicalize(root: Element, c14nCase: C14nCase): string
   if (c14nCase.omitIndex !== undefined) apex.removeChild(childElements(apex)[c14nCase.omitIndex]!);
   const { exclusive, withComments } = c14nCase.method;
   const canonicalizer = exclusive
-    ? withComments ? new ExclusiveCanonicalizationWithComments() : new ExclusiveCanonicalization()
-    : withComments ? new C14nCanonicalizationWithComments() : new C14nCanonicalization();
-  return canonicalizer.process(apex as never, { ancestorNamespaces: inheritedNamespaces(apex), inclusiveNamespacesPrefixList: [...c14nCase.prefixes] });
+    ? withComments
+      ? new ExclusiveCanonicalizationWithComments()
+      : new ExclusiveCanonicalization()
+    : withComments
+      ? new C14nCanonicalizationWithComments()
+      : new C14nCanonicalization();
+  return canonicalizer.process(apex as never, {
+    ancestorNamespaces: inheritedNamespaces(apex),
+    inclusiveNamespacesPrefixList: [...c14nCase.prefixes],
+  });
 }
 
 /**
@@ -65,7 +72,9 @@ function inheritedNamespaces(apex: Element): { prefix: string; namespaceURI: str
       if (prefix !== undefined && !bindings.has(prefix)) bindings.set(prefix, attribute.value);
     }
   }
-  return [...bindings].filter(([prefix, namespaceURI]) => !skip.has(prefix) && namespaceURI !== '').map(([prefix, namespaceURI]) => ({ prefix, namespaceURI }));
+  return [...bindings]
+    .filter(([prefix, namespaceURI]) => !skip.has(prefix) && namespaceURI !== '')
+    .map(([prefix, namespaceURI]) => ({ prefix, namespaceURI }));
 }
 
 function declaredPrefix(attributeName: string): string | undefined {

@@ -97,7 +97,11 @@ function referenceInput(reference: Element, signature: Element): C14nInput | str
   const uri = attr(reference, 'URI');
   const root = signature.ownerDocument!.documentElement!;
   const targets =
-    uri === '' ? [root] : [...descendants(root)].filter((el) => (el.namespaceURI === NS.saml || el.namespaceURI === NS.samlp) && uri === `#${attr(el, 'ID')}`);
+    uri === ''
+      ? [root]
+      : [...descendants(root)].filter(
+          (el) => (el.namespaceURI === NS.saml || el.namespaceURI === NS.samlp) && uri === `#${attr(el, 'ID')}`,
+        );
   if (targets.length !== 1) return `URI "${uri ?? '(none)'}" names ${targets.length} elements`;
   const apex = targets[0]!;
   let method = DEFAULT_REFERENCE_C14N;
@@ -117,7 +121,8 @@ function referenceInput(reference: Element, signature: Element): C14nInput | str
 }
 
 function contains(ancestor: Element, node: Element): boolean {
-  for (let current: Element | null = node; current !== null; current = current.parentNode as Element | null) if (current === ancestor) return true;
+  for (let current: Element | null = node; current !== null; current = current.parentNode as Element | null)
+    if (current === ancestor) return true;
   return false;
 }
 

@@ -92,13 +92,23 @@ export function nthSignatureXpath(index: number): string {
 
 /** What xmlsec1 canonicalizes when verifying the `signatureIndex`-th ds:Signature of `xml` with the certificate in `certFile`. */
 export async function xmlsecVerify(xml: string, signatureIndex: number, certFile: string): Promise<XmlsecBuffers> {
-  const run = await runXmlsec1(['verify', ...DEBUG, '--pubkey-cert-pem', certFile, ...SAML_IDS, '--node-xpath', nthSignatureXpath(signatureIndex), '{in}'], xml);
+  const run = await runXmlsec1(
+    ['verify', ...DEBUG, '--pubkey-cert-pem', certFile, ...SAML_IDS, '--node-xpath', nthSignatureXpath(signatureIndex), '{in}'],
+    xml,
+  );
   return parseXmlsecDebug(run.stdout, run.log);
 }
 
 /** Signs the ds:Signature template at `signatureXpath` with the PEM key in `keyFile`; returns the signed document and the buffers. */
-export async function xmlsecSign(template: string, signatureXpath: string, keyFile: string): Promise<{ signed: string; buffers: XmlsecBuffers }> {
-  const run = await runXmlsec1(['sign', ...DEBUG, '--privkey-pem', keyFile, ...SAML_IDS, '--node-xpath', signatureXpath, '--output', '{out}', '{in}'], template);
+export async function xmlsecSign(
+  template: string,
+  signatureXpath: string,
+  keyFile: string,
+): Promise<{ signed: string; buffers: XmlsecBuffers }> {
+  const run = await runXmlsec1(
+    ['sign', ...DEBUG, '--privkey-pem', keyFile, ...SAML_IDS, '--node-xpath', signatureXpath, '--output', '{out}', '{in}'],
+    template,
+  );
   if (run.output === undefined) throw new Error(`xmlsec1 could not sign:\n${run.log}`);
   return { signed: run.output, buffers: parseXmlsecDebug(run.stdout, run.log) };
 }
@@ -123,14 +133,18 @@ export async function xmlsecCanonicalize(xml: string, cases: readonly ProbeCase[
   if (close < 0) throw new Error('the probe needs a root element with an end tag');
   const probe = `<ds:Signature xmlns:ds="${NS.ds}"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/>${cases.map(probeReference).join('')}</ds:SignedInfo><ds:SignatureValue/></ds:Signature>`;
   const { buffers } = await xmlsecSign(xml.slice(0, close) + probe + xml.slice(close), '/*[1]/*[last()]', keyFile);
-  if (buffers.preDigest.length !== cases.length) throw new Error(`xmlsec1 canonicalized ${buffers.preDigest.length} of ${cases.length} cases:\n${buffers.log}`);
+  if (buffers.preDigest.length !== cases.length)
+    throw new Error(`xmlsec1 canonicalized ${buffers.preDigest.length} of ${cases.length} cases:\n${buffers.log}`);
   return buffers.preDigest;
 }
 
 function probeReference(probeCase: ProbeCase): string {
   const path = (indexes: readonly number[]) => `/*[1]${indexes.map((index) => `/*[${index + 1}]`).join('')}`;
   // The probe signature is the root's last child, so only a root apex contains it.
-  const subtract = [...(probeCase.path.length === 0 ? ['/*[1]/*[last()]'] : []), ...(probeCase.omitPath === undefined ? [] : [path(probeCase.omitPath)])];
+  const subtract = [
+    ...(probeCase.path.length === 0 ? ['/*[1]/*[last()]'] : []),
+    ...(probeCase.omitPath === undefined ? [] : [path(probeCase.omitPath)]),
+  ];
   const filter =
     subtract.length === 0
       ? ''

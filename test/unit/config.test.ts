@@ -32,13 +32,21 @@ test('each bad value names its variable', () => {
     [{ LANYARD_ALLOW_PRIVATE_METADATA_URLS: 'maybe' }, 'LANYARD_ALLOW_PRIVATE_METADATA_URLS'],
   ];
   for (const [env, variable] of cases) {
-    assert.throws(() => loadConfig(env), (error: unknown) => error instanceof ConfigError && error.variable === variable && error.message.startsWith(variable), JSON.stringify(env));
+    assert.throws(
+      () => loadConfig(env),
+      (error: unknown) => error instanceof ConfigError && error.variable === variable && error.message.startsWith(variable),
+      JSON.stringify(env),
+    );
   }
 });
 
 test('secret keys parse from base64 or hex, get a stable id, and never appear when logged', () => {
   const key = randomBytes(32);
-  const fromBase64 = loadConfig({ LANYARD_SECRET_KEY: key.toString('base64'), LANYARD_BOOTSTRAP_API_KEY: 'b'.repeat(40), LANYARD_DATABASE_URL: 'postgres://u:hunter2@db/x' });
+  const fromBase64 = loadConfig({
+    LANYARD_SECRET_KEY: key.toString('base64'),
+    LANYARD_BOOTSTRAP_API_KEY: 'b'.repeat(40),
+    LANYARD_DATABASE_URL: 'postgres://u:hunter2@db/x',
+  });
   const fromHex = loadConfig({ LANYARD_SECRET_KEY: key.toString('hex') });
   assert.deepEqual(fromBase64.secretKey?.key, key);
   assert.equal(fromBase64.secretKey?.id, fromHex.secretKey?.id);

@@ -35,39 +35,60 @@ test('the identity: ID token claims win over userinfo, token claims are dropped,
 });
 
 test("an IdP's error reaches the app with its state; codes about Lanyard's request become access_denied", () => {
-  const denied = new URL(idpErrorRedirect('https://app.example/cb?x=1', 'st', { error: 'access_denied', description: 'User said "no" \\ ✗' }));
+  const denied = new URL(
+    idpErrorRedirect('https://app.example/cb?x=1', 'st', { error: 'access_denied', description: 'User said "no" \\ ✗' }),
+  );
   assert.equal(denied.searchParams.get('x'), '1');
   assert.equal(denied.searchParams.get('error'), 'access_denied');
   assert.equal(denied.searchParams.get('state'), 'st');
-  assert.match(denied.searchParams.get('error_description')!, /^oidc_idp_error: the identity provider answered access_denied: User said  no/);
+  assert.match(
+    denied.searchParams.get('error_description')!,
+    /^oidc_idp_error: the identity provider answered access_denied: User said  no/,
+  );
   assert.doesNotMatch(denied.searchParams.get('error_description')!, /["\\✗]/, 'RFC 6749 §4.1.2.1 characters only');
   const scope = new URL(idpErrorRedirect('https://app.example/cb', null, { error: 'invalid_scope', description: undefined }));
   assert.equal(scope.searchParams.get('error'), 'access_denied');
   assert.equal(scope.searchParams.get('state'), null);
-  assert.equal(new URL(idpErrorRedirect('https://app.example/cb', null, { error: 'temporarily_unavailable', description: undefined })).searchParams.get('error'), 'temporarily_unavailable');
+  assert.equal(
+    new URL(
+      idpErrorRedirect('https://app.example/cb', null, { error: 'temporarily_unavailable', description: undefined }),
+    ).searchParams.get('error'),
+    'temporarily_unavailable',
+  );
 });
 
 test('every OIDC login error code is in the catalogue and the README', () => {
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-  const source = readFileSync(new URL('../../src/domain/sso/oidc-errors.ts', import.meta.url), 'utf8') + readFileSync(new URL('../../src/domain/sso/oidc-login.ts', import.meta.url), 'utf8');
+  const source =
+    readFileSync(new URL('../../src/domain/sso/oidc-errors.ts', import.meta.url), 'utf8') +
+    readFileSync(new URL('../../src/domain/sso/oidc-login.ts', import.meta.url), 'utf8');
   const used = new Set([...source.matchAll(/'(oidc_[a-z_]+)'/g)].map((m) => m[1]!));
   for (const code of used) assert.ok(code in OIDC_LOGIN_ERROR_CATALOGUE, `${code} is used but not catalogued`);
   for (const code of Object.keys(OIDC_LOGIN_ERROR_CATALOGUE)) assert.ok(readme.includes(`\`${code}\``), `${code} is not in the README`);
 });
 
 test('the back-channel fetch refuses internal addresses unless allowed, at connect time', async () => {
-  const server = createServer((req, res) => res.writeHead(201, { 'content-type': 'application/json', 'x-method': req.method ?? '' }).end('{"ok":true}'));
+  const server = createServer((req, res) =>
+    res.writeHead(201, { 'content-type': 'application/json', 'x-method': req.method ?? '' }).end('{"ok":true}'),
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   try {
     const lookup = async () => [{ address: '127.0.0.1', family: 4 }];
     const guarded = createGuardedFetch({}, { lookup });
     for (const url of [`http://127.0.0.1:${port}/token`, `http://idp.example.com:${port}/token`, `http://[::ffff:127.0.0.1]:${port}/`]) {
-      await assert.rejects(guarded(url, { method: 'POST', body: 'a=1' }), (e: unknown) => e instanceof GuardedRequestError && e.code === 'forbidden_address' && !e.message.includes('127.0.0.1:'));
+      await assert.rejects(
+        guarded(url, { method: 'POST', body: 'a=1' }),
+        (e: unknown) => e instanceof GuardedRequestError && e.code === 'forbidden_address' && !e.message.includes('127.0.0.1:'),
+      );
     }
     await assert.rejects(guarded('file:///etc/passwd'), (e: unknown) => e instanceof GuardedRequestError && e.code === 'bad_scheme');
     const allowed = createGuardedFetch({ allowPrivateAddresses: true }, { lookup });
-    const res = await allowed(`http://idp.example.com:${port}/token`, { method: 'POST', body: new URLSearchParams({ a: '1' }), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const res = await allowed(`http://idp.example.com:${port}/token`, {
+      method: 'POST',
+      body: new URLSearchParams({ a: '1' }),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     assert.equal(res.status, 201);
     assert.equal(res.headers.get('x-method'), 'POST');
     assert.deepEqual(await res.json(), { ok: true });

@@ -44,7 +44,11 @@ export function createApiKeyService(deps: ApiKeyServiceDeps) {
       .values({ id, name, organization_id: organizationId, token_hash: hashToken(secretToken), created_at: now })
       .returningAll()
       .executeTakeFirstOrThrow();
-    await recordEvent(trx, { now, random }, actor, { type: 'api_key.created', organizationId, summary: { keyId: id, name, scope: organizationId === null ? 'admin' : 'organization' } });
+    await recordEvent(trx, { now, random }, actor, {
+      type: 'api_key.created',
+      organizationId,
+      summary: { keyId: id, name, scope: organizationId === null ? 'admin' : 'organization' },
+    });
     return { ...toApiKey(row), token: secretToken };
   }
 
@@ -59,7 +63,10 @@ export function createApiKeyService(deps: ApiKeyServiceDeps) {
       return db.transaction().execute(async (trx) => {
         if (organizationId !== null) {
           const exists = await trx.selectFrom('organizations').select('id').where('id', '=', organizationId).executeTakeFirst();
-          if (exists === undefined) throw new AppError('validation_failed', 'organizationId names no organization', [{ field: 'organizationId', message: 'no such organization' }]);
+          if (exists === undefined)
+            throw new AppError('validation_failed', 'organizationId names no organization', [
+              { field: 'organizationId', message: 'no such organization' },
+            ]);
         }
         return insertKey(trx, actor, input.name, organizationId);
       });
@@ -67,7 +74,11 @@ export function createApiKeyService(deps: ApiKeyServiceDeps) {
 
     async list(actor: Actor, query: { limit: number; cursor?: string | undefined }): Promise<Page<ApiKey>> {
       const after = decodeCursor(query.cursor);
-      let q = db.selectFrom('api_keys').selectAll().orderBy('id').limit(query.limit + 1);
+      let q = db
+        .selectFrom('api_keys')
+        .selectAll()
+        .orderBy('id')
+        .limit(query.limit + 1);
       if (actor.organizationId !== null) q = q.where('organization_id', '=', actor.organizationId);
       if (after !== undefined) q = q.where('id', '>', after);
       return toPage(await q.execute(), query.limit, toApiKey);
@@ -75,7 +86,8 @@ export function createApiKeyService(deps: ApiKeyServiceDeps) {
 
     async get(actor: Actor, id: string): Promise<ApiKey> {
       const row = await db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
-      if (row === undefined || (actor.organizationId !== null && !(row.organization_id !== null && canSee(actor, row.organization_id)))) throw notFound('API key');
+      if (row === undefined || (actor.organizationId !== null && !(row.organization_id !== null && canSee(actor, row.organization_id))))
+        throw notFound('API key');
       return toApiKey(row);
     },
 
@@ -85,7 +97,11 @@ export function createApiKeyService(deps: ApiKeyServiceDeps) {
       const now = clock();
       await db.transaction().execute(async (trx) => {
         await trx.updateTable('api_keys').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null).execute();
-        await recordEvent(trx, { now, random }, actor, { type: 'api_key.revoked', organizationId: key.organizationId, summary: { keyId: id, name: key.name } });
+        await recordEvent(trx, { now, random }, actor, {
+          type: 'api_key.revoked',
+          organizationId: key.organizationId,
+          summary: { keyId: id, name: key.name },
+        });
       });
     },
 

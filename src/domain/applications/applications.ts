@@ -39,7 +39,9 @@ export function createApplicationService(deps: { db: Kysely<Database>; clock: Cl
   function check(input: ApplicationInput): void {
     validateRedirectUris(input.redirectUris);
     if (input.defaultRedirectUri != null && !input.redirectUris.includes(input.defaultRedirectUri)) {
-      throw new AppError('validation_failed', 'defaultRedirectUri must be one of redirectUris', [{ field: 'defaultRedirectUri', message: 'must be one of redirectUris' }]);
+      throw new AppError('validation_failed', 'defaultRedirectUri must be one of redirectUris', [
+        { field: 'defaultRedirectUri', message: 'must be one of redirectUris' },
+      ]);
     }
   }
 
@@ -66,7 +68,11 @@ export function createApplicationService(deps: { db: Kysely<Database>; clock: Cl
           })
           .returningAll()
           .executeTakeFirstOrThrow();
-        await recordEvent(trx, { now, random }, actor, { type: 'application.created', organizationId: null, summary: { applicationId: id, name: input.name } });
+        await recordEvent(trx, { now, random }, actor, {
+          type: 'application.created',
+          organizationId: null,
+          summary: { applicationId: id, name: input.name },
+        });
         return inserted;
       });
       return { ...toApplication(row), clientSecret };
@@ -80,7 +86,11 @@ export function createApplicationService(deps: { db: Kysely<Database>; clock: Cl
     async list(actor: Actor, query: { limit: number; cursor?: string | undefined }): Promise<Page<Application>> {
       requireAdmin(actor, 'manage applications');
       const after = decodeCursor(query.cursor);
-      let q = db.selectFrom('applications').selectAll().orderBy('id').limit(query.limit + 1);
+      let q = db
+        .selectFrom('applications')
+        .selectAll()
+        .orderBy('id')
+        .limit(query.limit + 1);
       if (after !== undefined) q = q.where('id', '>', after);
       return toPage(await q.execute(), query.limit, toApplication);
     },
@@ -104,7 +114,11 @@ export function createApplicationService(deps: { db: Kysely<Database>; clock: Cl
           .where('id', '=', id)
           .returningAll()
           .executeTakeFirstOrThrow();
-        await recordEvent(trx, { now, random }, actor, { type: 'application.updated', organizationId: null, summary: { applicationId: id, changed: Object.keys(input) } });
+        await recordEvent(trx, { now, random }, actor, {
+          type: 'application.updated',
+          organizationId: null,
+          summary: { applicationId: id, changed: Object.keys(input) },
+        });
         return toApplication(row);
       });
     },
@@ -115,7 +129,11 @@ export function createApplicationService(deps: { db: Kysely<Database>; clock: Cl
       const now = clock();
       await db.transaction().execute(async (trx) => {
         await trx.deleteFrom('applications').where('id', '=', id).execute();
-        await recordEvent(trx, { now, random }, actor, { type: 'application.deleted', organizationId: null, summary: { applicationId: id, name: app.name } });
+        await recordEvent(trx, { now, random }, actor, {
+          type: 'application.deleted',
+          organizationId: null,
+          summary: { applicationId: id, name: app.name },
+        });
       });
     },
 

@@ -106,9 +106,17 @@ export function createConnectionService(deps: ConnectionServiceDeps) {
     if (input[other] !== undefined) throw fieldError(other, `is only for type ${other} connections; this one is ${type}`);
     if (type === 'saml') {
       await requireDefaultApplication(organizationId, input.saml?.defaultApplicationId);
-      return { settings: await resolveSamlSettings(input.saml ?? {}, existing?.settings as SamlSettings | undefined, remote), secret: undefined };
+      return {
+        settings: await resolveSamlSettings(input.saml ?? {}, existing?.settings as SamlSettings | undefined, remote),
+        secret: undefined,
+      };
     }
-    const oidc = await resolveOidcSettings(input.oidc ?? {}, existing?.settings as OidcSettings | undefined, (existing?.sealed_secret ?? null) !== null, remote);
+    const oidc = await resolveOidcSettings(
+      input.oidc ?? {},
+      existing?.settings as OidcSettings | undefined,
+      (existing?.sealed_secret ?? null) !== null,
+      remote,
+    );
     return { settings: oidc.settings, secret: oidc.clientSecret };
   }
 
@@ -120,14 +128,23 @@ export function createConnectionService(deps: ConnectionServiceDeps) {
    */
   async function requireDefaultApplication(organizationId: string, applicationId: string | null | undefined): Promise<void> {
     if (applicationId === undefined || applicationId === null) return;
-    const application = await db.selectFrom('applications').select(['organization_ids', 'default_redirect_uri']).where('id', '=', applicationId).executeTakeFirst();
-    const allowed = application !== undefined && (application.organization_ids === null || application.organization_ids.includes(organizationId));
+    const application = await db
+      .selectFrom('applications')
+      .select(['organization_ids', 'default_redirect_uri'])
+      .where('id', '=', applicationId)
+      .executeTakeFirst();
+    const allowed =
+      application !== undefined && (application.organization_ids === null || application.organization_ids.includes(organizationId));
     if (!allowed) throw fieldError('saml.defaultApplicationId', 'names no application that may serve this organization');
-    if (application.default_redirect_uri === null) throw fieldError('saml.defaultApplicationId', 'names an application without a defaultRedirectUri, where IdP-initiated logins land');
+    if (application.default_redirect_uri === null)
+      throw fieldError('saml.defaultApplicationId', 'names an application without a defaultRedirectUri, where IdP-initiated logins land');
   }
 
   function requireEnableable(enabled: boolean, type: 'saml' | 'oidc', complete: boolean): void {
-    const needed = type === 'saml' ? 'IdP values (saml.metadataXml, saml.metadataUrl, or idpEntityId, ssoUrl and certificates)' : 'oidc.issuer, clientId and clientSecret';
+    const needed =
+      type === 'saml'
+        ? 'IdP values (saml.metadataXml, saml.metadataUrl, or idpEntityId, ssoUrl and certificates)'
+        : 'oidc.issuer, clientId and clientSecret';
     if (enabled && !complete) throw fieldError('enabled', `cannot be true until the ${needed} are given`);
   }
 
@@ -178,7 +195,12 @@ export function createConnectionService(deps: ConnectionServiceDeps) {
       if (actor.organizationId !== null && query.organizationId !== undefined && query.organizationId !== actor.organizationId) {
         return { data: [], nextCursor: null };
       }
-      const rows = await listConnections(db, { organizationId: actor.organizationId ?? query.organizationId, type: query.type, after, limit: query.limit });
+      const rows = await listConnections(db, {
+        organizationId: actor.organizationId ?? query.organizationId,
+        type: query.type,
+        after,
+        limit: query.limit,
+      });
       return toPage(rows, query.limit, view);
     },
 
@@ -200,7 +222,10 @@ export function createConnectionService(deps: ConnectionServiceDeps) {
           enabled,
           settings: asJson(settings),
           sealed_secret: sealed,
-          attribute_mapping: input.attributeMapping === undefined ? row.attribute_mapping : mergeOverrides(row.attribute_mapping as AttributeOverrides, input.attributeMapping),
+          attribute_mapping:
+            input.attributeMapping === undefined
+              ? row.attribute_mapping
+              : mergeOverrides(row.attribute_mapping as AttributeOverrides, input.attributeMapping),
           updated_at: now,
           ...(input.name !== undefined ? { name: input.name } : {}),
           ...(input.groupSync !== undefined ? { group_sync: input.groupSync } : {}),
@@ -209,7 +234,11 @@ export function createConnectionService(deps: ConnectionServiceDeps) {
           await loadVisible(trx, actor, id);
           throw new AppError('conflict', 'the connection was changed by another request meanwhile; read it again and retry');
         }
-        await recordEvent(trx, { now, random }, actor, { type: 'connection.updated', organizationId: row.organization_id, summary: { connectionId: id, changed: changedFields(input) } });
+        await recordEvent(trx, { now, random }, actor, {
+          type: 'connection.updated',
+          organizationId: row.organization_id,
+          summary: { connectionId: id, changed: changedFields(input) },
+        });
         return next;
       });
       return view(updated);
@@ -221,7 +250,11 @@ export function createConnectionService(deps: ConnectionServiceDeps) {
       await db.transaction().execute(async (trx) => {
         const row = await loadVisible(trx, actor, id);
         await deleteConnection(trx, id);
-        await recordEvent(trx, { now, random }, actor, { type: 'connection.deleted', organizationId: row.organization_id, summary: { connectionId: id, type: row.type, name: row.name } });
+        await recordEvent(trx, { now, random }, actor, {
+          type: 'connection.deleted',
+          organizationId: row.organization_id,
+          summary: { connectionId: id, type: row.type, name: row.name },
+        });
       });
     },
 
@@ -237,8 +270,13 @@ export function createConnectionService(deps: ConnectionServiceDeps) {
      */
     async resolveForLogin(criteria: { connectionId?: string; organizationId?: string; domain?: string }): Promise<ConnectionForLogin[]> {
       const domain = criteria.domain === undefined ? undefined : domainToASCII(criteria.domain.trim().toLowerCase().replace(/\.$/, ''));
-      if (domain === '' || (criteria.connectionId === undefined && criteria.organizationId === undefined && domain === undefined)) return [];
-      const rows = await findEnabledConnections(db, { connectionId: criteria.connectionId, organizationId: criteria.organizationId, domain });
+      if (domain === '' || (criteria.connectionId === undefined && criteria.organizationId === undefined && domain === undefined))
+        return [];
+      const rows = await findEnabledConnections(db, {
+        connectionId: criteria.connectionId,
+        organizationId: criteria.organizationId,
+        domain,
+      });
       return rows.map((row) => toConnectionForLogin(row, { publicUrl: config.publicUrl, sealer }));
     },
   };
@@ -257,7 +295,11 @@ function changedFields(input: UpdateConnectionInput): string[] {
   for (const [key, value] of Object.entries(input)) {
     if (value === undefined) continue;
     if ((key === 'saml' || key === 'oidc') && typeof value === 'object' && value !== null) {
-      changed.push(...Object.keys(value).filter((k) => (value as Record<string, unknown>)[k] !== undefined).map((k) => `${key}.${k}`));
+      changed.push(
+        ...Object.keys(value)
+          .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+          .map((k) => `${key}.${k}`),
+      );
     } else changed.push(key);
   }
   return changed;

@@ -71,7 +71,15 @@ export function toConnectionForLogin(row: ConnectionRow, deps: { publicUrl: stri
   if (saml !== undefined && isSamlComplete(saml)) {
     const sp = spValues(deps.publicUrl, row.id);
     const { certificates, metadataUrl: _metadataUrl, idpEntityId, ssoUrl, ssoBinding, ...options } = saml;
-    base.saml = { ...options, idpEntityId: idpEntityId!, ssoUrl: ssoUrl!, ssoBinding: ssoBinding ?? 'redirect', certificatesPem: certificates, spEntityId: sp.entityId, acsUrl: sp.acsUrl };
+    base.saml = {
+      ...options,
+      idpEntityId: idpEntityId!,
+      ssoUrl: ssoUrl!,
+      ssoBinding: ssoBinding ?? 'redirect',
+      certificatesPem: certificates,
+      spEntityId: sp.entityId,
+      acsUrl: sp.acsUrl,
+    };
   }
   const oidc = oidcSettingsOf(row);
   if (oidc !== undefined && row.sealed_secret !== null && isOidcComplete(oidc, true)) {

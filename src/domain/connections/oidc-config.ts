@@ -28,7 +28,15 @@ export interface OidcResolveContext {
 
 /** Scopes asked for unless the connection says otherwise. */
 export const DEFAULT_SCOPES = ['openid', 'email', 'profile'];
-const EMPTY: OidcSettings = { issuer: null, clientId: null, scopes: DEFAULT_SCOPES, authorizationEndpoint: null, tokenEndpoint: null, jwksUri: null, userinfoEndpoint: null };
+const EMPTY: OidcSettings = {
+  issuer: null,
+  clientId: null,
+  scopes: DEFAULT_SCOPES,
+  authorizationEndpoint: null,
+  tokenEndpoint: null,
+  jwksUri: null,
+  userinfoEndpoint: null,
+};
 // RFC 6749 §3.3 scope-token.
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 
@@ -73,7 +81,8 @@ export function isOidcComplete(settings: OidcSettings, hasSecret: boolean): bool
 export function oidcWarnings(settings: OidcSettings, hasSecret: boolean): string[] {
   const warnings: string[] = [];
   if (settings.issuer?.startsWith('http:')) warnings.push('oidc.issuer uses plain http: tokens would travel unencrypted');
-  if (!isOidcComplete(settings, hasSecret)) warnings.push('the OIDC values are missing: give oidc.issuer, clientId and clientSecret before enabling');
+  if (!isOidcComplete(settings, hasSecret))
+    warnings.push('the OIDC values are missing: give oidc.issuer, clientId and clientSecret before enabling');
   return warnings;
 }
 
@@ -90,7 +99,8 @@ function checkIssuer(value: string): string {
 function checkScopes(scopes: readonly string[]): string[] {
   const unique = [...new Set(scopes)];
   const bad = unique.findIndex((scope) => !SCOPE_TOKEN.test(scope));
-  if (bad >= 0) throw fieldError(`oidc.scopes.${scopes.indexOf(unique[bad]!)}`, 'is not a valid scope (printable characters, no spaces or quotes)');
+  if (bad >= 0)
+    throw fieldError(`oidc.scopes.${scopes.indexOf(unique[bad]!)}`, 'is not a valid scope (printable characters, no spaces or quotes)');
   // Without `openid` the provider answers plain OAuth 2.0: no ID token, nothing to sign the user in with.
   if (!unique.includes('openid')) throw fieldError('oidc.scopes', 'must include openid');
   return unique;

@@ -41,7 +41,11 @@ export function discoveryUrl(issuer: string): string {
  * `issuer` it names must be exactly the one given (Discovery §4.3, so tokens cannot be accepted
  * from an impostor), and the authorization, token and JWKS endpoints must be http(s) URLs.
  */
-export async function discoverOidcProvider(issuer: string, options: AddressPolicyOptions & { timeoutMs?: number }, deps: { lookup: Lookup }): Promise<OidcDiscoveryResult> {
+export async function discoverOidcProvider(
+  issuer: string,
+  options: AddressPolicyOptions & { timeoutMs?: number },
+  deps: { lookup: Lookup },
+): Promise<OidcDiscoveryResult> {
   const fetched = await fetchGuarded(
     { ...options, url: discoveryUrl(issuer), accept: 'application/json', names: { url: 'discovery URL', document: 'discovery document' } },
     deps,

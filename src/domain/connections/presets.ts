@@ -1,7 +1,18 @@
 import { AppError } from '../errors.ts';
 
 /** The identity providers Lanyard knows the attribute names of; `generic` for any other. */
-export const PROVIDERS = ['okta', 'entra', 'google', 'jumpcloud', 'keycloak', 'auth0', 'onelogin', 'pingfederate', 'adfs', 'generic'] as const;
+export const PROVIDERS = [
+  'okta',
+  'entra',
+  'google',
+  'jumpcloud',
+  'keycloak',
+  'auth0',
+  'onelogin',
+  'pingfederate',
+  'adfs',
+  'generic',
+] as const;
 /** A provider preset's name. */
 export type Provider = (typeof PROVIDERS)[number];
 
@@ -45,16 +56,32 @@ export const PRESETS: Record<Provider, Preset> = {
   okta: { label: 'Okta', saml: PLAIN, oidc: OIDC_STANDARD },
   entra: {
     label: 'Microsoft Entra ID',
-    saml: { ...MS_CLAIMS, groups: 'http://schemas.microsoft.com/ws/2008/06/identity/claims/groups', id: 'http://schemas.microsoft.com/identity/claims/objectidentifier' },
+    saml: {
+      ...MS_CLAIMS,
+      groups: 'http://schemas.microsoft.com/ws/2008/06/identity/claims/groups',
+      id: 'http://schemas.microsoft.com/identity/claims/objectidentifier',
+    },
     // Entra ID tokens carry the sign-in name in preferred_username (`email` only as an optional claim) and app roles in `roles`.
     oidc: { email: 'preferred_username', firstName: 'given_name', lastName: 'family_name', groups: 'roles', id: 'oid' },
   },
   google: { label: 'Google Workspace', saml: PLAIN, oidc: OIDC_STANDARD },
-  jumpcloud: { label: 'JumpCloud', saml: { email: 'email', firstName: 'firstname', lastName: 'lastname', groups: 'memberOf' }, oidc: OIDC_STANDARD },
+  jumpcloud: {
+    label: 'JumpCloud',
+    saml: { email: 'email', firstName: 'firstname', lastName: 'lastname', groups: 'memberOf' },
+    oidc: OIDC_STANDARD,
+  },
   keycloak: { label: 'Keycloak', saml: PLAIN, oidc: OIDC_STANDARD },
   auth0: { label: 'Auth0', saml: { ...MS_CLAIMS, groups: 'http://schemas.xmlsoap.org/claims/Group' }, oidc: OIDC_STANDARD },
-  onelogin: { label: 'OneLogin', saml: { email: 'User.email', firstName: 'User.FirstName', lastName: 'User.LastName', groups: 'memberOf' }, oidc: OIDC_STANDARD },
-  pingfederate: { label: 'PingFederate', saml: { email: 'mail', firstName: 'givenName', lastName: 'sn', groups: 'memberOf' }, oidc: OIDC_STANDARD },
+  onelogin: {
+    label: 'OneLogin',
+    saml: { email: 'User.email', firstName: 'User.FirstName', lastName: 'User.LastName', groups: 'memberOf' },
+    oidc: OIDC_STANDARD,
+  },
+  pingfederate: {
+    label: 'PingFederate',
+    saml: { email: 'mail', firstName: 'givenName', lastName: 'sn', groups: 'memberOf' },
+    oidc: OIDC_STANDARD,
+  },
   adfs: { label: 'AD FS', saml: { ...MS_CLAIMS, groups: 'http://schemas.xmlsoap.org/claims/Group' }, oidc: OIDC_STANDARD },
   generic: { label: 'Generic', saml: PLAIN, oidc: OIDC_STANDARD },
 };
@@ -80,7 +107,10 @@ export function effectiveMapping(provider: Provider, type: 'saml' | 'oidc', over
  * Applies a change to stored overrides: a string sets a key, null drops it (back to the preset),
  * an absent key is left as it was.
  */
-export function mergeOverrides(stored: AttributeOverrides, change: Partial<Record<keyof AttributeMapping, string | null>>): AttributeOverrides {
+export function mergeOverrides(
+  stored: AttributeOverrides,
+  change: Partial<Record<keyof AttributeMapping, string | null>>,
+): AttributeOverrides {
   const next: AttributeOverrides = { ...stored };
   for (const key of MAPPING_KEYS) {
     const value = change[key];

@@ -77,7 +77,11 @@ const EMPTY_IDP: IdpValues = { idpEntityId: null, ssoUrl: null, ssoBinding: null
  * ones or the defaults. Throws a 400 naming the field for bad input, a 422 when the metadata URL
  * cannot be fetched or does not serve usable metadata.
  */
-export async function resolveSamlSettings(input: SamlInput, existing: SamlSettings | undefined, context: SamlResolveContext): Promise<SamlSettings> {
+export async function resolveSamlSettings(
+  input: SamlInput,
+  existing: SamlSettings | undefined,
+  context: SamlResolveContext,
+): Promise<SamlSettings> {
   const idp = await readIdpValues(input, existing ?? { ...EMPTY_IDP }, context);
   const base = existing ?? OPTION_DEFAULTS;
   const settings: SamlSettings = {
@@ -101,7 +105,11 @@ export function isSamlComplete(settings: SamlSettings): boolean {
   return settings.idpEntityId !== null && settings.ssoUrl !== null && settings.certificates.length > 0;
 }
 
-async function readIdpValues(input: SamlInput, stored: IdpValues, context: SamlResolveContext): Promise<{ values: IdpValues; wantsSignedRequests: boolean }> {
+async function readIdpValues(
+  input: SamlInput,
+  stored: IdpValues,
+  context: SamlResolveContext,
+): Promise<{ values: IdpValues; wantsSignedRequests: boolean }> {
   const manual = MANUAL_KEYS.find((key) => input[key] !== undefined);
   if (input.metadataXml !== undefined && input.metadataUrl !== undefined) {
     throw fieldError('saml.metadataUrl', 'cannot be combined with saml.metadataXml; give one of them');
@@ -133,7 +141,11 @@ function entityChoice(input: SamlInput): { entityId?: string } {
 
 type Parsed = { ok: true; value: IdpMetadata } | { ok: false; error: IdpMetadataError };
 
-function fromMetadata(parsed: Parsed, metadataUrl: string | null, field: 'saml.metadataXml' | 'saml.metadataUrl'): { values: IdpValues; wantsSignedRequests: boolean } {
+function fromMetadata(
+  parsed: Parsed,
+  metadataUrl: string | null,
+  field: 'saml.metadataXml' | 'saml.metadataUrl',
+): { values: IdpValues; wantsSignedRequests: boolean } {
   if (!parsed.ok) throw metadataError(parsed.error, field);
   const metadata = parsed.value;
   const ssoBinding = metadata.ssoUrls.redirect !== undefined ? 'redirect' : 'post';
@@ -159,7 +171,9 @@ function metadataError(error: IdpMetadataError, field: 'saml.metadataXml' | 'sam
     return fieldError('saml.idpEntityId', `must name one identity provider of the metadata: ${error.message}`);
   }
   if (field === 'saml.metadataXml') return fieldError(field, `is not usable: ${error.message}`);
-  return new AppError('metadata_fetch_failed', `saml.metadataUrl does not serve usable IdP metadata: ${error.message}`, [{ field, message: error.message }]);
+  return new AppError('metadata_fetch_failed', `saml.metadataUrl does not serve usable IdP metadata: ${error.message}`, [
+    { field, message: error.message },
+  ]);
 }
 
 function manualValues(input: SamlInput, stored: IdpValues): IdpValues {
@@ -194,11 +208,18 @@ function readCertificateInputs(entries: readonly string[]): string[] {
 
 /** IdP values are either all there (the connection can log in) or none yet (a draft the customer completes). */
 function requireCompleteOrEmpty(settings: SamlSettings): void {
-  const present = { idpEntityId: settings.idpEntityId !== null, ssoUrl: settings.ssoUrl !== null, certificates: settings.certificates.length > 0 };
+  const present = {
+    idpEntityId: settings.idpEntityId !== null,
+    ssoUrl: settings.ssoUrl !== null,
+    certificates: settings.certificates.length > 0,
+  };
   const given = Object.entries(present).filter(([, here]) => here);
   const missing = Object.entries(present).find(([, here]) => !here);
   if (given.length > 0 && missing !== undefined) {
-    throw fieldError(`saml.${missing[0]}`, `is required with ${given.map(([key]) => `saml.${key}`).join(' and ')} (or give saml.metadataXml or saml.metadataUrl)`);
+    throw fieldError(
+      `saml.${missing[0]}`,
+      `is required with ${given.map(([key]) => `saml.${key}`).join(' and ')} (or give saml.metadataXml or saml.metadataUrl)`,
+    );
   }
 }
 
@@ -222,8 +243,12 @@ export function samlWarnings(settings: SamlSettings, now: Date): string[] {
     if (certificate.expired) warnings.push(`${which} expired on ${certificate.notAfter}; ask the IdP for its current certificate`);
     else if (Date.parse(certificate.notBefore) > now.getTime()) warnings.push(`${which} is not valid before ${certificate.notBefore}`);
   });
-  if (settings.ssoUrl?.startsWith('http:')) warnings.push('saml.ssoUrl uses plain http: users would sign in over an unencrypted connection');
+  if (settings.ssoUrl?.startsWith('http:'))
+    warnings.push('saml.ssoUrl uses plain http: users would sign in over an unencrypted connection');
   if (settings.allowSha1) warnings.push('saml.allowSha1 is on: SHA-1 signatures, which can be forged, are accepted');
-  if (!isSamlComplete(settings)) warnings.push('the IdP values are missing: give saml.metadataXml, saml.metadataUrl or saml.idpEntityId, ssoUrl and certificates before enabling');
+  if (!isSamlComplete(settings))
+    warnings.push(
+      'the IdP values are missing: give saml.metadataXml, saml.metadataUrl or saml.idpEntityId, ssoUrl and certificates before enabling',
+    );
   return warnings;
 }

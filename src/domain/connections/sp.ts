@@ -37,9 +37,17 @@ export function oidcRedirectUri(publicUrl: string): string {
  * by the first instance that needs it. The login code must use this too, so the key it signs
  * and decrypts with is the one the metadata announces.
  */
-export function samlSpKey(deps: { deploymentKeys: DeploymentKeys; clock: Clock; random: RandomBytes; publicUrl: string }): Promise<DeploymentKey> {
+export function samlSpKey(deps: {
+  deploymentKeys: DeploymentKeys;
+  clock: Clock;
+  random: RandomBytes;
+  publicUrl: string;
+}): Promise<DeploymentKey> {
   return deps.deploymentKeys.get(SAML_SP_KEY_PURPOSE, () =>
-    generateSelfSignedKeyPair({ commonName: `Lanyard SP ${new URL(deps.publicUrl).host}`.slice(0, 64), validityYears: 10, now: deps.clock() }, { randomBytes: deps.random }),
+    generateSelfSignedKeyPair(
+      { commonName: `Lanyard SP ${new URL(deps.publicUrl).host}`.slice(0, 64), validityYears: 10, now: deps.clock() },
+      { randomBytes: deps.random },
+    ),
   );
 }
 

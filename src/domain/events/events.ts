@@ -27,7 +27,12 @@ export interface NewEventInput {
  * Writes one event. Call it with the transaction that makes the change, so a change and its
  * event commit or roll back together.
  */
-export async function recordEvent(db: Kysely<Database>, deps: { now: Date; random: RandomBytes }, actor: Actor, input: NewEventInput): Promise<void> {
+export async function recordEvent(
+  db: Kysely<Database>,
+  deps: { now: Date; random: RandomBytes },
+  actor: Actor,
+  input: NewEventInput,
+): Promise<void> {
   await db
     .insertInto('events')
     .values({
@@ -54,7 +59,11 @@ export interface ListEventsQuery {
 /** Events in order of occurrence, filtered, scoped to what the actor may see. */
 export async function listEvents(db: Kysely<Database>, actor: Actor, query: ListEventsQuery): Promise<Page<Event>> {
   const after = decodeCursor(query.cursor) ?? query.after;
-  let q = db.selectFrom('events').selectAll().orderBy('id').limit(query.limit + 1);
+  let q = db
+    .selectFrom('events')
+    .selectAll()
+    .orderBy('id')
+    .limit(query.limit + 1);
   const organizationId = actor.organizationId ?? query.organizationId;
   if (actor.organizationId !== null && query.organizationId !== undefined && query.organizationId !== actor.organizationId) {
     return { data: [], nextCursor: null };

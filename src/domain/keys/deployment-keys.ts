@@ -28,7 +28,14 @@ export function createDeploymentKeys(deps: { db: Kysely<Database>; sealer: Seale
 
   async function load(purpose: string, generate: GenerateKey): Promise<DeploymentKey> {
     const current = (db: Kysely<Database>) =>
-      db.selectFrom('deployment_keys').selectAll().where('purpose', '=', purpose).where('retired_at', 'is', null).orderBy('created_at', 'desc').limit(1).executeTakeFirst();
+      db
+        .selectFrom('deployment_keys')
+        .selectAll()
+        .where('purpose', '=', purpose)
+        .where('retired_at', 'is', null)
+        .orderBy('created_at', 'desc')
+        .limit(1)
+        .executeTakeFirst();
     let row = await current(deps.db);
     if (row === undefined) {
       row = await deps.db.transaction().execute(async (trx) => {
@@ -52,7 +59,13 @@ export function createDeploymentKeys(deps: { db: Kysely<Database>; sealer: Seale
       });
     }
     const privateKey = createPrivateKey(deps.sealer.open(row.sealed_private_key, `deployment_keys:${row.id}`));
-    return { id: row.id, privateKey, publicKey: createPublicKey(privateKey), publicPem: row.public_pem, certificatePem: row.certificate_pem };
+    return {
+      id: row.id,
+      privateKey,
+      publicKey: createPublicKey(privateKey),
+      publicPem: row.public_pem,
+      certificatePem: row.certificate_pem,
+    };
   }
 
   return {

@@ -58,7 +58,10 @@ async function rotateColumn(db: Kysely<Database>, sealer: Sealer, table: string,
         result.failed.push(row.id);
         continue;
       }
-      const updated = await sql`update ${sql.table(table)} set ${sql.ref(column)} = ${resealed} where id = ${row.id} and ${sql.ref(column)} = ${row.value}`.execute(db);
+      const updated =
+        await sql`update ${sql.table(table)} set ${sql.ref(column)} = ${resealed} where id = ${row.id} and ${sql.ref(column)} = ${row.value}`.execute(
+          db,
+        );
       if (Number(updated.numAffectedRows ?? 0) > 0) result.resealed++;
       else result.current++;
     }

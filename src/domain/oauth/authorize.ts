@@ -49,11 +49,21 @@ export function createAuthorize(deps: AuthorizeDeps) {
   return async function authorize(query: AuthorizeQuery): Promise<AuthorizeOutcome> {
     const application = query.client_id ? await deps.applications.findByClientId(query.client_id) : undefined;
     if (application === undefined) {
-      return { kind: 'error-page', title: 'Unknown application', message: query.client_id ? 'This sign-in link names an application (client_id) that Lanyard does not know.' : 'This sign-in link has no client_id.' };
+      return {
+        kind: 'error-page',
+        title: 'Unknown application',
+        message: query.client_id
+          ? 'This sign-in link names an application (client_id) that Lanyard does not know.'
+          : 'This sign-in link has no client_id.',
+      };
     }
     const redirectUri = query.redirect_uri ?? (application.redirectUris.length === 1 ? application.redirectUris[0] : undefined);
     if (redirectUri === undefined || !application.redirectUris.includes(redirectUri)) {
-      return { kind: 'error-page', title: 'Redirect URI not registered', message: `The redirect_uri of this sign-in link is not registered for the application "${application.name}", so Lanyard will not send anyone there.` };
+      return {
+        kind: 'error-page',
+        title: 'Redirect URI not registered',
+        message: `The redirect_uri of this sign-in link is not registered for the application "${application.name}", so Lanyard will not send anyone there.`,
+      };
     }
     try {
       const connection = await chooseConnection(deps, application, query);
@@ -67,11 +77,17 @@ export function createAuthorize(deps: AuthorizeDeps) {
   };
 }
 
-async function chooseConnection(deps: AuthorizeDeps, application: Application, query: AuthorizeQuery): Promise<ConnectionForLogin | ConnectionForLogin[]> {
+async function chooseConnection(
+  deps: AuthorizeDeps,
+  application: Application,
+  query: AuthorizeQuery,
+): Promise<ConnectionForLogin | ConnectionForLogin[]> {
   if (query.response_type !== 'code') throw new OAuthError('unsupported_response_type', 'response_type must be code');
   if (query.code_challenge !== undefined || query.code_challenge_method !== undefined) {
-    if (query.code_challenge_method !== 'S256') throw new OAuthError('invalid_request', 'code_challenge_method must be S256 (plain is not accepted)');
-    if (!PKCE_CHALLENGE.test(query.code_challenge ?? '')) throw new OAuthError('invalid_request', 'code_challenge must be the base64url SHA-256 of the code_verifier');
+    if (query.code_challenge_method !== 'S256')
+      throw new OAuthError('invalid_request', 'code_challenge_method must be S256 (plain is not accepted)');
+    if (!PKCE_CHALLENGE.test(query.code_challenge ?? ''))
+      throw new OAuthError('invalid_request', 'code_challenge must be the base64url SHA-256 of the code_verifier');
   }
   let candidates: ConnectionForLogin[];
   if (query.connection !== undefined) {
@@ -79,17 +95,30 @@ async function chooseConnection(deps: AuthorizeDeps, application: Application, q
   } else if (query.organization !== undefined) {
     candidates = await deps.connections.resolveForLogin({ organizationId: query.organization });
   } else if (query.login_hint !== undefined) {
-    const domain = query.login_hint.slice(query.login_hint.lastIndexOf('@') + 1).trim().toLowerCase();
+    const domain = query.login_hint
+      .slice(query.login_hint.lastIndexOf('@') + 1)
+      .trim()
+      .toLowerCase();
     candidates = domain === '' ? [] : await deps.connections.resolveForLogin({ domain });
   } else {
-    throw new OAuthError('invalid_request', 'name the organization, the connection or a login_hint so Lanyard knows where to send the user');
+    throw new OAuthError(
+      'invalid_request',
+      'name the organization, the connection or a login_hint so Lanyard knows where to send the user',
+    );
   }
   candidates = candidates.filter((c) => c.enabled && allowsOrganization(application, c.organizationId));
-  if (candidates.length === 0) throw new OAuthError('access_denied', 'no enabled SSO connection matches this sign-in request for this application');
+  if (candidates.length === 0)
+    throw new OAuthError('access_denied', 'no enabled SSO connection matches this sign-in request for this application');
   return candidates.length === 1 ? candidates[0]! : candidates;
 }
 
-async function startFlow(deps: AuthorizeDeps, application: Application, redirectUri: string, query: AuthorizeQuery, connection: ConnectionForLogin): Promise<UpstreamHop> {
+async function startFlow(
+  deps: AuthorizeDeps,
+  application: Application,
+  redirectUri: string,
+  query: AuthorizeQuery,
+  connection: ConnectionForLogin,
+): Promise<UpstreamHop> {
   const upstream = deps.upstream[connection.type];
   if (upstream === undefined) throw new OAuthError('server_error', `${connection.type} connections cannot sign in yet`);
   const now = deps.clock();

@@ -1,7 +1,14 @@
 import type { Kysely, Transaction } from 'kysely';
 import { hashToken, randomToken, type Clock, type RandomBytes } from '../../crypto/tokens.ts';
 import { isUseWorthRecording, markConnectionUsed } from '../../storage/connections.ts';
-import { endLoginFlow, findLoginFlow, rememberAssertion, takeLoginFlow, type LoginFlowKey, type UsedAssertion } from '../../storage/logins.ts';
+import {
+  endLoginFlow,
+  findLoginFlow,
+  rememberAssertion,
+  takeLoginFlow,
+  type LoginFlowKey,
+  type UsedAssertion,
+} from '../../storage/logins.ts';
 import type { Database, LoginFlowRow } from '../../storage/schema.ts';
 import { SYSTEM_ACTOR } from '../actor.ts';
 import { allowsOrganization, type Application, type ApplicationService } from '../applications/applications.ts';
@@ -70,7 +77,15 @@ export function createLoginCompletion(deps: CompletionDeps) {
   async function issueCode(
     trx: Transaction<Database>,
     login: VerifiedLogin,
-    grant: { applicationId: string; flowId: string | null; redirectUri: string; state: string | null; codeChallenge: string | null; nonce: string | null; scope: string },
+    grant: {
+      applicationId: string;
+      flowId: string | null;
+      redirectUri: string;
+      state: string | null;
+      codeChallenge: string | null;
+      nonce: string | null;
+      scope: string;
+    },
     requestId: string | null,
   ): Promise<string> {
     const code = randomToken(random);
@@ -90,11 +105,23 @@ export function createLoginCompletion(deps: CompletionDeps) {
         expires_at: new Date(now.getTime() + CODE_TTL_MS),
       })
       .execute();
-    await recordEvent(trx, { now, random }, { ...SYSTEM_ACTOR, requestId }, {
-      type: 'login.succeeded',
-      organizationId: profile.organizationId,
-      summary: { connectionId: profile.connectionId, applicationId: grant.applicationId, flowId: grant.flowId, sub: subjectFor(profile), idpId: profile.idpId, email: profile.email },
-    });
+    await recordEvent(
+      trx,
+      { now, random },
+      { ...SYSTEM_ACTOR, requestId },
+      {
+        type: 'login.succeeded',
+        organizationId: profile.organizationId,
+        summary: {
+          connectionId: profile.connectionId,
+          applicationId: grant.applicationId,
+          flowId: grant.flowId,
+          sub: subjectFor(profile),
+          idpId: profile.idpId,
+          email: profile.email,
+        },
+      },
+    );
     // Last, so the one row every login of the connection shares is locked only until the commit.
     if (isUseWorthRecording(login.connection, now)) await markConnectionUsed(trx, login.connection.id, now);
     const url = new URL(grant.redirectUri);
@@ -130,8 +157,17 @@ export function createLoginCompletion(deps: CompletionDeps) {
         if (!(await endLoginFlow(trx, flow, clock()))) throw new ConflictError('flow_taken');
         await remember(trx, login.assertion);
         // A test sign-in from a setup page has no app to hand a code to: its result goes to the setup page.
-        if (flow.setup_ticket_id !== null || flow.application_id === null) return recordSetupTestResult(trx, deps, flow, { ok: true, profile: login.profile }, requestId);
-        const grant = { applicationId: flow.application_id, flowId: flow.id, redirectUri: flow.redirect_uri, state: flow.app_state, codeChallenge: flow.code_challenge, nonce: flow.nonce, scope: flow.scope };
+        if (flow.setup_ticket_id !== null || flow.application_id === null)
+          return recordSetupTestResult(trx, deps, flow, { ok: true, profile: login.profile }, requestId);
+        const grant = {
+          applicationId: flow.application_id,
+          flowId: flow.id,
+          redirectUri: flow.redirect_uri,
+          state: flow.app_state,
+          codeChallenge: flow.code_challenge,
+          nonce: flow.nonce,
+          scope: flow.scope,
+        };
         return issueCode(trx, login, grant, requestId);
       });
     },
@@ -141,22 +177,47 @@ export function createLoginCompletion(deps: CompletionDeps) {
      * the RelayState names, if allowed for the organization, else the connection's default
      * application. Reads the default only when the named one does not do; OAuthError when none does.
      */
-    async unsolicitedApplication(input: { organizationId: string; relayState: string | undefined; defaultApplicationId: string | null | undefined }): Promise<UnsolicitedApplication> {
+    async unsolicitedApplication(input: {
+      organizationId: string;
+      relayState: string | undefined;
+      defaultApplicationId: string | null | undefined;
+    }): Promise<UnsolicitedApplication> {
       const named = input.relayState ? await deps.applications.findByClientId(input.relayState) : undefined;
-      const application = named && allowsOrganization(named, input.organizationId) ? named : input.defaultApplicationId ? await deps.applications.findById(input.defaultApplicationId) : undefined;
+      const application =
+        named && allowsOrganization(named, input.organizationId)
+          ? named
+          : input.defaultApplicationId
+            ? await deps.applications.findById(input.defaultApplicationId)
+            : undefined;
       if (application === undefined || !allowsOrganization(application, input.organizationId)) {
-        throw new OAuthError('access_denied', 'this IdP-initiated login names no application: set the connection\'s defaultApplicationId, or send the application\'s clientId as RelayState');
+        throw new OAuthError(
+          'access_denied',
+          "this IdP-initiated login names no application: set the connection's defaultApplicationId, or send the application's clientId as RelayState",
+        );
       }
       const redirectUri = application.defaultRedirectUri;
-      if (redirectUri === null) throw new OAuthError('access_denied', `the application "${application.name}" has no defaultRedirectUri for IdP-initiated logins`);
+      if (redirectUri === null)
+        throw new OAuthError('access_denied', `the application "${application.name}" has no defaultRedirectUri for IdP-initiated logins`);
       return { ...application, defaultRedirectUri: redirectUri };
     },
 
     /** IdP-initiated success, in one transaction: remembers the assertion, then a code on the application's defaultRedirectUri, with no state. */
-    async succeedUnsolicited(application: UnsolicitedApplication, login: VerifiedLogin, requestId: string | null): Promise<Ended<{ value: string }>> {
+    async succeedUnsolicited(
+      application: UnsolicitedApplication,
+      login: VerifiedLogin,
+      requestId: string | null,
+    ): Promise<Ended<{ value: string }>> {
       return inTransaction(async (trx) => {
         await remember(trx, login.assertion);
-        const grant = { applicationId: application.id, flowId: null, redirectUri: application.defaultRedirectUri, state: null, codeChallenge: null, nonce: null, scope: 'openid profile email' };
+        const grant = {
+          applicationId: application.id,
+          flowId: null,
+          redirectUri: application.defaultRedirectUri,
+          state: null,
+          codeChallenge: null,
+          nonce: null,
+          scope: 'openid profile email',
+        };
         return issueCode(trx, login, grant, requestId);
       });
     },
@@ -168,19 +229,38 @@ export function createLoginCompletion(deps: CompletionDeps) {
      * `flow_taken` when another response took the flow first: then nothing is written.
      */
     async fail(
-      input: { flow: LoginFlowRow | undefined; organizationId: string | null; connectionId: string; code: string; message: string; facts?: readonly (readonly [string, string])[] },
+      input: {
+        flow: LoginFlowRow | undefined;
+        organizationId: string | null;
+        connectionId: string;
+        code: string;
+        message: string;
+        facts?: readonly (readonly [string, string])[];
+      },
       requestId: string | null,
     ): Promise<Ended<{ setupResult: string | undefined }>> {
       const { flow, code, message } = input;
       const ended = await inTransaction(async (trx) => {
         const now = clock();
         if (flow !== undefined && !(await endLoginFlow(trx, flow, now, { code, message }))) throw new ConflictError('flow_taken');
-        await recordEvent(trx, { now, random }, { ...SYSTEM_ACTOR, requestId }, {
-          type: 'login.failed',
-          organizationId: input.organizationId,
-          summary: { connectionId: input.connectionId, flowId: flow?.id ?? null, applicationId: flow?.application_id ?? null, code, message },
-        });
-        if (flow?.setup_ticket_id) return recordSetupTestResult(trx, deps, flow, { ok: false, code, message, facts: input.facts }, requestId);
+        await recordEvent(
+          trx,
+          { now, random },
+          { ...SYSTEM_ACTOR, requestId },
+          {
+            type: 'login.failed',
+            organizationId: input.organizationId,
+            summary: {
+              connectionId: input.connectionId,
+              flowId: flow?.id ?? null,
+              applicationId: flow?.application_id ?? null,
+              code,
+              message,
+            },
+          },
+        );
+        if (flow?.setup_ticket_id)
+          return recordSetupTestResult(trx, deps, flow, { ok: false, code, message, facts: input.facts }, requestId);
         return undefined;
       });
       return ended.ok ? { ok: true, setupResult: ended.value } : ended;

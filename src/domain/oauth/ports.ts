@@ -12,5 +12,8 @@ export type UpstreamHop = { url: string } | { post: { action: string; fields: Re
 
 /** Sends the user on to the customer's IdP for one login flow (SAML AuthnRequest, OIDC authorization request). */
 export interface UpstreamLogin {
-  start(flow: LoginFlowRow, connection: ConnectionForLogin): Promise<UpstreamHop & { upstreamRequestId: string; sealedUpstreamState?: string | null }>;
+  start(
+    flow: LoginFlowRow,
+    connection: ConnectionForLogin,
+  ): Promise<UpstreamHop & { upstreamRequestId: string; sealedUpstreamState?: string | null }>;
 }

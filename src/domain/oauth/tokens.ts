@@ -53,13 +53,30 @@ export function createTokenService(deps: {
    * it buys; a code already used revokes what its first use obtained. The refusal is thrown once
    * the transaction committed, so the used-up code and a revocation hold.
    */
-  async function redeem(input: { codeHash: string; accessToken: string; applicationId: string; request: TokenRequest; now: Date }): Promise<AuthorizationCodeRow> {
+  async function redeem(input: {
+    codeHash: string;
+    accessToken: string;
+    applicationId: string;
+    request: TokenRequest;
+    now: Date;
+  }): Promise<AuthorizationCodeRow> {
     const { codeHash, now } = input;
     const granted = await db.transaction().execute(async (trx) => {
-      const code = await trx.updateTable('authorization_codes').set({ used_at: now }).where('code_hash', '=', codeHash).where('used_at', 'is', null).returningAll().executeTakeFirst();
+      const code = await trx
+        .updateTable('authorization_codes')
+        .set({ used_at: now })
+        .where('code_hash', '=', codeHash)
+        .where('used_at', 'is', null)
+        .returningAll()
+        .executeTakeFirst();
       if (code === undefined) {
         // A code presented twice may have been stolen: revoke what the first use obtained (RFC 6749 §4.1.2).
-        await trx.updateTable('access_tokens').set({ revoked_at: now }).where('code_hash', '=', codeHash).where('revoked_at', 'is', null).execute();
+        await trx
+          .updateTable('access_tokens')
+          .set({ revoked_at: now })
+          .where('code_hash', '=', codeHash)
+          .where('revoked_at', 'is', null)
+          .execute();
         return new OAuthError('invalid_grant', 'the code is unknown or was already used');
       }
       const refused = refusal(code, input.applicationId, input.request, now);
@@ -84,10 +101,12 @@ export function createTokenService(deps: {
 
   return {
     async exchange(request: TokenRequest): Promise<TokenResponse> {
-      if (request.clientId === undefined || request.clientSecret === undefined) throw new OAuthError('invalid_client', 'authenticate the client with client_secret_basic or client_secret_post', 401);
+      if (request.clientId === undefined || request.clientSecret === undefined)
+        throw new OAuthError('invalid_client', 'authenticate the client with client_secret_basic or client_secret_post', 401);
       const application = await deps.applications.authenticateClient(request.clientId, request.clientSecret);
       if (application === undefined) throw new OAuthError('invalid_client', 'unknown client or wrong client secret', 401);
-      if (request.grant_type !== 'authorization_code') throw new OAuthError('unsupported_grant_type', 'grant_type must be authorization_code');
+      if (request.grant_type !== 'authorization_code')
+        throw new OAuthError('unsupported_grant_type', 'grant_type must be authorization_code');
       if (!request.code) throw new OAuthError('invalid_request', 'code is required');
       const now = clock();
       const codeHash = hashToken(request.code);
@@ -95,10 +114,19 @@ export function createTokenService(deps: {
       const code = await redeem({ codeHash, accessToken, applicationId: application.id, request, now });
       const profile = code.profile as unknown as Profile;
       const scope = new Set(code.scope.split(' '));
-      const response: TokenResponse = { access_token: accessToken, token_type: 'Bearer', expires_in: ACCESS_TOKEN_TTL_SECONDS, scope: code.scope };
+      const response: TokenResponse = {
+        access_token: accessToken,
+        token_type: 'Bearer',
+        expires_in: ACCESS_TOKEN_TTL_SECONDS,
+        scope: code.scope,
+      };
       if (scope.has('openid')) {
         const key = await tokenSigningKey(deps.deploymentKeys);
-        response.id_token = await new SignJWT({ ...profileClaims(profile, scope), ...(code.nonce !== null ? { nonce: code.nonce } : {}), at_hash: atHash(accessToken) })
+        response.id_token = await new SignJWT({
+          ...profileClaims(profile, scope),
+          ...(code.nonce !== null ? { nonce: code.nonce } : {}),
+          at_hash: atHash(accessToken),
+        })
           .setProtectedHeader({ alg: 'RS256', kid: key.id, typ: 'JWT' })
           .setIssuer(deps.issuer)
           .setAudience(application.clientId)
@@ -113,7 +141,8 @@ export function createTokenService(deps: {
     async userinfo(accessToken: string | undefined): Promise<Record<string, unknown>> {
       if (!accessToken) throw new OAuthError('invalid_token', 'send the access token as Authorization: Bearer <token>', 401);
       const row = await db.selectFrom('access_tokens').selectAll().where('token_hash', '=', hashToken(accessToken)).executeTakeFirst();
-      if (row === undefined || row.revoked_at !== null || row.expires_at <= clock()) throw new OAuthError('invalid_token', 'the access token is unknown, expired or revoked', 401);
+      if (row === undefined || row.revoked_at !== null || row.expires_at <= clock())
+        throw new OAuthError('invalid_token', 'the access token is unknown, expired or revoked', 401);
       return profileClaims(row.profile as unknown as Profile, new Set(row.scope.split(' ')));
     },
 
@@ -131,18 +160,23 @@ export type TokenService = ReturnType<typeof createTokenService>;
 function refusal(code: AuthorizationCodeRow, applicationId: string, request: TokenRequest, now: Date): OAuthError | undefined {
   if (code.application_id !== applicationId) return new OAuthError('invalid_grant', 'the code was issued to another client');
   if (code.expires_at <= now) return new OAuthError('invalid_grant', 'the code has expired');
-  if (request.redirect_uri !== code.redirect_uri) return new OAuthError('invalid_grant', 'redirect_uri does not match the authorization request');
+  if (request.redirect_uri !== code.redirect_uri)
+    return new OAuthError('invalid_grant', 'redirect_uri does not match the authorization request');
   return pkceRefusal(code.code_challenge, request.code_verifier);
 }
 
 function pkceRefusal(challenge: string | null, verifier: string | undefined): OAuthError | undefined {
   if (challenge === null) {
     // A verifier without a challenge means the request was altered on the way (OAuth security BCP §2.1.1).
-    return verifier === undefined ? undefined : new OAuthError('invalid_grant', 'code_verifier was sent but the authorization request had no code_challenge');
+    return verifier === undefined
+      ? undefined
+      : new OAuthError('invalid_grant', 'code_verifier was sent but the authorization request had no code_challenge');
   }
   if (verifier === undefined || !VERIFIER.test(verifier)) return new OAuthError('invalid_grant', 'code_verifier is missing or malformed');
   const computed = createHash('sha256').update(verifier, 'ascii').digest('base64url');
-  return constantTimeEqual(computed, challenge) ? undefined : new OAuthError('invalid_grant', 'code_verifier does not match the code_challenge');
+  return constantTimeEqual(computed, challenge)
+    ? undefined
+    : new OAuthError('invalid_grant', 'code_verifier does not match the code_challenge');
 }
 
 /** OIDC core §3.1.3.6: the left half of the SHA-256 of the access token, base64url. */

@@ -15,7 +15,13 @@ export function normalizeDomains(domains: readonly string[], field = 'domains'):
     const ascii = domainToASCII(raw.trim().toLowerCase().replace(/\.$/, ''));
     const labels = ascii.split('.');
     const tld = labels[labels.length - 1] ?? '';
-    if (ascii === '' || ascii.length > 253 || labels.length < 2 || !labels.every((l) => LABEL.test(l)) || !/^([a-z]{2,63}|xn--[a-z0-9-]+)$/.test(tld)) {
+    if (
+      ascii === '' ||
+      ascii.length > 253 ||
+      labels.length < 2 ||
+      !labels.every((l) => LABEL.test(l)) ||
+      !/^([a-z]{2,63}|xn--[a-z0-9-]+)$/.test(tld)
+    ) {
       problems.push({ field: `${field}.${index}`, message: `"${raw}" is not a valid domain name` });
     } else {
       out.add(ascii);

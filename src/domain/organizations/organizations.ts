@@ -46,8 +46,16 @@ export function createOrganizationService(deps: OrganizationServiceDeps) {
   async function load(trx: Kysely<Database>, actor: Actor, id: string): Promise<Organization> {
     const row = await trx.selectFrom('organizations').selectAll().where('id', '=', id).executeTakeFirst();
     if (row === undefined || !canSee(actor, row.id)) throw notFound('organization');
-    const domains = await trx.selectFrom('organization_domains').select('domain').where('organization_id', '=', id).orderBy('domain').execute();
-    return toOrganization(row, domains.map((d) => d.domain));
+    const domains = await trx
+      .selectFrom('organization_domains')
+      .select('domain')
+      .where('organization_id', '=', id)
+      .orderBy('domain')
+      .execute();
+    return toOrganization(
+      row,
+      domains.map((d) => d.domain),
+    );
   }
 
   async function writeDomains(trx: Transaction<Database>, organizationId: string, domains: string[]): Promise<void> {
@@ -55,7 +63,10 @@ export function createOrganizationService(deps: OrganizationServiceDeps) {
     if (domains.length === 0) return;
     const taken = await trx.selectFrom('organization_domains').select('domain').where('domain', 'in', domains).executeTakeFirst();
     if (taken !== undefined) throw domainTaken(taken.domain, domains);
-    await trx.insertInto('organization_domains').values(domains.map((domain) => ({ domain, organization_id: organizationId }))).execute();
+    await trx
+      .insertInto('organization_domains')
+      .values(domains.map((domain) => ({ domain, organization_id: organizationId })))
+      .execute();
   }
 
   return {
@@ -67,9 +78,16 @@ export function createOrganizationService(deps: OrganizationServiceDeps) {
       const id = newId('org', now, random);
       return translateConflicts(() =>
         db.transaction().execute(async (trx) => {
-          await trx.insertInto('organizations').values({ id, name: input.name, external_id: input.externalId ?? null, created_at: now, updated_at: now }).execute();
+          await trx
+            .insertInto('organizations')
+            .values({ id, name: input.name, external_id: input.externalId ?? null, created_at: now, updated_at: now })
+            .execute();
           await writeDomains(trx, id, domains);
-          await recordEvent(trx, { now, random }, actor, { type: 'organization.created', organizationId: id, summary: { name: input.name, externalId: input.externalId ?? null, domains } });
+          await recordEvent(trx, { now, random }, actor, {
+            type: 'organization.created',
+            organizationId: id,
+            summary: { name: input.name, externalId: input.externalId ?? null, domains },
+          });
           return load(trx, actor, id);
         }),
       );
@@ -82,17 +100,26 @@ export function createOrganizationService(deps: OrganizationServiceDeps) {
     /** Organizations in creation order; an organization key sees only its own. */
     async list(actor: Actor, query: ListOrganizationsQuery): Promise<Page<Organization>> {
       const after = decodeCursor(query.cursor);
-      let q = db.selectFrom('organizations').selectAll('organizations').orderBy('organizations.id').limit(query.limit + 1);
+      let q = db
+        .selectFrom('organizations')
+        .selectAll('organizations')
+        .orderBy('organizations.id')
+        .limit(query.limit + 1);
       if (actor.organizationId !== null) q = q.where('organizations.id', '=', actor.organizationId);
       if (after !== undefined) q = q.where('organizations.id', '>', after);
       if (query.externalId !== undefined) q = q.where('external_id', '=', query.externalId);
       if (query.domain !== undefined) {
         const [domain] = normalizeDomains([query.domain], 'domain');
-        q = q.innerJoin('organization_domains', 'organization_domains.organization_id', 'organizations.id').where('organization_domains.domain', '=', domain!);
+        q = q
+          .innerJoin('organization_domains', 'organization_domains.organization_id', 'organizations.id')
+          .where('organization_domains.domain', '=', domain!);
       }
       const rows = await q.execute();
       const ids = rows.map((r) => r.id);
-      const domains = ids.length === 0 ? [] : await db.selectFrom('organization_domains').selectAll().where('organization_id', 'in', ids).orderBy('domain').execute();
+      const domains =
+        ids.length === 0
+          ? []
+          : await db.selectFrom('organization_domains').selectAll().where('organization_id', 'in', ids).orderBy('domain').execute();
       return toPage(rows, query.limit, (row) =>
         toOrganization(
           row,
@@ -131,7 +158,11 @@ export function createOrganizationService(deps: OrganizationServiceDeps) {
       await db.transaction().execute(async (trx) => {
         const organization = await load(trx, actor, id);
         await trx.deleteFrom('organizations').where('id', '=', id).execute();
-        await recordEvent(trx, { now, random }, actor, { type: 'organization.deleted', organizationId: id, summary: { name: organization.name } });
+        await recordEvent(trx, { now, random }, actor, {
+          type: 'organization.deleted',
+          organizationId: id,
+          summary: { name: organization.name },
+        });
       });
     },
   };
@@ -151,7 +182,9 @@ function toOrganization(row: OrganizationRow, domains: string[]): Organization {
 }
 
 function domainTaken(domain: string, domains: string[]): AppError {
-  return new AppError('conflict', `domain ${domain} already belongs to another organization`, [{ field: `domains.${domains.indexOf(domain)}`, message: 'already taken' }]);
+  return new AppError('conflict', `domain ${domain} already belongs to another organization`, [
+    { field: `domains.${domains.indexOf(domain)}`, message: 'already taken' },
+  ]);
 }
 
 /** Turns a unique-constraint race the pre-checks could not see into the same 409 they give. */
@@ -159,8 +192,17 @@ async function translateConflicts<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (isUniqueViolation(error, 'organizations_external_id')) throw new AppError('conflict', 'externalId is already used by another organization', [{ field: 'externalId', message: 'already taken' }], { cause: error });
-    if (isUniqueViolation(error, 'organization_domains_pkey')) throw new AppError('conflict', 'a domain already belongs to another organization', [{ field: 'domains', message: 'already taken' }], { cause: error });
+    if (isUniqueViolation(error, 'organizations_external_id'))
+      throw new AppError(
+        'conflict',
+        'externalId is already used by another organization',
+        [{ field: 'externalId', message: 'already taken' }],
+        { cause: error },
+      );
+    if (isUniqueViolation(error, 'organization_domains_pkey'))
+      throw new AppError('conflict', 'a domain already belongs to another organization', [{ field: 'domains', message: 'already taken' }], {
+        cause: error,
+      });
     throw error;
   }
 }

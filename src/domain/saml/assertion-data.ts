@@ -24,9 +24,12 @@ export function readSubject(assertion: Element): SamlResult<SubjectIdentity> {
   if (nameId === 'many') return fail('saml_malformed_response', 'The Subject has more than one NameID.');
   if (nameId === undefined) {
     const encrypted = children(subject, NS.saml, 'EncryptedID').length > 0;
-    return fail('saml_missing_name_id', encrypted
-      ? 'The Subject carries an EncryptedID; configure the identity provider to send a plain NameID (the assertion itself can be encrypted).'
-      : 'The Subject has no NameID, so the assertion does not say who signed in.');
+    return fail(
+      'saml_missing_name_id',
+      encrypted
+        ? 'The Subject carries an EncryptedID; configure the identity provider to send a plain NameID (the assertion itself can be encrypted).'
+        : 'The Subject has no NameID, so the assertion does not say who signed in.',
+    );
   }
   const value = textOf(nameId);
   if (value.trim() === '') return fail('saml_missing_name_id', 'The NameID is empty.');

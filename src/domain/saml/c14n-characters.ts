@@ -28,7 +28,15 @@ const TEXT_SPECIAL = /[&<>\r]/;
 const TEXT_SPECIALS = /[&<>\r]/g;
 const ATTRIBUTE_SPECIAL = /[&<"\t\n\r]/;
 const ATTRIBUTE_SPECIALS = /[&<"\t\n\r]/g;
-const REPLACEMENTS: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', '\t': '&#x9;', '\n': '&#xA;', '\r': '&#xD;' };
+const REPLACEMENTS: Readonly<Record<string, string>> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  '\t': '&#x9;',
+  '\n': '&#xA;',
+  '\r': '&#xD;',
+};
 const replace = (character: string): string => REPLACEMENTS[character]!;
 
 /** C14N 1.0 §2.3 Text Nodes: `&`, `<`, `>` and carriage return become references. */

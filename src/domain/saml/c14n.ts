@@ -297,7 +297,12 @@ function importXmlAttributes(walk: Walk, apex: Element): void {
     for (let i = 0; i < attributes.length; i++) {
       const attribute = attributes[i]!;
       if (attribute.namespaceURI !== XML_NS) continue;
-      present ??= new Set(walk.attributes.slice(0, walk.attributeCount).filter((a) => a.namespaceURI === XML_NS).map((a) => a.localName));
+      present ??= new Set(
+        walk.attributes
+          .slice(0, walk.attributeCount)
+          .filter((a) => a.namespaceURI === XML_NS)
+          .map((a) => a.localName),
+      );
       if (present.has(attribute.localName)) continue;
       present.add(attribute.localName);
       walk.attributes[walk.attributeCount++] = attribute;

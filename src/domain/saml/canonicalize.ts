@@ -35,7 +35,10 @@ const METHODS: ReadonlyMap<string, C14nMethod> = new Map(
     // Signature/Response carry no xml:* attribute).
     [C14N_ALGORITHMS.inclusive11, false, false],
     [C14N_ALGORITHMS.inclusive11WithComments, false, true],
-  ].map(([uri, exclusive, withComments]) => [uri as string, { uri: uri as string, exclusive: exclusive as boolean, withComments: withComments as boolean }]),
+  ].map(([uri, exclusive, withComments]) => [
+    uri as string,
+    { uri: uri as string, exclusive: exclusive as boolean, withComments: withComments as boolean },
+  ]),
 );
 
 /** The canonicalization method for an algorithm URI, or undefined when it is not one we accept. */

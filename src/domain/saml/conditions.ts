@@ -21,14 +21,19 @@ export interface AssertionExpectations {
 export function checkAssertionIssuer(assertion: Element, idpEntityId: string): SamlResult<string> {
   const issuer = onlyChild(assertion, NS.saml, 'Issuer');
   if (issuer === 'many') return fail('saml_malformed_response', 'The Assertion has more than one Issuer.');
-  if (issuer === undefined) return fail('saml_missing_issuer', 'The Assertion has no Issuer, so it cannot be tied to this identity provider.');
+  if (issuer === undefined)
+    return fail('saml_missing_issuer', 'The Assertion has no Issuer, so it cannot be tied to this identity provider.');
   return checkIssuerValue(textOf(issuer), idpEntityId, 'Assertion');
 }
 
 /** Compares an Issuer value with the configured entity ID, exactly (SAML core §8.3.6 entity identifiers). */
 export function checkIssuerValue(issuer: string, idpEntityId: string, where: string): SamlResult<string> {
   if (issuer.trim() === idpEntityId) return ok(idpEntityId);
-  return fail('saml_wrong_issuer', `The ${where} was issued by "${issuer}", but this connection expects the identity provider "${idpEntityId}".`, { issuer, expected: idpEntityId });
+  return fail(
+    'saml_wrong_issuer',
+    `The ${where} was issued by "${issuer}", but this connection expects the identity provider "${idpEntityId}".`,
+    { issuer, expected: idpEntityId },
+  );
 }
 
 /**
@@ -44,12 +49,19 @@ export function checkConditions(assertion: Element, expect: AssertionExpectation
   const restrictions = conditions === undefined ? [] : children(conditions, NS.saml, 'AudienceRestriction');
   if (restrictions.length === 0 && expect.requireAudienceRestriction) {
     // SAML profiles §4.1.4.2: a Web SSO assertion MUST carry an AudienceRestriction naming the SP.
-    return fail('saml_missing_audience', `The assertion has no AudienceRestriction; it must name this service provider ("${expect.spEntityId}") as its audience.`);
+    return fail(
+      'saml_missing_audience',
+      `The assertion has no AudienceRestriction; it must name this service provider ("${expect.spEntityId}") as its audience.`,
+    );
   }
   for (const restriction of restrictions) {
     const audiences = children(restriction, NS.saml, 'Audience').map((audience) => textOf(audience).trim());
     if (!audiences.includes(expect.spEntityId)) {
-      return fail('saml_wrong_audience', `The assertion is meant for ${audiences.map((a) => `"${a}"`).join(', ') || 'no audience'}, not for this service provider ("${expect.spEntityId}"). Check the SP entity ID configured at the identity provider.`, { audiences, expected: expect.spEntityId });
+      return fail(
+        'saml_wrong_audience',
+        `The assertion is meant for ${audiences.map((a) => `"${a}"`).join(', ') || 'no audience'}, not for this service provider ("${expect.spEntityId}"). Check the SP entity ID configured at the identity provider.`,
+        { audiences, expected: expect.spEntityId },
+      );
     }
   }
   return window;
@@ -85,24 +97,33 @@ function checkBearer(bearer: Element, expect: AssertionExpectations): SamlResult
   const data = onlyChild(bearer, NS.saml, 'SubjectConfirmationData');
   if (data === 'many') return fail('saml_malformed_response', 'A SubjectConfirmation has more than one SubjectConfirmationData.');
   if (data === undefined || attr(data, 'NotOnOrAfter') === undefined) {
-    return fail('saml_missing_subject_confirmation', 'The bearer SubjectConfirmationData has no NotOnOrAfter; browser SSO requires one to limit how long the assertion can be delivered.');
+    return fail(
+      'saml_missing_subject_confirmation',
+      'The bearer SubjectConfirmationData has no NotOnOrAfter; browser SSO requires one to limit how long the assertion can be delivered.',
+    );
   }
   const window = checkWindow(data, expect, 'The subject confirmation');
   if (!window.ok) return window;
   const recipient = attr(data, 'Recipient');
   if (expect.checkRecipient && recipient !== expect.acsUrl) {
-    return fail('saml_wrong_recipient', `The assertion is addressed to "${recipient ?? '(no Recipient)'}", not to this connection's ACS URL "${expect.acsUrl}".`, { recipient: recipient ?? null, expected: expect.acsUrl });
+    return fail(
+      'saml_wrong_recipient',
+      `The assertion is addressed to "${recipient ?? '(no Recipient)'}", not to this connection's ACS URL "${expect.acsUrl}".`,
+      { recipient: recipient ?? null, expected: expect.acsUrl },
+    );
   }
   const inResponseTo = attr(data, 'InResponseTo') ?? null;
-  if (inResponseTo !== null && inResponseTo !== expect.expectedInResponseTo) return inResponseToMismatch(inResponseTo, expect.expectedInResponseTo);
+  if (inResponseTo !== null && inResponseTo !== expect.expectedInResponseTo)
+    return inResponseToMismatch(inResponseTo, expect.expectedInResponseTo);
   return ok({ notOnOrAfter: window.value!, inResponseTo });
 }
 
 /** The refusal for an InResponseTo that does not name the pending request. */
 export function inResponseToMismatch(actual: string, expected: string | null): SamlResult<never> {
-  const message = expected === null
-    ? `The response answers login request "${actual}", but no login request is pending for this browser (it may have expired or been used already).`
-    : `The response answers login request "${actual}", but the pending login request is "${expected}".`;
+  const message =
+    expected === null
+      ? `The response answers login request "${actual}", but no login request is pending for this browser (it may have expired or been used already).`
+      : `The response answers login request "${actual}", but the pending login request is "${expected}".`;
   return fail('saml_in_response_to_mismatch', message, { inResponseTo: actual, expected });
 }
 
@@ -117,11 +138,19 @@ function checkWindow(element: Element | undefined, expect: AssertionExpectations
   const skew = expect.clockSkewSeconds * 1000;
   const now = expect.now.getTime();
   if (notBefore !== undefined && now + skew < notBefore.getTime()) {
-    return fail('saml_not_yet_valid', `${what} is not valid before ${formatInstant(notBefore)}, and it is ${formatInstant(expect.now)}. Check the identity provider's clock.`, { notBefore: formatInstant(notBefore), now: formatInstant(expect.now) });
+    return fail(
+      'saml_not_yet_valid',
+      `${what} is not valid before ${formatInstant(notBefore)}, and it is ${formatInstant(expect.now)}. Check the identity provider's clock.`,
+      { notBefore: formatInstant(notBefore), now: formatInstant(expect.now) },
+    );
   }
   // NotOnOrAfter is exclusive: the instant itself is already too late (SAML core §2.5.1.2).
   if (notOnOrAfter !== undefined && now - skew >= notOnOrAfter.getTime()) {
-    return fail('saml_expired', `${what} expired at ${formatInstant(notOnOrAfter)}, and it is ${formatInstant(expect.now)}. Try signing in again; if this persists, check the identity provider's clock.`, { notOnOrAfter: formatInstant(notOnOrAfter), now: formatInstant(expect.now) });
+    return fail(
+      'saml_expired',
+      `${what} expired at ${formatInstant(notOnOrAfter)}, and it is ${formatInstant(expect.now)}. Try signing in again; if this persists, check the identity provider's clock.`,
+      { notOnOrAfter: formatInstant(notOnOrAfter), now: formatInstant(expect.now) },
+    );
   }
   return ok(notOnOrAfter ?? null);
 }

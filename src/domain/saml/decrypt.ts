@@ -54,7 +54,10 @@ const DECRYPTION_FAILED =
 export function decryptAssertion(encryptedAssertion: Element, keys: readonly KeyObject[]): SamlResult<Element> {
   const usableKeys = keys.filter((key) => key.type === 'private' && key.asymmetricKeyType === 'rsa');
   if (usableKeys.length === 0) {
-    return fail('saml_decryption_failed', 'The assertion is encrypted, but no service provider decryption key is configured for this connection.');
+    return fail(
+      'saml_decryption_failed',
+      'The assertion is encrypted, but no service provider decryption key is configured for this connection.',
+    );
   }
   const encryptedData = children(encryptedAssertion, NS.xenc, 'EncryptedData');
   if (encryptedData.length !== 1) return fail('saml_decryption_failed', 'The EncryptedAssertion must contain exactly one EncryptedData.');
@@ -67,7 +70,8 @@ export function decryptAssertion(encryptedAssertion: Element, keys: readonly Key
   const transports = findEncryptedKeys(encryptedAssertion, data).map(readKeyTransport);
   const usable = transports.filter((t): t is { ok: true; value: KeyTransport } => t.ok).map((t) => t.value);
   const refusal = transports.find((t) => !t.ok);
-  if (usable.length === 0) return refusal ?? fail('saml_decryption_failed', 'The encrypted assertion carries no EncryptedKey for this service provider.');
+  if (usable.length === 0)
+    return refusal ?? fail('saml_decryption_failed', 'The encrypted assertion carries no EncryptedKey for this service provider.');
   for (const transport of usable) {
     for (const key of usableKeys) {
       const plaintext = decryptContent(unwrapKey(transport, key), ciphertext, algorithm);
@@ -105,25 +109,40 @@ function readKeyTransport(encryptedKey: Element): SamlResult<KeyTransport> {
   const method = children(encryptedKey, NS.xenc, 'EncryptionMethod')[0];
   const uri = method === undefined ? '(none)' : (attr(method, 'Algorithm') ?? '(none)');
   if (method === undefined || (uri !== RSA_OAEP_MGF1P && uri !== RSA_OAEP_11)) {
-    return unsupported(`key transport algorithm ${uri}${uri === RSA_1_5 ? ' (RSA PKCS#1 v1.5, vulnerable to padding-oracle attacks)' : ''}`, 'RSA-OAEP');
+    return unsupported(
+      `key transport algorithm ${uri}${uri === RSA_1_5 ? ' (RSA PKCS#1 v1.5, vulnerable to padding-oracle attacks)' : ''}`,
+      'RSA-OAEP',
+    );
   }
   // XML-Enc 1.1 §5.5.2: DigestMethod defaults to SHA-1; rsa-oaep-mgf1p fixes MGF1 to SHA-1, xenc11 rsa-oaep reads <MGF>.
   const digestUri = algorithmOf(children(method, NS.ds, 'DigestMethod')[0]) ?? SHA1_DIGEST;
   const mgfUri = uri === RSA_OAEP_MGF1P ? MGF1_SHA1 : (algorithmOf(children(method, NS.xenc11, 'MGF')[0]) ?? MGF1_SHA1);
   const oaepHash = DIGEST_ALGORITHMS.get(digestUri);
   if (oaepHash === undefined || MGF_ALGORITHMS.get(mgfUri) !== oaepHash) {
-    return unsupported(`RSA-OAEP with digest ${digestUri} and mask generation ${mgfUri}`, 'RSA-OAEP with the same hash for the digest and MGF1');
+    return unsupported(
+      `RSA-OAEP with digest ${digestUri} and mask generation ${mgfUri}`,
+      'RSA-OAEP with the same hash for the digest and MGF1',
+    );
   }
   const params = children(method, NS.xenc, 'OAEPparams')[0];
   const cipherBytes = cipherValue(encryptedKey);
   if (cipherBytes === undefined) return fail('saml_decryption_failed', DECRYPTION_FAILED);
-  return ok({ cipherValue: cipherBytes, oaepHash, oaepLabel: params === undefined ? undefined : Buffer.from(textOf(params).replace(/\s+/g, ''), 'base64') });
+  return ok({
+    cipherValue: cipherBytes,
+    oaepHash,
+    oaepLabel: params === undefined ? undefined : Buffer.from(textOf(params).replace(/\s+/g, ''), 'base64'),
+  });
 }
 
 function unwrapKey(transport: KeyTransport, key: KeyObject): Buffer | undefined {
   try {
     return privateDecrypt(
-      { key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: transport.oaepHash, ...(transport.oaepLabel ? { oaepLabel: transport.oaepLabel } : {}) },
+      {
+        key,
+        padding: constants.RSA_PKCS1_OAEP_PADDING,
+        oaepHash: transport.oaepHash,
+        ...(transport.oaepLabel ? { oaepLabel: transport.oaepLabel } : {}),
+      },
       transport.cipherValue,
     );
   } catch {
@@ -155,7 +174,10 @@ function decryptContent(contentKey: Buffer | undefined, ciphertext: Buffer, algo
 }
 
 function parseDecrypted(plaintext: Buffer, encryptedAssertion: Element): Element | undefined {
-  const text = plaintext.toString('utf8').replace(/^\uFEFF/, '').replace(/^\s*<\?xml[^>]*\?>/, '');
+  const text = plaintext
+    .toString('utf8')
+    .replace(/^\uFEFF/, '')
+    .replace(/^\s*<\?xml[^>]*\?>/, '');
   const declarations = namespacesInScope(encryptedAssertion)
     .map(({ prefix, namespaceURI }) => ` ${prefix === '' ? 'xmlns' : `xmlns:${prefix}`}="${escapeXml(namespaceURI)}"`)
     .join('');
@@ -168,7 +190,8 @@ function parseDecrypted(plaintext: Buffer, encryptedAssertion: Element): Element
 
 function directText(element: Element): string {
   let out = '';
-  for (let node = element.firstChild; node !== null; node = node.nextSibling) if (node.nodeType === 3 || node.nodeType === 4) out += node.nodeValue ?? '';
+  for (let node = element.firstChild; node !== null; node = node.nextSibling)
+    if (node.nodeType === 3 || node.nodeType === 4) out += node.nodeValue ?? '';
   return out;
 }
 
@@ -185,5 +208,8 @@ function cipherValue(parent: Element): Buffer | undefined {
 }
 
 function unsupported(what: string, advice: string): SamlResult<never> {
-  return fail('saml_unsupported_algorithm', `The assertion is encrypted with ${what}, which Lanyard does not accept. Configure the identity provider to use ${advice}.`);
+  return fail(
+    'saml_unsupported_algorithm',
+    `The assertion is encrypted with ${what}, which Lanyard does not accept. Configure the identity provider to use ${advice}.`,
+  );
 }

@@ -97,8 +97,11 @@ function selectEntity(root: Element, wanted: string | undefined): { ok: true; el
   if (wanted !== undefined) {
     const matches = identityProviders.filter((el) => attr(el, 'entityID') === wanted);
     if (matches.length === 1) return { ok: true, element: matches[0]! };
-    if (matches.length > 1) return failure('metadata_multiple_entities', `The metadata describes ${quote(wanted)} ${matches.length} times.`);
-    return failure('metadata_entity_not_found', `No identity provider ${quote(wanted)} in this metadata. ${listIds(ids)}`, { detail: { entityIds: ids } });
+    if (matches.length > 1)
+      return failure('metadata_multiple_entities', `The metadata describes ${quote(wanted)} ${matches.length} times.`);
+    return failure('metadata_entity_not_found', `No identity provider ${quote(wanted)} in this metadata. ${listIds(ids)}`, {
+      detail: { entityIds: ids },
+    });
   }
   const [only, ...others] = identityProviders;
   if (only === undefined) {
@@ -150,14 +153,20 @@ function readEntity(entity: Element): IdpMetadataResult {
   const ssoUrls = readEndpoints(idp, 'SingleSignOnService');
   if (!ssoUrls.ok) return ssoUrls;
   if (ssoUrls.urls.redirect === undefined && ssoUrls.urls.post === undefined) {
-    return failure('metadata_no_sso_service', 'The identity provider lists no SingleSignOnService with the HTTP-Redirect or HTTP-POST binding.');
+    return failure(
+      'metadata_no_sso_service',
+      'The identity provider lists no SingleSignOnService with the HTTP-Redirect or HTTP-POST binding.',
+    );
   }
   const sloUrls = readEndpoints(idp, 'SingleLogoutService');
   if (!sloUrls.ok) return sloUrls;
   const signing = readKeyDescriptors(idp, 'signing');
   if (!signing.ok) return signing;
   if (signing.pems.length === 0) {
-    return failure('metadata_no_signing_certificate', 'The identity provider lists no signing certificate (md:KeyDescriptor with ds:X509Certificate).');
+    return failure(
+      'metadata_no_signing_certificate',
+      'The identity provider lists no signing certificate (md:KeyDescriptor with ds:X509Certificate).',
+    );
   }
   const encryption = readKeyDescriptors(idp, 'encryption');
   if (!encryption.ok) return encryption;
@@ -169,7 +178,13 @@ function readEntity(entity: Element): IdpMetadataResult {
       sloUrls: sloUrls.urls,
       signingCertificates: signing.pems,
       encryptionCertificates: encryption.pems,
-      nameIdFormats: [...new Set(children(idp, NS.md, 'NameIDFormat').map((el) => textOf(el).trim()).filter((f) => f !== ''))],
+      nameIdFormats: [
+        ...new Set(
+          children(idp, NS.md, 'NameIDFormat')
+            .map((el) => textOf(el).trim())
+            .filter((f) => f !== ''),
+        ),
+      ],
       // xs:boolean (XML Schema Part 2 §3.2.2) allows "1" as well as "true"; absent means false.
       wantAuthnRequestsSigned: ['true', '1'].includes((attr(idp, 'WantAuthnRequestsSigned') ?? '').trim()),
     },
@@ -241,6 +256,10 @@ function readKeyDescriptors(idp: Element, use: 'signing' | 'encryption'): Pems {
   return { ok: true, pems };
 }
 
-function failure(code: IdpMetadataErrorCode, message: string, extra: Partial<IdpMetadataError> = {}): { ok: false; error: IdpMetadataError } {
+function failure(
+  code: IdpMetadataErrorCode,
+  message: string,
+  extra: Partial<IdpMetadataError> = {},
+): { ok: false; error: IdpMetadataError } {
   return { ok: false, error: { ...extra, code, message } };
 }

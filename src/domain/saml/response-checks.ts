@@ -27,7 +27,11 @@ export function checkStatus(unverifiedResponse: Element): SamlResult<true> {
   const statusMessage = children(status, NS.samlp, 'StatusMessage')[0];
   const idpMessage = statusMessage === undefined ? null : textOf(statusMessage).trim();
   const shortCodes = codes.map((code) => code.replace('urn:oasis:names:tc:SAML:2.0:status:', '')).join(' / ');
-  return fail('saml_status_not_success', `The identity provider did not sign the user in: status ${shortCodes}${idpMessage ? `, "${idpMessage}"` : ''}.`, { statusCodes: codes, statusMessage: idpMessage });
+  return fail(
+    'saml_status_not_success',
+    `The identity provider did not sign the user in: status ${shortCodes}${idpMessage ? `, "${idpMessage}"` : ''}.`,
+    { statusCodes: codes, statusMessage: idpMessage },
+  );
 }
 
 /** Where the one assertion is: plain, or still encrypted. */
@@ -47,12 +51,19 @@ export function locateAssertion(response: Element): SamlResult<AssertionSlot> {
 }
 
 /** Response-level checks: ID, Destination (SAML core §3.2.2, profiles §4.1.4.3), Issuer (§4.1.4.2), InResponseTo. */
-export function checkResponseFields(response: Element, input: ResponseExpectations): SamlResult<{ responseId: string; inResponseTo: string | null }> {
+export function checkResponseFields(
+  response: Element,
+  input: ResponseExpectations,
+): SamlResult<{ responseId: string; inResponseTo: string | null }> {
   const responseId = attr(response, 'ID');
   if (responseId === undefined || responseId === '') return fail('saml_malformed_response', 'The Response has no ID.');
   const destination = attr(response, 'Destination');
   if (destination !== undefined && destination !== input.acsUrl) {
-    return fail('saml_wrong_destination', `The Response was sent to "${destination}", but this connection's ACS URL is "${input.acsUrl}". Check the ACS URL configured at the identity provider.`, { destination, expected: input.acsUrl });
+    return fail(
+      'saml_wrong_destination',
+      `The Response was sent to "${destination}", but this connection's ACS URL is "${input.acsUrl}". Check the ACS URL configured at the identity provider.`,
+      { destination, expected: input.acsUrl },
+    );
   }
   const issuer = onlyChild(response, NS.saml, 'Issuer');
   if (issuer === 'many') return fail('saml_malformed_response', 'The Response has more than one Issuer.');
@@ -61,6 +72,7 @@ export function checkResponseFields(response: Element, input: ResponseExpectatio
     if (!checked.ok) return checked;
   }
   const inResponseTo = attr(response, 'InResponseTo') ?? null;
-  if (inResponseTo !== null && inResponseTo !== input.expectedInResponseTo) return inResponseToMismatch(inResponseTo, input.expectedInResponseTo);
+  if (inResponseTo !== null && inResponseTo !== input.expectedInResponseTo)
+    return inResponseToMismatch(inResponseTo, input.expectedInResponseTo);
   return ok({ responseId, inResponseTo });
 }

@@ -24,7 +24,11 @@ export interface TrustedCertificate {
 export function trustedCertificate(input: string | Buffer | X509Certificate): SamlResult<TrustedCertificate> {
   try {
     const certificate = input instanceof X509Certificate ? input : new X509Certificate(toCertificateBytes(input));
-    return ok({ fingerprintSha256: certificate.fingerprint256, publicKey: certificate.publicKey, subject: certificate.subject.replace(/\n/g, ', ') });
+    return ok({
+      fingerprintSha256: certificate.fingerprint256,
+      publicKey: certificate.publicKey,
+      subject: certificate.subject.replace(/\n/g, ', '),
+    });
   } catch (error) {
     return fail('saml_invalid_trusted_certificate', `The certificate could not be read: ${(error as Error).message}.`);
   }
@@ -86,7 +90,11 @@ export interface UnverifiedSignature {
 export function readSignature(signature: Element, signedElement: Element, policy: SignaturePolicy): SamlResult<UnverifiedSignature> {
   const where = describe(signedElement);
   const parts = signatureParts(signature);
-  if (parts === undefined) return fail('saml_signature_malformed', `The signature in ${where} must contain exactly one SignedInfo followed by one SignatureValue.`);
+  if (parts === undefined)
+    return fail(
+      'saml_signature_malformed',
+      `The signature in ${where} must contain exactly one SignedInfo followed by one SignatureValue.`,
+    );
   const { signedInfo, signatureValueElement } = parts;
   const info = readSignedInfo(signedInfo, where, policy);
   if (!info.ok) return info;
@@ -109,12 +117,19 @@ function signatureParts(signature: Element): { signedInfo: Element; signatureVal
 
 function readSignedInfo(signedInfo: Element, where: string, policy: SignaturePolicy) {
   const [c14nElement, methodElement, ...references] = childElements(signedInfo);
-  if (!isDs(c14nElement, 'CanonicalizationMethod') || !isDs(methodElement, 'SignatureMethod') || !references.every((el) => isDs(el, 'Reference'))) {
+  if (
+    !isDs(c14nElement, 'CanonicalizationMethod') ||
+    !isDs(methodElement, 'SignatureMethod') ||
+    !references.every((el) => isDs(el, 'Reference'))
+  ) {
     return fail('saml_signature_malformed', `The SignedInfo in ${where} does not have the structure XML-DSig requires.`);
   }
   const [reference, ...more] = references;
   if (reference === undefined || more.length > 0) {
-    return fail('saml_signature_wrapping', `The signature in ${where} has ${references.length} References; exactly one, to the element it sits in, is accepted.`);
+    return fail(
+      'saml_signature_wrapping',
+      `The signature in ${where} has ${references.length} References; exactly one, to the element it sits in, is accepted.`,
+    );
   }
   const c14nUri = attr(c14nElement, 'Algorithm') ?? '';
   const signedInfoC14n = c14nMethod(c14nUri);
@@ -136,7 +151,11 @@ function readReference(reference: Element, signedElement: Element, where: string
   // element; the document then holds nothing else that c14n would output, since the index pass
   // refuses processing instructions outside the root.
   if (!((uri !== undefined && id !== undefined && uri === `#${id}`) || (uri === '' && isDocumentElement))) {
-    return fail('saml_signature_wrapping', `The signature in ${where} references "${uri ?? '(none)'}" instead of the element it is part of.`, { referenceUri: uri ?? null, id: id ?? null });
+    return fail(
+      'saml_signature_wrapping',
+      `The signature in ${where} references "${uri ?? '(none)'}" instead of the element it is part of.`,
+      { referenceUri: uri ?? null, id: id ?? null },
+    );
   }
   const elements = childElements(reference);
   const transformsElement = elements[0] !== undefined && isDs(elements[0], 'Transforms') ? elements.shift() : undefined;
@@ -188,10 +207,14 @@ function readTransforms(transformsElement: Element | undefined, where: string) {
  */
 export function verifySignature(unverified: UnverifiedSignature, policy: SignaturePolicy): SamlResult<{ fingerprintSha256: string }> {
   const where = describe(unverified.signedElement);
-  const canonicalSignedInfo = canonicalize(unverified.signedInfo, unverified.signedInfoC14n, { inclusivePrefixes: unverified.signedInfoPrefixes });
+  const canonicalSignedInfo = canonicalize(unverified.signedInfo, unverified.signedInfoC14n, {
+    inclusivePrefixes: unverified.signedInfoPrefixes,
+  });
   if (!canonicalSignedInfo.ok) return canonicalSignedInfo;
   const signedBytes = Buffer.from(canonicalSignedInfo.value, 'utf8');
-  const trusted = policy.trustedCerts.find((cert) => rsaVerifies(unverified.signatureHash, signedBytes, cert.publicKey, unverified.signatureValue));
+  const trusted = policy.trustedCerts.find((cert) =>
+    rsaVerifies(unverified.signatureHash, signedBytes, cert.publicKey, unverified.signatureValue),
+  );
   if (trusted === undefined) return explainUntrusted(unverified, signedBytes, policy, where);
   const canonicalElement = canonicalize(unverified.signedElement, unverified.referenceC14n, {
     ...(unverified.enveloped ? { omitChild: unverified.signature } : {}),
@@ -201,7 +224,10 @@ export function verifySignature(unverified: UnverifiedSignature, policy: Signatu
   if (!canonicalElement.ok) return canonicalElement;
   const digest = createHash(unverified.digestHash).update(canonicalElement.value, 'utf8').digest();
   if (digest.length !== unverified.digestValue.length || !timingSafeEqual(digest, unverified.digestValue)) {
-    return fail('saml_digest_mismatch', `${capitalize(where)} was changed after the identity provider signed it (its digest does not match the signed digest).`);
+    return fail(
+      'saml_digest_mismatch',
+      `${capitalize(where)} was changed after the identity provider signed it (its digest does not match the signed digest).`,
+    );
   }
   return ok({ fingerprintSha256: trusted.fingerprintSha256 });
 }
@@ -222,17 +248,30 @@ function rsaVerifies(hash: string, data: Buffer, key: KeyObject, signature: Buff
  */
 function explainUntrusted(unverified: UnverifiedSignature, signedBytes: Buffer, policy: SignaturePolicy, where: string): SamlResult<never> {
   const pinned = policy.trustedCerts.map((cert) => cert.fingerprintSha256);
-  const pinnedText = pinned.length === 0 ? 'no certificate is configured for this connection' : `this connection trusts ${pinned.join(', ')}`;
+  const pinnedText =
+    pinned.length === 0 ? 'no certificate is configured for this connection' : `this connection trusts ${pinned.join(', ')}`;
   const embedded = keyInfoCertificate(unverified.signature);
   if (embedded !== undefined && !pinned.includes(embedded.fingerprint256)) {
     const signedByEmbedded = rsaVerifies(unverified.signatureHash, signedBytes, embedded.publicKey, unverified.signatureValue);
     const detail = { keyInfoFingerprintSha256: embedded.fingerprint256, trustedFingerprintsSha256: pinned };
     if (signedByEmbedded) {
-      return fail('saml_untrusted_certificate', `${capitalize(where)} was signed by a certificate with SHA-256 fingerprint ${embedded.fingerprint256} (${embedded.subject.replace(/\n/g, ', ')}); ${pinnedText}. If the identity provider rotated its signing certificate, upload the new one.`, detail);
+      return fail(
+        'saml_untrusted_certificate',
+        `${capitalize(where)} was signed by a certificate with SHA-256 fingerprint ${embedded.fingerprint256} (${embedded.subject.replace(/\n/g, ', ')}); ${pinnedText}. If the identity provider rotated its signing certificate, upload the new one.`,
+        detail,
+      );
     }
-    return fail('saml_signature_invalid', `The signature on ${where} does not verify with the pinned certificate; it names a certificate with SHA-256 fingerprint ${embedded.fingerprint256}, and ${pinnedText}.`, detail);
+    return fail(
+      'saml_signature_invalid',
+      `The signature on ${where} does not verify with the pinned certificate; it names a certificate with SHA-256 fingerprint ${embedded.fingerprint256}, and ${pinnedText}.`,
+      detail,
+    );
   }
-  return fail('saml_signature_invalid', `The signature on ${where} does not verify with the pinned certificate (${pinnedText}): the signed information was altered or signed with another key.`, { trustedFingerprintsSha256: pinned });
+  return fail(
+    'saml_signature_invalid',
+    `The signature on ${where} does not verify with the pinned certificate (${pinnedText}): the signed information was altered or signed with another key.`,
+    { trustedFingerprintsSha256: pinned },
+  );
 }
 
 function keyInfoCertificate(signature: Element): X509Certificate | undefined {
@@ -273,9 +312,16 @@ function capitalize(text: string): string {
 }
 
 function unsupported(what: string, where: string) {
-  return fail('saml_unsupported_algorithm', `The signature in ${where} uses ${what}, which Lanyard does not accept. Configure the identity provider to sign with RSA-SHA256 and exclusive canonicalization.`);
+  return fail(
+    'saml_unsupported_algorithm',
+    `The signature in ${where} uses ${what}, which Lanyard does not accept. Configure the identity provider to sign with RSA-SHA256 and exclusive canonicalization.`,
+  );
 }
 
 function sha1Refused(what: string, uri: string, where: string) {
-  return fail('saml_sha1_not_allowed', `The signature in ${where} uses SHA-1 (${what} ${uri}). Configure the identity provider to use SHA-256, or allow SHA-1 for this connection.`, { algorithm: uri });
+  return fail(
+    'saml_sha1_not_allowed',
+    `The signature in ${where} uses SHA-1 (${what} ${uri}). Configure the identity provider to use SHA-256, or allow SHA-1 for this connection.`,
+    { algorithm: uri },
+  );
 }

@@ -57,7 +57,9 @@ export function renderSpMetadata(input: SpMetadataInput): string {
       ` AuthnRequestsSigned="${input.authnRequestsSigned}" WantAssertionsSigned="${input.wantAssertionsSigned ?? true}">`,
     ...keyDescriptor('signing', certificate, []),
     ...(input.encryptAssertions ? keyDescriptor('encryption', certificate, SP_ENCRYPTION_METHODS) : []),
-    ...(input.sloUrl === undefined ? [] : [`    <md:SingleLogoutService Binding="${BINDING_REDIRECT}" Location="${escapeXml(input.sloUrl)}"/>`]),
+    ...(input.sloUrl === undefined
+      ? []
+      : [`    <md:SingleLogoutService Binding="${BINDING_REDIRECT}" Location="${escapeXml(input.sloUrl)}"/>`]),
     `    <md:NameIDFormat>${escapeXml(input.nameIdFormat)}</md:NameIDFormat>`,
     `    <md:AssertionConsumerService Binding="${BINDING_POST}" Location="${escapeXml(input.acsUrl)}" index="0" isDefault="true"/>`,
     '  </md:SPSSODescriptor>',

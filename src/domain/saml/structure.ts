@@ -51,7 +51,11 @@ export function indexDocument(root: Element, ids: Set<string>): SamlResult<Set<s
     if (hasNulAttribute(element)) return nulCharacter();
     const duplicate = recordIds(element, ids);
     if (duplicate !== undefined) {
-      return fail('saml_duplicate_id', `The ID "${duplicate}" is used by more than one element; a genuine response never repeats an ID (this is how signature wrapping attacks hide a signed copy).`, { id: duplicate });
+      return fail(
+        'saml_duplicate_id',
+        `The ID "${duplicate}" is used by more than one element; a genuine response never repeats an ID (this is how signature wrapping attacks hide a signed copy).`,
+        { id: duplicate },
+      );
     }
     if (element !== root) {
       const misplaced = misplacement(element, root);
@@ -74,14 +78,21 @@ function recordIds(element: Element, ids: Set<string>): string | undefined {
 
 function misplacement(element: Element, root: Element): SamlResult<never> | undefined {
   if (hasName(element, NS.samlp, 'Response')) {
-    return fail('saml_signature_wrapping', `A second Response is hidden inside ${pathOf(element.parentNode)}; a genuine response never contains another one.`);
+    return fail(
+      'saml_signature_wrapping',
+      `A second Response is hidden inside ${pathOf(element.parentNode)}; a genuine response never contains another one.`,
+    );
   }
   const isAssertion = hasName(element, NS.saml, 'Assertion') || hasName(element, NS.saml, 'EncryptedAssertion');
   if (!isAssertion) return undefined;
   const parent = element.parentNode;
   const allowed = (parent === root && isElement(root, NS.samlp, 'Response')) || isElement(parent, NS.saml, 'Advice');
   if (allowed) return undefined;
-  return fail('saml_signature_wrapping', `An ${element.localName} sits inside ${pathOf(parent)}, where identity providers never put one (signature wrapping).`, { path: pathOf(element) });
+  return fail(
+    'saml_signature_wrapping',
+    `An ${element.localName} sits inside ${pathOf(parent)}, where identity providers never put one (signature wrapping).`,
+    { path: pathOf(element) },
+  );
 }
 
 function hasName(element: Element, ns: string, localName: string): boolean {

@@ -92,7 +92,9 @@ export function verifySamlResponse(input: VerifySamlResponseInput): SamlResult<V
     if (Number.isNaN(input.now.getTime())) return fail('saml_internal_error', 'The verifier was called without a valid current time.');
     return verifyResponse(input);
   } catch (error) {
-    return fail('saml_internal_error', 'The response could not be verified because of an internal error, so it was refused.', { cause: String(error) });
+    return fail('saml_internal_error', 'The response could not be verified because of an internal error, so it was refused.', {
+      cause: String(error),
+    });
   }
 }
 
@@ -141,7 +143,10 @@ function openResponse(xml: string, maxBytes: number): SamlResult<{ response: Ele
   }
   const root = parsed.root;
   if (root.namespaceURI !== NS.samlp || root.localName !== 'Response') {
-    return fail('saml_not_a_response', `The document is a <${root.nodeName}> (namespace ${root.namespaceURI ?? 'none'}), not a SAML 2.0 protocol Response.`);
+    return fail(
+      'saml_not_a_response',
+      `The document is a <${root.nodeName}> (namespace ${root.namespaceURI ?? 'none'}), not a SAML 2.0 protocol Response.`,
+    );
   }
   const indexed = indexDocument(root, new Set());
   return indexed.ok ? ok({ response: root, ids: indexed.value }) : indexed;
@@ -151,7 +156,8 @@ function openResponse(xml: string, maxBytes: number): SamlResult<{ response: Ele
 function readOwnSignature(element: Element, policy: SignaturePolicy): SamlResult<UnverifiedSignature | null> {
   const signatures = children(element, NS.ds, 'Signature');
   if (signatures.length === 0) return ok(null);
-  if (signatures.length > 1) return fail('saml_signature_wrapping', `${pathOf(element)} carries ${signatures.length} signatures; one is accepted.`);
+  if (signatures.length > 1)
+    return fail('saml_signature_wrapping', `${pathOf(element)} carries ${signatures.length} signatures; one is accepted.`);
   return readSignature(signatures[0]!, element, policy);
 }
 
@@ -170,7 +176,11 @@ function requireSignatures(requirement: SignatureRequirement, hasResponse: boole
     return fail('saml_signature_missing', 'The Assertion is not signed, and this connection requires a signed Assertion.', { requirement });
   }
   if (requirement === 'assertion-or-response' && !hasResponse && hasAssertion === false) {
-    return fail('saml_signature_missing', 'Neither the Response nor the Assertion is signed. Configure the identity provider to sign the assertion (or the response).', { requirement });
+    return fail(
+      'saml_signature_missing',
+      'Neither the Response nor the Assertion is signed. Configure the identity provider to sign the assertion (or the response).',
+      { requirement },
+    );
   }
   return ok(true);
 }
@@ -210,7 +220,11 @@ interface ResponseFacts {
 }
 
 /** Checks and reads the verified assertion (SAML profiles §4.1.4.3). */
-function readVerifiedAssertion(verifiedAssertion: Element, input: VerifySamlResponseInput, facts: ResponseFacts): SamlResult<VerifiedAssertion> {
+function readVerifiedAssertion(
+  verifiedAssertion: Element,
+  input: VerifySamlResponseInput,
+  facts: ResponseFacts,
+): SamlResult<VerifiedAssertion> {
   const assertionId = attr(verifiedAssertion, 'ID');
   if (assertionId === undefined || assertionId === '') return fail('saml_malformed_response', 'The Assertion has no ID.');
   const expect = expectations(input);
@@ -227,7 +241,10 @@ function readVerifiedAssertion(verifiedAssertion: Element, input: VerifySamlResp
   // (Profiles §4.1.4.2 puts InResponseTo in the bearer SubjectConfirmationData for that reason.)
   const inResponseTo = (facts.responseFingerprint !== null ? facts.inResponseTo : null) ?? confirmed.value.inResponseTo;
   if (inResponseTo === null && !input.allowIdpInitiated) {
-    return fail('saml_unsolicited_not_allowed', 'The identity provider started this login itself (IdP-initiated SSO), which this connection does not allow. Start the login from the application instead.');
+    return fail(
+      'saml_unsolicited_not_allowed',
+      'The identity provider started this login itself (IdP-initiated SSO), which this connection does not allow. Start the login from the application instead.',
+    );
   }
   const authn = readAuthn(verifiedAssertion);
   if (!authn.ok) return authn;

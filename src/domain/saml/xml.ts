@@ -75,7 +75,9 @@ function childNodes(node: Node): Node[] {
 
 /** True when `node` is an element with this namespace and local name. */
 export function isElement(node: Node | null | undefined, ns: string, localName: string): node is Element {
-  return node != null && node.nodeType === ELEMENT_NODE && (node as Element).namespaceURI === ns && (node as Element).localName === localName;
+  return (
+    node != null && node.nodeType === ELEMENT_NODE && (node as Element).namespaceURI === ns && (node as Element).localName === localName
+  );
 }
 
 /** The element children of `parent`, in document order. */

@@ -10,7 +10,10 @@ const TOKEN_CLAIMS = new Set(['iss', 'aud', 'exp', 'iat', 'nbf', 'nonce', 'at_ha
  * connection syncs them), so the userinfo endpoint is worth a call (OIDC Core §5.4: with an
  * access token issued, providers may serve the scope claims from userinfo only).
  */
-export function needsUserinfo(idToken: Readonly<Record<string, unknown>>, connection: { attributeMapping: AttributeMapping; groupSync: boolean }): boolean {
+export function needsUserinfo(
+  idToken: Readonly<Record<string, unknown>>,
+  connection: { attributeMapping: AttributeMapping; groupSync: boolean },
+): boolean {
   const mapping = connection.attributeMapping;
   return idToken[mapping.email] === undefined || (connection.groupSync && idToken[mapping.groups] === undefined);
 }
@@ -21,7 +24,11 @@ export function needsUserinfo(idToken: Readonly<Record<string, unknown>>, connec
  * carried only when the email is read from the `email` claim it qualifies (OIDC Core §5.1); some
  * providers send it as the string "true".
  */
-export function oidcIdentity(idToken: Readonly<Record<string, unknown>>, userinfo: Readonly<Record<string, unknown>> | undefined, mapping: AttributeMapping): UpstreamIdentity {
+export function oidcIdentity(
+  idToken: Readonly<Record<string, unknown>>,
+  userinfo: Readonly<Record<string, unknown>> | undefined,
+  mapping: AttributeMapping,
+): UpstreamIdentity {
   const values: Record<string, unknown> = {};
   for (const [name, value] of Object.entries({ ...userinfo, ...idToken })) {
     if (!TOKEN_CLAIMS.has(name)) values[name] = value;
@@ -48,11 +55,18 @@ const PASSED_ON = new Set(['access_denied', 'temporarily_unavailable', 'server_e
  * `error` the app should see, an `error_description` naming Lanyard's code and the IdP's words
  * (restricted to the characters RFC 6749 §4.1.2.1 allows there), and the app's `state`.
  */
-export function idpErrorRedirect(redirectUri: string, appState: string | null, idp: { error: string; description: string | undefined }): string {
+export function idpErrorRedirect(
+  redirectUri: string,
+  appState: string | null,
+  idp: { error: string; description: string | undefined },
+): string {
   const url = new URL(redirectUri);
   const said = idp.description ? `${idp.error}: ${idp.description}` : idp.error;
   url.searchParams.set('error', PASSED_ON.has(idp.error) ? idp.error : 'access_denied');
-  url.searchParams.set('error_description', `oidc_idp_error: the identity provider answered ${said}`.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, ' ').slice(0, 400));
+  url.searchParams.set(
+    'error_description',
+    `oidc_idp_error: the identity provider answered ${said}`.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, ' ').slice(0, 400),
+  );
   if (appState !== null) url.searchParams.set('state', appState);
   return url.toString();
 }

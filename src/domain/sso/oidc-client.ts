@@ -67,12 +67,20 @@ function buildClient(settings: OidcSettings & { clockSkewSeconds?: number }, fet
   // cooldownDuration 0: an unknown kid refetches the JWKS at once, so a key the IdP has just rotated
   // in is picked up by the first login that needs it. ID tokens come only from the IdP's own token
   // endpoint, so only the IdP can cause refetches, and logins are rate-limited.
-  const keys = createRemoteJWKSet(new URL(settings.jwksUri), { cooldownDuration: 0, cacheMaxAge: 10 * 60_000, timeoutDuration: 5000, [joseFetch]: fetch });
+  const keys = createRemoteJWKSet(new URL(settings.jwksUri), {
+    cooldownDuration: 0,
+    cacheMaxAge: 10 * 60_000,
+    timeoutDuration: 5000,
+    [joseFetch]: fetch,
+  });
   return { settings, config, keys, skewSeconds };
 }
 
 /** An authorization request (OIDC Core §3.1.2.1) with PKCE S256 (RFC 7636 §4), a fresh state and a fresh nonce. */
-export async function authorizationRequest(provider: OidcProviderClient, random: RandomBytes): Promise<{ url: string; state: string; nonce: string; codeVerifier: string }> {
+export async function authorizationRequest(
+  provider: OidcProviderClient,
+  random: RandomBytes,
+): Promise<{ url: string; state: string; nonce: string; codeVerifier: string }> {
   const state = randomToken(random);
   const nonce = randomToken(random);
   // 32 random bytes in base64url: 43 characters of the unreserved set, as RFC 7636 §4.1 asks.
@@ -99,7 +107,13 @@ export async function redeemCode(
   input: { params: Readonly<Record<string, string>>; state: string; nonce: string; codeVerifier: string; now: Date },
 ): Promise<OidcResult<{ claims: Record<string, unknown>; accessToken: string }>> {
   const { settings } = provider;
-  const context = { issuer: settings.issuer, clientId: settings.clientId, jwksUri: settings.jwksUri, now: input.now, skewSeconds: provider.skewSeconds };
+  const context = {
+    issuer: settings.issuer,
+    clientId: settings.clientId,
+    jwksUri: settings.jwksUri,
+    now: input.now,
+    skewSeconds: provider.skewSeconds,
+  };
   const callbackUrl = new URL(settings.redirectUri);
   for (const [name, value] of Object.entries(input.params)) callbackUrl.searchParams.set(name, value);
   let idToken: string;
@@ -141,12 +155,23 @@ function unverifiedHeader(jwt: string): { kid?: string; alg?: string } | undefin
 }
 
 /** The userinfo claims (OIDC Core §5.3), refused unless their `sub` is the ID token's (§5.3.4). */
-export async function fetchUserinfo(provider: OidcProviderClient, accessToken: string, subject: string, now: Date): Promise<OidcResult<Record<string, unknown>>> {
+export async function fetchUserinfo(
+  provider: OidcProviderClient,
+  accessToken: string,
+  subject: string,
+  now: Date,
+): Promise<OidcResult<Record<string, unknown>>> {
   const { settings } = provider;
   try {
     return { ok: true, value: await client.fetchUserInfo(provider.config, accessToken, subject) };
   } catch (error) {
-    const context = { issuer: settings.issuer, clientId: settings.clientId, jwksUri: settings.jwksUri, now, skewSeconds: provider.skewSeconds };
+    const context = {
+      issuer: settings.issuer,
+      clientId: settings.clientId,
+      jwksUri: settings.jwksUri,
+      now,
+      skewSeconds: provider.skewSeconds,
+    };
     return { ok: false, error: describeOidcFailure('userinfo', error, context) };
   }
 }

@@ -69,13 +69,19 @@ export function describeOidcFailure(step: OidcStep, error: unknown, context: Oid
   const where = { token: 'token endpoint', signature: 'JWKS URL', userinfo: 'userinfo endpoint' }[step];
   if (network !== undefined || timedOut) {
     const why = network?.message ?? 'It did not answer in time.';
-    return oidcError(step === 'signature' ? 'oidc_jwks_unavailable' : 'oidc_idp_unreachable', `Lanyard could not reach the identity provider's ${where}. ${why}`);
+    return oidcError(
+      step === 'signature' ? 'oidc_jwks_unavailable' : 'oidc_idp_unreachable',
+      `Lanyard could not reach the identity provider's ${where}. ${why}`,
+    );
   }
   const claim = claimFailure(chain, context);
   if (claim !== undefined) return claim;
   if (step === 'signature') return signatureFailure(error, context);
   if (step === 'userinfo') {
-    return oidcError('oidc_userinfo_failed', `The identity provider's userinfo endpoint, called for the claims the ID token lacks, failed: ${libraryMessage(chain)}.`);
+    return oidcError(
+      'oidc_userinfo_failed',
+      `The identity provider's userinfo endpoint, called for the claims the ID token lacks, failed: ${libraryMessage(chain)}.`,
+    );
   }
   return tokenFailure(chain);
 }
@@ -89,31 +95,60 @@ function claimFailure(chain: unknown[], context: OidcErrorContext): OidcLoginErr
   for (const e of chain) {
     if (has(e, 'header') && has(e, 'expected') && has(e, 'reason')) {
       const alg = has(e.header, 'alg') ? String(e.header.alg) : '(none)';
-      return oidcError('oidc_id_token_unsupported_algorithm', `The ID token is signed with "${alg}", an algorithm Lanyard does not accept; use RS256 (or PS256, ES256, EdDSA).`, [['Algorithm', alg]]);
+      return oidcError(
+        'oidc_id_token_unsupported_algorithm',
+        `The ID token is signed with "${alg}", an algorithm Lanyard does not accept; use RS256 (or PS256, ES256, EdDSA).`,
+        [['Algorithm', alg]],
+      );
     }
     const found = claimOf(e);
     if (found === undefined) {
-      const missing = has(e, 'claims') && !has(e, 'claim') && typeof e.claims === 'object' && e.claims !== null ? REQUIRED_CLAIMS.find((c) => !(c in (e.claims as object))) : undefined;
-      if (missing === 'nonce') return oidcError('oidc_nonce_missing', 'The ID token carries no nonce, though Lanyard sent one with the authorization request: the identity provider must return it (OpenID Connect Core §3.1.2.1).');
-      if (missing !== undefined) return oidcError('oidc_token_response_invalid', `The ID token lacks the "${missing}" claim, which OpenID Connect Core §2 requires.`);
+      const missing =
+        has(e, 'claims') && !has(e, 'claim') && typeof e.claims === 'object' && e.claims !== null
+          ? REQUIRED_CLAIMS.find((c) => !(c in (e.claims as object)))
+          : undefined;
+      if (missing === 'nonce')
+        return oidcError(
+          'oidc_nonce_missing',
+          'The ID token carries no nonce, though Lanyard sent one with the authorization request: the identity provider must return it (OpenID Connect Core §3.1.2.1).',
+        );
+      if (missing !== undefined)
+        return oidcError(
+          'oidc_token_response_invalid',
+          `The ID token lacks the "${missing}" claim, which OpenID Connect Core §2 requires.`,
+        );
       continue;
     }
     const { claim, payload } = found;
     const facts: [string, string][] = [];
     if (claim === 'iss') {
       facts.push(['Expected issuer', context.issuer], ['Received issuer', String(payload.iss ?? '(none)')]);
-      return oidcError('oidc_issuer_mismatch', `The ID token was issued by "${String(payload.iss ?? '')}", but this connection trusts the issuer "${context.issuer}". Check the issuer configured on the connection.`, facts);
+      return oidcError(
+        'oidc_issuer_mismatch',
+        `The ID token was issued by "${String(payload.iss ?? '')}", but this connection trusts the issuer "${context.issuer}". Check the issuer configured on the connection.`,
+        facts,
+      );
     }
     if (claim === 'aud' || claim === 'azp') {
       const received = [payload.aud].flat().map(String).join(', ');
       facts.push(['Expected audience (client ID)', context.clientId], ['Received audience', received || '(none)']);
       if (payload.azp !== undefined) facts.push(['Authorized party (azp)', String(payload.azp)]);
-      return oidcError('oidc_audience_mismatch', `The ID token is meant for another client (audience "${received}"), not this connection's client ID "${context.clientId}". Check the client ID configured on the connection.`, facts);
+      return oidcError(
+        'oidc_audience_mismatch',
+        `The ID token is meant for another client (audience "${received}"), not this connection's client ID "${context.clientId}". Check the client ID configured on the connection.`,
+        facts,
+      );
     }
     if (claim === 'nonce') {
       return payload.nonce === undefined
-        ? oidcError('oidc_nonce_missing', 'The ID token carries no nonce, though Lanyard sent one with the authorization request: the identity provider must return it (OpenID Connect Core §3.1.2.1).')
-        : oidcError('oidc_nonce_mismatch', "The ID token's nonce is not the one Lanyard sent for this sign-in: the token belongs to another sign-in attempt.");
+        ? oidcError(
+            'oidc_nonce_missing',
+            'The ID token carries no nonce, though Lanyard sent one with the authorization request: the identity provider must return it (OpenID Connect Core §3.1.2.1).',
+          )
+        : oidcError(
+            'oidc_nonce_mismatch',
+            "The ID token's nonce is not the one Lanyard sent for this sign-in: the token belongs to another sign-in attempt.",
+          );
     }
     if (claim === 'exp' || claim === 'nbf') return timeFailure(claim, payload, context);
   }
@@ -128,8 +163,16 @@ function timeFailure(claim: 'exp' | 'nbf', payload: Record<string, unknown>, con
     ['Tolerated clock skew', `${context.skewSeconds} s`],
   ];
   return claim === 'exp'
-    ? oidcError('oidc_id_token_expired', `The ID token expired at ${at}, more than ${context.skewSeconds} s before Lanyard's time. Check the clocks of the identity provider and of Lanyard.`, facts)
-    : oidcError('oidc_id_token_not_yet_valid', `The ID token is valid only from ${at}, more than ${context.skewSeconds} s after Lanyard's time. Check the clocks of the identity provider and of Lanyard.`, facts);
+    ? oidcError(
+        'oidc_id_token_expired',
+        `The ID token expired at ${at}, more than ${context.skewSeconds} s before Lanyard's time. Check the clocks of the identity provider and of Lanyard.`,
+        facts,
+      )
+    : oidcError(
+        'oidc_id_token_not_yet_valid',
+        `The ID token is valid only from ${at}, more than ${context.skewSeconds} s after Lanyard's time. Check the clocks of the identity provider and of Lanyard.`,
+        facts,
+      );
 }
 
 function signatureFailure(error: unknown, context: OidcErrorContext): OidcLoginError {
@@ -138,17 +181,33 @@ function signatureFailure(error: unknown, context: OidcErrorContext): OidcLoginE
   if (header.kid !== undefined) facts.push(['Key id (kid)', String(header.kid)]);
   if (header.alg !== undefined) facts.push(['Algorithm', String(header.alg)]);
   if (error instanceof jose.JWSSignatureVerificationFailed) {
-    return oidcError('oidc_id_token_invalid_signature', "The ID token's signature does not verify with the identity provider's published key: the token was altered, or signed with a key the IdP does not publish at its JWKS URL.", facts);
+    return oidcError(
+      'oidc_id_token_invalid_signature',
+      "The ID token's signature does not verify with the identity provider's published key: the token was altered, or signed with a key the IdP does not publish at its JWKS URL.",
+      facts,
+    );
   }
   if (error instanceof jose.JWKSNoMatchingKey || error instanceof jose.JWKSMultipleMatchingKeys) {
     const why = error instanceof jose.JWKSNoMatchingKey ? 'No key' : 'More than one key';
-    return oidcError('oidc_id_token_unknown_key', `${why} at the identity provider's JWKS URL matches the ID token's key id and algorithm, even after fetching the keys again.`, facts);
+    return oidcError(
+      'oidc_id_token_unknown_key',
+      `${why} at the identity provider's JWKS URL matches the ID token's key id and algorithm, even after fetching the keys again.`,
+      facts,
+    );
   }
   if (error instanceof jose.JOSEAlgNotAllowed || error instanceof jose.JOSENotSupported) {
-    return oidcError('oidc_id_token_unsupported_algorithm', 'The ID token is signed with an algorithm Lanyard does not accept; use RS256 (or PS256, ES256, EdDSA).', facts);
+    return oidcError(
+      'oidc_id_token_unsupported_algorithm',
+      'The ID token is signed with an algorithm Lanyard does not accept; use RS256 (or PS256, ES256, EdDSA).',
+      facts,
+    );
   }
   if (error instanceof jose.JWKSInvalid || error instanceof jose.JWKInvalid) {
-    return oidcError('oidc_jwks_unavailable', `The identity provider's JWKS URL did not serve a usable key set: ${(error as Error).message}.`, facts);
+    return oidcError(
+      'oidc_jwks_unavailable',
+      `The identity provider's JWKS URL did not serve a usable key set: ${(error as Error).message}.`,
+      facts,
+    );
   }
   return oidcError('oidc_token_response_invalid', `The ID token could not be verified: ${libraryMessage(causeChain(error))}.`, facts);
 }
@@ -175,15 +234,29 @@ function tokenFailure(chain: unknown[]): OidcLoginError {
         : error === 'invalid_grant'
           ? ' The code expired or was used already, or the redirect URI or PKCE verifier did not match.'
           : '';
-    const facts: [string, string][] = [['HTTP status', String(status)], ['Error', error]];
+    const facts: [string, string][] = [
+      ['HTTP status', String(status)],
+      ['Error', error],
+    ];
     if (description) facts.push(['Error description', description.slice(0, 300)]);
-    return oidcError('oidc_token_exchange_failed', `The identity provider refused to exchange the authorization code (${error}).${hint}`, facts);
+    return oidcError(
+      'oidc_token_exchange_failed',
+      `The identity provider refused to exchange the authorization code (${error}).${hint}`,
+      facts,
+    );
   }
   const status = chain.find((e): e is Response => e instanceof Response);
   if (status !== undefined && status.status !== 200) {
-    return oidcError('oidc_token_exchange_failed', `The identity provider's token endpoint answered HTTP ${status.status} to the code exchange.`, [['HTTP status', String(status.status)]]);
+    return oidcError(
+      'oidc_token_exchange_failed',
+      `The identity provider's token endpoint answered HTTP ${status.status} to the code exchange.`,
+      [['HTTP status', String(status.status)]],
+    );
   }
-  return oidcError('oidc_token_response_invalid', `The identity provider's token endpoint did not answer with a valid OpenID Connect token response: ${libraryMessage(chain)}.`);
+  return oidcError(
+    'oidc_token_response_invalid',
+    `The identity provider's token endpoint did not answer with a valid OpenID Connect token response: ${libraryMessage(chain)}.`,
+  );
 }
 
 /** The claim a library refused, with the payload it read, from openid-client (`cause.claim`) or jose (`claim`). */

@@ -18,7 +18,8 @@ const EMAIL_FORMAT = 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress';
 const FLOW_ID = /^lgn_[0-9A-Z]{26}$/;
 const FLOW_NOT_FOUND = {
   code: 'login_flow_not_found',
-  message: 'This sign-in attempt has expired or was already completed (a response can be used once). Start the sign-in again from the application.',
+  message:
+    'This sign-in attempt has expired or was already completed (a response can be used once). Start the sign-in again from the application.',
 };
 // A base64 SAMLResponse of the verifier's 256 KiB limit, with room for line breaks.
 const MAX_ENCODED_RESPONSE = 360 * 1024;
@@ -38,7 +39,13 @@ export type AcsOutcome =
   | { kind: 'failure'; status: number; code: string; title: string; message: string; facts: [string, string][]; back?: string };
 
 /** Records a refusal (on `ofFlow`: by default the response's pending flow, null for none) and says where the browser goes. */
-type Refuse = (code: string, message: string, extra?: [string, string][], status?: number, ofFlow?: LoginFlowRow | null) => Promise<AcsOutcome>;
+type Refuse = (
+  code: string,
+  message: string,
+  extra?: [string, string][],
+  status?: number,
+  ofFlow?: LoginFlowRow | null,
+) => Promise<AcsOutcome>;
 
 /** The SAML side of a login: AuthnRequests out (SAML bindings §3.4), Responses in at the ACS (profiles §4.1.4). */
 export function createSamlLogin(deps: SamlLoginDeps) {
@@ -59,7 +66,13 @@ export function createSamlLogin(deps: SamlLoginDeps) {
       const saml = connection.saml;
       if (saml === undefined) throw new OAuthError('server_error', 'this SAML connection has no identity provider configured yet');
       const request = createAuthnRequest(
-        { now: deps.clock(), destination: saml.ssoUrl, acsUrl: saml.acsUrl, issuer: saml.spEntityId, ...(saml.nameIdFormat ? { nameIdFormat: saml.nameIdFormat } : {}) },
+        {
+          now: deps.clock(),
+          destination: saml.ssoUrl,
+          acsUrl: saml.acsUrl,
+          issuer: saml.spEntityId,
+          ...(saml.nameIdFormat ? { nameIdFormat: saml.nameIdFormat } : {}),
+        },
         { randomBytes: deps.random },
       );
       if (saml.ssoBinding === 'post') {
@@ -68,35 +81,76 @@ export function createSamlLogin(deps: SamlLoginDeps) {
         return { post: { action: saml.ssoUrl, fields }, upstreamRequestId: request.id };
       }
       const signingKey: KeyObject | undefined = saml.signRequests ? (await deps.spKey()).privateKey : undefined;
-      const binding = encodeRedirectBinding({ ssoUrl: saml.ssoUrl, xml: request.xml, relayState: flow.id, ...(signingKey ? { signingKey } : {}) });
+      const binding = encodeRedirectBinding({
+        ssoUrl: saml.ssoUrl,
+        xml: request.xml,
+        relayState: flow.id,
+        ...(signingKey ? { signingKey } : {}),
+      });
       return { url: binding.url, upstreamRequestId: request.id };
     },
   };
 
-  async function acs(input: { connectionId: string; samlResponse: string | undefined; relayState: string | undefined; requestId: string }): Promise<AcsOutcome> {
+  async function acs(input: {
+    connectionId: string;
+    samlResponse: string | undefined;
+    relayState: string | undefined;
+    requestId: string;
+  }): Promise<AcsOutcome> {
     const connection = await deps.connections.getForLogin(input.connectionId);
     if (connection?.saml === undefined) {
-      return { kind: 'failure', status: 404, code: 'connection_not_found', title: 'Unknown SAML connection', message: 'This ACS URL belongs to no SAML connection. Check the ACS URL configured at the identity provider.', facts: [['Connection', input.connectionId]] };
+      return {
+        kind: 'failure',
+        status: 404,
+        code: 'connection_not_found',
+        title: 'Unknown SAML connection',
+        message: 'This ACS URL belongs to no SAML connection. Check the ACS URL configured at the identity provider.',
+        facts: [['Connection', input.connectionId]],
+      };
     }
     const saml = connection.saml;
-    const facts: [string, string][] = [['Connection', `${connection.name} (${connection.id})`], ['Identity provider', saml.idpEntityId]];
+    const facts: [string, string][] = [
+      ['Connection', `${connection.name} (${connection.id})`],
+      ['Identity provider', saml.idpEntityId],
+    ];
     const isFlowId = input.relayState !== undefined && FLOW_ID.test(input.relayState);
     // Only read here: the flow is taken after verification, in the transaction that ends the login.
     const found = isFlowId ? await deps.completion.findFlow({ id: input.relayState!, connectionId: connection.id }) : undefined;
     const flow = found !== undefined && deps.completion.isPending(found) ? found : undefined;
     const refuse: Refuse = async (code, message, extra = [], status = 403, target = flow ?? null) => {
       const ofFlow = target ?? undefined;
-      const ended = await deps.completion.fail({ flow: ofFlow, organizationId: connection.organizationId, connectionId: connection.id, code, message, facts: [...facts, ...extra] }, input.requestId);
+      const ended = await deps.completion.fail(
+        {
+          flow: ofFlow,
+          organizationId: connection.organizationId,
+          connectionId: connection.id,
+          code,
+          message,
+          facts: [...facts, ...extra],
+        },
+        input.requestId,
+      );
       // Another response took the flow meanwhile: this one is as late as any second response.
       if (!ended.ok) return refuse(FLOW_NOT_FOUND.code, FLOW_NOT_FOUND.message, [], 403, null);
       // A test sign-in from a setup page shows its diagnosis on its own result page.
       if (ended.setupResult !== undefined) return { kind: 'redirect', url: ended.setupResult };
-      const back = ofFlow ? `${ofFlow.redirect_uri}${ofFlow.redirect_uri.includes('?') ? '&' : '?'}${new URLSearchParams({ error: 'access_denied', error_description: `${code}: ${message}`, ...(ofFlow.app_state !== null ? { state: ofFlow.app_state } : {}) })}` : undefined;
-      return { kind: 'failure', status, code, title: 'Sign-in failed', message, facts: [...facts, ...extra, ['Error code', code]], ...(back ? { back } : {}) };
+      const back = ofFlow
+        ? `${ofFlow.redirect_uri}${ofFlow.redirect_uri.includes('?') ? '&' : '?'}${new URLSearchParams({ error: 'access_denied', error_description: `${code}: ${message}`, ...(ofFlow.app_state !== null ? { state: ofFlow.app_state } : {}) })}`
+        : undefined;
+      return {
+        kind: 'failure',
+        status,
+        code,
+        title: 'Sign-in failed',
+        message,
+        facts: [...facts, ...extra, ['Error code', code]],
+        ...(back ? { back } : {}),
+      };
     };
 
     if (isFlowId && flow === undefined) return refuse(FLOW_NOT_FOUND.code, FLOW_NOT_FOUND.message);
-    if (flow === undefined && !connection.enabled) return refuse('connection_disabled', 'This connection is not enabled, so it accepts no IdP-initiated sign-in.');
+    if (flow === undefined && !connection.enabled)
+      return refuse('connection_disabled', 'This connection is not enabled, so it accepts no IdP-initiated sign-in.');
     const xml = decodeSamlResponse(input.samlResponse);
     if (xml === undefined) return refuse('saml_response_missing', 'The request carries no SAMLResponse, or it is not base64.', [], 400);
 
@@ -121,16 +175,30 @@ export function createSamlLogin(deps: SamlLoginDeps) {
 
   /** Ends a verified login in one transaction (a code, or a test sign-in's result), or refuses a replay. */
   async function endLogin(
-    context: { connection: ConnectionForLogin; saml: NonNullable<ConnectionForLogin['saml']>; flow: LoginFlowRow | undefined; relayState: string | undefined; requestId: string },
+    context: {
+      connection: ConnectionForLogin;
+      saml: NonNullable<ConnectionForLogin['saml']>;
+      flow: LoginFlowRow | undefined;
+      relayState: string | undefined;
+      requestId: string;
+    },
     verified: VerifiedAssertion,
     refuse: Refuse,
   ): Promise<AcsOutcome> {
     const { connection, saml, flow, requestId } = context;
     // Outside the transaction that ends the login: the purge is housekeeping, not part of it.
     if (++acsCalls % 100 === 0) await purgeExpiredAssertions(deps.db, deps.clock());
-    const assertion = { connectionId: connection.id, assertionId: verified.assertionId, expiresAt: new Date(verified.notOnOrAfter.getTime() + saml.clockSkewSeconds * 1000) };
+    const assertion = {
+      connectionId: connection.id,
+      assertionId: verified.assertionId,
+      expiresAt: new Date(verified.notOnOrAfter.getTime() + saml.clockSkewSeconds * 1000),
+    };
     const profile = mapProfile(
-      { subject: verified.nameId, values: verified.attributes, subjectEmail: verified.nameIdFormat === EMAIL_FORMAT ? verified.nameId : null },
+      {
+        subject: verified.nameId,
+        values: verified.attributes,
+        subjectEmail: verified.nameIdFormat === EMAIL_FORMAT ? verified.nameId : null,
+      },
       connection,
     );
     const login = { profile, connection, assertion };
@@ -140,7 +208,11 @@ export function createSamlLogin(deps: SamlLoginDeps) {
     } else {
       let application;
       try {
-        application = await deps.completion.unsolicitedApplication({ organizationId: connection.organizationId, relayState: context.relayState, defaultApplicationId: saml.defaultApplicationId });
+        application = await deps.completion.unsolicitedApplication({
+          organizationId: connection.organizationId,
+          relayState: context.relayState,
+          defaultApplicationId: saml.defaultApplicationId,
+        });
       } catch (error) {
         if (error instanceof OAuthError) return refuse('idp_initiated_no_application', error.description);
         throw error;
@@ -150,7 +222,11 @@ export function createSamlLogin(deps: SamlLoginDeps) {
     if (ended.ok) return { kind: 'redirect', url: ended.value };
     // Nothing of the success was written. A replay still uses up its flow, as any refused response does.
     if (ended.conflict === 'flow_taken') return refuse(FLOW_NOT_FOUND.code, FLOW_NOT_FOUND.message, [], 403, null);
-    return refuse('saml_replayed', 'This SAML response was already used to sign in. Each response is accepted once; start the sign-in again.', [['Assertion ID', verified.assertionId]]);
+    return refuse(
+      'saml_replayed',
+      'This SAML response was already used to sign in. Each response is accepted once; start the sign-in again.',
+      [['Assertion ID', verified.assertionId]],
+    );
   }
 
   return { upstream, acs };

@@ -22,12 +22,26 @@ const SAML_ORDER: Provider[] = ['okta', 'entra', 'google', 'adfs', 'jumpcloud', 
 const OIDC_ORDER: Provider[] = ['okta', 'entra', 'google', 'keycloak', 'auth0', 'generic'];
 
 function choice(provider: Provider, protocol: 'saml' | 'oidc'): SetupChoice {
-  const label = provider === 'generic' ? (protocol === 'saml' ? 'Another SAML 2.0 identity provider' : 'Another OpenID Connect provider') : `${PRESETS[provider].label} (${protocol === 'saml' ? 'SAML' : 'OpenID Connect'})`;
-  return { id: `${provider}:${protocol}`, provider, protocol, label, name: provider === 'generic' ? 'your identity provider' : PRESETS[provider].label };
+  const label =
+    provider === 'generic'
+      ? protocol === 'saml'
+        ? 'Another SAML 2.0 identity provider'
+        : 'Another OpenID Connect provider'
+      : `${PRESETS[provider].label} (${protocol === 'saml' ? 'SAML' : 'OpenID Connect'})`;
+  return {
+    id: `${provider}:${protocol}`,
+    provider,
+    protocol,
+    label,
+    name: provider === 'generic' ? 'your identity provider' : PRESETS[provider].label,
+  };
 }
 
 /** Every choice, SAML first (what most enterprise IdPs do best), each protocol in a stable order. */
-export const SETUP_CHOICES: readonly SetupChoice[] = [...SAML_ORDER.map((p) => choice(p, 'saml')), ...OIDC_ORDER.map((p) => choice(p, 'oidc'))];
+export const SETUP_CHOICES: readonly SetupChoice[] = [
+  ...SAML_ORDER.map((p) => choice(p, 'saml')),
+  ...OIDC_ORDER.map((p) => choice(p, 'oidc')),
+];
 
 /** The choice for a connection's provider and protocol; providers without OIDC instructions fall back to generic OIDC. */
 export function choiceFor(provider: Provider, protocol: 'saml' | 'oidc'): SetupChoice {
@@ -48,7 +62,7 @@ const SAML: Record<Provider, SetupGuide> = {
       'Under Attribute Statements, add the attributes listed below (user.email, user.firstName, user.lastName). To send groups, add a Group Attribute Statement with the groups name and the filter "Matches regex .*".',
       'Press Finish, then on the Assignments tab assign the people or groups who should sign in.',
     ],
-    giveBack: 'Okta shows the Metadata URL on the app\'s Sign On tab: paste it below.',
+    giveBack: "Okta shows the Metadata URL on the app's Sign On tab: paste it below.",
   },
   entra: {
     steps: [
@@ -77,7 +91,8 @@ const SAML: Record<Provider, SetupGuide> = {
       'Give it a display name, choose an access control policy (for example "Permit everyone") and finish.',
       'Edit the Claim Issuance Policy: add a "Send LDAP Attributes as Claims" rule mapping E-Mail-Addresses, Given-Name, Surname (and Token-Groups – Unqualified Names for groups) to the claim types listed below, and a "Transform an Incoming Claim" rule from E-Mail Address to Name ID in Email format.',
     ],
-    giveBack: 'AD FS publishes its metadata at https://<your AD FS host>/FederationMetadata/2007-06/FederationMetadata.xml: paste that URL below, or upload the file.',
+    giveBack:
+      'AD FS publishes its metadata at https://<your AD FS host>/FederationMetadata/2007-06/FederationMetadata.xml: paste that URL below, or upload the file.',
   },
   jumpcloud: {
     steps: [
@@ -86,7 +101,7 @@ const SAML: Record<Provider, SetupGuide> = {
       'Add the user attributes listed below (email, firstname, lastname); to send groups, include the group attribute under the groups name.',
       'Activate the application and bind the user groups who should sign in.',
     ],
-    giveBack: 'Use Export Metadata on the application\'s SSO tab, then upload or paste the file below.',
+    giveBack: "Use Export Metadata on the application's SSO tab, then upload or paste the file below.",
   },
   keycloak: {
     steps: [
@@ -104,7 +119,7 @@ const SAML: Record<Provider, SetupGuide> = {
       'On Parameters, add the parameters listed below (User.email, User.FirstName, User.LastName; memberOf for groups) with "Include in SAML assertion" checked.',
       'Give access to the roles or users who should sign in.',
     ],
-    giveBack: 'On the SSO tab, copy the Issuer URL (OneLogin\'s metadata URL) and paste it below.',
+    giveBack: "On the SSO tab, copy the Issuer URL (OneLogin's metadata URL) and paste it below.",
   },
   pingfederate: {
     steps: [
@@ -113,7 +128,8 @@ const SAML: Record<Provider, SetupGuide> = {
       'In Browser SSO, enable SP-initiated SSO; in the attribute contract add the attributes listed below (mail, givenName, sn; memberOf for groups) and map them from your data store; use the emailAddress Name ID format.',
       'Sign the assertion with your signing certificate and activate the connection.',
     ],
-    giveBack: 'Export your IdP metadata (System → Protocol Metadata → Metadata Export) and upload it below, or paste https://<PingFederate host>/pf/federation_metadata.ping?PartnerSpId=<the SP entity ID>.',
+    giveBack:
+      'Export your IdP metadata (System → Protocol Metadata → Metadata Export) and upload it below, or paste https://<PingFederate host>/pf/federation_metadata.ping?PartnerSpId=<the SP entity ID>.',
   },
   auth0: {
     steps: [
@@ -121,16 +137,17 @@ const SAML: Record<Provider, SetupGuide> = {
       'On the Addons tab, enable SAML2 Web App. Set Application Callback URL to the ACS URL and, in Settings, set "audience" to the SP entity ID.',
       'Auth0 sends the claim types listed below by default.',
     ],
-    giveBack: 'On the add-on\'s Usage tab, copy the Identity Provider Metadata URL and paste it below.',
+    giveBack: "On the add-on's Usage tab, copy the Identity Provider Metadata URL and paste it below.",
   },
   generic: {
     steps: [
       'Create a SAML 2.0 application (a service provider) in your identity provider, or import the SP metadata from the SP metadata URL.',
       'Otherwise enter the ACS URL (HTTP-POST binding) and the SP entity ID (the audience) by hand.',
-      'Send the user\'s email address as the NameID (a persistent identifier also works) and sign the assertion or the response with RSA-SHA256.',
+      "Send the user's email address as the NameID (a persistent identifier also works) and sign the assertion or the response with RSA-SHA256.",
       'Send the attributes listed below.',
     ],
-    giveBack: 'Give Lanyard your identity provider\'s metadata (a URL, or the XML file), or its entity ID, single sign-on URL and signing certificate.',
+    giveBack:
+      "Give Lanyard your identity provider's metadata (a URL, or the XML file), or its entity ID, single sign-on URL and signing certificate.",
   },
 };
 
@@ -141,7 +158,8 @@ const OIDC: Partial<Record<Provider, SetupGuide>> = {
       'Add the redirect URI as a Sign-in redirect URI; grant type Authorization Code. Assign the people or groups who should sign in.',
       'To send groups, set the ID token\'s groups claim filter to "groups" matching the regex .* on the Sign On tab.',
     ],
-    giveBack: 'Issuer: https://<your Okta domain> (or https://<your Okta domain>/oauth2/default). Copy the Client ID and Client secret from the app\'s General tab.',
+    giveBack:
+      "Issuer: https://<your Okta domain> (or https://<your Okta domain>/oauth2/default). Copy the Client ID and Client secret from the app's General tab.",
   },
   entra: {
     steps: [
@@ -149,7 +167,8 @@ const OIDC: Partial<Record<Provider, SetupGuide>> = {
       'Under Certificates & secrets, create a client secret and copy its Value.',
       'Under Token configuration, add the optional claims email, given_name and family_name; for groups, define app roles and assign them.',
     ],
-    giveBack: 'Issuer: https://login.microsoftonline.com/<Directory (tenant) ID>/v2.0. Client ID: the Application (client) ID on the Overview page; client secret: the value from step 2.',
+    giveBack:
+      'Issuer: https://login.microsoftonline.com/<Directory (tenant) ID>/v2.0. Client ID: the Application (client) ID on the Overview page; client secret: the value from step 2.',
   },
   google: {
     steps: [
@@ -168,7 +187,10 @@ const OIDC: Partial<Record<Provider, SetupGuide>> = {
     giveBack: 'Issuer: https://<host>/realms/<realm>. Copy the client secret from the Credentials tab.',
   },
   auth0: {
-    steps: ['In the Auth0 Dashboard, open Applications → Create Application → Regular Web Application.', 'In Settings, add the redirect URI to Allowed Callback URLs and save.'],
+    steps: [
+      'In the Auth0 Dashboard, open Applications → Create Application → Regular Web Application.',
+      'In Settings, add the redirect URI to Allowed Callback URLs and save.',
+    ],
     giveBack: 'Issuer: https://<your Auth0 domain>/ (with the trailing slash). Copy the Client ID and Client Secret from Settings.',
   },
   generic: {
@@ -177,7 +199,8 @@ const OIDC: Partial<Record<Provider, SetupGuide>> = {
       'Register the redirect URI exactly as shown. Lanyard uses PKCE (S256), state and nonce.',
       'Allow the scopes openid, email and profile, and send the claims listed below.',
     ],
-    giveBack: 'Give Lanyard the issuer URL (its discovery document must be at <issuer>/.well-known/openid-configuration), the client ID and the client secret.',
+    giveBack:
+      'Give Lanyard the issuer URL (its discovery document must be at <issuer>/.well-known/openid-configuration), the client ID and the client secret.',
   },
 };
 

@@ -40,7 +40,12 @@ function csrfTokenOf(secret: string): string {
 }
 
 /** Starts a session for a browser that opened the ticket's URL; only the secret's hash is stored. */
-export async function openSetupSession(db: Kysely<Database>, deps: { random: RandomBytes; now: Date }, ticket: SsoTicketRow, token: string): Promise<SetupSession> {
+export async function openSetupSession(
+  db: Kysely<Database>,
+  deps: { random: RandomBytes; now: Date },
+  ticket: SsoTicketRow,
+  token: string,
+): Promise<SetupSession> {
   const secret = randomToken(deps.random, 32);
   const expiresAt = new Date(Math.min(deps.now.getTime() + SETUP_SESSION_TTL_MS, ticket.expires_at.getTime()));
   await insertTicketSession(db, { secretHash: hashToken(secret), ticketId: ticket.id, now: deps.now, expiresAt });
@@ -52,7 +57,12 @@ export async function openSetupSession(db: Kysely<Database>, deps: { random: Ran
  * The session a cookie stands for, when it belongs to this ticket and has not ended; undefined
  * otherwise (no cookie, another ticket's, a forged or an ended one).
  */
-export async function readSetupSession(db: Kysely<Database>, now: Date, ticket: SsoTicketRow, cookieValue: string | undefined): Promise<SetupSession | undefined> {
+export async function readSetupSession(
+  db: Kysely<Database>,
+  now: Date,
+  ticket: SsoTicketRow,
+  cookieValue: string | undefined,
+): Promise<SetupSession | undefined> {
   const [token, secret, extra] = (cookieValue ?? '').split('.');
   if (!token || !secret || extra !== undefined) return undefined;
   if (!constantTimeEqual(hashToken(token), ticket.token_hash)) return undefined;

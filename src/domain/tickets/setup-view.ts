@@ -52,11 +52,18 @@ export interface SetupView {
   idpOrigin: string | null;
 }
 
-const LABELS: Record<AttributeToSend['key'], string> = { email: 'Email address', firstName: 'First name', lastName: 'Last name', groups: 'Groups', id: 'Stable user ID' };
+const LABELS: Record<AttributeToSend['key'], string> = {
+  email: 'Email address',
+  firstName: 'First name',
+  lastName: 'Last name',
+  groups: 'Groups',
+  id: 'Stable user ID',
+};
 
 /** True when the connection holds every IdP value a sign-in needs. */
 export function isConnectionComplete(connection: Connection): boolean {
-  if (connection.saml !== null) return connection.saml.idpEntityId !== null && connection.saml.ssoUrl !== null && connection.saml.certificates.length > 0;
+  if (connection.saml !== null)
+    return connection.saml.idpEntityId !== null && connection.saml.ssoUrl !== null && connection.saml.certificates.length > 0;
   const oidc = connection.oidc;
   return oidc !== null && oidc.issuer !== null && oidc.clientId !== null && oidc.tokenEndpoint !== null && oidc.clientSecretSet;
 }
@@ -77,7 +84,8 @@ function attributesOf(connection: Connection, provisioning: Provisioning): Attri
     { key: 'firstName', label: LABELS.firstName, name: mapping.firstName, required: false },
     { key: 'lastName', label: LABELS.lastName, name: mapping.lastName, required: false },
   ];
-  if (connection.groupSync || provisioning.groups === true) out.push({ key: 'groups', label: LABELS.groups, name: mapping.groups, required: provisioning.groups === true });
+  if (connection.groupSync || provisioning.groups === true)
+    out.push({ key: 'groups', label: LABELS.groups, name: mapping.groups, required: provisioning.groups === true });
   if (mapping.id !== undefined) out.push({ key: 'id', label: LABELS.id, name: mapping.id, required: true });
   return out;
 }
@@ -110,7 +118,11 @@ async function lastTestOf(db: Kysely<Database>, ticket: SsoTicketRow, connection
 
 /** Reads what the setup page of `ticket` shows, its connection already loaded through the ticket's actor. */
 export async function readSetupView(db: Kysely<Database>, ticket: SsoTicketRow, connection: Connection): Promise<SetupView> {
-  const organization = await db.selectFrom('organizations').select('name').where('id', '=', ticket.organization_id).executeTakeFirstOrThrow();
+  const organization = await db
+    .selectFrom('organizations')
+    .select('name')
+    .where('id', '=', ticket.organization_id)
+    .executeTakeFirstOrThrow();
   const provisioning = ticket.provisioning as Provisioning;
   const choice = choiceFor(connection.provider, connection.type);
   // A ticket made for an existing connection cannot change its protocol: that would be another connection.

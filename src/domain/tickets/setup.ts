@@ -50,20 +50,46 @@ function noLongerOpen(): AppError {
  */
 export function createSetupService(deps: SetupServiceDeps) {
   const { db, clock, random, connections } = deps;
-  const actorOf = (ticket: SsoTicketRow, requestId: string | null): Actor => ({ id: ticket.id, organizationId: ticket.organization_id, requestId });
+  const actorOf = (ticket: SsoTicketRow, requestId: string | null): Actor => ({
+    id: ticket.id,
+    organizationId: ticket.organization_id,
+    requestId,
+  });
   const connectionOf = (ticket: SsoTicketRow) => connections.get(actorOf(ticket, null), ticket.connection_id!);
   const has = (ticket: SsoTicketRow, feature: TicketFeature) => (ticket.enabled_features as string[]).includes(feature);
 
   async function recordUse(ticket: SsoTicketRow, requestId: string | null, type: string, summary: Record<string, unknown>): Promise<void> {
-    await recordEvent(db, { now: clock(), random }, actorOf(ticket, requestId), { type, organizationId: ticket.organization_id, summary: { ticketId: ticket.id, ...summary } });
+    await recordEvent(db, { now: clock(), random }, actorOf(ticket, requestId), {
+      type,
+      organizationId: ticket.organization_id,
+      summary: { ticketId: ticket.id, ...summary },
+    });
   }
 
   /** Switches a ticket's own draft to the other protocol: a new connection replaces it (its SP values change). */
-  async function replaceConnection(ticket: SsoTicketRow, actor: Actor, choice: { provider: string; protocol: 'saml' | 'oidc' }): Promise<void> {
+  async function replaceConnection(
+    ticket: SsoTicketRow,
+    actor: Actor,
+    choice: { provider: string; protocol: 'saml' | 'oidc' },
+  ): Promise<void> {
     const old = await connectionOf(ticket);
-    if (!ticket.owns_connection || old.enabled) throw fieldError('choice', `must be a ${old.type.toUpperCase()} identity provider: this setup link is for a ${old.type.toUpperCase()} connection`);
-    const created = await connections.create(actor, { organizationId: ticket.organization_id, type: choice.protocol, provider: choice.provider, groupSync: old.groupSync });
-    const moved = await updateOpenTicket(db, ticket.id, clock(), { connection_id: created.id, last_test_flow_id: null, last_test_at: null, last_test_ok: null });
+    if (!ticket.owns_connection || old.enabled)
+      throw fieldError(
+        'choice',
+        `must be a ${old.type.toUpperCase()} identity provider: this setup link is for a ${old.type.toUpperCase()} connection`,
+      );
+    const created = await connections.create(actor, {
+      organizationId: ticket.organization_id,
+      type: choice.protocol,
+      provider: choice.provider,
+      groupSync: old.groupSync,
+    });
+    const moved = await updateOpenTicket(db, ticket.id, clock(), {
+      connection_id: created.id,
+      last_test_flow_id: null,
+      last_test_at: null,
+      last_test_ok: null,
+    });
     if (moved === undefined) {
       await connections.delete(actor, created.id);
       throw noLongerOpen();
@@ -78,7 +104,8 @@ export function createSetupService(deps: SetupServiceDeps) {
       const ticket = await findTicketByTokenHash(db, hashToken(token));
       if (ticket === undefined) return { kind: 'invalid', status: 404 };
       // A completed ticket's summary is readable until the link expires, not forever.
-      if (ticket.revoked_at !== null || ticket.expires_at.getTime() <= clock().getTime() || ticket.connection_id === null) return { kind: 'invalid', status: 410 };
+      if (ticket.revoked_at !== null || ticket.expires_at.getTime() <= clock().getTime() || ticket.connection_id === null)
+        return { kind: 'invalid', status: 410 };
       return { kind: ticket.completed_at === null ? 'open' : 'completed', ticket };
     },
 
@@ -86,7 +113,13 @@ export function createSetupService(deps: SetupServiceDeps) {
     async openSession(ticket: SsoTicketRow, token: string, requestId: string | null): Promise<SetupSession> {
       const now = clock();
       const session = await openSetupSession(db, { random, now }, ticket, token);
-      const first = await db.updateTable('sso_tickets').set({ opened_at: now }).where('id', '=', ticket.id).where('opened_at', 'is', null).returning('id').executeTakeFirst();
+      const first = await db
+        .updateTable('sso_tickets')
+        .set({ opened_at: now })
+        .where('id', '=', ticket.id)
+        .where('opened_at', 'is', null)
+        .returning('id')
+        .executeTakeFirst();
       await recordUse(ticket, requestId, 'sso_ticket.opened', { connectionId: ticket.connection_id, firstOpen: first !== undefined });
       return session;
     },
@@ -115,7 +148,12 @@ export function createSetupService(deps: SetupServiceDeps) {
         const name = current.name === defaultName ? `${PRESETS[choice.provider].label} ${current.type.toUpperCase()}` : undefined;
         await connections.update(actor, current.id, { provider: choice.provider, ...(name ? { name } : {}) });
       }
-      await recordUse(ticket, requestId, 'sso_ticket.saved', { connectionId: ticket.connection_id, changed: ['provider'], provider: choice.provider, protocol: choice.protocol });
+      await recordUse(ticket, requestId, 'sso_ticket.saved', {
+        connectionId: ticket.connection_id,
+        changed: ['provider'],
+        provider: choice.provider,
+        protocol: choice.protocol,
+      });
     },
 
     /** Saves the IdP's values from one of the forms; the connection service validates them and names bad fields. */
@@ -136,7 +174,10 @@ export function createSetupService(deps: SetupServiceDeps) {
       }
       const connection = await connectionOf(ticket);
       await connections.update(actorOf(ticket, requestId), connection.id, { attributeMapping: mapping });
-      await recordUse(ticket, requestId, 'sso_ticket.saved', { connectionId: connection.id, changed: Object.keys(mapping).map((k) => `attributeMapping.${k}`) });
+      await recordUse(ticket, requestId, 'sso_ticket.saved', {
+        connectionId: connection.id,
+        changed: Object.keys(mapping).map((k) => `attributeMapping.${k}`),
+      });
     },
 
     /** Starts a real sign-in through the connection, enabled or not; its result comes back to the ticket. */
@@ -163,7 +204,10 @@ export function createSetupService(deps: SetupServiceDeps) {
       const actor = actorOf(ticket, requestId);
       const view = await readSetupView(db, ticket, await connectionOf(ticket));
       if (view.lastTest === null || !view.lastTest.ok || !view.lastTest.current) {
-        throw fieldError('activate', 'needs a successful test sign-in with the settings as they are now: run the test sign-in (step 4) first');
+        throw fieldError(
+          'activate',
+          'needs a successful test sign-in with the settings as they are now: run the test sign-in (step 4) first',
+        );
       }
       const offered = has(ticket, 'domains') ? view.domains : [];
       const claims = offered.filter((d) => d.state === 'claimable' && chosenDomains.includes(d.domain)).map((d) => d.domain);
@@ -172,11 +216,28 @@ export function createSetupService(deps: SetupServiceDeps) {
       await db.transaction().execute(async (trx) => {
         if ((await updateOpenTicket(trx, ticket.id, now, { completed_at: now })) === undefined) throw noLongerOpen();
         if (claims.length > 0) {
-          await trx.insertInto('organization_domains').values(claims.map((domain) => ({ domain, organization_id: ticket.organization_id }))).onConflict((c) => c.column('domain').doNothing()).execute();
-          const taken = await trx.selectFrom('organization_domains').select('domain').where('domain', 'in', claims).where('organization_id', '!=', ticket.organization_id).executeTakeFirst();
-          if (taken !== undefined) throw new AppError('conflict', `${taken.domain} was claimed by another organization meanwhile`, [{ field: 'domains', message: `${taken.domain} belongs to another organization` }]);
+          await trx
+            .insertInto('organization_domains')
+            .values(claims.map((domain) => ({ domain, organization_id: ticket.organization_id })))
+            .onConflict((c) => c.column('domain').doNothing())
+            .execute();
+          const taken = await trx
+            .selectFrom('organization_domains')
+            .select('domain')
+            .where('domain', 'in', claims)
+            .where('organization_id', '!=', ticket.organization_id)
+            .executeTakeFirst();
+          if (taken !== undefined)
+            throw new AppError('conflict', `${taken.domain} was claimed by another organization meanwhile`, [
+              { field: 'domains', message: `${taken.domain} belongs to another organization` },
+            ]);
         }
-        const summary = { ticketId: ticket.id, connectionId: view.connection.id, domainsClaimed: claims, testFlowId: view.lastTest!.flowId };
+        const summary = {
+          ticketId: ticket.id,
+          connectionId: view.connection.id,
+          domainsClaimed: claims,
+          testFlowId: view.lastTest!.flowId,
+        };
         await recordEvent(trx, { now, random }, actor, { type: 'sso_ticket.completed', organizationId: ticket.organization_id, summary });
       });
     },
@@ -204,7 +265,14 @@ function idpInput(form: IdpForm): UpdateConnectionInput {
       break;
     case 'fields': {
       const binding = form.values['saml.ssoBinding'] === 'post' ? 'post' : 'redirect';
-      input = { saml: { idpEntityId: need('saml.idpEntityId'), ssoUrl: need('saml.ssoUrl'), ssoBinding: binding, certificates: [need('saml.certificates')] } };
+      input = {
+        saml: {
+          idpEntityId: need('saml.idpEntityId'),
+          ssoUrl: need('saml.ssoUrl'),
+          ssoBinding: binding,
+          certificates: [need('saml.certificates')],
+        },
+      };
       break;
     }
     case 'oidc': {

@@ -6,13 +6,11 @@ import type { Profile } from '../oauth/profile.ts';
 
 /** What a test sign-in from a setup page ended with, as its result page shows it. */
 export type SetupTestResult =
-  | { ok: true; profile: Profile; at: string }
-  | { ok: false; code: string; message: string; facts: [string, string][]; at: string };
+  { ok: true; profile: Profile; at: string } | { ok: false; code: string; message: string; facts: [string, string][]; at: string };
 
 /** The outcome handed over by the login code, before it is timestamped. */
 export type SetupTestOutcome =
-  | { ok: true; profile: Profile }
-  | { ok: false; code: string; message: string; facts?: readonly (readonly [string, string])[] | undefined };
+  { ok: true; profile: Profile } | { ok: false; code: string; message: string; facts?: readonly (readonly [string, string])[] | undefined };
 
 /**
  * Ends a test sign-in: the outcome is kept on its flow for the result page, the ticket remembers
@@ -32,14 +30,32 @@ export async function recordSetupTestResult(
   const now = deps.clock();
   const result: SetupTestResult = outcome.ok
     ? { ok: true, profile: outcome.profile, at: now.toISOString() }
-    : { ok: false, code: outcome.code, message: outcome.message, facts: (outcome.facts ?? []).map(([k, v]) => [k, v]), at: now.toISOString() };
-  await trx.updateTable('login_flows').set({ test_result: JSON.stringify(result), completed_at: now }).where('id', '=', flow.id).execute();
-  await trx.updateTable('sso_tickets').set({ last_test_flow_id: flow.id, last_test_at: now, last_test_ok: outcome.ok }).where('id', '=', ticketId).execute();
+    : {
+        ok: false,
+        code: outcome.code,
+        message: outcome.message,
+        facts: (outcome.facts ?? []).map(([k, v]) => [k, v]),
+        at: now.toISOString(),
+      };
+  await trx
+    .updateTable('login_flows')
+    .set({ test_result: JSON.stringify(result), completed_at: now })
+    .where('id', '=', flow.id)
+    .execute();
+  await trx
+    .updateTable('sso_tickets')
+    .set({ last_test_flow_id: flow.id, last_test_at: now, last_test_ok: outcome.ok })
+    .where('id', '=', ticketId)
+    .execute();
   const summary = outcome.ok
     ? { ticketId, connectionId: flow.connection_id, flowId: flow.id, email: outcome.profile.email, idpId: outcome.profile.idpId }
     : { ticketId, connectionId: flow.connection_id, flowId: flow.id, code: outcome.code, message: outcome.message };
   const actor = { id: ticketId, organizationId: flow.organization_id, requestId };
-  await recordEvent(trx, { now, random: deps.random }, actor, { type: outcome.ok ? 'sso_ticket.test_succeeded' : 'sso_ticket.test_failed', organizationId: flow.organization_id, summary });
+  await recordEvent(trx, { now, random: deps.random }, actor, {
+    type: outcome.ok ? 'sso_ticket.test_succeeded' : 'sso_ticket.test_failed',
+    organizationId: flow.organization_id,
+    summary,
+  });
   return flow.redirect_uri;
 }
 

@@ -34,7 +34,8 @@ export async function startTestSignIn(deps: TestSignInDeps, ticket: SsoTicketRow
     throw fieldError('test', "needs your identity provider's details first (step 3)");
   }
   const upstream = deps.upstream[connection.type];
-  if (upstream === undefined) throw fieldError('test', `is not available: this Lanyard cannot sign in through ${connection.type.toUpperCase()} yet`);
+  if (upstream === undefined)
+    throw fieldError('test', `is not available: this Lanyard cannot sign in through ${connection.type.toUpperCase()} yet`);
   const now = deps.clock();
   const id = newId('lgn', now, deps.random);
   const flow = await deps.db
@@ -59,7 +60,11 @@ export async function startTestSignIn(deps: TestSignInDeps, ticket: SsoTicketRow
     .where('id', '=', flow.id)
     .execute();
   const actor = { id: ticket.id, organizationId: ticket.organization_id, requestId };
-  await recordEvent(deps.db, { now, random: deps.random }, actor, { type: 'sso_ticket.test_started', organizationId: ticket.organization_id, summary: { ticketId: ticket.id, connectionId: connection.id, flowId: id } });
+  await recordEvent(deps.db, { now, random: deps.random }, actor, {
+    type: 'sso_ticket.test_started',
+    organizationId: ticket.organization_id,
+    summary: { ticketId: ticket.id, connectionId: connection.id, flowId: id },
+  });
   return 'url' in started ? { url: started.url } : { post: started.post };
 }
 
@@ -71,6 +76,11 @@ export interface TestSignIn {
 
 /** The ticket's own test flow `flowId`; another ticket's (or an app's) flow is not found. */
 export async function findTestSignIn(db: Kysely<Database>, ticket: SsoTicketRow, flowId: string): Promise<TestSignIn | undefined> {
-  const flow = await db.selectFrom('login_flows').selectAll().where('id', '=', flowId).where('setup_ticket_id', '=', ticket.id).executeTakeFirst();
+  const flow = await db
+    .selectFrom('login_flows')
+    .selectAll()
+    .where('id', '=', flowId)
+    .where('setup_ticket_id', '=', ticket.id)
+    .executeTakeFirst();
   return flow === undefined ? undefined : { flow, result: testResultOf(flow) };
 }

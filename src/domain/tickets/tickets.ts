@@ -10,7 +10,17 @@ import { fieldError } from '../connections/input-checks.ts';
 import { AppError, notFound } from '../errors.ts';
 import { recordEvent } from '../events/events.ts';
 import { normalizeDomains } from '../organizations/domains.ts';
-import { MAX_TICKET_TTL_SECONDS, providerOfType, TICKET_FEATURES, toTicket, type Provisioning, type Ticket, type TicketFeature, type TicketStatus, type TicketType } from './view.ts';
+import {
+  MAX_TICKET_TTL_SECONDS,
+  providerOfType,
+  TICKET_FEATURES,
+  toTicket,
+  type Provisioning,
+  type Ticket,
+  type TicketFeature,
+  type TicketStatus,
+  type TicketType,
+} from './view.ts';
 
 export type { Ticket } from './view.ts';
 
@@ -67,27 +77,50 @@ export function createTicketService(deps: TicketServiceDeps) {
   /** A domain another organization holds cannot be offered to this one's admin. */
   async function requireDomainsFree(organizationId: string, domains: string[]): Promise<void> {
     if (domains.length === 0) return;
-    const taken = await db.selectFrom('organization_domains').select('domain').where('domain', 'in', domains).where('organization_id', '!=', organizationId).executeTakeFirst();
-    if (taken !== undefined) throw new AppError('conflict', `domain ${taken.domain} belongs to another organization`, [{ field: `domains.${domains.indexOf(taken.domain)}`, message: 'already taken' }]);
+    const taken = await db
+      .selectFrom('organization_domains')
+      .select('domain')
+      .where('domain', 'in', domains)
+      .where('organization_id', '!=', organizationId)
+      .executeTakeFirst();
+    if (taken !== undefined)
+      throw new AppError('conflict', `domain ${taken.domain} belongs to another organization`, [
+        { field: `domains.${domains.indexOf(taken.domain)}`, message: 'already taken' },
+      ]);
   }
 
   /** The connection the ticket edits: the one named (same organization, matching type), or a new draft. */
-  async function connectionFor(actor: Actor, organizationId: string, input: CreateTicketInput): Promise<{ connection: Connection; owned: boolean }> {
+  async function connectionFor(
+    actor: Actor,
+    organizationId: string,
+    input: CreateTicketInput,
+  ): Promise<{ connection: Connection; owned: boolean }> {
     const provider = providerOfType(input.type);
     if (input.connectionId === undefined) {
       const type = input.type === 'oidc' ? 'oidc' : 'saml';
-      const connection = await connections.create(actor, { organizationId, type, provider, groupSync: input.provisioning?.groups ?? false });
+      const connection = await connections.create(actor, {
+        organizationId,
+        type,
+        provider,
+        groupSync: input.provisioning?.groups ?? false,
+      });
       return { connection, owned: true };
     }
     let connection: Connection;
     try {
       connection = await connections.get(actor, input.connectionId);
     } catch (error) {
-      if (error instanceof AppError && error.code === 'not_found') throw new AppError('not_found', 'connection not found', [{ field: 'connectionId', message: 'no such connection in this organization' }]);
+      if (error instanceof AppError && error.code === 'not_found')
+        throw new AppError('not_found', 'connection not found', [
+          { field: 'connectionId', message: 'no such connection in this organization' },
+        ]);
       throw error;
     }
     // Another organization's connection reads exactly like an unknown one.
-    if (connection.organizationId !== organizationId) throw new AppError('not_found', 'connection not found', [{ field: 'connectionId', message: 'no such connection in this organization' }]);
+    if (connection.organizationId !== organizationId)
+      throw new AppError('not_found', 'connection not found', [
+        { field: 'connectionId', message: 'no such connection in this organization' },
+      ]);
     if ((input.type === 'saml' || input.type === 'oidc') && connection.type !== input.type) {
       throw fieldError('type', `is ${input.type}, but connection ${connection.id} is a ${connection.type} connection`);
     }
@@ -102,7 +135,8 @@ export function createTicketService(deps: TicketServiceDeps) {
     /** Creates a ticket (and, without connectionId, the draft connection it sets up); the answer alone holds the URL. */
     async create(actor: Actor, organizationId: string, input: CreateTicketInput): Promise<Ticket> {
       const ttl = input.ttlSeconds === undefined || input.ttlSeconds === 0 ? MAX_TICKET_TTL_SECONDS : input.ttlSeconds;
-      if (!Number.isInteger(ttl) || ttl < 0 || ttl > MAX_TICKET_TTL_SECONDS) throw fieldError('ttlSeconds', `must be an integer from 0 to ${MAX_TICKET_TTL_SECONDS}`);
+      if (!Number.isInteger(ttl) || ttl < 0 || ttl > MAX_TICKET_TTL_SECONDS)
+        throw fieldError('ttlSeconds', `must be an integer from 0 to ${MAX_TICKET_TTL_SECONDS}`);
       await requireOrganization(actor, organizationId);
       const domains = normalizeDomains(input.domains ?? []);
       await requireDomainsFree(organizationId, domains);
@@ -128,7 +162,14 @@ export function createTicketService(deps: TicketServiceDeps) {
             created_at: now,
             expires_at: new Date(now.getTime() + ttl * 1000),
           });
-          const summary = { ticketId: id, connectionId: connection.id, connectionCreated: owned, type: input.type, expiresAt: inserted.expires_at.toISOString(), domains };
+          const summary = {
+            ticketId: id,
+            connectionId: connection.id,
+            connectionCreated: owned,
+            type: input.type,
+            expiresAt: inserted.expires_at.toISOString(),
+            domains,
+          };
           await recordEvent(trx, { now, random }, actor, { type: 'sso_ticket.created', organizationId, summary });
           return inserted;
         });
@@ -163,7 +204,11 @@ export function createTicketService(deps: TicketServiceDeps) {
       await db.transaction().execute(async (trx) => {
         if (!(await revokeTicket(trx, id, now))) return;
         await trx.deleteFrom('sso_ticket_sessions').where('ticket_id', '=', id).execute();
-        await recordEvent(trx, { now, random }, actor, { type: 'sso_ticket.revoked', organizationId: row.organization_id, summary: { ticketId: id, connectionId: row.connection_id } });
+        await recordEvent(trx, { now, random }, actor, {
+          type: 'sso_ticket.revoked',
+          organizationId: row.organization_id,
+          summary: { ticketId: id, connectionId: row.connection_id },
+        });
       });
     },
   };

@@ -2,7 +2,20 @@ import type { SsoTicketRow } from '../../storage/schema.ts';
 import type { Provider } from '../connections/presets.ts';
 
 /** What `type` a ticket may ask for: a protocol, or an identity provider (`azure-ad` is env0's name for Entra ID). */
-export const TICKET_TYPES = ['saml', 'oidc', 'azure-ad', 'entra', 'okta', 'google', 'jumpcloud', 'keycloak', 'auth0', 'onelogin', 'pingfederate', 'adfs'] as const;
+export const TICKET_TYPES = [
+  'saml',
+  'oidc',
+  'azure-ad',
+  'entra',
+  'okta',
+  'google',
+  'jumpcloud',
+  'keycloak',
+  'auth0',
+  'onelogin',
+  'pingfederate',
+  'adfs',
+] as const;
 export type TicketType = (typeof TICKET_TYPES)[number];
 
 /** Parts of the setup page the vendor may switch off per ticket; all are on by default. */

@@ -16,7 +16,10 @@ const ApiKey = Type.Object(
   },
   { $id: 'ApiKey' },
 );
-const CreatedApiKey = Type.Intersect([ApiKey, Type.Object({ token: Type.String({ description: 'Shown once; send as `Authorization: Bearer <token>`' }) })]);
+const CreatedApiKey = Type.Intersect([
+  ApiKey,
+  Type.Object({ token: Type.String({ description: 'Shown once; send as `Authorization: Bearer <token>`' }) }),
+]);
 const CreateBody = Type.Object(
   { name: Type.String({ minLength: 1, maxLength: 200 }), organizationId: Type.Optional(Nullable(Type.String({ maxLength: 100 }))) },
   { additionalProperties: false },
@@ -25,18 +28,26 @@ const CreateBody = Type.Object(
 /** `/v1/api-keys`: management API credentials. */
 export function apiKeyRoutes(apiKeys: ApiKeyService): FastifyPluginAsyncTypebox {
   return async (app) => {
-    app.post('/api-keys', { schema: { tags, body: CreateBody, response: { 201: CreatedApiKey, ...errorResponses } } }, async (request, reply) =>
-      reply.code(201).send(await apiKeys.create(request.actor!, request.body)),
+    app.post(
+      '/api-keys',
+      { schema: { tags, body: CreateBody, response: { 201: CreatedApiKey, ...errorResponses } } },
+      async (request, reply) => reply.code(201).send(await apiKeys.create(request.actor!, request.body)),
     );
-    app.get('/api-keys', { schema: { tags, querystring: Type.Object(PageQuery), response: { 200: PageOf(ApiKey), ...errorResponses } } }, async (request) =>
-      apiKeys.list(request.actor!, request.query),
+    app.get(
+      '/api-keys',
+      { schema: { tags, querystring: Type.Object(PageQuery), response: { 200: PageOf(ApiKey), ...errorResponses } } },
+      async (request) => apiKeys.list(request.actor!, request.query),
     );
     app.get('/api-keys/:id', { schema: { tags, params: IdParams('key'), response: { 200: ApiKey, ...errorResponses } } }, async (request) =>
       apiKeys.get(request.actor!, request.params.id),
     );
-    app.delete('/api-keys/:id', { schema: { tags, params: IdParams('key'), response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
-      await apiKeys.revoke(request.actor!, request.params.id);
-      return reply.code(204).send(null);
-    });
+    app.delete(
+      '/api-keys/:id',
+      { schema: { tags, params: IdParams('key'), response: { 204: Type.Null(), ...errorResponses } } },
+      async (request, reply) => {
+        await apiKeys.revoke(request.actor!, request.params.id);
+        return reply.code(204).send(null);
+      },
+    );
   };
 }

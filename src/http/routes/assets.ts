@@ -7,6 +7,10 @@ const AUTO_SUBMIT = "document.querySelector('form[data-auto-submit]')?.submit();
 /** Static scripts of the server-rendered pages. */
 export const assetRoutes: FastifyPluginAsync = async (app) => {
   app.get('/assets/auto-submit.js', { schema: { hide: true } }, async (_request, reply) =>
-    reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=3600').header('x-content-type-options', 'nosniff').send(AUTO_SUBMIT),
+    reply
+      .type('text/javascript; charset=utf-8')
+      .header('cache-control', 'public, max-age=3600')
+      .header('x-content-type-options', 'nosniff')
+      .send(AUTO_SUBMIT),
   );
 };

@@ -12,21 +12,31 @@ const writeErrors = { ...errorResponses, 422: ErrorResponse };
 /** `/v1/connections`: each organization's SAML and OIDC identity providers. */
 export function connectionRoutes(connections: ConnectionService): FastifyPluginAsyncTypebox {
   return async (app) => {
-    app.post('/connections', { schema: { tags, body: CreateConnectionBody, response: { 201: Connection, ...writeErrors } } }, async (request, reply) =>
-      reply.code(201).send(await connections.create(request.actor!, request.body)),
+    app.post(
+      '/connections',
+      { schema: { tags, body: CreateConnectionBody, response: { 201: Connection, ...writeErrors } } },
+      async (request, reply) => reply.code(201).send(await connections.create(request.actor!, request.body)),
     );
-    app.get('/connections', { schema: { tags, querystring: ListConnectionsQuery, response: { 200: PageOf(Connection), ...errorResponses } } }, async (request) =>
-      connections.list(request.actor!, request.query),
+    app.get(
+      '/connections',
+      { schema: { tags, querystring: ListConnectionsQuery, response: { 200: PageOf(Connection), ...errorResponses } } },
+      async (request) => connections.list(request.actor!, request.query),
     );
     app.get('/connections/:id', { schema: { tags, params: Params, response: { 200: Connection, ...errorResponses } } }, async (request) =>
       connections.get(request.actor!, request.params.id),
     );
-    app.patch('/connections/:id', { schema: { tags, params: Params, body: UpdateConnectionBody, response: { 200: Connection, ...writeErrors } } }, async (request) =>
-      connections.update(request.actor!, request.params.id, request.body),
+    app.patch(
+      '/connections/:id',
+      { schema: { tags, params: Params, body: UpdateConnectionBody, response: { 200: Connection, ...writeErrors } } },
+      async (request) => connections.update(request.actor!, request.params.id, request.body),
     );
-    app.delete('/connections/:id', { schema: { tags, params: Params, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
-      await connections.delete(request.actor!, request.params.id);
-      return reply.code(204).send(null);
-    });
+    app.delete(
+      '/connections/:id',
+      { schema: { tags, params: Params, response: { 204: Type.Null(), ...errorResponses } } },
+      async (request, reply) => {
+        await connections.delete(request.actor!, request.params.id);
+        return reply.code(204).send(null);
+      },
+    );
   };
 }

@@ -27,8 +27,10 @@ const Query = Type.Object({
 /** `/v1/events`: the audit and login event log, oldest first. */
 export function eventRoutes(db: Kysely<Database>): FastifyPluginAsyncTypebox {
   return async (app) => {
-    app.get('/events', { schema: { tags: ['events'], querystring: Query, response: { 200: PageOf(Event), ...errorResponses } } }, async (request) =>
-      listEvents(db, request.actor!, request.query),
+    app.get(
+      '/events',
+      { schema: { tags: ['events'], querystring: Query, response: { 200: PageOf(Event), ...errorResponses } } },
+      async (request) => listEvents(db, request.actor!, request.query),
     );
   };
 }

@@ -10,10 +10,26 @@ import { chooserPage, errorPage, postFormPage } from '../../web/pages.ts';
 
 const Param = Type.Optional(Type.String({ maxLength: 2048 }));
 const AuthorizeQuerySchema = Type.Object({
-  response_type: Param, client_id: Param, redirect_uri: Param, state: Param, scope: Param, nonce: Param,
-  code_challenge: Param, code_challenge_method: Param, organization: Param, connection: Param, login_hint: Param,
+  response_type: Param,
+  client_id: Param,
+  redirect_uri: Param,
+  state: Param,
+  scope: Param,
+  nonce: Param,
+  code_challenge: Param,
+  code_challenge_method: Param,
+  organization: Param,
+  connection: Param,
+  login_hint: Param,
 });
-const TokenBody = Type.Object({ grant_type: Param, code: Param, redirect_uri: Param, code_verifier: Param, client_id: Param, client_secret: Param });
+const TokenBody = Type.Object({
+  grant_type: Param,
+  code: Param,
+  redirect_uri: Param,
+  code_verifier: Param,
+  client_id: Param,
+  client_secret: Param,
+});
 
 export interface OAuthRouteDeps {
   readonly issuer: string;
@@ -30,7 +46,8 @@ export function oauthRoutes(deps: OAuthRouteDeps): FastifyPluginAsyncTypebox {
     // RFC 6749 §5.2 for every failure here; a page instead where a person is at the browser.
     app.setErrorHandler((error: FastifyError, request, reply) => {
       if (error instanceof OAuthError) return sendOAuthError(reply, error);
-      if (error.validation || (error.statusCode !== undefined && error.statusCode < 500)) return sendOAuthError(reply, new OAuthError('invalid_request', error.message));
+      if (error.validation || (error.statusCode !== undefined && error.statusCode < 500))
+        return sendOAuthError(reply, new OAuthError('invalid_request', error.message));
       request.log.error({ err: error }, 'unexpected error');
       return sendOAuthError(reply, new OAuthError('server_error', `an unexpected error occurred (request id ${request.id})`, 500));
     });
@@ -48,16 +65,37 @@ export function oauthRoutes(deps: OAuthRouteDeps): FastifyPluginAsyncTypebox {
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
       code_challenge_methods_supported: ['S256'],
       scopes_supported: ['openid', 'email', 'profile'],
-      claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'nonce', 'email', 'email_verified', 'given_name', 'family_name', 'groups', 'organization_id', 'connection_id', 'connection_type', 'idp_id', 'raw_attributes'],
+      claims_supported: [
+        'sub',
+        'iss',
+        'aud',
+        'exp',
+        'iat',
+        'nonce',
+        'email',
+        'email_verified',
+        'given_name',
+        'family_name',
+        'groups',
+        'organization_id',
+        'connection_id',
+        'connection_type',
+        'idp_id',
+        'raw_attributes',
+      ],
     }));
 
-    app.get('/oauth/jwks', { schema: { tags: ['oauth'] } }, async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(await deps.tokens.jwks()));
+    app.get('/oauth/jwks', { schema: { tags: ['oauth'] } }, async (_request, reply) =>
+      reply.header('cache-control', 'public, max-age=300').send(await deps.tokens.jwks()),
+    );
 
     app.get('/oauth/authorize', { schema: { tags: ['oauth'], querystring: AuthorizeQuerySchema } }, async (request, reply) => {
       const outcome = await deps.authorize(request.query);
       if (outcome.kind === 'redirect') return reply.redirect(outcome.url, 302);
       if (outcome.kind === 'post') {
-        return reply.headers({ ...PAGE_HEADERS, 'content-security-policy': pageCsp([new URL(outcome.action).origin]) }).send(postFormPage(outcome));
+        return reply
+          .headers({ ...PAGE_HEADERS, 'content-security-policy': pageCsp([new URL(outcome.action).origin]) })
+          .send(postFormPage(outcome));
       }
       if (outcome.kind === 'choose') {
         const choices = outcome.connections.map((c) => {
@@ -69,16 +107,26 @@ export function oauthRoutes(deps: OAuthRouteDeps): FastifyPluginAsyncTypebox {
         });
         return reply.headers(PAGE_HEADERS).send(chooserPage({ applicationName: outcome.application.name, choices }));
       }
-      return reply.code(400).headers(PAGE_HEADERS).send(errorPage({ title: outcome.title, message: outcome.message, requestId: request.id }));
+      return reply
+        .code(400)
+        .headers(PAGE_HEADERS)
+        .send(errorPage({ title: outcome.title, message: outcome.message, requestId: request.id }));
     });
 
     app.post('/oauth/token', { schema: { tags: ['oauth'], body: TokenBody } }, async (request, reply) => {
       const basic = clientFromBasic(request.headers.authorization);
       const body = request.body;
-      if (basic !== undefined && (body.client_id !== undefined && body.client_id !== basic.clientId || body.client_secret !== undefined)) {
+      if (
+        basic !== undefined &&
+        ((body.client_id !== undefined && body.client_id !== basic.clientId) || body.client_secret !== undefined)
+      ) {
         throw new OAuthError('invalid_request', 'use one client authentication method, not two');
       }
-      const response = await deps.tokens.exchange({ ...body, clientId: basic?.clientId ?? body.client_id, clientSecret: basic?.clientSecret ?? body.client_secret });
+      const response = await deps.tokens.exchange({
+        ...body,
+        clientId: basic?.clientId ?? body.client_id,
+        clientSecret: basic?.clientSecret ?? body.client_secret,
+      });
       return reply.headers({ 'cache-control': 'no-store', pragma: 'no-cache' }).send(response);
     });
 
@@ -93,9 +141,15 @@ export function oauthRoutes(deps: OAuthRouteDeps): FastifyPluginAsyncTypebox {
 
 function sendOAuthError(reply: FastifyReply, error: OAuthError): FastifyReply {
   if (error.status === 401) {
-    reply.header('www-authenticate', error.error === 'invalid_token' ? `Bearer error="invalid_token", error_description="${error.description}"` : 'Basic realm="lanyard"');
+    reply.header(
+      'www-authenticate',
+      error.error === 'invalid_token' ? `Bearer error="invalid_token", error_description="${error.description}"` : 'Basic realm="lanyard"',
+    );
   }
-  return reply.code(error.status).headers({ 'cache-control': 'no-store' }).send({ error: error.error, error_description: error.description });
+  return reply
+    .code(error.status)
+    .headers({ 'cache-control': 'no-store' })
+    .send({ error: error.error, error_description: error.description });
 }
 
 /** client_secret_basic (RFC 6749 §2.3.1): both parts are form-urlencoded before base64. */

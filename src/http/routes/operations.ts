@@ -7,11 +7,15 @@ import { sendError } from '../errors.ts';
 export function operationRoutes(deps: { isReady: () => Promise<boolean>; metrics: HttpMetrics }): FastifyPluginAsyncTypebox {
   return async (app) => {
     const hide = { hide: true };
-    app.get('/healthz', { schema: { ...hide, response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({ status: 'ok' as const }));
+    app.get('/healthz', { schema: { ...hide, response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({
+      status: 'ok' as const,
+    }));
     app.get('/readyz', { schema: hide }, async (request, reply) => {
       if (await deps.isReady()) return { status: 'ready' };
       return sendError(request, reply, 'service_unavailable', 'the database is not reachable');
     });
-    app.get('/metrics', { schema: hide }, async (_request, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(deps.metrics.render()));
+    app.get('/metrics', { schema: hide }, async (_request, reply) =>
+      reply.type('text/plain; version=0.0.4; charset=utf-8').send(deps.metrics.render()),
+    );
   };
 }

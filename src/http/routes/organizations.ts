@@ -10,23 +10,39 @@ const Params = IdParams('org');
 /** `/v1/organizations`: the SaaS company's customers. */
 export function organizationRoutes(organizations: OrganizationService): FastifyPluginAsyncTypebox {
   return async (app) => {
-    app.post('/organizations', { schema: { tags, body: CreateOrganizationBody, response: { 201: Organization, ...errorResponses } } }, async (request, reply) =>
-      reply.code(201).send(await organizations.create(request.actor!, request.body)),
+    app.post(
+      '/organizations',
+      { schema: { tags, body: CreateOrganizationBody, response: { 201: Organization, ...errorResponses } } },
+      async (request, reply) => reply.code(201).send(await organizations.create(request.actor!, request.body)),
     );
     app.get(
       '/organizations',
-      { schema: { tags, querystring: Type.Object({ ...PageQuery, ...ListOrganizationsQuery }), response: { 200: PageOf(Organization), ...errorResponses } } },
+      {
+        schema: {
+          tags,
+          querystring: Type.Object({ ...PageQuery, ...ListOrganizationsQuery }),
+          response: { 200: PageOf(Organization), ...errorResponses },
+        },
+      },
       async (request) => organizations.list(request.actor!, request.query),
     );
-    app.get('/organizations/:id', { schema: { tags, params: Params, response: { 200: Organization, ...errorResponses } } }, async (request) =>
-      organizations.get(request.actor!, request.params.id),
+    app.get(
+      '/organizations/:id',
+      { schema: { tags, params: Params, response: { 200: Organization, ...errorResponses } } },
+      async (request) => organizations.get(request.actor!, request.params.id),
     );
-    app.patch('/organizations/:id', { schema: { tags, params: Params, body: UpdateOrganizationBody, response: { 200: Organization, ...errorResponses } } }, async (request) =>
-      organizations.update(request.actor!, request.params.id, request.body),
+    app.patch(
+      '/organizations/:id',
+      { schema: { tags, params: Params, body: UpdateOrganizationBody, response: { 200: Organization, ...errorResponses } } },
+      async (request) => organizations.update(request.actor!, request.params.id, request.body),
     );
-    app.delete('/organizations/:id', { schema: { tags, params: Params, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
-      await organizations.delete(request.actor!, request.params.id);
-      return reply.code(204).send(null);
-    });
+    app.delete(
+      '/organizations/:id',
+      { schema: { tags, params: Params, response: { 204: Type.Null(), ...errorResponses } } },
+      async (request, reply) => {
+        await organizations.delete(request.actor!, request.params.id);
+        return reply.code(204).send(null);
+      },
+    );
   };
 }

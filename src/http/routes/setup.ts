@@ -23,7 +23,10 @@ export interface SetupRouteDeps {
 }
 
 const TokenParams = Type.Object({ token: Type.String() });
-const FormBody = Type.Record(Type.String({ maxLength: 100 }), Type.Union([Type.String({ maxLength: 1_100_000 }), Type.Array(Type.String({ maxLength: 300 }), { maxItems: 200 })]));
+const FormBody = Type.Record(
+  Type.String({ maxLength: 100 }),
+  Type.Union([Type.String({ maxLength: 1_100_000 }), Type.Array(Type.String({ maxLength: 300 }), { maxItems: 200 })]),
+);
 type Form = Record<string, string | string[]>;
 /** What the form handlers read of a request, whichever route's schema typed it. */
 type PostRequest = Pick<FastifyRequest, 'id' | 'log' | 'cookies'> & { params: { token: string }; body: Form };
@@ -48,16 +51,36 @@ export function setupRoutes(deps: SetupRouteDeps): FastifyPluginAsyncTypebox {
   const secure = deps.publicUrl.startsWith('https:');
 
   const page = (reply: FastifyReply, status: number, body: string, formOrigin?: string | null) =>
-    reply.code(status).headers({ ...PAGE_HEADERS, 'content-security-policy': pageCsp(formOrigin ? [formOrigin] : []) }).send(body);
+    reply
+      .code(status)
+      .headers({ ...PAGE_HEADERS, 'content-security-policy': pageCsp(formOrigin ? [formOrigin] : []) })
+      .send(body);
 
   function setSessionCookie(reply: FastifyReply, ticket: SsoTicketRow, session: SetupSession): void {
-    reply.setCookie(setupCookieName(ticket.id), session.cookieValue, { path: '/setup', httpOnly: true, sameSite: 'lax', secure, maxAge: session.maxAgeSeconds });
+    reply.setCookie(setupCookieName(ticket.id), session.cookieValue, {
+      path: '/setup',
+      httpOnly: true,
+      sameSite: 'lax',
+      secure,
+      maxAge: session.maxAgeSeconds,
+    });
   }
 
   /** The page of an open ticket, with the notice of a save or a refused form's errors. */
-  async function renderOpen(reply: FastifyReply, ticket: SsoTicketRow, token: string, session: SetupSession, extra: { status?: number; saved?: string | undefined; state?: FormState } = {}) {
+  async function renderOpen(
+    reply: FastifyReply,
+    ticket: SsoTicketRow,
+    token: string,
+    session: SetupSession,
+    extra: { status?: number; saved?: string | undefined; state?: FormState } = {},
+  ) {
     const view = await setup.view(ticket);
-    return page(reply, extra.status ?? 200, setupPage({ view, token, csrf: session.csrfToken, saved: extra.saved, state: extra.state }), view.idpOrigin);
+    return page(
+      reply,
+      extra.status ?? 200,
+      setupPage({ view, token, csrf: session.csrfToken, saved: extra.saved, state: extra.state }),
+      view.idpOrigin,
+    );
   }
 
   /**
@@ -70,7 +93,10 @@ export function setupRoutes(deps: SetupRouteDeps): FastifyPluginAsyncTypebox {
     if (access.kind === 'invalid') return void page(reply, access.status, invalidLinkPage(access.status, request.id));
     const session = await setup.session(access.ticket, request.cookies[setupCookieName(access.ticket.id)]);
     if (session === undefined || !csrfMatches(session, first(request.body, '_csrf'))) {
-      request.log.info({ ticketId: access.ticket.id, session: session !== undefined }, 'setup form refused: no session or a wrong CSRF token');
+      request.log.info(
+        { ticketId: access.ticket.id, session: session !== undefined },
+        'setup form refused: no session or a wrong CSRF token',
+      );
       return void page(reply, 403, refusedFormPage(token, request.id));
     }
     if (access.kind === 'completed') {
@@ -81,7 +107,11 @@ export function setupRoutes(deps: SetupRouteDeps): FastifyPluginAsyncTypebox {
   }
 
   /** Runs a form's action: back to the page on success, or the page with the form's problems. */
-  function action(name: string, form: (body: Form) => string, run: (ticket: SsoTicketRow, body: Form, requestId: string) => Promise<string | void>) {
+  function action(
+    name: string,
+    form: (body: Form) => string,
+    run: (ticket: SsoTicketRow, body: Form, requestId: string) => Promise<string | void>,
+  ) {
     return async (request: PostRequest, reply: FastifyReply) => {
       const allowed = await authorizePost(request, reply);
       if (allowed === undefined) return reply;
@@ -93,50 +123,101 @@ export function setupRoutes(deps: SetupRouteDeps): FastifyPluginAsyncTypebox {
         if (!(error instanceof AppError) || ['internal_error', 'service_unavailable'].includes(error.code)) throw error;
         // Revoked, completed or expired while this request ran: the page now says which.
         if (error.code === 'conflict' && error.details === undefined) return reply.redirect(`/setup/${allowed.token}`, 303);
-        const values = Object.fromEntries(Object.entries(request.body).filter(([k]) => k !== '_csrf').map(([k, v]) => [k, Array.isArray(v) ? v[0] : v]));
+        const values = Object.fromEntries(
+          Object.entries(request.body)
+            .filter(([k]) => k !== '_csrf')
+            .map(([k, v]) => [k, Array.isArray(v) ? v[0] : v]),
+        );
         const state: FormState = { form: form(request.body), values, errors: error.details ?? [], message: error.message };
-        return renderOpen(reply, allowed.ticket, allowed.token, allowed.session, { status: error.code === 'validation_failed' ? 400 : error.code === 'conflict' ? 409 : 422, state });
+        return renderOpen(reply, allowed.ticket, allowed.token, allowed.session, {
+          status: error.code === 'validation_failed' ? 400 : error.code === 'conflict' ? 409 : 422,
+          state,
+        });
       }
     };
   }
 
   /** The setup page, and a test's result page (reached from the ACS or OIDC callback, with the session cookie). */
   const pageRoutes: FastifyPluginAsyncTypebox = async (pages) => {
-    pages.get('/:token', { schema: { hide: true, params: TokenParams, querystring: Type.Object({ saved: Type.Optional(Type.String({ maxLength: 20 })) }) } }, async (request, reply) => {
-      const { token } = request.params;
-      const access = await setup.access(token);
-      if (access.kind === 'invalid') return page(reply, access.status, invalidLinkPage(access.status, request.id));
-      let session = await setup.session(access.ticket, request.cookies[setupCookieName(access.ticket.id)]);
-      if (session === undefined) {
-        session = await setup.openSession(access.ticket, token, request.id);
-        setSessionCookie(reply, access.ticket, session);
-      }
-      if (access.kind === 'completed') {
-        const notice = request.query.saved === 'activated' ? 'Single sign-on is now active.' : undefined;
-        return page(reply, 200, setupSummaryPage({ view: await setup.view(access.ticket), notice }));
-      }
-      return renderOpen(reply, access.ticket, token, session, { saved: request.query.saved });
-    });
+    pages.get(
+      '/:token',
+      { schema: { hide: true, params: TokenParams, querystring: Type.Object({ saved: Type.Optional(Type.String({ maxLength: 20 })) }) } },
+      async (request, reply) => {
+        const { token } = request.params;
+        const access = await setup.access(token);
+        if (access.kind === 'invalid') return page(reply, access.status, invalidLinkPage(access.status, request.id));
+        let session = await setup.session(access.ticket, request.cookies[setupCookieName(access.ticket.id)]);
+        if (session === undefined) {
+          session = await setup.openSession(access.ticket, token, request.id);
+          setSessionCookie(reply, access.ticket, session);
+        }
+        if (access.kind === 'completed') {
+          const notice = request.query.saved === 'activated' ? 'Single sign-on is now active.' : undefined;
+          return page(reply, 200, setupSummaryPage({ view: await setup.view(access.ticket), notice }));
+        }
+        return renderOpen(reply, access.ticket, token, session, { saved: request.query.saved });
+      },
+    );
 
-    pages.get('/tests/:flowId', { schema: { hide: true, params: Type.Object({ flowId: Type.String({ maxLength: 100 }) }) } }, async (request, reply) => {
-      const ticket = await setup.ticketOfTestFlow(request.params.flowId);
-      const session = ticket === undefined ? undefined : await setup.session(ticket, request.cookies[setupCookieName(ticket.id)]);
-      if (session === undefined) return page(reply, 403, sessionNeededPage(request.id));
-      const access = await setup.access(session.token);
-      if (access.kind === 'invalid') return page(reply, access.status, invalidLinkPage(access.status, request.id));
-      const found = await setup.testResult(access.ticket, request.params.flowId);
-      return page(reply, 200, testResultPage({ token: session.token, result: found?.result, view: await setup.view(access.ticket), requestId: request.id }));
-    });
+    pages.get(
+      '/tests/:flowId',
+      { schema: { hide: true, params: Type.Object({ flowId: Type.String({ maxLength: 100 }) }) } },
+      async (request, reply) => {
+        const ticket = await setup.ticketOfTestFlow(request.params.flowId);
+        const session = ticket === undefined ? undefined : await setup.session(ticket, request.cookies[setupCookieName(ticket.id)]);
+        if (session === undefined) return page(reply, 403, sessionNeededPage(request.id));
+        const access = await setup.access(session.token);
+        if (access.kind === 'invalid') return page(reply, access.status, invalidLinkPage(access.status, request.id));
+        const found = await setup.testResult(access.ticket, request.params.flowId);
+        return page(
+          reply,
+          200,
+          testResultPage({ token: session.token, result: found?.result, view: await setup.view(access.ticket), requestId: request.id }),
+        );
+      },
+    );
   };
 
   /** The forms of the setup page; each post needs the session cookie and its CSRF token. */
   const formRoutes: FastifyPluginAsyncTypebox = async (pages) => {
     const post = { schema: { hide: true, params: TokenParams, body: FormBody } };
     const values = (body: Form) => Object.fromEntries(Object.keys(body).map((k) => [k, first(body, k)]));
-    pages.post('/:token/provider', post, action('provider', () => 'choice', (ticket, body, requestId) => setup.choose(ticket, first(body, 'choice') ?? '', requestId)));
-    pages.post('/:token/idp', post, action('idp', (body) => first(body, 'source') ?? 'url', (ticket, body, requestId) => setup.saveIdp(ticket, { source: idpSource(first(body, 'source')), values: values(body) }, requestId)));
-    pages.post('/:token/mapping', post, action('mapping', () => 'mapping', (ticket, body, requestId) => setup.saveMapping(ticket, values(body), requestId)));
-    pages.post('/:token/activate', post, action('activated', () => 'activate', (ticket, body, requestId) => setup.activate(ticket, all(body, 'domains'), requestId)));
+    pages.post(
+      '/:token/provider',
+      post,
+      action(
+        'provider',
+        () => 'choice',
+        (ticket, body, requestId) => setup.choose(ticket, first(body, 'choice') ?? '', requestId),
+      ),
+    );
+    pages.post(
+      '/:token/idp',
+      post,
+      action(
+        'idp',
+        (body) => first(body, 'source') ?? 'url',
+        (ticket, body, requestId) => setup.saveIdp(ticket, { source: idpSource(first(body, 'source')), values: values(body) }, requestId),
+      ),
+    );
+    pages.post(
+      '/:token/mapping',
+      post,
+      action(
+        'mapping',
+        () => 'mapping',
+        (ticket, body, requestId) => setup.saveMapping(ticket, values(body), requestId),
+      ),
+    );
+    pages.post(
+      '/:token/activate',
+      post,
+      action(
+        'activated',
+        () => 'activate',
+        (ticket, body, requestId) => setup.activate(ticket, all(body, 'domains'), requestId),
+      ),
+    );
 
     pages.post('/:token/test', post, async (request, reply) => {
       const allowed = await authorizePost(request, reply);
@@ -146,7 +227,10 @@ export function setupRoutes(deps: SetupRouteDeps): FastifyPluginAsyncTypebox {
         hop = await setup.startTest(allowed.ticket, request.id);
       } catch (error) {
         if (!(error instanceof AppError) || error.code !== 'validation_failed') throw error;
-        return renderOpen(reply, allowed.ticket, allowed.token, allowed.session, { status: 400, state: { form: 'test', values: {}, errors: error.details ?? [], message: error.message } });
+        return renderOpen(reply, allowed.ticket, allowed.token, allowed.session, {
+          status: 400,
+          state: { form: 'test', values: {}, errors: error.details ?? [], message: error.message },
+        });
       }
       if ('url' in hop) return reply.redirect(hop.url, 303);
       // SAML HTTP-POST binding: the page's form posts to the IdP, so its CSP must allow that origin.
@@ -156,7 +240,11 @@ export function setupRoutes(deps: SetupRouteDeps): FastifyPluginAsyncTypebox {
 
   return async (app) => {
     app.get(SETUP_SCRIPT_PATH, { schema: { hide: true } }, async (_request, reply) =>
-      reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=3600').header('x-content-type-options', 'nosniff').send(SETUP_SCRIPT),
+      reply
+        .type('text/javascript; charset=utf-8')
+        .header('cache-control', 'public, max-age=3600')
+        .header('x-content-type-options', 'nosniff')
+        .send(SETUP_SCRIPT),
     );
     await app.register(
       async (pages) => {
@@ -168,8 +256,21 @@ export function setupRoutes(deps: SetupRouteDeps): FastifyPluginAsyncTypebox {
         pages.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
           const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
           if (status === 500) request.log.error({ err: error }, 'setup page failed');
-          const message = status === 413 ? 'The form is larger than Lanyard accepts (4 MB).' : status < 500 ? 'The form could not be read. Reload the setup page and try again.' : 'An unexpected error occurred; nothing may have been saved. Reload the setup page and try again.';
-          return page(reply, status, errorPage({ title: status < 500 ? 'This request could not be handled' : 'Something went wrong', message, requestId: request.id }));
+          const message =
+            status === 413
+              ? 'The form is larger than Lanyard accepts (4 MB).'
+              : status < 500
+                ? 'The form could not be read. Reload the setup page and try again.'
+                : 'An unexpected error occurred; nothing may have been saved. Reload the setup page and try again.';
+          return page(
+            reply,
+            status,
+            errorPage({
+              title: status < 500 ? 'This request could not be handled' : 'Something went wrong',
+              message,
+              requestId: request.id,
+            }),
+          );
         });
         await pages.register(pageRoutes);
         await pages.register(formRoutes);
@@ -182,5 +283,7 @@ export function setupRoutes(deps: SetupRouteDeps): FastifyPluginAsyncTypebox {
 /** The IdP form a post names (a hidden field of each form). */
 function idpSource(value: string | undefined): IdpForm['source'] {
   if (value === 'url' || value === 'xml' || value === 'fields' || value === 'oidc') return value;
-  throw new AppError('validation_failed', 'source is not one of url, xml, fields, oidc', [{ field: 'source', message: 'is not one of url, xml, fields, oidc' }]);
+  throw new AppError('validation_failed', 'source is not one of url, xml, fields, oidc', [
+    { field: 'source', message: 'is not one of url, xml, fields, oidc' },
+  ]);
 }

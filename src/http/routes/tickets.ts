@@ -9,18 +9,28 @@ const tags = ['tickets'];
 /** `/v1/organizations/{id}/sso/tickets` and `/v1/sso/tickets/{id}`: setup links for customers' IT admins. */
 export function ticketRoutes(tickets: TicketService): FastifyPluginAsyncTypebox {
   return async (app) => {
-    app.post('/organizations/:id/sso/tickets', { schema: { tags, params: IdParams('org'), body: CreateTicketBody, response: { 201: Ticket, ...errorResponses } } }, async (request, reply) =>
-      reply.code(201).send(await tickets.create(request.actor!, request.params.id, request.body)),
+    app.post(
+      '/organizations/:id/sso/tickets',
+      { schema: { tags, params: IdParams('org'), body: CreateTicketBody, response: { 201: Ticket, ...errorResponses } } },
+      async (request, reply) => reply.code(201).send(await tickets.create(request.actor!, request.params.id, request.body)),
     );
-    app.get('/organizations/:id/sso/tickets', { schema: { tags, params: IdParams('org'), querystring: ListTicketsQuery, response: { 200: PageOf(Ticket), ...errorResponses } } }, async (request) =>
-      tickets.list(request.actor!, request.params.id, request.query),
+    app.get(
+      '/organizations/:id/sso/tickets',
+      { schema: { tags, params: IdParams('org'), querystring: ListTicketsQuery, response: { 200: PageOf(Ticket), ...errorResponses } } },
+      async (request) => tickets.list(request.actor!, request.params.id, request.query),
     );
-    app.get('/sso/tickets/:id', { schema: { tags, params: IdParams('tkt'), response: { 200: Ticket, ...errorResponses } } }, async (request) =>
-      tickets.get(request.actor!, request.params.id),
+    app.get(
+      '/sso/tickets/:id',
+      { schema: { tags, params: IdParams('tkt'), response: { 200: Ticket, ...errorResponses } } },
+      async (request) => tickets.get(request.actor!, request.params.id),
     );
-    app.delete('/sso/tickets/:id', { schema: { tags, params: IdParams('tkt'), response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
-      await tickets.revoke(request.actor!, request.params.id);
-      return reply.code(204).send(null);
-    });
+    app.delete(
+      '/sso/tickets/:id',
+      { schema: { tags, params: IdParams('tkt'), response: { 204: Type.Null(), ...errorResponses } } },
+      async (request, reply) => {
+        await tickets.revoke(request.actor!, request.params.id);
+        return reply.code(204).send(null);
+      },
+    );
   };
 }

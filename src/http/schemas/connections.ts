@@ -6,19 +6,32 @@ import { Nullable, PageQuery, Timestamp } from './common.ts';
 const Url = Type.String({ minLength: 1, maxLength: 2048, description: 'An absolute http(s) URL' });
 const ConnectionType = Type.Enum(['saml', 'oidc']);
 const SignaturePolicy = Type.Enum(['assertion-or-response', 'assertion', 'response', 'both'], {
-  description: 'Which signatures a response must carry: the assertion or the whole response (default), the assertion, the response, or both',
+  description:
+    'Which signatures a response must carry: the assertion or the whole response (default), the assertion, the response, or both',
 });
 const SsoBinding = Type.Enum(['redirect', 'post'], { description: 'The binding the SSO URL takes AuthnRequests with' });
 // The provider is checked in the domain, so an unknown one is refused with the list on offer.
-const Provider = Type.String({ minLength: 1, maxLength: 50, description: `One of ${PROVIDERS.join(', ')} (default generic): sets the default attribute names` });
+const Provider = Type.String({
+  minLength: 1,
+  maxLength: 50,
+  description: `One of ${PROVIDERS.join(', ')} (default generic): sets the default attribute names`,
+});
 const Name = Type.String({ minLength: 1, maxLength: 200 });
 
 const SamlOptions = {
   allowIdpInitiated: Type.Optional(Type.Boolean({ description: 'Accept responses the IdP sends unasked (default false)' })),
-  defaultApplicationId: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 100, description: 'app_… that IdP-initiated logins go to' }))),
-  clockSkewSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 600, description: 'Tolerated clock difference with the IdP (default 120)' })),
-  nameIdFormat: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 256, description: 'NameID format to ask for (a SAML core §8.3 URI)' }))),
-  signRequests: Type.Optional(Type.Boolean({ description: 'Sign AuthnRequests (default false, true when the metadata says WantAuthnRequestsSigned)' })),
+  defaultApplicationId: Type.Optional(
+    Nullable(Type.String({ minLength: 1, maxLength: 100, description: 'app_… that IdP-initiated logins go to' })),
+  ),
+  clockSkewSeconds: Type.Optional(
+    Type.Integer({ minimum: 0, maximum: 600, description: 'Tolerated clock difference with the IdP (default 120)' }),
+  ),
+  nameIdFormat: Type.Optional(
+    Nullable(Type.String({ minLength: 1, maxLength: 256, description: 'NameID format to ask for (a SAML core §8.3 URI)' })),
+  ),
+  signRequests: Type.Optional(
+    Type.Boolean({ description: 'Sign AuthnRequests (default false, true when the metadata says WantAuthnRequestsSigned)' }),
+  ),
   encryptAssertions: Type.Optional(Type.Boolean({ description: 'Announce an encryption certificate in the SP metadata (default false)' })),
   allowSha1: Type.Optional(Type.Boolean({ description: 'Accept SHA-1 signatures (default false)' })),
   signaturePolicy: Type.Optional(SignaturePolicy),
@@ -27,20 +40,36 @@ const SamlOptions = {
 const SamlInput = Type.Object(
   {
     metadataXml: Type.Optional(Type.String({ minLength: 1, maxLength: 1_000_000, description: "The IdP's SAML metadata" })),
-    metadataUrl: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'Where to fetch the IdP metadata (now, and on every update that gives it)' })),
-    idpEntityId: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'The IdP entity ID; with metadata, picks one IdP of several' })),
+    metadataUrl: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 2048,
+        description: 'Where to fetch the IdP metadata (now, and on every update that gives it)',
+      }),
+    ),
+    idpEntityId: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 1024, description: 'The IdP entity ID; with metadata, picks one IdP of several' }),
+    ),
     ssoUrl: Type.Optional(Url),
     ssoBinding: Type.Optional(SsoBinding),
     sloUrl: Type.Optional(Nullable(Url)),
     certificates: Type.Optional(
-      Type.Array(Type.String({ minLength: 1, maxLength: 65_536 }), { minItems: 1, maxItems: 10, description: 'Signing certificates, PEM or bare base64 DER' }),
+      Type.Array(Type.String({ minLength: 1, maxLength: 65_536 }), {
+        minItems: 1,
+        maxItems: 10,
+        description: 'Signing certificates, PEM or bare base64 DER',
+      }),
     ),
     ...SamlOptions,
   },
   { additionalProperties: false },
 );
 
-const Scopes = Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { minItems: 1, maxItems: 50, description: 'Default openid email profile' });
+const Scopes = Type.Array(Type.String({ minLength: 1, maxLength: 200 }), {
+  minItems: 1,
+  maxItems: 50,
+  description: 'Default openid email profile',
+});
 const OidcCreate = Type.Object(
   {
     issuer: Url,
@@ -63,7 +92,10 @@ const OidcUpdate = Type.Object(
 const AttributeName = Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 256 })));
 const AttributeMappingInput = Type.Object(
   { email: AttributeName, firstName: AttributeName, lastName: AttributeName, groups: AttributeName, id: AttributeName },
-  { additionalProperties: false, description: "Attribute (SAML) or claim (OIDC) names overriding the provider's; null restores the default" },
+  {
+    additionalProperties: false,
+    description: "Attribute (SAML) or claim (OIDC) names overriding the provider's; null restores the default",
+  },
 );
 
 /** `POST /v1/connections` (../shared/API.md, "Connection"). */

@@ -2,15 +2,30 @@ import { Type } from 'typebox';
 import { Timestamp } from './common.ts';
 
 const Name = Type.String({ minLength: 1, maxLength: 200 });
-const ExternalId = Type.Union([Type.String({ minLength: 1, maxLength: 200 }), Type.Null()], { description: 'Your own id for this customer; unique' });
-const Domains = Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { maxItems: 100, description: 'Email domains; lower-cased, unique across organizations' });
+const ExternalId = Type.Union([Type.String({ minLength: 1, maxLength: 200 }), Type.Null()], {
+  description: 'Your own id for this customer; unique',
+});
+const Domains = Type.Array(Type.String({ minLength: 1, maxLength: 253 }), {
+  maxItems: 100,
+  description: 'Email domains; lower-cased, unique across organizations',
+});
 
 export const Organization = Type.Object(
-  { id: Type.String(), name: Type.String(), externalId: Type.Union([Type.String(), Type.Null()]), domains: Type.Array(Type.String()), createdAt: Timestamp, updatedAt: Timestamp },
+  {
+    id: Type.String(),
+    name: Type.String(),
+    externalId: Type.Union([Type.String(), Type.Null()]),
+    domains: Type.Array(Type.String()),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  },
   { $id: 'Organization' },
 );
 
-export const CreateOrganizationBody = Type.Object({ name: Name, externalId: Type.Optional(ExternalId), domains: Type.Optional(Domains) }, { additionalProperties: false });
+export const CreateOrganizationBody = Type.Object(
+  { name: Name, externalId: Type.Optional(ExternalId), domains: Type.Optional(Domains) },
+  { additionalProperties: false },
+);
 
 export const UpdateOrganizationBody = Type.Object(
   { name: Type.Optional(Name), externalId: Type.Optional(ExternalId), domains: Type.Optional(Domains) },

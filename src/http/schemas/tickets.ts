@@ -6,7 +6,9 @@ const TicketStatus = Type.Enum(['open', 'completed', 'expired', 'revoked']);
 const Provisioning = Type.Object(
   {
     scim: Type.Optional(Type.Boolean({ description: 'Directory sync (SCIM) will be asked for later; shown on the setup page' })),
-    groups: Type.Optional(Type.Boolean({ description: "Group memberships must be sent; the ticket's new connection reads them (groupSync)" })),
+    groups: Type.Optional(
+      Type.Boolean({ description: "Group memberships must be sent; the ticket's new connection reads them (groupSync)" }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -28,7 +30,9 @@ export const Ticket = Type.Object(
     openedAt: Nullable(Timestamp),
     completedAt: Nullable(Timestamp),
     revokedAt: Nullable(Timestamp),
-    ticketUrl: Type.Optional(Type.String({ description: 'The setup page URL; in the creation answer only (only a hash of its token is stored)' })),
+    ticketUrl: Type.Optional(
+      Type.String({ description: 'The setup page URL; in the creation answer only (only a hash of its token is stored)' }),
+    ),
   },
   { $id: 'Ticket' },
 );
@@ -36,12 +40,37 @@ export const Ticket = Type.Object(
 /** `POST /v1/organizations/{id}/sso/tickets`. */
 export const CreateTicketBody = Type.Object(
   {
-    type: Type.Enum([...TICKET_TYPES], { description: 'saml, oidc, or the identity provider (azure-ad is entra) the setup page starts with' }),
-    connectionId: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: "An existing connection of the organization to edit; without it, the ticket creates a draft" })),
-    ttlSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_TICKET_TTL_SECONDS, description: `Lifetime of the link; 0 or absent: ${MAX_TICKET_TTL_SECONDS} (5 days, also the maximum)` })),
-    domains: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { maxItems: 100, description: 'Email domains the admin may claim for the organization when activating' })),
+    type: Type.Enum([...TICKET_TYPES], {
+      description: 'saml, oidc, or the identity provider (azure-ad is entra) the setup page starts with',
+    }),
+    connectionId: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 100,
+        description: 'An existing connection of the organization to edit; without it, the ticket creates a draft',
+      }),
+    ),
+    ttlSeconds: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: MAX_TICKET_TTL_SECONDS,
+        description: `Lifetime of the link; 0 or absent: ${MAX_TICKET_TTL_SECONDS} (5 days, also the maximum)`,
+      }),
+    ),
+    domains: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 253 }), {
+        maxItems: 100,
+        description: 'Email domains the admin may claim for the organization when activating',
+      }),
+    ),
     provisioning: Type.Optional(Provisioning),
-    enabledFeatures: Type.Optional(Type.Array(Type.Enum([...TICKET_FEATURES]), { maxItems: TICKET_FEATURES.length, uniqueItems: true, description: 'Parts of the setup page to offer (default all)' })),
+    enabledFeatures: Type.Optional(
+      Type.Array(Type.Enum([...TICKET_FEATURES]), {
+        maxItems: TICKET_FEATURES.length,
+        uniqueItems: true,
+        description: 'Parts of the setup page to offer (default all)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

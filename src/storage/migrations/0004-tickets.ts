@@ -46,7 +46,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('setup_ticket_id', 'text', (c) => c.references('sso_tickets.id').onDelete('cascade'))
     .execute();
   await db.schema.alterTable('login_flows').addColumn('test_result', 'jsonb').execute();
-  await db.schema.alterTable('login_flows').alterColumn('application_id', (c) => c.dropNotNull()).execute();
+  await db.schema
+    .alterTable('login_flows')
+    .alterColumn('application_id', (c) => c.dropNotNull())
+    .execute();
   await db.schema
     .alterTable('login_flows')
     .addCheckConstraint('login_flows_application_or_ticket', sql`application_id is not null or setup_ticket_id is not null`)
