@@ -75,21 +75,8 @@ export function pageCsp(formOrigins: readonly string[]): string {
 /** A complete page around `body`. */
 export function page(options: { title: string; body: SafeHtml; scripts?: readonly string[] }): string {
   return `<!doctype html>${
-    html`<html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="referrer" content="no-referrer" />
-        <title>${options.title} · Lanyard</title>
-        <style>
-          ${raw(STYLE)}
-        </style>
-        ${(options.scripts ?? []).map((src) => html`<script src="${src}" defer></script>`)}
-      </head>
-      <body>
-        <main>${options.body}</main>
-      </body>
-    </html>`.__html
+    html`<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="referrer" content="no-referrer"><title>${options.title} · Lanyard</title><style>${raw(STYLE)}</style>${(options.scripts ?? []).map((src) => html`<script src="${src}" defer></script>`)}</head><body><main>${options.body}</main></body></html>`
+      .__html
   }`;
 }
 

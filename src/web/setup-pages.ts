@@ -8,15 +8,7 @@ const capitalized = (text: string) => text.charAt(0).toUpperCase() + text.slice(
 const when = (date: Date | string) => `${new Date(date).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 
 function rows(entries: readonly (readonly [string, string])[]): SafeHtml {
-  return html`<table>
-    ${entries.map(
-      ([k, v]) =>
-        html`<tr>
-          <th scope="row">${k}</th>
-          <td><code>${v}</code></td>
-        </tr>`,
-    )}
-  </table>`;
+  return html`<table>${entries.map(([k, v]) => html`<tr><th scope="row">${k}</th><td><code>${v}</code></td></tr>`)}</table>`;
 }
 
 function show(value: unknown): string {
@@ -38,11 +30,7 @@ export function invalidLinkPage(status: 404 | 410, requestId: string): string {
       : ['This setup link can no longer be used', 'It has expired or was withdrawn. Ask the person who sent it to you for a new link.'];
   return page({
     title,
-    body: html`<div class="card" role="alert">
-      <h1>${title}</h1>
-      <p>${message}</p>
-      <p class="muted">Request id: <code>${requestId}</code></p>
-    </div>`,
+    body: html`<div class="card" role="alert"><h1>${title}</h1><p>${message}</p><p class="muted">Request id: <code>${requestId}</code></p></div>`,
   });
 }
 
@@ -50,12 +38,8 @@ export function invalidLinkPage(status: 404 | 410, requestId: string): string {
 export function refusedFormPage(token: string, requestId: string): string {
   return page({
     title: 'This form could not be accepted',
-    body: html`<div class="card" role="alert">
-      <h1 class="bad">This form could not be accepted</h1>
-      <p>Your session on this page has ended, or the form was not sent from the setup page. Nothing was changed.</p>
-      <p><a class="button" href="/setup/${token}">Reload the setup page</a></p>
-      <p class="muted">Request id: <code>${requestId}</code></p>
-    </div>`,
+    body: html`<div class="card" role="alert"><h1 class="bad">This form could not be accepted</h1><p>Your session on this page has ended, or the form was not sent from the setup page. Nothing was changed.</p>
+<p><a class="button" href="/setup/${token}">Reload the setup page</a></p><p class="muted">Request id: <code>${requestId}</code></p></div>`,
   });
 }
 
@@ -63,14 +47,7 @@ export function refusedFormPage(token: string, requestId: string): string {
 export function sessionNeededPage(requestId: string): string {
   return page({
     title: 'Open your setup link again',
-    body: html`<div class="card" role="alert">
-      <h1>Open your setup link again</h1>
-      <p>
-        A test sign-in's result is shown only in the browser that is working on the setup, and its session on the setup page has ended (or
-        this is another browser). Open the setup link you received, then run the test again.
-      </p>
-      <p class="muted">Request id: <code>${requestId}</code></p>
-    </div>`,
+    body: html`<div class="card" role="alert"><h1>Open your setup link again</h1><p>A test sign-in's result is shown only in the browser that is working on the setup, and its session on the setup page has ended (or this is another browser). Open the setup link you received, then run the test again.</p><p class="muted">Request id: <code>${requestId}</code></p></div>`,
   });
 }
 
@@ -80,19 +57,10 @@ export function testResultPage(input: { token: string; result: SetupTestResult |
   const back = html`<p><a class="button" href="/setup/${input.token}#step-test">Back to the setup</a></p>`;
   let body: SafeHtml;
   if (result === undefined) {
-    body = html`<div class="card">
-      <h1>The test sign-in has not come back yet</h1>
-      <p>Finish signing in at your identity provider, or start the test again from the setup page.</p>
-      ${back}
-    </div>`;
+    body = html`<div class="card"><h1>The test sign-in has not come back yet</h1><p>Finish signing in at your identity provider, or start the test again from the setup page.</p>${back}</div>`;
   } else if (!result.ok) {
-    body = html`<div class="card" role="alert">
-      <h1 class="bad">Test sign-in failed</h1>
-      <p>${result.message}</p>
-      ${rows([...result.facts, ['Error code', result.code], ['When', when(result.at)]])}
-      <p>Correct it at ${view.choice.name} or in step 3 of the setup, then test again.</p>
-      ${back}
-    </div>`;
+    body = html`<div class="card" role="alert"><h1 class="bad">Test sign-in failed</h1><p>${result.message}</p>${rows([...result.facts, ['Error code', result.code], ['When', when(result.at)]])}
+<p>Correct it at ${view.choice.name} or in step 3 of the setup, then test again.</p>${back}</div>`;
   } else {
     const p = result.profile;
     const email = view.attributes.find((a) => a.key === 'email')?.name ?? 'email';
@@ -105,16 +73,10 @@ export function testResultPage(input: { token: string; result: SetupTestResult |
       ['User ID the app receives', subjectFor(p)],
     ];
     const raw = Object.entries(p.rawAttributes);
-    body = html`<div class="card">
-      <h1 class="ok">Test sign-in succeeded</h1>
-      <p>${capitalized(view.choice.name)} signed you in at ${when(result.at)}. This is what the app will receive:</p>
-      ${rows(facts)}
-      ${p.email === null ? html`<p class="notice bad">No email address arrived: Lanyard looked for the ${view.connection.type === 'saml' ? 'attribute' : 'claim'} <code>${email}</code>. Send it (step 2), or change the name it is read from (step 3), and test again.</p>` : ''}
-      <h2>Everything ${view.choice.name} sent</h2>
-      ${raw.length > 0 ? rows(raw.map(([k, v]) => [k, show(v)])) : html`<p class="muted">No attributes.</p>`}
-      <p>If this looks right, go back and activate single sign-on.</p>
-      ${back}
-    </div>`;
+    body = html`<div class="card"><h1 class="ok">Test sign-in succeeded</h1><p>${capitalized(view.choice.name)} signed you in at ${when(result.at)}. This is what the app will receive:</p>${rows(facts)}
+${p.email === null ? html`<p class="notice bad">No email address arrived: Lanyard looked for the ${view.connection.type === 'saml' ? 'attribute' : 'claim'} <code>${email}</code>. Send it (step 2), or change the name it is read from (step 3), and test again.</p>` : ''}
+<h2>Everything ${view.choice.name} sent</h2>${raw.length > 0 ? rows(raw.map(([k, v]) => [k, show(v)])) : html`<p class="muted">No attributes.</p>`}
+<p>If this looks right, go back and activate single sign-on.</p>${back}</div>`;
   }
   return page({ title: 'Test sign-in result', scripts: [SETUP_SCRIPT_PATH], body });
 }
@@ -141,15 +103,7 @@ export function setupSummaryPage(input: { view: SetupView; notice?: string | und
   facts.push(['Activated', view.completedAt ? when(view.completedAt) : '']);
   return page({
     title: `Single sign-on for ${view.organizationName}`,
-    body: html`<div class="card">
-      <p class="muted">Single sign-on setup for</p>
-      <h1>${view.organizationName}</h1>
-      ${input.notice ? html`<p class="notice" role="status">${input.notice}</p>` : ''}
-      <p class="ok">
-        <strong>Single sign-on is set up.</strong> Nothing can be changed through this link any more: to change the setup, ask for a new
-        link.
-      </p>
-      ${rows(facts)}
-    </div>`,
+    body: html`<div class="card"><p class="muted">Single sign-on setup for</p><h1>${view.organizationName}</h1>${input.notice ? html`<p class="notice" role="status">${input.notice}</p>` : ''}
+<p class="ok"><strong>Single sign-on is set up.</strong> Nothing can be changed through this link any more: to change the setup, ask for a new link.</p>${rows(facts)}</div>`,
   });
 }
