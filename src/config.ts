@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
 
 /** A key that seals secrets at rest (AES-256-GCM); its id is stored beside each sealed value. */
 export interface SecretKey {
@@ -23,6 +24,8 @@ export interface Config {
   readonly rateLimit: { readonly max: number; readonly windowSeconds: number };
   readonly allowPrivateMetadataUrls: boolean;
   readonly shutdownTimeoutMs: number;
+  /** DNS servers for domain-verification TXT lookups ('ip' or 'ip:port', '[v6]:port'); undefined: the system's. */
+  readonly dnsServers: readonly string[] | undefined;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -99,6 +102,7 @@ export function loadConfig(env: Env): Config {
     }),
     allowPrivateMetadataUrls: boolean(read, 'LANYARD_ALLOW_PRIVATE_METADATA_URLS', false),
     shutdownTimeoutMs: integer(read, 'LANYARD_SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    dnsServers: parseDnsServers(read('LANYARD_DNS_SERVERS')),
   });
 }
 
@@ -129,6 +133,31 @@ function parsePublicUrl(raw: string): string {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError('LANYARD_PUBLIC_URL', 'must use http or https');
   if (url.search !== '' || url.hash !== '') throw new ConfigError('LANYARD_PUBLIC_URL', 'must not have a query or fragment');
   return url.toString().replace(/\/+$/, '');
+}
+
+/**
+ * `LANYARD_DNS_SERVERS`: comma-separated IP addresses, each optionally with a port (`1.1.1.1`,
+ * `10.0.0.2:5353`, `2001:db8::1`, `[2001:db8::1]:53`), in the forms node:dns `setServers` takes.
+ * Names are refused: the resolver needs addresses, and resolving them would need a resolver.
+ */
+function parseDnsServers(raw: string | undefined): readonly string[] | undefined {
+  if (raw === undefined) return undefined;
+  const servers = raw.split(',').map((entry) => entry.trim());
+  for (const server of servers) {
+    const bracketed = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(server);
+    const v4 = /^([\d.]+)(?::(\d{1,5}))?$/.exec(server);
+    const [address, port] = bracketed ? [bracketed[1], bracketed[2]] : v4 ? [v4[1], v4[2]] : [server, undefined];
+    const family = isIP(address ?? '');
+    const valid =
+      (bracketed ? family === 6 : v4 ? family === 4 : family === 6) && (port === undefined || (Number(port) >= 1 && Number(port) <= 65535));
+    if (!valid) {
+      throw new ConfigError(
+        'LANYARD_DNS_SERVERS',
+        `must be comma-separated IP addresses, each optionally with :port (IPv6 with a port in brackets: [::1]:53) (got "${server}")`,
+      );
+    }
+  }
+  return Object.freeze(servers);
 }
 
 /** Parses 32 bytes given as base64, base64url or hex; the id is derived so it never needs configuring. */

@@ -30,6 +30,14 @@ test('each bad value names its variable', () => {
     [{ LANYARD_LOG_LEVEL: 'loud' }, 'LANYARD_LOG_LEVEL'],
     [{ LANYARD_RATE_LIMIT_MAX: '0' }, 'LANYARD_RATE_LIMIT_MAX'],
     [{ LANYARD_ALLOW_PRIVATE_METADATA_URLS: 'maybe' }, 'LANYARD_ALLOW_PRIVATE_METADATA_URLS'],
+    [{ LANYARD_DNS_SERVERS: 'dns.example.com' }, 'LANYARD_DNS_SERVERS'],
+    [{ LANYARD_DNS_SERVERS: '1.1.1.1,' }, 'LANYARD_DNS_SERVERS'],
+    [{ LANYARD_DNS_SERVERS: '1.1.1.1:0' }, 'LANYARD_DNS_SERVERS'],
+    [{ LANYARD_DNS_SERVERS: '1.1.1.1:65536' }, 'LANYARD_DNS_SERVERS'],
+    [{ LANYARD_DNS_SERVERS: '300.1.1.1' }, 'LANYARD_DNS_SERVERS'],
+    [{ LANYARD_DNS_SERVERS: '1.1.1.1:53:53' }, 'LANYARD_DNS_SERVERS'],
+    [{ LANYARD_DNS_SERVERS: '[1.1.1.1]:53' }, 'LANYARD_DNS_SERVERS'],
+    [{ LANYARD_DNS_SERVERS: '[::1]:x' }, 'LANYARD_DNS_SERVERS'],
   ];
   for (const [env, variable] of cases) {
     assert.throws(
@@ -52,4 +60,12 @@ test('secret keys parse from base64 or hex, get a stable id, and never appear wh
   assert.equal(fromBase64.secretKey?.id, fromHex.secretKey?.id);
   const logged = JSON.stringify(redactConfig(fromBase64));
   assert.ok(!logged.includes(key.toString('base64')) && !logged.includes('hunter2') && !logged.includes('b'.repeat(40)), logged);
+});
+
+test('LANYARD_DNS_SERVERS: the system resolver by default, else addresses with optional ports', () => {
+  assert.equal(loadConfig({}).dnsServers, undefined);
+  assert.equal(loadConfig({ LANYARD_DNS_SERVERS: ' ' }).dnsServers, undefined);
+  const config = loadConfig({ LANYARD_DNS_SERVERS: '10.0.0.2, 127.0.0.1:5353,2001:db8::1,[2001:db8::2]:53,[::1]' });
+  assert.deepEqual(config.dnsServers, ['10.0.0.2', '127.0.0.1:5353', '2001:db8::1', '[2001:db8::2]:53', '[::1]']);
+  assert.ok(Object.isFrozen(config.dnsServers));
 });
