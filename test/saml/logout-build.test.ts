@@ -1,6 +1,6 @@
 /**
- * Outbound logout messages: the LogoutRequest and LogoutResponse builders, and the Redirect-binding
- * encoder generalized to SAMLResponse.
+ * Outbound logout messages: the LogoutRequest and LogoutResponse builders, the Redirect-binding
+ * encoder generalized to SAMLResponse, and a round trip through Lanyard's own verifiers.
  */
 import * as assert from 'node:assert/strict';
 import { verify } from 'node:crypto';
@@ -9,7 +9,10 @@ import { inflateRawSync } from 'node:zlib';
 import { encodeRedirectBinding, SIG_ALG_RSA_SHA256 } from '../../src/domain/saml/authn-request.ts';
 import { createLogoutRequest, LOGOUT_REASON_USER, type LogoutRequestInput } from '../../src/domain/saml/logout-request.ts';
 import { createLogoutResponse, type LogoutOutcome } from '../../src/domain/saml/logout-response.ts';
+import { verifyLogoutRequest, verifyLogoutResponse } from '../../src/domain/saml/logout-verify.ts';
+import { trustedCertificate } from '../../src/domain/saml/signature.ts';
 import { attr, children, NS, onlyChild, parseXml, textOf } from '../../src/domain/saml/xml.ts';
+import { spCertPem } from '../support/logout-builder.ts';
 import { testKeys } from '../support/saml-builder.ts';
 
 const now = new Date('2026-05-06T07:08:09.123Z');
@@ -190,5 +193,44 @@ describe('encodeRedirectBinding for a LogoutResponse (bindings §3.4.4.1)', () =
     assert.equal(inflateRawSync(Buffer.from(message, 'base64')).toString('utf8'), response.xml);
     // The default stays SAMLRequest.
     assert.ok(new URL(encodeRedirectBinding({ ssoUrl: IDP_SLO, xml: response.xml }).url).searchParams.has('SAMLRequest'));
+  });
+});
+
+describe('round trip through Lanyard’s own verifiers', () => {
+  const spCert = trustedCertificate(spCertPem);
+  if (!spCert.ok) throw new Error(spCert.error.message);
+  // Lanyard's messages, checked as the IdP would: issuer = our entity ID, destination = the IdP SLO URL.
+  const asIdp = { idpEntityId: ISSUER, trustedCerts: [spCert.value], sloUrl: IDP_SLO, now, clockSkewSeconds: 0 };
+
+  test('a signed LogoutRequest verifies, and names the same NameID and SessionIndex', () => {
+    const request = built({ ...base, nameId: { ...base.nameId, nameQualifier: 'https://idp.example.test/' } });
+    const encoded = encodeRedirectBinding({ ssoUrl: IDP_SLO, xml: request.xml, relayState: 'r1', signingKey: testKeys.spKey });
+    const verified = verifyLogoutRequest({ ...asIdp, received: { binding: 'redirect', rawQuery: new URL(encoded.url).search } });
+    if (!verified.ok) assert.fail(verified.error.message);
+    assert.equal(verified.value.id, request.id);
+    assert.deepEqual(verified.value.nameId, {
+      value: 'alice@example.com',
+      format: 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress',
+      nameQualifier: 'https://idp.example.test/',
+      spNameQualifier: ISSUER,
+      spProvidedId: null,
+    });
+    assert.deepEqual(verified.value.sessionIndexes, ['_session-42']);
+    assert.equal(verified.value.relayState, 'r1');
+  });
+
+  test('a signed partial LogoutResponse verifies as partial', () => {
+    const response = createLogoutResponse(
+      { now, destination: IDP_SLO, issuer: ISSUER, inResponseTo: '_r', outcome: 'partial_logout' },
+      { randomBytes },
+    );
+    const encoded = encodeRedirectBinding({ ssoUrl: IDP_SLO, xml: response.xml, parameter: 'SAMLResponse', signingKey: testKeys.spKey });
+    const verified = verifyLogoutResponse({
+      ...asIdp,
+      received: { binding: 'redirect', rawQuery: new URL(encoded.url).search },
+      expectedInResponseTo: '_r',
+    });
+    if (!verified.ok) assert.fail(verified.error.message);
+    assert.equal(verified.value.partialLogout, true);
   });
 });
