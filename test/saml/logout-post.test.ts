@@ -53,6 +53,13 @@ describe('POST-binding LogoutRequest', () => {
     assert.deepEqual(verified.sessionIndexes, ['_session-42']);
   });
 
+  test('the form RelayState must be text of at most 80 bytes (bindings §3.4.3)', () => {
+    const signed = signPost(buildLogoutRequestXml());
+    accepted(verifyLogoutRequest(logoutInputFor(post(signed, 'r'.repeat(80)))));
+    refused(verifyLogoutRequest(logoutInputFor(post(signed, 'r'.repeat(81)))), 'saml_binding_malformed');
+    refused(verifyLogoutRequest(logoutInputFor(post(signed, 'lone \ud800 surrogate'))), 'saml_binding_malformed');
+  });
+
   test('unsigned: refused unless the connection allows it', () => {
     const xml = buildLogoutRequestXml({ destination: null });
     refused(request(xml), 'saml_signature_missing');

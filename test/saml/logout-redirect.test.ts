@@ -234,6 +234,18 @@ describe('Redirect-binding parameters', () => {
     }
   });
 
+  test('a RelayState over the 80 bytes of bindings §3.4.3 is refused, so an accepted one can always be sent back', () => {
+    accepted(request(redirectQuery(xml, { relayState: 'é'.repeat(40) })));
+    refused(
+      request(`${redirectQuery(xml, { keyPem: null })}&RelayState=${'x'.repeat(81)}`, { allowUnsigned: true }),
+      'saml_binding_malformed',
+    );
+    refused(
+      request(`${redirectQuery(xml, { keyPem: null })}&RelayState=${encodeURIComponent('é'.repeat(41))}`, { allowUnsigned: true }),
+      'saml_binding_malformed',
+    );
+  });
+
   test('an unknown SAMLEncoding is refused, the DEFLATE one accepted', () => {
     const query = redirectQuery(xml);
     refused(request(`${query}&SAMLEncoding=urn%3Aexample%3Agzip`), 'saml_binding_malformed');

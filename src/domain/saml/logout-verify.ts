@@ -139,38 +139,68 @@ function expectations(input: VerifyLogoutInput, signed: boolean): LogoutExpectat
   };
 }
 
-/** The message's root element, authenticated as the binding requires, and how it came. */
+/**
+ * The message's root element, authenticated as the binding requires, and how it came. RelayState is
+ * held to the 80 bytes bindings §3.4.3 allows, so that whatever is accepted can be sent back with
+ * encodeRedirectBinding (which enforces the same limit).
+ */
 function openLogoutMessage(input: VerifyLogoutInput, kind: LogoutKind): Result<{ root: Element; origin: LogoutMessageOrigin }, SamlError> {
   const policy: SignaturePolicy = { trustedCerts: input.trustedCerts, allowSha1: input.allowSha1 ?? false };
   const allowUnsigned = input.allowUnsigned ?? false;
   const maxBytes = input.maxBytes ?? DEFAULT_MAX_LOGOUT_BYTES;
   const { received } = input;
-  if (received.binding === 'redirect') {
-    const query = readRedirectQuery(received.rawQuery);
-    if (!query.ok) return query;
-    if (query.value.parameter !== (kind === 'LogoutRequest' ? 'SAMLRequest' : 'SAMLResponse')) {
-      return refuse('saml_not_a_logout_message', `A ${query.value.parameter} arrived where a ${kind} was expected.`);
-    }
-    // Authenticate before inflating or parsing anything (W3C XML Signature Best Practices §2.1).
-    const signature = verifyRedirectSignature(query.value, policy, allowUnsigned);
-    if (!signature.ok) return signature;
-    const xml = inflateRedirectMessage(query.value.message, maxBytes);
-    if (!xml.ok) return xml;
-    // A ds:Signature left inside the XML is not used: the binding has the sender remove it (§3.4.4.1).
-    const root = parseLogoutXml(xml.value, maxBytes, kind);
-    if (!root.ok) return root;
-    const fingerprint = signature.value.fingerprintSha256;
-    return ok({
-      root: root.value,
-      origin: {
-        binding: 'redirect',
-        relayState: query.value.relayState,
-        signed: fingerprint !== null,
-        signingCertificateFingerprintSha256: fingerprint,
-      },
-    });
+  const opened =
+    received.binding === 'redirect'
+      ? openRedirect(received.rawQuery, kind, policy, allowUnsigned, maxBytes)
+      : openPost(received.message, received.relayState ?? null, kind, policy, allowUnsigned, maxBytes);
+  if (!opened.ok) return opened;
+  const { relayState } = opened.value.origin;
+  if (relayState !== null && (Buffer.byteLength(relayState, 'utf8') > MAX_RELAY_STATE_BYTES || LONE_SURROGATE.test(relayState))) {
+    return refuse('saml_binding_malformed', `The RelayState is not text of at most ${MAX_RELAY_STATE_BYTES} bytes (bindings §3.4.3).`);
   }
-  const xml = decodePostMessage(received.message, maxBytes);
+  return opened;
+}
+
+const MAX_RELAY_STATE_BYTES = 80;
+const LONE_SURROGATE = /\p{Cs}/u;
+
+type Opened = Result<{ root: Element; origin: LogoutMessageOrigin }, SamlError>;
+
+function openRedirect(rawQuery: string, kind: LogoutKind, policy: SignaturePolicy, allowUnsigned: boolean, maxBytes: number): Opened {
+  const query = readRedirectQuery(rawQuery);
+  if (!query.ok) return query;
+  if (query.value.parameter !== (kind === 'LogoutRequest' ? 'SAMLRequest' : 'SAMLResponse')) {
+    return refuse('saml_not_a_logout_message', `A ${query.value.parameter} arrived where a ${kind} was expected.`);
+  }
+  // Authenticate before inflating or parsing anything (W3C XML Signature Best Practices §2.1).
+  const signature = verifyRedirectSignature(query.value, policy, allowUnsigned);
+  if (!signature.ok) return signature;
+  const xml = inflateRedirectMessage(query.value.message, maxBytes);
+  if (!xml.ok) return xml;
+  // A ds:Signature left inside the XML is not used: the binding has the sender remove it (§3.4.4.1).
+  const root = parseLogoutXml(xml.value, maxBytes, kind);
+  if (!root.ok) return root;
+  const fingerprint = signature.value.fingerprintSha256;
+  return ok({
+    root: root.value,
+    origin: {
+      binding: 'redirect',
+      relayState: query.value.relayState,
+      signed: fingerprint !== null,
+      signingCertificateFingerprintSha256: fingerprint,
+    },
+  });
+}
+
+function openPost(
+  message: string,
+  relayState: string | null,
+  kind: LogoutKind,
+  policy: SignaturePolicy,
+  allowUnsigned: boolean,
+  maxBytes: number,
+): Opened {
+  const xml = decodePostMessage(message, maxBytes);
   if (!xml.ok) return xml;
   const root = parseLogoutXml(xml.value, maxBytes, kind);
   if (!root.ok) return root;
@@ -178,12 +208,7 @@ function openLogoutMessage(input: VerifyLogoutInput, kind: LogoutKind): Result<{
   if (!fingerprint.ok) return fingerprint;
   return ok({
     root: root.value,
-    origin: {
-      binding: 'post',
-      relayState: received.relayState ?? null,
-      signed: fingerprint.value !== null,
-      signingCertificateFingerprintSha256: fingerprint.value,
-    },
+    origin: { binding: 'post', relayState, signed: fingerprint.value !== null, signingCertificateFingerprintSha256: fingerprint.value },
   });
 }
 
