@@ -4,33 +4,21 @@
  */
 import * as assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { isSamlErrorCode, type SamlError, type SamlErrorCode } from '../../src/domain/saml/errors.ts';
+import { isSamlErrorCode } from '../../src/domain/saml/errors.ts';
 import { verifyLogoutRequest, verifyLogoutResponse, type VerifyLogoutInput } from '../../src/domain/saml/logout-verify.ts';
-import type { Result } from '../../src/domain/result.ts';
 import {
+  accepted,
   buildLogoutRequestXml,
   buildLogoutResponseXml,
   LOGOUT_REQUEST_ID,
   logoutInputFor,
   postField,
+  refused,
+  seenLogoutCodes,
   signPost,
   SP_REQUEST_ID,
 } from '../support/logout-builder.ts';
 import { ALGORITHMS, attackerFingerprint, idpTrustedCert, testKeys } from '../support/saml-builder.ts';
-
-const returnedCodes = new Set<string>();
-
-function refused<T>(result: Result<T, SamlError>, code: SamlErrorCode): SamlError {
-  if (result.ok) assert.fail(`expected ${code}, but the message was ACCEPTED`);
-  returnedCodes.add(result.error.code);
-  assert.equal(result.error.code, code, `got ${result.error.code}: ${result.error.message}`);
-  return result.error;
-}
-
-function accepted<T>(result: Result<T, SamlError>): T {
-  if (!result.ok) assert.fail(`expected acceptance, got ${result.error.code}: ${result.error.message}`);
-  return result.value;
-}
 
 const post = (xml: string, relayState?: string) => ({
   binding: 'post' as const,
@@ -162,6 +150,6 @@ describe('POST-binding LogoutResponse', () => {
 
 describe('error catalogue (logout, POST binding)', () => {
   test('every code returned above is documented', () => {
-    for (const code of returnedCodes) assert.ok(isSamlErrorCode(code), `undocumented code ${code}`);
+    for (const code of seenLogoutCodes) assert.ok(isSamlErrorCode(code), `undocumented code ${code}`);
   });
 });

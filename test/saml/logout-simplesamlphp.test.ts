@@ -9,27 +9,19 @@
  * Each positive case has a negative twin (a key the IdP does not trust), so the checks can fail.
  */
 import * as assert from 'node:assert/strict';
-import { randomBytes, type KeyObject } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { describe, test, type TestContext } from 'node:test';
 import { createAuthnRequest, encodeRedirectBinding } from '../../src/domain/saml/authn-request.ts';
 import { createLogoutRequest, type LogoutNameId } from '../../src/domain/saml/logout-request.ts';
-import { createLogoutResponse } from '../../src/domain/saml/logout-response.ts';
-import {
-  verifyLogoutRequest,
-  verifyLogoutResponse,
-  type VerifiedLogoutRequest,
-  type VerifiedLogoutResponse,
-} from '../../src/domain/saml/logout-verify.ts';
 import type { SamlError } from '../../src/domain/saml/errors.ts';
-import { trustedCertificate, type TrustedCertificate } from '../../src/domain/saml/signature.ts';
+import { trustedCertificate } from '../../src/domain/saml/signature.ts';
 import { verifySamlResponse } from '../../src/domain/saml/verify-response.ts';
 import { attr, NS, parseXml } from '../../src/domain/saml/xml.ts';
 import type { Result } from '../../src/domain/result.ts';
 import { requireOrSkip } from '../support/environment.ts';
+import { SLO_STAND_IN_SKEW, startSloStandIn, type SloStandIn } from '../support/slo-stand-in.ts';
 import { spCertPath } from '../support/logout-builder.ts';
 import {
   createCookieJar,
@@ -42,80 +34,7 @@ import {
 import { testKeys } from '../support/saml-builder.ts';
 import { simpleSamlPhpAvailability, startSimpleSamlPhp, type SimpleSamlPhpIdp } from '../support/simplesamlphp.ts';
 
-const SKEW = 5;
-
-/** Lanyard's SLO endpoint, as a loopback server: what arrived, what the verifiers said, and how it answers. */
-interface SloStandIn {
-  readonly base: string;
-  readonly spEntityId: string;
-  readonly sloUrl: string;
-  readonly acsUrl: string;
-  idp?: { entityId: string; sloUrl: string; trusted: TrustedCertificate };
-  /** The key the LogoutResponse to an IdP-initiated logout is signed with. */
-  answerKey: KeyObject;
-  /** The ID of the LogoutRequest Lanyard sent, for the response's InResponseTo. */
-  pendingRequestId: string | null;
-  allowUnsigned: boolean;
-  readonly requests: Result<VerifiedLogoutRequest, SamlError>[];
-  readonly responses: Result<VerifiedLogoutResponse, SamlError>[];
-  close(): Promise<void>;
-}
-
-async function startSloStandIn(): Promise<SloStandIn> {
-  const server = createServer((req, res) => {
-    const url = req.url ?? '/';
-    // The query exactly as it arrived on the wire: the signature covers these octets.
-    const rawQuery = url.includes('?') ? url.slice(url.indexOf('?') + 1) : '';
-    if (!url.startsWith('/slo?') || stand.idp === undefined) return void res.writeHead(404).end('not found');
-    const common = {
-      received: { binding: 'redirect' as const, rawQuery },
-      idpEntityId: stand.idp.entityId,
-      trustedCerts: [stand.idp.trusted],
-      sloUrl: stand.sloUrl,
-      now: new Date(),
-      clockSkewSeconds: SKEW,
-      allowUnsigned: stand.allowUnsigned,
-    };
-    if (/(^|&)SAMLResponse=/.test(rawQuery)) {
-      stand.responses.push(verifyLogoutResponse({ ...common, expectedInResponseTo: stand.pendingRequestId }));
-      return void res.writeHead(200, { 'content-type': 'text/plain' }).end('logged out');
-    }
-    const verified = verifyLogoutRequest(common);
-    stand.requests.push(verified);
-    if (!verified.ok) return void res.writeHead(400, { 'content-type': 'text/plain' }).end(verified.error.code);
-    const response = createLogoutResponse(
-      { now: new Date(), destination: stand.idp.sloUrl, issuer: stand.spEntityId, inResponseTo: verified.value.id },
-      { randomBytes },
-    );
-    const { url: location } = encodeRedirectBinding({
-      ssoUrl: stand.idp.sloUrl,
-      xml: response.xml,
-      parameter: 'SAMLResponse',
-      signingKey: stand.answerKey,
-      ...(verified.value.relayState === null ? {} : { relayState: verified.value.relayState }),
-    });
-    res.writeHead(302, { location }).end();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const stand: SloStandIn = {
-    base,
-    spEntityId: `${base}/sso/saml/conn_slo`,
-    sloUrl: `${base}/slo`,
-    acsUrl: `${base}/acs`,
-    answerKey: testKeys.spKey,
-    pendingRequestId: null,
-    allowUnsigned: false,
-    requests: [],
-    responses: [],
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-  return stand;
-}
+const SKEW = SLO_STAND_IN_SKEW;
 
 async function startIdp(t: TestContext, stand: SloStandIn, signLogout: boolean): Promise<SimpleSamlPhpIdp | undefined> {
   const { available, reason } = simpleSamlPhpAvailability();

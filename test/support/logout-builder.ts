@@ -4,12 +4,15 @@
  * the HTTP-POST binding (enveloped signature by xml-crypto). Defaults are realistic, so a test
  * states only what its case changes.
  */
+import * as assert from 'node:assert/strict';
 import { createPrivateKey, sign as rsaSign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { deflateRawSync } from 'node:zlib';
 import { SignedXml } from 'xml-crypto';
 import { encodeRedirectBinding } from '../../src/domain/saml/authn-request.ts';
-import type { VerifyLogoutInput } from '../../src/domain/saml/logout-verify.ts';
+import type { Result } from '../../src/domain/result.ts';
+import type { SamlError, SamlErrorCode } from '../../src/domain/saml/errors.ts';
+import { verifyLogoutRequest, verifyLogoutResponse, type VerifyLogoutInput } from '../../src/domain/saml/logout-verify.ts';
 import { escapeXml } from '../../src/domain/saml/xml.ts';
 import { ALGORITHMS, at, IDP, idpTrustedCert, NOW, SP, testKeys } from './saml-builder.ts';
 
@@ -159,4 +162,36 @@ export function postField(xml: string): string {
 /** The verifier input for the template's IdP and SLO URL, with the test clock; override what the case changes. */
 export function logoutInputFor(received: VerifyLogoutInput['received'], overrides: Partial<VerifyLogoutInput> = {}): VerifyLogoutInput {
   return { received, idpEntityId: IDP, trustedCerts: [idpTrustedCert], sloUrl: SLO, now: NOW, clockSkewSeconds: 0, ...overrides };
+}
+
+/** Every refusal code a logout test file saw, for its catalogue check. */
+export const seenLogoutCodes = new Set<string>();
+
+/** Asserts a refusal with `code` (and a message), and returns it. */
+export function refused<T>(result: Result<T, SamlError>, code: SamlErrorCode): SamlError {
+  if (result.ok) assert.fail(`expected ${code}, but the message was ACCEPTED`);
+  seenLogoutCodes.add(result.error.code);
+  assert.equal(result.error.code, code, `got ${result.error.code}: ${result.error.message}`);
+  assert.ok(result.error.message.length > 0);
+  return result.error;
+}
+
+/** Asserts acceptance, and returns the verified value. */
+export function accepted<T>(result: Result<T, SamlError>): T {
+  if (!result.ok) assert.fail(`expected acceptance, got ${result.error.code}: ${result.error.message}`);
+  return result.value;
+}
+
+/** verifyLogoutRequest over a Redirect-binding query, with the template's connection. */
+export function redirectRequest(rawQuery: string, overrides: Partial<VerifyLogoutInput> = {}) {
+  return verifyLogoutRequest(logoutInputFor({ binding: 'redirect', rawQuery }, overrides));
+}
+
+/** verifyLogoutResponse over a Redirect-binding query, answering {@link SP_REQUEST_ID} by default. */
+export function redirectResponse(
+  rawQuery: string,
+  expectedInResponseTo: string | null = SP_REQUEST_ID,
+  overrides: Partial<VerifyLogoutInput> = {},
+) {
+  return verifyLogoutResponse({ ...logoutInputFor({ binding: 'redirect', rawQuery }, overrides), expectedInResponseTo });
 }
