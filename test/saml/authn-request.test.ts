@@ -151,3 +151,28 @@ describe('encodeRedirectBinding', () => {
     assert.throws(() => encodeRedirectBinding({ ssoUrl: request.destination, xml: built.xml, signingKey: publicKey }), RangeError);
   });
 });
+
+describe('encodeRedirectBinding with parameter SAMLResponse', () => {
+  it('carries the message as SAMLResponse and signs SAMLResponse=…&SigAlg=…', () => {
+    const built = createAuthnRequest(request, { randomBytes });
+    const encoded = encodeRedirectBinding({
+      ssoUrl: 'https://idp.example/slo',
+      xml: built.xml,
+      parameter: 'SAMLResponse',
+      signingKey: privateKey,
+    });
+    const parameters = rawParameters(encoded.url);
+    assert.deepEqual(
+      parameters.map(([name]) => name),
+      ['SAMLResponse', 'SigAlg', 'Signature'],
+    );
+    const signed = parameters
+      .slice(0, 2)
+      .map(([name, value]) => `${name}=${value}`)
+      .join('&');
+    assert.equal(
+      verify('sha256', Buffer.from(signed), publicKey, Buffer.from(decodeURIComponent(parameters[2]?.[1] ?? ''), 'base64')),
+      true,
+    );
+  });
+});

@@ -27,6 +27,10 @@ export interface SimpleSamlPhpOptions {
   nameIdFormat?: 'email' | 'persistent' | 'transient';
   /** The SP's SingleLogoutService URL (HTTP-Redirect binding). */
   sloUrl?: string;
+  /** Path of the SP's signing certificate (PEM): with signLogout, the IdP checks the SP's logout messages against it. */
+  spSigningCert?: string;
+  /** Sign the IdP's LogoutRequests/Responses and require signed ones from the SP (default false). */
+  signLogout?: boolean;
   /** How long the start script may take; default 30 s, or 5 min when it must first install Debian packages. */
   timeoutMs?: number;
 }
@@ -44,6 +48,8 @@ export interface SimpleSamlPhpIdp {
   metadataFile: string;
   ssoUrl: string;
   sloUrl: string;
+  /** Starts IdP-initiated Single Logout of every SP of the session, then returns to the IdP's /logged-out. */
+  idpLogoutUrl: string;
   idpInitiatedUrl: string;
   certFile: string;
   pidFile: string;
@@ -103,6 +109,8 @@ function scriptArguments(options: SimpleSamlPhpOptions, port: number, dir: strin
   if (options.signAssertion === false) args.push('--no-sign-assertion');
   if (options.encryptWith !== undefined) args.push('--encrypt-with', options.encryptWith);
   if (options.nameIdFormat !== undefined) args.push('--nameid-format', options.nameIdFormat);
+  if (options.spSigningCert !== undefined) args.push('--sp-signing-cert', options.spSigningCert);
+  if (options.signLogout === true) args.push('--sign-logout');
   return args;
 }
 

@@ -61,12 +61,14 @@ export function createAuthnRequest(input: AuthnRequestInput, deps: AuthnRequestD
   return { id, xml };
 }
 
-/** How to send a request with the HTTP-Redirect binding. */
+/** How to send a request (or a LogoutResponse) with the HTTP-Redirect binding. */
 export interface RedirectBindingInput {
-  /** The IdP SingleSignOnService URL; its own query parameters are kept. */
+  /** The IdP endpoint: its SingleSignOnService or SingleLogoutService URL; its own query parameters are kept. */
   ssoUrl: string;
-  /** The AuthnRequest XML, unsigned (the Redirect binding carries the signature in the URL). */
+  /** The message XML, unsigned (the Redirect binding carries the signature in the URL). */
   xml: string;
+  /** The query parameter that carries the message: `SAMLRequest` (default) or, for a LogoutResponse, `SAMLResponse` (bindings §3.4.4.1). */
+  parameter?: 'SAMLRequest' | 'SAMLResponse';
   /** Opaque state returned by the IdP; at most 80 bytes (SAML bindings §3.4.3). */
   relayState?: string;
   /** When given, the query is signed with rsa-sha256 under this RSA private key. */
@@ -76,6 +78,7 @@ export interface RedirectBindingInput {
 /** The Redirect-binding URL and its SAML parameters (already URL-decoded). */
 export interface RedirectBinding {
   url: string;
+  /** The base64 DEFLATEd message, whichever parameter (SAMLRequest or SAMLResponse) carries it. */
   samlRequest: string;
   relayState?: string;
   sigAlg?: string;
@@ -85,9 +88,10 @@ export interface RedirectBinding {
 const SAML_PARAMETERS = new Set(['SAMLRequest', 'SAMLResponse', 'RelayState', 'SigAlg', 'Signature']);
 
 /**
- * Encodes a request for the HTTP-Redirect binding (SAML bindings §3.4.4.1): raw DEFLATE (RFC 1951,
+ * Encodes a message for the HTTP-Redirect binding (SAML bindings §3.4.4.1): raw DEFLATE (RFC 1951,
  * no zlib header), base64, URL-encoding; RelayState beside it; when signing, SigAlg and a
- * Signature over the exact octets `SAMLRequest=…&RelayState=…&SigAlg=…` as they appear in the URL.
+ * Signature over the exact octets `SAMLRequest=…&RelayState=…&SigAlg=…` (or `SAMLResponse=…`)
+ * as they appear in the URL.
  *
  * @throws RangeError when RelayState is over 80 bytes, the SSO URL is not http(s) or already holds
  * SAML parameters, or the signing key is not an RSA private key.
@@ -102,7 +106,7 @@ export function encodeRedirectBinding(input: RedirectBindingInput): RedirectBind
     throw new RangeError('RelayState must not exceed 80 bytes (SAML bindings §3.4.3).');
   }
   const samlRequest = deflateRawSync(Buffer.from(input.xml, 'utf8')).toString('base64');
-  const parameters = [`SAMLRequest=${encodeURIComponent(samlRequest)}`];
+  const parameters = [`${input.parameter ?? 'SAMLRequest'}=${encodeURIComponent(samlRequest)}`];
   if (input.relayState !== undefined) parameters.push(`RelayState=${encodeURIComponent(input.relayState)}`);
   const result: RedirectBinding = { url: '', samlRequest, ...(input.relayState === undefined ? {} : { relayState: input.relayState }) };
 

@@ -40,6 +40,24 @@ export const SAML_ERROR_CATALOGUE = {
   saml_missing_name_id: 'The Assertion Subject has no usable NameID.',
   saml_invalid_trusted_certificate: 'A certificate configured for pinning could not be parsed as an X.509 certificate.',
   saml_internal_error: 'An unexpected failure inside the verifier; the Response was refused.',
+  // Single Logout (SAML core §3.7, bindings §3.4.4.1 and §3.5, profiles §4.4). The codes above that name no
+  // Response or Assertion (DOCTYPE, malformed XML, duplicate IDs, wrapping, signature and algorithm codes,
+  // wrong issuer, status not success) are also returned for logout messages.
+  saml_binding_malformed:
+    'The HTTP-Redirect or HTTP-POST parameters are unusable: a repeated or missing parameter, invalid URL-encoding or base64, data that does not inflate, or an unknown SAMLEncoding.',
+  saml_logout_too_large: 'The logout message is larger than the size limit (encoded, or once inflated: a deflate bomb).',
+  saml_not_a_logout_message: 'The message is not the SAML 2.0 LogoutRequest or LogoutResponse expected here.',
+  saml_malformed_logout_message:
+    'The LogoutRequest or LogoutResponse breaks the SAML 2.0 schema (a required element or attribute is missing, repeated or invalid).',
+  saml_logout_missing_issuer: 'The logout message has no Issuer, or an Issuer whose Format is not the entity format (profiles §4.4.4).',
+  saml_logout_wrong_destination: 'The logout message Destination is not this connection’s SLO URL, or a signed message has no Destination.',
+  saml_logout_expired: 'The logout message is past its NotOnOrAfter, or was issued longer ago than the accepted message age.',
+  saml_logout_not_yet_valid: 'The logout message IssueInstant is in the future, beyond the allowed clock skew.',
+  saml_logout_in_response_to_mismatch: 'The LogoutResponse does not answer the LogoutRequest that Lanyard sent.',
+  saml_logout_unsupported_identifier:
+    'The LogoutRequest names the user with an EncryptedID or BaseID; Lanyard matches sessions on a plain NameID.',
+  saml_query_signature_invalid:
+    'The Signature of an HTTP-Redirect message does not verify with any pinned certificate over the query octets as received.',
 } as const satisfies Record<string, string>;
 
 /** A stable, snake_case reason code from {@link SAML_ERROR_CATALOGUE}. */

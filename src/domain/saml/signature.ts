@@ -40,7 +40,7 @@ function toCertificateBytes(input: string | Buffer): string | Buffer {
 }
 
 /** XML-DSig signature algorithms (RFC 6931 §2.3) mapped to the node:crypto digest they use. */
-const SIGNATURE_ALGORITHMS: ReadonlyMap<string, string> = new Map([
+export const SIGNATURE_ALGORITHMS: ReadonlyMap<string, string> = new Map([
   ['http://www.w3.org/2001/04/xmldsig-more#rsa-sha256', 'sha256'],
   ['http://www.w3.org/2001/04/xmldsig-more#rsa-sha384', 'sha384'],
   ['http://www.w3.org/2001/04/xmldsig-more#rsa-sha512', 'sha512'],
