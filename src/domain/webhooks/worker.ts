@@ -11,7 +11,7 @@ import { SYSTEM_ACTOR } from '../actor.ts';
 import { dispatchEvents } from './dispatch.ts';
 import { recordWebhookEvent } from './endpoints.ts';
 import type { WebhookMetricsSink } from './metrics.ts';
-import type { Nudge } from './nudge.ts';
+import { createNudge, type Nudge } from './nudge.ts';
 import { ATTEMPT_TIMEOUT_MS, judgeAttempt } from './schedule.ts';
 import { RESPONSE_BODY_BYTES, sendAttempt, type SentAttempt } from './send.ts';
 
@@ -64,6 +64,7 @@ export function createWebhookWorker(deps: WebhookWorkerDeps, options: WebhookWor
   const concurrency = options.concurrency ?? 32;
   const pollIntervalMs = options.pollIntervalMs ?? 1000;
   const timeoutMs = options.attemptTimeoutMs ?? ATTEMPT_TIMEOUT_MS;
+  const dispatchBatch = options.dispatchBatch ?? 500;
   // The lease outlasts the attempt's time limit, so a live sender always records before it ends.
   const leaseMs = timeoutMs + 5000;
   const token = `wkr_${randomToken(random, 12)}`;
@@ -72,28 +73,51 @@ export function createWebhookWorker(deps: WebhookWorkerDeps, options: WebhookWor
     deps,
   );
   const inFlight = new Map<string, Promise<void>>();
+  // The dispatcher listens to the nudge from deps; the deliverer to the dispatcher and to freed slots.
+  const deliverNudge = createNudge();
   let abort = new AbortController();
   let running = false;
-  let loop: Promise<void> | undefined;
+  let loops: Promise<void>[] = [];
 
-  /** One round: a dispatch batch, then claims for the free slots. Returns whether it found work. */
-  async function round(): Promise<boolean> {
-    const dispatched = await dispatchEvents(db, { now: clock(), random, limit: options.dispatchBatch ?? 500 });
+  /** One dispatch transaction; returns how many events it took. */
+  async function dispatchOnce(): Promise<number> {
+    return dispatchEvents(db, { now: clock(), random, limit: dispatchBatch });
+  }
+
+  /**
+   * Claims due deliveries for the free slots and starts sending them. Claims wait until a
+   * quarter of the slots are free (or none is busy), so that a busy worker claims in batches
+   * rather than one row per finished attempt.
+   */
+  async function claimAndSend(): Promise<number> {
     const free = concurrency - inFlight.size;
-    if (free <= 0) return dispatched > 0;
+    if (free < Math.max(1, Math.floor(concurrency / 4)) && inFlight.size > 0) return 0;
     const now = clock();
     const claimed = await store.claimDueDeliveries(db, { now, leaseUntil: new Date(now.getTime() + leaseMs), token, limit: free });
-    if (claimed.length > 0) {
-      const endpoints = new Map((await store.findEndpoints(db, [...new Set(claimed.map((c) => c.endpoint_id))])).map((e) => [e.id, e]));
-      for (const delivery of claimed) {
-        const work = deliver(delivery, endpoints.get(delivery.endpoint_id)).finally(() => {
-          inFlight.delete(delivery.id);
-          nudge.notify(); // a slot is free
-        });
-        inFlight.set(delivery.id, work);
-      }
+    if (claimed.length === 0) return 0;
+    const endpoints = new Map((await store.findEndpoints(db, [...new Set(claimed.map((c) => c.endpoint_id))])).map((e) => [e.id, e]));
+    for (const delivery of claimed) {
+      const work = deliver(delivery, endpoints.get(delivery.endpoint_id)).finally(() => {
+        inFlight.delete(delivery.id);
+        deliverNudge.notify(); // a slot is free
+      });
+      inFlight.set(delivery.id, work);
     }
-    return dispatched > 0 || claimed.length > 0;
+    return claimed.length;
+  }
+
+  /** Runs `step` until stopped, waiting on `wake` (at most the poll interval) whenever it found nothing. */
+  async function repeat(name: string, step: () => Promise<number>, wake: Nudge, after?: () => void): Promise<void> {
+    while (running) {
+      let found = 0;
+      try {
+        found = await step();
+      } catch (error) {
+        logger.error({ err: error }, `webhook ${name} failed; retrying`);
+      }
+      after?.();
+      if (running && found === 0) await wake.wait(pollIntervalMs);
+    }
   }
 
   async function deliver(delivery: store.ClaimedDelivery, endpoint: WebhookEndpointRow | undefined): Promise<void> {
@@ -133,31 +157,40 @@ export function createWebhookWorker(deps: WebhookWorkerDeps, options: WebhookWor
   async function record(delivery: store.ClaimedDelivery, endpoint: WebhookEndpointRow, attempt: SentAttempt): Promise<void> {
     const now = clock();
     deps.metrics.attempt(attempt.outcome, attempt.latencyMs / 1000);
-    await db.transaction().execute(async (trx) => {
-      const streak = attempt.outcome === 'success' ? null : await store.extendFailingStreak(trx, endpoint.id, now);
-      const verdict = judgeAttempt(attempt.result, {
-        attemptsMade: delivery.attempt_count + 1,
-        now,
-        failingSince: streak?.failing_since ?? null,
-        random,
+    const row = {
+      id: newId('wha', now, random),
+      attempted_at: now,
+      status_code: attempt.statusCode,
+      error: attempt.error,
+      latency_ms: attempt.latencyMs,
+      response_body: attempt.responseBody,
+    };
+    const context = { attemptsMade: delivery.attempt_count + 1, now, random };
+    if (attempt.outcome === 'success') {
+      const verdict = judgeAttempt(attempt.result, { ...context, failingSince: null });
+      const moved = await store.recordAttempt(db, {
+        deliveryId: delivery.id,
+        token,
+        status: verdict.status,
+        nextAttemptAt: null,
+        attempt: row,
       });
+      if (moved) deps.metrics.delivery('delivered');
+      if (moved && endpoint.failing_since !== null) await store.clearFailingStreak(db, endpoint.id);
+      return;
+    }
+    await db.transaction().execute(async (trx) => {
+      const streak = await store.extendFailingStreak(trx, endpoint.id, now);
+      const verdict = judgeAttempt(attempt.result, { ...context, failingSince: streak?.failing_since ?? null });
       const moved = await store.recordAttempt(trx, {
         deliveryId: delivery.id,
         token,
         status: verdict.status,
         nextAttemptAt: verdict.nextAttemptAt,
-        attempt: {
-          id: newId('wha', now, random),
-          attempted_at: now,
-          status_code: attempt.statusCode,
-          error: attempt.error,
-          latency_ms: attempt.latencyMs,
-          response_body: attempt.responseBody,
-        },
+        attempt: row,
       });
       if (!moved) return;
-      deps.metrics.delivery(verdict.status === 'delivered' ? 'delivered' : verdict.status === 'failed' ? 'failed' : 'retry_scheduled');
-      if (verdict.endpoint.kind === 'ok') await store.clearFailingStreak(trx, endpoint.id);
+      deps.metrics.delivery(verdict.status === 'failed' ? 'failed' : 'retry_scheduled');
       if (verdict.endpoint.kind === 'disable' && (await store.disableEndpoint(trx, endpoint.id, verdict.endpoint.reason, now))) {
         logger.warn({ endpointId: endpoint.id, reason: verdict.endpoint.reason }, 'webhook endpoint disabled');
         await recordWebhookEvent(trx, { now, random }, SYSTEM_ACTOR, {
@@ -171,25 +204,10 @@ export function createWebhookWorker(deps: WebhookWorkerDeps, options: WebhookWor
         });
       }
     });
-    if (attempt.outcome !== 'success') {
-      logger.debug(
-        { deliveryId: delivery.id, endpointId: endpoint.id, status: attempt.statusCode, error: attempt.error },
-        'webhook attempt failed',
-      );
-    }
-  }
-
-  async function run(): Promise<void> {
-    while (running) {
-      let busy = false;
-      try {
-        busy = await round();
-      } catch (error) {
-        logger.error({ err: error }, 'webhook worker round failed; retrying');
-      }
-      if (running && !busy) await nudge.wait(pollIntervalMs);
-      else if (running && inFlight.size >= concurrency) await nudge.wait(pollIntervalMs);
-    }
+    logger.debug(
+      { deliveryId: delivery.id, endpointId: endpoint.id, status: attempt.statusCode, error: attempt.error },
+      'webhook attempt failed',
+    );
   }
 
   return {
@@ -197,13 +215,18 @@ export function createWebhookWorker(deps: WebhookWorkerDeps, options: WebhookWor
       if (running) return;
       running = true;
       abort = new AbortController();
-      loop = run();
+      loops = [
+        // Whatever woke the dispatcher (a request of this instance) may have made deliveries due: tell the deliverer.
+        repeat('dispatch', dispatchOnce, nudge, () => deliverNudge.notify()),
+        repeat('delivery', claimAndSend, deliverNudge),
+      ];
     },
     async stop() {
       if (!running) return;
       running = false;
       nudge.notify();
-      await loop;
+      deliverNudge.notify();
+      await Promise.all(loops);
       const finished = Promise.all(inFlight.values());
       let timer: NodeJS.Timeout | undefined;
       const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, options.stopGraceMs ?? 5000)));
@@ -217,9 +240,9 @@ export function createWebhookWorker(deps: WebhookWorkerDeps, options: WebhookWor
     },
     async drain() {
       for (;;) {
-        const busy = await round();
+        const found = (await dispatchOnce()) + (await claimAndSend());
         if (inFlight.size > 0) await Promise.race(inFlight.values());
-        else if (!busy) return;
+        else if (found === 0) return;
       }
     },
   };
