@@ -107,15 +107,13 @@ try {
     Array.from({ length: events }, (_, i) => i),
     writers,
     async (n) => {
-      const id = await handle.db
-        .transaction()
-        .execute((trx) =>
-          recordEvent(trx, { now: new Date(), random: randomBytes }, SYSTEM_ACTOR, {
-            type: 'organization.created',
-            organizationId: null,
-            summary: { n },
-          }),
-        );
+      const id = await handle.db.transaction().execute((trx) =>
+        recordEvent(trx, { now: new Date(), random: randomBytes }, SYSTEM_ACTOR, {
+          type: 'organization.created',
+          organizationId: null,
+          summary: { n },
+        }),
+      );
       backlogIds.add(id);
     },
   );
