@@ -25,6 +25,8 @@ import { samlAcsRoutes } from './http/routes/sso-saml.ts';
 import { oidcCallbackRoutes } from './http/routes/sso-oidc.ts';
 import { setupRoutes } from './http/routes/setup.ts';
 import { ticketRoutes } from './http/routes/tickets.ts';
+import { webhookRoutes } from './http/routes/webhooks.ts';
+import type { WebhookWorker } from './domain/webhooks/worker.ts';
 import { requestLogSerializer } from './http/log-redaction.ts';
 import { ErrorResponse } from './http/schemas/common.ts';
 
@@ -44,6 +46,8 @@ export interface AppDeps {
   readonly metrics: HttpMetrics;
   readonly isReady: () => Promise<boolean>;
   readonly random: (size: number) => Buffer;
+  /** Delivers webhooks from this instance while the app listens. */
+  readonly webhookWorker?: WebhookWorker;
 }
 
 const BODY_LIMIT = 1024 * 1024;
@@ -69,6 +73,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   registerApiErrorHandling(app);
   app.addSchema(ErrorResponse);
+  // Every listening instance delivers webhooks; close() stops claiming and finishes or releases what it holds.
+  app.addHook('onListen', async () => deps.webhookWorker?.start());
+  app.addHook('onClose', async () => deps.webhookWorker?.stop());
 
   await app.register(swagger, {
     openapi: {
@@ -112,6 +119,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await v1.register(applicationRoutes(deps.services.applications));
       await v1.register(eventRoutes(deps.services.db));
       await v1.register(ticketRoutes(deps.services.tickets));
+      await v1.register(webhookRoutes(deps.services.webhooks));
     },
     { prefix: '/v1' },
   );

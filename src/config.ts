@@ -23,6 +23,12 @@ export interface Config {
   readonly logLevel: LogLevel;
   readonly rateLimit: { readonly max: number; readonly windowSeconds: number };
   readonly allowPrivateMetadataUrls: boolean;
+  /**
+   * Outbound calls to URLs that callers supply (IdP metadata, OIDC endpoints, webhook endpoints)
+   * may reach private and loopback addresses, and webhook URLs may be plain http.
+   * LANYARD_ALLOW_PRIVATE_NETWORK, or its older name LANYARD_ALLOW_PRIVATE_METADATA_URLS.
+   */
+  readonly allowPrivateNetwork: boolean;
   readonly shutdownTimeoutMs: number;
   /** DNS servers for domain-verification TXT lookups ('ip' or 'ip:port', '[v6]:port'); undefined: the system's. */
   readonly dnsServers: readonly string[] | undefined;
@@ -85,6 +91,9 @@ export function loadConfig(env: Env): Config {
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError('LANYARD_LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
   }
+  // The general switch; the older, metadata-only name keeps working and means the same.
+  const generalSwitch = boolean(read, 'LANYARD_ALLOW_PRIVATE_NETWORK', false);
+  const allowPrivateNetwork = boolean(read, 'LANYARD_ALLOW_PRIVATE_METADATA_URLS', false) || generalSwitch;
   return Object.freeze({
     port,
     host,
@@ -100,7 +109,8 @@ export function loadConfig(env: Env): Config {
       max: integer(read, 'LANYARD_RATE_LIMIT_MAX', 1000, 1, 1_000_000_000),
       windowSeconds: integer(read, 'LANYARD_RATE_LIMIT_WINDOW_SECONDS', 60, 1, 86_400),
     }),
-    allowPrivateMetadataUrls: boolean(read, 'LANYARD_ALLOW_PRIVATE_METADATA_URLS', false),
+    allowPrivateMetadataUrls: allowPrivateNetwork,
+    allowPrivateNetwork,
     shutdownTimeoutMs: integer(read, 'LANYARD_SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     dnsServers: parseDnsServers(read('LANYARD_DNS_SERVERS')),
   });

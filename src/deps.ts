@@ -17,6 +17,10 @@ import { createDeploymentKeys } from './domain/keys/deployment-keys.ts';
 import { createOrganizationService } from './domain/organizations/organizations.ts';
 import { createSetupService } from './domain/tickets/setup.ts';
 import { createTicketService } from './domain/tickets/tickets.ts';
+import { createWebhookService } from './domain/webhooks/endpoints.ts';
+import { createWebhookMetrics } from './domain/webhooks/metrics.ts';
+import { createNudge } from './domain/webhooks/nudge.ts';
+import { createWebhookWorker, type WebhookWorker } from './domain/webhooks/worker.ts';
 import type { AppDeps } from './app.ts';
 import { createHttpMetrics } from './http/metrics.ts';
 import { memoryRateLimitStore, redisRateLimitStore } from './http/rate-limit.ts';
@@ -36,6 +40,8 @@ export function createServices(deps: { config: Config; db: Db; clock: Clock; ran
     spKey: () => samlSpKey({ ...deps, deploymentKeys, publicUrl: deps.config.publicUrl }),
   });
   const oidcLogin = createOidcLogin({ ...deps, connections, completion, lookup: systemLookup });
+  // Wakes this instance's webhook worker when a request created work for it.
+  const webhookNudge = createNudge();
   return {
     db: deps.db,
     deploymentKeys,
@@ -50,6 +56,8 @@ export function createServices(deps: { config: Config; db: Db; clock: Clock; ran
     samlSp: createSpMetadataService({ ...deps, deploymentKeys }),
     tickets: createTicketService({ ...deps, connections }),
     setup: createSetupService({ ...deps, connections, upstream: { saml: samlLogin.upstream, oidc: oidcLogin.upstream } }),
+    webhooks: createWebhookService({ ...deps, lookup: systemLookup, wake: webhookNudge.notify }),
+    webhookNudge,
   };
 }
 
@@ -59,7 +67,12 @@ export type Services = ReturnType<typeof createServices>;
 export function createDeps(
   config: Config,
   io: { db: Db; logger: Logger; secretKey?: SecretKey; clock?: Clock; random?: RandomBytes },
-): AppDeps & { close(): Promise<void> } {
+): AppDeps & {
+  sealer: Sealer;
+  webhookWorker: WebhookWorker;
+  webhookMetrics: ReturnType<typeof createWebhookMetrics>;
+  close(): Promise<void>;
+} {
   const secretKey = io.secretKey ?? config.secretKey;
   if (secretKey === undefined) throw new Error('no sealing key: resolveSecretKey(config) first');
   const clock = io.clock ?? (() => new Date());
@@ -67,14 +80,35 @@ export function createDeps(
   const rateLimitStore = config.redisUrl
     ? redisRateLimitStore(new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false }))
     : memoryRateLimitStore(() => clock().getTime());
+  const sealer = createSealer(secretKey, config.previousSecretKeys, random);
+  const services = createServices({ config, db: io.db, clock, random, sealer });
+  const webhookMetrics = createWebhookMetrics();
+  // Started when the app listens and stopped when it closes (app.ts); not running under app.inject.
+  const webhookWorker = createWebhookWorker({
+    db: io.db,
+    clock,
+    random,
+    sealer,
+    lookup: systemLookup,
+    logger: io.logger,
+    config,
+    nudge: services.webhookNudge,
+    metrics: webhookMetrics,
+  });
   return {
     config,
     logger: io.logger,
     random,
-    services: createServices({ config, db: io.db, clock, random, sealer: createSealer(secretKey, config.previousSecretKeys, random) }),
+    services,
     rateLimitStore,
     metrics: createHttpMetrics(),
     isReady: () => isDatabaseReachable(io.db),
-    close: () => rateLimitStore.close(),
+    sealer,
+    webhookWorker,
+    webhookMetrics,
+    close: async () => {
+      await webhookWorker.stop();
+      await rateLimitStore.close();
+    },
   };
 }

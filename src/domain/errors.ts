@@ -49,6 +49,10 @@ export const ERROR_CATALOGUE = {
     description:
       "The OIDC issuer's discovery document could not be fetched, or it disagrees (another issuer, missing endpoints); the message says which.",
   },
+  webhook_endpoint_disabled: {
+    status: 409,
+    description: 'The webhook endpoint is disabled (by a key, or by Lanyard after a 410 Gone or 5 days of failures); enable it first.',
+  },
   rate_limited: { status: 429, description: 'Too many requests in the window; `Retry-After` says when to retry.' },
   internal_error: { status: 500, description: 'An unexpected failure; the request id finds it in the logs.' },
   service_unavailable: { status: 503, description: 'A dependency (the database) is unreachable.' },

@@ -35,12 +35,21 @@ export class GuardedRequestError extends Error {
  * caller sees the 3xx; OAuth back-channel endpoints never redirect).
  */
 export function createGuardedFetch(
-  options: AddressPolicyOptions & { timeoutMs?: number; maxBytes?: number },
+  options: AddressPolicyOptions & {
+    timeoutMs?: number;
+    maxBytes?: number;
+    /**
+     * Beyond `maxBytes`, keep the first `maxBytes` and answer with them instead of failing with
+     * `too_large` (webhook receipts: only the status matters, and the start of the body is kept).
+     */
+    truncate?: boolean;
+  },
   deps: { lookup: Lookup },
 ): GuardedFetch {
   const permitted = addressPolicy(options);
   const timeoutMs = options.timeoutMs ?? 10_000;
   const maxBytes = options.maxBytes ?? 1024 * 1024;
+  const limit = { maxBytes, truncate: options.truncate === true };
   return (url, init = {}) =>
     new Promise<Response>((resolve, reject) => {
       const target = new URL(url);
@@ -70,7 +79,7 @@ export function createGuardedFetch(
       if (body !== undefined) headers['content-length'] = String(body.length);
       // agent: false gives every request a fresh socket, so each one goes through the checked lookup.
       const common = { method: init.method ?? 'GET', headers, lookup, signal, agent: false } as const;
-      const onResponse = (response: IncomingMessage): void => readAll(response, maxBytes, target, resolve, reject);
+      const onResponse = (response: IncomingMessage): void => readAll(response, limit, target, resolve, reject);
       const request = target.protocol === 'https:' ? httpsRequest(target, common, onResponse) : httpRequest(target, common, onResponse);
       request.on('error', (error) => {
         const refused = checked.refused();
@@ -99,24 +108,35 @@ function bodyBytes(body: GuardedRequestInit['body']): Buffer | undefined | 'stre
 
 function readAll(
   response: IncomingMessage,
-  maxBytes: number,
+  limit: { maxBytes: number; truncate: boolean },
   target: URL,
   resolve: (r: Response) => void,
   reject: (e: Error) => void,
 ): void {
+  const { maxBytes } = limit;
   const chunks: Buffer[] = [];
   let size = 0;
+  let truncated = false;
   response.on('data', (chunk: Buffer) => {
+    if (truncated) return;
     size += chunk.length;
-    if (size > maxBytes) {
+    if (size <= maxBytes) chunks.push(chunk);
+    else if (limit.truncate) {
+      chunks.push(chunk.subarray(0, chunk.length - (size - maxBytes)));
+      truncated = true;
+      // Nothing more is read; the answer is complete as far as the caller is concerned.
+      finish();
+      response.destroy();
+    } else {
       response.destroy();
       reject(new GuardedRequestError('too_large', `${target.origin} answered with more than ${maxBytes} bytes.`));
-    } else chunks.push(chunk);
+    }
   });
   response.on('error', (error) =>
     reject(new GuardedRequestError('unreachable', `The connection to ${target.origin} broke.`, { cause: error })),
   );
-  response.on('end', () => {
+  response.on('end', () => finish());
+  function finish(): void {
     const headers = new Headers();
     for (const [name, value] of Object.entries(response.headers)) {
       for (const one of Array.isArray(value) ? value : value === undefined ? [] : [value]) headers.append(name, one);
@@ -125,7 +145,7 @@ function readAll(
     // Fetch forbids a body on these statuses.
     const content = status === 204 || status === 205 || status === 304 ? null : Buffer.concat(chunks);
     resolve(new Response(content, { status, statusText: response.statusMessage ?? '', headers }));
-  });
+  }
 }
 
 function forbidden(address: string, target: URL): GuardedRequestError {

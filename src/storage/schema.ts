@@ -34,6 +34,8 @@ export interface EventsTable {
   request_id: string | null;
   summary: Json<Record<string, unknown>>;
   created_at: Date;
+  /** When the webhook dispatcher turned the event into deliveries; null until then (0006). */
+  dispatched_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 export interface ConnectionsTable {
@@ -172,6 +174,9 @@ export interface Database {
   access_tokens: AccessTokensTable;
   sso_tickets: SsoTicketsTable;
   sso_ticket_sessions: SsoTicketSessionsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
 }
 
 export type OrganizationRow = Selectable<OrganizationsTable>;
@@ -184,3 +189,52 @@ export type ApplicationRow = Selectable<ApplicationsTable>;
 export type LoginFlowRow = Selectable<LoginFlowsTable>;
 export type AuthorizationCodeRow = Selectable<AuthorizationCodesTable>;
 export type SsoTicketRow = Selectable<SsoTicketsTable>;
+
+export interface WebhookEndpointsTable {
+  id: string;
+  url: string;
+  description: string | null;
+  /** Null: every event type. */
+  event_types: Json<string[] | null>;
+  organization_id: string | null;
+  enabled: boolean;
+  disabled_reason: 'manual' | 'gone' | 'failing' | null;
+  disabled_at: Date | null;
+  failing_since: Date | null;
+  sealed_secret: string;
+  sealed_previous_secret: string | null;
+  previous_secret_expires_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  endpoint_id: string;
+  event_id: string;
+  event_type: string;
+  event_created_at: Date;
+  /** The exact JSON body sent, the same on every attempt. */
+  payload: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempt_count: ColumnType<number, number | undefined, number>;
+  next_attempt_at: Date | null;
+  claim_token: string | null;
+  last_attempt_at: Date | null;
+  delivered_at: Date | null;
+  created_at: Date;
+}
+
+export interface WebhookAttemptsTable {
+  id: string;
+  delivery_id: string;
+  attempted_at: Date;
+  status_code: number | null;
+  error: string | null;
+  latency_ms: number;
+  response_body: string | null;
+}
+
+export type WebhookEndpointRow = Selectable<WebhookEndpointsTable>;
+export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>;
+export type WebhookAttemptRow = Selectable<WebhookAttemptsTable>;

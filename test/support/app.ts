@@ -54,6 +54,8 @@ export interface TestApp {
   readonly config: Config;
   /** The bootstrap admin key's token. */
   readonly adminToken: string;
+  /** What the app was built from (its services, its webhook worker). */
+  readonly deps: ReturnType<typeof createDeps>;
   /** app.inject with the admin key unless `token` says otherwise (null: no Authorization header). */
   request(options: InjectOptions & { token?: string | null }): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
@@ -86,6 +88,7 @@ export async function createTestApp(
     db: database.db,
     config,
     adminToken,
+    deps,
     request({ token, ...inject }) {
       const headers = { ...(inject.headers ?? {}) } as Record<string, string>;
       const key = token === undefined ? adminToken : token;

@@ -24,19 +24,20 @@ export interface NewEventInput {
 }
 
 /**
- * Writes one event. Call it with the transaction that makes the change, so a change and its
- * event commit or roll back together.
+ * Writes one event and returns its id. Call it with the transaction that makes the change, so a
+ * change and its event commit or roll back together.
  */
 export async function recordEvent(
   db: Kysely<Database>,
   deps: { now: Date; random: RandomBytes },
   actor: Actor,
   input: NewEventInput,
-): Promise<void> {
+): Promise<string> {
+  const id = newId('evt', deps.now, deps.random);
   await db
     .insertInto('events')
     .values({
-      id: newId('evt', deps.now, deps.random),
+      id,
       type: input.type,
       organization_id: input.organizationId,
       actor: actor.id,
@@ -45,6 +46,7 @@ export async function recordEvent(
       created_at: deps.now,
     })
     .execute();
+  return id;
 }
 
 export interface ListEventsQuery {

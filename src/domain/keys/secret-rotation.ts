@@ -20,7 +20,8 @@ const PAGE = 500;
  * Re-seals every sealed value under the sealer's current key, so older keys can then be dropped
  * from LANYARD_PREVIOUS_SECRET_KEYS. Every column named `sealed_*` of a table with an `id` column
  * is found through the catalogue, so a future sealed column is rotated without changes here; its
- * values must be sealed with the context `<table>:<id>`, as connections and deployment_keys are.
+ * values must be sealed with the context `<table>:<id>`, as connections, deployment_keys and
+ * webhook_endpoints (sealed_secret, sealed_previous_secret) are.
  *
  * Idempotent and resumable: each value is replaced on its own, only if unchanged since it was
  * read (a concurrent write seals under the current key anyway), so a second run re-seals nothing.

@@ -1,0 +1,86 @@
+import type { WebhookAttemptRow, WebhookDeliveryRow, WebhookEndpointRow } from '../../storage/schema.ts';
+
+/** A webhook endpoint as the API shows it; its secret appears only when created or rotated. */
+export interface WebhookEndpoint {
+  id: string;
+  url: string;
+  description: string | null;
+  eventTypes: string[] | null;
+  organizationId: string | null;
+  enabled: boolean;
+  disabledReason: 'manual' | 'gone' | 'failing' | null;
+  disabledAt: string | null;
+  failingSince: string | null;
+  /** While set, deliveries are signed with the previous secret too. */
+  previousSecretExpiresAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** One attempt of a delivery. */
+export interface WebhookAttempt {
+  attemptedAt: string;
+  statusCode: number | null;
+  error: string | null;
+  latencyMs: number;
+  responseBody: string | null;
+}
+
+/** One event's delivery to one endpoint, with every attempt so far. */
+export interface WebhookDelivery {
+  id: string;
+  endpointId: string;
+  eventId: string;
+  eventType: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attemptCount: number;
+  nextAttemptAt: string | null;
+  lastAttemptAt: string | null;
+  deliveredAt: string | null;
+  createdAt: string;
+  attempts: WebhookAttempt[];
+}
+
+const iso = (date: Date | null): string | null => (date === null ? null : date.toISOString());
+
+/** The API view of an endpoint row; `now` decides whether the previous secret still applies. */
+export function toEndpoint(row: WebhookEndpointRow, now: Date): WebhookEndpoint {
+  const overlap = row.previous_secret_expires_at !== null && row.previous_secret_expires_at > now;
+  return {
+    id: row.id,
+    url: row.url,
+    description: row.description,
+    eventTypes: row.event_types,
+    organizationId: row.organization_id,
+    enabled: row.enabled,
+    disabledReason: row.disabled_reason,
+    disabledAt: iso(row.disabled_at),
+    failingSince: iso(row.failing_since),
+    previousSecretExpiresAt: overlap ? iso(row.previous_secret_expires_at) : null,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}
+
+/** The API view of a delivery and its attempts. */
+export function toDelivery(row: WebhookDeliveryRow, attempts: readonly WebhookAttemptRow[]): WebhookDelivery {
+  return {
+    id: row.id,
+    endpointId: row.endpoint_id,
+    eventId: row.event_id,
+    eventType: row.event_type,
+    status: row.status,
+    attemptCount: row.attempt_count,
+    nextAttemptAt: row.status === 'pending' ? iso(row.next_attempt_at) : null,
+    lastAttemptAt: iso(row.last_attempt_at),
+    deliveredAt: iso(row.delivered_at),
+    createdAt: row.created_at.toISOString(),
+    attempts: attempts.map((a) => ({
+      attemptedAt: a.attempted_at.toISOString(),
+      statusCode: a.status_code,
+      error: a.error,
+      latencyMs: a.latency_ms,
+      responseBody: a.response_body,
+    })),
+  };
+}
