@@ -27,6 +27,7 @@ import { setupRoutes } from './http/routes/setup.ts';
 import { ticketRoutes } from './http/routes/tickets.ts';
 import { requestLogSerializer } from './http/log-redaction.ts';
 import { ErrorResponse } from './http/schemas/common.ts';
+import { registerSecurityHeaders } from './http/security-headers.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -68,6 +69,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     deps.metrics.observe(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode, reply.elapsedTime / 1000);
   });
   registerApiErrorHandling(app);
+  registerSecurityHeaders(app, { publicUrl: deps.config.publicUrl });
   app.addSchema(ErrorResponse);
 
   await app.register(swagger, {
