@@ -10,7 +10,7 @@ import type { Services } from './deps.ts';
 import { rateLimitSubject, tokenFromAuthorization } from './http/auth.ts';
 import { registerApiErrorHandling, sendError } from './http/errors.ts';
 import { schemaController } from './http/validation.ts';
-import type { HttpMetrics } from './http/metrics.ts';
+import type { Metrics } from './http/metrics.ts';
 import type { RateLimitStore } from './http/rate-limit.ts';
 import { apiKeyRoutes } from './http/routes/api-keys.ts';
 import { applicationRoutes } from './http/routes/applications.ts';
@@ -42,7 +42,7 @@ export interface AppDeps {
   readonly logger: Logger;
   readonly services: Services;
   readonly rateLimitStore: RateLimitStore;
-  readonly metrics: HttpMetrics;
+  readonly metrics: Metrics;
   readonly isReady: () => Promise<boolean>;
   readonly random: (size: number) => Buffer;
 }

@@ -18,7 +18,7 @@ import { createOrganizationService } from './domain/organizations/organizations.
 import { createSetupService } from './domain/tickets/setup.ts';
 import { createTicketService } from './domain/tickets/tickets.ts';
 import type { AppDeps } from './app.ts';
-import { createHttpMetrics } from './http/metrics.ts';
+import { createMetrics } from './http/metrics.ts';
 import { memoryRateLimitStore, redisRateLimitStore } from './http/rate-limit.ts';
 import { systemLookup } from './net/guarded-fetch.ts';
 import { isDatabaseReachable, type Db } from './storage/database.ts';
@@ -73,7 +73,7 @@ export function createDeps(
     random,
     services: createServices({ config, db: io.db, clock, random, sealer: createSealer(secretKey, config.previousSecretKeys, random) }),
     rateLimitStore,
-    metrics: createHttpMetrics(),
+    metrics: createMetrics(),
     isReady: () => isDatabaseReachable(io.db),
     close: () => rateLimitStore.close(),
   };
