@@ -5,7 +5,7 @@ import { createApiKeyService } from '../src/domain/api-keys/api-keys.ts';
 
 /** `lanyard api-keys create`: a new admin key, or one scoped to `--organization`; prints the token once. */
 export async function createApiKey(config: Config, input: { name: string; organizationId: string | undefined }): Promise<number> {
-  const database = await openMigratedDatabase(config, createLogger({ logLevel: 'warn' }));
+  const database = await openMigratedDatabase(config, createLogger({ logLevel: 'warn' }), 'lanyard api-keys create');
   try {
     const apiKeys = createApiKeyService({ db: database.db, clock: () => new Date(), random: randomBytes });
     const key = await apiKeys.create(

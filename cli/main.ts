@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../src/config.ts';
+import { DataDirectoryLockedError } from '../src/storage/data-dir-lock.ts';
 import { createApiKey } from './api-keys.ts';
 import { migrate } from './migrate.ts';
 import { rotateSecrets } from './secrets.ts';
@@ -42,12 +43,20 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** The one line a failed command prints. */
+function failureLine(error: unknown): string {
+  if (error instanceof ConfigError) return `configuration error: ${error.message}`;
+  // A token printed by a command whose writes the running server would never see (and overwrite)
+  // is worse than no token: refuse before anything is written.
+  if (error instanceof DataDirectoryLockedError)
+    return `${error.message}: stop it and run this command again, or run Lanyard on PostgreSQL (LANYARD_DATABASE_URL), where the CLI and running servers share the database safely`;
+  return (error as Error).message ?? String(error);
+}
+
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    process.stderr.write(
-      `lanyard: ${error instanceof ConfigError ? `configuration error: ${error.message}` : ((error as Error).message ?? String(error))}\n`,
-    );
+    process.stderr.write(`lanyard: ${failureLine(error)}\n`);
     process.exit(error instanceof ConfigError ? 2 : 1);
   },
 );

@@ -10,7 +10,7 @@ import { rotateSealedSecrets } from '../src/domain/keys/secret-rotation.ts';
  * Exit code 1 when a value could be opened by none of the keys.
  */
 export async function rotateSecrets(config: Config): Promise<number> {
-  const database = await openMigratedDatabase(config, createLogger({ logLevel: 'warn' }));
+  const database = await openMigratedDatabase(config, createLogger({ logLevel: 'warn' }), 'lanyard secrets rotate');
   try {
     const secretKey = await resolveSecretKey(config);
     const sealer = createSealer(secretKey, config.previousSecretKeys, randomBytes);

@@ -10,7 +10,7 @@ import type { Services } from './deps.ts';
 import { rateLimitSubject, tokenFromAuthorization } from './http/auth.ts';
 import { registerApiErrorHandling, sendError } from './http/errors.ts';
 import { schemaController } from './http/validation.ts';
-import type { HttpMetrics } from './http/metrics.ts';
+import type { Metrics } from './http/metrics.ts';
 import type { RateLimitStore } from './http/rate-limit.ts';
 import { apiKeyRoutes } from './http/routes/api-keys.ts';
 import { applicationRoutes } from './http/routes/applications.ts';
@@ -29,6 +29,7 @@ import { webhookRoutes } from './http/routes/webhooks.ts';
 import type { WebhookWorker } from './domain/webhooks/worker.ts';
 import { requestLogSerializer } from './http/log-redaction.ts';
 import { ErrorResponse } from './http/schemas/common.ts';
+import { registerSecurityHeaders } from './http/security-headers.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -43,7 +44,7 @@ export interface AppDeps {
   readonly logger: Logger;
   readonly services: Services;
   readonly rateLimitStore: RateLimitStore;
-  readonly metrics: HttpMetrics;
+  readonly metrics: Metrics;
   readonly isReady: () => Promise<boolean>;
   readonly random: (size: number) => Buffer;
   /** Delivers webhooks from this instance while the app listens. */
@@ -72,6 +73,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     deps.metrics.observe(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode, reply.elapsedTime / 1000);
   });
   registerApiErrorHandling(app);
+  registerSecurityHeaders(app, { publicUrl: deps.config.publicUrl });
   app.addSchema(ErrorResponse);
   // Every listening instance delivers webhooks; close() stops claiming and finishes or releases what it holds.
   app.addHook('onListen', async () => deps.webhookWorker?.start());

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { parseSecretKey, type Config, type SecretKey } from './config.ts';
+import { err, ok, type Result } from './domain/result.ts';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './storage/database.ts';
 
 /** The process logger: JSON lines on stdout, secrets never among the logged fields. */
@@ -29,13 +31,63 @@ export async function resolveSecretKey(config: Config): Promise<SecretKey> {
   return parseSecretKey(file, encoded);
 }
 
-/** Opens the configured database and brings its schema up to date. */
-export async function openMigratedDatabase(config: Config, logger: Logger): Promise<DatabaseHandle> {
-  const handle = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+/**
+ * Opens the configured database and brings its schema up to date. `owner` says who opens it (`the
+ * running server`, `lanyard migrate`), for the message another process gets while the embedded
+ * database is held (storage/data-dir-lock.ts).
+ */
+export async function openMigratedDatabase(config: Config, logger: Logger, owner: string): Promise<DatabaseHandle> {
+  const handle = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, owner });
   const applied = await migrateToLatest(handle.db);
   logger.info(
     { database: handle.kind, applied },
     applied.length > 0 ? `applied ${applied.length} migration(s)` : 'database schema is up to date',
   );
   return handle;
+}
+
+/** Why the server cannot listen where it is told to, in one line. */
+export interface ListenProblem {
+  readonly code: 'port_in_use' | 'port_not_permitted' | 'address_unavailable';
+  readonly message: string;
+}
+
+/**
+ * Binds the configured address once and lets it go, so that a port in use is found before the
+ * first start creates anything (a sealing key, an admin key printed for a server that will not
+ * run). Another process can still take the port before the server binds it: listen() failing
+ * with the same error is answered by listenProblem() too.
+ */
+export function checkListenAddress(config: Pick<Config, 'port' | 'host'>): Promise<Result<void, ListenProblem>> {
+  if (config.port === 0) return Promise.resolve(ok(undefined));
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (error) => {
+      const problem = listenProblem(error, config);
+      if (problem === undefined) reject(error);
+      else resolve(err(problem));
+    });
+    probe.listen({ port: config.port, host: config.host, exclusive: true }, () => probe.close(() => resolve(ok(undefined))));
+  });
+}
+
+/** The one-line explanation of a listen error, or undefined when it is not one of the expected kinds. */
+export function listenProblem(error: unknown, config: Pick<Config, 'port' | 'host'>): ListenProblem | undefined {
+  const where = `${config.host}:${config.port}`;
+  switch ((error as NodeJS.ErrnoException).code) {
+    case 'EADDRINUSE':
+      return {
+        code: 'port_in_use',
+        message: `port ${config.port} on ${config.host} is already in use: stop what listens there, or set LANYARD_PORT`,
+      };
+    case 'EACCES':
+      return {
+        code: 'port_not_permitted',
+        message: `this user may not listen on ${where} (ports below 1024 need privileges): set LANYARD_PORT`,
+      };
+    case 'EADDRNOTAVAIL':
+      return { code: 'address_unavailable', message: `${config.host} is not an address of this machine: set LANYARD_HOST` };
+    default:
+      return undefined;
+  }
 }

@@ -22,7 +22,7 @@ import { createWebhookMetrics } from './domain/webhooks/metrics.ts';
 import { createNudge } from './domain/webhooks/nudge.ts';
 import { createWebhookWorker, type WebhookWorker } from './domain/webhooks/worker.ts';
 import type { AppDeps } from './app.ts';
-import { createHttpMetrics } from './http/metrics.ts';
+import { createMetrics } from './http/metrics.ts';
 import { memoryRateLimitStore, redisRateLimitStore } from './http/rate-limit.ts';
 import { systemLookup } from './net/guarded-fetch.ts';
 import { isDatabaseReachable, type Db } from './storage/database.ts';
@@ -101,7 +101,7 @@ export function createDeps(
     random,
     services,
     rateLimitStore,
-    metrics: createHttpMetrics(),
+    metrics: createMetrics(),
     isReady: () => isDatabaseReachable(io.db),
     sealer,
     webhookWorker,

@@ -1,29 +1,51 @@
 import { buildApp } from './app.ts';
-import { createLogger, openMigratedDatabase, resolveSecretKey } from './boot.ts';
+import { checkListenAddress, createLogger, listenProblem, openMigratedDatabase, resolveSecretKey } from './boot.ts';
 import { ConfigError, loadConfig, redactConfig, type Config } from './config.ts';
 import { createDeps } from './deps.ts';
+import { DataDirectoryLockedError } from './storage/data-dir-lock.ts';
+import type { DatabaseHandle } from './storage/database.ts';
 
-/** Process entry: config → database → app → listen; the only place that exits. */
+/** Stops the process with one line on stderr and no stack trace: a problem the operator can fix. */
+function refuse(message: string, code: number): never {
+  process.stderr.write(`lanyard: ${message}\n`);
+  process.exit(code);
+}
+
+/** Process entry: config → port check → database → app → listen; the only place that exits. */
 async function main(): Promise<void> {
   let config: Config;
   try {
     config = loadConfig(process.env);
   } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`lanyard: configuration error: ${error.message}\n`);
-      process.exit(2);
-    }
+    if (error instanceof ConfigError) refuse(`configuration error: ${error.message}`, 2);
     throw error;
   }
+  // Before anything is created or printed. Exit code 1, not 2: the configuration is valid, and
+  // starts as it is once the other process lets the port go.
+  const address = await checkListenAddress(config);
+  if (!address.ok) refuse(address.error.message, 1);
+
   const logger = createLogger(config);
   logger.info({ config: redactConfig(config) }, 'starting lanyard');
+  let database: DatabaseHandle;
+  try {
+    // The database first: on the embedded one it locks the data directory, which the sealing key shares.
+    database = await openMigratedDatabase(config, logger, 'the running server');
+  } catch (error) {
+    if (error instanceof DataDirectoryLockedError)
+      refuse(
+        `${error.message}: stop it first, or give this server a LANYARD_DATA_DIR of its own (or PostgreSQL, where instances share a database)`,
+        1,
+      );
+    throw error;
+  }
   const secretKey = await resolveSecretKey(config);
-  const database = await openMigratedDatabase(config, logger);
   const deps = createDeps(config, { db: database.db, logger, secretKey });
 
   const bootstrap = await deps.services.apiKeys.bootstrap(config.bootstrapApiKey);
   if (bootstrap !== null && config.bootstrapApiKey === undefined) {
-    process.stdout.write(
+    // For the person at the terminal, on stderr: stdout is the JSON log stream, which log shippers keep.
+    process.stderr.write(
       `\nLanyard created the first admin API key. It is shown only this once; keep it somewhere safe:\n\n    ${bootstrap.token}\n\n` +
         `Try it:  curl -H 'Authorization: Bearer ${bootstrap.token}' ${config.publicUrl}/v1/organizations\n\n`,
     );
@@ -51,7 +73,15 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
 
-  await app.listen({ port: config.port, host: config.host });
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    // The port was taken between the check above and now.
+    const problem = listenProblem(error, config);
+    if (problem === undefined) throw error;
+    await database.close();
+    refuse(problem.message, 1);
+  }
   logger.info({ url: config.publicUrl, docs: `${config.publicUrl}/docs` }, 'lanyard is ready');
 }
 

@@ -4,6 +4,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, Migrator, PostgresDialect, sql, type PostgresPool } from 'kysely';
 import pg from 'pg';
 import { migrations } from './migrations/index.ts';
+import { lockDataDirectory } from './data-dir-lock.ts';
 import { pglitePool } from './pglite-pool.ts';
 import type { Database } from './schema.ts';
 
@@ -17,6 +18,8 @@ export interface OpenDatabaseOptions {
   /** PostgreSQL schema to use (tests isolate themselves in one); created when missing. */
   readonly schema?: string | undefined;
   readonly maxConnections?: number;
+  /** Who opens the embedded database's directory, in words, for the message another process gets (`the running server`). */
+  readonly owner?: string;
 }
 
 export interface DatabaseHandle {
@@ -41,8 +44,21 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, kind: 'postgres', close: () => db.destroy() };
   }
-  if (options.dataDir !== undefined) await mkdir(options.dataDir, { recursive: true });
-  const pglite = await PGlite.create(options.dataDir === undefined ? undefined : join(options.dataDir, 'pg'));
+  if (options.dataDir === undefined) return openPglite(undefined);
+  await mkdir(options.dataDir, { recursive: true });
+  // Before PGlite reads a byte: two processes must never open one directory (data-dir-lock.ts).
+  const lock = await lockDataDirectory(options.dataDir, options.owner ?? 'another Lanyard process');
+  try {
+    const handle = await openPglite(join(options.dataDir, 'pg'));
+    return { ...handle, close: () => handle.close().finally(() => lock.release()) };
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+}
+
+async function openPglite(dir: string | undefined): Promise<DatabaseHandle> {
+  const pglite = await PGlite.create(dir);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: pglitePool(pglite) as unknown as PostgresPool }) });
   return { db, kind: 'pglite', close: () => db.destroy() };
 }

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ERROR_CATALOGUE } from '../../src/domain/errors.ts';
+import { createMetrics } from '../../src/http/metrics.ts';
 import { createTestApp, type TestApp } from '../support/app.ts';
 import { repoRoot } from '../support/repo.ts';
 
@@ -18,15 +19,56 @@ describe('operations endpoints and the error contract', () => {
     assert.equal((await t.request({ method: 'GET', url: '/readyz', token: null })).statusCode, 200);
     await t.request({ method: 'GET', url: '/v1/organizations' });
     await t.request({ method: 'GET', url: '/v1/organizations', token: null });
+    await t.request({ method: 'GET', url: '/v1/organizations', token: null });
     const metrics = await t.request({ method: 'GET', url: '/metrics', token: null });
     assert.equal(metrics.statusCode, 200);
     assert.match(metrics.headers['content-type'] as string, /^text\/plain; version=0\.0\.4/);
-    assert.match(metrics.body, /lanyard_http_requests_total\{route="\/v1\/organizations",method="GET",status="200"\} \d+/);
-    assert.match(metrics.body, /lanyard_http_requests_total\{route="\/v1\/organizations",method="GET",status="401"\} \d+/);
-    assert.match(
-      metrics.body,
-      /lanyard_http_request_duration_seconds_bucket\{route="\/v1\/organizations",method="GET",status="200",le="\+Inf"\} \d+/,
-    );
+    const route = { route: '/v1/organizations', method: 'GET' };
+    assert.equal(sample(metrics.body, 'lanyard_http_requests_total', { ...route, status: '200' }), 1);
+    assert.equal(sample(metrics.body, 'lanyard_http_requests_total', { ...route, status: '401' }), 2);
+    assert.equal(sample(metrics.body, 'lanyard_http_request_duration_seconds_bucket', { ...route, status: '401', le: '+Inf' }), 2);
+    assert.equal(sample(metrics.body, 'lanyard_http_request_duration_seconds_count', { ...route, status: '401' }), 2);
+    await t.request({ method: 'GET', url: '/v1/no/such/route/42' });
+    const after = (await t.request({ method: 'GET', url: '/metrics', token: null })).body;
+    assert.equal(sample(after, 'lanyard_http_requests_total', { route: 'unmatched', method: 'GET', status: '404' }), 1);
+    assert.doesNotMatch(after, /no\/such\/route/, 'a raw URL never becomes a label');
+    // prom-client's default process and Node.js metrics.
+    for (const name of [
+      'process_cpu_user_seconds_total',
+      'process_start_time_seconds',
+      'nodejs_eventloop_lag_seconds',
+      'nodejs_heap_size_used_bytes',
+    ])
+      assert.ok((sample(after, name, {}) ?? -1) >= 0, name);
+    // The login metrics are declared for the login path to count.
+    for (const name of ['lanyard_logins_started_total', 'lanyard_logins_succeeded_total', 'lanyard_logins_failed_total'])
+      assert.match(after, new RegExp(`^# TYPE ${name} counter$`, 'm'));
+  });
+
+  test('every app counts in a registry of its own', async () => {
+    const other = await createTestApp();
+    try {
+      await other.request({ method: 'GET', url: '/healthz', token: null });
+      const mine = (await t.request({ method: 'GET', url: '/metrics', token: null })).body;
+      const theirs = (await other.request({ method: 'GET', url: '/metrics', token: null })).body;
+      assert.equal(sample(theirs, 'lanyard_http_requests_total', { route: '/healthz', method: 'GET', status: '200' }), 1);
+      assert.equal(sample(theirs, 'lanyard_http_requests_total', { route: '/v1/organizations', method: 'GET', status: '401' }), undefined);
+      assert.ok((sample(mine, 'lanyard_http_requests_total', { route: '/v1/organizations', method: 'GET', status: '401' }) ?? 0) >= 2);
+    } finally {
+      await other.close();
+    }
+  });
+
+  test('the login metrics count by connection type and code', async () => {
+    const metrics = createMetrics();
+    metrics.logins.started('saml');
+    metrics.logins.started('saml');
+    metrics.logins.succeeded('oidc');
+    metrics.logins.failed('saml', 'saml_signature_invalid');
+    const body = await metrics.render();
+    assert.equal(sample(body, 'lanyard_logins_started_total', { connection_type: 'saml' }), 2);
+    assert.equal(sample(body, 'lanyard_logins_succeeded_total', { connection_type: 'oidc' }), 1);
+    assert.equal(sample(body, 'lanyard_logins_failed_total', { connection_type: 'saml', code: 'saml_signature_invalid' }), 1);
   });
 
   test('serves the generated OpenAPI document and a page to read it', async () => {
@@ -81,4 +123,15 @@ describe('operations endpoints and the error contract', () => {
 
 function sourceFiles(dir: string): string[] {
   return (readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts')).map((f) => join(dir, f));
+}
+
+/** The value of the sample of `name` whose labels include `labels` (in any order), in the Prometheus text format. */
+function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (match?.[1] !== name) continue;
+    const found = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
+    if (Object.entries(labels).every(([key, value]) => found[key] === value)) return Number(match[3]);
+  }
+  return undefined;
 }

@@ -19,8 +19,12 @@ describe('the server process', () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'lanyard-process-'));
     try {
       const first = await startServer({ LANYARD_DATA_DIR: dataDir });
-      const token = /^\s+(key_[0-9A-Z]{26}\.\S+)$/m.exec(first.stdout())?.[1];
-      assert.ok(token, `an admin key is printed: ${first.stdout()}`);
+      // The banner is for the person at the terminal (stderr); stdout stays a stream of JSON log lines.
+      const token = /^\s+(key_[0-9A-Z]{26}\.\S+)$/m.exec(first.stderr())?.[1];
+      assert.ok(token, `an admin key is printed: ${first.stderr()}`);
+      assert.match(first.stderr(), /first admin API key/);
+      for (const line of first.stdout().trim().split('\n')) assert.doesNotThrow(() => JSON.parse(line), `a JSON log line: ${line}`);
+      assert.ok(!first.stdout().includes(token), 'the token is not in the log stream');
       assert.equal((await stat(join(dataDir, 'secret.key'))).mode & 0o777, 0o600);
       const created = await api(first.url, token, '/v1/organizations', {
         method: 'POST',
@@ -33,7 +37,7 @@ describe('the server process', () => {
 
       const second = await startServer({ LANYARD_DATA_DIR: dataDir });
       try {
-        assert.doesNotMatch(second.stdout(), /first admin API key/, 'the key is printed only on an empty database');
+        assert.doesNotMatch(second.stderr(), /first admin API key/, 'the key is printed only on an empty database');
         const read = await api(second.url, token, `/v1/organizations/${org.id}`);
         assert.equal(read.status, 200);
         assert.equal(((await read.json()) as { name: string }).name, 'Persisted');

@@ -132,6 +132,23 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<O
   }
 }
 
+/**
+ * The start script's arguments, each as one `--name=value` word: with `--name value`, util.parseArgs
+ * refuses a value that begins with `-` (a random client secret does, one time in 32) as a missing
+ * argument, and the provider never starts.
+ */
+export function providerArguments(
+  port: number,
+  options: Pick<OidcProviderOptions, 'clientId' | 'clientSecret' | 'redirectUris'>,
+): string[] {
+  return [
+    `--port=${port}`,
+    `--client-id=${options.clientId}`,
+    `--client-secret=${options.clientSecret}`,
+    ...options.redirectUris.map((uri) => `--redirect-uri=${uri}`),
+  ];
+}
+
 const liveChildren = new Set<ChildProcess>();
 let exitHookInstalled = false;
 
@@ -147,8 +164,7 @@ function track(child: ChildProcess): void {
 }
 
 function startOnce(dir: string, port: number, options: OidcProviderOptions): Promise<OidcProvider> {
-  const args = [join(dir, 'start.mjs'), '--port', String(port), '--client-id', options.clientId, '--client-secret', options.clientSecret];
-  for (const uri of options.redirectUris) args.push('--redirect-uri', uri);
+  const args = [join(dir, 'start.mjs'), ...providerArguments(port, options)];
   const child = spawn(process.execPath, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   track(child);
   let stderr = '';

@@ -30,7 +30,7 @@ export function apiKeyRoutes(apiKeys: ApiKeyService): FastifyPluginAsyncTypebox 
   return async (app) => {
     app.post(
       '/api-keys',
-      { schema: { tags, body: CreateBody, response: { 201: CreatedApiKey, ...errorResponses } } },
+      { config: { secretInResponse: true }, schema: { tags, body: CreateBody, response: { 201: CreatedApiKey, ...errorResponses } } },
       async (request, reply) => reply.code(201).send(await apiKeys.create(request.actor!, request.body)),
     );
     app.get(

@@ -51,7 +51,7 @@ export function applicationRoutes(applications: ApplicationService): FastifyPlug
   return async (app) => {
     app.post(
       '/applications',
-      { schema: { tags, body: CreateBody, response: { 201: CreatedApplication, ...errorResponses } } },
+      { config: { secretInResponse: true }, schema: { tags, body: CreateBody, response: { 201: CreatedApplication, ...errorResponses } } },
       async (request, reply) => reply.code(201).send(await applications.create(request.actor!, request.body)),
     );
     app.get(

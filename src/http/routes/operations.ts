@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { HttpMetrics } from '../metrics.ts';
+import type { Metrics } from '../metrics.ts';
 import { sendError } from '../errors.ts';
 
 /** Liveness, readiness and metrics: unauthenticated, not rate limited, kept out of the API docs. */
-export function operationRoutes(deps: { isReady: () => Promise<boolean>; metrics: HttpMetrics }): FastifyPluginAsyncTypebox {
+export function operationRoutes(deps: { isReady: () => Promise<boolean>; metrics: Metrics }): FastifyPluginAsyncTypebox {
   return async (app) => {
     const hide = { hide: true };
     app.get('/healthz', { schema: { ...hide, response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({
@@ -15,7 +15,7 @@ export function operationRoutes(deps: { isReady: () => Promise<boolean>; metrics
       return sendError(request, reply, 'service_unavailable', 'the database is not reachable');
     });
     app.get('/metrics', { schema: hide }, async (_request, reply) =>
-      reply.type('text/plain; version=0.0.4; charset=utf-8').send(deps.metrics.render()),
+      reply.type(deps.metrics.contentType).send(await deps.metrics.render()),
     );
   };
 }

@@ -11,7 +11,10 @@ export function ticketRoutes(tickets: TicketService): FastifyPluginAsyncTypebox 
   return async (app) => {
     app.post(
       '/organizations/:id/sso/tickets',
-      { schema: { tags, params: IdParams('org'), body: CreateTicketBody, response: { 201: Ticket, ...errorResponses } } },
+      {
+        config: { secretInResponse: true },
+        schema: { tags, params: IdParams('org'), body: CreateTicketBody, response: { 201: Ticket, ...errorResponses } },
+      },
       async (request, reply) => reply.code(201).send(await tickets.create(request.actor!, request.params.id, request.body)),
     );
     app.get(
