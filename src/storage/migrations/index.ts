@@ -3,6 +3,7 @@ import * as m0001 from './0001-foundation.ts';
 import * as m0002 from './0002-connections.ts';
 import * as m0003 from './0003-oauth.ts';
 import * as m0004 from './0004-tickets.ts';
+import * as m0007 from './0007-directories.ts';
 
 /** Every migration, by name; names sort in the order they apply. Never edit one that has shipped. */
 export const migrations: Record<string, Migration> = {
@@ -10,4 +11,5 @@ export const migrations: Record<string, Migration> = {
   '0002-connections': m0002,
   '0003-oauth': m0003,
   '0004-tickets': m0004,
+  '0007-directories': m0007,
 };
