@@ -17,6 +17,11 @@ import { createDeploymentKeys } from './domain/keys/deployment-keys.ts';
 import { createOrganizationService } from './domain/organizations/organizations.ts';
 import { createSetupService } from './domain/tickets/setup.ts';
 import { createTicketService } from './domain/tickets/tickets.ts';
+import { createDirectoryService } from './domain/scim/directories.ts';
+import { createDirectoryAuth } from './domain/scim/directory-auth.ts';
+import { createDirectoryReads } from './domain/scim/directory-reads.ts';
+import { createScimGroups } from './domain/scim/scim-groups.ts';
+import { createScimUsers } from './domain/scim/scim-users.ts';
 import type { AppDeps } from './app.ts';
 import { createHttpMetrics } from './http/metrics.ts';
 import { memoryRateLimitStore, redisRateLimitStore } from './http/rate-limit.ts';
@@ -36,6 +41,7 @@ export function createServices(deps: { config: Config; db: Db; clock: Clock; ran
     spKey: () => samlSpKey({ ...deps, deploymentKeys, publicUrl: deps.config.publicUrl }),
   });
   const oidcLogin = createOidcLogin({ ...deps, connections, completion, lookup: systemLookup });
+  const directories = createDirectoryService(deps);
   return {
     db: deps.db,
     deploymentKeys,
@@ -50,6 +56,11 @@ export function createServices(deps: { config: Config; db: Db; clock: Clock; ran
     samlSp: createSpMetadataService({ ...deps, deploymentKeys }),
     tickets: createTicketService({ ...deps, connections }),
     setup: createSetupService({ ...deps, connections, upstream: { saml: samlLogin.upstream, oidc: oidcLogin.upstream } }),
+    directories,
+    directoryReads: createDirectoryReads({ db: deps.db, visible: directories.visible }),
+    directoryAuth: createDirectoryAuth(deps),
+    scimUsers: createScimUsers(deps),
+    scimGroups: createScimGroups(deps),
   };
 }
 
