@@ -162,12 +162,18 @@ function indexedLookup(kind: ResourceKind, ref: Ref, op: CompareOp, literal: Lit
   return sql<boolean>`(directory_users.email_values @> ${JSON.stringify([literal.value.toLowerCase()])}::jsonb)`;
 }
 
-/** An expression to sort by (RFC 7644 §3.4.2.3); multi-valued attributes sort by their primary value. */
+/**
+ * An expression to sort by (RFC 7644 §3.4.2.3); multi-valued attributes sort by their primary
+ * value. Strings that compare case-insensitively sort that way too, by code point (the C
+ * collation), so the order is the same on every database.
+ */
 function sortKey(kind: ResourceKind, ref: Ref): Scalar | undefined {
-  if (kind.name === 'User' && ref.attribute.name === 'emails' && (ref.sub?.name ?? 'value') === 'value')
-    return column('directory_users', 'email', 'string', false);
-  if (ref.attribute.multiValued || (ref.sub === null && ref.attribute.type === 'complex')) return undefined;
-  return scalar(kind, ref);
+  const isEmails =
+    kind.name === 'User' && ref.extension === null && ref.attribute.name === 'emails' && (ref.sub?.name ?? 'value') === 'value';
+  if (!isEmails && (ref.attribute.multiValued || (ref.sub === null && ref.attribute.type === 'complex'))) return undefined;
+  const key = isEmails ? column('directory_users', 'email', 'string', false) : scalar(kind, ref);
+  if (key === undefined || (key.type !== 'string' && key.type !== 'reference')) return key;
+  return { ...key, sql: key.caseExact ? sql`(${key.sql} collate "C")` : sql`(lower(${key.sql}) collate "C")` };
 }
 
 export const filterColumns = { scalar, source, indexedLookup, sortKey };

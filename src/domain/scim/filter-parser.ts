@@ -176,8 +176,20 @@ function parseAttrExp(stream: TokenStream, depth: number, inValuePath: boolean):
     if (!inner.ok) return inner;
     if (!stream.isPunct(']')) return fail(`expected "]", found ${describe(stream.peek())}`);
     stream.next();
-    return ok({ type: 'valuePath', path, filter: inner.value });
+    const tail = stream.peek();
+    if (tail?.t !== 'word' || !tail.v.startsWith('.')) return ok({ type: 'valuePath', path, filter: inner.value });
+    // `emails[type eq "work"].value eq "…"`: not in RFC 7644's grammar, but what Entra ID sends when
+    // that is its matching attribute (see quirks.ts); read as emails[type eq "work" and value eq "…"].
+    stream.next();
+    const condition = parseComparison(stream, tail.v.slice(1));
+    if (!condition.ok) return condition;
+    return ok({ type: 'valuePath', path, filter: { type: 'and', left: inner.value, right: condition.value } });
   }
+  return parseComparison(stream, path);
+}
+
+/** The rest of an attrExp after its path: `pr`, or an operator and a value. */
+function parseComparison(stream: TokenStream, path: string): Result<Filter, ScimError> {
   const opToken = stream.next();
   const op = opToken?.t === 'word' ? opToken.v.toLowerCase() : '';
   if (op === 'pr') return ok({ type: 'present', path });

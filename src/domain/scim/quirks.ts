@@ -6,6 +6,13 @@ import type { ResourceKind } from './schema.ts';
  * with its source. Every normalization applies whatever the directory's `provider` says: the
  * compliant form of each request is unaffected, and an IdP can change behaviour under a feature
  * flag (Entra's `aadOptscim062020`) without the directory being told.
+ *
+ * Two more live where the grammar is read, and are listed here so this module names them all:
+ * Entra ID's user lookup `emails[type eq "work"].value eq "…"` when that is its matching
+ * attribute (Delinea, "Entra ID SCIM endpoints"; not in RFC 7644's filter grammar) is read by
+ * filter-parser.ts as `emails[type eq "work" and value eq "…"]`; and a PUT that omits `active`
+ * keeps the user's current state (scim-users.ts), so a client that forgets it never reactivates
+ * someone who left.
  */
 
 /** A PATCH operation as sent, before normalization. */
