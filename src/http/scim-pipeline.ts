@@ -63,8 +63,15 @@ function classify(error: FastifyError): ScimError {
 export function installScimPipeline(app: FastifyInstance, deps: ScimPipelineDeps): void {
   app.decorateRequest('scimDirectory', null);
   app.decorateRequest('scimError', null);
-  // RFC 7644 §3.1: SCIM messages are application/scim+json; application/json is accepted as well (Fastify's own parser).
-  app.addContentTypeParser('application/scim+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  // RFC 7644 §3.1: SCIM messages are application/scim+json; application/json is accepted as well. Nothing else
+  // (text/plain would otherwise reach the handlers as a string).
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.removeAllContentTypeParsers();
+  // An empty body with a JSON content type (a DELETE from a client that always sets the header) is no body.
+  app.addContentTypeParser(['application/scim+json', 'application/json'], { parseAs: 'string' }, (request, body, done) => {
+    const text = body.toString();
+    return text === '' ? done(null, undefined) : json(request, text, done);
+  });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const scimError = classify(error);
