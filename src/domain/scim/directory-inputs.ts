@@ -18,13 +18,11 @@ const Options = Type.Object(
   {
     refuseInactiveUsers: Type.Optional(Type.Boolean()),
     customAttributes: Type.Optional(
-      Type.Record(
-        Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z][A-Za-z0-9_]*$' }),
-        Type.String({ minLength: 1, maxLength: 300 }),
-        {
-          maxProperties: 50,
-        },
-      ),
+      Type.Record(Type.String(), Type.String({ minLength: 1, maxLength: 300 }), {
+        propertyNames: { pattern: '^[A-Za-z][A-Za-z0-9_]{0,99}$' },
+        maxProperties: 50,
+        description: 'customAttributes of each directory user: name → SCIM attribute path',
+      }),
     ),
   },
   { additionalProperties: false },
