@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { Config } from '../config.ts';
 import type { DirectoryAuth } from '../domain/scim/directory-auth.ts';
 import { SCIM_ERROR_CATALOGUE, scimErrorBody, type ScimError, type ScimErrorCode } from '../domain/scim/errors.ts';
-import { checkHostileInput, isStorableText } from '../domain/scim/hostile-input.ts';
+import { checkHostileInput } from '../domain/scim/hostile-input.ts';
 import type { DirectoryRow } from '../storage/schema.ts';
 import type { RateLimitStore } from './rate-limit.ts';
 
@@ -97,9 +97,8 @@ export function installScimPipeline(app: FastifyInstance, deps: ScimPipelineDeps
   app.addHook('preHandler', async (request, reply) => {
     const checked = checkHostileInput(request.body ?? null);
     if (!checked.ok) return sendScimError(request, reply, checked.error);
-    const query = Object.values((request.query ?? {}) as Record<string, unknown>);
-    if (query.some((v) => typeof v === 'string' && !isStorableText(v)))
-      return sendScimError(request, reply, fail('scim_invalid_value', 'a query parameter holds a NUL character or an unpaired surrogate'));
+    // Query parameters need no such check: each is parsed to a closed form (integers, attribute names,
+    // filter literals whose tokenizer refuses NUL and unpaired surrogates) before anything reads it.
     return undefined;
   });
 

@@ -73,15 +73,35 @@ for (const backend of testBackends()) {
         assert.equal(res.statusCode, status, `${JSON.stringify(payload)}: ${res.body}`);
         assert.equal(res.json().code, code);
       }
-      for (const url of [
-        '/v1/directories/%00',
-        '/v1/directory-users/dusr_%00',
-        '/v1/directory-groups/%F0%9F%98%80',
-        '/v1/directories/dir_x/users?email=%00',
-      ]) {
-        const res = await t.request({ method: 'GET', url });
-        assert.ok([400, 404].includes(res.statusCode), `${url}: ${res.statusCode} ${res.body}`);
+      // Text PostgreSQL cannot store (NUL, unpaired surrogates) is refused before any query.
+      const hostile = [
+        JSON.stringify({ organizationId: org.id, name: 'nul\u0000' }),
+        `{"organizationId":"${org.id}","name":"lone \\ud800"}`,
+        `{"organizationId":"${org.id}","options":{"customAttributes":{"x":"title\\udc00"}}}`,
+        JSON.stringify({ organizationId: 'org_\u0000' }),
+      ];
+      for (const payload of hostile) {
+        const res = await t.request({ method: 'POST', url: '/v1/directories', payload, headers: { 'content-type': 'application/json' } });
+        assert.equal(res.statusCode, 400, `${payload}: ${res.body}`);
       }
+      const valid = await createDirectory(t);
+      for (const [url, status] of [
+        ['/v1/directories/%00', 404],
+        ['/v1/directory-users/dusr_%00', 404],
+        ['/v1/directory-groups/%F0%9F%98%80', 404],
+        [`/v1/directories/${valid.id}/users?email=%00`, 400],
+        [`/v1/directories/${valid.id}/users?group=dgrp_%00`, 400],
+        ['/v1/directories?organizationId=%00', 400],
+      ] as const) {
+        const res = await t.request({ method: 'GET', url });
+        assert.equal(res.statusCode, status, `${url}: ${res.body}`);
+      }
+      const scimPath = await t.app.inject({
+        method: 'GET',
+        url: '/scim/v2/dir_%00/Users',
+        headers: { authorization: `Bearer ${valid.token}` },
+      });
+      assert.equal(scimPath.statusCode, 401);
     });
 
     test('users by state, email and group, groups, members by cursor, customAttributes by mapping', async () => {

@@ -52,7 +52,7 @@ for (const backend of testBackends()) {
           'invalidValue',
         ],
         ['PATCH', `/Users/${user}`, patchOp({ op: 'replace', path: 7, value: 'x' }), 400, 'invalidPath'],
-        ['GET', `/Users${filter('userName eq "a\u0000"')}`, undefined, 400, 'invalidValue'],
+        ['GET', `/Users${filter('userName eq "a\u0000"')}`, undefined, 400, 'invalidFilter'],
         ['GET', '/Users?attributes=%00', undefined, 400, 'invalidValue'],
         ['GET', '/Users?sortBy=%ED%A0%80', undefined, 400, 'invalidValue'],
         ['GET', `/Users?count=${'9'.repeat(20)}`, undefined, 400, 'invalidValue'],

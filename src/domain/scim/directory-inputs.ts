@@ -6,7 +6,12 @@ export const DEFAULT_GRACE_SECONDS = 86_400;
 /** The longest grace period a rotation may ask for: one week. */
 export const MAX_GRACE_SECONDS = 604_800;
 
-const Name = Type.String({ minLength: 1, maxLength: 200 });
+/**
+ * Text that PostgreSQL can store as given: no NUL and no unpaired surrogate (Ajv matches patterns
+ * with the u flag, where a lone surrogate is a code point of its own), which would otherwise be a 500.
+ */
+const STORABLE = '^[^\\u0000\\uD800-\\uDFFF]*$';
+const Name = Type.String({ minLength: 1, maxLength: 200, pattern: STORABLE });
 const Provider = Type.Union(
   PROVIDERS.map((p) => Type.Literal(p)),
   { description: 'The IdP that provisions the directory (shapes the setup notes; every quirk is handled whatever it says)' },
@@ -18,7 +23,7 @@ const Options = Type.Object(
   {
     refuseInactiveUsers: Type.Optional(Type.Boolean()),
     customAttributes: Type.Optional(
-      Type.Record(Type.String(), Type.String({ minLength: 1, maxLength: 300 }), {
+      Type.Record(Type.String(), Type.String({ minLength: 1, maxLength: 300, pattern: STORABLE }), {
         propertyNames: { pattern: '^[A-Za-z][A-Za-z0-9_]{0,99}$' },
         maxProperties: 50,
         description: 'customAttributes of each directory user: name → SCIM attribute path',
@@ -30,7 +35,7 @@ const Options = Type.Object(
 
 export const CreateDirectoryBody = Type.Object(
   {
-    organizationId: Type.String({ minLength: 1, maxLength: 100 }),
+    organizationId: Type.String({ minLength: 1, maxLength: 100, pattern: STORABLE }),
     name: Type.Optional(Name),
     provider: Type.Optional(Provider),
     tokenLifetimeSeconds: Type.Optional(TokenLifetime),
@@ -70,9 +75,12 @@ export const ListDirectoryUsersQuery = Type.Object(
     limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
     cursor: Type.Optional(Type.String({ maxLength: 200 })),
     state: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('inactive')])),
-    email: Type.Optional(Type.String({ minLength: 1, maxLength: 320 })),
-    group: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'dgrp_… id' })),
+    email: Type.Optional(Type.String({ minLength: 1, maxLength: 320, pattern: STORABLE })),
+    group: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: STORABLE, description: 'dgrp_… id' })),
   },
   { additionalProperties: false },
 );
 export type ListDirectoryUsersInput = Static<typeof ListDirectoryUsersQuery>;
+
+/** An organization id filter that is safe to send to the database. */
+export const OrganizationIdQuery = Type.Optional(Type.String({ maxLength: 100, pattern: STORABLE }));

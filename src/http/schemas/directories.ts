@@ -1,5 +1,11 @@
 import { Type } from 'typebox';
-import { CreateDirectoryBody, ListDirectoryUsersQuery, RotateTokenBody, UpdateDirectoryBody } from '../../domain/scim/directory-inputs.ts';
+import {
+  CreateDirectoryBody,
+  ListDirectoryUsersQuery,
+  OrganizationIdQuery,
+  RotateTokenBody,
+  UpdateDirectoryBody,
+} from '../../domain/scim/directory-inputs.ts';
 import { DirectoryGroupSchema, DirectoryRequestSchema, DirectorySchema, DirectoryUserSchema } from '../../domain/scim/views.ts';
 import { PageOf, PageQuery } from './common.ts';
 
@@ -17,10 +23,7 @@ export const DirectoryWithCounts = Type.Object({
   groups: Type.Integer({ description: 'Groups the IdP has provisioned' }),
 });
 
-export const ListDirectoriesQuery = Type.Object(
-  { ...PageQuery, organizationId: Type.Optional(Type.String({ maxLength: 100 })) },
-  { additionalProperties: false },
-);
+export const ListDirectoriesQuery = Type.Object({ ...PageQuery, organizationId: OrganizationIdQuery }, { additionalProperties: false });
 
 export const PageOnlyQuery = Type.Object(PageQuery, { additionalProperties: false });
 
