@@ -123,13 +123,16 @@ for (const backend of testBackends()) {
     });
 
     test('the compliant PATCHes (aadOptscim062020): pathless replace with dotted keys, boolean active', async () => {
-      const created = await call('POST', '/Users', {
+      // The flag travels in the tenant URL's query, so it arrives with every request.
+      const created = await call('POST', '/Users?aadOptscim062020', {
         schemas: [USER_SCHEMA],
         userName: 'compliant@contoso.com',
         externalId: 'c-1',
         active: true,
       });
       const id = created.json().id as string;
+      const found = await call('GET', '/Users?aadOptscim062020&filter=userName+eq+%22compliant%40contoso.com%22');
+      assert.equal(found.json().Resources[0]?.id, id, 'a filter with + for spaces, after the flag');
       const replaced = await call(
         'PATCH',
         `/Users/${id}`,
