@@ -27,6 +27,9 @@ import { setupRoutes } from './http/routes/setup.ts';
 import { ticketRoutes } from './http/routes/tickets.ts';
 import { webhookRoutes } from './http/routes/webhooks.ts';
 import type { WebhookWorker } from './domain/webhooks/worker.ts';
+
+import { directoryRoutes } from './http/routes/directories.ts';
+import { scimRoutes } from './http/routes/scim.ts';
 import { requestLogSerializer } from './http/log-redaction.ts';
 import { ErrorResponse } from './http/schemas/common.ts';
 import { registerSecurityHeaders } from './http/security-headers.ts';
@@ -122,8 +125,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await v1.register(eventRoutes(deps.services.db));
       await v1.register(ticketRoutes(deps.services.tickets));
       await v1.register(webhookRoutes(deps.services.webhooks));
+
+      await v1.register(directoryRoutes(deps.services.directories, deps.services.directoryReads));
     },
     { prefix: '/v1' },
+  );
+  // SCIM 2.0 for each directory, with its own token, errors and rate limit (src/http/scim-pipeline.ts).
+  await app.register(
+    scimRoutes({
+      users: deps.services.scimUsers,
+      groups: deps.services.scimGroups,
+      auth: deps.services.directoryAuth,
+      publicUrl: deps.config.publicUrl,
+      rateLimitStore: deps.rateLimitStore,
+      config: deps.config,
+    }),
+    { prefix: '/scim/v2/:directoryId' },
   );
   return app;
 }

@@ -21,6 +21,12 @@ import { createWebhookService } from './domain/webhooks/endpoints.ts';
 import { createWebhookMetrics } from './domain/webhooks/metrics.ts';
 import { createNudge } from './domain/webhooks/nudge.ts';
 import { createWebhookWorker, type WebhookWorker } from './domain/webhooks/worker.ts';
+
+import { createDirectoryService } from './domain/scim/directories.ts';
+import { createDirectoryAuth } from './domain/scim/directory-auth.ts';
+import { createDirectoryReads } from './domain/scim/directory-reads.ts';
+import { createScimGroups } from './domain/scim/scim-groups.ts';
+import { createScimUsers } from './domain/scim/scim-users.ts';
 import type { AppDeps } from './app.ts';
 import { createMetrics } from './http/metrics.ts';
 import { memoryRateLimitStore, redisRateLimitStore } from './http/rate-limit.ts';
@@ -42,6 +48,8 @@ export function createServices(deps: { config: Config; db: Db; clock: Clock; ran
   const oidcLogin = createOidcLogin({ ...deps, connections, completion, lookup: systemLookup });
   // Wakes this instance's webhook worker when a request created work for it.
   const webhookNudge = createNudge();
+
+  const directories = createDirectoryService(deps);
   return {
     db: deps.db,
     deploymentKeys,
@@ -58,6 +66,12 @@ export function createServices(deps: { config: Config; db: Db; clock: Clock; ran
     setup: createSetupService({ ...deps, connections, upstream: { saml: samlLogin.upstream, oidc: oidcLogin.upstream } }),
     webhooks: createWebhookService({ ...deps, lookup: systemLookup, wake: webhookNudge.notify }),
     webhookNudge,
+
+    directories,
+    directoryReads: createDirectoryReads({ db: deps.db, visible: directories.visible }),
+    directoryAuth: createDirectoryAuth(deps),
+    scimUsers: createScimUsers(deps),
+    scimGroups: createScimGroups(deps),
   };
 }
 

@@ -159,6 +159,82 @@ export interface SsoTicketSessionsTable {
   expires_at: Date;
 }
 
+/** A directory's options: login policy and the customAttributes mapping (name → SCIM attribute path). */
+export interface DirectoryOptions {
+  refuseInactiveUsers?: boolean;
+  customAttributes?: Record<string, string>;
+}
+
+export interface DirectoriesTable {
+  id: string;
+  organization_id: string;
+  name: string;
+  provider: string;
+  state: 'pending' | 'active';
+  token_hash: string;
+  token_expires_at: Date | null;
+  previous_token_hash: string | null;
+  previous_token_expires_at: Date | null;
+  token_lifetime_seconds: number | null;
+  options: Json<DirectoryOptions>;
+  last_request_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+/** A stored SCIM resource: canonical attribute names, no id, meta, members, groups or password. */
+export type ScimResourceJson = Record<string, unknown>;
+
+export interface DirectoryUsersTable {
+  id: string;
+  directory_id: string;
+  organization_id: string;
+  external_id: string | null;
+  user_name: string;
+  active: boolean;
+  email: string | null;
+  email_values: Json<string[]>;
+  given_name: string | null;
+  family_name: string | null;
+  display_name: string | null;
+  resource: Json<ScimResourceJson>;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface DirectoryGroupsTable {
+  id: string;
+  directory_id: string;
+  organization_id: string;
+  external_id: string | null;
+  display_name: string;
+  resource: Json<ScimResourceJson>;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface DirectoryGroupMembersTable {
+  group_id: string;
+  user_id: string;
+  created_at: Date;
+}
+
+export interface DirectoryRequestsTable {
+  id: string;
+  directory_id: string;
+  method: string;
+  path: string;
+  status: number;
+  scim_type: string | null;
+  detail: string | null;
+  duration_ms: number;
+  user_agent: string | null;
+  request_id: string;
+  created_at: Date;
+}
+
 /** The database as Kysely sees it; one entry per table, snake_case as stored. */
 export interface Database {
   organizations: OrganizationsTable;
@@ -177,6 +253,12 @@ export interface Database {
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
+
+  directories: DirectoriesTable;
+  directory_users: DirectoryUsersTable;
+  directory_groups: DirectoryGroupsTable;
+  directory_group_members: DirectoryGroupMembersTable;
+  directory_requests: DirectoryRequestsTable;
 }
 
 export type OrganizationRow = Selectable<OrganizationsTable>;
@@ -238,3 +320,8 @@ export interface WebhookAttemptsTable {
 export type WebhookEndpointRow = Selectable<WebhookEndpointsTable>;
 export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>;
 export type WebhookAttemptRow = Selectable<WebhookAttemptsTable>;
+
+export type DirectoryRow = Selectable<DirectoriesTable>;
+export type DirectoryUserRow = Selectable<DirectoryUsersTable>;
+export type DirectoryGroupRow = Selectable<DirectoryGroupsTable>;
+export type DirectoryRequestRow = Selectable<DirectoryRequestsTable>;

@@ -1,0 +1,66 @@
+import { Type, type Static } from 'typebox';
+import { DirectoryGroupSchema, DirectoryUserSchema } from './views.ts';
+
+/**
+ * The payloads (event `summary`) of directory-sync events, recorded with recordEvent in the
+ * transaction of the change. Each holds the user or group as it now is and, for changes, which
+ * attributes changed. No secrets: tokens never appear, the password is never stored.
+ */
+
+const Changed = Type.Array(Type.String(), { description: 'Attribute names that changed, as SCIM names them' });
+
+const DirectoryRef = Type.Object({ id: Type.String(), name: Type.String(), provider: Type.String() });
+
+/** `dsync.activated`: the first authenticated SCIM request reached the directory. */
+export const DsyncActivatedPayload = Type.Object({ directory: DirectoryRef });
+
+/** `dsync.user.created|updated|deactivated|reactivated|deleted`. */
+export const DsyncUserPayload = Type.Object({ directoryId: Type.String(), user: DirectoryUserSchema, changed: Changed });
+
+/** `dsync.group.created|updated|deleted`; `memberCount` is the count after the change. */
+export const DsyncGroupPayload = Type.Object({
+  directoryId: Type.String(),
+  group: DirectoryGroupSchema,
+  memberCount: Type.Integer(),
+  changed: Changed,
+});
+
+/** `dsync.group.user_added|user_removed`: one event per membership. */
+export const DsyncMembershipPayload = Type.Object({
+  directoryId: Type.String(),
+  group: Type.Object({ id: Type.String(), name: Type.String() }),
+  user: Type.Object({ id: Type.String(), username: Type.String(), email: Type.Union([Type.String(), Type.Null()]), state: Type.String() }),
+});
+
+/** `directory.created|updated|deleted|token_rotated`. */
+export const DirectoryPayload = Type.Object({
+  directory: Type.Object({ ...DirectoryRef.properties, organizationId: Type.String(), state: Type.String() }),
+  changed: Type.Optional(Changed),
+  previousTokenValidUntil: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  removed: Type.Optional(Type.Object({ users: Type.Integer(), groups: Type.Integer() })),
+});
+
+/** Every directory-sync event type and its payload, for the event catalogue. */
+export const DSYNC_EVENT_PAYLOADS = {
+  'dsync.activated': DsyncActivatedPayload,
+  'dsync.user.created': DsyncUserPayload,
+  'dsync.user.updated': DsyncUserPayload,
+  'dsync.user.deactivated': DsyncUserPayload,
+  'dsync.user.reactivated': DsyncUserPayload,
+  'dsync.user.deleted': DsyncUserPayload,
+  'dsync.group.created': DsyncGroupPayload,
+  'dsync.group.updated': DsyncGroupPayload,
+  'dsync.group.deleted': DsyncGroupPayload,
+  'dsync.group.user_added': DsyncMembershipPayload,
+  'dsync.group.user_removed': DsyncMembershipPayload,
+  'directory.created': DirectoryPayload,
+  'directory.updated': DirectoryPayload,
+  'directory.deleted': DirectoryPayload,
+  'directory.token_rotated': DirectoryPayload,
+} as const;
+
+export type DsyncEventType = keyof typeof DSYNC_EVENT_PAYLOADS;
+export type DsyncUserPayload = Static<typeof DsyncUserPayload>;
+export type DsyncGroupPayload = Static<typeof DsyncGroupPayload>;
+export type DsyncMembershipPayload = Static<typeof DsyncMembershipPayload>;
+export type DirectoryPayload = Static<typeof DirectoryPayload>;
