@@ -27,7 +27,6 @@ import { setupRoutes } from './http/routes/setup.ts';
 import { ticketRoutes } from './http/routes/tickets.ts';
 import { webhookRoutes } from './http/routes/webhooks.ts';
 import type { WebhookWorker } from './domain/webhooks/worker.ts';
-
 import { directoryRoutes } from './http/routes/directories.ts';
 import { scimRoutes } from './http/routes/scim.ts';
 import { requestLogSerializer } from './http/log-redaction.ts';
@@ -125,7 +124,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await v1.register(eventRoutes(deps.services.db));
       await v1.register(ticketRoutes(deps.services.tickets));
       await v1.register(webhookRoutes(deps.services.webhooks));
-
       await v1.register(directoryRoutes(deps.services.directories, deps.services.directoryReads));
     },
     { prefix: '/v1' },

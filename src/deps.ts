@@ -21,7 +21,6 @@ import { createWebhookService } from './domain/webhooks/endpoints.ts';
 import { createWebhookMetrics } from './domain/webhooks/metrics.ts';
 import { createNudge } from './domain/webhooks/nudge.ts';
 import { createWebhookWorker, type WebhookWorker } from './domain/webhooks/worker.ts';
-
 import { createDirectoryService } from './domain/scim/directories.ts';
 import { createDirectoryAuth } from './domain/scim/directory-auth.ts';
 import { createDirectoryReads } from './domain/scim/directory-reads.ts';
@@ -48,7 +47,6 @@ export function createServices(deps: { config: Config; db: Db; clock: Clock; ran
   const oidcLogin = createOidcLogin({ ...deps, connections, completion, lookup: systemLookup });
   // Wakes this instance's webhook worker when a request created work for it.
   const webhookNudge = createNudge();
-
   const directories = createDirectoryService(deps);
   return {
     db: deps.db,
@@ -66,7 +64,6 @@ export function createServices(deps: { config: Config; db: Db; clock: Clock; ran
     setup: createSetupService({ ...deps, connections, upstream: { saml: samlLogin.upstream, oidc: oidcLogin.upstream } }),
     webhooks: createWebhookService({ ...deps, lookup: systemLookup, wake: webhookNudge.notify }),
     webhookNudge,
-
     directories,
     directoryReads: createDirectoryReads({ db: deps.db, visible: directories.visible }),
     directoryAuth: createDirectoryAuth(deps),

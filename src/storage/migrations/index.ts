@@ -4,7 +4,6 @@ import * as m0002 from './0002-connections.ts';
 import * as m0003 from './0003-oauth.ts';
 import * as m0004 from './0004-tickets.ts';
 import * as m0006 from './0006-webhooks.ts';
-
 import * as m0007 from './0007-directories.ts';
 
 /** Every migration, by name; names sort in the order they apply. Never edit one that has shipped. */
@@ -14,6 +13,5 @@ export const migrations: Record<string, Migration> = {
   '0003-oauth': m0003,
   '0004-tickets': m0004,
   '0006-webhooks': m0006,
-
   '0007-directories': m0007,
 };
