@@ -253,7 +253,6 @@ export interface Database {
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
-
   directories: DirectoriesTable;
   directory_users: DirectoryUsersTable;
   directory_groups: DirectoryGroupsTable;
