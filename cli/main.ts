@@ -46,7 +46,7 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
     process.stderr.write(
-      `lanyard: ${error instanceof ConfigError ? `configuration error: ${error.message}` : ((error as Error).message ?? String(error))}\n`,
+      `lanyard: ${error instanceof ConfigError ? `configuration error: ${error.message}` : error instanceof Error ? error.message : String(error)}\n`,
     );
     process.exit(error instanceof ConfigError ? 2 : 1);
   },

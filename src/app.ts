@@ -50,9 +50,10 @@ const BODY_LIMIT = 1024 * 1024;
 
 /** Builds the HTTP application: routes, schemas, errors, auth, limits. Never listens or exits. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  // Setup URLs carry a bearer token in their path: the request log must not print it.
+  const requestLogger: FastifyBaseLogger = deps.logger.child({}, { serializers: { req: requestLogSerializer } });
   const app = Fastify({
-    // Setup URLs carry a bearer token in their path: the request log must not print it.
-    loggerInstance: deps.logger.child({}, { serializers: { req: requestLogSerializer } }) as FastifyBaseLogger,
+    loggerInstance: requestLogger,
     bodyLimit: BODY_LIMIT,
     genReqId: () => `req_${randomToken(deps.random, 12)}`,
     requestIdHeader: false,

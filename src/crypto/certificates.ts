@@ -130,7 +130,7 @@ function readBase64Der(body: string, what: string): { ok: true; certificate: X50
 
 function failure(code: CertificateErrorCode, message: string, cause?: unknown): { ok: false; error: CertificateError } {
   if (cause === undefined) return { ok: false, error: { code, message } };
-  return { ok: false, error: { code, message, detail: { cause: cause instanceof Error ? cause.message : String(cause) } } };
+  return { ok: false, error: { code, message, detail: { cause: cause instanceof Error ? cause.message : JSON.stringify(cause) } } };
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -141,8 +141,9 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
  */
 function parseOpenSslTime(text: string): Date {
   const match = /^([A-Z][a-z]{2}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2}) (\d{4}) GMT$/.exec(text);
-  const month = match === null ? -1 : MONTHS.indexOf(match[1]!);
+  const month = match === null ? -1 : MONTHS.indexOf(match[1] ?? '');
   if (match === null || month < 0) throw new Error(`Unexpected certificate time format: ${text}`);
-  const [, , day, hours, minutes, seconds, year] = match.map(Number) as number[];
-  return new Date(Date.UTC(year!, month, day!, hours!, minutes!, seconds!));
+  const [day, hours, minutes, seconds, year] = match.slice(2).map(Number);
+  if (year === undefined) throw new Error(`Unexpected certificate time format: ${text}`);
+  return new Date(Date.UTC(year, month, day, hours, minutes, seconds));
 }

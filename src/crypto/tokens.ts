@@ -16,7 +16,7 @@ export function newId(prefix: string, now: Date, random: RandomBytes): string {
   let time = now.getTime();
   let head = '';
   for (let i = 0; i < 10; i++) {
-    head = CROCKFORD[time % 32]! + head;
+    head = CROCKFORD.charAt(time % 32) + head;
     time = Math.floor(time / 32);
   }
   const bytes = random(10);
@@ -27,7 +27,7 @@ export function newId(prefix: string, now: Date, random: RandomBytes): string {
     buffer = (buffer << 8) | byte;
     bits += 8;
     while (bits >= 5) {
-      tail += CROCKFORD[(buffer >> (bits - 5)) & 31];
+      tail += CROCKFORD.charAt((buffer >> (bits - 5)) & 31);
       bits -= 5;
     }
   }

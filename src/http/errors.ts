@@ -59,7 +59,7 @@ export function classifyError(error: FastifyError | AppError | Error): { code: E
     return { code: error.code, message: error.message, ...(error.details ? { details: [...error.details] } : {}) };
   const fastifyError = error as FastifyError;
   if (fastifyError.validation) {
-    const details = validationDetails(fastifyError.validation as ValidationEntry[]);
+    const details = validationDetails(fastifyError.validation);
     const context = fastifyError.validationContext ?? 'request';
     return { code: 'validation_failed', message: `${context}/${details[0]?.field ?? ''} ${details[0]?.message ?? 'is invalid'}`, details };
   }

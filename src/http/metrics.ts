@@ -19,9 +19,7 @@ export function createHttpMetrics() {
       if (s === undefined) series.set(key, (s = { count: 0, sum: 0, buckets: BUCKETS.map(() => 0) }));
       s.count++;
       s.sum += seconds;
-      BUCKETS.forEach((le, i) => {
-        if (seconds <= le) s.buckets[i]!++;
-      });
+      s.buckets = s.buckets.map((count, i) => (seconds <= (BUCKETS[i] ?? Infinity) ? count + 1 : count));
     },
     render(): string {
       const lines = [

@@ -56,7 +56,9 @@ export function checkedLookup(
         else if (lookupOptions.all) callback(null, wanted);
         else callback(null, first.address, first.family);
       },
-      (error: NodeJS.ErrnoException) => callback(error, '', 0),
+      (error: unknown) => {
+        callback(error instanceof Error ? error : new Error(String(error)), '', 0);
+      },
     );
   };
   return { lookup, refused: () => refused };

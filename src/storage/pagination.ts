@@ -25,5 +25,6 @@ export function decodeCursor(cursor: string | undefined): string | undefined {
 export function toPage<Row extends { id: string }, T>(rows: Row[], limit: number, map: (row: Row) => T): Page<T> {
   const more = rows.length > limit;
   const kept = more ? rows.slice(0, limit) : rows;
-  return { data: kept.map(map), nextCursor: more ? encodeCursor(kept[kept.length - 1]!.id) : null };
+  const last = kept.at(-1);
+  return { data: kept.map(map), nextCursor: more && last !== undefined ? encodeCursor(last.id) : null };
 }

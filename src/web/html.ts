@@ -9,7 +9,7 @@ const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;'
 
 /** Escapes a value for HTML text and quoted attribute values. */
 export function escapeHtml(value: unknown): string {
-  return String(value).replace(/[&<>"'`]/g, (c) => ESCAPES[c]!);
+  return String(value).replace(/[&<>"'`]/g, (c) => ESCAPES[c] ?? c);
 }
 
 type Value = SafeHtml | string | number | null | undefined | false | readonly Value[];
@@ -23,9 +23,9 @@ function render(value: Value): string {
 
 /** Tagged template: every interpolated value is escaped unless it is SafeHtml (oidc-provider `html_safe.js` style). */
 export function html(strings: TemplateStringsArray, ...values: Value[]): SafeHtml {
-  let out = strings[0]!;
+  let out = strings[0] ?? '';
   values.forEach((value, i) => {
-    out += render(value) + strings[i + 1]!;
+    out += render(value) + (strings[i + 1] ?? '');
   });
   return { __html: out };
 }

@@ -101,9 +101,9 @@ export function field(ctx: FormContext, o: FieldOptions): SafeHtml {
   const typed = ctx.state?.form === o.form && o.type !== 'password' ? ctx.state.values[o.name] : undefined;
   const value = typed ?? o.value ?? '';
   const describedBy = [o.hint ? `${id}-hint` : '', problems.length > 0 ? `${id}-error` : ''].filter(Boolean).join(' ');
-  const attrs = html`id="${id}" name="${o.name}" ${o.required ? html`required` : ''} ${problems.length > 0 ? html`aria-invalid="true"` : ''}
-  ${describedBy ? html`aria-describedby="${describedBy}"` : ''} ${o.placeholder ? html`placeholder="${o.placeholder}"` : ''}
-  autocomplete="${o.autocomplete ?? 'off'}" spellcheck="false"`;
+  // One line, kept from Prettier's embedded-HTML wrapping: the attributes are a flat list.
+  // prettier-ignore
+  const attrs = html`id="${id}" name="${o.name}" ${o.required ? html`required` : ''} ${problems.length > 0 ? html`aria-invalid="true"` : ''} ${describedBy ? html`aria-describedby="${describedBy}"` : ''} ${o.placeholder ? html`placeholder="${o.placeholder}"` : ''} autocomplete="${o.autocomplete ?? 'off'}" spellcheck="false"`;
   const control = o.textarea
     ? html`<textarea ${attrs}>${value}</textarea>`
     : html`<input type="${o.type ?? 'text'}" ${attrs} value="${value}" />`;
@@ -115,8 +115,7 @@ export function field(ctx: FormContext, o: FieldOptions): SafeHtml {
 }
 
 /** Step 3 for SAML: the IdP's metadata URL, its XML (uploaded or pasted), or its values by hand. */
-export function samlDetailsForms(ctx: FormContext, view: SetupView): SafeHtml {
-  const saml = view.connection.saml!;
+export function samlDetailsForms(ctx: FormContext, view: SetupView, saml: NonNullable<SetupView['connection']['saml']>): SafeHtml {
   const manualOpen = ctx.state?.form === 'fields' || (saml.idpEntityId !== null && saml.metadataUrl === null);
   return html` <h3>From a metadata URL</h3>
     ${setupForm(
@@ -175,8 +174,7 @@ export function samlDetailsForms(ctx: FormContext, view: SetupView): SafeHtml {
 }
 
 /** Step 3 for OIDC: issuer, client id and client secret (write-only). */
-export function oidcDetailsForm(ctx: FormContext, view: SetupView): SafeHtml {
-  const oidc = view.connection.oidc!;
+export function oidcDetailsForm(ctx: FormContext, view: SetupView, oidc: NonNullable<SetupView['connection']['oidc']>): SafeHtml {
   return setupForm(
     ctx,
     'idp',

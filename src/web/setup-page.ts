@@ -104,7 +104,9 @@ function configureStep(view: SetupView, saved: string | undefined): SafeHtml {
             <th scope="row">NameID</th>
             <td>the user's email address (format emailAddress), or a persistent ID</td>
           </tr>`
-      : html`${copyable('v-redirect', 'Redirect URI', connection.oidc!.redirectUri)}${copyable('v-scopes', 'Scopes', connection.oidc!.scopes.join(' '))}`;
+      : connection.oidc !== null
+        ? html`${copyable('v-redirect', 'Redirect URI', connection.oidc.redirectUri)}${copyable('v-scopes', 'Scopes', connection.oidc.scopes.join(' '))}`
+        : html``;
   return html`<section class="card" id="step-configure" aria-labelledby="h-configure">
     <h2 id="h-configure">2. Configure ${view.choice.name}</h2>
     ${savedNotice(saved, 'step-configure')}
@@ -193,7 +195,8 @@ function inPlainWords(warning: string): string {
 }
 
 function detailsStep(ctx: FormContext, view: SetupView, saved: string | undefined): SafeHtml {
-  const forms = view.connection.type === 'saml' ? samlDetailsForms(ctx, view) : oidcDetailsForm(ctx, view);
+  const { saml, oidc } = view.connection;
+  const forms = saml !== null ? samlDetailsForms(ctx, view, saml) : oidc !== null ? oidcDetailsForm(ctx, view, oidc) : html``;
   return html`<section class="card" id="step-details" aria-labelledby="h-details">
     <h2 id="h-details">3. Give Lanyard ${view.choice.name}'s details</h2>
     ${savedNotice(saved, 'step-details')}

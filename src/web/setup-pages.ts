@@ -128,8 +128,8 @@ export function setupSummaryPage(input: { view: SetupView; notice?: string | und
     ['Connection', `${c.name} (${c.id})`],
     ['Status', c.enabled ? 'active' : 'disabled by the service provider'],
   ];
-  if (c.saml !== null) {
-    facts.push(['IdP entity ID', c.saml.idpEntityId ?? ''], ['ACS URL', c.sp!.acsUrl], ['SP entity ID', c.sp!.entityId]);
+  if (c.saml !== null && c.sp !== null) {
+    facts.push(['IdP entity ID', c.saml.idpEntityId ?? ''], ['ACS URL', c.sp.acsUrl], ['SP entity ID', c.sp.entityId]);
     for (const cert of c.saml.certificates)
       facts.push([`Certificate ${cert.subject}`, `SHA-256 ${cert.fingerprintSha256}, valid until ${cert.notAfter}`]);
   } else if (c.oidc !== null) {

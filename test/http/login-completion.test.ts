@@ -60,7 +60,7 @@ for (const backend of testBackends()) {
       });
       startFlow = async () => {
         const query = new URLSearchParams({ response_type: 'code', client_id: app.clientId, connection: connection.id });
-        const started = await t.request({ method: 'GET', url: `/oauth/authorize?${query}`, token: null });
+        const started = await t.request({ method: 'GET', url: `/oauth/authorize?${query.toString()}`, token: null });
         return new URL(started.headers.location as string).searchParams.get('RelayState')!;
       };
     });
@@ -116,7 +116,7 @@ for (const backend of testBackends()) {
       const row = await flowRow(flow.id);
       assert.ok(row.completed_at !== null && row.failure_code === null);
       // The assertion of the losing response was rolled back with it: it is still unused.
-      assert.equal(await rememberAssertion(t.db, login(ended[0]!.ok ? '_two' : '_one').assertion!), true);
+      assert.equal(await rememberAssertion(t.db, login(ended[0].ok ? '_two' : '_one').assertion!), true);
     });
 
     // Only on PostgreSQL: PGlite has one session, so no other login can hold the row meanwhile.

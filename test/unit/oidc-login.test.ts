@@ -43,7 +43,7 @@ test("an IdP's error reaches the app with its state; codes about Lanyard's reque
   assert.equal(denied.searchParams.get('state'), 'st');
   assert.match(
     denied.searchParams.get('error_description')!,
-    /^oidc_idp_error: the identity provider answered access_denied: User said  no/,
+    /^oidc_idp_error: the identity provider answered access_denied: User said {2}no/,
   );
   assert.doesNotMatch(denied.searchParams.get('error_description')!, /["\\✗]/, 'RFC 6749 §4.1.2.1 characters only');
   const scope = new URL(idpErrorRedirect('https://app.example/cb', null, { error: 'invalid_scope', description: undefined }));

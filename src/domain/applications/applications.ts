@@ -98,7 +98,13 @@ export function createApplicationService(deps: { db: Kysely<Database>; clock: Cl
     async update(actor: Actor, id: string, input: Partial<ApplicationInput>): Promise<Application> {
       requireAdmin(actor, 'manage applications');
       const current = toApplication(await load(id));
-      const next = { ...current, ...Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) } as ApplicationInput;
+      // An absent field keeps the stored value; null (where allowed) clears it.
+      const next: ApplicationInput = {
+        name: input.name ?? current.name,
+        redirectUris: input.redirectUris ?? current.redirectUris,
+        defaultRedirectUri: input.defaultRedirectUri === undefined ? current.defaultRedirectUri : input.defaultRedirectUri,
+        organizationIds: input.organizationIds === undefined ? current.organizationIds : input.organizationIds,
+      };
       check(next);
       const now = clock();
       return db.transaction().execute(async (trx) => {

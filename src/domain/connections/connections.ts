@@ -22,7 +22,7 @@ import { fieldError } from './input-checks.ts';
 import { fetchMetadataUrl } from './metadata-url.ts';
 import { resolveOidcSettings, type OidcInput, type OidcSettings } from './oidc-config.ts';
 import { discoverOidcProvider } from './oidc-discovery.ts';
-import { mergeOverrides, parseProvider, PRESETS, type AttributeMapping, type AttributeOverrides, type Provider } from './presets.ts';
+import { mergeOverrides, parseProvider, PRESETS, type AttributeMapping, type Provider } from './presets.ts';
 import { resolveSamlSettings, type SamlInput, type SamlSettings } from './saml-config.ts';
 import { isComplete, toConnection, type Connection } from './view.ts';
 
@@ -223,9 +223,7 @@ export function createConnectionService(deps: ConnectionServiceDeps) {
           settings: asJson(settings),
           sealed_secret: sealed,
           attribute_mapping:
-            input.attributeMapping === undefined
-              ? row.attribute_mapping
-              : mergeOverrides(row.attribute_mapping as AttributeOverrides, input.attributeMapping),
+            input.attributeMapping === undefined ? row.attribute_mapping : mergeOverrides(row.attribute_mapping, input.attributeMapping),
           updated_at: now,
           ...(input.name !== undefined ? { name: input.name } : {}),
           ...(input.groupSync !== undefined ? { group_sync: input.groupSync } : {}),
@@ -292,7 +290,8 @@ function asJson(settings: SamlSettings | OidcSettings): Record<string, unknown> 
 /** The names of what a change touched (never values: a client secret must not reach the event log). */
 function changedFields(input: UpdateConnectionInput): string[] {
   const changed: string[] = [];
-  for (const [key, value] of Object.entries(input)) {
+  const entries: [string, unknown][] = Object.entries(input);
+  for (const [key, value] of entries) {
     if (value === undefined) continue;
     if ((key === 'saml' || key === 'oidc') && typeof value === 'object' && value !== null) {
       changed.push(

@@ -98,9 +98,9 @@ function checkIssuer(value: string): string {
 
 function checkScopes(scopes: readonly string[]): string[] {
   const unique = [...new Set(scopes)];
-  const bad = unique.findIndex((scope) => !SCOPE_TOKEN.test(scope));
-  if (bad >= 0)
-    throw fieldError(`oidc.scopes.${scopes.indexOf(unique[bad]!)}`, 'is not a valid scope (printable characters, no spaces or quotes)');
+  const bad = unique.find((scope) => !SCOPE_TOKEN.test(scope));
+  if (bad !== undefined)
+    throw fieldError(`oidc.scopes.${scopes.indexOf(bad)}`, 'is not a valid scope (printable characters, no spaces or quotes)');
   // Without `openid` the provider answers plain OAuth 2.0: no ID token, nothing to sign the user in with.
   if (!unique.includes('openid')) throw fieldError('oidc.scopes', 'must include openid');
   return unique;

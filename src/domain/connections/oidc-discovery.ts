@@ -70,16 +70,19 @@ export async function discoverOidcProvider(
     return typeof value === 'string' && isHttpUrl(value) ? value : undefined;
   };
   const required = { authorizationEndpoint: 'authorization_endpoint', tokenEndpoint: 'token_endpoint', jwksUri: 'jwks_uri' } as const;
-  const missing = Object.values(required).filter((name) => endpoint(name) === undefined);
-  if (missing.length > 0) {
+  const authorizationEndpoint = endpoint(required.authorizationEndpoint);
+  const tokenEndpoint = endpoint(required.tokenEndpoint);
+  const jwksUri = endpoint(required.jwksUri);
+  if (authorizationEndpoint === undefined || tokenEndpoint === undefined || jwksUri === undefined) {
+    const missing = Object.values(required).filter((name) => endpoint(name) === undefined);
     return failure('discovery_missing_endpoint', `The discovery document has no http(s) ${missing.join(', ')}.`);
   }
   return {
     ok: true,
     value: {
-      authorizationEndpoint: endpoint(required.authorizationEndpoint)!,
-      tokenEndpoint: endpoint(required.tokenEndpoint)!,
-      jwksUri: endpoint(required.jwksUri)!,
+      authorizationEndpoint,
+      tokenEndpoint,
+      jwksUri,
       userinfoEndpoint: endpoint('userinfo_endpoint') ?? null,
     },
   };

@@ -1,7 +1,7 @@
 import type { CertificateInfo } from '../../crypto/certificates.ts';
 import type { ConnectionRow } from '../../storage/schema.ts';
 import { isOidcComplete, oidcWarnings, type OidcSettings } from './oidc-config.ts';
-import { effectiveMapping, type AttributeMapping, type AttributeOverrides, type Provider } from './presets.ts';
+import { effectiveMapping, type AttributeMapping, type Provider } from './presets.ts';
 import { describeCertificates, isSamlComplete, samlWarnings, type SamlSettings } from './saml-config.ts';
 import { oidcRedirectUri, spValues, type SpValues } from './sp.ts';
 
@@ -56,12 +56,12 @@ export function toConnection(row: ConnectionRow, publicUrl: string, now: Date): 
     name: row.name,
     enabled: row.enabled,
     state: row.state,
-    attributeMapping: effectiveMapping(row.provider as Provider, row.type, row.attribute_mapping as AttributeOverrides),
+    attributeMapping: effectiveMapping(row.provider as Provider, row.type, row.attribute_mapping),
     groupSync: row.group_sync,
     saml: saml === undefined ? null : { ...saml, certificates: describeCertificates(saml, now) },
     oidc: oidc === undefined ? null : { ...oidc, redirectUri: oidcRedirectUri(publicUrl), clientSecretSet: hasSecret },
     sp: saml === undefined ? null : spValues(publicUrl, row.id),
-    warnings: saml !== undefined ? samlWarnings(saml, now) : oidcWarnings(oidc!, hasSecret),
+    warnings: saml !== undefined ? samlWarnings(saml, now) : oidc !== undefined ? oidcWarnings(oidc, hasSecret) : [],
     lastUsedAt: row.last_used_at?.toISOString() ?? null,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),

@@ -65,7 +65,8 @@ async function rotateColumn(db: Kysely<Database>, sealer: Sealer, table: string,
       if (Number(updated.numAffectedRows ?? 0) > 0) result.resealed++;
       else result.current++;
     }
-    if (rows.length < PAGE) return result;
-    after = rows[rows.length - 1]!.id;
+    const last = rows.at(-1);
+    if (rows.length < PAGE || last === undefined) return result;
+    after = last.id;
   }
 }

@@ -107,9 +107,10 @@ async function chooseConnection(
     );
   }
   candidates = candidates.filter((c) => c.enabled && allowsOrganization(application, c.organizationId));
-  if (candidates.length === 0)
+  const [only, ...others] = candidates;
+  if (only === undefined)
     throw new OAuthError('access_denied', 'no enabled SSO connection matches this sign-in request for this application');
-  return candidates.length === 1 ? candidates[0]! : candidates;
+  return others.length === 0 ? only : candidates;
 }
 
 async function startFlow(

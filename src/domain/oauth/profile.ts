@@ -28,8 +28,8 @@ export function subjectFor(profile: Pick<Profile, 'organizationId' | 'idpId'>): 
   for (let i = 0; i < 26; i++) {
     const bit = i * 5;
     const byte = bit >> 3;
-    const value = ((digest[byte]! << 8) | (digest[byte + 1] ?? 0)) >> (11 - (bit & 7));
-    out += CROCKFORD[value & 31];
+    const value = ((digest.readUInt8(byte) << 8) | (digest[byte + 1] ?? 0)) >> (11 - (bit & 7));
+    out += CROCKFORD.charAt(value & 31);
   }
   return `usr_${out}`;
 }

@@ -109,10 +109,10 @@ export function createOrganizationService(deps: OrganizationServiceDeps) {
       if (after !== undefined) q = q.where('organizations.id', '>', after);
       if (query.externalId !== undefined) q = q.where('external_id', '=', query.externalId);
       if (query.domain !== undefined) {
-        const [domain] = normalizeDomains([query.domain], 'domain');
+        const [domain = ''] = normalizeDomains([query.domain], 'domain');
         q = q
           .innerJoin('organization_domains', 'organization_domains.organization_id', 'organizations.id')
-          .where('organization_domains.domain', '=', domain!);
+          .where('organization_domains.domain', '=', domain);
       }
       const rows = await q.execute();
       const ids = rows.map((r) => r.id);

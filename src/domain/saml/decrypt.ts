@@ -59,9 +59,9 @@ export function decryptAssertion(encryptedAssertion: Element, keys: readonly Key
       'The assertion is encrypted, but no service provider decryption key is configured for this connection.',
     );
   }
-  const encryptedData = children(encryptedAssertion, NS.xenc, 'EncryptedData');
-  if (encryptedData.length !== 1) return fail('saml_decryption_failed', 'The EncryptedAssertion must contain exactly one EncryptedData.');
-  const data = encryptedData[0]!;
+  const [data, ...extra] = children(encryptedAssertion, NS.xenc, 'EncryptedData');
+  if (data === undefined || extra.length > 0)
+    return fail('saml_decryption_failed', 'The EncryptedAssertion must contain exactly one EncryptedData.');
   const algorithmUri = algorithmOf(children(data, NS.xenc, 'EncryptionMethod')[0]) ?? '(none)';
   const algorithm = DATA_ALGORITHMS.get(algorithmUri);
   if (algorithm === undefined) return unsupported(`content encryption algorithm ${algorithmUri}`, 'AES-256-GCM or AES-256-CBC');
@@ -166,7 +166,7 @@ function decryptContent(contentKey: Buffer | undefined, ciphertext: Buffer, algo
     if (ciphertext.length < 32 || ciphertext.length % 16 !== 0) return undefined;
     const decipher = createDecipheriv(algorithm.cipher, contentKey, ciphertext.subarray(0, 16)).setAutoPadding(false);
     const padded = Buffer.concat([decipher.update(ciphertext.subarray(16)), decipher.final()]);
-    const padLength = padded[padded.length - 1]!;
+    const padLength = padded.at(-1) ?? 0;
     return padLength >= 1 && padLength <= 16 ? padded.subarray(0, padded.length - padLength) : undefined;
   } catch {
     return undefined;

@@ -96,7 +96,8 @@ function selectEntity(root: Element, wanted: string | undefined): { ok: true; el
   const ids = identityProviders.map((el) => attr(el, 'entityID') ?? '');
   if (wanted !== undefined) {
     const matches = identityProviders.filter((el) => attr(el, 'entityID') === wanted);
-    if (matches.length === 1) return { ok: true, element: matches[0]! };
+    const [match] = matches;
+    if (match !== undefined && matches.length === 1) return { ok: true, element: match };
     if (matches.length > 1)
       return failure('metadata_multiple_entities', `The metadata describes ${quote(wanted)} ${matches.length} times.`);
     return failure('metadata_entity_not_found', `No identity provider ${quote(wanted)} in this metadata. ${listIds(ids)}`, {
@@ -106,7 +107,8 @@ function selectEntity(root: Element, wanted: string | undefined): { ok: true; el
   const [only, ...others] = identityProviders;
   if (only === undefined) {
     // Let readEntity explain what the single entity lacks; with none at all, say so here.
-    if (entities.length === 1) return { ok: true, element: entities[0]! };
+    const [entity] = entities;
+    if (entity !== undefined && entities.length === 1) return { ok: true, element: entity };
     return failure('metadata_no_idp_descriptor', 'The metadata has no identity provider (no md:IDPSSODescriptor for SAML 2.0).');
   }
   if (others.length > 0) {
@@ -242,12 +244,13 @@ function readKeyDescriptors(idp: Element, use: 'signing' | 'encryption'): Pems {
         for (const element of children(data, NS.ds, 'X509Certificate')) {
           const read = readCertificates(textOf(element));
           // One certificate per element (XML-DSig §4.4.4); a stray PEM armour around it is tolerated.
-          if (!read.ok || read.value.length !== 1) {
+          const certificate = read.ok && read.value.length === 1 ? read.value[0] : undefined;
+          if (certificate === undefined) {
             const reason = read.ok ? 'One ds:X509Certificate element holds several certificates.' : read.error.message;
             const extra = read.ok ? {} : { detail: { certificateError: read.error } };
             return failure('metadata_certificate_invalid', `A ${use} certificate in the metadata cannot be read: ${reason}`, extra);
           }
-          const pem = read.value[0]!.toString();
+          const pem = certificate.toString();
           if (!pems.includes(pem)) pems.push(pem);
         }
       }

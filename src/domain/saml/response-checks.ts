@@ -35,19 +35,20 @@ export function checkStatus(unverifiedResponse: Element): SamlResult<true> {
 }
 
 /** Where the one assertion is: plain, or still encrypted. */
-export interface AssertionSlot {
-  readonly plain?: Element;
-  readonly encrypted?: Element;
-}
+export type AssertionSlot =
+  { readonly plain: Element; readonly encrypted?: undefined } | { readonly plain?: undefined; readonly encrypted: Element };
 
 /** Exactly one Assertion or EncryptedAssertion directly under the Response (SAML profiles §4.1.4.2 allows more; we refuse them to rule out XSW). */
 export function locateAssertion(response: Element): SamlResult<AssertionSlot> {
   const plain = children(response, NS.saml, 'Assertion');
   const encrypted = children(response, NS.saml, 'EncryptedAssertion');
   const count = plain.length + encrypted.length;
-  if (count === 0) return fail('saml_no_assertion', 'The Response contains no Assertion, so it does not say who signed in.');
   if (count > 1) return fail('saml_multiple_assertions', `The Response contains ${count} assertions; exactly one is accepted.`, { count });
-  return ok(plain[0] !== undefined ? { plain: plain[0] } : { encrypted: encrypted[0]! });
+  const [assertion] = plain;
+  const [encryptedAssertion] = encrypted;
+  if (assertion !== undefined) return ok({ plain: assertion });
+  if (encryptedAssertion !== undefined) return ok({ encrypted: encryptedAssertion });
+  return fail('saml_no_assertion', 'The Response contains no Assertion, so it does not say who signed in.');
 }
 
 /** Response-level checks: ID, Destination (SAML core §3.2.2, profiles §4.1.4.3), Issuer (§4.1.4.2), InResponseTo. */

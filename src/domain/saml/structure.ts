@@ -1,4 +1,4 @@
-import type { Element, Node } from '@xmldom/xmldom';
+import type { Attr, Element, Node } from '@xmldom/xmldom';
 import { fail, ok, type SamlResult } from './errors.ts';
 import { attr, isElement, NS } from './xml.ts';
 
@@ -38,8 +38,8 @@ export function indexDocument(root: Element, ids: Set<string>): SamlResult<Set<s
       if (node.nodeType === PROCESSING_INSTRUCTION_NODE && !isDeclaration) return processingInstruction();
     }
   }
-  while (stack.length > 0) {
-    const { node, depth } = stack.pop()!;
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const { node, depth } = next;
     if (node.nodeType === PROCESSING_INSTRUCTION_NODE) return processingInstruction();
     if (node.nodeType === TEXT_NODE || node.nodeType === CDATA_SECTION_NODE) {
       if ((node.nodeValue ?? '').includes('\u0000')) return nulCharacter();
@@ -113,10 +113,7 @@ function processingInstruction(): SamlResult<never> {
 }
 
 function hasNulAttribute(element: Element): boolean {
-  for (let i = 0; i < element.attributes.length; i++) {
-    if (element.attributes.item(i)!.value.includes('\u0000')) return true;
-  }
-  return false;
+  return Array.from(element.attributes as ArrayLike<Attr>).some((attribute) => attribute.value.includes('\u0000'));
 }
 
 function nulCharacter(): SamlResult<never> {

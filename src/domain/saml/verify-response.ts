@@ -155,10 +155,11 @@ function openResponse(xml: string, maxBytes: number): SamlResult<{ response: Ele
 /** The ds:Signature that is a direct child of `element`, read but not verified; null when unsigned. */
 function readOwnSignature(element: Element, policy: SignaturePolicy): SamlResult<UnverifiedSignature | null> {
   const signatures = children(element, NS.ds, 'Signature');
-  if (signatures.length === 0) return ok(null);
+  const [signature] = signatures;
+  if (signature === undefined) return ok(null);
   if (signatures.length > 1)
     return fail('saml_signature_wrapping', `${pathOf(element)} carries ${signatures.length} signatures; one is accepted.`);
-  return readSignature(signatures[0]!, element, policy);
+  return readSignature(signature, element, policy);
 }
 
 function verifyIfPresent(unverified: UnverifiedSignature | null, policy: SignaturePolicy): SamlResult<string | null> {
@@ -201,7 +202,7 @@ function obtainVerifiedAssertion(
     const fingerprint = verifyIfPresent(plainSignature, policy);
     return fingerprint.ok ? ok({ assertion: slot.plain, fingerprint: fingerprint.value }) : fingerprint;
   }
-  const decrypted = decryptAssertion(slot.encrypted!, input.decryptionKeys ?? []);
+  const decrypted = decryptAssertion(slot.encrypted, input.decryptionKeys ?? []);
   if (!decrypted.ok) return decrypted;
   const indexed = indexDocument(decrypted.value, new Set(ids));
   if (!indexed.ok) return indexed;

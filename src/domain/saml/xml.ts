@@ -127,15 +127,19 @@ export function attr(element: Element, name: string): string | undefined {
 /** Every element below `root` (including it) in document order, without recursion limits on deep trees. */
 export function* descendants(root: Element): Generator<Element> {
   const stack: Element[] = [root];
-  while (stack.length > 0) {
-    const el = stack.pop()!;
+  for (let el = stack.pop(); el !== undefined; el = stack.pop()) {
     yield el;
     const kids = childElements(el);
-    for (let i = kids.length - 1; i >= 0; i--) stack.push(kids[i]!);
+    for (let i = kids.length - 1; i >= 0; i--) {
+      const kid = kids[i];
+      if (kid !== undefined) stack.push(kid);
+    }
   }
 }
 
 /** Escapes a value for an XML attribute or text node. */
+const XML_ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+
 export function escapeXml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
+  return value.replace(/[&<>"']/g, (c) => XML_ESCAPES[c] ?? c);
 }

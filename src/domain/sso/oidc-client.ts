@@ -63,6 +63,7 @@ function buildClient(settings: OidcSettings & { clockSkewSeconds?: number }, fet
   config[client.customFetch] = fetch;
   config.timeout = 10;
   // An http issuer was accepted with a warning when the connection was saved; its endpoints are too.
+  // eslint-disable-next-line @typescript-eslint/no-deprecated -- deprecated to stand out, as here: only http issuers take it
   if (settings.issuer.startsWith('http:')) client.allowInsecureRequests(config);
   // cooldownDuration 0: an unknown kid refetches the JWKS at once, so a key the IdP has just rotated
   // in is picked up by the first login that needs it. ID tokens come only from the IdP's own token
@@ -125,7 +126,9 @@ export async function redeemCode(
       expectedNonce: input.nonce,
       idTokenExpected: true,
     });
-    idToken = tokens.id_token!;
+    // idTokenExpected makes openid-client refuse a response without one; checked again for the type.
+    if (tokens.id_token === undefined) throw new Error('the token response carries no id_token');
+    idToken = tokens.id_token;
     accessToken = tokens.access_token;
   } catch (error) {
     return { ok: false, error: describeOidcFailure('token', error, context) };

@@ -122,17 +122,17 @@ function claimFailure(chain: unknown[], context: OidcErrorContext): OidcLoginErr
     const { claim, payload } = found;
     const facts: [string, string][] = [];
     if (claim === 'iss') {
-      facts.push(['Expected issuer', context.issuer], ['Received issuer', String(payload.iss ?? '(none)')]);
+      facts.push(['Expected issuer', context.issuer], ['Received issuer', claimText(payload.iss, '(none)')]);
       return oidcError(
         'oidc_issuer_mismatch',
-        `The ID token was issued by "${String(payload.iss ?? '')}", but this connection trusts the issuer "${context.issuer}". Check the issuer configured on the connection.`,
+        `The ID token was issued by "${claimText(payload.iss, '')}", but this connection trusts the issuer "${context.issuer}". Check the issuer configured on the connection.`,
         facts,
       );
     }
     if (claim === 'aud' || claim === 'azp') {
       const received = [payload.aud].flat().map(String).join(', ');
       facts.push(['Expected audience (client ID)', context.clientId], ['Received audience', received || '(none)']);
-      if (payload.azp !== undefined) facts.push(['Authorized party (azp)', String(payload.azp)]);
+      if (payload.azp !== undefined) facts.push(['Authorized party (azp)', claimText(payload.azp, '')]);
       return oidcError(
         'oidc_audience_mismatch',
         `The ID token is meant for another client (audience "${received}"), not this connection's client ID "${context.clientId}". Check the client ID configured on the connection.`,
@@ -156,7 +156,7 @@ function claimFailure(chain: unknown[], context: OidcErrorContext): OidcLoginErr
 }
 
 function timeFailure(claim: 'exp' | 'nbf', payload: Record<string, unknown>, context: OidcErrorContext): OidcLoginError {
-  const at = typeof payload[claim] === 'number' ? new Date((payload[claim] as number) * 1000).toISOString() : '(not a number)';
+  const at = typeof payload[claim] === 'number' ? new Date(payload[claim] * 1000).toISOString() : '(not a number)';
   const facts: [string, string][] = [
     [claim === 'exp' ? 'ID token expires at' : 'ID token valid from', at],
     ["Lanyard's time", context.now.toISOString()],
@@ -178,8 +178,8 @@ function timeFailure(claim: 'exp' | 'nbf', payload: Record<string, unknown>, con
 function signatureFailure(error: unknown, context: OidcErrorContext): OidcLoginError {
   const header = context.tokenHeader ?? {};
   const facts: [string, string][] = [['JWKS URL', context.jwksUri]];
-  if (header.kid !== undefined) facts.push(['Key id (kid)', String(header.kid)]);
-  if (header.alg !== undefined) facts.push(['Algorithm', String(header.alg)]);
+  if (header.kid !== undefined) facts.push(['Key id (kid)', header.kid]);
+  if (header.alg !== undefined) facts.push(['Algorithm', header.alg]);
   if (error instanceof jose.JWSSignatureVerificationFailed) {
     return oidcError(
       'oidc_id_token_invalid_signature',
@@ -279,6 +279,12 @@ function causeChain(error: unknown): unknown[] {
 function libraryMessage(chain: unknown[]): string {
   const messages = chain.filter((e): e is Error => e instanceof Error).map((e) => e.message);
   return (messages.at(-1) ?? 'unknown error').slice(0, 300);
+}
+
+/** A claim as the page shows it: a string as it is, anything else as JSON, nothing as `absent`. */
+function claimText(value: unknown, absent: string): string {
+  if (value === undefined || value === null) return absent;
+  return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
 function has<K extends string>(value: unknown, key: K): value is Record<K, unknown> {

@@ -53,10 +53,10 @@ export function createSamlLogin(deps: SamlLoginDeps) {
   let acsCalls = 0;
 
   /** The connection's pinned certificates as key objects, parsed once per connection version. */
-  function trustedCertsOf(connection: ConnectionForLogin): TrustedCertificate[] {
+  function trustedCertsOf(connection: ConnectionForLogin, saml: SamlSettings): TrustedCertificate[] {
     const cached = trusted.get(connection.id);
     if (cached?.updatedAt === connection.updatedAt.getTime()) return cached.certs;
-    const certs = connection.saml!.certificatesPem.map((pem) => trustedCertificate(pem)).flatMap((r) => (r.ok ? [r.value] : []));
+    const certs = saml.certificatesPem.map((pem) => trustedCertificate(pem)).flatMap((r) => (r.ok ? [r.value] : []));
     trusted.set(connection.id, { updatedAt: connection.updatedAt.getTime(), certs });
     return certs;
   }
@@ -113,9 +113,10 @@ export function createSamlLogin(deps: SamlLoginDeps) {
       ['Connection', `${connection.name} (${connection.id})`],
       ['Identity provider', saml.idpEntityId],
     ];
-    const isFlowId = input.relayState !== undefined && FLOW_ID.test(input.relayState);
+    const flowId = input.relayState !== undefined && FLOW_ID.test(input.relayState) ? input.relayState : undefined;
+    const isFlowId = flowId !== undefined;
     // Only read here: the flow is taken after verification, in the transaction that ends the login.
-    const found = isFlowId ? await deps.completion.findFlow({ id: input.relayState!, connectionId: connection.id }) : undefined;
+    const found = flowId !== undefined ? await deps.completion.findFlow({ id: flowId, connectionId: connection.id }) : undefined;
     const flow = found !== undefined && deps.completion.isPending(found) ? found : undefined;
     const refuse: Refuse = async (code, message, extra = [], status = 403, target = flow ?? null) => {
       const ofFlow = target ?? undefined;
@@ -135,7 +136,7 @@ export function createSamlLogin(deps: SamlLoginDeps) {
       // A test sign-in from a setup page shows its diagnosis on its own result page.
       if (ended.setupResult !== undefined) return { kind: 'redirect', url: ended.setupResult };
       const back = ofFlow
-        ? `${ofFlow.redirect_uri}${ofFlow.redirect_uri.includes('?') ? '&' : '?'}${new URLSearchParams({ error: 'access_denied', error_description: `${code}: ${message}`, ...(ofFlow.app_state !== null ? { state: ofFlow.app_state } : {}) })}`
+        ? `${ofFlow.redirect_uri}${ofFlow.redirect_uri.includes('?') ? '&' : '?'}${new URLSearchParams({ error: 'access_denied', error_description: `${code}: ${message}`, ...(ofFlow.app_state !== null ? { state: ofFlow.app_state } : {}) }).toString()}`
         : undefined;
       return {
         kind: 'failure',
@@ -158,7 +159,7 @@ export function createSamlLogin(deps: SamlLoginDeps) {
     const result = verifySamlResponse({
       xml,
       idpEntityId: saml.idpEntityId,
-      trustedCerts: trustedCertsOf(connection),
+      trustedCerts: trustedCertsOf(connection, saml),
       spEntityId: saml.spEntityId,
       acsUrl: saml.acsUrl,
       now: deps.clock(),
@@ -169,7 +170,7 @@ export function createSamlLogin(deps: SamlLoginDeps) {
       allowSha1: saml.allowSha1,
       decryptionKeys: [spKey.privateKey],
     });
-    if (!result.ok) return refuse(result.error.code, result.error.message, errorFacts(result.error, connection));
+    if (!result.ok) return refuse(result.error.code, result.error.message, errorFacts(result.error, saml));
     return endLogin({ connection, saml, flow, relayState: input.relayState, requestId: input.requestId }, result.value, refuse);
   }
 
@@ -234,6 +235,8 @@ export function createSamlLogin(deps: SamlLoginDeps) {
 
 export type SamlLogin = ReturnType<typeof createSamlLogin>;
 
+type SamlSettings = NonNullable<ConnectionForLogin['saml']>;
+
 /** The HTTP-POST binding's SAMLResponse: base64 (line breaks allowed) of the XML (SAML bindings §3.5.4). */
 function decodeSamlResponse(encoded: string | undefined): string | undefined {
   if (encoded === undefined || encoded.length > MAX_ENCODED_RESPONSE) return undefined;
@@ -243,10 +246,10 @@ function decodeSamlResponse(encoded: string | undefined): string | undefined {
 }
 
 /** Facts that help an IT admin fix the IdP or the connection, for the failure page. */
-function errorFacts(error: SamlError, connection: ConnectionForLogin): [string, string][] {
+function errorFacts(error: SamlError, saml: SamlSettings): [string, string][] {
   const facts: [string, string][] = [];
   if (error.code === 'saml_untrusted_certificate' || error.code === 'saml_signature_invalid') {
-    for (const pem of connection.saml!.certificatesPem) {
+    for (const pem of saml.certificatesPem) {
       const cert = trustedCertificate(pem);
       if (cert.ok) facts.push(['Trusted certificate (SHA-256)', cert.value.fingerprintSha256]);
     }

@@ -151,6 +151,16 @@ const SAML: Record<Provider, SetupGuide> = {
   },
 };
 
+const OIDC_GENERIC: SetupGuide = {
+  steps: [
+    'Register a confidential web application (OpenID Connect, authorization code flow) in your provider.',
+    'Register the redirect URI exactly as shown. Lanyard uses PKCE (S256), state and nonce.',
+    'Allow the scopes openid, email and profile, and send the claims listed below.',
+  ],
+  giveBack:
+    'Give Lanyard the issuer URL (its discovery document must be at <issuer>/.well-known/openid-configuration), the client ID and the client secret.',
+};
+
 const OIDC: Partial<Record<Provider, SetupGuide>> = {
   okta: {
     steps: [
@@ -193,18 +203,10 @@ const OIDC: Partial<Record<Provider, SetupGuide>> = {
     ],
     giveBack: 'Issuer: https://<your Auth0 domain>/ (with the trailing slash). Copy the Client ID and Client Secret from Settings.',
   },
-  generic: {
-    steps: [
-      'Register a confidential web application (OpenID Connect, authorization code flow) in your provider.',
-      'Register the redirect URI exactly as shown. Lanyard uses PKCE (S256), state and nonce.',
-      'Allow the scopes openid, email and profile, and send the claims listed below.',
-    ],
-    giveBack:
-      'Give Lanyard the issuer URL (its discovery document must be at <issuer>/.well-known/openid-configuration), the client ID and the client secret.',
-  },
+  generic: OIDC_GENERIC,
 };
 
 /** The instructions for a choice. */
 export function guideFor(choice: SetupChoice): SetupGuide {
-  return choice.protocol === 'saml' ? SAML[choice.provider] : (OIDC[choice.provider] ?? OIDC.generic!);
+  return choice.protocol === 'saml' ? SAML[choice.provider] : (OIDC[choice.provider] ?? OIDC_GENERIC);
 }

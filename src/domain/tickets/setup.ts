@@ -7,7 +7,7 @@ import type { Actor } from '../actor.ts';
 import type { AttributeMappingInput, ConnectionService, UpdateConnectionInput } from '../connections/connections.ts';
 import { fieldError } from '../connections/input-checks.ts';
 import { MAPPING_KEYS, PRESETS } from '../connections/presets.ts';
-import { AppError, type FieldProblem } from '../errors.ts';
+import { AppError, notFound, type FieldProblem } from '../errors.ts';
 import { recordEvent } from '../events/events.ts';
 import type { UpstreamHop, UpstreamLogin } from '../oauth/ports.ts';
 import { findChoice } from './guides.ts';
@@ -55,8 +55,12 @@ export function createSetupService(deps: SetupServiceDeps) {
     organizationId: ticket.organization_id,
     requestId,
   });
-  const connectionOf = (ticket: SsoTicketRow) => connections.get(actorOf(ticket, null), ticket.connection_id!);
-  const has = (ticket: SsoTicketRow, feature: TicketFeature) => (ticket.enabled_features as string[]).includes(feature);
+  const connectionOf = (ticket: SsoTicketRow) => {
+    // access() turns a ticket whose connection was deleted into a 410 before any action runs.
+    if (ticket.connection_id === null) throw notFound('connection');
+    return connections.get(actorOf(ticket, null), ticket.connection_id);
+  };
+  const has = (ticket: SsoTicketRow, feature: TicketFeature) => ticket.enabled_features.includes(feature);
 
   async function recordUse(ticket: SsoTicketRow, requestId: string | null, type: string, summary: Record<string, unknown>): Promise<void> {
     await recordEvent(db, { now: clock(), random }, actorOf(ticket, requestId), {
@@ -203,7 +207,8 @@ export function createSetupService(deps: SetupServiceDeps) {
     async activate(ticket: SsoTicketRow, chosenDomains: readonly string[], requestId: string | null): Promise<void> {
       const actor = actorOf(ticket, requestId);
       const view = await readSetupView(db, ticket, await connectionOf(ticket));
-      if (view.lastTest === null || !view.lastTest.ok || !view.lastTest.current) {
+      const lastTest = view.lastTest;
+      if (lastTest === null || !lastTest.ok || !lastTest.current) {
         throw fieldError(
           'activate',
           'needs a successful test sign-in with the settings as they are now: run the test sign-in (step 4) first',
@@ -236,7 +241,7 @@ export function createSetupService(deps: SetupServiceDeps) {
           ticketId: ticket.id,
           connectionId: view.connection.id,
           domainsClaimed: claims,
-          testFlowId: view.lastTest!.flowId,
+          testFlowId: lastTest.flowId,
         };
         await recordEvent(trx, { now, random }, actor, { type: 'sso_ticket.completed', organizationId: ticket.organization_id, summary });
       });
@@ -282,6 +287,7 @@ function idpInput(form: IdpForm): UpdateConnectionInput {
       break;
     }
   }
-  if (missing.length > 0) throw new AppError('validation_failed', `${missing[0]!.field} is required`, missing);
+  const [first] = missing;
+  if (first !== undefined) throw new AppError('validation_failed', `${first.field} is required`, missing);
   return input;
 }

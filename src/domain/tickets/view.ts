@@ -81,7 +81,7 @@ export function toTicket(row: SsoTicketRow, now: Date): Ticket {
     type: row.type,
     status: ticketStatus(row, now),
     domains: row.domains,
-    provisioning: row.provisioning as Provisioning,
+    provisioning: row.provisioning,
     enabledFeatures: row.enabled_features as TicketFeature[],
     lastTest: row.last_test_at === null ? null : { succeeded: row.last_test_ok === true, at: row.last_test_at.toISOString() },
     expiresAt: row.expires_at.toISOString(),

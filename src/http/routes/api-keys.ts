@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { actorOf } from '../auth.ts';
 import type { ApiKeyService } from '../../domain/api-keys/api-keys.ts';
 import { errorResponses, IdParams, Nullable, PageOf, PageQuery, Timestamp } from '../schemas/common.ts';
 
@@ -31,21 +32,21 @@ export function apiKeyRoutes(apiKeys: ApiKeyService): FastifyPluginAsyncTypebox 
     app.post(
       '/api-keys',
       { schema: { tags, body: CreateBody, response: { 201: CreatedApiKey, ...errorResponses } } },
-      async (request, reply) => reply.code(201).send(await apiKeys.create(request.actor!, request.body)),
+      async (request, reply) => reply.code(201).send(await apiKeys.create(actorOf(request), request.body)),
     );
     app.get(
       '/api-keys',
       { schema: { tags, querystring: Type.Object(PageQuery), response: { 200: PageOf(ApiKey), ...errorResponses } } },
-      async (request) => apiKeys.list(request.actor!, request.query),
+      async (request) => apiKeys.list(actorOf(request), request.query),
     );
     app.get('/api-keys/:id', { schema: { tags, params: IdParams('key'), response: { 200: ApiKey, ...errorResponses } } }, async (request) =>
-      apiKeys.get(request.actor!, request.params.id),
+      apiKeys.get(actorOf(request), request.params.id),
     );
     app.delete(
       '/api-keys/:id',
       { schema: { tags, params: IdParams('key'), response: { 204: Type.Null(), ...errorResponses } } },
       async (request, reply) => {
-        await apiKeys.revoke(request.actor!, request.params.id);
+        await apiKeys.revoke(actorOf(request), request.params.id);
         return reply.code(204).send(null);
       },
     );

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { actorOf } from '../auth.ts';
 import type { ApplicationService } from '../../domain/applications/applications.ts';
 import { errorResponses, IdParams, Nullable, PageOf, PageQuery, Timestamp } from '../schemas/common.ts';
 
@@ -52,26 +53,26 @@ export function applicationRoutes(applications: ApplicationService): FastifyPlug
     app.post(
       '/applications',
       { schema: { tags, body: CreateBody, response: { 201: CreatedApplication, ...errorResponses } } },
-      async (request, reply) => reply.code(201).send(await applications.create(request.actor!, request.body)),
+      async (request, reply) => reply.code(201).send(await applications.create(actorOf(request), request.body)),
     );
     app.get(
       '/applications',
       { schema: { tags, querystring: Type.Object(PageQuery), response: { 200: PageOf(Application), ...errorResponses } } },
-      async (request) => applications.list(request.actor!, request.query),
+      async (request) => applications.list(actorOf(request), request.query),
     );
     app.get('/applications/:id', { schema: { tags, params: Params, response: { 200: Application, ...errorResponses } } }, async (request) =>
-      applications.get(request.actor!, request.params.id),
+      applications.get(actorOf(request), request.params.id),
     );
     app.patch(
       '/applications/:id',
       { schema: { tags, params: Params, body: UpdateBody, response: { 200: Application, ...errorResponses } } },
-      async (request) => applications.update(request.actor!, request.params.id, request.body),
+      async (request) => applications.update(actorOf(request), request.params.id, request.body),
     );
     app.delete(
       '/applications/:id',
       { schema: { tags, params: Params, response: { 204: Type.Null(), ...errorResponses } } },
       async (request, reply) => {
-        await applications.delete(request.actor!, request.params.id);
+        await applications.delete(actorOf(request), request.params.id);
         return reply.code(204).send(null);
       },
     );

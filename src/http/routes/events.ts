@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Kysely } from 'kysely';
 import { Type } from 'typebox';
+import { actorOf } from '../auth.ts';
 import { listEvents } from '../../domain/events/events.ts';
 import type { Database } from '../../storage/schema.ts';
 import { errorResponses, Nullable, PageOf, PageQuery, Timestamp } from '../schemas/common.ts';
@@ -30,7 +31,7 @@ export function eventRoutes(db: Kysely<Database>): FastifyPluginAsyncTypebox {
     app.get(
       '/events',
       { schema: { tags: ['events'], querystring: Query, response: { 200: PageOf(Event), ...errorResponses } } },
-      async (request) => listEvents(db, request.actor!, request.query),
+      async (request) => listEvents(db, actorOf(request), request.query),
     );
   };
 }

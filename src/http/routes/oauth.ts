@@ -103,7 +103,7 @@ export function oauthRoutes(deps: OAuthRouteDeps): FastifyPluginAsyncTypebox {
           params.delete('organization');
           params.delete('login_hint');
           params.set('connection', c.id);
-          return { href: `/oauth/authorize?${params}`, name: c.name, provider: c.provider };
+          return { href: `/oauth/authorize?${params.toString()}`, name: c.name, provider: c.provider };
         });
         return reply.headers(PAGE_HEADERS).send(chooserPage({ applicationName: outcome.application.name, choices }));
       }
@@ -154,9 +154,9 @@ function sendOAuthError(reply: FastifyReply, error: OAuthError): FastifyReply {
 
 /** client_secret_basic (RFC 6749 §2.3.1): both parts are form-urlencoded before base64. */
 function clientFromBasic(header: string | undefined): { clientId: string; clientSecret: string } | undefined {
-  const match = /^Basic\s+(\S+)$/i.exec(header ?? '');
-  if (match === null) return undefined;
-  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const [, credentials] = /^Basic\s+(\S+)$/i.exec(header ?? '') ?? [];
+  if (credentials === undefined) return undefined;
+  const decoded = Buffer.from(credentials, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 0) throw new OAuthError('invalid_client', 'malformed Basic credentials', 401);
   const unescape = (s: string) => decodeURIComponent(s.replace(/\+/g, ' '));

@@ -110,15 +110,14 @@ export function setupRoutes(deps: SetupRouteDeps): FastifyPluginAsyncTypebox {
   function action(
     name: string,
     form: (body: Form) => string,
-    run: (ticket: SsoTicketRow, body: Form, requestId: string) => Promise<string | void>,
+    run: (ticket: SsoTicketRow, body: Form, requestId: string) => Promise<unknown>,
   ) {
     return async (request: PostRequest, reply: FastifyReply) => {
       const allowed = await authorizePost(request, reply);
       if (allowed === undefined) return reply;
+      let next: unknown;
       try {
-        const next = await run(allowed.ticket, request.body, request.id);
-        const anchor = SAVED[name] ? `#${SAVED[name].step}` : '';
-        return reply.redirect(next ?? `/setup/${allowed.token}?saved=${name}${anchor}`, 303);
+        next = await run(allowed.ticket, request.body, request.id);
       } catch (error) {
         if (!(error instanceof AppError) || ['internal_error', 'service_unavailable'].includes(error.code)) throw error;
         // Revoked, completed or expired while this request ran: the page now says which.
@@ -134,6 +133,8 @@ export function setupRoutes(deps: SetupRouteDeps): FastifyPluginAsyncTypebox {
           state,
         });
       }
+      const anchor = SAVED[name] ? `#${SAVED[name].step}` : '';
+      return reply.redirect(typeof next === 'string' ? next : `/setup/${allowed.token}?saved=${name}${anchor}`, 303);
     };
   }
 

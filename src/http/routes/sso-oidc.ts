@@ -35,7 +35,7 @@ export function oidcCallbackRoutes(deps: {
             status < 500
               ? 'The request to the OIDC callback is malformed: it must carry the state and code (or error) of an authorization response, once each.'
               : 'An unexpected error occurred.';
-          return reply
+          void reply
             .code(status)
             .headers(PAGE_HEADERS)
             .send(errorPage({ title: 'Sign-in failed', message, requestId: request.id }));

@@ -34,7 +34,7 @@ export function samlAcsRoutes(deps: {
             status < 500
               ? 'The request to the ACS URL is malformed: post a SAMLResponse form field as the HTTP-POST binding requires.'
               : 'An unexpected error occurred.';
-          return reply
+          void reply
             .code(status)
             .headers(PAGE_HEADERS)
             .send(errorPage({ title: 'Sign-in failed', message, requestId: request.id }));
