@@ -7,10 +7,11 @@ import type { Clock, RandomBytes } from './crypto/tokens.ts';
 import { createApiKeyService } from './domain/api-keys/api-keys.ts';
 import { createConnectionService } from './domain/connections/connections.ts';
 import { createSpMetadataService, samlSpKey } from './domain/connections/sp.ts';
-import { createAuthorize } from './domain/oauth/authorize.ts';
-import { createLoginCompletion } from './domain/oauth/complete.ts';
-import { createSamlLogin } from './domain/sso/saml-login.ts';
-import { createOidcLogin } from './domain/sso/oidc-login.ts';
+import { createAuthorize } from './domain/login/authorize.ts';
+import { createLoginFinish } from './domain/login/finish.ts';
+import { createOidcLogin } from './domain/login/oidc.ts';
+import { createSamlLogin } from './domain/login/saml.ts';
+import { createTestSignInResults } from './domain/tickets/test-results.ts';
 import { createApplicationService } from './domain/applications/applications.ts';
 import { createTokenService } from './domain/oauth/tokens.ts';
 import { createDeploymentKeys } from './domain/keys/deployment-keys.ts';
@@ -28,14 +29,16 @@ export function createServices(deps: { config: Config; db: Db; clock: Clock; ran
   const deploymentKeys = createDeploymentKeys(deps);
   const applications = createApplicationService(deps);
   const connections = createConnectionService({ ...deps, lookup: systemLookup });
-  const completion = createLoginCompletion({ ...deps, applications });
+  // A test sign-in's result reaches its setup ticket through this port: login knows nothing of tickets.
+  const finish = createLoginFinish({ ...deps, applications, testSignIns: createTestSignInResults(deps) });
   const samlLogin = createSamlLogin({
     ...deps,
     connections,
-    completion,
+    finish,
     spKey: () => samlSpKey({ ...deps, deploymentKeys, publicUrl: deps.config.publicUrl }),
   });
-  const oidcLogin = createOidcLogin({ ...deps, connections, completion, lookup: systemLookup });
+  const oidcLogin = createOidcLogin({ ...deps, connections, finish, lookup: systemLookup });
+  const upstream = { saml: samlLogin.upstream, oidc: oidcLogin.upstream };
   return {
     db: deps.db,
     deploymentKeys,
@@ -46,10 +49,10 @@ export function createServices(deps: { config: Config; db: Db; clock: Clock; ran
     connections,
     samlLogin,
     oidcLogin,
-    authorize: createAuthorize({ ...deps, applications, connections, upstream: { saml: samlLogin.upstream, oidc: oidcLogin.upstream } }),
+    authorize: createAuthorize({ ...deps, applications, connections, upstream }),
     samlSp: createSpMetadataService({ ...deps, deploymentKeys }),
     tickets: createTicketService({ ...deps, connections }),
-    setup: createSetupService({ ...deps, connections, upstream: { saml: samlLogin.upstream, oidc: oidcLogin.upstream } }),
+    setup: createSetupService({ ...deps, connections, upstream }),
   };
 }
 

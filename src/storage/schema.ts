@@ -1,4 +1,9 @@
 import type { ColumnType, Insertable, Selectable } from 'kysely';
+import type { OidcSettings } from '../domain/connections/oidc-config.ts';
+import type { AttributeOverrides } from '../domain/connections/presets.ts';
+import type { SamlSettings } from '../domain/connections/saml-config.ts';
+import type { Profile } from '../domain/profile.ts';
+import type { Provisioning, TicketFeature } from '../domain/tickets/view.ts';
 
 /** JSON columns: written as values, read back as parsed values. */
 type Json<T> = ColumnType<T, T | string, T | string>;
@@ -44,9 +49,10 @@ export interface ConnectionsTable {
   name: string;
   enabled: boolean;
   state: 'draft' | 'active';
-  settings: Json<Record<string, unknown>>;
+  /** SAML or OIDC settings as resolveSamlSettings / resolveOidcSettings wrote them, by `type`. */
+  settings: Json<SamlSettings | OidcSettings>;
   sealed_secret: string | null;
-  attribute_mapping: Json<Record<string, string>>;
+  attribute_mapping: Json<AttributeOverrides>;
   group_sync: boolean;
   last_used_at: Date | null;
   created_at: Date;
@@ -81,6 +87,10 @@ export interface ApplicationsTable {
   updated_at: Date;
 }
 
+/** What a test sign-in from a setup page ended with, kept on its flow for the result page. */
+export type TestSignInResult =
+  { ok: true; profile: Profile; at: string } | { ok: false; code: string; message: string; facts: [string, string][]; at: string };
+
 export interface LoginFlowsTable {
   id: string;
   /** Null for a test sign-in from a setup page (then setup_ticket_id is set). */
@@ -102,7 +112,7 @@ export interface LoginFlowsTable {
   failure_message: string | null;
   setup_ticket_id: string | null;
   /** A test sign-in's outcome as its result page shows it (profile, or the diagnosed failure). */
-  test_result: Json<Record<string, unknown> | null>;
+  test_result: Json<TestSignInResult | null>;
 }
 
 export interface AuthorizationCodesTable {
@@ -112,7 +122,7 @@ export interface AuthorizationCodesTable {
   code_challenge: string | null;
   nonce: string | null;
   scope: string;
-  profile: Json<Record<string, unknown>>;
+  profile: Json<Profile>;
   created_at: Date;
   expires_at: Date;
   used_at: Date | null;
@@ -123,7 +133,7 @@ export interface AccessTokensTable {
   application_id: string;
   code_hash: string;
   scope: string;
-  profile: Json<Record<string, unknown>>;
+  profile: Json<Profile>;
   created_at: Date;
   expires_at: Date;
   revoked_at: Date | null;
@@ -137,8 +147,8 @@ export interface SsoTicketsTable {
   type: string;
   token_hash: string;
   domains: Json<string[]>;
-  provisioning: Json<Record<string, unknown>>;
-  enabled_features: Json<string[]>;
+  provisioning: Json<Provisioning>;
+  enabled_features: Json<TicketFeature[]>;
   created_by: string;
   created_at: Date;
   expires_at: Date;

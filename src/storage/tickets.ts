@@ -82,6 +82,15 @@ export async function updateOpenTicket(
     .executeTakeFirst();
 }
 
+/** Remembers a ticket's latest test sign-in (in the transaction that ends its flow). */
+export async function markLastTest(db: Kysely<Database>, ticketId: string, test: { flowId: string; at: Date; ok: boolean }): Promise<void> {
+  await db
+    .updateTable('sso_tickets')
+    .set({ last_test_flow_id: test.flowId, last_test_at: test.at, last_test_ok: test.ok })
+    .where('id', '=', ticketId)
+    .execute();
+}
+
 /** Marks a ticket revoked (once: a revoked ticket keeps its first revocation time). */
 export async function revokeTicket(db: Kysely<Database>, id: string, now: Date): Promise<boolean> {
   const row = await db

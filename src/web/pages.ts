@@ -5,7 +5,7 @@ export function errorPage(input: {
   title: string;
   message: string;
   requestId: string;
-  facts?: readonly [string, string][];
+  facts?: readonly (readonly [string, string])[];
   back?: { href: string; label: string };
 }): string {
   return page({
@@ -15,15 +15,7 @@ export function errorPage(input: {
       <p>${input.message}</p>
       ${
         input.facts && input.facts.length > 0
-          ? html`<table>
-              ${input.facts.map(
-                ([k, v]) =>
-                  html`<tr>
-                    <th scope="row">${k}</th>
-                    <td><code>${v}</code></td>
-                  </tr>`,
-              )}
-            </table>`
+          ? html`<table>${input.facts.map(([k, v]) => html`<tr><th scope="row">${k}</th><td><code>${v}</code></td></tr>`)}</table>`
           : ''
       }
       ${input.back ? html`<p><a class="button secondary" href="${input.back.href}">${input.back.label}</a></p>` : ''}

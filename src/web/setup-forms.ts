@@ -101,8 +101,6 @@ export function field(ctx: FormContext, o: FieldOptions): SafeHtml {
   const typed = ctx.state?.form === o.form && o.type !== 'password' ? ctx.state.values[o.name] : undefined;
   const value = typed ?? o.value ?? '';
   const describedBy = [o.hint ? `${id}-hint` : '', problems.length > 0 ? `${id}-error` : ''].filter(Boolean).join(' ');
-  // One line, kept from Prettier's embedded-HTML wrapping: the attributes are a flat list.
-  // prettier-ignore
   const attrs = html`id="${id}" name="${o.name}" ${o.required ? html`required` : ''} ${problems.length > 0 ? html`aria-invalid="true"` : ''} ${describedBy ? html`aria-describedby="${describedBy}"` : ''} ${o.placeholder ? html`placeholder="${o.placeholder}"` : ''} autocomplete="${o.autocomplete ?? 'off'}" spellcheck="false"`;
   const control = o.textarea
     ? html`<textarea ${attrs}>${value}</textarea>`
@@ -206,10 +204,10 @@ export function mappingForm(ctx: FormContext, view: SetupView): SafeHtml {
       ctx,
       'mapping',
       html`${formErrors(
-          ctx,
-          'mapping',
-          names.map((n) => `attributeMapping.${n}`),
-        )}
+        ctx,
+        'mapping',
+        names.map((n) => `attributeMapping.${n}`),
+      )}
         <p class="hint">Empty a field to go back to the default of ${view.choice.label}.</p>
         ${names.map((n) =>
           field(ctx, {

@@ -93,13 +93,13 @@ function configureStep(view: SetupView, saved: string | undefined): SafeHtml {
   const values =
     connection.sp !== null
       ? html`${copyable('v-acs', 'ACS URL (reply URL)', connection.sp.acsUrl)}${copyable('v-entity', 'SP entity ID (audience)', connection.sp.entityId)}${copyable(
-            'v-metadata',
-            'SP metadata URL',
-            connection.sp.metadataUrl,
-            html` <a class="button secondary" href="${connection.sp.metadataUrl}" download="lanyard-sp-metadata-${connection.id}.xml"
+          'v-metadata',
+          'SP metadata URL',
+          connection.sp.metadataUrl,
+          html` <a class="button secondary" href="${connection.sp.metadataUrl}" download="lanyard-sp-metadata-${connection.id}.xml"
               >Download SP metadata</a
             >`,
-          )}
+        )}
           <tr>
             <th scope="row">NameID</th>
             <td>the user's email address (format emailAddress), or a persistent ID</td>

@@ -1,6 +1,6 @@
-import { subjectFor } from '../domain/oauth/profile.ts';
+import { subjectFor } from '../domain/profile.ts';
 import type { SetupView } from '../domain/tickets/setup-view.ts';
-import type { SetupTestResult } from '../domain/tickets/test-results.ts';
+import type { TestSignInResult } from '../storage/schema.ts';
 import { html, page, type SafeHtml } from './html.ts';
 import { SETUP_SCRIPT_PATH } from './setup-page.ts';
 
@@ -8,15 +8,7 @@ const capitalized = (text: string) => text.charAt(0).toUpperCase() + text.slice(
 const when = (date: Date | string) => `${new Date(date).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 
 function rows(entries: readonly (readonly [string, string])[]): SafeHtml {
-  return html`<table>
-    ${entries.map(
-      ([k, v]) =>
-        html`<tr>
-          <th scope="row">${k}</th>
-          <td><code>${v}</code></td>
-        </tr>`,
-    )}
-  </table>`;
+  return html`<table>${entries.map(([k, v]) => html`<tr><th scope="row">${k}</th><td><code>${v}</code></td></tr>`)}</table>`;
 }
 
 function show(value: unknown): string {
@@ -75,7 +67,7 @@ export function sessionNeededPage(requestId: string): string {
 }
 
 /** What a test sign-in brought back: the profile and every attribute, or the diagnosed failure. */
-export function testResultPage(input: { token: string; result: SetupTestResult | undefined; view: SetupView; requestId: string }): string {
+export function testResultPage(input: { token: string; result: TestSignInResult | undefined; view: SetupView; requestId: string }): string {
   const { result, view } = input;
   const back = html`<p><a class="button" href="/setup/${input.token}#step-test">Back to the setup</a></p>`;
   let body: SafeHtml;

@@ -24,7 +24,7 @@ import { resolveOidcSettings, type OidcInput, type OidcSettings } from './oidc-c
 import { discoverOidcProvider } from './oidc-discovery.ts';
 import { mergeOverrides, parseProvider, PRESETS, type AttributeMapping, type Provider } from './presets.ts';
 import { resolveSamlSettings, type SamlInput, type SamlSettings } from './saml-config.ts';
-import { isComplete, toConnection, type Connection } from './view.ts';
+import { isComplete, oidcSettingsOf, samlSettingsOf, toConnection, type Connection } from './view.ts';
 
 export type { Connection } from './view.ts';
 export type { ConnectionForLogin } from './for-login.ts';
@@ -107,13 +107,13 @@ export function createConnectionService(deps: ConnectionServiceDeps) {
     if (type === 'saml') {
       await requireDefaultApplication(organizationId, input.saml?.defaultApplicationId);
       return {
-        settings: await resolveSamlSettings(input.saml ?? {}, existing?.settings as SamlSettings | undefined, remote),
+        settings: await resolveSamlSettings(input.saml ?? {}, existing === undefined ? undefined : samlSettingsOf(existing), remote),
         secret: undefined,
       };
     }
     const oidc = await resolveOidcSettings(
       input.oidc ?? {},
-      existing?.settings as OidcSettings | undefined,
+      existing === undefined ? undefined : oidcSettingsOf(existing),
       (existing?.sealed_secret ?? null) !== null,
       remote,
     );
@@ -157,7 +157,7 @@ export function createConnectionService(deps: ConnectionServiceDeps) {
       const now = clock();
       const id = newId('conn', now, random);
       const sealed = secret === undefined ? null : sealer.seal(secret, connectionSecretContext(id));
-      const complete = isComplete(input.type, settings, sealed !== null);
+      const complete = isComplete(settings, sealed !== null);
       const enabled = input.enabled ?? complete;
       requireEnableable(enabled, input.type, complete);
       const name = input.name ?? `${PRESETS[provider].label} ${input.type.toUpperCase()}`;
@@ -171,7 +171,7 @@ export function createConnectionService(deps: ConnectionServiceDeps) {
           name,
           enabled,
           state: 'draft',
-          settings: asJson(settings),
+          settings,
           sealed_secret: sealed,
           attribute_mapping: mergeOverrides({}, input.attributeMapping ?? {}),
           group_sync: input.groupSync ?? false,
@@ -214,13 +214,13 @@ export function createConnectionService(deps: ConnectionServiceDeps) {
       const { settings, secret } = await resolveSettings(row.type, row.organization_id, input, row);
       const sealed = secret === undefined ? row.sealed_secret : sealer.seal(secret, connectionSecretContext(id));
       const enabled = input.enabled ?? row.enabled;
-      requireEnableable(enabled, row.type, isComplete(row.type, settings, sealed !== null));
+      requireEnableable(enabled, row.type, isComplete(settings, sealed !== null));
       const now = clock();
       const updated = await db.transaction().execute(async (trx) => {
         const next = await updateConnection(trx, id, row.updated_at, {
           provider,
           enabled,
-          settings: asJson(settings),
+          settings,
           sealed_secret: sealed,
           attribute_mapping:
             input.attributeMapping === undefined ? row.attribute_mapping : mergeOverrides(row.attribute_mapping, input.attributeMapping),
@@ -282,10 +282,6 @@ export function createConnectionService(deps: ConnectionServiceDeps) {
 
 /** The connection service: management CRUD and the login reads (getForLogin, resolveForLogin). */
 export type ConnectionService = ReturnType<typeof createConnectionService>;
-
-function asJson(settings: SamlSettings | OidcSettings): Record<string, unknown> {
-  return settings as unknown as Record<string, unknown>;
-}
 
 /** The names of what a change touched (never values: a client secret must not reach the event log). */
 function changedFields(input: UpdateConnectionInput): string[] {

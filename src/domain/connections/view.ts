@@ -30,17 +30,22 @@ export interface Connection {
 
 /** A SAML row's settings (written only through resolveSamlSettings); undefined for OIDC. */
 export function samlSettingsOf(row: ConnectionRow): SamlSettings | undefined {
-  return row.type === 'saml' ? (row.settings as unknown as SamlSettings) : undefined;
+  return row.type === 'saml' && isSamlSettings(row.settings) ? row.settings : undefined;
 }
 
 /** An OIDC row's settings (written only through resolveOidcSettings); undefined for SAML. */
 export function oidcSettingsOf(row: ConnectionRow): OidcSettings | undefined {
-  return row.type === 'oidc' ? (row.settings as unknown as OidcSettings) : undefined;
+  return row.type === 'oidc' && !isSamlSettings(row.settings) ? row.settings : undefined;
+}
+
+/** SAML settings always carry their certificate list (empty for a draft); OIDC settings never do. */
+function isSamlSettings(settings: SamlSettings | OidcSettings): settings is SamlSettings {
+  return 'certificates' in settings;
 }
 
 /** True when the settings hold every value a login needs, so the connection may be enabled. */
-export function isComplete(type: 'saml' | 'oidc', settings: SamlSettings | OidcSettings, hasSecret: boolean): boolean {
-  return type === 'saml' ? isSamlComplete(settings as SamlSettings) : isOidcComplete(settings as OidcSettings, hasSecret);
+export function isComplete(settings: SamlSettings | OidcSettings, hasSecret: boolean): boolean {
+  return isSamlSettings(settings) ? isSamlComplete(settings) : isOidcComplete(settings, hasSecret);
 }
 
 /** The API's view of a stored connection; `now` judges certificate expiry. */

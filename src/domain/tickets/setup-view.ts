@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { findLoginFlowById } from '../../storage/login-flows.ts';
 import type { Database, SsoTicketRow } from '../../storage/schema.ts';
 import type { Connection } from '../connections/connections.ts';
 import { choiceFor, guideFor, SETUP_CHOICES, type SetupChoice, type SetupGuide } from './guides.ts';
@@ -101,7 +102,7 @@ async function domainsOf(db: Kysely<Database>, ticket: SsoTicketRow): Promise<Of
 
 async function lastTestOf(db: Kysely<Database>, ticket: SsoTicketRow, connection: Connection): Promise<LastTest | null> {
   if (ticket.last_test_flow_id === null) return null;
-  const flow = await db.selectFrom('login_flows').selectAll().where('id', '=', ticket.last_test_flow_id).executeTakeFirst();
+  const flow = await findLoginFlowById(db, ticket.last_test_flow_id);
   const result = flow === undefined ? undefined : testResultOf(flow);
   if (flow === undefined || result === undefined) return null;
   const current = flow.connection_id === connection.id && flow.created_at.getTime() >= Date.parse(connection.updatedAt);
@@ -123,7 +124,7 @@ export async function readSetupView(db: Kysely<Database>, ticket: SsoTicketRow, 
     .select('name')
     .where('id', '=', ticket.organization_id)
     .executeTakeFirstOrThrow();
-  const provisioning = ticket.provisioning as Provisioning;
+  const provisioning = ticket.provisioning;
   const choice = choiceFor(connection.provider, connection.type);
   // A ticket made for an existing connection cannot change its protocol: that would be another connection.
   const choices = ticket.owns_connection ? SETUP_CHOICES : SETUP_CHOICES.filter((c) => c.protocol === connection.type);
@@ -131,7 +132,7 @@ export async function readSetupView(db: Kysely<Database>, ticket: SsoTicketRow, 
     ticketId: ticket.id,
     expiresAt: ticket.expires_at,
     completedAt: ticket.completed_at,
-    features: new Set(ticket.enabled_features as TicketFeature[]),
+    features: new Set(ticket.enabled_features),
     provisioning,
     organizationName: organization.name,
     connection,

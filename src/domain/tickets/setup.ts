@@ -9,7 +9,7 @@ import { fieldError } from '../connections/input-checks.ts';
 import { MAPPING_KEYS, PRESETS } from '../connections/presets.ts';
 import { AppError, notFound, type FieldProblem } from '../errors.ts';
 import { recordEvent } from '../events/events.ts';
-import type { UpstreamHop, UpstreamLogin } from '../oauth/ports.ts';
+import type { UpstreamHop, Upstreams } from '../login/ports.ts';
 import { findChoice } from './guides.ts';
 import { openSetupSession, readSetupSession, type SetupSession } from './setup-session.ts';
 import { readSetupView, type SetupView } from './setup-view.ts';
@@ -32,7 +32,7 @@ export interface SetupServiceDeps {
   readonly random: RandomBytes;
   readonly config: Pick<Config, 'publicUrl'>;
   readonly connections: Pick<ConnectionService, 'create' | 'get' | 'update' | 'delete' | 'getForLogin'>;
-  readonly upstream: Readonly<Record<'saml' | 'oidc', UpstreamLogin | undefined>>;
+  readonly upstream: Upstreams;
 }
 
 // base64url of 32 random bytes; anything else is not worth a database lookup.

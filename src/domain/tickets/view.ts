@@ -82,7 +82,7 @@ export function toTicket(row: SsoTicketRow, now: Date): Ticket {
     status: ticketStatus(row, now),
     domains: row.domains,
     provisioning: row.provisioning,
-    enabledFeatures: row.enabled_features as TicketFeature[],
+    enabledFeatures: row.enabled_features,
     lastTest: row.last_test_at === null ? null : { succeeded: row.last_test_ok === true, at: row.last_test_at.toISOString() },
     expiresAt: row.expires_at.toISOString(),
     createdAt: row.created_at.toISOString(),

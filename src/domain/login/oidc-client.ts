@@ -3,7 +3,8 @@ import * as client from 'openid-client';
 import { randomToken, type RandomBytes } from '../../crypto/tokens.ts';
 import type { GuardedFetch } from '../../net/guarded-request.ts';
 import type { ConnectionForLogin } from '../connections/for-login.ts';
-import { describeOidcFailure, type OidcLoginError } from './oidc-errors.ts';
+import { err, ok, type Result } from '../result.ts';
+import { describeOidcFailure, type OidcLoginError } from './oidc-failures.ts';
 
 /** An OIDC connection's IdP values, as the login reads them. */
 export type OidcSettings = NonNullable<ConnectionForLogin['oidc']>;
@@ -21,8 +22,6 @@ export interface OidcProviderClient {
   readonly keys: ReturnType<typeof createRemoteJWKSet>;
   readonly skewSeconds: number;
 }
-
-export type OidcResult<T> = { ok: true; value: T } | { ok: false; error: OidcLoginError };
 
 /**
  * Keeps one client per connection version (its `updatedAt`), built from the endpoints discovery
@@ -106,7 +105,7 @@ export async function authorizationRequest(
 export async function redeemCode(
   provider: OidcProviderClient,
   input: { params: Readonly<Record<string, string>>; state: string; nonce: string; codeVerifier: string; now: Date },
-): Promise<OidcResult<{ claims: Record<string, unknown>; accessToken: string }>> {
+): Promise<Result<{ claims: Record<string, unknown>; accessToken: string }, OidcLoginError>> {
   const { settings } = provider;
   const context = {
     issuer: settings.issuer,
@@ -131,7 +130,7 @@ export async function redeemCode(
     idToken = tokens.id_token;
     accessToken = tokens.access_token;
   } catch (error) {
-    return { ok: false, error: describeOidcFailure('token', error, context) };
+    return err(describeOidcFailure('token', error, context));
   }
   try {
     const { payload } = await jwtVerify(idToken, provider.keys, {
@@ -142,9 +141,9 @@ export async function redeemCode(
       currentDate: input.now,
       requiredClaims: ['sub', 'exp', 'iat'],
     });
-    return { ok: true, value: { claims: payload, accessToken } };
+    return ok({ claims: payload, accessToken });
   } catch (error) {
-    return { ok: false, error: describeOidcFailure('signature', error, { ...context, tokenHeader: unverifiedHeader(idToken) }) };
+    return err(describeOidcFailure('signature', error, { ...context, tokenHeader: unverifiedHeader(idToken) }));
   }
 }
 
@@ -163,10 +162,10 @@ export async function fetchUserinfo(
   accessToken: string,
   subject: string,
   now: Date,
-): Promise<OidcResult<Record<string, unknown>>> {
+): Promise<Result<Record<string, unknown>, OidcLoginError>> {
   const { settings } = provider;
   try {
-    return { ok: true, value: await client.fetchUserInfo(provider.config, accessToken, subject) };
+    return ok(await client.fetchUserInfo(provider.config, accessToken, subject));
   } catch (error) {
     const context = {
       issuer: settings.issuer,
@@ -175,6 +174,6 @@ export async function fetchUserinfo(
       now,
       skewSeconds: provider.skewSeconds,
     };
-    return { ok: false, error: describeOidcFailure('userinfo', error, context) };
+    return err(describeOidcFailure('userinfo', error, context));
   }
 }

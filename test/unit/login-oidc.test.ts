@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { readFileSync } from 'node:fs';
 import { PRESETS } from '../../src/domain/connections/presets.ts';
-import { idpErrorRedirect, needsUserinfo, oidcIdentity } from '../../src/domain/sso/oidc-claims.ts';
-import { OIDC_LOGIN_ERROR_CATALOGUE } from '../../src/domain/sso/oidc-errors.ts';
+import { idpErrorRedirect, needsUserinfo, oidcIdentity } from '../../src/domain/login/oidc-claims.ts';
+import { LOGIN_FAILURE_CATALOGUE } from '../../src/domain/login/failures.ts';
 import { createGuardedFetch, GuardedRequestError } from '../../src/net/guarded-request.ts';
 
 const standard = PRESETS.generic.oidc;
@@ -60,11 +60,11 @@ test("an IdP's error reaches the app with its state; codes about Lanyard's reque
 test('every OIDC login error code is in the catalogue and the README', () => {
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
   const source =
-    readFileSync(new URL('../../src/domain/sso/oidc-errors.ts', import.meta.url), 'utf8') +
-    readFileSync(new URL('../../src/domain/sso/oidc-login.ts', import.meta.url), 'utf8');
+    readFileSync(new URL('../../src/domain/login/oidc-failures.ts', import.meta.url), 'utf8') +
+    readFileSync(new URL('../../src/domain/login/oidc.ts', import.meta.url), 'utf8');
   const used = new Set([...source.matchAll(/'(oidc_[a-z_]+)'/g)].map((m) => m[1]!));
-  for (const code of used) assert.ok(code in OIDC_LOGIN_ERROR_CATALOGUE, `${code} is used but not catalogued`);
-  for (const code of Object.keys(OIDC_LOGIN_ERROR_CATALOGUE)) assert.ok(readme.includes(`\`${code}\``), `${code} is not in the README`);
+  for (const code of used) assert.ok(code in LOGIN_FAILURE_CATALOGUE, `${code} is used but not catalogued`);
+  for (const code of Object.keys(LOGIN_FAILURE_CATALOGUE)) assert.ok(readme.includes(`\`${code}\``), `${code} is not in the README`);
 });
 
 test('the back-channel fetch refuses internal addresses unless allowed, at connect time', async () => {
