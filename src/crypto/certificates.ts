@@ -1,3 +1,4 @@
+import type { Catalogue } from '../domain/catalogue.ts';
 import { X509Certificate } from 'node:crypto';
 
 /** What Lanyard shows and stores about an X.509 certificate (the API's `certificates[]` entries, plus the PEM). */
@@ -21,13 +22,13 @@ export interface CertificateInfo {
  * callers); the message built next to each failure says which block and what exactly.
  */
 export const CERTIFICATE_ERROR_CATALOGUE = {
-  certificate_empty: 'No certificate was given, or a PEM block is empty.',
-  certificate_wrong_pem_type: 'A PEM block is not a CERTIFICATE (for example a private key pasted by mistake).',
-  certificate_malformed_pem: 'The PEM text is broken: a BEGIN line without its END line.',
-  certificate_too_large: 'More text or more certificates than any real certificate chain has.',
-  certificate_not_base64: 'The text is neither PEM nor base64-encoded DER.',
-  certificate_invalid_der: 'The base64 decodes, but not to an X.509 certificate.',
-} as const satisfies Record<string, string>;
+  certificate_empty: { description: 'No certificate was given, or a PEM block is empty.' },
+  certificate_wrong_pem_type: { description: 'A PEM block is not a CERTIFICATE (for example a private key pasted by mistake).' },
+  certificate_malformed_pem: { description: 'The PEM text is broken: a BEGIN line without its END line.' },
+  certificate_too_large: { description: 'More text or more certificates than any real certificate chain has.' },
+  certificate_not_base64: { description: 'The text is neither PEM nor base64-encoded DER.' },
+  certificate_invalid_der: { description: 'The base64 decodes, but not to an X.509 certificate.' },
+} as const satisfies Catalogue;
 
 /** A stable code from {@link CERTIFICATE_ERROR_CATALOGUE}. */
 export type CertificateErrorCode = keyof typeof CERTIFICATE_ERROR_CATALOGUE;

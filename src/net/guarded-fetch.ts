@@ -1,3 +1,4 @@
+import type { Catalogue } from '../domain/catalogue.ts';
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -66,17 +67,17 @@ export function checkedLookup(
 
 /** Why a guarded fetch failed, by stable code; callers prefix the codes with their own subject. */
 export const GUARDED_FETCH_ERROR_CATALOGUE = {
-  invalid: 'The URL is not a valid absolute URL.',
-  bad_scheme: 'The URL, or a redirect from it, uses a scheme other than http or https.',
-  forbidden_address: 'The host resolves to a private, loopback, link-local or otherwise internal address.',
-  timeout: 'The fetch, redirects included, took longer than the time limit.',
-  too_large: 'The document is larger than the size limit.',
-  status: 'The server answered with an HTTP status other than 2xx or a redirect.',
-  too_many_redirects: 'The URL redirected more times than allowed.',
-  bad_redirect: 'A redirect had no Location, or an invalid one.',
-  insecure_redirect: 'An https URL redirected to plain http.',
-  unreachable: 'The host could not be resolved or connected to, TLS failed, or the connection broke.',
-} as const satisfies Record<string, string>;
+  invalid: { description: 'The URL is not a valid absolute URL.' },
+  bad_scheme: { description: 'The URL, or a redirect from it, uses a scheme other than http or https.' },
+  forbidden_address: { description: 'The host resolves to a private, loopback, link-local or otherwise internal address.' },
+  timeout: { description: 'The fetch, redirects included, took longer than the time limit.' },
+  too_large: { description: 'The document is larger than the size limit.' },
+  status: { description: 'The server answered with an HTTP status other than 2xx or a redirect.' },
+  too_many_redirects: { description: 'The URL redirected more times than allowed.' },
+  bad_redirect: { description: 'A redirect had no Location, or an invalid one.' },
+  insecure_redirect: { description: 'An https URL redirected to plain http.' },
+  unreachable: { description: 'The host could not be resolved or connected to, TLS failed, or the connection broke.' },
+} as const satisfies Catalogue;
 
 /** A stable code from {@link GUARDED_FETCH_ERROR_CATALOGUE}. */
 export type GuardedFetchErrorCode = keyof typeof GUARDED_FETCH_ERROR_CATALOGUE;

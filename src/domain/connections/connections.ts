@@ -19,11 +19,10 @@ import { AppError, notFound } from '../errors.ts';
 import { recordEvent } from '../events/events.ts';
 import { connectionSecretContext, toConnectionForLogin, type ConnectionForLogin } from './for-login.ts';
 import { fieldError } from './input-checks.ts';
-import { fetchMetadataUrl } from './metadata-url.ts';
 import { resolveOidcSettings, type OidcInput, type OidcSettings } from './oidc-config.ts';
 import { discoverOidcProvider } from './oidc-discovery.ts';
 import { mergeOverrides, parseProvider, PRESETS, type AttributeMapping, type Provider } from './presets.ts';
-import { resolveSamlSettings, type SamlInput, type SamlSettings } from './saml-config.ts';
+import { fetchMetadataUrl, resolveSamlSettings, type SamlInput, type SamlSettings } from './saml-config.ts';
 import { isComplete, oidcSettingsOf, samlSettingsOf, toConnection, type Connection } from './view.ts';
 
 export type { Connection } from './view.ts';

@@ -1,3 +1,4 @@
+import type { Catalogue } from '../catalogue.ts';
 import type { AddressPolicyOptions } from '../../net/address-policy.ts';
 import { fetchGuarded, type GuardedFetchError, type Lookup } from '../../net/guarded-fetch.ts';
 import { isHttpUrl } from './input-checks.ts';
@@ -12,11 +13,15 @@ export interface OidcProviderEndpoints {
 
 /** Why discovery failed, by stable code; each message says what to fix. */
 export const OIDC_DISCOVERY_ERROR_CATALOGUE = {
-  discovery_fetch_failed: 'The discovery document could not be fetched (address refused, timeout, HTTP status, size, network).',
-  discovery_not_json: 'The discovery URL did not answer with a JSON object.',
-  discovery_issuer_mismatch: 'The discovery document names another issuer than the one given.',
-  discovery_missing_endpoint: 'The discovery document lacks an authorization, token or JWKS endpoint, or one is not an http(s) URL.',
-} as const satisfies Record<string, string>;
+  discovery_fetch_failed: {
+    description: 'The discovery document could not be fetched (address refused, timeout, HTTP status, size, network).',
+  },
+  discovery_not_json: { description: 'The discovery URL did not answer with a JSON object.' },
+  discovery_issuer_mismatch: { description: 'The discovery document names another issuer than the one given.' },
+  discovery_missing_endpoint: {
+    description: 'The discovery document lacks an authorization, token or JWKS endpoint, or one is not an http(s) URL.',
+  },
+} as const satisfies Catalogue;
 
 /** A stable code from {@link OIDC_DISCOVERY_ERROR_CATALOGUE}. */
 export type OidcDiscoveryErrorCode = keyof typeof OIDC_DISCOVERY_ERROR_CATALOGUE;

@@ -4,6 +4,7 @@ import { newId } from '../../crypto/tokens.ts';
 import type { Database, EventRow } from '../../storage/schema.ts';
 import { decodeCursor, toPage, type Page } from '../../storage/pagination.ts';
 import type { Actor } from '../actor.ts';
+import type { EventSummary, EventType } from './catalogue.ts';
 
 /** An audit or login event as the API shows it. */
 export interface Event {
@@ -16,22 +17,23 @@ export interface Event {
   createdAt: string;
 }
 
-export interface NewEventInput {
-  readonly type: string;
+/** An event to record: a declared type and the summary its catalogue entry describes. */
+export interface NewEventInput<T extends EventType> {
+  readonly type: T;
   readonly organizationId: string | null;
   /** What happened, without secrets: ids, names, changed field names, failure codes. */
-  readonly summary: Record<string, unknown>;
+  readonly summary: EventSummary<T>;
 }
 
 /**
  * Writes one event. Call it with the transaction that makes the change, so a change and its
  * event commit or roll back together.
  */
-export async function recordEvent(
+export async function recordEvent<T extends EventType>(
   db: Kysely<Database>,
   deps: { now: Date; random: RandomBytes },
   actor: Actor,
-  input: NewEventInput,
+  input: NewEventInput<T>,
 ): Promise<void> {
   await db
     .insertInto('events')

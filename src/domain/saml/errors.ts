@@ -1,3 +1,4 @@
+import type { Catalogue } from '../catalogue.ts';
 /**
  * The catalogue of reasons a SAML Response is refused. Codes are stable (logged, stored on the
  * login row, shown to the customer's IT admin and matched on by callers); the messages built next
@@ -5,42 +6,52 @@
  * can return is listed here.
  */
 export const SAML_ERROR_CATALOGUE = {
-  saml_too_large: 'The SAMLResponse is larger than the configured size limit.',
-  saml_doctype_forbidden: 'The XML carries a DOCTYPE or entity declaration, which SAML never needs (XXE, entity expansion).',
-  saml_malformed_xml:
-    'The XML is not well-formed, or uses constructs a SAML message never needs (processing instructions, absurd nesting).',
-  saml_not_a_response: 'The document root is not a SAML 2.0 protocol <Response>.',
-  saml_malformed_response: 'The Response breaks the SAML 2.0 schema (a required element or attribute is missing or invalid).',
-  saml_status_not_success: 'The identity provider reported a failure status instead of Success.',
-  saml_duplicate_id: 'Two elements carry the same ID, which makes signature references ambiguous (signature wrapping).',
-  saml_signature_wrapping:
-    'The signed element is not the element that would be consumed, or an Assertion/Response sits where none belongs (signature wrapping).',
-  saml_multiple_assertions: 'The Response contains more than one Assertion or EncryptedAssertion.',
-  saml_no_assertion: 'The Response contains no Assertion or EncryptedAssertion.',
-  saml_signature_missing: 'A signature required by the connection policy is absent.',
-  saml_signature_malformed: 'A ds:Signature does not have the structure XML-DSig requires (one SignedInfo, one Reference, values).',
-  saml_unsupported_algorithm: 'A signature, digest, transform, canonicalization or encryption algorithm is not accepted.',
-  saml_sha1_not_allowed: 'The signature uses SHA-1, which this connection does not allow.',
-  saml_untrusted_certificate: 'The signature does not verify with any certificate pinned for this connection.',
-  saml_signature_invalid: 'The SignatureValue does not verify over SignedInfo with the pinned certificate.',
-  saml_digest_mismatch: 'The signed element was changed after signing (its digest does not match the signed one).',
-  saml_decryption_failed: 'The EncryptedAssertion could not be decrypted with the service provider keys.',
-  saml_missing_issuer: 'The Assertion has no Issuer.',
-  saml_wrong_issuer: 'The Issuer is not the entity ID configured for this identity provider.',
-  saml_wrong_destination: 'The Response Destination is not this connection’s ACS URL.',
-  saml_missing_audience: 'The Assertion has no AudienceRestriction although the connection requires one.',
-  saml_wrong_audience: 'The AudienceRestriction does not name this service provider’s entity ID.',
-  saml_missing_subject_confirmation:
-    'No bearer SubjectConfirmation with the SubjectConfirmationData the Web SSO profile requires (NotOnOrAfter).',
-  saml_wrong_recipient: 'The SubjectConfirmationData Recipient is not this connection’s ACS URL.',
-  saml_expired: 'The Assertion or its SubjectConfirmationData is past its NotOnOrAfter.',
-  saml_not_yet_valid: 'The Assertion or its SubjectConfirmationData is before its NotBefore.',
-  saml_in_response_to_mismatch: 'InResponseTo does not name the login request that is pending.',
-  saml_unsolicited_not_allowed: 'The Response is IdP-initiated (no InResponseTo) and this connection does not allow that.',
-  saml_missing_name_id: 'The Assertion Subject has no usable NameID.',
-  saml_invalid_trusted_certificate: 'A certificate configured for pinning could not be parsed as an X.509 certificate.',
-  saml_internal_error: 'An unexpected failure inside the verifier; the Response was refused.',
-} as const satisfies Record<string, string>;
+  saml_too_large: { description: 'The SAMLResponse is larger than the configured size limit.' },
+  saml_doctype_forbidden: {
+    description: 'The XML carries a DOCTYPE or entity declaration, which SAML never needs (XXE, entity expansion).',
+  },
+  saml_malformed_xml: {
+    description: 'The XML is not well-formed, or uses constructs a SAML message never needs (processing instructions, absurd nesting).',
+  },
+  saml_not_a_response: { description: 'The document root is not a SAML 2.0 protocol <Response>.' },
+  saml_malformed_response: {
+    description: 'The Response breaks the SAML 2.0 schema (a required element or attribute is missing or invalid).',
+  },
+  saml_status_not_success: { description: 'The identity provider reported a failure status instead of Success.' },
+  saml_duplicate_id: { description: 'Two elements carry the same ID, which makes signature references ambiguous (signature wrapping).' },
+  saml_signature_wrapping: {
+    description:
+      'The signed element is not the element that would be consumed, or an Assertion/Response sits where none belongs (signature wrapping).',
+  },
+  saml_multiple_assertions: { description: 'The Response contains more than one Assertion or EncryptedAssertion.' },
+  saml_no_assertion: { description: 'The Response contains no Assertion or EncryptedAssertion.' },
+  saml_signature_missing: { description: 'A signature required by the connection policy is absent.' },
+  saml_signature_malformed: {
+    description: 'A ds:Signature does not have the structure XML-DSig requires (one SignedInfo, one Reference, values).',
+  },
+  saml_unsupported_algorithm: { description: 'A signature, digest, transform, canonicalization or encryption algorithm is not accepted.' },
+  saml_sha1_not_allowed: { description: 'The signature uses SHA-1, which this connection does not allow.' },
+  saml_untrusted_certificate: { description: 'The signature does not verify with any certificate pinned for this connection.' },
+  saml_signature_invalid: { description: 'The SignatureValue does not verify over SignedInfo with the pinned certificate.' },
+  saml_digest_mismatch: { description: 'The signed element was changed after signing (its digest does not match the signed one).' },
+  saml_decryption_failed: { description: 'The EncryptedAssertion could not be decrypted with the service provider keys.' },
+  saml_missing_issuer: { description: 'The Assertion has no Issuer.' },
+  saml_wrong_issuer: { description: 'The Issuer is not the entity ID configured for this identity provider.' },
+  saml_wrong_destination: { description: 'The Response Destination is not this connection’s ACS URL.' },
+  saml_missing_audience: { description: 'The Assertion has no AudienceRestriction although the connection requires one.' },
+  saml_wrong_audience: { description: 'The AudienceRestriction does not name this service provider’s entity ID.' },
+  saml_missing_subject_confirmation: {
+    description: 'No bearer SubjectConfirmation with the SubjectConfirmationData the Web SSO profile requires (NotOnOrAfter).',
+  },
+  saml_wrong_recipient: { description: 'The SubjectConfirmationData Recipient is not this connection’s ACS URL.' },
+  saml_expired: { description: 'The Assertion or its SubjectConfirmationData is past its NotOnOrAfter.' },
+  saml_not_yet_valid: { description: 'The Assertion or its SubjectConfirmationData is before its NotBefore.' },
+  saml_in_response_to_mismatch: { description: 'InResponseTo does not name the login request that is pending.' },
+  saml_unsolicited_not_allowed: { description: 'The Response is IdP-initiated (no InResponseTo) and this connection does not allow that.' },
+  saml_missing_name_id: { description: 'The Assertion Subject has no usable NameID.' },
+  saml_invalid_trusted_certificate: { description: 'A certificate configured for pinning could not be parsed as an X.509 certificate.' },
+  saml_internal_error: { description: 'An unexpected failure inside the verifier; the Response was refused.' },
+} as const satisfies Catalogue;
 
 /** A stable, snake_case reason code from {@link SAML_ERROR_CATALOGUE}. */
 export type SamlErrorCode = keyof typeof SAML_ERROR_CATALOGUE;

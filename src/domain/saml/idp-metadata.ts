@@ -1,3 +1,4 @@
+import type { Catalogue } from '../catalogue.ts';
 import type { Element } from '@xmldom/xmldom';
 import { readCertificates, type CertificateError } from '../../crypto/certificates.ts';
 import { NS, attr, children, descendants, isElement, parseXml, textOf, type XmlParseFailure } from './xml.ts';
@@ -22,19 +23,23 @@ export interface IdpMetadata {
  * for the IT admin who supplied the metadata and names what to fix.
  */
 export const IDP_METADATA_ERROR_CATALOGUE = {
-  metadata_not_xml: 'The metadata is not well-formed XML.',
-  metadata_too_large: 'The metadata is larger than 1 MiB.',
-  metadata_doctype_forbidden: 'The metadata carries a DOCTYPE or entity declaration, which SAML metadata never needs.',
-  metadata_not_saml: 'The XML is not SAML 2.0 metadata (its root is not md:EntityDescriptor or md:EntitiesDescriptor).',
-  metadata_multiple_entities: 'The metadata describes several identity providers and none was chosen by entity ID.',
-  metadata_entity_not_found: 'The entity ID asked for is not an identity provider in the metadata.',
-  metadata_entity_id_missing: 'The md:EntityDescriptor has no entityID.',
-  metadata_no_idp_descriptor: 'The entity has no SAML 2.0 md:IDPSSODescriptor (for example, it is service-provider metadata).',
-  metadata_no_sso_service: 'The identity provider lists no SingleSignOnService with the HTTP-Redirect or HTTP-POST binding.',
-  metadata_bad_endpoint_url: 'A SingleSignOnService or SingleLogoutService Location is not an http(s) URL.',
-  metadata_no_signing_certificate: 'The identity provider lists no signing certificate.',
-  metadata_certificate_invalid: 'A ds:X509Certificate in a KeyDescriptor is not a readable X.509 certificate.',
-} as const satisfies Record<string, string>;
+  metadata_not_xml: { description: 'The metadata is not well-formed XML.' },
+  metadata_too_large: { description: 'The metadata is larger than 1 MiB.' },
+  metadata_doctype_forbidden: { description: 'The metadata carries a DOCTYPE or entity declaration, which SAML metadata never needs.' },
+  metadata_not_saml: { description: 'The XML is not SAML 2.0 metadata (its root is not md:EntityDescriptor or md:EntitiesDescriptor).' },
+  metadata_multiple_entities: { description: 'The metadata describes several identity providers and none was chosen by entity ID.' },
+  metadata_entity_not_found: { description: 'The entity ID asked for is not an identity provider in the metadata.' },
+  metadata_entity_id_missing: { description: 'The md:EntityDescriptor has no entityID.' },
+  metadata_no_idp_descriptor: {
+    description: 'The entity has no SAML 2.0 md:IDPSSODescriptor (for example, it is service-provider metadata).',
+  },
+  metadata_no_sso_service: {
+    description: 'The identity provider lists no SingleSignOnService with the HTTP-Redirect or HTTP-POST binding.',
+  },
+  metadata_bad_endpoint_url: { description: 'A SingleSignOnService or SingleLogoutService Location is not an http(s) URL.' },
+  metadata_no_signing_certificate: { description: 'The identity provider lists no signing certificate.' },
+  metadata_certificate_invalid: { description: 'A ds:X509Certificate in a KeyDescriptor is not a readable X.509 certificate.' },
+} as const satisfies Catalogue;
 
 /** A stable code from {@link IDP_METADATA_ERROR_CATALOGUE}. */
 export type IdpMetadataErrorCode = keyof typeof IDP_METADATA_ERROR_CATALOGUE;

@@ -8,6 +8,7 @@ import type { AttributeMappingInput, ConnectionService, UpdateConnectionInput } 
 import { fieldError } from '../connections/input-checks.ts';
 import { MAPPING_KEYS, PRESETS } from '../connections/presets.ts';
 import { AppError, notFound, type FieldProblem } from '../errors.ts';
+import type { EventSummary } from '../events/catalogue.ts';
 import { recordEvent } from '../events/events.ts';
 import type { UpstreamHop, Upstreams } from '../login/ports.ts';
 import { findChoice } from './guides.ts';
@@ -62,11 +63,17 @@ export function createSetupService(deps: SetupServiceDeps) {
   };
   const has = (ticket: SsoTicketRow, feature: TicketFeature) => ticket.enabled_features.includes(feature);
 
-  async function recordUse(ticket: SsoTicketRow, requestId: string | null, type: string, summary: Record<string, unknown>): Promise<void> {
+  async function recordUse<T extends 'sso_ticket.opened' | 'sso_ticket.saved'>(
+    ticket: SsoTicketRow,
+    requestId: string | null,
+    type: T,
+    summary: Omit<EventSummary<T>, 'ticketId'>,
+  ): Promise<void> {
+    const full = { ticketId: ticket.id, ...summary } as EventSummary<T>;
     await recordEvent(db, { now: clock(), random }, actorOf(ticket, requestId), {
       type,
       organizationId: ticket.organization_id,
-      summary: { ticketId: ticket.id, ...summary },
+      summary: full,
     });
   }
 
