@@ -103,6 +103,23 @@ export async function revokeTicket(db: Kysely<Database>, id: string, now: Date):
   return row !== undefined;
 }
 
+/** Ends every setup-page session of a ticket (it was revoked). */
+export async function deleteTicketSessions(db: Kysely<Database>, ticketId: string): Promise<void> {
+  await db.deleteFrom('sso_ticket_sessions').where('ticket_id', '=', ticketId).execute();
+}
+
+/** Records the first opening of a ticket's page; true when this was it. */
+export async function markOpened(db: Kysely<Database>, ticketId: string, now: Date): Promise<boolean> {
+  const first = await db
+    .updateTable('sso_tickets')
+    .set({ opened_at: now })
+    .where('id', '=', ticketId)
+    .where('opened_at', 'is', null)
+    .returning('id')
+    .executeTakeFirst();
+  return first !== undefined;
+}
+
 /** Stores a setup-page session: only the hash of its secret. */
 export async function insertTicketSession(
   db: Kysely<Database>,

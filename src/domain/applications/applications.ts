@@ -1,5 +1,13 @@
 import type { Kysely } from 'kysely';
 import { constantTimeEqual, hashToken, newId, randomToken, type Clock, type RandomBytes } from '../../crypto/tokens.ts';
+import {
+  deleteApplication,
+  findApplication,
+  findApplicationByClientId,
+  insertApplication,
+  listApplications,
+  updateApplication,
+} from '../../storage/applications.ts';
 import { decodeCursor, toPage, type Page } from '../../storage/pagination.ts';
 import type { ApplicationRow, Database } from '../../storage/schema.ts';
 import { requireAdmin, type Actor } from '../actor.ts';
@@ -31,7 +39,7 @@ export function createApplicationService(deps: { db: Kysely<Database>; clock: Cl
   const { db, clock, random } = deps;
 
   async function load(id: string): Promise<ApplicationRow> {
-    const row = await db.selectFrom('applications').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await findApplication(db, id);
     if (row === undefined) throw notFound('application');
     return row;
   }
@@ -53,21 +61,17 @@ export function createApplicationService(deps: { db: Kysely<Database>; clock: Cl
       const id = newId('app', now, random);
       const clientSecret = randomToken(random);
       const row = await db.transaction().execute(async (trx) => {
-        const inserted = await trx
-          .insertInto('applications')
-          .values({
-            id,
-            name: input.name,
-            client_id: `client_${randomToken(random, 16)}`,
-            client_secret_hash: hashToken(clientSecret),
-            redirect_uris: JSON.stringify(input.redirectUris),
-            default_redirect_uri: input.defaultRedirectUri ?? null,
-            organization_ids: input.organizationIds == null ? null : JSON.stringify(input.organizationIds),
-            created_at: now,
-            updated_at: now,
-          })
-          .returningAll()
-          .executeTakeFirstOrThrow();
+        const inserted = await insertApplication(trx, {
+          id,
+          name: input.name,
+          client_id: `client_${randomToken(random, 16)}`,
+          client_secret_hash: hashToken(clientSecret),
+          redirect_uris: input.redirectUris,
+          default_redirect_uri: input.defaultRedirectUri ?? null,
+          organization_ids: input.organizationIds ?? null,
+          created_at: now,
+          updated_at: now,
+        });
         await recordEvent(trx, { now, random }, actor, {
           type: 'application.created',
           organizationId: null,
@@ -86,13 +90,7 @@ export function createApplicationService(deps: { db: Kysely<Database>; clock: Cl
     async list(actor: Actor, query: { limit: number; cursor?: string | undefined }): Promise<Page<Application>> {
       requireAdmin(actor, 'manage applications');
       const after = decodeCursor(query.cursor);
-      let q = db
-        .selectFrom('applications')
-        .selectAll()
-        .orderBy('id')
-        .limit(query.limit + 1);
-      if (after !== undefined) q = q.where('id', '>', after);
-      return toPage(await q.execute(), query.limit, toApplication);
+      return toPage(await listApplications(db, { after, limit: query.limit }), query.limit, toApplication);
     },
 
     async update(actor: Actor, id: string, input: Partial<ApplicationInput>): Promise<Application> {
@@ -108,18 +106,13 @@ export function createApplicationService(deps: { db: Kysely<Database>; clock: Cl
       check(next);
       const now = clock();
       return db.transaction().execute(async (trx) => {
-        const row = await trx
-          .updateTable('applications')
-          .set({
-            name: next.name,
-            redirect_uris: JSON.stringify(next.redirectUris),
-            default_redirect_uri: next.defaultRedirectUri ?? null,
-            organization_ids: next.organizationIds == null ? null : JSON.stringify(next.organizationIds),
-            updated_at: now,
-          })
-          .where('id', '=', id)
-          .returningAll()
-          .executeTakeFirstOrThrow();
+        const row = await updateApplication(trx, id, {
+          name: next.name,
+          redirect_uris: next.redirectUris,
+          default_redirect_uri: next.defaultRedirectUri ?? null,
+          organization_ids: next.organizationIds ?? null,
+          updated_at: now,
+        });
         await recordEvent(trx, { now, random }, actor, {
           type: 'application.updated',
           organizationId: null,
@@ -134,7 +127,7 @@ export function createApplicationService(deps: { db: Kysely<Database>; clock: Cl
       const app = await load(id);
       const now = clock();
       await db.transaction().execute(async (trx) => {
-        await trx.deleteFrom('applications').where('id', '=', id).execute();
+        await deleteApplication(trx, id);
         await recordEvent(trx, { now, random }, actor, {
           type: 'application.deleted',
           organizationId: null,
@@ -145,19 +138,19 @@ export function createApplicationService(deps: { db: Kysely<Database>; clock: Cl
 
     /** The application with this id, for the login (no actor: the login acts for itself). */
     async findById(id: string): Promise<Application | undefined> {
-      const row = await db.selectFrom('applications').selectAll().where('id', '=', id).executeTakeFirst();
+      const row = await findApplication(db, id);
       return row === undefined ? undefined : toApplication(row);
     },
 
     /** The application with this client id, for the OAuth endpoints. */
     async findByClientId(clientId: string): Promise<Application | undefined> {
-      const row = await db.selectFrom('applications').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+      const row = await findApplicationByClientId(db, clientId);
       return row === undefined ? undefined : toApplication(row);
     },
 
     /** The application when `clientId` and `clientSecret` match, compared in constant time. */
     async authenticateClient(clientId: string, clientSecret: string): Promise<Application | undefined> {
-      const row = await db.selectFrom('applications').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+      const row = await findApplicationByClientId(db, clientId);
       if (row === undefined || !constantTimeEqual(row.client_secret_hash, hashToken(clientSecret))) return undefined;
       return toApplication(row);
     },

@@ -12,6 +12,8 @@ import {
   listConnections,
   updateConnection,
 } from '../../storage/connections.ts';
+import { findApplication } from '../../storage/applications.ts';
+import { organizationExists } from '../../storage/organizations.ts';
 import { decodeCursor, toPage, type Page } from '../../storage/pagination.ts';
 import type { ConnectionRow, Database } from '../../storage/schema.ts';
 import { canSee, type Actor } from '../actor.ts';
@@ -87,9 +89,8 @@ export function createConnectionService(deps: ConnectionServiceDeps) {
   }
 
   async function requireOrganization(trx: Kysely<Database>, actor: Actor, organizationId: string): Promise<void> {
-    const row = await trx.selectFrom('organizations').select('id').where('id', '=', organizationId).executeTakeFirst();
     // Unknown and not-yours read the same, so an organization key learns nothing about other ids.
-    if (row === undefined || !canSee(actor, organizationId)) {
+    if (!(await organizationExists(trx, organizationId)) || !canSee(actor, organizationId)) {
       throw new AppError('not_found', 'organization not found', [{ field: 'organizationId', message: 'no such organization' }]);
     }
   }
@@ -127,11 +128,7 @@ export function createConnectionService(deps: ConnectionServiceDeps) {
    */
   async function requireDefaultApplication(organizationId: string, applicationId: string | null | undefined): Promise<void> {
     if (applicationId === undefined || applicationId === null) return;
-    const application = await db
-      .selectFrom('applications')
-      .select(['organization_ids', 'default_redirect_uri'])
-      .where('id', '=', applicationId)
-      .executeTakeFirst();
+    const application = await findApplication(db, applicationId);
     const allowed =
       application !== undefined && (application.organization_ids === null || application.organization_ids.includes(organizationId));
     if (!allowed) throw fieldError('saml.defaultApplicationId', 'names no application that may serve this organization');

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { RandomBytes } from '../../crypto/tokens.ts';
 import { newId } from '../../crypto/tokens.ts';
 import type { Database, EventRow } from '../../storage/schema.ts';
+import { insertEvent, listEventRows } from '../../storage/events.ts';
 import { decodeCursor, toPage, type Page } from '../../storage/pagination.ts';
 import type { Actor } from '../actor.ts';
 import type { EventSummary, EventType } from './catalogue.ts';
@@ -35,18 +36,15 @@ export async function recordEvent<T extends EventType>(
   actor: Actor,
   input: NewEventInput<T>,
 ): Promise<void> {
-  await db
-    .insertInto('events')
-    .values({
-      id: newId('evt', deps.now, deps.random),
-      type: input.type,
-      organization_id: input.organizationId,
-      actor: actor.id,
-      request_id: actor.requestId,
-      summary: JSON.stringify(input.summary),
-      created_at: deps.now,
-    })
-    .execute();
+  await insertEvent(db, {
+    id: newId('evt', deps.now, deps.random),
+    type: input.type,
+    organization_id: input.organizationId,
+    actor: actor.id,
+    request_id: actor.requestId,
+    summary: input.summary,
+    created_at: deps.now,
+  });
 }
 
 export interface ListEventsQuery {
@@ -61,19 +59,16 @@ export interface ListEventsQuery {
 /** Events in order of occurrence, filtered, scoped to what the actor may see. */
 export async function listEvents(db: Kysely<Database>, actor: Actor, query: ListEventsQuery): Promise<Page<Event>> {
   const after = decodeCursor(query.cursor) ?? query.after;
-  let q = db
-    .selectFrom('events')
-    .selectAll()
-    .orderBy('id')
-    .limit(query.limit + 1);
-  const organizationId = actor.organizationId ?? query.organizationId;
   if (actor.organizationId !== null && query.organizationId !== undefined && query.organizationId !== actor.organizationId) {
     return { data: [], nextCursor: null };
   }
-  if (organizationId !== undefined) q = q.where('organization_id', '=', organizationId);
-  if (query.type !== undefined) q = q.where('type', '=', query.type);
-  if (after !== undefined) q = q.where('id', '>', after);
-  return toPage(await q.execute(), query.limit, toEvent);
+  const rows = await listEventRows(db, {
+    organizationId: actor.organizationId ?? query.organizationId,
+    type: query.type,
+    after,
+    limit: query.limit,
+  });
+  return toPage(rows, query.limit, toEvent);
 }
 
 function toEvent(row: EventRow): Event {

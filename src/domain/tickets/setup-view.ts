@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { findLoginFlowById } from '../../storage/login-flows.ts';
+import { domainHolders, findOrganization } from '../../storage/organizations.ts';
 import type { Database, SsoTicketRow } from '../../storage/schema.ts';
 import type { Connection } from '../connections/connections.ts';
 import { choiceFor, guideFor, SETUP_CHOICES, type SetupChoice, type SetupGuide } from './guides.ts';
@@ -92,8 +93,7 @@ function attributesOf(connection: Connection, provisioning: Provisioning): Attri
 }
 
 async function domainsOf(db: Kysely<Database>, ticket: SsoTicketRow): Promise<OfferedDomain[]> {
-  if (ticket.domains.length === 0) return [];
-  const held = await db.selectFrom('organization_domains').selectAll().where('domain', 'in', ticket.domains).execute();
+  const held = await domainHolders(db, ticket.domains);
   return ticket.domains.map((domain) => {
     const owner = held.find((h) => h.domain === domain)?.organization_id;
     return { domain, state: owner === undefined ? 'claimable' : owner === ticket.organization_id ? 'yours' : 'taken' };
@@ -119,11 +119,8 @@ async function lastTestOf(db: Kysely<Database>, ticket: SsoTicketRow, connection
 
 /** Reads what the setup page of `ticket` shows, its connection already loaded through the ticket's actor. */
 export async function readSetupView(db: Kysely<Database>, ticket: SsoTicketRow, connection: Connection): Promise<SetupView> {
-  const organization = await db
-    .selectFrom('organizations')
-    .select('name')
-    .where('id', '=', ticket.organization_id)
-    .executeTakeFirstOrThrow();
+  const organization = await findOrganization(db, ticket.organization_id);
+  if (organization === undefined) throw new Error(`ticket ${ticket.id} outlived its organization`);
   const provisioning = ticket.provisioning;
   const choice = choiceFor(connection.provider, connection.type);
   // A ticket made for an existing connection cannot change its protocol: that would be another connection.

@@ -2,7 +2,8 @@ import type { Kysely } from 'kysely';
 import type { Config } from '../../config.ts';
 import { hashToken, type Clock, type RandomBytes } from '../../crypto/tokens.ts';
 import type { Database, SsoTicketRow } from '../../storage/schema.ts';
-import { findTicketByTokenHash, findTicketOfTestFlow, updateOpenTicket } from '../../storage/tickets.ts';
+import { claimDomains } from '../../storage/organizations.ts';
+import { findTicketByTokenHash, findTicketOfTestFlow, markOpened, updateOpenTicket } from '../../storage/tickets.ts';
 import type { Actor } from '../actor.ts';
 import type { AttributeMappingInput, ConnectionService, UpdateConnectionInput } from '../connections/connections.ts';
 import { fieldError } from '../connections/input-checks.ts';
@@ -124,14 +125,8 @@ export function createSetupService(deps: SetupServiceDeps) {
     async openSession(ticket: SsoTicketRow, token: string, requestId: string | null): Promise<SetupSession> {
       const now = clock();
       const session = await openSetupSession(db, { random, now }, ticket, token);
-      const first = await db
-        .updateTable('sso_tickets')
-        .set({ opened_at: now })
-        .where('id', '=', ticket.id)
-        .where('opened_at', 'is', null)
-        .returning('id')
-        .executeTakeFirst();
-      await recordUse(ticket, requestId, 'sso_ticket.opened', { connectionId: ticket.connection_id, firstOpen: first !== undefined });
+      const firstOpen = await markOpened(db, ticket.id, now);
+      await recordUse(ticket, requestId, 'sso_ticket.opened', { connectionId: ticket.connection_id, firstOpen });
       return session;
     },
 
@@ -227,23 +222,11 @@ export function createSetupService(deps: SetupServiceDeps) {
       const now = clock();
       await db.transaction().execute(async (trx) => {
         if ((await updateOpenTicket(trx, ticket.id, now, { completed_at: now })) === undefined) throw noLongerOpen();
-        if (claims.length > 0) {
-          await trx
-            .insertInto('organization_domains')
-            .values(claims.map((domain) => ({ domain, organization_id: ticket.organization_id })))
-            .onConflict((c) => c.column('domain').doNothing())
-            .execute();
-          const taken = await trx
-            .selectFrom('organization_domains')
-            .select('domain')
-            .where('domain', 'in', claims)
-            .where('organization_id', '!=', ticket.organization_id)
-            .executeTakeFirst();
-          if (taken !== undefined)
-            throw new AppError('conflict', `${taken.domain} was claimed by another organization meanwhile`, [
-              { field: 'domains', message: `${taken.domain} belongs to another organization` },
-            ]);
-        }
+        const taken = await claimDomains(trx, ticket.organization_id, claims);
+        if (taken !== undefined)
+          throw new AppError('conflict', `${taken} was claimed by another organization meanwhile`, [
+            { field: 'domains', message: `${taken} belongs to another organization` },
+          ]);
         const summary = {
           ticketId: ticket.id,
           connectionId: view.connection.id,

@@ -3,7 +3,8 @@ import type { Config } from '../../config.ts';
 import { hashToken, newId, randomToken, type Clock, type RandomBytes } from '../../crypto/tokens.ts';
 import { decodeCursor, toPage, type Page } from '../../storage/pagination.ts';
 import type { Database, SsoTicketRow } from '../../storage/schema.ts';
-import { findTicket, insertTicket, listTickets, revokeTicket } from '../../storage/tickets.ts';
+import { domainHeldElsewhere, organizationExists } from '../../storage/organizations.ts';
+import { deleteTicketSessions, findTicket, insertTicket, listTickets, revokeTicket } from '../../storage/tickets.ts';
 import { canSee, type Actor } from '../actor.ts';
 import type { Connection, ConnectionService } from '../connections/connections.ts';
 import { fieldError } from '../connections/input-checks.ts';
@@ -64,8 +65,7 @@ export function createTicketService(deps: TicketServiceDeps) {
   const { db, clock, random, config, connections } = deps;
 
   async function requireOrganization(actor: Actor, organizationId: string): Promise<void> {
-    const row = await db.selectFrom('organizations').select('id').where('id', '=', organizationId).executeTakeFirst();
-    if (row === undefined || !canSee(actor, organizationId)) throw notFound('organization');
+    if (!(await organizationExists(db, organizationId)) || !canSee(actor, organizationId)) throw notFound('organization');
   }
 
   async function loadVisible(actor: Actor, id: string): Promise<SsoTicketRow> {
@@ -76,16 +76,10 @@ export function createTicketService(deps: TicketServiceDeps) {
 
   /** A domain another organization holds cannot be offered to this one's admin. */
   async function requireDomainsFree(organizationId: string, domains: string[]): Promise<void> {
-    if (domains.length === 0) return;
-    const taken = await db
-      .selectFrom('organization_domains')
-      .select('domain')
-      .where('domain', 'in', domains)
-      .where('organization_id', '!=', organizationId)
-      .executeTakeFirst();
+    const taken = await domainHeldElsewhere(db, domains, organizationId);
     if (taken !== undefined)
-      throw new AppError('conflict', `domain ${taken.domain} belongs to another organization`, [
-        { field: `domains.${domains.indexOf(taken.domain)}`, message: 'already taken' },
+      throw new AppError('conflict', `domain ${taken} belongs to another organization`, [
+        { field: `domains.${domains.indexOf(taken)}`, message: 'already taken' },
       ]);
   }
 
@@ -203,7 +197,7 @@ export function createTicketService(deps: TicketServiceDeps) {
       const now = clock();
       await db.transaction().execute(async (trx) => {
         if (!(await revokeTicket(trx, id, now))) return;
-        await trx.deleteFrom('sso_ticket_sessions').where('ticket_id', '=', id).execute();
+        await deleteTicketSessions(trx, id);
         await recordEvent(trx, { now, random }, actor, {
           type: 'sso_ticket.revoked',
           organizationId: row.organization_id,
