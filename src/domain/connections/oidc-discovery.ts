@@ -1,4 +1,5 @@
 import type { Catalogue } from '../catalogue.ts';
+import { err, ok, type Result } from '../result.ts';
 import type { AddressPolicyOptions } from '../../net/address-policy.ts';
 import { fetchGuarded, type GuardedFetchError, type Lookup } from '../../net/guarded-fetch.ts';
 import { isHttpUrl } from './input-checks.ts';
@@ -34,7 +35,7 @@ export interface OidcDiscoveryError {
   fetchError?: GuardedFetchError;
 }
 
-export type OidcDiscoveryResult = { ok: true; value: OidcProviderEndpoints } | { ok: false; error: OidcDiscoveryError };
+export type OidcDiscoveryResult = Result<OidcProviderEndpoints, OidcDiscoveryError>;
 
 /** The discovery document's URL for an issuer (OpenID Connect Discovery 1.0 §4: a trailing slash is dropped first). */
 export function discoveryUrl(issuer: string): string {
@@ -82,17 +83,9 @@ export async function discoverOidcProvider(
     const missing = Object.values(required).filter((name) => endpoint(name) === undefined);
     return failure('discovery_missing_endpoint', `The discovery document has no http(s) ${missing.join(', ')}.`);
   }
-  return {
-    ok: true,
-    value: {
-      authorizationEndpoint,
-      tokenEndpoint,
-      jwksUri,
-      userinfoEndpoint: endpoint('userinfo_endpoint') ?? null,
-    },
-  };
+  return ok({ authorizationEndpoint, tokenEndpoint, jwksUri, userinfoEndpoint: endpoint('userinfo_endpoint') ?? null });
 }
 
-function failure(code: OidcDiscoveryErrorCode, message: string, fetchError?: GuardedFetchError): { ok: false; error: OidcDiscoveryError } {
-  return { ok: false, error: { code, message, ...(fetchError ? { fetchError } : {}) } };
+function failure(code: OidcDiscoveryErrorCode, message: string, fetchError?: GuardedFetchError): Result<never, OidcDiscoveryError> {
+  return err({ code, message, ...(fetchError ? { fetchError } : {}) });
 }

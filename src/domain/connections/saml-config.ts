@@ -8,7 +8,7 @@ import {
 } from '../../net/guarded-fetch.ts';
 import type { Catalogue } from '../catalogue.ts';
 import { err, ok, type Result } from '../result.ts';
-import { parseIdpMetadata, type IdpMetadata, type IdpMetadataError } from '../saml/idp-metadata.ts';
+import { parseIdpMetadata, type IdpMetadataError, type IdpMetadataResult } from '../saml/idp-metadata.ts';
 import { AppError } from '../errors.ts';
 import { fieldError, requireHttpUrl } from './input-checks.ts';
 
@@ -192,10 +192,8 @@ function entityChoice(input: SamlInput): { entityId?: string } {
   return input.idpEntityId === undefined ? {} : { entityId: input.idpEntityId };
 }
 
-type Parsed = { ok: true; value: IdpMetadata } | { ok: false; error: IdpMetadataError };
-
 function fromMetadata(
-  parsed: Parsed,
+  parsed: IdpMetadataResult,
   metadataUrl: string | null,
   field: 'saml.metadataXml' | 'saml.metadataUrl',
 ): { values: IdpValues; wantsSignedRequests: boolean } {

@@ -4,7 +4,7 @@ import { purgeExpiredAssertions } from '../../storage/saml-assertions.ts';
 import type { Database, LoginFlowRow } from '../../storage/schema.ts';
 import type { ConnectionForLogin } from '../connections/for-login.ts';
 import type { DeploymentKey } from '../keys/deployment-keys.ts';
-import { ok } from '../result.ts';
+import { err, ok } from '../result.ts';
 import { createAuthnRequest, encodeRedirectBinding } from '../saml/authn-request.ts';
 import type { SamlError } from '../saml/errors.ts';
 import { trustedCertificate, type TrustedCertificate } from '../saml/signature.ts';
@@ -58,7 +58,7 @@ export function createSamlLogin(deps: SamlLoginDeps) {
   const upstream: UpstreamLogin = {
     async start(flow, connection) {
       const saml = connection.saml;
-      if (saml === undefined) return { ok: false, error: 'not_configured' };
+      if (saml === undefined) return err('not_configured');
       const request = createAuthnRequest(
         {
           now: deps.clock(),

@@ -1,6 +1,7 @@
 import type { Attr, Element } from '@xmldom/xmldom';
 import { canonicalizeSubset } from './c14n.ts';
-import { fail, ok, type SamlResult } from './errors.ts';
+import { ok } from '../result.ts';
+import { fail, type SamlResult } from './errors.ts';
 
 /** Canonicalization algorithm URIs accepted for SignedInfo and as Reference transforms. */
 export const C14N_ALGORITHMS = {

@@ -1,7 +1,8 @@
 import { constants, createDecipheriv, privateDecrypt, type KeyObject } from 'node:crypto';
 import type { Element } from '@xmldom/xmldom';
 import { namespacesInScope } from './canonicalize.ts';
-import { fail, ok, type SamlResult } from './errors.ts';
+import { ok } from '../result.ts';
+import { fail, type SamlResult } from './errors.ts';
 import { DIGEST_ALGORITHMS } from './signature.ts';
 import { attr, childElements, children, escapeXml, isElement, NS, parseXml, textOf } from './xml.ts';
 
@@ -183,8 +184,8 @@ function parseDecrypted(plaintext: Buffer, encryptedAssertion: Element): Element
     .join('');
   const parsed = parseXml(`<lanyard-decrypted${declarations}>${text}</lanyard-decrypted>`, plaintext.length + 64 * 1024);
   if (!parsed.ok) return undefined;
-  const [assertion, ...others] = childElements(parsed.root);
-  if (!isElement(assertion, NS.saml, 'Assertion') || others.length > 0 || /\S/.test(directText(parsed.root))) return undefined;
+  const [assertion, ...others] = childElements(parsed.value.root);
+  if (!isElement(assertion, NS.saml, 'Assertion') || others.length > 0 || /\S/.test(directText(parsed.value.root))) return undefined;
   return assertion;
 }
 

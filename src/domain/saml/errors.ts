@@ -1,4 +1,5 @@
 import type { Catalogue } from '../catalogue.ts';
+import { err, type Result } from '../result.ts';
 /**
  * The catalogue of reasons a SAML Response is refused. Codes are stable (logged, stored on the
  * login row, shown to the customer's IT admin and matched on by callers); the messages built next
@@ -67,17 +68,12 @@ export interface SamlError {
   readonly detail?: Readonly<Record<string, unknown>>;
 }
 
-/** The result shape of every SAML domain function: a value, or a typed refusal. */
-export type SamlResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: SamlError };
+/** The result of every SAML domain function: a value, or a typed refusal. */
+export type SamlResult<T> = Result<T, SamlError>;
 
-/** Builds a failed {@link SamlResult}. */
-export function fail(code: SamlErrorCode, message: string, detail?: Record<string, unknown>): { ok: false; error: SamlError } {
-  return { ok: false, error: detail === undefined ? { code, message } : { code, message, detail } };
-}
-
-/** Builds a successful {@link SamlResult}. */
-export function ok<T>(value: T): { ok: true; value: T } {
-  return { ok: true, value };
+/** A refusal with a catalogued code, as a failed {@link SamlResult}. */
+export function fail(code: SamlErrorCode, message: string, detail?: Record<string, unknown>): Result<never, SamlError> {
+  return err(detail === undefined ? { code, message } : { code, message, detail });
 }
 
 /** True when `code` is documented in the catalogue (for tests and for callers mapping stored codes). */

@@ -1,4 +1,5 @@
 import type { Catalogue } from '../catalogue.ts';
+import { err, ok, type Result } from '../result.ts';
 import type { Element } from '@xmldom/xmldom';
 import { readCertificates, type CertificateError } from '../../crypto/certificates.ts';
 import { NS, attr, children, descendants, isElement, parseXml, textOf, type XmlParseFailure } from './xml.ts';
@@ -56,7 +57,7 @@ export interface IdpMetadataError {
   };
 }
 
-export type IdpMetadataResult = { ok: true; value: IdpMetadata } | { ok: false; error: IdpMetadataError };
+export type IdpMetadataResult = Result<IdpMetadata, IdpMetadataError>;
 
 const FROM_XML_FAILURE = {
   xml_too_large: 'metadata_too_large',
@@ -80,19 +81,19 @@ export function parseIdpMetadata(xml: string, options: { entityId?: string } = {
   if (!parsed.ok) {
     return failure(FROM_XML_FAILURE[parsed.error.code], parsed.error.message);
   }
-  const entity = selectEntity(parsed.root, options.entityId);
+  const entity = selectEntity(parsed.value.root, options.entityId);
   if (!entity.ok) return entity;
-  return readEntity(entity.element);
+  return readEntity(entity.value);
 }
 
-function selectEntity(root: Element, wanted: string | undefined): { ok: true; element: Element } | { ok: false; error: IdpMetadataError } {
+function selectEntity(root: Element, wanted: string | undefined): Result<Element, IdpMetadataError> {
   if (isElement(root, NS.md, 'EntityDescriptor')) {
     const entityId = attr(root, 'entityID');
     if (wanted !== undefined && entityId !== wanted) {
       const detail = { entityIds: entityId === undefined ? [] : [entityId] };
       return failure('metadata_entity_not_found', `The metadata describes ${quote(entityId ?? '')}, not ${quote(wanted)}.`, { detail });
     }
-    return { ok: true, element: root };
+    return ok(root);
   }
   if (!isElement(root, NS.md, 'EntitiesDescriptor')) return failure('metadata_not_saml', describeNotMetadata(root));
   // EntitiesDescriptor may nest (§2.3.1); descendants() walks without recursion.
@@ -102,7 +103,7 @@ function selectEntity(root: Element, wanted: string | undefined): { ok: true; el
   if (wanted !== undefined) {
     const matches = identityProviders.filter((el) => attr(el, 'entityID') === wanted);
     const [match] = matches;
-    if (match !== undefined && matches.length === 1) return { ok: true, element: match };
+    if (match !== undefined && matches.length === 1) return ok(match);
     if (matches.length > 1)
       return failure('metadata_multiple_entities', `The metadata describes ${quote(wanted)} ${matches.length} times.`);
     return failure('metadata_entity_not_found', `No identity provider ${quote(wanted)} in this metadata. ${listIds(ids)}`, {
@@ -113,14 +114,14 @@ function selectEntity(root: Element, wanted: string | undefined): { ok: true; el
   if (only === undefined) {
     // Let readEntity explain what the single entity lacks; with none at all, say so here.
     const [entity] = entities;
-    if (entity !== undefined && entities.length === 1) return { ok: true, element: entity };
+    if (entity !== undefined && entities.length === 1) return ok(entity);
     return failure('metadata_no_idp_descriptor', 'The metadata has no identity provider (no md:IDPSSODescriptor for SAML 2.0).');
   }
   if (others.length > 0) {
     const message = `The metadata describes ${ids.length} identity providers; choose one by entity ID. ${listIds(ids)}`;
     return failure('metadata_multiple_entities', message, { detail: { entityIds: ids } });
   }
-  return { ok: true, element: only };
+  return ok(only);
 }
 
 function describeNotMetadata(root: Element): string {
@@ -159,7 +160,7 @@ function readEntity(entity: Element): IdpMetadataResult {
 
   const ssoUrls = readEndpoints(idp, 'SingleSignOnService');
   if (!ssoUrls.ok) return ssoUrls;
-  if (ssoUrls.urls.redirect === undefined && ssoUrls.urls.post === undefined) {
+  if (ssoUrls.value.redirect === undefined && ssoUrls.value.post === undefined) {
     return failure(
       'metadata_no_sso_service',
       'The identity provider lists no SingleSignOnService with the HTTP-Redirect or HTTP-POST binding.',
@@ -169,7 +170,7 @@ function readEntity(entity: Element): IdpMetadataResult {
   if (!sloUrls.ok) return sloUrls;
   const signing = readKeyDescriptors(idp, 'signing');
   if (!signing.ok) return signing;
-  if (signing.pems.length === 0) {
+  if (signing.value.length === 0) {
     return failure(
       'metadata_no_signing_certificate',
       'The identity provider lists no signing certificate (md:KeyDescriptor with ds:X509Certificate).',
@@ -177,25 +178,22 @@ function readEntity(entity: Element): IdpMetadataResult {
   }
   const encryption = readKeyDescriptors(idp, 'encryption');
   if (!encryption.ok) return encryption;
-  return {
-    ok: true,
-    value: {
-      entityId,
-      ssoUrls: ssoUrls.urls,
-      sloUrls: sloUrls.urls,
-      signingCertificates: signing.pems,
-      encryptionCertificates: encryption.pems,
-      nameIdFormats: [
-        ...new Set(
-          children(idp, NS.md, 'NameIDFormat')
-            .map((el) => textOf(el).trim())
-            .filter((f) => f !== ''),
-        ),
-      ],
-      // xs:boolean (XML Schema Part 2 §3.2.2) allows "1" as well as "true"; absent means false.
-      wantAuthnRequestsSigned: ['true', '1'].includes((attr(idp, 'WantAuthnRequestsSigned') ?? '').trim()),
-    },
-  };
+  return ok({
+    entityId,
+    ssoUrls: ssoUrls.value,
+    sloUrls: sloUrls.value,
+    signingCertificates: signing.value,
+    encryptionCertificates: encryption.value,
+    nameIdFormats: [
+      ...new Set(
+        children(idp, NS.md, 'NameIDFormat')
+          .map((el) => textOf(el).trim())
+          .filter((f) => f !== ''),
+      ),
+    ],
+    // xs:boolean (XML Schema Part 2 §3.2.2) allows "1" as well as "true"; absent means false.
+    wantAuthnRequestsSigned: ['true', '1'].includes((attr(idp, 'WantAuthnRequestsSigned') ?? '').trim()),
+  });
 }
 
 function describeMissingIdp(entity: Element): string {
@@ -208,7 +206,7 @@ function describeMissingIdp(entity: Element): string {
   return 'The metadata has no identity provider (no md:IDPSSODescriptor).';
 }
 
-type Endpoints = { ok: true; urls: { redirect?: string; post?: string } } | { ok: false; error: IdpMetadataError };
+type Endpoints = Result<{ redirect?: string; post?: string }, IdpMetadataError>;
 
 function readEndpoints(idp: Element, localName: 'SingleSignOnService' | 'SingleLogoutService'): Endpoints {
   const urls: { redirect?: string; post?: string } = {};
@@ -224,7 +222,7 @@ function readEndpoints(idp: Element, localName: 'SingleSignOnService' | 'SingleL
     }
     urls[key] = location;
   }
-  return { ok: true, urls };
+  return ok(urls);
 }
 
 function isHttpUrl(value: string): boolean {
@@ -236,7 +234,7 @@ function isHttpUrl(value: string): boolean {
   }
 }
 
-type Pems = { ok: true; pems: string[] } | { ok: false; error: IdpMetadataError };
+type Pems = Result<string[], IdpMetadataError>;
 
 /** Certificates of KeyDescriptors for `use`; one without `use` serves both purposes (metadata §2.4.1.1). */
 function readKeyDescriptors(idp: Element, use: 'signing' | 'encryption'): Pems {
@@ -261,13 +259,9 @@ function readKeyDescriptors(idp: Element, use: 'signing' | 'encryption'): Pems {
       }
     }
   }
-  return { ok: true, pems };
+  return ok(pems);
 }
 
-function failure(
-  code: IdpMetadataErrorCode,
-  message: string,
-  extra: Partial<IdpMetadataError> = {},
-): { ok: false; error: IdpMetadataError } {
-  return { ok: false, error: { ...extra, code, message } };
+function failure(code: IdpMetadataErrorCode, message: string, extra: Partial<IdpMetadataError> = {}): Result<never, IdpMetadataError> {
+  return err({ ...extra, code, message });
 }

@@ -1,6 +1,7 @@
 import type { Element } from '@xmldom/xmldom';
 import { checkIssuerValue, inResponseToMismatch } from './conditions.ts';
-import { fail, ok, type SamlResult } from './errors.ts';
+import { ok } from '../result.ts';
+import { fail, type SamlResult } from './errors.ts';
 import { attr, children, NS, onlyChild, textOf } from './xml.ts';
 
 const STATUS_SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success';

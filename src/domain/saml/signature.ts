@@ -1,7 +1,8 @@
 import { X509Certificate, createHash, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
 import type { Element } from '@xmldom/xmldom';
 import { canonicalize, c14nMethod, DEFAULT_REFERENCE_C14N, type C14nMethod } from './canonicalize.ts';
-import { fail, ok, type SamlResult } from './errors.ts';
+import { ok } from '../result.ts';
+import { fail, type SamlResult } from './errors.ts';
 import { attr, childElements, children, NS, textOf } from './xml.ts';
 
 /**

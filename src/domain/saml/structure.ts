@@ -1,5 +1,6 @@
 import type { Attr, Element, Node } from '@xmldom/xmldom';
-import { fail, ok, type SamlResult } from './errors.ts';
+import { ok } from '../result.ts';
+import { fail, type SamlResult } from './errors.ts';
 import { attr, isElement, NS } from './xml.ts';
 
 /** Deeper than any SAML message an IdP writes; keeps the recursive canonicalizer and textOf off the stack limit. */

@@ -3,7 +3,8 @@ import type { Element } from '@xmldom/xmldom';
 import { readAttributes, readAuthn, readSubject } from './assertion-data.ts';
 import { checkAssertionIssuer, checkConditions, checkSubjectConfirmation, type AssertionExpectations } from './conditions.ts';
 import { decryptAssertion } from './decrypt.ts';
-import { fail, ok, type SamlResult } from './errors.ts';
+import { ok } from '../result.ts';
+import { fail, type SamlResult } from './errors.ts';
 import { readSignature, verifySignature, type SignaturePolicy, type TrustedCertificate, type UnverifiedSignature } from './signature.ts';
 import { checkResponseFields, checkStatus, locateAssertion, type AssertionSlot } from './response-checks.ts';
 import { indexDocument, pathOf } from './structure.ts';
@@ -141,7 +142,7 @@ function openResponse(xml: string, maxBytes: number): SamlResult<{ response: Ele
     if (code === 'xml_doctype_forbidden') return fail('saml_doctype_forbidden', message);
     return fail('saml_malformed_xml', message);
   }
-  const root = parsed.root;
+  const root = parsed.value.root;
   if (root.namespaceURI !== NS.samlp || root.localName !== 'Response') {
     return fail(
       'saml_not_a_response',
