@@ -12,20 +12,10 @@ import {
 import { organizationExists } from '../../storage/organizations.ts';
 import { decodeCursor, toPage, type Page } from '../../storage/pagination.ts';
 import type { ApiKeyRow, Database } from '../../storage/schema.ts';
+import type { ApiKey, CreateApiKeyBody } from '../../http/schemas/api-keys.ts';
 import { canSee, SYSTEM_ACTOR, type Actor } from '../actor.ts';
 import { AppError, notFound } from '../errors.ts';
 import { recordEvent } from '../events/events.ts';
-
-/** An API key as the API shows it; the token appears once, in the answer to its creation. */
-export interface ApiKey {
-  id: string;
-  name: string;
-  organizationId: string | null;
-  scope: 'admin' | 'organization';
-  createdAt: string;
-  lastUsedAt: string | null;
-  revokedAt: string | null;
-}
 
 export interface ApiKeyServiceDeps {
   readonly db: Kysely<Database>;
@@ -58,7 +48,7 @@ export function createApiKeyService(deps: ApiKeyServiceDeps) {
 
   return {
     /** Creates a key; an organization key may only create keys for its own organization. */
-    async create(actor: Actor, input: { name: string; organizationId?: string | null | undefined }): Promise<ApiKey & { token: string }> {
+    async create(actor: Actor, input: CreateApiKeyBody): Promise<ApiKey & { token: string }> {
       // Omitted: the actor's own scope. Explicit null: an admin key, which only an admin may mint.
       const organizationId = input.organizationId === undefined ? actor.organizationId : input.organizationId;
       if (actor.organizationId !== null && organizationId !== actor.organizationId) {

@@ -10,29 +10,11 @@ import {
 } from '../../storage/applications.ts';
 import { decodeCursor, toPage, type Page } from '../../storage/pagination.ts';
 import type { ApplicationRow, Database } from '../../storage/schema.ts';
+import type { Application, CreateApplicationBody, UpdateApplicationBody } from '../../http/schemas/applications.ts';
 import { requireAdmin, type Actor } from '../actor.ts';
 import { AppError, notFound } from '../errors.ts';
 import { recordEvent } from '../events/events.ts';
 import { validateRedirectUris } from './redirect-uris.ts';
-
-/** An application (OAuth client) as the API shows it; the secret appears once, at creation. */
-export interface Application {
-  id: string;
-  name: string;
-  clientId: string;
-  redirectUris: string[];
-  defaultRedirectUri: string | null;
-  organizationIds: string[] | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface ApplicationInput {
-  name: string;
-  redirectUris: string[];
-  defaultRedirectUri?: string | null | undefined;
-  organizationIds?: string[] | null | undefined;
-}
 
 /** Applications: the SaaS company's apps that send users to Lanyard to sign in. Admin keys only. */
 export function createApplicationService(deps: { db: Kysely<Database>; clock: Clock; random: RandomBytes }) {
@@ -44,7 +26,7 @@ export function createApplicationService(deps: { db: Kysely<Database>; clock: Cl
     return row;
   }
 
-  function check(input: ApplicationInput): void {
+  function check(input: CreateApplicationBody): void {
     validateRedirectUris(input.redirectUris);
     if (input.defaultRedirectUri != null && !input.redirectUris.includes(input.defaultRedirectUri)) {
       throw new AppError('validation_failed', 'defaultRedirectUri must be one of redirectUris', [
@@ -54,7 +36,7 @@ export function createApplicationService(deps: { db: Kysely<Database>; clock: Cl
   }
 
   return {
-    async create(actor: Actor, input: ApplicationInput): Promise<Application & { clientSecret: string }> {
+    async create(actor: Actor, input: CreateApplicationBody): Promise<Application & { clientSecret: string }> {
       requireAdmin(actor, 'manage applications');
       check(input);
       const now = clock();
@@ -93,11 +75,11 @@ export function createApplicationService(deps: { db: Kysely<Database>; clock: Cl
       return toPage(await listApplications(db, { after, limit: query.limit }), query.limit, toApplication);
     },
 
-    async update(actor: Actor, id: string, input: Partial<ApplicationInput>): Promise<Application> {
+    async update(actor: Actor, id: string, input: UpdateApplicationBody): Promise<Application> {
       requireAdmin(actor, 'manage applications');
       const current = toApplication(await load(id));
       // An absent field keeps the stored value; null (where allowed) clears it.
-      const next: ApplicationInput = {
+      const next: CreateApplicationBody = {
         name: input.name ?? current.name,
         redirectUris: input.redirectUris ?? current.redirectUris,
         defaultRedirectUri: input.defaultRedirectUri === undefined ? current.defaultRedirectUri : input.defaultRedirectUri,
@@ -156,6 +138,8 @@ export function createApplicationService(deps: { db: Kysely<Database>; clock: Cl
     },
   };
 }
+
+export type { Application } from '../../http/schemas/applications.ts';
 
 export type ApplicationService = ReturnType<typeof createApplicationService>;
 

@@ -16,46 +16,20 @@ import { findApplication } from '../../storage/applications.ts';
 import { organizationExists } from '../../storage/organizations.ts';
 import { decodeCursor, toPage, type Page } from '../../storage/pagination.ts';
 import type { ConnectionRow, Database } from '../../storage/schema.ts';
+import type { CreateConnectionBody, ListConnectionsQuery, UpdateConnectionBody } from '../../http/schemas/connections.ts';
 import { canSee, type Actor } from '../actor.ts';
 import { AppError, notFound } from '../errors.ts';
 import { recordEvent } from '../events/events.ts';
 import { connectionSecretContext, toConnectionForLogin, type ConnectionForLogin } from './for-login.ts';
 import { fieldError } from './input-checks.ts';
-import { resolveOidcSettings, type OidcInput, type OidcSettings } from './oidc-config.ts';
+import { resolveOidcSettings, type OidcSettings } from './oidc-config.ts';
 import { discoverOidcProvider } from './oidc-discovery.ts';
-import { mergeOverrides, parseProvider, PRESETS, type AttributeMapping, type Provider } from './presets.ts';
-import { fetchMetadataUrl, resolveSamlSettings, type SamlInput, type SamlSettings } from './saml-config.ts';
+import { mergeOverrides, parseProvider, PRESETS, type Provider } from './presets.ts';
+import { fetchMetadataUrl, resolveSamlSettings, type SamlSettings } from './saml-config.ts';
 import { isComplete, oidcSettingsOf, samlSettingsOf, toConnection, type Connection } from './view.ts';
 
 export type { Connection } from './view.ts';
 export type { ConnectionForLogin } from './for-login.ts';
-
-/** Attribute names to override; null puts a key back to the preset's. */
-export type AttributeMappingInput = Partial<Record<keyof AttributeMapping, string | null>>;
-
-/** The body of `POST /v1/connections`, as validated by the route's schema. */
-export interface CreateConnectionInput {
-  organizationId: string;
-  type: 'saml' | 'oidc';
-  name?: string | undefined;
-  provider?: string | undefined;
-  enabled?: boolean | undefined;
-  saml?: SamlInput | undefined;
-  oidc?: OidcInput | undefined;
-  attributeMapping?: AttributeMappingInput | undefined;
-  groupSync?: boolean | undefined;
-}
-
-/** A change: the type and organization of a connection are fixed. */
-export type UpdateConnectionInput = Omit<Partial<CreateConnectionInput>, 'organizationId' | 'type'>;
-
-/** `GET /v1/connections` filters and page. */
-export interface ListConnectionsQuery {
-  limit: number;
-  cursor?: string | undefined;
-  organizationId?: string | undefined;
-  type?: 'saml' | 'oidc' | undefined;
-}
 
 /** What the connection service uses, and nothing more. */
 export interface ConnectionServiceDeps {
@@ -99,7 +73,7 @@ export function createConnectionService(deps: ConnectionServiceDeps) {
   async function resolveSettings(
     type: 'saml' | 'oidc',
     organizationId: string,
-    input: UpdateConnectionInput,
+    input: UpdateConnectionBody,
     existing?: ConnectionRow,
   ): Promise<{ settings: SamlSettings | OidcSettings; secret: string | undefined }> {
     const other = type === 'saml' ? 'oidc' : 'saml';
@@ -146,7 +120,7 @@ export function createConnectionService(deps: ConnectionServiceDeps) {
 
   return {
     /** Creates a connection; enabled by default when it is complete (it has its IdP values), else a draft. */
-    async create(actor: Actor, input: CreateConnectionInput): Promise<Connection> {
+    async create(actor: Actor, input: CreateConnectionBody): Promise<Connection> {
       const provider = parseProvider(input.provider ?? 'generic');
       await requireOrganization(db, actor, input.organizationId);
       const { settings, secret } = await resolveSettings(input.type, input.organizationId, input);
@@ -204,7 +178,7 @@ export function createConnectionService(deps: ConnectionServiceDeps) {
      * Changes the given fields. `saml` and `oidc` merge into what is stored; a metadataUrl is
      * fetched again and an issuer discovered again whenever given, so PATCHing the same value refreshes.
      */
-    async update(actor: Actor, id: string, input: UpdateConnectionInput): Promise<Connection> {
+    async update(actor: Actor, id: string, input: UpdateConnectionBody): Promise<Connection> {
       const row = await loadVisible(db, actor, id);
       const provider: Provider = input.provider === undefined ? (row.provider as Provider) : parseProvider(input.provider);
       const { settings, secret } = await resolveSettings(row.type, row.organization_id, input, row);
@@ -280,7 +254,7 @@ export function createConnectionService(deps: ConnectionServiceDeps) {
 export type ConnectionService = ReturnType<typeof createConnectionService>;
 
 /** The names of what a change touched (never values: a client secret must not reach the event log). */
-function changedFields(input: UpdateConnectionInput): string[] {
+function changedFields(input: UpdateConnectionBody): string[] {
   const changed: string[] = [];
   const entries: [string, unknown][] = Object.entries(input);
   for (const [key, value] of entries) {

@@ -1,3 +1,4 @@
+import type { OidcInput } from '../../http/schemas/connections.ts';
 import { AppError } from '../errors.ts';
 import { fieldError, requireHttpUrl } from './input-checks.ts';
 import type { OidcDiscoveryResult } from './oidc-discovery.ts';
@@ -11,14 +12,6 @@ export interface OidcSettings {
   tokenEndpoint: string | null;
   jwksUri: string | null;
   userinfoEndpoint: string | null;
-}
-
-/** The `oidc` object of a create or update request. */
-export interface OidcInput {
-  issuer?: string | undefined;
-  clientId?: string | undefined;
-  clientSecret?: string | undefined;
-  scopes?: string[] | undefined;
 }
 
 /** How the resolver discovers a provider (the SSRF-guarded discovery, configured by the service). */

@@ -8,12 +8,11 @@ import {
 } from '../../net/guarded-fetch.ts';
 import type { Catalogue } from '../catalogue.ts';
 import { err, ok, type Result } from '../result.ts';
+import type { SamlInput } from '../../http/schemas/connections.ts';
+import type { SignaturePolicy } from '../saml/verify-response.ts';
 import { parseIdpMetadata, type IdpMetadataError, type IdpMetadataResult } from '../saml/idp-metadata.ts';
 import { AppError } from '../errors.ts';
 import { fieldError, requireHttpUrl } from './input-checks.ts';
-
-/** Which signatures a SAML response must carry to be accepted. */
-export type SignaturePolicy = 'assertion-or-response' | 'assertion' | 'response' | 'both';
 
 /** The options of a SAML connection, as stored and as the login reads them. */
 export interface SamlOptions {
@@ -38,25 +37,6 @@ export interface SamlSettings extends SamlOptions {
   certificates: string[];
   /** Where the IdP values were last read from; null when given as XML or by hand. */
   metadataUrl: string | null;
-}
-
-/** The `saml` object of a create or update request; every key optional. */
-export interface SamlInput {
-  metadataXml?: string | undefined;
-  metadataUrl?: string | undefined;
-  idpEntityId?: string | undefined;
-  ssoUrl?: string | undefined;
-  ssoBinding?: 'redirect' | 'post' | undefined;
-  sloUrl?: string | null | undefined;
-  certificates?: string[] | undefined;
-  allowIdpInitiated?: boolean | undefined;
-  defaultApplicationId?: string | null | undefined;
-  clockSkewSeconds?: number | undefined;
-  nameIdFormat?: string | null | undefined;
-  signRequests?: boolean | undefined;
-  encryptAssertions?: boolean | undefined;
-  allowSha1?: boolean | undefined;
-  signaturePolicy?: SignaturePolicy | undefined;
 }
 
 /**

@@ -1,32 +1,12 @@
-import type { CertificateInfo } from '../../crypto/certificates.ts';
+import type { Connection as ConnectionSchema } from '../../http/schemas/connections.ts';
 import type { ConnectionRow } from '../../storage/schema.ts';
 import { isOidcComplete, oidcWarnings, type OidcSettings } from './oidc-config.ts';
-import { effectiveMapping, type AttributeMapping, type Provider } from './presets.ts';
+import { effectiveMapping, type Provider } from './presets.ts';
 import { describeCertificates, isSamlComplete, samlWarnings, type SamlSettings } from './saml-config.ts';
-import { oidcRedirectUri, spValues, type SpValues } from './sp.ts';
+import { oidcRedirectUri, spValues } from './sp.ts';
 
 /** A connection as the management API shows it: no secret, certificates described, SP values derived. */
-export interface Connection {
-  id: string;
-  organizationId: string;
-  type: 'saml' | 'oidc';
-  provider: Provider;
-  name: string;
-  enabled: boolean;
-  state: 'draft' | 'active';
-  /** The preset's attribute names with the connection's overrides applied. */
-  attributeMapping: AttributeMapping;
-  groupSync: boolean;
-  saml: (Omit<SamlSettings, 'certificates'> & { certificates: Omit<CertificateInfo, 'pem'>[] }) | null;
-  oidc: (OidcSettings & { redirectUri: string; clientSecretSet: boolean }) | null;
-  /** What the IdP admin configures (SAML only). */
-  sp: SpValues | null;
-  /** Accepted but worth knowing: expired certificates, plain http, missing IdP values. */
-  warnings: string[];
-  lastUsedAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
+export type Connection = ConnectionSchema;
 
 /** A SAML row's settings (written only through resolveSamlSettings); undefined for OIDC. */
 export function samlSettingsOf(row: ConnectionRow): SamlSettings | undefined {

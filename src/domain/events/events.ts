@@ -4,19 +4,9 @@ import { newId } from '../../crypto/tokens.ts';
 import type { Database, EventRow } from '../../storage/schema.ts';
 import { insertEvent, listEventRows } from '../../storage/events.ts';
 import { decodeCursor, toPage, type Page } from '../../storage/pagination.ts';
+import type { Event, ListEventsQuery } from '../../http/schemas/events.ts';
 import type { Actor } from '../actor.ts';
 import type { EventSummary, EventType } from './catalogue.ts';
-
-/** An audit or login event as the API shows it. */
-export interface Event {
-  id: string;
-  type: string;
-  organizationId: string | null;
-  actor: string | null;
-  requestId: string | null;
-  summary: Record<string, unknown>;
-  createdAt: string;
-}
 
 /** An event to record: a declared type and the summary its catalogue entry describes. */
 export interface NewEventInput<T extends EventType> {
@@ -45,15 +35,6 @@ export async function recordEvent<T extends EventType>(
     summary: input.summary,
     created_at: deps.now,
   });
-}
-
-export interface ListEventsQuery {
-  readonly organizationId?: string | undefined;
-  readonly type?: string | undefined;
-  /** Only events after this one (an event id), oldest first; also accepted as a cursor. */
-  readonly after?: string | undefined;
-  readonly cursor?: string | undefined;
-  readonly limit: number;
 }
 
 /** Events in order of occurrence, filtered, scoped to what the actor may see. */

@@ -12,35 +12,16 @@ import {
   updateOrganization,
 } from '../../storage/organizations.ts';
 import { isUniqueViolation } from '../../storage/unique-violation.ts';
+import type {
+  CreateOrganizationBody,
+  ListOrganizationsQuery,
+  Organization,
+  UpdateOrganizationBody,
+} from '../../http/schemas/organizations.ts';
 import { canSee, requireAdmin, type Actor } from '../actor.ts';
 import { AppError, notFound } from '../errors.ts';
 import { recordEvent } from '../events/events.ts';
 import { normalizeDomains } from './domains.ts';
-
-/** An organization as the API shows it. */
-export interface Organization {
-  id: string;
-  name: string;
-  externalId: string | null;
-  domains: string[];
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface CreateOrganizationInput {
-  name: string;
-  externalId?: string | null | undefined;
-  domains?: string[] | undefined;
-}
-
-export type UpdateOrganizationInput = Partial<CreateOrganizationInput>;
-
-export interface ListOrganizationsQuery {
-  limit: number;
-  cursor?: string | undefined;
-  externalId?: string | undefined;
-  domain?: string | undefined;
-}
 
 export interface OrganizationServiceDeps {
   readonly db: Kysely<Database>;
@@ -69,7 +50,7 @@ export function createOrganizationService(deps: OrganizationServiceDeps) {
 
   return {
     /** Creates an organization and its domains; admin keys only. */
-    async create(actor: Actor, input: CreateOrganizationInput): Promise<Organization> {
+    async create(actor: Actor, input: CreateOrganizationBody): Promise<Organization> {
       requireAdmin(actor, 'create organizations');
       const domains = normalizeDomains(input.domains ?? []);
       const now = clock();
@@ -116,7 +97,7 @@ export function createOrganizationService(deps: OrganizationServiceDeps) {
     },
 
     /** Changes the given fields; `domains` replaces the whole list. */
-    async update(actor: Actor, id: string, input: UpdateOrganizationInput): Promise<Organization> {
+    async update(actor: Actor, id: string, input: UpdateOrganizationBody): Promise<Organization> {
       const domains = input.domains === undefined ? undefined : normalizeDomains(input.domains);
       const now = clock();
       return translateConflicts(() =>

@@ -60,7 +60,7 @@ const ENVELOPED_SIGNATURE = 'http://www.w3.org/2000/09/xmldsig#enveloped-signatu
 const EXC_C14N_NS = 'http://www.w3.org/2001/10/xml-exc-c14n#';
 
 /** What a verifier needs besides the XML: the pinned keys and the SHA-1 policy. */
-export interface SignaturePolicy {
+export interface SignatureTrust {
   readonly trustedCerts: readonly TrustedCertificate[];
   readonly allowSha1: boolean;
 }
@@ -88,7 +88,7 @@ export interface UnverifiedSignature {
  * enveloped-signature and c14n transforms, and accepted algorithms. So the element the caller then
  * reads is, by construction, the element the signature covers (no signature wrapping).
  */
-export function readSignature(signature: Element, signedElement: Element, policy: SignaturePolicy): SamlResult<UnverifiedSignature> {
+export function readSignature(signature: Element, signedElement: Element, policy: SignatureTrust): SamlResult<UnverifiedSignature> {
   const where = describe(signedElement);
   const parts = signatureParts(signature);
   if (parts === undefined)
@@ -116,7 +116,7 @@ function signatureParts(signature: Element): { signedInfo: Element; signatureVal
   return { signedInfo, signatureValueElement };
 }
 
-function readSignedInfo(signedInfo: Element, where: string, policy: SignaturePolicy) {
+function readSignedInfo(signedInfo: Element, where: string, policy: SignatureTrust) {
   const [c14nElement, methodElement, ...references] = childElements(signedInfo);
   if (
     !isDs(c14nElement, 'CanonicalizationMethod') ||
@@ -142,7 +142,7 @@ function readSignedInfo(signedInfo: Element, where: string, policy: SignaturePol
   return ok({ signedInfoC14n, signedInfoPrefixes: prefixList(c14nElement), signatureHash, reference });
 }
 
-function readReference(reference: Element, signedElement: Element, where: string, policy: SignaturePolicy) {
+function readReference(reference: Element, signedElement: Element, where: string, policy: SignatureTrust) {
   const uri = attr(reference, 'URI');
   const id = attr(signedElement, 'ID');
   const isDocumentElement = signedElement.ownerDocument?.documentElement === signedElement;
@@ -206,7 +206,7 @@ function readTransforms(transformsElement: Element | undefined, where: string) {
  * lets an "untrusted certificate" diagnosis win over a digest mismatch. Returns the fingerprint of
  * the pinned certificate that verified.
  */
-export function verifySignature(unverified: UnverifiedSignature, policy: SignaturePolicy): SamlResult<{ fingerprintSha256: string }> {
+export function verifySignature(unverified: UnverifiedSignature, policy: SignatureTrust): SamlResult<{ fingerprintSha256: string }> {
   const where = describe(unverified.signedElement);
   const canonicalSignedInfo = canonicalize(unverified.signedInfo, unverified.signedInfoC14n, {
     inclusivePrefixes: unverified.signedInfoPrefixes,
@@ -247,7 +247,7 @@ function rsaVerifies(hash: string, data: Buffer, key: KeyObject, signature: Buff
  * parsed only to name it in the message (and to tell "signed by another key" from "altered"); it
  * never decides acceptance.
  */
-function explainUntrusted(unverified: UnverifiedSignature, signedBytes: Buffer, policy: SignaturePolicy, where: string): SamlResult<never> {
+function explainUntrusted(unverified: UnverifiedSignature, signedBytes: Buffer, policy: SignatureTrust, where: string): SamlResult<never> {
   const pinned = policy.trustedCerts.map((cert) => cert.fingerprintSha256);
   const pinnedText =
     pinned.length === 0 ? 'no certificate is configured for this connection' : `this connection trusts ${pinned.join(', ')}`;

@@ -5,7 +5,7 @@ import { checkAssertionIssuer, checkConditions, checkSubjectConfirmation, type A
 import { decryptAssertion } from './decrypt.ts';
 import { ok } from '../result.ts';
 import { fail, type SamlResult } from './errors.ts';
-import { readSignature, verifySignature, type SignaturePolicy, type TrustedCertificate, type UnverifiedSignature } from './signature.ts';
+import { readSignature, verifySignature, type SignatureTrust, type TrustedCertificate, type UnverifiedSignature } from './signature.ts';
 import { checkResponseFields, checkStatus, locateAssertion, type AssertionSlot } from './response-checks.ts';
 import { indexDocument, pathOf } from './structure.ts';
 import { attr, children, NS, parseXml } from './xml.ts';
@@ -15,7 +15,7 @@ import { attr, children, NS, parseXml } from './xml.ts';
  * Response (which covers its one Assertion or EncryptedAssertion) or a signed Assertion. Whatever
  * the policy, every signature that is present must verify.
  */
-export type SignatureRequirement = 'assertion-or-response' | 'assertion' | 'response' | 'both';
+export type SignaturePolicy = 'assertion-or-response' | 'assertion' | 'response' | 'both';
 
 /** Everything {@link verifySamlResponse} needs; all of it comes from the connection and the pending login. */
 export interface VerifySamlResponseInput {
@@ -36,7 +36,7 @@ export interface VerifySamlResponseInput {
   readonly expectedInResponseTo: string | null;
   /** Accept responses without InResponseTo (IdP-initiated SSO, SAML profiles §4.1.5). */
   readonly allowIdpInitiated: boolean;
-  readonly signaturePolicy?: SignatureRequirement;
+  readonly signaturePolicy?: SignaturePolicy;
   /** Accept SHA-1 signature and digest algorithms (legacy IdPs). Default false. */
   readonly allowSha1?: boolean;
   /** SP RSA private keys for EncryptedAssertion, tried in order (e.g. current and next during rotation). */
@@ -100,7 +100,7 @@ export function verifySamlResponse(input: VerifySamlResponseInput): SamlResult<V
 }
 
 function verifyResponse(input: VerifySamlResponseInput): SamlResult<VerifiedAssertion> {
-  const policy: SignaturePolicy = { trustedCerts: input.trustedCerts, allowSha1: input.allowSha1 ?? false };
+  const policy: SignatureTrust = { trustedCerts: input.trustedCerts, allowSha1: input.allowSha1 ?? false };
   const requirement = input.signaturePolicy ?? 'assertion-or-response';
   const opened = openResponse(input.xml, input.maxBytes ?? DEFAULT_MAX_RESPONSE_BYTES);
   if (!opened.ok) return opened;
@@ -154,7 +154,7 @@ function openResponse(xml: string, maxBytes: number): SamlResult<{ response: Ele
 }
 
 /** The ds:Signature that is a direct child of `element`, read but not verified; null when unsigned. */
-function readOwnSignature(element: Element, policy: SignaturePolicy): SamlResult<UnverifiedSignature | null> {
+function readOwnSignature(element: Element, policy: SignatureTrust): SamlResult<UnverifiedSignature | null> {
   const signatures = children(element, NS.ds, 'Signature');
   const [signature] = signatures;
   if (signature === undefined) return ok(null);
@@ -163,14 +163,14 @@ function readOwnSignature(element: Element, policy: SignaturePolicy): SamlResult
   return readSignature(signature, element, policy);
 }
 
-function verifyIfPresent(unverified: UnverifiedSignature | null, policy: SignaturePolicy): SamlResult<string | null> {
+function verifyIfPresent(unverified: UnverifiedSignature | null, policy: SignatureTrust): SamlResult<string | null> {
   if (unverified === null) return ok(null);
   const verified = verifySignature(unverified, policy);
   return verified.ok ? ok(verified.value.fingerprintSha256) : verified;
 }
 
 /** `hasAssertion` is undefined while the assertion is still encrypted (its signature is not visible yet). */
-function requireSignatures(requirement: SignatureRequirement, hasResponse: boolean, hasAssertion: boolean | undefined): SamlResult<true> {
+function requireSignatures(requirement: SignaturePolicy, hasResponse: boolean, hasAssertion: boolean | undefined): SamlResult<true> {
   if ((requirement === 'response' || requirement === 'both') && !hasResponse) {
     return fail('saml_signature_missing', 'The Response is not signed, and this connection requires a signed Response.', { requirement });
   }
@@ -197,7 +197,7 @@ function obtainVerifiedAssertion(
   plainSignature: UnverifiedSignature | null,
   ids: Set<string>,
   input: VerifySamlResponseInput,
-  policy: SignaturePolicy,
+  policy: SignatureTrust,
 ): SamlResult<{ assertion: Element; fingerprint: string | null }> {
   if (slot.plain !== undefined) {
     const fingerprint = verifyIfPresent(plainSignature, policy);

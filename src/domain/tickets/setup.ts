@@ -5,7 +5,8 @@ import type { Database, SsoTicketRow } from '../../storage/schema.ts';
 import { claimDomains } from '../../storage/organizations.ts';
 import { findTicketByTokenHash, findTicketOfTestFlow, markOpened, updateOpenTicket } from '../../storage/tickets.ts';
 import type { Actor } from '../actor.ts';
-import type { AttributeMappingInput, ConnectionService, UpdateConnectionInput } from '../connections/connections.ts';
+import type { AttributeMappingInput, UpdateConnectionBody } from '../../http/schemas/connections.ts';
+import type { ConnectionService } from '../connections/connections.ts';
 import { fieldError } from '../connections/input-checks.ts';
 import { MAPPING_KEYS, PRESETS } from '../connections/presets.ts';
 import { AppError, notFound, type FieldProblem } from '../errors.ts';
@@ -243,14 +244,14 @@ export function createSetupService(deps: SetupServiceDeps) {
 export type SetupService = ReturnType<typeof createSetupService>;
 
 /** The connection change a posted IdP form asks for; missing required fields are a 400 naming each. */
-function idpInput(form: IdpForm): UpdateConnectionInput {
+function idpInput(form: IdpForm): UpdateConnectionBody {
   const missing: FieldProblem[] = [];
   const need = (field: string): string => {
     const value = form.values[field]?.trim();
     if (!value) missing.push({ field, message: 'is required' });
     return value ?? '';
   };
-  let input: UpdateConnectionInput;
+  let input: UpdateConnectionBody;
   switch (form.source) {
     case 'url':
       input = { saml: { metadataUrl: need('saml.metadataUrl') } };

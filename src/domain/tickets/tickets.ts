@@ -5,43 +5,16 @@ import { decodeCursor, toPage, type Page } from '../../storage/pagination.ts';
 import type { Database, SsoTicketRow } from '../../storage/schema.ts';
 import { domainHeldElsewhere, organizationExists } from '../../storage/organizations.ts';
 import { deleteTicketSessions, findTicket, insertTicket, listTickets, revokeTicket } from '../../storage/tickets.ts';
+import type { CreateTicketBody, ListTicketsQuery } from '../../http/schemas/tickets.ts';
 import { canSee, type Actor } from '../actor.ts';
 import type { Connection, ConnectionService } from '../connections/connections.ts';
 import { fieldError } from '../connections/input-checks.ts';
 import { AppError, notFound } from '../errors.ts';
 import { recordEvent } from '../events/events.ts';
 import { normalizeDomains } from '../organizations/domains.ts';
-import {
-  MAX_TICKET_TTL_SECONDS,
-  providerOfType,
-  TICKET_FEATURES,
-  toTicket,
-  type Provisioning,
-  type Ticket,
-  type TicketFeature,
-  type TicketStatus,
-  type TicketType,
-} from './view.ts';
+import { MAX_TICKET_TTL_SECONDS, providerOfType, TICKET_FEATURES, toTicket, type Ticket } from './view.ts';
 
 export type { Ticket } from './view.ts';
-
-/** The body of `POST /v1/organizations/{id}/sso/tickets`, as validated by the route's schema. */
-export interface CreateTicketInput {
-  type: TicketType;
-  connectionId?: string | undefined;
-  /** 0 or absent: the default, which is also the maximum. */
-  ttlSeconds?: number | undefined;
-  domains?: string[] | undefined;
-  provisioning?: Provisioning | undefined;
-  enabledFeatures?: TicketFeature[] | undefined;
-}
-
-/** `GET /v1/organizations/{id}/sso/tickets` filters and page. */
-export interface ListTicketsQuery {
-  limit: number;
-  cursor?: string | undefined;
-  status?: TicketStatus | undefined;
-}
 
 /** What the ticket service uses: the connection service creates and checks the connection a ticket sets up. */
 export interface TicketServiceDeps {
@@ -87,7 +60,7 @@ export function createTicketService(deps: TicketServiceDeps) {
   async function connectionFor(
     actor: Actor,
     organizationId: string,
-    input: CreateTicketInput,
+    input: CreateTicketBody,
   ): Promise<{ connection: Connection; owned: boolean }> {
     const provider = providerOfType(input.type);
     if (input.connectionId === undefined) {
@@ -127,7 +100,7 @@ export function createTicketService(deps: TicketServiceDeps) {
 
   return {
     /** Creates a ticket (and, without connectionId, the draft connection it sets up); the answer alone holds the URL. */
-    async create(actor: Actor, organizationId: string, input: CreateTicketInput): Promise<Ticket> {
+    async create(actor: Actor, organizationId: string, input: CreateTicketBody): Promise<Ticket> {
       const ttl = input.ttlSeconds === undefined || input.ttlSeconds === 0 ? MAX_TICKET_TTL_SECONDS : input.ttlSeconds;
       if (!Number.isInteger(ttl) || ttl < 0 || ttl > MAX_TICKET_TTL_SECONDS)
         throw fieldError('ttlSeconds', `must be an integer from 0 to ${MAX_TICKET_TTL_SECONDS}`);

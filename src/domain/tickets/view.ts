@@ -1,5 +1,8 @@
 import type { SsoTicketRow } from '../../storage/schema.ts';
+import type { Ticket } from '../../http/schemas/tickets.ts';
 import type { Provider } from '../connections/presets.ts';
+
+export type { Provisioning, Ticket } from '../../http/schemas/tickets.ts';
 
 /** What `type` a ticket may ask for: a protocol, or an identity provider (`azure-ad` is env0's name for Entra ID). */
 export const TICKET_TYPES = [
@@ -26,34 +29,6 @@ export type TicketStatus = 'open' | 'completed' | 'expired' | 'revoked';
 
 /** Default and maximum lifetime of a setup link: 5 days, as Auth0's self-service tickets. */
 export const MAX_TICKET_TTL_SECONDS = 432_000;
-
-/** What the vendor asks to be set up besides sign-in; stored and shown, directory sync comes later. */
-export interface Provisioning {
-  /** Directory sync (SCIM) will be asked for later. */
-  scim?: boolean;
-  /** Group memberships must be sent (the ticket's new connection reads them). */
-  groups?: boolean;
-}
-
-/** A setup ticket as the management API shows it; `ticketUrl` only in the answer that created it. */
-export interface Ticket {
-  id: string;
-  organizationId: string;
-  connectionId: string | null;
-  type: string;
-  status: TicketStatus;
-  domains: string[];
-  provisioning: Provisioning;
-  enabledFeatures: TicketFeature[];
-  /** The latest test sign-in from the setup page. */
-  lastTest: { succeeded: boolean; at: string } | null;
-  expiresAt: string;
-  createdAt: string;
-  openedAt: string | null;
-  completedAt: string | null;
-  revokedAt: string | null;
-  ticketUrl?: string;
-}
 
 /** The provider preset a ticket type stands for (`saml` and `oidc` name none: generic). */
 export function providerOfType(type: string): Provider {

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { actorOf } from '../auth.ts';
 import type { OrganizationService } from '../../domain/organizations/organizations.ts';
-import { errorResponses, IdParams, PageOf, PageQuery } from '../schemas/common.ts';
+import { errorResponses, IdParams, PageOf } from '../schemas/common.ts';
 import { CreateOrganizationBody, ListOrganizationsQuery, Organization, UpdateOrganizationBody } from '../schemas/organizations.ts';
 
 const tags = ['organizations'];
@@ -21,7 +21,7 @@ export function organizationRoutes(organizations: OrganizationService): FastifyP
       {
         schema: {
           tags,
-          querystring: Type.Object({ ...PageQuery, ...ListOrganizationsQuery }),
+          querystring: ListOrganizationsQuery,
           response: { 200: PageOf(Organization), ...errorResponses },
         },
       },
