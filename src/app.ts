@@ -140,7 +140,7 @@ async function authenticate(deps: AppDeps, request: FastifyRequest, reply: Fasti
  * Fixed-window limit per API key (per client address when unauthenticated) and route. A store
  * failure lets the request through: an outage of Redis must not take the API down with it.
  */
-export async function withinRateLimit(
+async function withinRateLimit(
   deps: Pick<AppDeps, 'config' | 'rateLimitStore'>,
   request: FastifyRequest,
   reply: FastifyReply,

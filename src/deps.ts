@@ -25,7 +25,7 @@ import { systemLookup } from './net/guarded-fetch.ts';
 import { isDatabaseReachable, type Db } from './storage/database.ts';
 
 /** The domain services, each given only what it uses. */
-export function createServices(deps: { config: Config; db: Db; clock: Clock; random: RandomBytes; sealer: Sealer }) {
+function createServices(deps: { config: Config; db: Db; clock: Clock; random: RandomBytes; sealer: Sealer }) {
   const deploymentKeys = createDeploymentKeys(deps);
   const applications = createApplicationService(deps);
   const connections = createConnectionService({ ...deps, lookup: systemLookup });

@@ -32,7 +32,7 @@ export const CERTIFICATE_ERROR_CATALOGUE = {
 } as const satisfies Catalogue;
 
 /** A stable code from {@link CERTIFICATE_ERROR_CATALOGUE}. */
-export type CertificateErrorCode = keyof typeof CERTIFICATE_ERROR_CATALOGUE;
+type CertificateErrorCode = keyof typeof CERTIFICATE_ERROR_CATALOGUE;
 
 /** Why a certificate input was refused; `message` is safe to show to the person who pasted it. */
 export interface CertificateError {
@@ -95,7 +95,7 @@ export function parseCertificates(input: string, now: Date): Result<CertificateI
 }
 
 /** Describes a parsed certificate; `expired` is judged against `now`, never the system clock. */
-export function describeCertificate(certificate: X509Certificate, now: Date): CertificateInfo {
+function describeCertificate(certificate: X509Certificate, now: Date): CertificateInfo {
   const notAfter = parseOpenSslTime(certificate.validTo);
   return {
     pem: certificate.toString(),

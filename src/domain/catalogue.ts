@@ -3,7 +3,7 @@
  * the code reaches HTTP, the status it is answered with. Declared `as const satisfies Catalogue`
  * once; the README documents every code, and test/unit/catalogues.test.ts holds both to it.
  */
-export interface CatalogueEntry {
+interface CatalogueEntry {
   readonly status?: number;
   readonly description: string;
 }

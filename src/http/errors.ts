@@ -11,7 +11,7 @@ import { errorPage } from '../web/pages.ts';
 // Statuses come from the catalogues; the log level is decided here, in logAnswer.
 
 /** The management API's error body (../shared/API.md, "Errors"). */
-export interface ApiErrorBody {
+interface ApiErrorBody {
   statusCode: number;
   error: string;
   code: string;
@@ -75,7 +75,7 @@ function validationDetails(entries: readonly ValidationEntry[]): FieldProblem[] 
 }
 
 /** Maps any error to a catalogued code; unexpected ones become internal_error, with no detail. */
-export function classifyError(error: FastifyError | AppError | Error): { code: ErrorCode; message: string; details?: FieldProblem[] } {
+function classifyError(error: FastifyError | AppError | Error): { code: ErrorCode; message: string; details?: FieldProblem[] } {
   if (error instanceof AppError)
     return { code: error.code, message: error.message, ...(error.details ? { details: [...error.details] } : {}) };
   const fastifyError = error as FastifyError;
@@ -116,7 +116,7 @@ export function registerApiErrorHandling(app: FastifyInstance): void {
 }
 
 /** Answers an OAuth endpoint's error as RFC 6749 §5.2 (and RFC 6750 §3 for userinfo) wants it. */
-export function sendOAuthError(request: FastifyRequest, reply: FastifyReply, error: OAuthError, cause?: unknown): FastifyReply {
+function sendOAuthError(request: FastifyRequest, reply: FastifyReply, error: OAuthError, cause?: unknown): FastifyReply {
   logAnswer(request, { status: error.status, code: error.error, message: error.description, cause });
   if (error.status === 401) {
     reply.header(

@@ -4,7 +4,7 @@ import type { FastifyRequest } from 'fastify';
  * A setup URL's path carries the ticket's bearer token (`/setup/<token>/…`); logs keep the rest
  * of the path and never the token. Test result pages (`/setup/tests/<flow id>`) carry no secret.
  */
-export function redactUrl(url: string): string {
+function redactUrl(url: string): string {
   return url.replace(/^\/setup\/(?!tests\/)[^/?#]+/, '/setup/[redacted]');
 }
 

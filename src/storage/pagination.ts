@@ -7,7 +7,7 @@ export interface Page<T> {
 }
 
 /** Cursors are the last id seen, wrapped so callers treat them as opaque. */
-export function encodeCursor(lastId: string): string {
+function encodeCursor(lastId: string): string {
   return Buffer.from(`v1:${lastId}`, 'utf8').toString('base64url');
 }
 

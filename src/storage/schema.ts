@@ -1,4 +1,4 @@
-import type { ColumnType, Insertable, Selectable } from 'kysely';
+import type { ColumnType, Selectable } from 'kysely';
 import type { OidcSettings } from '../domain/connections/oidc-config.ts';
 import type { AttributeOverrides } from '../domain/connections/presets.ts';
 import type { SamlSettings } from '../domain/connections/saml-config.ts';
@@ -16,7 +16,7 @@ export interface OrganizationsTable {
   updated_at: Date;
 }
 
-export interface OrganizationDomainsTable {
+interface OrganizationDomainsTable {
   domain: string;
   organization_id: string;
 }
@@ -69,7 +69,7 @@ export interface DeploymentKeysTable {
   retired_at: Date | null;
 }
 
-export interface SamlAssertionsSeenTable {
+interface SamlAssertionsSeenTable {
   connection_id: string;
   assertion_id: string;
   expires_at: Date;
@@ -160,7 +160,7 @@ export interface SsoTicketsTable {
   last_test_ok: boolean | null;
 }
 
-export interface SsoTicketSessionsTable {
+interface SsoTicketSessionsTable {
   secret_hash: string;
   ticket_id: string;
   created_at: Date;
@@ -187,7 +187,6 @@ export interface Database {
 export type OrganizationRow = Selectable<OrganizationsTable>;
 export type ApiKeyRow = Selectable<ApiKeysTable>;
 export type EventRow = Selectable<EventsTable>;
-export type NewEvent = Insertable<EventsTable>;
 export type ConnectionRow = Selectable<ConnectionsTable>;
 export type DeploymentKeyRow = Selectable<DeploymentKeysTable>;
 export type ApplicationRow = Selectable<ApplicationsTable>;

@@ -8,7 +8,7 @@ export interface SafeHtml {
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '`': '&#96;' };
 
 /** Escapes a value for HTML text and quoted attribute values. */
-export function escapeHtml(value: unknown): string {
+function escapeHtml(value: unknown): string {
   return String(value).replace(/[&<>"'`]/g, (c) => ESCAPES[c] ?? c);
 }
 
@@ -31,7 +31,7 @@ export function html(strings: TemplateStringsArray, ...values: Value[]): SafeHtm
 }
 
 /** Marks trusted, constant markup as safe. Never pass it anything derived from input. */
-export function raw(markup: string): SafeHtml {
+function raw(markup: string): SafeHtml {
   return { __html: markup };
 }
 
@@ -64,7 +64,7 @@ const STYLE_HASH = createHash('sha256').update(STYLE).digest('base64');
  * The Content-Security-Policy of every page: nothing loads but the page's own inline stylesheet
  * (allowed by hash) and scripts served by Lanyard itself; forms post only back to Lanyard.
  */
-export const PAGE_CSP = pageCsp([]);
+const PAGE_CSP = pageCsp([]);
 
 /** The page CSP, letting forms post to `formOrigins` too (an IdP's SSO URL for the HTTP-POST binding). */
 export function pageCsp(formOrigins: readonly string[]): string {

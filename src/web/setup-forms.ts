@@ -18,7 +18,7 @@ export interface FormContext {
 }
 
 /** The id of a form control: dotted API field names become `f-saml-metadataUrl`. */
-export function fieldId(name: string): string {
+function fieldId(name: string): string {
   return `f-${name.replace(/[^A-Za-z0-9_-]/g, '-')}`;
 }
 
@@ -95,7 +95,7 @@ interface FieldOptions {
 }
 
 /** A labelled control with its hint and, after a refused post, its problem (linked through aria-describedby). */
-export function field(ctx: FormContext, o: FieldOptions): SafeHtml {
+function field(ctx: FormContext, o: FieldOptions): SafeHtml {
   const id = fieldId(o.name);
   const problems = problemsOf(ctx.state, o.form, o.name);
   const typed = ctx.state?.form === o.form && o.type !== 'password' ? ctx.state.values[o.name] : undefined;

@@ -9,7 +9,9 @@ import { ERROR_CATALOGUE } from '../../src/domain/errors.ts';
 import { EVENT_CATALOGUE } from '../../src/domain/events/catalogue.ts';
 import { LOGIN_FAILURE_CATALOGUE } from '../../src/domain/login/failures.ts';
 import { OAUTH_ERROR_CATALOGUE } from '../../src/domain/oauth/errors.ts';
+import { OIDC_DISCOVERY_ERROR_CATALOGUE } from '../../src/domain/connections/oidc-discovery.ts';
 import { SAML_ERROR_CATALOGUE } from '../../src/domain/saml/errors.ts';
+import { GUARDED_FETCH_ERROR_CATALOGUE } from '../../src/net/guarded-fetch.ts';
 import { repoRoot } from '../support/repo.ts';
 
 const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
@@ -73,4 +75,14 @@ test('event types: documented, every recorded type declared, every declared type
     assert.ok(readme.includes(`| \`${type}\` |`), `README documents event type ${type}`);
     assert.ok(recorded.has(type), `${type} is declared but nothing records it`);
   }
+});
+
+test('the OIDC discovery and guarded fetch catalogues hold every code their modules refuse with', () => {
+  assertCatalogued(
+    'OIDC discovery',
+    used(/failure\(\s*'([a-z_]+)'/g, 'domain/connections/oidc-discovery'),
+    OIDC_DISCOVERY_ERROR_CATALOGUE,
+    4,
+  );
+  assertCatalogued('guarded fetch', used(/failure\(\s*'([a-z_]+)'/g, 'net/guarded-fetch'), GUARDED_FETCH_ERROR_CATALOGUE, 8);
 });

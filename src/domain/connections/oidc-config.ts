@@ -20,7 +20,7 @@ export interface OidcResolveContext {
 }
 
 /** Scopes asked for unless the connection says otherwise. */
-export const DEFAULT_SCOPES = ['openid', 'email', 'profile'];
+const DEFAULT_SCOPES = ['openid', 'email', 'profile'];
 const EMPTY: OidcSettings = {
   issuer: null,
   clientId: null,

@@ -5,7 +5,7 @@ import { fetchGuarded, type GuardedFetchError, type Lookup } from '../../net/gua
 import { isHttpUrl } from './input-checks.ts';
 
 /** The endpoints of an OpenID provider that Lanyard's login needs, as discovered. */
-export interface OidcProviderEndpoints {
+interface OidcProviderEndpoints {
   authorizationEndpoint: string;
   tokenEndpoint: string;
   jwksUri: string;
@@ -25,10 +25,10 @@ export const OIDC_DISCOVERY_ERROR_CATALOGUE = {
 } as const satisfies Catalogue;
 
 /** A stable code from {@link OIDC_DISCOVERY_ERROR_CATALOGUE}. */
-export type OidcDiscoveryErrorCode = keyof typeof OIDC_DISCOVERY_ERROR_CATALOGUE;
+type OidcDiscoveryErrorCode = keyof typeof OIDC_DISCOVERY_ERROR_CATALOGUE;
 
 /** Why discovery failed; `message` is safe to show to whoever gave the issuer. */
-export interface OidcDiscoveryError {
+interface OidcDiscoveryError {
   code: OidcDiscoveryErrorCode;
   message: string;
   /** For `discovery_fetch_failed`: what the guarded fetcher said. */
@@ -38,7 +38,7 @@ export interface OidcDiscoveryError {
 export type OidcDiscoveryResult = Result<OidcProviderEndpoints, OidcDiscoveryError>;
 
 /** The discovery document's URL for an issuer (OpenID Connect Discovery 1.0 §4: a trailing slash is dropped first). */
-export function discoveryUrl(issuer: string): string {
+function discoveryUrl(issuer: string): string {
   return `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
 }
 

@@ -17,7 +17,7 @@ import { appRedirect } from './redirects.ts';
 import { DEFAULT_SCOPE } from './start.ts';
 
 /** An authorization code lives long enough for a back-channel exchange and no longer (RFC 6749 §4.1.2). */
-export const CODE_TTL_MS = 60 * 1000;
+const CODE_TTL_MS = 60 * 1000;
 
 export interface FinishDeps {
   readonly db: Kysely<Database>;

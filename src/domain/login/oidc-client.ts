@@ -10,10 +10,10 @@ import { describeOidcFailure, type OidcLoginError } from './oidc-failures.ts';
 export type OidcSettings = NonNullable<ConnectionForLogin['oidc']>;
 
 /** The ID token signature algorithms accepted: asymmetric only (no `none`, no HMAC with the client secret). */
-export const ID_TOKEN_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
+const ID_TOKEN_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
 
 /** Tolerated clock difference with the IdP when the connection sets none (the SAML default). */
-export const DEFAULT_OIDC_CLOCK_SKEW_SECONDS = 120;
+const DEFAULT_OIDC_CLOCK_SKEW_SECONDS = 120;
 
 /** One IdP as openid-client and jose see it: built once per connection version. */
 export interface OidcProviderClient {

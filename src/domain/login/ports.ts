@@ -15,7 +15,7 @@ export interface ConnectionDirectory {
 export type UpstreamHop = { url: string } | { post: { action: string; fields: Record<string, string> } };
 
 /** What starting upstream produced: the hop, the id of what was sent (AuthnRequest ID, OIDC state), sealed secrets. */
-export type UpstreamStart = UpstreamHop & { upstreamRequestId: string; sealedUpstreamState?: string | null };
+type UpstreamStart = UpstreamHop & { upstreamRequestId: string; sealedUpstreamState?: string | null };
 
 /** Sends the user on to the customer's IdP for one login flow (SAML AuthnRequest, OIDC authorization request). */
 export interface UpstreamLogin {
@@ -27,7 +27,7 @@ export interface UpstreamLogin {
 export type Upstreams = Readonly<Record<ConnectionForLogin['type'], UpstreamLogin | undefined>>;
 
 /** How a test sign-in from a setup page ended, as the login hands it over. */
-export type TestSignInOutcome =
+type TestSignInOutcome =
   | { readonly ok: true; readonly profile: Profile }
   | { readonly ok: false; readonly code: LoginFailureCode; readonly message: string; readonly facts: readonly Fact[] };
 

@@ -7,7 +7,7 @@ import { err, ok, type Result } from '../result.ts';
 import type { UpstreamHop, Upstreams } from './ports.ts';
 
 /** How long a user has to finish signing in at the IdP. */
-export const LOGIN_FLOW_TTL_MS = 10 * 60 * 1000;
+const LOGIN_FLOW_TTL_MS = 10 * 60 * 1000;
 
 /** The scope a flow grants when the request names none. */
 export const DEFAULT_SCOPE = 'openid profile email';

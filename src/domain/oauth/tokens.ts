@@ -10,7 +10,7 @@ import { OAuthError } from './errors.ts';
 import { profileClaims } from './claims.ts';
 
 /** Lifetime of access tokens and id_tokens. */
-export const ACCESS_TOKEN_TTL_SECONDS = 600;
+const ACCESS_TOKEN_TTL_SECONDS = 600;
 const VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
 
 /** The token request after client authentication was read from the header or the body. */
@@ -32,7 +32,7 @@ export interface TokenResponse {
 }
 
 /** The token signing key: RSA-2048, generated once per deployment and sealed in the database. */
-export function tokenSigningKey(keys: DeploymentKeys): Promise<DeploymentKey> {
+function tokenSigningKey(keys: DeploymentKeys): Promise<DeploymentKey> {
   return keys.get('oidc-token-signing', async () => ({
     privateKeyPem: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
   }));

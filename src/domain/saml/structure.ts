@@ -4,7 +4,7 @@ import { fail, type SamlResult } from './errors.ts';
 import { attr, isElement, NS } from './xml.ts';
 
 /** Deeper than any SAML message an IdP writes; keeps the recursive canonicalizer and textOf off the stack limit. */
-export const MAX_ELEMENT_DEPTH = 64;
+const MAX_ELEMENT_DEPTH = 64;
 
 const ELEMENT_NODE = 1;
 const TEXT_NODE = 3;

@@ -80,7 +80,7 @@ export interface VerifiedAssertion {
  * small enough to bound parsing work: xmldom parses roughly 1 MB per second, so this caps one
  * hostile request at about a quarter of a second of CPU.
  */
-export const DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024;
+const DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024;
 
 /**
  * Verifies a SAML 2.0 Response for the Web Browser SSO profile (SAML profiles §4.1) and returns

@@ -8,7 +8,7 @@ import { testResultOf } from './test-results.ts';
 import type { Provisioning, TicketFeature } from './view.ts';
 
 /** One attribute (SAML) or claim (OIDC) the IdP should send. */
-export interface AttributeToSend {
+interface AttributeToSend {
   key: 'email' | 'firstName' | 'lastName' | 'groups' | 'id';
   label: string;
   name: string;
@@ -16,13 +16,13 @@ export interface AttributeToSend {
 }
 
 /** A domain the ticket offers: free to claim, already the organization's, or held by another one. */
-export interface OfferedDomain {
+interface OfferedDomain {
   domain: string;
   state: 'claimable' | 'yours' | 'taken';
 }
 
 /** The latest test sign-in, and whether it tested the settings as they are now. */
-export interface LastTest {
+interface LastTest {
   flowId: string;
   ok: boolean;
   at: Date;
@@ -63,7 +63,7 @@ const LABELS: Record<AttributeToSend['key'], string> = {
 };
 
 /** True when the connection holds every IdP value a sign-in needs. */
-export function isConnectionComplete(connection: Connection): boolean {
+function isConnectionComplete(connection: Connection): boolean {
   if (connection.saml !== null)
     return connection.saml.idpEntityId !== null && connection.saml.ssoUrl !== null && connection.saml.certificates.length > 0;
   const oidc = connection.oidc;

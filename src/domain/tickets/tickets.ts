@@ -26,7 +26,7 @@ export interface TicketServiceDeps {
 }
 
 /** The URL of a setup page; the token is shown once, inside it. */
-export function ticketUrl(publicUrl: string, token: string): string {
+function ticketUrl(publicUrl: string, token: string): string {
   return `${publicUrl}/setup/${token}`;
 }
 

@@ -19,13 +19,12 @@ export const TICKET_TYPES = [
   'pingfederate',
   'adfs',
 ] as const;
-export type TicketType = (typeof TICKET_TYPES)[number];
 
 /** Parts of the setup page the vendor may switch off per ticket; all are on by default. */
 export const TICKET_FEATURES = ['provider-choice', 'attribute-mapping', 'domains'] as const;
 export type TicketFeature = (typeof TICKET_FEATURES)[number];
 
-export type TicketStatus = 'open' | 'completed' | 'expired' | 'revoked';
+type TicketStatus = 'open' | 'completed' | 'expired' | 'revoked';
 
 /** Default and maximum lifetime of a setup link: 5 days, as Auth0's self-service tickets. */
 export const MAX_TICKET_TTL_SECONDS = 432_000;
@@ -41,7 +40,7 @@ export function providerOfType(type: string): Provider {
  * Revoked and completed are facts that stay; expired is computed from expiresAt, so a ticket
  * expires at the instant it says, on every instance, without a sweeper.
  */
-export function ticketStatus(row: Pick<SsoTicketRow, 'revoked_at' | 'completed_at' | 'expires_at'>, now: Date): TicketStatus {
+function ticketStatus(row: Pick<SsoTicketRow, 'revoked_at' | 'completed_at' | 'expires_at'>, now: Date): TicketStatus {
   if (row.revoked_at !== null) return 'revoked';
   if (row.completed_at !== null) return 'completed';
   return row.expires_at.getTime() <= now.getTime() ? 'expired' : 'open';

@@ -79,7 +79,7 @@ const OidcCreate = Type.Object(
   },
   { additionalProperties: false },
 );
-export const OidcUpdate = Type.Object(
+const OidcUpdate = Type.Object(
   {
     issuer: Type.Optional(Url),
     clientId: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
