@@ -42,7 +42,9 @@ export function createAuthorize(deps: AuthorizeDeps) {
       return {
         kind: 'error-page',
         title: 'Redirect URI not registered',
-        message: `The redirect_uri of this sign-in link is not registered for the application "${application.name}", so Lanyard will not send anyone there.`,
+        message:
+          `The redirect_uri of this sign-in link is not registered for the application "${application.name}", so Lanyard will ` +
+          `not send anyone there.`,
       };
     }
     // From here the redirect URI is trusted: refusals go back to the app (RFC 6749 §4.1.2.1).

@@ -74,7 +74,8 @@ function claimFailure(chain: unknown[], context: OidcErrorContext): OidcLoginErr
       if (missing === 'nonce')
         return oidcError(
           'oidc_nonce_missing',
-          'The ID token carries no nonce, though Lanyard sent one with the authorization request: the identity provider must return it (OpenID Connect Core §3.1.2.1).',
+          'The ID token carries no nonce, though Lanyard sent one with the authorization request: the identity provider must ' +
+            'return it (OpenID Connect Core §3.1.2.1).',
         );
       if (missing !== undefined)
         return oidcError(
@@ -89,7 +90,8 @@ function claimFailure(chain: unknown[], context: OidcErrorContext): OidcLoginErr
       facts.push(['Expected issuer', context.issuer], ['Received issuer', claimText(payload.iss, '(none)')]);
       return oidcError(
         'oidc_issuer_mismatch',
-        `The ID token was issued by "${claimText(payload.iss, '')}", but this connection trusts the issuer "${context.issuer}". Check the issuer configured on the connection.`,
+        `The ID token was issued by "${claimText(payload.iss, '')}", but this connection trusts the issuer ` +
+          `"${context.issuer}". Check the issuer configured on the connection.`,
         facts,
       );
     }
@@ -99,7 +101,8 @@ function claimFailure(chain: unknown[], context: OidcErrorContext): OidcLoginErr
       if (payload.azp !== undefined) facts.push(['Authorized party (azp)', claimText(payload.azp, '')]);
       return oidcError(
         'oidc_audience_mismatch',
-        `The ID token is meant for another client (audience "${received}"), not this connection's client ID "${context.clientId}". Check the client ID configured on the connection.`,
+        `The ID token is meant for another client (audience "${received}"), not this connection's client ID ` +
+          `"${context.clientId}". Check the client ID configured on the connection.`,
         facts,
       );
     }
@@ -107,7 +110,8 @@ function claimFailure(chain: unknown[], context: OidcErrorContext): OidcLoginErr
       return payload.nonce === undefined
         ? oidcError(
             'oidc_nonce_missing',
-            'The ID token carries no nonce, though Lanyard sent one with the authorization request: the identity provider must return it (OpenID Connect Core §3.1.2.1).',
+            'The ID token carries no nonce, though Lanyard sent one with the authorization request: the identity provider must ' +
+              'return it (OpenID Connect Core §3.1.2.1).',
           )
         : oidcError(
             'oidc_nonce_mismatch',
@@ -129,12 +133,14 @@ function timeFailure(claim: 'exp' | 'nbf', payload: Record<string, unknown>, con
   return claim === 'exp'
     ? oidcError(
         'oidc_id_token_expired',
-        `The ID token expired at ${at}, more than ${context.skewSeconds} s before Lanyard's time. Check the clocks of the identity provider and of Lanyard.`,
+        `The ID token expired at ${at}, more than ${context.skewSeconds} s before Lanyard's time. Check the clocks of the ` +
+          `identity provider and of Lanyard.`,
         facts,
       )
     : oidcError(
         'oidc_id_token_not_yet_valid',
-        `The ID token is valid only from ${at}, more than ${context.skewSeconds} s after Lanyard's time. Check the clocks of the identity provider and of Lanyard.`,
+        `The ID token is valid only from ${at}, more than ${context.skewSeconds} s after Lanyard's time. Check the clocks of ` +
+          `the identity provider and of Lanyard.`,
         facts,
       );
 }

@@ -94,7 +94,8 @@ export function createOidcLogin(deps: OidcLoginDeps) {
     if (found === undefined) {
       const unknown = oidcError(
         'oidc_state_unknown',
-        'This sign-in link is not one Lanyard sent to an identity provider, or its connection was deleted. Start the sign-in again from the application.',
+        'This sign-in link is not one Lanyard sent to an identity provider, or its connection was deleted. Start the sign-in ' +
+          'again from the application.',
       );
       return failurePage(unknown, { facts: [] });
     }

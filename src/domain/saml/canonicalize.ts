@@ -74,7 +74,8 @@ export function canonicalize(apex: Element, method: C14nMethod, options: Canonic
   if (C14N_11.has(method.uri) && hasInheritableXmlAttributes(apex)) {
     return fail(
       'saml_unsupported_algorithm',
-      'The signed XML sits inside an element carrying xml:lang, xml:space, xml:base or xml:id, which inclusive canonicalization cannot reproduce here. Ask the identity provider to use exclusive canonicalization (http://www.w3.org/2001/10/xml-exc-c14n#).',
+      'The signed XML sits inside an element carrying xml:lang, xml:space, xml:base or xml:id, which inclusive ' +
+        'canonicalization cannot reproduce here. Ask the identity provider to use exclusive canonicalization (http://www.w3.org/2001/10/xml-exc-c14n#).',
     );
   }
   const omitted = options.omitChild;

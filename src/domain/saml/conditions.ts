@@ -151,7 +151,8 @@ function checkWindow(element: Element | undefined, expect: AssertionExpectations
   if (notOnOrAfter !== undefined && now - skew >= notOnOrAfter.getTime()) {
     return fail(
       'saml_expired',
-      `${what} expired at ${formatInstant(notOnOrAfter)}, and it is ${formatInstant(expect.now)}. Try signing in again; if this persists, check the identity provider's clock.`,
+      `${what} expired at ${formatInstant(notOnOrAfter)}, and it is ${formatInstant(expect.now)}. Try signing in again; if ` +
+        `this persists, check the identity provider's clock.`,
       { notOnOrAfter: formatInstant(notOnOrAfter), now: formatInstant(expect.now) },
     );
   }

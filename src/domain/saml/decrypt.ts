@@ -39,7 +39,8 @@ interface KeyTransport {
 }
 
 const DECRYPTION_FAILED =
-  'The encrypted assertion could not be decrypted with this connection’s service provider key. Check that the identity provider encrypts with the certificate currently published in the SP metadata.';
+  'The encrypted assertion could not be decrypted with this connection’s service provider key. Check that the identity ' +
+  'provider encrypts with the certificate currently published in the SP metadata.';
 
 /**
  * Decrypts a saml:EncryptedAssertion (SAML core §2.3.4, XML-Enc 1.1) with the SP's RSA private

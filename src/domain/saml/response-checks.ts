@@ -63,7 +63,8 @@ export function checkResponseFields(
   if (destination !== undefined && destination !== input.acsUrl) {
     return fail(
       'saml_wrong_destination',
-      `The Response was sent to "${destination}", but this connection's ACS URL is "${input.acsUrl}". Check the ACS URL configured at the identity provider.`,
+      `The Response was sent to "${destination}", but this connection's ACS URL is "${input.acsUrl}". Check the ACS URL ` +
+        `configured at the identity provider.`,
       { destination, expected: input.acsUrl },
     );
   }

@@ -258,19 +258,23 @@ function explainUntrusted(unverified: UnverifiedSignature, signedBytes: Buffer, 
     if (signedByEmbedded) {
       return fail(
         'saml_untrusted_certificate',
-        `${capitalize(where)} was signed by a certificate with SHA-256 fingerprint ${embedded.fingerprint256} (${embedded.subject.replace(/\n/g, ', ')}); ${pinnedText}. If the identity provider rotated its signing certificate, upload the new one.`,
+        `${capitalize(where)} was signed by a certificate with SHA-256 fingerprint ${embedded.fingerprint256} ` +
+          `(${embedded.subject.replace(/\n/g, ', ')}); ${pinnedText}. If the identity provider rotated its signing certificate, ` +
+          `upload the new one.`,
         detail,
       );
     }
     return fail(
       'saml_signature_invalid',
-      `The signature on ${where} does not verify with the pinned certificate; it names a certificate with SHA-256 fingerprint ${embedded.fingerprint256}, and ${pinnedText}.`,
+      `The signature on ${where} does not verify with the pinned certificate; it names a certificate with SHA-256 fingerprint ` +
+        `${embedded.fingerprint256}, and ${pinnedText}.`,
       detail,
     );
   }
   return fail(
     'saml_signature_invalid',
-    `The signature on ${where} does not verify with the pinned certificate (${pinnedText}): the signed information was altered or signed with another key.`,
+    `The signature on ${where} does not verify with the pinned certificate (${pinnedText}): the signed information was altered ` +
+      `or signed with another key.`,
     { trustedFingerprintsSha256: pinned },
   );
 }
@@ -315,7 +319,8 @@ function capitalize(text: string): string {
 function unsupported(what: string, where: string) {
   return fail(
     'saml_unsupported_algorithm',
-    `The signature in ${where} uses ${what}, which Lanyard does not accept. Configure the identity provider to sign with RSA-SHA256 and exclusive canonicalization.`,
+    `The signature in ${where} uses ${what}, which Lanyard does not accept. Configure the identity provider to sign with ` +
+      `RSA-SHA256 and exclusive canonicalization.`,
   );
 }
 

@@ -54,7 +54,8 @@ export function indexDocument(root: Element, ids: Set<string>): SamlResult<Set<s
     if (duplicate !== undefined) {
       return fail(
         'saml_duplicate_id',
-        `The ID "${duplicate}" is used by more than one element; a genuine response never repeats an ID (this is how signature wrapping attacks hide a signed copy).`,
+        `The ID "${duplicate}" is used by more than one element; a genuine response never repeats an ID (this is how signature ` +
+          `wrapping attacks hide a signed copy).`,
         { id: duplicate },
       );
     }

@@ -245,7 +245,8 @@ function readVerifiedAssertion(
   if (inResponseTo === null && !input.allowIdpInitiated) {
     return fail(
       'saml_unsolicited_not_allowed',
-      'The identity provider started this login itself (IdP-initiated SSO), which this connection does not allow. Start the login from the application instead.',
+      'The identity provider started this login itself (IdP-initiated SSO), which this connection does not allow. Start the ' +
+        'login from the application instead.',
     );
   }
   const authn = readAuthn(verifiedAssertion);
