@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { trustedCertificate } from '../src/domain/saml/signature.ts';
-import { verifySamlResponse, type SignatureRequirement } from '../src/domain/saml/verify-response.ts';
+import { verifySamlResponse, type SignaturePolicy } from '../src/domain/saml/verify-response.ts';
 import { loadNodeSaml, loadSaml20, peerVersion, type NodeSamlCacheProvider } from './peers.ts';
 import { generateResponse, tamper, testKeys, toPostBinding, type Signed } from './responses.ts';
 import { latency, median, type Latency } from './stats.ts';
@@ -82,7 +82,7 @@ async function buildStacks(variant: Signed): Promise<Record<Stack, Validate>> {
   const pinned = trustedCertificate(testKeys.idpCertPem);
   if (!pinned.ok) throw new Error(pinned.error.message);
   const trustedCerts = [pinned.value];
-  const signaturePolicy: SignatureRequirement = variant;
+  const signaturePolicy: SignaturePolicy = variant;
   const nodeSaml = new SAML({
     idpCert: testKeys.idpCertPem,
     issuer: SP,

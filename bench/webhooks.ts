@@ -84,7 +84,7 @@ try {
         recordEvent(trx, { now: new Date(), random: randomBytes }, SYSTEM_ACTOR, {
           type: 'organization.created',
           organizationId: null,
-          summary: { n },
+          summary: { name: `bench ${n}`, externalId: null, domains: [] },
         }),
       );
       committedAt.set(id, Date.now());
@@ -111,7 +111,7 @@ try {
         recordEvent(trx, { now: new Date(), random: randomBytes }, SYSTEM_ACTOR, {
           type: 'organization.created',
           organizationId: null,
-          summary: { n },
+          summary: { name: `bench ${n}`, externalId: null, domains: [] },
         }),
       );
       backlogIds.add(id);

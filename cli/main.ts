@@ -49,8 +49,11 @@ function failureLine(error: unknown): string {
   // A token printed by a command whose writes the running server would never see (and overwrite)
   // is worse than no token: refuse before anything is written.
   if (error instanceof DataDirectoryLockedError)
-    return `${error.message}: stop it and run this command again, or run Lanyard on PostgreSQL (LANYARD_DATABASE_URL), where the CLI and running servers share the database safely`;
-  return (error as Error).message ?? String(error);
+    return (
+      `${error.message}: stop it and run this command again, or run Lanyard on PostgreSQL (LANYARD_DATABASE_URL), ` +
+      'where the CLI and running servers share the database safely'
+    );
+  return error instanceof Error ? error.message : String(error);
 }
 
 main(process.argv.slice(2)).then(

@@ -25,7 +25,8 @@ export async function rotateSecrets(config: Config): Promise<number> {
     const total = (pick: (c: (typeof report)[number]) => number): number => report.reduce((sum, c) => sum + pick(c), 0);
     const failed = total((c) => c.failed.length);
     process.stdout.write(
-      `re-sealed ${total((c) => c.resealed)} value(s) under key ${sealer.currentKeyId}; ${total((c) => c.current)} already current; ${failed} failed\n`,
+      `re-sealed ${total((c) => c.resealed)} value(s) under key ${sealer.currentKeyId}; ${total((c) => c.current)} already ` +
+        `current; ${failed} failed\n`,
     );
     if (failed > 0)
       process.stderr.write('some values are sealed under a key that is neither LANYARD_SECRET_KEY nor in LANYARD_PREVIOUS_SECRET_KEYS\n');

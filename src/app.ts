@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import { randomToken } from './crypto/tokens.ts';
 import type { Actor } from './domain/actor.ts';
+import type { WebhookWorker } from './domain/webhooks/worker.ts';
 import type { Services } from './deps.ts';
 import { rateLimitSubject, tokenFromAuthorization } from './http/auth.ts';
 import { registerApiErrorHandling, sendError } from './http/errors.ts';
@@ -26,7 +27,6 @@ import { oidcCallbackRoutes } from './http/routes/sso-oidc.ts';
 import { setupRoutes } from './http/routes/setup.ts';
 import { ticketRoutes } from './http/routes/tickets.ts';
 import { webhookRoutes } from './http/routes/webhooks.ts';
-import type { WebhookWorker } from './domain/webhooks/worker.ts';
 import { directoryRoutes } from './http/routes/directories.ts';
 import { scimRoutes } from './http/routes/scim.ts';
 import { requestLogSerializer } from './http/log-redaction.ts';
@@ -57,9 +57,10 @@ const BODY_LIMIT = 1024 * 1024;
 
 /** Builds the HTTP application: routes, schemas, errors, auth, limits. Never listens or exits. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  // Setup URLs carry a bearer token in their path: the request log must not print it.
+  const requestLogger: FastifyBaseLogger = deps.logger.child({}, { serializers: { req: requestLogSerializer } });
   const app = Fastify({
-    // Setup URLs carry a bearer token in their path: the request log must not print it.
-    loggerInstance: deps.logger.child({}, { serializers: { req: requestLogSerializer } }) as FastifyBaseLogger,
+    loggerInstance: requestLogger,
     bodyLimit: BODY_LIMIT,
     genReqId: () => `req_${randomToken(deps.random, 12)}`,
     requestIdHeader: false,
@@ -164,7 +165,7 @@ async function authenticate(deps: AppDeps, request: FastifyRequest, reply: Fasti
  * Fixed-window limit per API key (per client address when unauthenticated) and route. A store
  * failure lets the request through: an outage of Redis must not take the API down with it.
  */
-export async function withinRateLimit(
+async function withinRateLimit(
   deps: Pick<AppDeps, 'config' | 'rateLimitStore'>,
   request: FastifyRequest,
   reply: FastifyReply,

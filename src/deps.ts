@@ -5,27 +5,28 @@ import type { Config, SecretKey } from './config.ts';
 import { createSealer, type Sealer } from './crypto/seal.ts';
 import type { Clock, RandomBytes } from './crypto/tokens.ts';
 import { createApiKeyService } from './domain/api-keys/api-keys.ts';
+import { createApplicationService } from './domain/applications/applications.ts';
 import { createConnectionService } from './domain/connections/connections.ts';
 import { createSpMetadataService, samlSpKey } from './domain/connections/sp.ts';
-import { createAuthorize } from './domain/oauth/authorize.ts';
-import { createLoginCompletion } from './domain/oauth/complete.ts';
-import { createSamlLogin } from './domain/sso/saml-login.ts';
-import { createOidcLogin } from './domain/sso/oidc-login.ts';
-import { createApplicationService } from './domain/applications/applications.ts';
-import { createTokenService } from './domain/oauth/tokens.ts';
 import { createDeploymentKeys } from './domain/keys/deployment-keys.ts';
+import { createAuthorize } from './domain/login/authorize.ts';
+import { createLoginFinish } from './domain/login/finish.ts';
+import { createOidcLogin } from './domain/login/oidc.ts';
+import { createSamlLogin } from './domain/login/saml.ts';
+import { createTokenService } from './domain/oauth/tokens.ts';
 import { createOrganizationService } from './domain/organizations/organizations.ts';
-import { createSetupService } from './domain/tickets/setup.ts';
-import { createTicketService } from './domain/tickets/tickets.ts';
-import { createWebhookService } from './domain/webhooks/endpoints.ts';
-import { createWebhookMetrics } from './domain/webhooks/metrics.ts';
-import { createNudge } from './domain/webhooks/nudge.ts';
-import { createWebhookWorker, type WebhookWorker } from './domain/webhooks/worker.ts';
 import { createDirectoryService } from './domain/scim/directories.ts';
 import { createDirectoryAuth } from './domain/scim/directory-auth.ts';
 import { createDirectoryReads } from './domain/scim/directory-reads.ts';
 import { createScimGroups } from './domain/scim/scim-groups.ts';
 import { createScimUsers } from './domain/scim/scim-users.ts';
+import { createSetupService } from './domain/tickets/setup.ts';
+import { createTestSignInResults } from './domain/tickets/test-results.ts';
+import { createTicketService } from './domain/tickets/tickets.ts';
+import { createWebhookService } from './domain/webhooks/endpoints.ts';
+import { createWebhookMetrics } from './domain/webhooks/metrics.ts';
+import { createNudge } from './domain/webhooks/nudge.ts';
+import { createWebhookWorker, type WebhookWorker } from './domain/webhooks/worker.ts';
 import type { AppDeps } from './app.ts';
 import { createMetrics } from './http/metrics.ts';
 import { memoryRateLimitStore, redisRateLimitStore } from './http/rate-limit.ts';
@@ -33,18 +34,20 @@ import { systemLookup } from './net/guarded-fetch.ts';
 import { isDatabaseReachable, type Db } from './storage/database.ts';
 
 /** The domain services, each given only what it uses. */
-export function createServices(deps: { config: Config; db: Db; clock: Clock; random: RandomBytes; sealer: Sealer }) {
+function createServices(deps: { config: Config; db: Db; clock: Clock; random: RandomBytes; sealer: Sealer }) {
   const deploymentKeys = createDeploymentKeys(deps);
   const applications = createApplicationService(deps);
   const connections = createConnectionService({ ...deps, lookup: systemLookup });
-  const completion = createLoginCompletion({ ...deps, applications });
+  // A test sign-in's result reaches its setup ticket through this port: login knows nothing of tickets.
+  const finish = createLoginFinish({ ...deps, applications, testSignIns: createTestSignInResults(deps) });
   const samlLogin = createSamlLogin({
     ...deps,
     connections,
-    completion,
+    finish,
     spKey: () => samlSpKey({ ...deps, deploymentKeys, publicUrl: deps.config.publicUrl }),
   });
-  const oidcLogin = createOidcLogin({ ...deps, connections, completion, lookup: systemLookup });
+  const oidcLogin = createOidcLogin({ ...deps, connections, finish, lookup: systemLookup });
+  const upstream = { saml: samlLogin.upstream, oidc: oidcLogin.upstream };
   // Wakes this instance's webhook worker when a request created work for it.
   const webhookNudge = createNudge();
   const directories = createDirectoryService(deps);
@@ -58,10 +61,10 @@ export function createServices(deps: { config: Config; db: Db; clock: Clock; ran
     connections,
     samlLogin,
     oidcLogin,
-    authorize: createAuthorize({ ...deps, applications, connections, upstream: { saml: samlLogin.upstream, oidc: oidcLogin.upstream } }),
+    authorize: createAuthorize({ ...deps, applications, connections, upstream }),
     samlSp: createSpMetadataService({ ...deps, deploymentKeys }),
     tickets: createTicketService({ ...deps, connections }),
-    setup: createSetupService({ ...deps, connections, upstream: { saml: samlLogin.upstream, oidc: oidcLogin.upstream } }),
+    setup: createSetupService({ ...deps, connections, upstream }),
     webhooks: createWebhookService({ ...deps, lookup: systemLookup, wake: webhookNudge.notify }),
     webhookNudge,
     directories,

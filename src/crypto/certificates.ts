@@ -1,3 +1,5 @@
+import type { Catalogue } from '../domain/catalogue.ts';
+import { err, ok, type Result } from '../domain/result.ts';
 import { X509Certificate } from 'node:crypto';
 
 /** What Lanyard shows and stores about an X.509 certificate (the API's `certificates[]` entries, plus the PEM). */
@@ -21,16 +23,16 @@ export interface CertificateInfo {
  * callers); the message built next to each failure says which block and what exactly.
  */
 export const CERTIFICATE_ERROR_CATALOGUE = {
-  certificate_empty: 'No certificate was given, or a PEM block is empty.',
-  certificate_wrong_pem_type: 'A PEM block is not a CERTIFICATE (for example a private key pasted by mistake).',
-  certificate_malformed_pem: 'The PEM text is broken: a BEGIN line without its END line.',
-  certificate_too_large: 'More text or more certificates than any real certificate chain has.',
-  certificate_not_base64: 'The text is neither PEM nor base64-encoded DER.',
-  certificate_invalid_der: 'The base64 decodes, but not to an X.509 certificate.',
-} as const satisfies Record<string, string>;
+  certificate_empty: { description: 'No certificate was given, or a PEM block is empty.' },
+  certificate_wrong_pem_type: { description: 'A PEM block is not a CERTIFICATE (for example a private key pasted by mistake).' },
+  certificate_malformed_pem: { description: 'The PEM text is broken: a BEGIN line without its END line.' },
+  certificate_too_large: { description: 'More text or more certificates than any real certificate chain has.' },
+  certificate_not_base64: { description: 'The text is neither PEM nor base64-encoded DER.' },
+  certificate_invalid_der: { description: 'The base64 decodes, but not to an X.509 certificate.' },
+} as const satisfies Catalogue;
 
 /** A stable code from {@link CERTIFICATE_ERROR_CATALOGUE}. */
-export type CertificateErrorCode = keyof typeof CERTIFICATE_ERROR_CATALOGUE;
+type CertificateErrorCode = keyof typeof CERTIFICATE_ERROR_CATALOGUE;
 
 /** Why a certificate input was refused; `message` is safe to show to the person who pasted it. */
 export interface CertificateError {
@@ -39,9 +41,6 @@ export interface CertificateError {
   /** For logs: the X.509 parser's own complaint. */
   detail?: { cause: string };
 }
-
-export type ReadCertificatesResult = { ok: true; value: X509Certificate[] } | { ok: false; error: CertificateError };
-export type ParseCertificatesResult = { ok: true; value: CertificateInfo[] } | { ok: false; error: CertificateError };
 
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
@@ -55,7 +54,7 @@ const MAX_INPUT_LENGTH = 256 * 1024;
  * `base64Binary`). Text around PEM blocks (such as OpenSSL's "Bag Attributes") is ignored, but a
  * PEM block of another type (a private key pasted by mistake) is refused, never silently skipped.
  */
-export function readCertificates(input: string): ReadCertificatesResult {
+export function readCertificates(input: string): Result<X509Certificate[], CertificateError> {
   const text = input.trim();
   if (text === '') return failure('certificate_empty', 'No certificate was given.');
   // Both limits come before the PEM regex, whose lazy scan from each BEGIN would otherwise be quadratic.
@@ -67,7 +66,7 @@ export function readCertificates(input: string): ReadCertificatesResult {
   }
   if (!text.includes('-----BEGIN')) {
     const single = readBase64Der(text, 'The certificate');
-    return single.ok ? { ok: true, value: [single.certificate] } : single;
+    return single.ok ? ok([single.value]) : single;
   }
   const certificates: X509Certificate[] = [];
   let consumed = text;
@@ -80,23 +79,23 @@ export function readCertificates(input: string): ReadCertificatesResult {
     }
     const read = readBase64Der(body, `PEM block ${certificates.length + 1}`);
     if (!read.ok) return read;
-    certificates.push(read.certificate);
+    certificates.push(read.value);
   }
   if (certificates.length === 0 || consumed.includes('-----BEGIN') || consumed.includes('-----END')) {
     return failure('certificate_malformed_pem', 'The PEM text has a BEGIN line without its matching END line, or the reverse.');
   }
-  return { ok: true, value: certificates };
+  return ok(certificates);
 }
 
 /** Reads certificates as {@link readCertificates} does and describes each one relative to `now`. */
-export function parseCertificates(input: string, now: Date): ParseCertificatesResult {
+export function parseCertificates(input: string, now: Date): Result<CertificateInfo[], CertificateError> {
   const read = readCertificates(input);
   if (!read.ok) return read;
-  return { ok: true, value: read.value.map((certificate) => describeCertificate(certificate, now)) };
+  return ok(read.value.map((certificate) => describeCertificate(certificate, now)));
 }
 
 /** Describes a parsed certificate; `expired` is judged against `now`, never the system clock. */
-export function describeCertificate(certificate: X509Certificate, now: Date): CertificateInfo {
+function describeCertificate(certificate: X509Certificate, now: Date): CertificateInfo {
   const notAfter = parseOpenSslTime(certificate.validTo);
   return {
     pem: certificate.toString(),
@@ -113,7 +112,7 @@ export function certificateBase64(certificate: X509Certificate): string {
   return certificate.raw.toString('base64');
 }
 
-function readBase64Der(body: string, what: string): { ok: true; certificate: X509Certificate } | { ok: false; error: CertificateError } {
+function readBase64Der(body: string, what: string): Result<X509Certificate, CertificateError> {
   const compact = body.replace(/\s+/g, '');
   if (compact === '') return failure('certificate_empty', `${what} is empty.`);
   // Buffer.from(…, 'base64') skips characters it does not know, so check the alphabet first:
@@ -122,15 +121,15 @@ function readBase64Der(body: string, what: string): { ok: true; certificate: X50
     return failure('certificate_not_base64', `${what} is neither PEM nor base64-encoded DER.`);
   }
   try {
-    return { ok: true, certificate: new X509Certificate(Buffer.from(compact, 'base64')) };
+    return ok(new X509Certificate(Buffer.from(compact, 'base64')));
   } catch (cause) {
     return failure('certificate_invalid_der', `${what} is base64 but does not decode to an X.509 certificate.`, cause);
   }
 }
 
-function failure(code: CertificateErrorCode, message: string, cause?: unknown): { ok: false; error: CertificateError } {
-  if (cause === undefined) return { ok: false, error: { code, message } };
-  return { ok: false, error: { code, message, detail: { cause: cause instanceof Error ? cause.message : String(cause) } } };
+function failure(code: CertificateErrorCode, message: string, cause?: unknown): Result<never, CertificateError> {
+  if (cause === undefined) return err({ code, message });
+  return err({ code, message, detail: { cause: cause instanceof Error ? cause.message : JSON.stringify(cause) } });
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -141,8 +140,9 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
  */
 function parseOpenSslTime(text: string): Date {
   const match = /^([A-Z][a-z]{2}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2}) (\d{4}) GMT$/.exec(text);
-  const month = match === null ? -1 : MONTHS.indexOf(match[1]!);
+  const month = match === null ? -1 : MONTHS.indexOf(match[1] ?? '');
   if (match === null || month < 0) throw new Error(`Unexpected certificate time format: ${text}`);
-  const [, , day, hours, minutes, seconds, year] = match.map(Number) as number[];
-  return new Date(Date.UTC(year!, month, day!, hours!, minutes!, seconds!));
+  const [day, hours, minutes, seconds, year] = match.slice(2).map(Number);
+  if (year === undefined) throw new Error(`Unexpected certificate time format: ${text}`);
+  return new Date(Date.UTC(year, month, day, hours, minutes, seconds));
 }

@@ -53,7 +53,7 @@ export async function generateSelfSignedKeyPair(
 export function createSelfSignedCertificate(input: SelfSignedCertificateInput): string {
   const { privateKey, commonName, validityYears, now, serialEntropy } = input;
   if (privateKey.type !== 'private' || privateKey.asymmetricKeyType !== 'rsa') throw new RangeError('An RSA private key is required.');
-  if (commonName.length < 1 || [...commonName].length > 64) throw new RangeError('The common name must be 1 to 64 characters.');
+  if (commonName.length < 1 || Array.from(commonName).length > 64) throw new RangeError('The common name must be 1 to 64 characters.');
   if (!Number.isInteger(validityYears) || validityYears < 1 || validityYears > 100) {
     throw new RangeError('validityYears must be a whole number from 1 to 100.');
   }
@@ -87,7 +87,7 @@ export function createSelfSignedCertificate(input: SelfSignedCertificateInput): 
  */
 function serialNumber(entropy: Uint8Array): Buffer {
   const serial = Buffer.from(entropy);
-  serial[0] = (serial[0]! & 0x7f) | 0x40;
+  serial[0] = ((serial[0] ?? 0) & 0x7f) | 0x40;
   return serial;
 }
 
@@ -115,7 +115,7 @@ function subjectPublicKeyBits(spki: Buffer): Buffer {
 }
 
 function readHeader(der: Buffer, offset: number): { contentStart: number; length: number } {
-  const first = der[offset + 1]!;
+  const first = der.readUInt8(offset + 1);
   if (first < 0x80) return { contentStart: offset + 2, length: first };
   const count = first & 0x7f;
   return { contentStart: offset + 2 + count, length: der.readUIntBE(offset + 2, count) };
@@ -187,7 +187,7 @@ function integer(magnitude: Buffer): Buffer {
   let start = 0;
   while (start < magnitude.length - 1 && magnitude[start] === 0) start++;
   const trimmed = magnitude.subarray(start);
-  return tagged(0x02, trimmed[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), trimmed]) : trimmed);
+  return tagged(0x02, (trimmed[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.from([0]), trimmed]) : trimmed);
 }
 
 function octetString(content: Buffer): Buffer {
@@ -199,8 +199,8 @@ function bitString(content: Buffer): Buffer {
 }
 
 function oid(dotted: string): Buffer {
-  const [first, second, ...rest] = dotted.split('.').map(Number) as number[];
-  const octets = [first! * 40 + second!];
+  const [first = 0, second = 0, ...rest] = dotted.split('.').map(Number);
+  const octets = [first * 40 + second];
   for (const arc of rest) {
     // Base-128, most significant group first, high bit set on all but the last (X.690 §8.19).
     const groups = [arc & 0x7f];

@@ -8,30 +8,41 @@ export type Clock = () => Date;
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
+/** The random part of an id: 80 bits, as 16 Crockford base32 characters. */
+const RANDOM_BITS = 80n;
+
+/**
+ * The last id this process made, so that the next one sorts after it (ULID spec, "Monotonicity"):
+ * ids made in the same millisecond, or after the clock stepped back, would otherwise sort at random.
+ */
+const previous = { time: -1, random: 0n };
+
 /**
  * A prefixed, time-ordered id (`org_01J…`): 48 bits of milliseconds then 80 random bits, in
  * Crockford base32 like a ULID, so ids sort by creation and serve directly as pagination cursors.
+ * Monotonic within the process, as the ULID spec's monotonic generation: an id made in the same
+ * or an earlier millisecond than the previous one takes that one's time and its random part plus
+ * one, so events, traces and cursors made in one millisecond keep their order.
+ *
+ * @throws RangeError when 2^80 ids fall in one millisecond (the random part would overflow, as the spec says).
  */
 export function newId(prefix: string, now: Date, random: RandomBytes): string {
-  let time = now.getTime();
-  let head = '';
-  for (let i = 0; i < 10; i++) {
-    head = CROCKFORD[time % 32]! + head;
-    time = Math.floor(time / 32);
+  const time = now.getTime();
+  if (time > previous.time) {
+    previous.time = time;
+    previous.random = BigInt(`0x${random(10).toString('hex')}`);
+  } else {
+    previous.random += 1n;
+    if (previous.random >> RANDOM_BITS !== 0n) throw new RangeError('more ids in one millisecond than an id can order');
   }
-  const bytes = random(10);
-  let tail = '';
-  let buffer = 0;
-  let bits = 0;
-  for (const byte of bytes) {
-    buffer = (buffer << 8) | byte;
-    bits += 8;
-    while (bits >= 5) {
-      tail += CROCKFORD[(buffer >> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  return `${prefix}_${head}${tail}`;
+  return `${prefix}_${base32(BigInt(previous.time), 10)}${base32(previous.random, 16)}`;
+}
+
+/** `value` as `length` Crockford base32 characters, most significant first. */
+function base32(value: bigint, length: number): string {
+  let out = '';
+  for (let rest = value, i = 0; i < length; i++, rest >>= 5n) out = CROCKFORD.charAt(Number(rest & 31n)) + out;
+  return out;
 }
 
 /** An unguessable bearer secret: `bytes` random bytes, base64url. */

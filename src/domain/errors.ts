@@ -42,7 +42,8 @@ export const ERROR_CATALOGUE = {
   metadata_fetch_failed: {
     status: 422,
     description:
-      'The SAML metadata URL could not be fetched (refused address, timeout, HTTP status, size, network) or did not serve usable IdP metadata; the message says which.',
+      'The SAML metadata URL could not be fetched (refused address, timeout, HTTP status, size, network) or did not serve ' +
+      'usable IdP metadata; the message says which.',
   },
   oidc_discovery_failed: {
     status: 422,

@@ -1,9 +1,17 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ERROR_CATALOGUE, type ErrorCode, type FieldProblem } from '../domain/errors.ts';
+import type { LoginOutcome } from '../domain/login/outcome.ts';
+import { OAuthError } from '../domain/oauth/errors.ts';
+import { PAGE_HEADERS } from '../web/html.ts';
+import { errorPage } from '../web/pages.ts';
+
+// The one place errors meet the wire (ARCHITECTURE.md habit 5): the management API's JSON, the
+// OAuth endpoints' JSON (RFC 6749 §5.2), and the HTML failure page for a person at the browser.
+// Statuses come from the catalogues; the log level is decided here, in logAnswer.
 
 /** The management API's error body (../shared/API.md, "Errors"). */
-export interface ApiErrorBody {
+interface ApiErrorBody {
   statusCode: number;
   error: string;
   code: string;
@@ -12,8 +20,19 @@ export interface ApiErrorBody {
   details?: readonly FieldProblem[];
 }
 
+/**
+ * Logs an error answer: a 5xx as an error with its cause (unexpected: someone must look), an
+ * expected refusal at info, or at warn when a cause explains it (a remote document that failed).
+ */
+function logAnswer(request: FastifyRequest, answer: { status: number; code: string; message: string; cause?: unknown }): void {
+  const { status, code, cause } = answer;
+  if (status >= 500) request.log.error({ err: cause, code, status }, answer.message);
+  else if (cause !== undefined) request.log.warn({ err: cause, code, status }, answer.message);
+  else request.log.info({ code, status }, answer.message);
+}
+
 /** Builds the contract's error body for a catalogued code. */
-export function errorBody(request: FastifyRequest, code: ErrorCode, message: string, details?: readonly FieldProblem[]): ApiErrorBody {
+function errorBody(request: FastifyRequest, code: ErrorCode, message: string, details?: readonly FieldProblem[]): ApiErrorBody {
   const statusCode = ERROR_CATALOGUE[code].status;
   return {
     statusCode,
@@ -25,15 +44,17 @@ export function errorBody(request: FastifyRequest, code: ErrorCode, message: str
   };
 }
 
-/** Sends a catalogued error. */
+/** Sends a catalogued management API error. */
 export function sendError(
   request: FastifyRequest,
   reply: FastifyReply,
   code: ErrorCode,
   message: string,
   details?: readonly FieldProblem[],
+  cause?: unknown,
 ): FastifyReply {
   const body = errorBody(request, code, message, details);
+  logAnswer(request, { status: body.statusCode, code, message, cause });
   return reply.code(body.statusCode).type('application/json; charset=utf-8').send(body);
 }
 
@@ -53,13 +74,13 @@ function validationDetails(entries: readonly ValidationEntry[]): FieldProblem[] 
   });
 }
 
-/** Maps any error to a catalogued code; unexpected ones become a logged 500 with no detail. */
-export function classifyError(error: FastifyError | AppError | Error): { code: ErrorCode; message: string; details?: FieldProblem[] } {
+/** Maps any error to a catalogued code; unexpected ones become internal_error, with no detail. */
+function classifyError(error: FastifyError | AppError | Error): { code: ErrorCode; message: string; details?: FieldProblem[] } {
   if (error instanceof AppError)
     return { code: error.code, message: error.message, ...(error.details ? { details: [...error.details] } : {}) };
   const fastifyError = error as FastifyError;
   if (fastifyError.validation) {
-    const details = validationDetails(fastifyError.validation as ValidationEntry[]);
+    const details = validationDetails(fastifyError.validation);
     const context = fastifyError.validationContext ?? 'request';
     return { code: 'validation_failed', message: `${context}/${details[0]?.field ?? ''} ${details[0]?.message ?? 'is invalid'}`, details };
   }
@@ -85,11 +106,76 @@ export function classifyError(error: FastifyError | AppError | Error): { code: E
 export function registerApiErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const { code, message, details } = classifyError(error);
-    if (code === 'internal_error') request.log.error({ err: error }, 'unexpected error');
-    else if (error instanceof AppError && error.cause !== undefined) request.log.warn({ err: error.cause, code }, error.message);
-    return sendError(request, reply, code, message, details);
+    // An unexpected error is logged with itself as the cause; an expected one with its own cause, if any.
+    const cause = code === 'internal_error' ? error : error instanceof AppError ? error.cause : undefined;
+    return sendError(request, reply, code, message, details, cause);
   });
   app.setNotFoundHandler((request, reply) =>
-    sendError(request, reply, 'route_not_found', `no route ${request.method} ${request.url.split('?')[0]}`),
+    sendError(request, reply, 'route_not_found', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`),
   );
+}
+
+/** Answers an OAuth endpoint's error as RFC 6749 §5.2 (and RFC 6750 §3 for userinfo) wants it. */
+function sendOAuthError(request: FastifyRequest, reply: FastifyReply, error: OAuthError, cause?: unknown): FastifyReply {
+  logAnswer(request, { status: error.status, code: error.error, message: error.description, cause });
+  if (error.status === 401) {
+    reply.header(
+      'www-authenticate',
+      error.error === 'invalid_token' ? `Bearer error="invalid_token", error_description="${error.description}"` : 'Basic realm="lanyard"',
+    );
+  }
+  return reply
+    .code(error.status)
+    .headers({ 'cache-control': 'no-store' })
+    .send({ error: error.error, error_description: error.description });
+}
+
+/** The error handler of the OAuth endpoints: every failure in RFC 6749 §5.2 form. */
+export function oauthErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (error instanceof OAuthError) return sendOAuthError(request, reply, error);
+  if (error.validation || (error.statusCode !== undefined && error.statusCode < 500))
+    return sendOAuthError(request, reply, new OAuthError('invalid_request', error.message));
+  return sendOAuthError(request, reply, new OAuthError('server_error', `an unexpected error occurred (request id ${request.id})`), error);
+}
+
+/** A failure page to send: what a person at the browser (or their IT admin) reads. */
+export interface FailurePage {
+  readonly status: number;
+  readonly code: string;
+  readonly title: string;
+  readonly message: string;
+  readonly facts?: readonly (readonly [string, string])[];
+  readonly back?: string;
+  readonly cause?: unknown;
+}
+
+/** Sends the HTML failure page, with the request id to quote; `headers` may widen the page CSP. */
+export function sendFailurePage(request: FastifyRequest, reply: FastifyReply, page: FailurePage, headers = PAGE_HEADERS): FastifyReply {
+  logAnswer(request, page);
+  const body = errorPage({
+    title: page.title,
+    message: page.message,
+    requestId: request.id,
+    ...(page.facts ? { facts: page.facts } : {}),
+    ...(page.back !== undefined ? { back: { href: page.back, label: 'Return to the application' } } : {}),
+  });
+  return reply.code(page.status).headers(headers).send(body);
+}
+
+/** Where the ACS or the OIDC callback sends the browser: a 302, or the failure page with the catalogue's status. */
+export function sendLoginOutcome(request: FastifyRequest, reply: FastifyReply, outcome: LoginOutcome): FastifyReply {
+  if (outcome.kind === 'redirect') return reply.redirect(outcome.url, 302);
+  return sendFailurePage(request, reply, outcome);
+}
+
+/**
+ * An error handler for routes a person reaches with a browser: a failure page whose status is the
+ * error's (4xx) or 500, in the words `describe` picks for that status.
+ */
+export function pageErrorHandler(describe: (status: number) => { title: string; message: string }) {
+  return (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
+    const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    const code = status >= 500 ? 'internal_error' : error.code;
+    void sendFailurePage(request, reply, { status, code, ...describe(status), cause: error });
+  };
 }

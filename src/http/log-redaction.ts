@@ -72,7 +72,10 @@ function decodeQueryComponent(value: string): string {
 }
 
 /** Fastify's `req` log serializer with the URL redacted; the same fields as Fastify's own. */
-export function requestLogSerializer(request: FastifyRequest): Record<string, unknown> {
+export function requestLogSerializer(
+  // Pino may hand serializers a request that is not fully formed (no headers or socket yet).
+  request: Pick<FastifyRequest, 'method' | 'url' | 'host' | 'ip'> & Partial<Pick<FastifyRequest, 'headers' | 'socket'>>,
+): Record<string, unknown> {
   return {
     method: request.method,
     url: redactUrl(request.url),

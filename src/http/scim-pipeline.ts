@@ -70,7 +70,11 @@ export function installScimPipeline(app: FastifyInstance, deps: ScimPipelineDeps
   // An empty body with a JSON content type (a DELETE from a client that always sets the header) is no body.
   app.addContentTypeParser(['application/scim+json', 'application/json'], { parseAs: 'string' }, (request, body, done) => {
     const text = body.toString();
-    return text === '' ? done(null, undefined) : json(request, text, done);
+    if (text === '') {
+      done(null, undefined);
+      return;
+    }
+    return json(request, text, done);
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {

@@ -46,7 +46,7 @@ export function registerSecurityHeaders(app: FastifyInstance, options: { publicU
   const https = new URL(options.publicUrl).protocol === 'https:';
   app.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
     if (https) reply.header('strict-transport-security', HSTS);
-    if (request.routeOptions.config?.secretInResponse === true) reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+    if (request.routeOptions.config.secretInResponse === true) reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
     if (isDocsRoute(request.routeOptions.url)) {
       reply.header('content-security-policy', DOCS_CSP).header('x-frame-options', 'DENY').header('x-content-type-options', 'nosniff');
     }

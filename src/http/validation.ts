@@ -9,11 +9,15 @@ const common = { removeAdditional: false, useDefaults: true, allErrors: false } 
  * are coerced to the schema's types.
  */
 const buildValidator = ((externalSchemas: Parameters<BuildCompilerFromPool>[0], options?: { plugins?: [] }) => {
-  const factory = AjvCompiler() as BuildCompilerFromPool;
+  const factory = AjvCompiler();
   const plugins = options?.plugins ?? [];
   const strict = factory(externalSchemas, { customOptions: { ...common, coerceTypes: false }, plugins });
   const coercing = factory(externalSchemas, { customOptions: { ...common, coerceTypes: 'array' }, plugins });
-  return (route: RouteDefinition) => (route.httpPart === 'body' ? strict(route) : coercing(route));
+  return (route: RouteDefinition) => {
+    // HttpParts is declared as an enum but not exported at run time: compare its string value.
+    const part: string = route.httpPart;
+    return part === 'body' ? strict(route) : coercing(route);
+  };
 }) as BuildCompilerFromPool;
 
 export const schemaController: FastifyServerOptions['schemaController'] = { compilersFactory: { buildValidator } };

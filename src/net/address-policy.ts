@@ -15,7 +15,7 @@ export interface AddressPolicyOptions {
 /** Builds the check applied to every address a request is about to connect to. */
 export function addressPolicy(options: AddressPolicyOptions): (address: string) => boolean {
   const key = (address: string): string => ipBytes(address)?.join('.') ?? 'invalid';
-  const allowed = new Set((options.allowedAddresses ?? []).filter((a) => isIP(a.split('%')[0]!) !== 0).map(key));
+  const allowed = new Set((options.allowedAddresses ?? []).filter((a) => isIP(withoutZone(a)) !== 0).map(key));
   return (address) => options.allowPrivateAddresses === true || allowed.has(key(address)) || classifyAddress(address) === undefined;
 }
 
@@ -59,7 +59,13 @@ const RULES: Rule[] = [
   ['fe80::', 10, 'link-local'],
   ['fec0::', 10, 'private'],
   ['ff00::', 8, 'multicast'],
-].map(([prefix, bits, category, at]) => [ipBytes(prefix as string)!, bits, category, at] as Rule);
+].map(([prefix, bits, category, at]) => [ruleBytes(prefix as string), bits, category, at] as Rule);
+
+function ruleBytes(prefix: string): number[] {
+  const bytes = ipBytes(prefix);
+  if (bytes === undefined) throw new Error(`address rule ${prefix} is not an IP address`);
+  return bytes;
+}
 
 /** Classifies an IPv4 or IPv6 address (zone index allowed) against the ranges Lanyard never fetches from. */
 export function classifyAddress(address: string): AddressCategory | undefined {
@@ -67,7 +73,9 @@ export function classifyAddress(address: string): AddressCategory | undefined {
   if (bytes === undefined) return 'reserved';
   for (const [prefix, bits, category, at] of RULES) {
     if (prefix.length !== bytes.length || !matches(bytes, prefix, bits)) continue;
-    return category === 'embedded-ipv4' ? classifyAddress(bytes.slice(at, at! + 4).join('.')) : category;
+    if (category !== 'embedded-ipv4') return category;
+    const start = at ?? 0;
+    return classifyAddress(bytes.slice(start, start + 4).join('.'));
   }
   return undefined;
 }
@@ -75,14 +83,20 @@ export function classifyAddress(address: string): AddressCategory | undefined {
 function matches(bytes: number[], prefix: number[], bits: number): boolean {
   for (let i = 0; i < bits; i++) {
     const mask = 0x80 >> (i % 8);
-    if ((bytes[i >> 3]! & mask) !== (prefix[i >> 3]! & mask)) return false;
+    if (((bytes[i >> 3] ?? 0) & mask) !== ((prefix[i >> 3] ?? 0) & mask)) return false;
   }
   return true;
 }
 
+/** The address without its zone index (`fe80::1%eth0` → `fe80::1`). */
+function withoutZone(address: string): string {
+  const percent = address.indexOf('%');
+  return percent < 0 ? address : address.slice(0, percent);
+}
+
 /** 4 or 16 octets, or undefined when `address` is not an IP address. */
 function ipBytes(address: string): number[] | undefined {
-  const text = address.split('%')[0]!;
+  const text = withoutZone(address);
   const family = isIP(text);
   if (family === 4) return text.split('.').map(Number);
   if (family !== 6) return undefined;
@@ -94,6 +108,6 @@ function ipBytes(address: string): number[] | undefined {
   const right = tail === undefined || tail === '' ? [] : tail.split(':');
   const groups = [...left, ...Array<string>(tail === undefined ? 0 : 8 - left.length - right.length).fill('0'), ...right];
   const bytes = groups.flatMap((group) => [parseInt(group, 16) >> 8, parseInt(group, 16) & 0xff]);
-  if (dotted !== null) bytes.splice(12, 4, ...dotted[1]!.split('.').map(Number));
+  if (dotted?.[1] !== undefined) bytes.splice(12, 4, ...dotted[1].split('.').map(Number));
   return bytes;
 }

@@ -1,4 +1,5 @@
 import { Resolver } from 'node:dns/promises';
+import type { Catalogue } from '../domain/catalogue.ts';
 import { err, ok, type Result } from '../domain/result.ts';
 
 /**
@@ -6,12 +7,16 @@ import { err, ok, type Result } from '../domain/result.ts';
  * the lookup returns it instead of throwing; the domain-verification schedule retries them all.
  */
 export const DNS_TXT_ERROR_CATALOGUE = {
-  dns_invalid_name: 'The name is not one that can be asked of DNS (not ASCII, an empty or over-long label, over 253 characters).',
-  dns_name_not_found: 'The DNS server answered that the name does not exist (NXDOMAIN).',
-  dns_no_txt_record: 'The name exists (or is a CNAME) but has no TXT record (NOERROR with no TXT answer).',
-  dns_timeout: 'No DNS server answered in time (every try timed out, or the whole lookup passed its time limit).',
-  dns_server_failure: 'The DNS server failed or refused the query (SERVFAIL, REFUSED, connection refused, malformed answer).',
-} as const satisfies Record<string, string>;
+  dns_invalid_name: {
+    description: 'The name is not one that can be asked of DNS (not ASCII, an empty or over-long label, over 253 characters).',
+  },
+  dns_name_not_found: { description: 'The DNS server answered that the name does not exist (NXDOMAIN).' },
+  dns_no_txt_record: { description: 'The name exists (or is a CNAME) but has no TXT record (NOERROR with no TXT answer).' },
+  dns_timeout: { description: 'No DNS server answered in time (every try timed out, or the whole lookup passed its time limit).' },
+  dns_server_failure: {
+    description: 'The DNS server failed or refused the query (SERVFAIL, REFUSED, connection refused, malformed answer).',
+  },
+} as const satisfies Catalogue;
 
 /** A stable code from {@link DNS_TXT_ERROR_CATALOGUE}. */
 export type DnsTxtErrorCode = keyof typeof DNS_TXT_ERROR_CATALOGUE;
@@ -79,9 +84,10 @@ export function createTxtLookup(options: TxtLookupOptions = {}): TxtLookup {
   return async (name) => {
     if (!isQueryableName(name)) return err({ code: 'dns_invalid_name' });
     const resolver = newResolver();
-    let timedOut = false;
+    // An object, not a `let`: the timer sets it, and the compiler does not see a callback's assignments.
+    const deadline = { passed: false };
     const timer = setTimeout(() => {
-      timedOut = true;
+      deadline.passed = true;
       resolver.cancel();
     }, deadlineMs);
     try {
@@ -90,7 +96,7 @@ export function createTxtLookup(options: TxtLookupOptions = {}): TxtLookup {
       if (answer.length === 0) return err({ code: 'dns_no_txt_record' });
       return ok({ records: answer.map((strings) => strings.join('')) });
     } catch (error) {
-      return err(timedOut ? { code: 'dns_timeout', cause: 'deadline' } : classify(error));
+      return err(deadline.passed ? { code: 'dns_timeout', cause: 'deadline' } : classify(error));
     } finally {
       clearTimeout(timer);
     }

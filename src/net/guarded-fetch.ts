@@ -1,8 +1,10 @@
+import type { Catalogue } from '../domain/catalogue.ts';
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import { rootCertificates } from 'node:tls';
+import { err, ok, type Result } from '../domain/result.ts';
 import { addressPolicy, classifyAddress, type AddressCategory, type AddressPolicyOptions } from './address-policy.ts';
 
 /** Where and how to fetch a document from a URL a caller supplied. */
@@ -56,7 +58,9 @@ export function checkedLookup(
         else if (lookupOptions.all) callback(null, wanted);
         else callback(null, first.address, first.family);
       },
-      (error: NodeJS.ErrnoException) => callback(error, '', 0),
+      (error: unknown) => {
+        callback(error instanceof Error ? error : new Error(String(error)), '', 0);
+      },
     );
   };
   return { lookup, refused: () => refused };
@@ -64,17 +68,17 @@ export function checkedLookup(
 
 /** Why a guarded fetch failed, by stable code; callers prefix the codes with their own subject. */
 export const GUARDED_FETCH_ERROR_CATALOGUE = {
-  invalid: 'The URL is not a valid absolute URL.',
-  bad_scheme: 'The URL, or a redirect from it, uses a scheme other than http or https.',
-  forbidden_address: 'The host resolves to a private, loopback, link-local or otherwise internal address.',
-  timeout: 'The fetch, redirects included, took longer than the time limit.',
-  too_large: 'The document is larger than the size limit.',
-  status: 'The server answered with an HTTP status other than 2xx or a redirect.',
-  too_many_redirects: 'The URL redirected more times than allowed.',
-  bad_redirect: 'A redirect had no Location, or an invalid one.',
-  insecure_redirect: 'An https URL redirected to plain http.',
-  unreachable: 'The host could not be resolved or connected to, TLS failed, or the connection broke.',
-} as const satisfies Record<string, string>;
+  invalid: { description: 'The URL is not a valid absolute URL.' },
+  bad_scheme: { description: 'The URL, or a redirect from it, uses a scheme other than http or https.' },
+  forbidden_address: { description: 'The host resolves to a private, loopback, link-local or otherwise internal address.' },
+  timeout: { description: 'The fetch, redirects included, took longer than the time limit.' },
+  too_large: { description: 'The document is larger than the size limit.' },
+  status: { description: 'The server answered with an HTTP status other than 2xx or a redirect.' },
+  too_many_redirects: { description: 'The URL redirected more times than allowed.' },
+  bad_redirect: { description: 'A redirect had no Location, or an invalid one.' },
+  insecure_redirect: { description: 'An https URL redirected to plain http.' },
+  unreachable: { description: 'The host could not be resolved or connected to, TLS failed, or the connection broke.' },
+} as const satisfies Catalogue;
 
 /** A stable code from {@link GUARDED_FETCH_ERROR_CATALOGUE}. */
 export type GuardedFetchErrorCode = keyof typeof GUARDED_FETCH_ERROR_CATALOGUE;
@@ -95,10 +99,10 @@ export interface GuardedFetchError {
 }
 
 /** The body and the URL it finally came from (after redirects), or why not. */
-export type GuardedFetchResult = { ok: true; value: { body: string; finalUrl: string } } | { ok: false; error: GuardedFetchError };
+export type GuardedFetchResult = Result<{ body: string; finalUrl: string }, GuardedFetchError>;
 
-type Failure = { ok: false; error: GuardedFetchError };
-type Hop = { ok: true; body: string } | { ok: true; location: string } | Failure;
+type Failure = Result<never, GuardedFetchError>;
+type Hop = Result<{ body: string } | { location: string }, GuardedFetchError>;
 type Names = GuardedFetchOptions['names'];
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
@@ -118,19 +122,20 @@ export async function fetchGuarded(options: GuardedFetchOptions, deps: { lookup:
     let url = parseHttpUrl(options.url, names);
     for (let redirects = 0; ; redirects++) {
       if (!url.ok) return url;
-      const hop = await fetchOnce(url.url, options, deps, controller.signal);
-      if (!hop.ok || 'body' in hop) return hop.ok ? { ok: true, value: { body: hop.body, finalUrl: url.url.href } } : hop;
+      const hop = await fetchOnce(url.value, options, deps, controller.signal);
+      if (!hop.ok) return hop;
+      if ('body' in hop.value) return ok({ body: hop.value.body, finalUrl: url.value.href });
       if (redirects === maxRedirects) {
         return failure('too_many_redirects', `The ${names.url} redirected more than ${maxRedirects} times.`);
       }
-      url = followRedirect(url.url, hop.location, names);
+      url = followRedirect(url.value, hop.value.location, names);
     }
   } finally {
     clearTimeout(timer);
   }
 }
 
-function parseHttpUrl(text: string, names: Names): { ok: true; url: URL } | Failure {
+function parseHttpUrl(text: string, names: Names): Result<URL, GuardedFetchError> {
   let url: URL;
   try {
     url = new URL(text);
@@ -140,10 +145,10 @@ function parseHttpUrl(text: string, names: Names): { ok: true; url: URL } | Fail
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     return failure('bad_scheme', `Only http and https ${names.url}s are fetched, not ${url.protocol.slice(0, -1)}.`);
   }
-  return { ok: true, url };
+  return ok(url);
 }
 
-function followRedirect(from: URL, location: string, names: Names): { ok: true; url: URL } | Failure {
+function followRedirect(from: URL, location: string, names: Names): Result<URL, GuardedFetchError> {
   let next: URL;
   try {
     next = new URL(location, from); // relative references resolve against the current URL (RFC 9110 §10.2.2)
@@ -205,7 +210,7 @@ function readResponse(
   const location = response.headers.location;
   if (REDIRECT_STATUSES.has(status)) {
     response.destroy();
-    if (location !== undefined) resolve({ ok: true, location });
+    if (location !== undefined) resolve(ok({ location }));
     else resolve(failure('bad_redirect', `The ${names.url} answered ${status} without a Location.`));
     return;
   }
@@ -229,7 +234,7 @@ function readResponse(
       resolve(tooLarge());
     } else chunks.push(chunk);
   });
-  response.on('end', () => resolve({ ok: true, body: Buffer.concat(chunks).toString('utf8') }));
+  response.on('end', () => resolve(ok({ body: Buffer.concat(chunks).toString('utf8') })));
   const broken = (why: string, cause?: string): Hop =>
     signal.aborted ? timedOut(names) : failure('unreachable', why, cause === undefined ? {} : { detail: { cause } });
   response.on('error', (error) => {
@@ -255,5 +260,5 @@ function forbidden(address: string, names: Names): Failure {
 }
 
 function failure(code: GuardedFetchErrorCode, message: string, extra: Partial<GuardedFetchError> = {}): Failure {
-  return { ok: false, error: { ...extra, code, message } };
+  return err({ ...extra, code, message });
 }

@@ -5,7 +5,7 @@ import { addressPolicy, classifyAddress, type AddressPolicyOptions } from './add
 import { checkedLookup, type Lookup } from './guarded-fetch.ts';
 
 /** What a back-channel request may carry (the subset openid-client and jose send). */
-export interface GuardedRequestInit {
+interface GuardedRequestInit {
   method?: string | undefined;
   headers?: ConstructorParameters<typeof Headers>[0] | undefined;
   body?: string | URLSearchParams | Uint8Array | ArrayBuffer | ReadableStream | null | undefined;

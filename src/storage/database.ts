@@ -29,7 +29,7 @@ export interface DatabaseHandle {
 }
 
 // pg returns int8 (bigint, count(*)) as strings by default; every bigint we store fits a double.
-pg.types.setTypeParser(20, (value) => Number(value));
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
 /** Opens PostgreSQL through a `pg` pool, or the embedded PGlite database. Does not migrate. */
 export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {

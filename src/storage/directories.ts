@@ -55,7 +55,7 @@ export async function countDirectoryContents(db: Kysely<Database>, id: string): 
       .where('directory_id', '=', id)
       .executeTakeFirstOrThrow(),
   ]);
-  return { users: Number(users.n), groups: Number(groups.n) };
+  return { users: users.n, groups: groups.n };
 }
 
 /** Marks a pending directory active; true when this call did it (so exactly one request records the activation). */

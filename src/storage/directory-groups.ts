@@ -48,11 +48,11 @@ export async function listScimGroups(
   let base = db.selectFrom('directory_groups').where('directory_id', '=', directoryId);
   if (window.where !== null) base = base.where(window.where);
   const total = await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-  if (window.limit === 0) return { rows: [], total: Number(total.n) };
+  if (window.limit === 0) return { rows: [], total: total.n };
   let q = base.selectAll();
   if (window.sort !== null) q = q.orderBy(window.sort.key, window.sort.descending ? 'desc' : 'asc');
   const rows = await q.orderBy('id').offset(window.offset).limit(window.limit).execute();
-  return { rows, total: Number(total.n) };
+  return { rows, total: total.n };
 }
 
 /** The members of each of `groupIds`, with their userName for `display`. */
@@ -77,7 +77,7 @@ export async function countGroupMembers(db: Kysely<Database>, groupId: string): 
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .where('group_id', '=', groupId)
     .executeTakeFirstOrThrow();
-  return Number(row.n);
+  return row.n;
 }
 
 /** Inserts memberships; returns the user ids that were not members before. */

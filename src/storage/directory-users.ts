@@ -61,11 +61,11 @@ export async function listScimUsers(
   let base = db.selectFrom('directory_users').where('directory_id', '=', directoryId);
   if (window.where !== null) base = base.where(window.where);
   const total = await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-  if (window.limit === 0) return { rows: [], total: Number(total.n) };
+  if (window.limit === 0) return { rows: [], total: total.n };
   let q = base.selectAll();
   if (window.sort !== null) q = q.orderBy(window.sort.key, window.sort.descending ? 'desc' : 'asc');
   const rows = await q.orderBy('id').offset(window.offset).limit(window.limit).execute();
-  return { rows, total: Number(total.n) };
+  return { rows, total: total.n };
 }
 
 /** The groups of each of `userIds`, for their `groups` attribute. */

@@ -7,7 +7,7 @@ export interface Page<T> {
 }
 
 /** Cursors are the last id seen, wrapped so callers treat them as opaque. */
-export function encodeCursor(lastId: string): string {
+function encodeCursor(lastId: string): string {
   return Buffer.from(`v1:${lastId}`, 'utf8').toString('base64url');
 }
 
@@ -25,5 +25,6 @@ export function decodeCursor(cursor: string | undefined): string | undefined {
 export function toPage<Row extends { id: string }, T>(rows: Row[], limit: number, map: (row: Row) => T): Page<T> {
   const more = rows.length > limit;
   const kept = more ? rows.slice(0, limit) : rows;
-  return { data: kept.map(map), nextCursor: more ? encodeCursor(kept[kept.length - 1]!.id) : null };
+  const last = kept.at(-1);
+  return { data: kept.map(map), nextCursor: more && last !== undefined ? encodeCursor(last.id) : null };
 }

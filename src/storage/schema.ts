@@ -1,4 +1,9 @@
-import type { ColumnType, Insertable, Selectable } from 'kysely';
+import type { ColumnType, Selectable } from 'kysely';
+import type { OidcSettings } from '../domain/connections/oidc-config.ts';
+import type { AttributeOverrides } from '../domain/connections/presets.ts';
+import type { SamlSettings } from '../domain/connections/saml-config.ts';
+import type { Profile } from '../domain/profile.ts';
+import type { Provisioning, TicketFeature } from '../domain/tickets/view.ts';
 
 /** JSON columns: written as values, read back as parsed values. */
 type Json<T> = ColumnType<T, T | string, T | string>;
@@ -11,7 +16,7 @@ export interface OrganizationsTable {
   updated_at: Date;
 }
 
-export interface OrganizationDomainsTable {
+interface OrganizationDomainsTable {
   domain: string;
   organization_id: string;
 }
@@ -46,9 +51,10 @@ export interface ConnectionsTable {
   name: string;
   enabled: boolean;
   state: 'draft' | 'active';
-  settings: Json<Record<string, unknown>>;
+  /** SAML or OIDC settings as resolveSamlSettings / resolveOidcSettings wrote them, by `type`. */
+  settings: Json<SamlSettings | OidcSettings>;
   sealed_secret: string | null;
-  attribute_mapping: Json<Record<string, string>>;
+  attribute_mapping: Json<AttributeOverrides>;
   group_sync: boolean;
   last_used_at: Date | null;
   created_at: Date;
@@ -65,7 +71,7 @@ export interface DeploymentKeysTable {
   retired_at: Date | null;
 }
 
-export interface SamlAssertionsSeenTable {
+interface SamlAssertionsSeenTable {
   connection_id: string;
   assertion_id: string;
   expires_at: Date;
@@ -82,6 +88,10 @@ export interface ApplicationsTable {
   created_at: Date;
   updated_at: Date;
 }
+
+/** What a test sign-in from a setup page ended with, kept on its flow for the result page. */
+export type TestSignInResult =
+  { ok: true; profile: Profile; at: string } | { ok: false; code: string; message: string; facts: [string, string][]; at: string };
 
 export interface LoginFlowsTable {
   id: string;
@@ -104,7 +114,7 @@ export interface LoginFlowsTable {
   failure_message: string | null;
   setup_ticket_id: string | null;
   /** A test sign-in's outcome as its result page shows it (profile, or the diagnosed failure). */
-  test_result: Json<Record<string, unknown> | null>;
+  test_result: Json<TestSignInResult | null>;
 }
 
 export interface AuthorizationCodesTable {
@@ -114,7 +124,7 @@ export interface AuthorizationCodesTable {
   code_challenge: string | null;
   nonce: string | null;
   scope: string;
-  profile: Json<Record<string, unknown>>;
+  profile: Json<Profile>;
   created_at: Date;
   expires_at: Date;
   used_at: Date | null;
@@ -125,7 +135,7 @@ export interface AccessTokensTable {
   application_id: string;
   code_hash: string;
   scope: string;
-  profile: Json<Record<string, unknown>>;
+  profile: Json<Profile>;
   created_at: Date;
   expires_at: Date;
   revoked_at: Date | null;
@@ -139,8 +149,8 @@ export interface SsoTicketsTable {
   type: string;
   token_hash: string;
   domains: Json<string[]>;
-  provisioning: Json<Record<string, unknown>>;
-  enabled_features: Json<string[]>;
+  provisioning: Json<Provisioning>;
+  enabled_features: Json<TicketFeature[]>;
   created_by: string;
   created_at: Date;
   expires_at: Date;
@@ -152,11 +162,56 @@ export interface SsoTicketsTable {
   last_test_ok: boolean | null;
 }
 
-export interface SsoTicketSessionsTable {
+interface SsoTicketSessionsTable {
   secret_hash: string;
   ticket_id: string;
   created_at: Date;
   expires_at: Date;
+}
+
+export interface WebhookEndpointsTable {
+  id: string;
+  url: string;
+  description: string | null;
+  /** Null: every event type. */
+  event_types: Json<string[] | null>;
+  organization_id: string | null;
+  enabled: boolean;
+  disabled_reason: 'manual' | 'gone' | 'failing' | null;
+  disabled_at: Date | null;
+  failing_since: Date | null;
+  sealed_secret: string;
+  sealed_previous_secret: string | null;
+  previous_secret_expires_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  endpoint_id: string;
+  event_id: string;
+  event_type: string;
+  event_created_at: Date;
+  /** The exact JSON body sent, the same on every attempt. */
+  payload: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempt_count: ColumnType<number, number | undefined, number>;
+  next_attempt_at: Date | null;
+  claim_token: string | null;
+  last_attempt_at: Date | null;
+  delivered_at: Date | null;
+  created_at: Date;
+}
+
+export interface WebhookAttemptsTable {
+  id: string;
+  delivery_id: string;
+  attempted_at: Date;
+  status_code: number | null;
+  error: string | null;
+  latency_ms: number;
+  response_body: string | null;
 }
 
 /** A directory's options: login policy and the customAttributes mapping (name → SCIM attribute path). */
@@ -183,7 +238,7 @@ export interface DirectoriesTable {
 }
 
 /** A stored SCIM resource: canonical attribute names, no id, meta, members, groups or password. */
-export type ScimResourceJson = Record<string, unknown>;
+type ScimResourceJson = Record<string, unknown>;
 
 export interface DirectoryUsersTable {
   id: string;
@@ -215,7 +270,7 @@ export interface DirectoryGroupsTable {
   updated_at: Date;
 }
 
-export interface DirectoryGroupMembersTable {
+interface DirectoryGroupMembersTable {
   group_id: string;
   user_id: string;
   created_at: Date;
@@ -263,63 +318,15 @@ export interface Database {
 export type OrganizationRow = Selectable<OrganizationsTable>;
 export type ApiKeyRow = Selectable<ApiKeysTable>;
 export type EventRow = Selectable<EventsTable>;
-export type NewEvent = Insertable<EventsTable>;
 export type ConnectionRow = Selectable<ConnectionsTable>;
 export type DeploymentKeyRow = Selectable<DeploymentKeysTable>;
 export type ApplicationRow = Selectable<ApplicationsTable>;
 export type LoginFlowRow = Selectable<LoginFlowsTable>;
 export type AuthorizationCodeRow = Selectable<AuthorizationCodesTable>;
 export type SsoTicketRow = Selectable<SsoTicketsTable>;
-
-export interface WebhookEndpointsTable {
-  id: string;
-  url: string;
-  description: string | null;
-  /** Null: every event type. */
-  event_types: Json<string[] | null>;
-  organization_id: string | null;
-  enabled: boolean;
-  disabled_reason: 'manual' | 'gone' | 'failing' | null;
-  disabled_at: Date | null;
-  failing_since: Date | null;
-  sealed_secret: string;
-  sealed_previous_secret: string | null;
-  previous_secret_expires_at: Date | null;
-  created_at: Date;
-  updated_at: Date;
-}
-
-export interface WebhookDeliveriesTable {
-  id: string;
-  endpoint_id: string;
-  event_id: string;
-  event_type: string;
-  event_created_at: Date;
-  /** The exact JSON body sent, the same on every attempt. */
-  payload: string;
-  status: 'pending' | 'delivered' | 'failed';
-  attempt_count: ColumnType<number, number | undefined, number>;
-  next_attempt_at: Date | null;
-  claim_token: string | null;
-  last_attempt_at: Date | null;
-  delivered_at: Date | null;
-  created_at: Date;
-}
-
-export interface WebhookAttemptsTable {
-  id: string;
-  delivery_id: string;
-  attempted_at: Date;
-  status_code: number | null;
-  error: string | null;
-  latency_ms: number;
-  response_body: string | null;
-}
-
 export type WebhookEndpointRow = Selectable<WebhookEndpointsTable>;
 export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>;
 export type WebhookAttemptRow = Selectable<WebhookAttemptsTable>;
-
 export type DirectoryRow = Selectable<DirectoriesTable>;
 export type DirectoryUserRow = Selectable<DirectoryUsersTable>;
 export type DirectoryGroupRow = Selectable<DirectoryGroupsTable>;

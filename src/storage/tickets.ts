@@ -82,6 +82,15 @@ export async function updateOpenTicket(
     .executeTakeFirst();
 }
 
+/** Remembers a ticket's latest test sign-in (in the transaction that ends its flow). */
+export async function markLastTest(db: Kysely<Database>, ticketId: string, test: { flowId: string; at: Date; ok: boolean }): Promise<void> {
+  await db
+    .updateTable('sso_tickets')
+    .set({ last_test_flow_id: test.flowId, last_test_at: test.at, last_test_ok: test.ok })
+    .where('id', '=', ticketId)
+    .execute();
+}
+
 /** Marks a ticket revoked (once: a revoked ticket keeps its first revocation time). */
 export async function revokeTicket(db: Kysely<Database>, id: string, now: Date): Promise<boolean> {
   const row = await db
@@ -92,6 +101,23 @@ export async function revokeTicket(db: Kysely<Database>, id: string, now: Date):
     .returning('id')
     .executeTakeFirst();
   return row !== undefined;
+}
+
+/** Ends every setup-page session of a ticket (it was revoked). */
+export async function deleteTicketSessions(db: Kysely<Database>, ticketId: string): Promise<void> {
+  await db.deleteFrom('sso_ticket_sessions').where('ticket_id', '=', ticketId).execute();
+}
+
+/** Records the first opening of a ticket's page; true when this was it. */
+export async function markOpened(db: Kysely<Database>, ticketId: string, now: Date): Promise<boolean> {
+  const first = await db
+    .updateTable('sso_tickets')
+    .set({ opened_at: now })
+    .where('id', '=', ticketId)
+    .where('opened_at', 'is', null)
+    .returning('id')
+    .executeTakeFirst();
+  return first !== undefined;
 }
 
 /** Stores a setup-page session: only the hash of its secret. */

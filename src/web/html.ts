@@ -8,8 +8,8 @@ export interface SafeHtml {
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '`': '&#96;' };
 
 /** Escapes a value for HTML text and quoted attribute values. */
-export function escapeHtml(value: unknown): string {
-  return String(value).replace(/[&<>"'`]/g, (c) => ESCAPES[c]!);
+function escapeHtml(value: unknown): string {
+  return String(value).replace(/[&<>"'`]/g, (c) => ESCAPES[c] ?? c);
 }
 
 type Value = SafeHtml | string | number | null | undefined | false | readonly Value[];
@@ -23,15 +23,15 @@ function render(value: Value): string {
 
 /** Tagged template: every interpolated value is escaped unless it is SafeHtml (oidc-provider `html_safe.js` style). */
 export function html(strings: TemplateStringsArray, ...values: Value[]): SafeHtml {
-  let out = strings[0]!;
+  let out = strings[0] ?? '';
   values.forEach((value, i) => {
-    out += render(value) + strings[i + 1]!;
+    out += render(value) + (strings[i + 1] ?? '');
   });
   return { __html: out };
 }
 
 /** Marks trusted, constant markup as safe. Never pass it anything derived from input. */
-export function raw(markup: string): SafeHtml {
+function raw(markup: string): SafeHtml {
   return { __html: markup };
 }
 
@@ -64,7 +64,7 @@ const STYLE_HASH = createHash('sha256').update(STYLE).digest('base64');
  * The Content-Security-Policy of every page: nothing loads but the page's own inline stylesheet
  * (allowed by hash) and scripts served by Lanyard itself; forms post only back to Lanyard.
  */
-export const PAGE_CSP = pageCsp([]);
+const PAGE_CSP = pageCsp([]);
 
 /** The page CSP, letting forms post to `formOrigins` too (an IdP's SSO URL for the HTTP-POST binding). */
 export function pageCsp(formOrigins: readonly string[]): string {

@@ -5,15 +5,24 @@ export function errorPage(input: {
   title: string;
   message: string;
   requestId: string;
-  facts?: readonly [string, string][];
+  facts?: readonly (readonly [string, string])[];
   back?: { href: string; label: string };
 }): string {
   return page({
     title: input.title,
-    body: html`<div class="card" role="alert"><h1 class="bad">${input.title}</h1><p>${input.message}</p>
-${input.facts && input.facts.length > 0 ? html`<table>${input.facts.map(([k, v]) => html`<tr><th scope="row">${k}</th><td><code>${v}</code></td></tr>`)}</table>` : ''}
-${input.back ? html`<p><a class="button secondary" href="${input.back.href}">${input.back.label}</a></p>` : ''}
-<p class="muted">Request id: <code>${input.requestId}</code>. Quote it to whoever runs this service: it finds this attempt in their logs.</p></div>`,
+    body: html`<div class="card" role="alert">
+      <h1 class="bad">${input.title}</h1>
+      <p>${input.message}</p>
+      ${
+        input.facts && input.facts.length > 0
+          ? html`<table>${input.facts.map(([k, v]) => html`<tr><th scope="row">${k}</th><td><code>${v}</code></td></tr>`)}</table>`
+          : ''
+      }
+      ${input.back ? html`<p><a class="button secondary" href="${input.back.href}">${input.back.label}</a></p>` : ''}
+      <p class="muted">
+        Request id: <code>${input.requestId}</code>. Quote it to whoever runs this service: it finds this attempt in their logs.
+      </p>
+    </div>`,
   });
 }
 
@@ -23,11 +32,20 @@ export function chooserPage(input: {
   choices: readonly { href: string; name: string; provider: string }[];
 }): string {
   const items: SafeHtml[] = input.choices.map(
-    (c) => html`<li><a href="${c.href}">${c.name} <span class="muted">(${c.provider})</span></a></li>`,
+    (c) =>
+      html`<li>
+        <a href="${c.href}">${c.name} <span class="muted">(${c.provider})</span></a>
+      </li>`,
   );
   return page({
     title: 'Choose how to sign in',
-    body: html`<div class="card"><h1>Choose how to sign in</h1><p>${input.applicationName} offers several ways for your organization to sign in:</p><ul class="choices">${items}</ul></div>`,
+    body: html`<div class="card">
+      <h1>Choose how to sign in</h1>
+      <p>${input.applicationName} offers several ways for your organization to sign in:</p>
+      <ul class="choices">
+        ${items}
+      </ul>
+    </div>`,
   });
 }
 
@@ -39,6 +57,13 @@ export function postFormPage(input: { action: string; fields: Record<string, str
   return page({
     title: 'Signing you in',
     scripts: ['/assets/auto-submit.js'],
-    body: html`<div class="card"><h1>Signing you in…</h1><form method="post" action="${input.action}" data-auto-submit>${Object.entries(input.fields).map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}">`)}<noscript><p>Scripts are off: press the button to continue.</p></noscript><button type="submit">Continue to your identity provider</button></form></div>`,
+    body: html`<div class="card">
+      <h1>Signing you in…</h1>
+      <form method="post" action="${input.action}" data-auto-submit>
+        ${Object.entries(input.fields).map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}" />`)}<noscript
+          ><p>Scripts are off: press the button to continue.</p></noscript
+        ><button type="submit">Continue to your identity provider</button>
+      </form>
+    </div>`,
   });
 }

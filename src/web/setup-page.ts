@@ -16,7 +16,13 @@ const when = (date: Date) => `${date.toISOString().slice(0, 16).replace('T', ' '
 
 /** A value to enter at the IdP, with a copy button (shown by setup.js; without scripts the text is selectable). */
 function copyable(id: string, label: string, value: string, extra: SafeHtml = html``): SafeHtml {
-  return html`<tr><th scope="row">${label}</th><td><code id="${id}">${value}</code> <button type="button" class="copy secondary" data-copy="${id}" aria-label="Copy ${label}" hidden>Copy</button>${extra}</td></tr>`;
+  return html`<tr>
+    <th scope="row">${label}</th>
+    <td>
+      <code id="${id}">${value}</code>
+      <button type="button" class="copy secondary" data-copy="${id}" aria-label="Copy ${label}" hidden>Copy</button>${extra}
+    </td>
+  </tr>`;
 }
 
 /** The notice of a save that leads to `step`, if the page was opened after one. */
@@ -27,10 +33,24 @@ function savedNotice(saved: string | undefined, step: string): SafeHtml {
 
 function header(view: SetupView): SafeHtml {
   const live = view.connection.enabled;
-  return html`<header class="card"><p class="muted">Single sign-on setup for</p><h1>${view.organizationName}</h1>
-<p>Connect your identity provider so that your people sign in with their work account. This link works until <strong>${when(view.expiresAt)}</strong>; anyone who has it can change this setup, so do not forward it.</p>
-${live ? html`<p class="notice bad"><strong>This connection is live.</strong> Changes you save take effect at once for everyone signing in through it.</p>` : ''}
-<nav aria-label="Steps"><ol class="steps"><li><a href="#step-idp">Identity provider</a></li><li><a href="#step-configure">Configure it</a></li><li><a href="#step-details">Its details</a></li><li><a href="#step-test">Test</a></li><li><a href="#step-activate">Activate</a></li></ol></nav></header>`;
+  return html`<header class="card">
+    <p class="muted">Single sign-on setup for</p>
+    <h1>${view.organizationName}</h1>
+    <p>
+      Connect your identity provider so that your people sign in with their work account. This link works until
+      <strong>${when(view.expiresAt)}</strong>; anyone who has it can change this setup, so do not forward it.
+    </p>
+    ${live ? html`<p class="notice bad"><strong>This connection is live.</strong> Changes you save take effect at once for everyone signing in through it.</p>` : ''}
+    <nav aria-label="Steps">
+      <ol class="steps">
+        <li><a href="#step-idp">Identity provider</a></li>
+        <li><a href="#step-configure">Configure it</a></li>
+        <li><a href="#step-details">Its details</a></li>
+        <li><a href="#step-test">Test</a></li>
+        <li><a href="#step-activate">Activate</a></li>
+      </ol>
+    </nav>
+  </header>`;
 }
 
 function chooseStep(ctx: FormContext, view: SetupView): SafeHtml {
@@ -39,21 +59,32 @@ function chooseStep(ctx: FormContext, view: SetupView): SafeHtml {
     ? setupForm(
         ctx,
         'provider',
-        html`${formErrors(ctx, 'choice', ['choice'])}<div class="field"><label for="f-choice">Identity provider</label><select id="f-choice" name="choice">${(
-          ['saml', 'oidc'] as const
-        ).map((protocol) => {
-          const options = view.choices.filter((c) => c.protocol === protocol);
-          return options.length === 0
-            ? ''
-            : html`<optgroup label="${protocol === 'saml' ? 'SAML 2.0' : 'OpenID Connect'}">${options.map((c) => html`<option value="${c.id}" ${c.id === view.choice.id ? html`selected` : ''}>${c.label}</option>`)}</optgroup>`;
-        })}</select></div><button type="submit" class="secondary">Use this identity provider</button>${
-          view.connection.type === 'saml'
-            ? html`<p class="hint">Switching between SAML and OpenID Connect gives you new values for step 2.</p>`
-            : ''
-        }`,
+        html`${formErrors(ctx, 'choice', ['choice'])}
+          <div class="field">
+            <label for="f-choice">Identity provider</label
+            ><select id="f-choice" name="choice">
+              ${(['saml', 'oidc'] as const).map((protocol) => {
+                const options = view.choices.filter((c) => c.protocol === protocol);
+                return options.length === 0
+                  ? ''
+                  : html`<optgroup label="${protocol === 'saml' ? 'SAML 2.0' : 'OpenID Connect'}">
+                      ${options.map((c) => html`<option value="${c.id}" ${c.id === view.choice.id ? html`selected` : ''}>${c.label}</option>`)}
+                    </optgroup>`;
+              })}
+            </select>
+          </div>
+          <button type="submit" class="secondary">Use this identity provider</button>${
+            view.connection.type === 'saml'
+              ? html`<p class="hint">Switching between SAML and OpenID Connect gives you new values for step 2.</p>`
+              : ''
+          }`,
       )
     : html``;
-  return html`<section class="card" id="step-idp" aria-labelledby="h-idp"><h2 id="h-idp">1. Your identity provider</h2><p>You are setting up <strong>${view.choice.label}</strong>.</p>${body}</section>`;
+  return html`<section class="card" id="step-idp" aria-labelledby="h-idp">
+    <h2 id="h-idp">1. Your identity provider</h2>
+    <p>You are setting up <strong>${view.choice.label}</strong>.</p>
+    ${body}
+  </section>`;
 }
 
 function configureStep(view: SetupView, saved: string | undefined): SafeHtml {
@@ -65,18 +96,55 @@ function configureStep(view: SetupView, saved: string | undefined): SafeHtml {
           'v-metadata',
           'SP metadata URL',
           connection.sp.metadataUrl,
-          html` <a class="button secondary" href="${connection.sp.metadataUrl}" download="lanyard-sp-metadata-${connection.id}.xml">Download SP metadata</a>`,
-        )}<tr><th scope="row">NameID</th><td>the user's email address (format emailAddress), or a persistent ID</td></tr>`
-      : html`${copyable('v-redirect', 'Redirect URI', connection.oidc!.redirectUri)}${copyable('v-scopes', 'Scopes', connection.oidc!.scopes.join(' '))}`;
-  return html`<section class="card" id="step-configure" aria-labelledby="h-configure"><h2 id="h-configure">2. Configure ${view.choice.name}</h2>${savedNotice(saved, 'step-configure')}
-<ol class="guide">${view.guide.steps.map((step) => html`<li>${step}</li>`)}</ol>
-<h3>Values to enter at your identity provider</h3><table class="values">${values}</table>
-<h3>${what}s to send</h3><table class="values"><tr><th scope="col">User property</th><th scope="col">${what} name</th></tr>${view.attributes.map(
-    (a) =>
-      html`<tr><td>${a.label}${a.required ? html` <span class="muted">(required)</span>` : ''}</td><td><code id="v-attr-${a.key}">${a.name}</code> <button type="button" class="copy secondary" data-copy="v-attr-${a.key}" aria-label="Copy the ${a.label} ${what.toLowerCase()} name" hidden>Copy</button></td></tr>`,
-  )}</table>
-${view.provisioning.scim === true ? html`<p class="hint">Directory sync (SCIM) was also asked for: it is set up separately, later.</p>` : ''}
-<p class="sr-only" role="status" id="copy-status"></p></section>`;
+          html` <a class="button secondary" href="${connection.sp.metadataUrl}" download="lanyard-sp-metadata-${connection.id}.xml"
+              >Download SP metadata</a
+            >`,
+        )}
+          <tr>
+            <th scope="row">NameID</th>
+            <td>the user's email address (format emailAddress), or a persistent ID</td>
+          </tr>`
+      : connection.oidc !== null
+        ? html`${copyable('v-redirect', 'Redirect URI', connection.oidc.redirectUri)}${copyable('v-scopes', 'Scopes', connection.oidc.scopes.join(' '))}`
+        : html``;
+  return html`<section class="card" id="step-configure" aria-labelledby="h-configure">
+    <h2 id="h-configure">2. Configure ${view.choice.name}</h2>
+    ${savedNotice(saved, 'step-configure')}
+    <ol class="guide">
+      ${view.guide.steps.map((step) => html`<li>${step}</li>`)}
+    </ol>
+    <h3>Values to enter at your identity provider</h3>
+    <table class="values">
+      ${values}
+    </table>
+    <h3>${what}s to send</h3>
+    <table class="values">
+      <tr>
+        <th scope="col">User property</th>
+        <th scope="col">${what} name</th>
+      </tr>
+      ${view.attributes.map(
+        (a) =>
+          html`<tr>
+            <td>${a.label}${a.required ? html` <span class="muted">(required)</span>` : ''}</td>
+            <td>
+              <code id="v-attr-${a.key}">${a.name}</code>
+              <button
+                type="button"
+                class="copy secondary"
+                data-copy="v-attr-${a.key}"
+                aria-label="Copy the ${a.label} ${what.toLowerCase()} name"
+                hidden
+              >
+                Copy
+              </button>
+            </td>
+          </tr>`,
+      )}
+    </table>
+    ${view.provisioning.scim === true ? html`<p class="hint">Directory sync (SCIM) was also asked for: it is set up separately, later.</p>` : ''}
+    <p class="sr-only" role="status" id="copy-status"></p>
+  </section>`;
 }
 
 function currentValues(view: SetupView): SafeHtml {
@@ -94,9 +162,23 @@ function currentValues(view: SetupView): SafeHtml {
     .filter((w) => !w.startsWith('the IdP values are missing') && !w.startsWith('the OIDC values are missing'))
     .map(inPlainWords);
   if (rows.length === 0) return html`<p class="notice">Nothing yet: give Lanyard your identity provider's details below.</p>`;
-  return html`<p class="ok"><strong>Saved.</strong> Lanyard has these values:</p><table>${rows.map(([k, v]) => html`<tr><th scope="row">${k}</th><td><code>${v}</code></td></tr>`)}</table>${
-    notes.length > 0 ? html`<ul class="warnings">${notes.map((w) => html`<li>${w}</li>`)}</ul>` : ''
-  }`;
+  return html`<p class="ok"><strong>Saved.</strong> Lanyard has these values:</p>
+    <table>
+      ${rows.map(
+        ([k, v]) =>
+          html`<tr>
+            <th scope="row">${k}</th>
+            <td><code>${v}</code></td>
+          </tr>`,
+      )}
+    </table>
+    ${
+      notes.length > 0
+        ? html`<ul class="warnings">
+            ${notes.map((w) => html`<li>${w}</li>`)}
+          </ul>`
+        : ''
+    }`;
 }
 
 const FIELD_WORDS: [RegExp, string][] = [
@@ -113,23 +195,40 @@ function inPlainWords(warning: string): string {
 }
 
 function detailsStep(ctx: FormContext, view: SetupView, saved: string | undefined): SafeHtml {
-  const forms = view.connection.type === 'saml' ? samlDetailsForms(ctx, view) : oidcDetailsForm(ctx, view);
-  return html`<section class="card" id="step-details" aria-labelledby="h-details"><h2 id="h-details">3. Give Lanyard ${view.choice.name}'s details</h2>${savedNotice(saved, 'step-details')}
-<p>${view.guide.giveBack}</p>${currentValues(view)}${forms}${view.features.has('attribute-mapping') ? mappingForm(ctx, view) : ''}</section>`;
+  const { saml, oidc } = view.connection;
+  const forms = saml !== null ? samlDetailsForms(ctx, view, saml) : oidc !== null ? oidcDetailsForm(ctx, view, oidc) : html``;
+  return html`<section class="card" id="step-details" aria-labelledby="h-details">
+    <h2 id="h-details">3. Give Lanyard ${view.choice.name}'s details</h2>
+    ${savedNotice(saved, 'step-details')}
+    <p>${view.guide.giveBack}</p>
+    ${currentValues(view)}${forms}${view.features.has('attribute-mapping') ? mappingForm(ctx, view) : ''}
+  </section>`;
 }
 
 function testStep(ctx: FormContext, view: SetupView, saved: string | undefined): SafeHtml {
   const last = view.lastTest;
   const lastLine = last
-    ? html`<p class="${last.ok ? 'ok' : 'bad'}"><strong>${last.ok ? 'Last test succeeded' : 'Last test failed'}</strong> (${when(last.at)})${
-        last.ok ? html`: signed in as <code>${last.email ?? 'no email address'}</code>.` : html`: ${last.message}`
-      } <a href="/setup/tests/${last.flowId}">See the details</a>${last.current ? '' : html`<br><span class="muted">The settings changed since: test again.</span>`}</p>`
+    ? html`<p class="${last.ok ? 'ok' : 'bad'}">
+        <strong>${last.ok ? 'Last test succeeded' : 'Last test failed'}</strong> (${when(last.at)})${
+          last.ok ? html`: signed in as <code>${last.email ?? 'no email address'}</code>.` : html`: ${last.message}`
+        }
+        <a href="/setup/tests/${last.flowId}">See the details</a
+        >${last.current ? '' : html`<br /><span class="muted">The settings changed since: test again.</span>`}
+      </p>`
     : '';
   const body = view.readyToTest
     ? setupForm(ctx, 'test', html`${formErrors(ctx, 'test', [], 'Not started.')}<button type="submit">Test sign-in</button>`)
-    : html`${formErrors(ctx, 'test', [], 'Not started.')}<p class="muted">Available once step 3 is done.</p>`;
-  return html`<section class="card" id="step-test" aria-labelledby="h-test"><h2 id="h-test">4. Test sign-in</h2>${savedNotice(saved, 'step-test')}
-<p>Sign in through ${view.choice.name} as yourself. You come back here with what it sent, or with what went wrong. Nobody else is affected: the connection is not used for sign-ins until you activate it.</p>${lastLine}${body}</section>`;
+    : html`${formErrors(ctx, 'test', [], 'Not started.')}
+        <p class="muted">Available once step 3 is done.</p>`;
+  return html`<section class="card" id="step-test" aria-labelledby="h-test">
+    <h2 id="h-test">4. Test sign-in</h2>
+    ${savedNotice(saved, 'step-test')}
+    <p>
+      Sign in through ${view.choice.name} as yourself. You come back here with what it sent, or with what went wrong. Nobody else is
+      affected: the connection is not used for sign-ins until you activate it.
+    </p>
+    ${lastLine}${body}
+  </section>`;
 }
 
 function activateStep(ctx: FormContext, view: SetupView): SafeHtml {
@@ -138,20 +237,35 @@ function activateStep(ctx: FormContext, view: SetupView): SafeHtml {
   const domainList =
     offered.length === 0
       ? ''
-      : html`<fieldset><legend>Email domains that sign in with ${view.choice.name}</legend>${offered.map((d, i) =>
-          d.state === 'claimable'
-            ? html`<div class="check"><input type="checkbox" id="f-domain-${i}" name="domains" value="${d.domain}" checked><label for="f-domain-${i}">${d.domain}</label></div>`
-            : html`<p>${d.domain} <span class="muted">(${d.state === 'yours' ? 'already yours' : 'belongs to another organization'})</span></p>`,
-        )}</fieldset>`;
+      : html`<fieldset>
+          <legend>Email domains that sign in with ${view.choice.name}</legend>
+          ${offered.map((d, i) =>
+            d.state === 'claimable'
+              ? html`<div class="check">
+                  <input type="checkbox" id="f-domain-${i}" name="domains" value="${d.domain}" checked /><label for="f-domain-${i}"
+                    >${d.domain}</label
+                  >
+                </div>`
+              : html`<p>
+                  ${d.domain} <span class="muted">(${d.state === 'yours' ? 'already yours' : 'belongs to another organization'})</span>
+                </p>`,
+          )}
+        </fieldset>`;
   const body = tested
     ? setupForm(
         ctx,
         'activate',
-        html`${formErrors(ctx, 'activate', ['domains'], 'Not activated.')}${domainList}<button type="submit">Activate single sign-on</button>`,
+        html`${formErrors(ctx, 'activate', ['domains'], 'Not activated.')}${domainList}<button type="submit">
+            Activate single sign-on
+          </button>`,
       )
-    : html`${formErrors(ctx, 'activate', [], 'Not activated.')}<p class="muted">Available after a successful test sign-in with the current settings.</p>`;
-  return html`<section class="card" id="step-activate" aria-labelledby="h-activate"><h2 id="h-activate">5. Activate</h2>
-<p>Your people can then sign in through ${view.choice.name}. This completes the setup: the link then only shows a summary.</p>${body}</section>`;
+    : html`${formErrors(ctx, 'activate', [], 'Not activated.')}
+        <p class="muted">Available after a successful test sign-in with the current settings.</p>`;
+  return html`<section class="card" id="step-activate" aria-labelledby="h-activate">
+    <h2 id="h-activate">5. Activate</h2>
+    <p>Your people can then sign in through ${view.choice.name}. This completes the setup: the link then only shows a summary.</p>
+    ${body}
+  </section>`;
 }
 
 /** The setup page of an open ticket: five steps on one page, each form posting back to it. */

@@ -1,6 +1,6 @@
-import { subjectFor } from '../domain/oauth/profile.ts';
+import { subjectFor } from '../domain/profile.ts';
 import type { SetupView } from '../domain/tickets/setup-view.ts';
-import type { SetupTestResult } from '../domain/tickets/test-results.ts';
+import type { TestSignInResult } from '../storage/schema.ts';
 import { html, page, type SafeHtml } from './html.ts';
 import { SETUP_SCRIPT_PATH } from './setup-page.ts';
 
@@ -52,7 +52,7 @@ export function sessionNeededPage(requestId: string): string {
 }
 
 /** What a test sign-in brought back: the profile and every attribute, or the diagnosed failure. */
-export function testResultPage(input: { token: string; result: SetupTestResult | undefined; view: SetupView; requestId: string }): string {
+export function testResultPage(input: { token: string; result: TestSignInResult | undefined; view: SetupView; requestId: string }): string {
   const { result, view } = input;
   const back = html`<p><a class="button" href="/setup/${input.token}#step-test">Back to the setup</a></p>`;
   let body: SafeHtml;
@@ -90,8 +90,8 @@ export function setupSummaryPage(input: { view: SetupView; notice?: string | und
     ['Connection', `${c.name} (${c.id})`],
     ['Status', c.enabled ? 'active' : 'disabled by the service provider'],
   ];
-  if (c.saml !== null) {
-    facts.push(['IdP entity ID', c.saml.idpEntityId ?? ''], ['ACS URL', c.sp!.acsUrl], ['SP entity ID', c.sp!.entityId]);
+  if (c.saml !== null && c.sp !== null) {
+    facts.push(['IdP entity ID', c.saml.idpEntityId ?? ''], ['ACS URL', c.sp.acsUrl], ['SP entity ID', c.sp.entityId]);
     for (const cert of c.saml.certificates)
       facts.push([`Certificate ${cert.subject}`, `SHA-256 ${cert.fingerprintSha256}, valid until ${cert.notAfter}`]);
   } else if (c.oidc !== null) {

@@ -46,7 +46,7 @@ describe('parseCertificates', () => {
         .reverse()
         .join(', '),
     );
-    assert.match(info!.fingerprintSha256, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+    assert.match(info.fingerprintSha256, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
   });
 
   it('reads several PEM blocks, ignoring text around them, with CRLF line ends', () => {

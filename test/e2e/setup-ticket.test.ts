@@ -257,7 +257,7 @@ describe('self-service setup in a browser', () => {
       assert.equal(await appPage.textContent('p'), 'Signed in');
       assert.ok(landed, 'the browser reached the app with a code');
       await appContext.close();
-      const { userinfo } = await rp.finish(landed!, begun);
+      const { userinfo } = await rp.finish(landed, begun);
       assert.equal(userinfo.email, 'alice@example.com');
       assert.equal(
         userinfo.connection_id,

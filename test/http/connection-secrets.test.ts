@@ -128,7 +128,7 @@ for (const backend of testBackends()) {
       assert.match(privatePem, /BEGIN PRIVATE KEY/);
       const privateBody = privatePem.replace(/-----[A-Z ]+-----|\s/g, '');
       const dump = await dumpDatabase(t);
-      assert.ok(dump.includes('raw-secret') === false, 'client secret found in the database');
+      assert.ok(!dump.includes('raw-secret'), 'client secret found in the database');
       assert.ok(!dump.includes(secret));
       assert.ok(!dump.includes('PRIVATE KEY'));
       for (let i = 0; i + 64 <= privateBody.length; i += 64)

@@ -3,7 +3,6 @@ import { generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import type { Element } from '@xmldom/xmldom';
 import { createSelfSignedCertificate } from '../../src/crypto/self-signed.ts';
 import type { AppError } from '../../src/domain/errors.ts';
 import { NS, attr, children, firstChild, parseXml, textOf } from '../../src/domain/saml/xml.ts';
@@ -499,8 +498,8 @@ for (const backend of testBackends()) {
       assert.match(String(res.headers['content-type']), /^application\/samlmetadata\+xml/);
       const parsed = parseXml(res.body);
       assert.ok(parsed.ok, parsed.ok ? '' : parsed.error.message);
-      assert.equal(attr(parsed.root, 'entityID'), conn.sp.entityId);
-      const descriptor = children(parsed.root, NS.md, 'SPSSODescriptor')[0]!;
+      assert.equal(attr(parsed.value.root, 'entityID'), conn.sp.entityId);
+      const descriptor = children(parsed.value.root, NS.md, 'SPSSODescriptor')[0]!;
       assert.equal(attr(descriptor, 'AuthnRequestsSigned'), 'true');
       const acs = children(descriptor, NS.md, 'AssertionConsumerService');
       assert.deepEqual(
@@ -515,7 +514,9 @@ for (const backend of testBackends()) {
       assert.equal(keys.length, 1);
       const deploymentFingerprint = new X509Certificate(keys[0]!.certificate_pem!).fingerprint256;
       const keyDescriptors = (xml: string) => {
-        const root = (parseXml(xml) as { root: Element }).root;
+        const parsedXml = parseXml(xml);
+        assert.ok(parsedXml.ok);
+        const root = parsedXml.value.root;
         return children(children(root, NS.md, 'SPSSODescriptor')[0]!, NS.md, 'KeyDescriptor').map((kd) => {
           const data = firstChild(firstChild(kd, NS.ds, 'KeyInfo')!, NS.ds, 'X509Data')!;
           return [

@@ -191,7 +191,11 @@ for (const backend of testBackends()) {
       await scim(t, directory, { method: 'GET', path: '/Users?filter=userName%20eq%20%22x%22' });
       await scim(t, directory, { method: 'GET', path: '/Users?filter=bogus' });
       await scim(t, directory, { method: 'GET', path: '/Users', token: 'wrong-token' });
-      const trace = (await t.request({ method: 'GET', url: `/v1/directories/${directory.id}/requests` })).json();
+      // A request is traced once its answer is sent (an onResponse hook), so its row may come a moment after the answer.
+      const traceOf = async () => (await t.request({ method: 'GET', url: `/v1/directories/${directory.id}/requests` })).json();
+      let trace = await traceOf();
+      for (const deadline = Date.now() + 5000; trace.data.length < 3 && Date.now() < deadline; trace = await traceOf())
+        await new Promise((resolve) => setTimeout(resolve, 20));
       assert.deepEqual(
         trace.data.map((r: { status: number; scimType: string | null }) => [r.status, r.scimType]),
         [

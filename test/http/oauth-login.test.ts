@@ -55,7 +55,7 @@ for (const backend of testBackends()) {
         scope: 'openid email profile',
         ...params,
       });
-      return t.request({ method: 'GET', url: `/oauth/authorize?${query}`, token: null });
+      return t.request({ method: 'GET', url: `/oauth/authorize?${query.toString()}`, token: null });
     }
 
     /** authorize → the AuthnRequest's ID and the RelayState the IdP will send back. */
@@ -331,7 +331,7 @@ for (const backend of testBackends()) {
         redirect_uri: REDIRECT,
         organization: org.id,
       });
-      const refused = await t.request({ method: 'GET', url: `/oauth/authorize?${query}`, token: null });
+      const refused = await t.request({ method: 'GET', url: `/oauth/authorize?${query.toString()}`, token: null });
       assert.equal(new URL(refused.headers.location as string).searchParams.get('error'), 'access_denied');
     });
 

@@ -43,15 +43,20 @@ describe('security headers', () => {
       url: '/v1/applications',
       payload: { name: 'App', redirectUris: ['https://app.example/cb'] },
     });
-    const org = (await http.request({ method: 'POST', url: '/v1/organizations', payload: { name: 'Acme' } })).json() as { id: string };
+    const org = (await http.request({ method: 'POST', url: '/v1/organizations', payload: { name: 'Acme' } })).json<{ id: string }>();
     const ticket = await http.request({ method: 'POST', url: `/v1/organizations/${org.id}/sso/tickets`, payload: { type: 'saml' } });
+    const directory = await http.request({ method: 'POST', url: '/v1/directories', payload: { organizationId: org.id } });
+    const rotated = await http.request({ method: 'POST', url: `/v1/directories/${directory.json<{ id: string }>().id}/rotate-token` });
     for (const [res, secret] of [
       [key, 'token'],
       [application, 'clientSecret'],
       [ticket, 'ticketUrl'],
+      [directory, 'scim'],
+      [rotated, 'scim'],
     ] as const) {
-      assert.equal(res.statusCode, 201, res.body);
-      assert.equal(typeof res.json()[secret], 'string');
+      assert.equal(res.statusCode, res === rotated ? 200 : 201, res.body);
+      const body = res.json();
+      assert.equal(typeof (secret === 'scim' ? body.scim.token : body[secret]), 'string', `${secret}: the secret is in the answer`);
       assert.equal(res.headers['cache-control'], 'no-store', `${secret}: cache-control`);
       assert.equal(res.headers.pragma, 'no-cache', `${secret}: pragma`);
     }

@@ -264,7 +264,7 @@ for (const backend of testBackends()) {
 
       const activated = await postSetup(t, session, 'activate', { domains: ['initech.example', 'not-offered.example'] });
       assert.equal(activated.statusCode, 303, activated.body);
-      const summary = await getWithSession(t, session, activated.headers.location as string);
+      const summary = await getWithSession(t, session, activated.headers.location);
       assert.match(
         textOf(summary.body),
         /Single sign-on is now active.*Single sign-on is set up\. Nothing can be changed through this link any more.*Email domains initech\.example/,
@@ -297,7 +297,7 @@ for (const backend of testBackends()) {
       ).json();
       const authorize = await t.request({
         method: 'GET',
-        url: `/oauth/authorize?${new URLSearchParams({ response_type: 'code', client_id: application.clientId, redirect_uri: 'https://app.example.test/cb', organization: org.id })}`,
+        url: `/oauth/authorize?${new URLSearchParams({ response_type: 'code', client_id: application.clientId, redirect_uri: 'https://app.example.test/cb', organization: org.id }).toString()}`,
         token: null,
       });
       assert.equal(authorize.statusCode, 302);

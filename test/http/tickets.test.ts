@@ -333,7 +333,12 @@ for (const backend of testBackends()) {
 describe('logs', () => {
   test('a setup token never reaches the request log', async () => {
     const lines: string[] = [];
-    const sink = new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) });
+    const sink = new Writable({
+      write: (chunk, _enc, done) => {
+        lines.push(String(chunk));
+        done();
+      },
+    });
     const database = await openTestDatabase('pglite');
     const config = loadConfig({ LANYARD_SECRET_KEY: randomBytes(32).toString('base64'), LANYARD_PUBLIC_URL: PUBLIC_URL });
     const deps = createDeps(config, { db: database.db, logger: pino({ level: 'info' }, sink) });

@@ -11,7 +11,11 @@ import { runServerToExit, startServer } from '../support/server-process.ts';
 const api = (url: string, token: string, path: string, init: RequestInit = {}) =>
   fetch(`${url}${path}`, {
     ...init,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(init.headers ?? {}) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      ...(init.headers as Record<string, string> | undefined),
+    },
   });
 
 describe('the server process', () => {

@@ -445,9 +445,9 @@ describe('error catalogue', () => {
         assert.ok(isSamlErrorCode(match[1]!), `${file} uses undocumented code ${match[1]}`);
       }
     }
-    for (const [code, description] of Object.entries(SAML_ERROR_CATALOGUE)) {
+    for (const [code, entry] of Object.entries(SAML_ERROR_CATALOGUE)) {
       assert.match(code, /^saml_[a-z0-9_]+$/);
-      assert.ok(description.length > 10, code);
+      assert.ok(entry.description.length > 10, code);
     }
   });
 });

@@ -35,7 +35,7 @@ describe('createAuthnRequest', () => {
     assert.equal(built.id, `_${Buffer.from(randomBytes(20)).toString('hex')}`);
     const parsed = parseXml(built.xml);
     assert.ok(parsed.ok);
-    const root = parsed.root;
+    const root = parsed.value.root;
     assert.equal(root.namespaceURI, NS.samlp);
     assert.equal(root.localName, 'AuthnRequest');
     assert.equal(attr(root, 'ID'), built.id);
@@ -52,7 +52,7 @@ describe('createAuthnRequest', () => {
     assert.equal(attr(policy[0]!, 'AllowCreate'), 'true');
     // Issuer precedes NameIDPolicy (SAML core §3.2.1, §3.4.1 sequence).
     assert.deepEqual(
-      [...parsed.document.getElementsByTagName('*')].map((el) => el.localName),
+      [...parsed.value.document.getElementsByTagName('*')].map((el) => el.localName),
       ['AuthnRequest', 'Issuer', 'NameIDPolicy'],
     );
   });
@@ -72,9 +72,9 @@ describe('createAuthnRequest', () => {
     const parsed = parseXml(built.xml);
     assert.ok(parsed.ok);
     assert.equal(built.id, 'req_1');
-    assert.equal(attr(parsed.root, 'AssertionConsumerServiceURL'), 'https://sp.example/acs?a=1&b="2"');
-    assert.equal(attr(parsed.root, 'ForceAuthn'), 'true');
-    const policy = firstChild(parsed.root, NS.samlp, 'NameIDPolicy')!;
+    assert.equal(attr(parsed.value.root, 'AssertionConsumerServiceURL'), 'https://sp.example/acs?a=1&b="2"');
+    assert.equal(attr(parsed.value.root, 'ForceAuthn'), 'true');
+    const policy = firstChild(parsed.value.root, NS.samlp, 'NameIDPolicy')!;
     assert.equal(attr(policy, 'Format'), undefined);
     assert.equal(attr(policy, 'AllowCreate'), 'false');
   });

@@ -14,7 +14,7 @@ import { childElements, descendants, parseXml } from '../../src/domain/saml/xml.
 function parse(xml: string): Element {
   const parsed = parseXml(xml);
   if (!parsed.ok) throw new Error(parsed.error.message);
-  return parsed.root;
+  return parsed.value.root;
 }
 
 /** The element at child-element indexes `path` below the root of `xml`. */
@@ -185,7 +185,7 @@ test('thousands of namespace declarations or attributes cost linear time, not qu
   const attributes = Array.from({ length: 20_000 }, (_, i) => ` p${i}:a="1"`).join('');
   const parsed = parseXml(`<r${declarations}><a>${children}</a><c${attributes}/></r>`, 4 * 1024 * 1024);
   assert.ok(parsed.ok);
-  const [a, c] = childElements(parsed.root);
+  const [a, c] = childElements(parsed.value.root);
   const started = performance.now();
   const prefixes = Array.from({ length: 30_000 }, (_, i) => `p${i}`);
   for (const variant of ['inclusive10', 'exclusive'] as const) {

@@ -7,7 +7,7 @@ import { children, parseXml } from '../../src/domain/saml/xml.ts';
 function parse(xml: string): Element {
   const parsed = parseXml(xml);
   if (!parsed.ok) throw new Error(parsed.error.message);
-  return parsed.root;
+  return parsed.value.root;
 }
 
 const method = (uri: string) => c14nMethod(uri)!;

@@ -168,7 +168,7 @@ test('SAML conformance corpus: every fixture classified right', { skip: !corpusP
       continue;
     }
     const codes = acceptableCodes(entry);
-    if (!isSamlErrorCode(result.error.code)) misses.push(`${entry.id}: undocumented code ${result.error.code}`);
+    if (!isSamlErrorCode(result.error.code)) misses.push(`${entry.id}: undocumented code ${String(result.error.code)}`);
     else if (!codes.includes(result.error.code))
       misses.push(
         `${entry.id}: ${entry.reason} refused with ${result.error.code} (${result.error.message}); expected one of ${codes.join(', ')}`,

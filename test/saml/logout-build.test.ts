@@ -36,7 +36,7 @@ function built(input: LogoutRequestInput = base) {
 function parse(xml: string) {
   const parsed = parseXml(xml);
   if (!parsed.ok) assert.fail(parsed.error.message);
-  return parsed;
+  return parsed.value;
 }
 
 describe('createLogoutRequest (SAML core §3.7.1)', () => {

@@ -86,7 +86,7 @@ async function loginAlice(
   // here from the response it has just verified (one Assertion, one Subject, one NameID).
   const parsed = parseXml(xml);
   assert.ok(parsed.ok);
-  const nameIds = parsed.document.getElementsByTagNameNS(NS.saml, 'NameID');
+  const nameIds = parsed.value.document.getElementsByTagNameNS(NS.saml, 'NameID');
   assert.equal(nameIds.length, 1);
   const element = nameIds.item(0) ?? assert.fail('no NameID');
   assert.ok(verified.value.sessionIndex !== null, 'SimpleSAMLphp sends a SessionIndex');

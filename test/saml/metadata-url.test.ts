@@ -7,13 +7,14 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import {
   METADATA_URL_ERROR_CATALOGUE,
-  classifyAddress,
   fetchMetadataUrl as fetchMetadataUrlUnderTest,
-  type MetadataUrlDeps,
   type MetadataUrlErrorCode,
   type MetadataUrlOptions,
-  type ResolvedAddress,
-} from '../../src/domain/connections/metadata-url.ts';
+} from '../../src/domain/connections/saml-config.ts';
+import { classifyAddress } from '../../src/net/address-policy.ts';
+import type { Lookup, ResolvedAddress } from '../../src/net/guarded-fetch.ts';
+
+type MetadataUrlDeps = { lookup: Lookup };
 import { generateSelfSignedKeyPair } from '../../src/crypto/self-signed.ts';
 
 const metadataXml = readFileSync(new URL('../fixtures/metadata/okta.xml', import.meta.url), 'utf8');

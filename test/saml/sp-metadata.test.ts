@@ -26,11 +26,11 @@ const input: SpMetadataInput = {
 function descriptorOf(xml: string): { root: Element; descriptor: Element } {
   const parsed = parseXml(xml);
   assert.ok(parsed.ok, parsed.ok ? '' : parsed.error.message);
-  assert.equal(parsed.root.namespaceURI, NS.md);
-  assert.equal(parsed.root.localName, 'EntityDescriptor');
-  const descriptors = children(parsed.root, NS.md, 'SPSSODescriptor');
+  assert.equal(parsed.value.root.namespaceURI, NS.md);
+  assert.equal(parsed.value.root.localName, 'EntityDescriptor');
+  const descriptors = children(parsed.value.root, NS.md, 'SPSSODescriptor');
   assert.equal(descriptors.length, 1);
-  return { root: parsed.root, descriptor: descriptors[0]! };
+  return { root: parsed.value.root, descriptor: descriptors[0]! };
 }
 
 function keyDescriptors(descriptor: Element): Map<string, Element> {

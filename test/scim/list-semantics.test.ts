@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
-import { compileFilter } from '../../src/domain/scim/filter-sql.ts';
+import { compileFilter } from '../../src/storage/scim-filter-sql.ts';
 import { parseFilter } from '../../src/domain/scim/filter-parser.ts';
 import { GROUP_KIND, USER_KIND, type ResourceKind } from '../../src/domain/scim/schema.ts';
 import { createTestApp, testBackends, type TestApp } from '../support/app.ts';

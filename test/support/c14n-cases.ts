@@ -23,7 +23,7 @@ export interface C14nCase {
 export function parseDocument(xml: string): { document: Document; root: Element } {
   const parsed = parseXml(xml);
   if (!parsed.ok) throw new Error(parsed.error.message);
-  return parsed;
+  return parsed.value;
 }
 
 /** The element at `path` (child-element indexes) below `root`. */

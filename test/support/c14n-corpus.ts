@@ -55,7 +55,7 @@ export function loadCorpusDocuments(): { documents: CorpusDocument[]; unparsable
       continue;
     }
     documents.push({ id: entry.id, xml, certFile: join(corpusDir, entry.cert_file) });
-    if (entry.sp_key_file !== null) documents.push(...decryptedDocuments(entry, parsed.root));
+    if (entry.sp_key_file !== null) documents.push(...decryptedDocuments(entry, parsed.value.root));
   }
   return { documents, unparsable };
 }

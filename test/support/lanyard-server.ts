@@ -51,7 +51,7 @@ export async function createApplication(
     payload: { name: 'Test app', redirectUris: [redirectUri], defaultRedirectUri: redirectUri, ...extra },
   });
   if (res.statusCode !== 201) throw new Error(`creating the application failed: ${res.body}`);
-  const app = res.json() as { id: string; clientId: string; clientSecret: string };
+  const app = res.json<{ id: string; clientId: string; clientSecret: string }>();
   return { ...app, redirectUri };
 }
 

@@ -141,14 +141,14 @@ export function signPost(xml: string, o: PostSignOptions = {}): string {
   const signer = new SignedXml({
     privateKey: o.keyPem ?? testKeys.idpKeyPem,
     publicCert: o.certPem ?? testKeys.idpCertPem,
-    signatureAlgorithm: (o.signatureAlgorithm ?? ALGORITHMS.rsaSha256) as never,
+    signatureAlgorithm: o.signatureAlgorithm ?? ALGORITHMS.rsaSha256,
     canonicalizationAlgorithm: ALGORITHMS.excC14n,
   });
   const xpath = o.referenceId === undefined ? '/*' : `//*[@ID='${o.referenceId}']`;
   signer.addReference({
     xpath,
     transforms: [ALGORITHMS.enveloped, ALGORITHMS.excC14n] as never,
-    digestAlgorithm: ALGORITHMS.sha256 as never,
+    digestAlgorithm: ALGORITHMS.sha256,
   });
   signer.computeSignature(xml, { prefix: 'ds', location: { reference: "/*/*[local-name(.)='Issuer']", action: 'after' } });
   return signer.getSignedXml();

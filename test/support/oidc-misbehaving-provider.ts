@@ -101,7 +101,7 @@ export async function startMisbehavingProvider(redirectUri: string): Promise<Mis
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', issuer);
     if (url.pathname === '/.well-known/openid-configuration') {
-      return send(res, 200, {
+      send(res, 200, {
         issuer,
         authorization_endpoint: `${issuer}/authorize`,
         token_endpoint: `${issuer}/token`,
@@ -110,17 +110,23 @@ export async function startMisbehavingProvider(redirectUri: string): Promise<Mis
         response_types_supported: ['code'],
         id_token_signing_alg_values_supported: ['RS256'],
       });
+      return;
     }
     if (url.pathname === '/jwks') {
       provider.jwksFetches++;
       // The rotated key is published from the moment it is used: a fresh fetch finds it.
-      return send(res, 200, { keys: provider.behaviour === 'rotated-key' ? [current.publicJwk, rotated.publicJwk] : [current.publicJwk] });
+      send(res, 200, { keys: provider.behaviour === 'rotated-key' ? [current.publicJwk, rotated.publicJwk] : [current.publicJwk] });
+      return;
     }
-    if (url.pathname === '/authorize') return authorize(url, res);
+    if (url.pathname === '/authorize') {
+      authorize(url, res);
+      return;
+    }
     if (url.pathname === '/token' && req.method === 'POST') return token(req, res);
     if (url.pathname === '/userinfo') {
       const sub = provider.behaviour === 'userinfo-other-subject' ? 'someone-else' : PERSON.sub;
-      return send(res, 200, { ...PERSON, sub });
+      send(res, 200, { ...PERSON, sub });
+      return;
     }
     send(res, 404, { error: 'not_found' });
   }
@@ -154,7 +160,8 @@ export async function startMisbehavingProvider(redirectUri: string): Promise<Mis
       .split(':')
       .map(decodeURIComponent);
     if (id !== provider.clientId || secret !== provider.clientSecret) {
-      return send(res, 401, { error: 'invalid_client', error_description: 'client authentication failed' });
+      send(res, 401, { error: 'invalid_client', error_description: 'client authentication failed' });
+      return;
     }
     const issued = codes.get(form.get('code') ?? '');
     codes.delete(form.get('code') ?? '');
@@ -165,7 +172,8 @@ export async function startMisbehavingProvider(redirectUri: string): Promise<Mis
       issued.redirectUri !== form.get('redirect_uri') ||
       createHash('sha256').update(verifier).digest('base64url') !== issued.challenge
     ) {
-      return send(res, 400, { error: 'invalid_grant', error_description: 'code, redirect_uri or code_verifier do not match' });
+      send(res, 400, { error: 'invalid_grant', error_description: 'code, redirect_uri or code_verifier do not match' });
+      return;
     }
     send(res, 200, {
       access_token: randomBytes(16).toString('base64url'),

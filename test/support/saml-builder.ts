@@ -167,7 +167,7 @@ export function sign(xml: string, options: SignOptions): string {
   const signer = new SignedXml({
     privateKey: options.keyPem ?? testKeys.idpKeyPem,
     publicCert: options.certPem ?? testKeys.idpCertPem,
-    signatureAlgorithm: (options.signatureAlgorithm ?? ALGORITHMS.rsaSha256) as never,
+    signatureAlgorithm: options.signatureAlgorithm ?? ALGORITHMS.rsaSha256,
     canonicalizationAlgorithm: ALGORITHMS.excC14n,
   });
   (signer.CanonicalizationAlgorithms as Record<string, unknown>)[ALGORITHMS.xpath] = PassThroughTransform;
@@ -175,8 +175,8 @@ export function sign(xml: string, options: SignOptions): string {
   const xpath = `//*[local-name(.)='${element}']`;
   signer.addReference({
     xpath,
-    transforms: (options.transforms ?? [ALGORITHMS.enveloped, ALGORITHMS.excC14n]) as never,
-    digestAlgorithm: (options.digestAlgorithm ?? ALGORITHMS.sha256) as never,
+    transforms: options.transforms ?? [ALGORITHMS.enveloped, ALGORITHMS.excC14n],
+    digestAlgorithm: options.digestAlgorithm ?? ALGORITHMS.sha256,
   });
   const hasIssuer = new RegExp(`<samlp?:${element}[^>]*>(<ds:Signature.*</ds:Signature>)?<saml:Issuer`).test(xml);
   const location = hasIssuer

@@ -63,7 +63,7 @@ export async function createFilterFixture(t: TestApp): Promise<FilterFixture> {
     assert.equal(res.statusCode, 201, res.body);
     groups[key] = res.json().id;
   }
-  return { directory, users: users as FilterFixture['users'], groups: groups as FilterFixture['groups'] };
+  return { directory, users, groups };
 }
 
 /** Replaces `$alice`, `$engineering`, … in a filter by the fixture's ids. */

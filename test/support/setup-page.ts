@@ -20,7 +20,7 @@ export async function createTicket(t: TestApp, organizationId: string, body: Rec
     ...(token ? { token } : {}),
   });
   assert.equal(res.statusCode, 201, res.body);
-  return res.json() as { id: string; connectionId: string; ticketUrl: string; expiresAt: string; status: string; organizationId: string };
+  return res.json<{ id: string; connectionId: string; ticketUrl: string; expiresAt: string; status: string; organizationId: string }>();
 }
 
 /** The `name=value` of the cookie a response sets. */

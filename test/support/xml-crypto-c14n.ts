@@ -44,7 +44,7 @@ export function xmlCryptoCanonicalize(root: Element, c14nCase: C14nCase): string
     : withComments
       ? new C14nCanonicalizationWithComments()
       : new C14nCanonicalization();
-  return canonicalizer.process(apex as never, {
+  return canonicalizer.process(apex, {
     ancestorNamespaces: inheritedNamespaces(apex),
     inclusiveNamespacesPrefixList: [...c14nCase.prefixes],
   });

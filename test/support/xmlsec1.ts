@@ -52,6 +52,7 @@ async function runXmlsec1(args: readonly string[], xml: string): Promise<{ stdou
     const { stdout, stderr } = await new Promise<{ stdout: Buffer; stderr: Buffer }>((resolve, reject) => {
       execFile('xmlsec1', argv, { encoding: 'buffer', timeout: TIMEOUT_MS, maxBuffer: 256 * 1024 * 1024 }, (error, out, err) => {
         // A failed verification exits non-zero but still prints what was canonicalized; only a kill is fatal.
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- an ExecFileException is an Error; its type hides it
         if (error !== null && (error.killed || typeof error.code !== 'number')) reject(error);
         else resolve({ stdout: out, stderr: err });
       });

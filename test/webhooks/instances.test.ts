@@ -143,7 +143,7 @@ describe('webhooks across processes and instances', () => {
               await recordEvent(trx, { now: new Date(), random: randomBytes }, SYSTEM_ACTOR, {
                 type: 'organization.created',
                 organizationId: null,
-                summary: { n: batch * 50 + i },
+                summary: { name: `org ${batch * 50 + i}`, externalId: null, domains: [] },
               }),
             );
           }

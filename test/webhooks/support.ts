@@ -6,8 +6,8 @@ import type { Receiver } from '../support/webhook-receiver.ts';
 export interface Harness {
   readonly t: TestApp;
   /** Moves Lanyard's clock (and the receiver's judgement of timestamps) forward. */
-  advance(ms: number): void;
-  now(): Date;
+  readonly advance: (ms: number) => void;
+  readonly now: () => Date;
 }
 
 /** A test app whose clock starts at the real time and moves only when told. */
@@ -25,16 +25,14 @@ export async function createHarness(backend: Backend): Promise<Harness> {
 
 /** An organization and an endpoint for its events at `receiver`, which is told the secret. */
 export async function endpointFor(t: TestApp, receiver: Receiver, extra: Record<string, unknown> = {}) {
-  const org = (await t.request({ method: 'POST', url: '/v1/organizations', payload: { name: 'Webhook test org' } })).json() as {
-    id: string;
-  };
+  const org = (await t.request({ method: 'POST', url: '/v1/organizations', payload: { name: 'Webhook test org' } })).json<{ id: string }>();
   const res = await t.request({
     method: 'POST',
     url: '/v1/webhook-endpoints',
     payload: { url: receiver.url, organizationId: org.id, ...extra },
   });
   if (res.statusCode !== 201) throw new Error(`creating the endpoint failed: ${res.body}`);
-  const endpoint = res.json() as { id: string; secret: string };
+  const endpoint = res.json<{ id: string; secret: string }>();
   receiver.secrets = [endpoint.secret];
   return { org, endpoint };
 }
@@ -42,11 +40,9 @@ export async function endpointFor(t: TestApp, receiver: Receiver, extra: Record<
 /** Records an `organization.updated` event (a rename) and returns its event id. */
 export async function renameOrganization(t: TestApp, orgId: string, name: string): Promise<string> {
   await t.request({ method: 'PATCH', url: `/v1/organizations/${orgId}`, payload: { name } });
-  const events = (
-    await t.request({ method: 'GET', url: `/v1/events?organizationId=${orgId}&type=organization.updated&limit=100` })
-  ).json() as {
+  const events = (await t.request({ method: 'GET', url: `/v1/events?organizationId=${orgId}&type=organization.updated&limit=100` })).json<{
     data: { id: string }[];
-  };
+  }>();
   const last = events.data[events.data.length - 1];
   if (last === undefined) throw new Error('no organization.updated event');
   return last.id;
@@ -56,17 +52,15 @@ export async function renameOrganization(t: TestApp, orgId: string, name: string
 export async function deliveriesOf(t: TestApp, endpointId: string, query = '') {
   const res = await t.request({ method: 'GET', url: `/v1/webhook-endpoints/${endpointId}/deliveries?limit=100${query}` });
   if (res.statusCode !== 200) throw new Error(`listing deliveries failed: ${res.body}`);
-  return (
-    res.json() as {
-      data: {
-        id: string;
-        eventId: string;
-        eventType: string;
-        status: string;
-        attemptCount: number;
-        nextAttemptAt: string | null;
-        attempts: { statusCode: number | null; error: string | null; latencyMs: number; responseBody: string | null }[];
-      }[];
-    }
-  ).data;
+  return res.json<{
+    data: {
+      id: string;
+      eventId: string;
+      eventType: string;
+      status: string;
+      attemptCount: number;
+      nextAttemptAt: string | null;
+      attempts: { statusCode: number | null; error: string | null; latencyMs: number; responseBody: string | null }[];
+    }[];
+  }>().data;
 }

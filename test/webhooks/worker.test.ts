@@ -16,7 +16,7 @@ import { createWebhookWorker, type WebhookWorkerOptions } from '../../src/domain
 import { systemLookup } from '../../src/net/guarded-fetch.ts';
 import { migrations } from '../../src/storage/migrations/index.ts';
 import { openDatabase, migrateToLatest } from '../../src/storage/database.ts';
-import { createTestApp, testBackends, type TestApp } from '../support/app.ts';
+import { createTestApp, testBackends } from '../support/app.ts';
 import { startReceiver, type Receiver } from '../support/webhook-receiver.ts';
 import { createHarness, deliveriesOf, endpointFor, renameOrganization, type Harness } from './support.ts';
 
@@ -177,9 +177,10 @@ for (const backend of testBackends()) {
         });
         assert.equal((await migrator.migrateTo('0004-tickets')).error, undefined);
         const deps = { now: new Date(), random: randomBytes };
-        const old = await recordEvent(handle.db, deps, SYSTEM_ACTOR, { type: 'organization.created', organizationId: null, summary: {} });
+        const summary = { name: 'Acme', externalId: null, domains: [] };
+        const old = await recordEvent(handle.db, deps, SYSTEM_ACTOR, { type: 'organization.created', organizationId: null, summary });
         await migrateToLatest(handle.db, backend === 'postgres' ? { schema } : {});
-        const fresh = await recordEvent(handle.db, deps, SYSTEM_ACTOR, { type: 'organization.created', organizationId: null, summary: {} });
+        const fresh = await recordEvent(handle.db, deps, SYSTEM_ACTOR, { type: 'organization.created', organizationId: null, summary });
         const rows = await handle.db.selectFrom('events').select(['id', 'dispatched_at']).orderBy('id').execute();
         assert.notEqual(rows.find((r) => r.id === old)?.dispatched_at, null);
         assert.equal(rows.find((r) => r.id === fresh)?.dispatched_at, null);

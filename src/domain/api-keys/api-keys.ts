@@ -1,21 +1,21 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import { hashToken, newId, randomToken, type Clock, type RandomBytes } from '../../crypto/tokens.ts';
+import {
+  findApiKey,
+  findApiKeyByTokenHash,
+  insertApiKey,
+  listApiKeys,
+  lockForBootstrap,
+  revokeApiKey,
+  touchApiKey,
+} from '../../storage/api-keys.ts';
+import { organizationExists } from '../../storage/organizations.ts';
 import { decodeCursor, toPage, type Page } from '../../storage/pagination.ts';
 import type { ApiKeyRow, Database } from '../../storage/schema.ts';
+import type { ApiKey, CreateApiKeyBody } from '../../http/schemas/api-keys.ts';
 import { canSee, SYSTEM_ACTOR, type Actor } from '../actor.ts';
 import { AppError, notFound } from '../errors.ts';
 import { recordEvent } from '../events/events.ts';
-
-/** An API key as the API shows it; the token appears once, in the answer to its creation. */
-export interface ApiKey {
-  id: string;
-  name: string;
-  organizationId: string | null;
-  scope: 'admin' | 'organization';
-  createdAt: string;
-  lastUsedAt: string | null;
-  revokedAt: string | null;
-}
 
 export interface ApiKeyServiceDeps {
   readonly db: Kysely<Database>;
@@ -25,8 +25,6 @@ export interface ApiKeyServiceDeps {
 
 // How stale last_used_at may get: writing it on every request would turn reads into writes.
 const LAST_USED_RESOLUTION_MS = 60_000;
-// Serializes bootstrap across instances starting at once on one database.
-const BOOTSTRAP_LOCK = 7_318_201_104;
 
 /**
  * API keys: `key_…` ids, tokens `<id>.<secret>` of which only a SHA-256 is stored. A token is
@@ -39,11 +37,7 @@ export function createApiKeyService(deps: ApiKeyServiceDeps) {
     const now = clock();
     const id = newId('key', now, random);
     const secretToken = token ?? `${id}.${randomToken(random)}`;
-    const row = await trx
-      .insertInto('api_keys')
-      .values({ id, name, organization_id: organizationId, token_hash: hashToken(secretToken), created_at: now })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const row = await insertApiKey(trx, { id, name, organization_id: organizationId, token_hash: hashToken(secretToken), created_at: now });
     await recordEvent(trx, { now, random }, actor, {
       type: 'api_key.created',
       organizationId,
@@ -54,7 +48,7 @@ export function createApiKeyService(deps: ApiKeyServiceDeps) {
 
   return {
     /** Creates a key; an organization key may only create keys for its own organization. */
-    async create(actor: Actor, input: { name: string; organizationId?: string | null | undefined }): Promise<ApiKey & { token: string }> {
+    async create(actor: Actor, input: CreateApiKeyBody): Promise<ApiKey & { token: string }> {
       // Omitted: the actor's own scope. Explicit null: an admin key, which only an admin may mint.
       const organizationId = input.organizationId === undefined ? actor.organizationId : input.organizationId;
       if (actor.organizationId !== null && organizationId !== actor.organizationId) {
@@ -62,8 +56,7 @@ export function createApiKeyService(deps: ApiKeyServiceDeps) {
       }
       return db.transaction().execute(async (trx) => {
         if (organizationId !== null) {
-          const exists = await trx.selectFrom('organizations').select('id').where('id', '=', organizationId).executeTakeFirst();
-          if (exists === undefined)
+          if (!(await organizationExists(trx, organizationId)))
             throw new AppError('validation_failed', 'organizationId names no organization', [
               { field: 'organizationId', message: 'no such organization' },
             ]);
@@ -74,18 +67,12 @@ export function createApiKeyService(deps: ApiKeyServiceDeps) {
 
     async list(actor: Actor, query: { limit: number; cursor?: string | undefined }): Promise<Page<ApiKey>> {
       const after = decodeCursor(query.cursor);
-      let q = db
-        .selectFrom('api_keys')
-        .selectAll()
-        .orderBy('id')
-        .limit(query.limit + 1);
-      if (actor.organizationId !== null) q = q.where('organization_id', '=', actor.organizationId);
-      if (after !== undefined) q = q.where('id', '>', after);
-      return toPage(await q.execute(), query.limit, toApiKey);
+      const rows = await listApiKeys(db, { organizationId: actor.organizationId ?? undefined, after, limit: query.limit });
+      return toPage(rows, query.limit, toApiKey);
     },
 
     async get(actor: Actor, id: string): Promise<ApiKey> {
-      const row = await db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
+      const row = await findApiKey(db, id);
       if (row === undefined || (actor.organizationId !== null && !(row.organization_id !== null && canSee(actor, row.organization_id))))
         throw notFound('API key');
       return toApiKey(row);
@@ -96,7 +83,7 @@ export function createApiKeyService(deps: ApiKeyServiceDeps) {
       const key = await this.get(actor, id);
       const now = clock();
       await db.transaction().execute(async (trx) => {
-        await trx.updateTable('api_keys').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+        await revokeApiKey(trx, id, now);
         await recordEvent(trx, { now, random }, actor, {
           type: 'api_key.revoked',
           organizationId: key.organizationId,
@@ -107,11 +94,11 @@ export function createApiKeyService(deps: ApiKeyServiceDeps) {
 
     /** The actor a bearer token stands for, or null when it is unknown or revoked. */
     async authenticate(token: string, requestId: string | null): Promise<Actor | null> {
-      const row = await db.selectFrom('api_keys').selectAll().where('token_hash', '=', hashToken(token)).executeTakeFirst();
+      const row = await findApiKeyByTokenHash(db, hashToken(token));
       if (row === undefined || row.revoked_at !== null) return null;
       const now = clock();
       if (row.last_used_at === null || now.getTime() - row.last_used_at.getTime() > LAST_USED_RESOLUTION_MS) {
-        await db.updateTable('api_keys').set({ last_used_at: now }).where('id', '=', row.id).execute();
+        await touchApiKey(db, row.id, now);
       }
       return { id: row.id, organizationId: row.organization_id, requestId };
     },
@@ -122,9 +109,7 @@ export function createApiKeyService(deps: ApiKeyServiceDeps) {
      */
     async bootstrap(token?: string): Promise<(ApiKey & { token: string }) | null> {
       return db.transaction().execute(async (trx) => {
-        await sql`select pg_advisory_xact_lock(${BOOTSTRAP_LOCK})`.execute(trx);
-        const any = await trx.selectFrom('api_keys').select('id').limit(1).executeTakeFirst();
-        if (any !== undefined) return null;
+        if ((await lockForBootstrap(trx)).anyKey) return null;
         return insertKey(trx, SYSTEM_ACTOR, 'bootstrap admin key', null, token);
       });
     },

@@ -1,42 +1,32 @@
 import type { Kysely } from 'kysely';
 import { constantTimeEqual, hashToken, newId, randomToken, type Clock, type RandomBytes } from '../../crypto/tokens.ts';
+import {
+  deleteApplication,
+  findApplication,
+  findApplicationByClientId,
+  insertApplication,
+  listApplications,
+  updateApplication,
+} from '../../storage/applications.ts';
 import { decodeCursor, toPage, type Page } from '../../storage/pagination.ts';
 import type { ApplicationRow, Database } from '../../storage/schema.ts';
+import type { Application, CreateApplicationBody, UpdateApplicationBody } from '../../http/schemas/applications.ts';
 import { requireAdmin, type Actor } from '../actor.ts';
 import { AppError, notFound } from '../errors.ts';
 import { recordEvent } from '../events/events.ts';
 import { validateRedirectUris } from './redirect-uris.ts';
-
-/** An application (OAuth client) as the API shows it; the secret appears once, at creation. */
-export interface Application {
-  id: string;
-  name: string;
-  clientId: string;
-  redirectUris: string[];
-  defaultRedirectUri: string | null;
-  organizationIds: string[] | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface ApplicationInput {
-  name: string;
-  redirectUris: string[];
-  defaultRedirectUri?: string | null | undefined;
-  organizationIds?: string[] | null | undefined;
-}
 
 /** Applications: the SaaS company's apps that send users to Lanyard to sign in. Admin keys only. */
 export function createApplicationService(deps: { db: Kysely<Database>; clock: Clock; random: RandomBytes }) {
   const { db, clock, random } = deps;
 
   async function load(id: string): Promise<ApplicationRow> {
-    const row = await db.selectFrom('applications').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await findApplication(db, id);
     if (row === undefined) throw notFound('application');
     return row;
   }
 
-  function check(input: ApplicationInput): void {
+  function check(input: CreateApplicationBody): void {
     validateRedirectUris(input.redirectUris);
     if (input.defaultRedirectUri != null && !input.redirectUris.includes(input.defaultRedirectUri)) {
       throw new AppError('validation_failed', 'defaultRedirectUri must be one of redirectUris', [
@@ -46,28 +36,24 @@ export function createApplicationService(deps: { db: Kysely<Database>; clock: Cl
   }
 
   return {
-    async create(actor: Actor, input: ApplicationInput): Promise<Application & { clientSecret: string }> {
+    async create(actor: Actor, input: CreateApplicationBody): Promise<Application & { clientSecret: string }> {
       requireAdmin(actor, 'manage applications');
       check(input);
       const now = clock();
       const id = newId('app', now, random);
       const clientSecret = randomToken(random);
       const row = await db.transaction().execute(async (trx) => {
-        const inserted = await trx
-          .insertInto('applications')
-          .values({
-            id,
-            name: input.name,
-            client_id: `client_${randomToken(random, 16)}`,
-            client_secret_hash: hashToken(clientSecret),
-            redirect_uris: JSON.stringify(input.redirectUris),
-            default_redirect_uri: input.defaultRedirectUri ?? null,
-            organization_ids: input.organizationIds == null ? null : JSON.stringify(input.organizationIds),
-            created_at: now,
-            updated_at: now,
-          })
-          .returningAll()
-          .executeTakeFirstOrThrow();
+        const inserted = await insertApplication(trx, {
+          id,
+          name: input.name,
+          client_id: `client_${randomToken(random, 16)}`,
+          client_secret_hash: hashToken(clientSecret),
+          redirect_uris: input.redirectUris,
+          default_redirect_uri: input.defaultRedirectUri ?? null,
+          organization_ids: input.organizationIds ?? null,
+          created_at: now,
+          updated_at: now,
+        });
         await recordEvent(trx, { now, random }, actor, {
           type: 'application.created',
           organizationId: null,
@@ -86,34 +72,29 @@ export function createApplicationService(deps: { db: Kysely<Database>; clock: Cl
     async list(actor: Actor, query: { limit: number; cursor?: string | undefined }): Promise<Page<Application>> {
       requireAdmin(actor, 'manage applications');
       const after = decodeCursor(query.cursor);
-      let q = db
-        .selectFrom('applications')
-        .selectAll()
-        .orderBy('id')
-        .limit(query.limit + 1);
-      if (after !== undefined) q = q.where('id', '>', after);
-      return toPage(await q.execute(), query.limit, toApplication);
+      return toPage(await listApplications(db, { after, limit: query.limit }), query.limit, toApplication);
     },
 
-    async update(actor: Actor, id: string, input: Partial<ApplicationInput>): Promise<Application> {
+    async update(actor: Actor, id: string, input: UpdateApplicationBody): Promise<Application> {
       requireAdmin(actor, 'manage applications');
       const current = toApplication(await load(id));
-      const next = { ...current, ...Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) } as ApplicationInput;
+      // An absent field keeps the stored value; null (where allowed) clears it.
+      const next: CreateApplicationBody = {
+        name: input.name ?? current.name,
+        redirectUris: input.redirectUris ?? current.redirectUris,
+        defaultRedirectUri: input.defaultRedirectUri === undefined ? current.defaultRedirectUri : input.defaultRedirectUri,
+        organizationIds: input.organizationIds === undefined ? current.organizationIds : input.organizationIds,
+      };
       check(next);
       const now = clock();
       return db.transaction().execute(async (trx) => {
-        const row = await trx
-          .updateTable('applications')
-          .set({
-            name: next.name,
-            redirect_uris: JSON.stringify(next.redirectUris),
-            default_redirect_uri: next.defaultRedirectUri ?? null,
-            organization_ids: next.organizationIds == null ? null : JSON.stringify(next.organizationIds),
-            updated_at: now,
-          })
-          .where('id', '=', id)
-          .returningAll()
-          .executeTakeFirstOrThrow();
+        const row = await updateApplication(trx, id, {
+          name: next.name,
+          redirect_uris: next.redirectUris,
+          default_redirect_uri: next.defaultRedirectUri ?? null,
+          organization_ids: next.organizationIds ?? null,
+          updated_at: now,
+        });
         await recordEvent(trx, { now, random }, actor, {
           type: 'application.updated',
           organizationId: null,
@@ -128,7 +109,7 @@ export function createApplicationService(deps: { db: Kysely<Database>; clock: Cl
       const app = await load(id);
       const now = clock();
       await db.transaction().execute(async (trx) => {
-        await trx.deleteFrom('applications').where('id', '=', id).execute();
+        await deleteApplication(trx, id);
         await recordEvent(trx, { now, random }, actor, {
           type: 'application.deleted',
           organizationId: null,
@@ -139,24 +120,26 @@ export function createApplicationService(deps: { db: Kysely<Database>; clock: Cl
 
     /** The application with this id, for the login (no actor: the login acts for itself). */
     async findById(id: string): Promise<Application | undefined> {
-      const row = await db.selectFrom('applications').selectAll().where('id', '=', id).executeTakeFirst();
+      const row = await findApplication(db, id);
       return row === undefined ? undefined : toApplication(row);
     },
 
     /** The application with this client id, for the OAuth endpoints. */
     async findByClientId(clientId: string): Promise<Application | undefined> {
-      const row = await db.selectFrom('applications').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+      const row = await findApplicationByClientId(db, clientId);
       return row === undefined ? undefined : toApplication(row);
     },
 
     /** The application when `clientId` and `clientSecret` match, compared in constant time. */
     async authenticateClient(clientId: string, clientSecret: string): Promise<Application | undefined> {
-      const row = await db.selectFrom('applications').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+      const row = await findApplicationByClientId(db, clientId);
       if (row === undefined || !constantTimeEqual(row.client_secret_hash, hashToken(clientSecret))) return undefined;
       return toApplication(row);
     },
   };
 }
+
+export type { Application } from '../../http/schemas/applications.ts';
 
 export type ApplicationService = ReturnType<typeof createApplicationService>;
 

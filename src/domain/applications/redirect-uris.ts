@@ -13,7 +13,8 @@ export function validateRedirectUris(uris: readonly string[], field = 'redirectU
     const problem = redirectUriProblem(uri);
     if (problem !== undefined) problems.push({ field: `${field}.${index}`, message: problem });
   });
-  if (problems.length > 0) throw new AppError('validation_failed', `${problems[0]!.field} ${problems[0]!.message}`, problems);
+  const [problem] = problems;
+  if (problem !== undefined) throw new AppError('validation_failed', `${problem.field} ${problem.message}`, problems);
 }
 
 function redirectUriProblem(uri: string): string | undefined {

@@ -12,49 +12,24 @@ import {
   listConnections,
   updateConnection,
 } from '../../storage/connections.ts';
+import { findApplication } from '../../storage/applications.ts';
+import { organizationExists } from '../../storage/organizations.ts';
 import { decodeCursor, toPage, type Page } from '../../storage/pagination.ts';
 import type { ConnectionRow, Database } from '../../storage/schema.ts';
+import type { CreateConnectionBody, ListConnectionsQuery, UpdateConnectionBody } from '../../http/schemas/connections.ts';
 import { canSee, type Actor } from '../actor.ts';
 import { AppError, notFound } from '../errors.ts';
 import { recordEvent } from '../events/events.ts';
 import { connectionSecretContext, toConnectionForLogin, type ConnectionForLogin } from './for-login.ts';
 import { fieldError } from './input-checks.ts';
-import { fetchMetadataUrl } from './metadata-url.ts';
-import { resolveOidcSettings, type OidcInput, type OidcSettings } from './oidc-config.ts';
+import { resolveOidcSettings, type OidcSettings } from './oidc-config.ts';
 import { discoverOidcProvider } from './oidc-discovery.ts';
-import { mergeOverrides, parseProvider, PRESETS, type AttributeMapping, type AttributeOverrides, type Provider } from './presets.ts';
-import { resolveSamlSettings, type SamlInput, type SamlSettings } from './saml-config.ts';
-import { isComplete, toConnection, type Connection } from './view.ts';
+import { mergeOverrides, parseProvider, PRESETS, type Provider } from './presets.ts';
+import { fetchMetadataUrl, resolveSamlSettings, type SamlSettings } from './saml-config.ts';
+import { isComplete, oidcSettingsOf, samlSettingsOf, toConnection, type Connection } from './view.ts';
 
 export type { Connection } from './view.ts';
 export type { ConnectionForLogin } from './for-login.ts';
-
-/** Attribute names to override; null puts a key back to the preset's. */
-export type AttributeMappingInput = Partial<Record<keyof AttributeMapping, string | null>>;
-
-/** The body of `POST /v1/connections`, as validated by the route's schema. */
-export interface CreateConnectionInput {
-  organizationId: string;
-  type: 'saml' | 'oidc';
-  name?: string | undefined;
-  provider?: string | undefined;
-  enabled?: boolean | undefined;
-  saml?: SamlInput | undefined;
-  oidc?: OidcInput | undefined;
-  attributeMapping?: AttributeMappingInput | undefined;
-  groupSync?: boolean | undefined;
-}
-
-/** A change: the type and organization of a connection are fixed. */
-export type UpdateConnectionInput = Omit<Partial<CreateConnectionInput>, 'organizationId' | 'type'>;
-
-/** `GET /v1/connections` filters and page. */
-export interface ListConnectionsQuery {
-  limit: number;
-  cursor?: string | undefined;
-  organizationId?: string | undefined;
-  type?: 'saml' | 'oidc' | undefined;
-}
 
 /** What the connection service uses, and nothing more. */
 export interface ConnectionServiceDeps {
@@ -88,9 +63,8 @@ export function createConnectionService(deps: ConnectionServiceDeps) {
   }
 
   async function requireOrganization(trx: Kysely<Database>, actor: Actor, organizationId: string): Promise<void> {
-    const row = await trx.selectFrom('organizations').select('id').where('id', '=', organizationId).executeTakeFirst();
     // Unknown and not-yours read the same, so an organization key learns nothing about other ids.
-    if (row === undefined || !canSee(actor, organizationId)) {
+    if (!(await organizationExists(trx, organizationId)) || !canSee(actor, organizationId)) {
       throw new AppError('not_found', 'organization not found', [{ field: 'organizationId', message: 'no such organization' }]);
     }
   }
@@ -99,7 +73,7 @@ export function createConnectionService(deps: ConnectionServiceDeps) {
   async function resolveSettings(
     type: 'saml' | 'oidc',
     organizationId: string,
-    input: UpdateConnectionInput,
+    input: UpdateConnectionBody,
     existing?: ConnectionRow,
   ): Promise<{ settings: SamlSettings | OidcSettings; secret: string | undefined }> {
     const other = type === 'saml' ? 'oidc' : 'saml';
@@ -107,13 +81,13 @@ export function createConnectionService(deps: ConnectionServiceDeps) {
     if (type === 'saml') {
       await requireDefaultApplication(organizationId, input.saml?.defaultApplicationId);
       return {
-        settings: await resolveSamlSettings(input.saml ?? {}, existing?.settings as SamlSettings | undefined, remote),
+        settings: await resolveSamlSettings(input.saml ?? {}, existing === undefined ? undefined : samlSettingsOf(existing), remote),
         secret: undefined,
       };
     }
     const oidc = await resolveOidcSettings(
       input.oidc ?? {},
-      existing?.settings as OidcSettings | undefined,
+      existing === undefined ? undefined : oidcSettingsOf(existing),
       (existing?.sealed_secret ?? null) !== null,
       remote,
     );
@@ -128,11 +102,7 @@ export function createConnectionService(deps: ConnectionServiceDeps) {
    */
   async function requireDefaultApplication(organizationId: string, applicationId: string | null | undefined): Promise<void> {
     if (applicationId === undefined || applicationId === null) return;
-    const application = await db
-      .selectFrom('applications')
-      .select(['organization_ids', 'default_redirect_uri'])
-      .where('id', '=', applicationId)
-      .executeTakeFirst();
+    const application = await findApplication(db, applicationId);
     const allowed =
       application !== undefined && (application.organization_ids === null || application.organization_ids.includes(organizationId));
     if (!allowed) throw fieldError('saml.defaultApplicationId', 'names no application that may serve this organization');
@@ -150,14 +120,14 @@ export function createConnectionService(deps: ConnectionServiceDeps) {
 
   return {
     /** Creates a connection; enabled by default when it is complete (it has its IdP values), else a draft. */
-    async create(actor: Actor, input: CreateConnectionInput): Promise<Connection> {
+    async create(actor: Actor, input: CreateConnectionBody): Promise<Connection> {
       const provider = parseProvider(input.provider ?? 'generic');
       await requireOrganization(db, actor, input.organizationId);
       const { settings, secret } = await resolveSettings(input.type, input.organizationId, input);
       const now = clock();
       const id = newId('conn', now, random);
       const sealed = secret === undefined ? null : sealer.seal(secret, connectionSecretContext(id));
-      const complete = isComplete(input.type, settings, sealed !== null);
+      const complete = isComplete(settings, sealed !== null);
       const enabled = input.enabled ?? complete;
       requireEnableable(enabled, input.type, complete);
       const name = input.name ?? `${PRESETS[provider].label} ${input.type.toUpperCase()}`;
@@ -171,7 +141,7 @@ export function createConnectionService(deps: ConnectionServiceDeps) {
           name,
           enabled,
           state: 'draft',
-          settings: asJson(settings),
+          settings,
           sealed_secret: sealed,
           attribute_mapping: mergeOverrides({}, input.attributeMapping ?? {}),
           group_sync: input.groupSync ?? false,
@@ -208,24 +178,22 @@ export function createConnectionService(deps: ConnectionServiceDeps) {
      * Changes the given fields. `saml` and `oidc` merge into what is stored; a metadataUrl is
      * fetched again and an issuer discovered again whenever given, so PATCHing the same value refreshes.
      */
-    async update(actor: Actor, id: string, input: UpdateConnectionInput): Promise<Connection> {
+    async update(actor: Actor, id: string, input: UpdateConnectionBody): Promise<Connection> {
       const row = await loadVisible(db, actor, id);
       const provider: Provider = input.provider === undefined ? (row.provider as Provider) : parseProvider(input.provider);
       const { settings, secret } = await resolveSettings(row.type, row.organization_id, input, row);
       const sealed = secret === undefined ? row.sealed_secret : sealer.seal(secret, connectionSecretContext(id));
       const enabled = input.enabled ?? row.enabled;
-      requireEnableable(enabled, row.type, isComplete(row.type, settings, sealed !== null));
+      requireEnableable(enabled, row.type, isComplete(settings, sealed !== null));
       const now = clock();
       const updated = await db.transaction().execute(async (trx) => {
         const next = await updateConnection(trx, id, row.updated_at, {
           provider,
           enabled,
-          settings: asJson(settings),
+          settings,
           sealed_secret: sealed,
           attribute_mapping:
-            input.attributeMapping === undefined
-              ? row.attribute_mapping
-              : mergeOverrides(row.attribute_mapping as AttributeOverrides, input.attributeMapping),
+            input.attributeMapping === undefined ? row.attribute_mapping : mergeOverrides(row.attribute_mapping, input.attributeMapping),
           updated_at: now,
           ...(input.name !== undefined ? { name: input.name } : {}),
           ...(input.groupSync !== undefined ? { group_sync: input.groupSync } : {}),
@@ -285,14 +253,11 @@ export function createConnectionService(deps: ConnectionServiceDeps) {
 /** The connection service: management CRUD and the login reads (getForLogin, resolveForLogin). */
 export type ConnectionService = ReturnType<typeof createConnectionService>;
 
-function asJson(settings: SamlSettings | OidcSettings): Record<string, unknown> {
-  return settings as unknown as Record<string, unknown>;
-}
-
 /** The names of what a change touched (never values: a client secret must not reach the event log). */
-function changedFields(input: UpdateConnectionInput): string[] {
+function changedFields(input: UpdateConnectionBody): string[] {
   const changed: string[] = [];
-  for (const [key, value] of Object.entries(input)) {
+  const entries: [string, unknown][] = Object.entries(input);
+  for (const [key, value] of entries) {
     if (value === undefined) continue;
     if ((key === 'saml' || key === 'oidc') && typeof value === 'object' && value !== null) {
       changed.push(

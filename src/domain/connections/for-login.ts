@@ -1,8 +1,7 @@
 import type { Sealer } from '../../crypto/seal.ts';
 import type { ConnectionRow } from '../../storage/schema.ts';
-import { isOidcComplete } from './oidc-config.ts';
-import { effectiveMapping, type AttributeMapping, type AttributeOverrides, type Provider } from './presets.ts';
-import { isSamlComplete, type SamlOptions } from './saml-config.ts';
+import { effectiveMapping, type AttributeMapping, type Provider } from './presets.ts';
+import type { SamlOptions } from './saml-config.ts';
 import { oidcRedirectUri, spValues } from './sp.ts';
 import { oidcSettingsOf, samlSettingsOf } from './view.ts';
 
@@ -64,17 +63,18 @@ export function toConnectionForLogin(row: ConnectionRow, deps: { publicUrl: stri
     state: row.state,
     lastUsedAt: row.last_used_at,
     updatedAt: row.updated_at,
-    attributeMapping: effectiveMapping(row.provider as Provider, row.type, row.attribute_mapping as AttributeOverrides),
+    attributeMapping: effectiveMapping(row.provider as Provider, row.type, row.attribute_mapping),
     groupSync: row.group_sync,
   };
   const saml = samlSettingsOf(row);
-  if (saml !== undefined && isSamlComplete(saml)) {
+  // The IdP values are all there or none is (resolveSamlSettings); a draft has no saml to log in with.
+  if (saml !== undefined && saml.idpEntityId !== null && saml.ssoUrl !== null && saml.certificates.length > 0) {
     const sp = spValues(deps.publicUrl, row.id);
     const { certificates, metadataUrl: _metadataUrl, idpEntityId, ssoUrl, ssoBinding, ...options } = saml;
     base.saml = {
       ...options,
-      idpEntityId: idpEntityId!,
-      ssoUrl: ssoUrl!,
+      idpEntityId,
+      ssoUrl,
       ssoBinding: ssoBinding ?? 'redirect',
       certificatesPem: certificates,
       spEntityId: sp.entityId,
@@ -82,15 +82,25 @@ export function toConnectionForLogin(row: ConnectionRow, deps: { publicUrl: stri
     };
   }
   const oidc = oidcSettingsOf(row);
-  if (oidc !== undefined && row.sealed_secret !== null && isOidcComplete(oidc, true)) {
+  const { issuer, clientId, authorizationEndpoint, tokenEndpoint, jwksUri } = oidc ?? {};
+  // Discovery stores the three endpoints together (discoverOidcProvider), so a complete one has them all.
+  if (
+    oidc !== undefined &&
+    row.sealed_secret !== null &&
+    issuer != null &&
+    clientId != null &&
+    authorizationEndpoint != null &&
+    tokenEndpoint != null &&
+    jwksUri != null
+  ) {
     base.oidc = {
-      issuer: oidc.issuer!,
-      clientId: oidc.clientId!,
+      issuer,
+      clientId,
       clientSecret: deps.sealer.open(row.sealed_secret, connectionSecretContext(row.id)),
       scopes: oidc.scopes,
-      authorizationEndpoint: oidc.authorizationEndpoint!,
-      tokenEndpoint: oidc.tokenEndpoint!,
-      jwksUri: oidc.jwksUri!,
+      authorizationEndpoint,
+      tokenEndpoint,
+      jwksUri,
       userinfoEndpoint: oidc.userinfoEndpoint,
       redirectUri: oidcRedirectUri(deps.publicUrl),
     };

@@ -1,3 +1,4 @@
+import type { OidcInput } from '../../http/schemas/connections.ts';
 import { AppError } from '../errors.ts';
 import { fieldError, requireHttpUrl } from './input-checks.ts';
 import type { OidcDiscoveryResult } from './oidc-discovery.ts';
@@ -13,21 +14,13 @@ export interface OidcSettings {
   userinfoEndpoint: string | null;
 }
 
-/** The `oidc` object of a create or update request. */
-export interface OidcInput {
-  issuer?: string | undefined;
-  clientId?: string | undefined;
-  clientSecret?: string | undefined;
-  scopes?: string[] | undefined;
-}
-
 /** How the resolver discovers a provider (the SSRF-guarded discovery, configured by the service). */
 export interface OidcResolveContext {
   discover(issuer: string): Promise<OidcDiscoveryResult>;
 }
 
 /** Scopes asked for unless the connection says otherwise. */
-export const DEFAULT_SCOPES = ['openid', 'email', 'profile'];
+const DEFAULT_SCOPES = ['openid', 'email', 'profile'];
 const EMPTY: OidcSettings = {
   issuer: null,
   clientId: null,
@@ -98,9 +91,9 @@ function checkIssuer(value: string): string {
 
 function checkScopes(scopes: readonly string[]): string[] {
   const unique = [...new Set(scopes)];
-  const bad = unique.findIndex((scope) => !SCOPE_TOKEN.test(scope));
-  if (bad >= 0)
-    throw fieldError(`oidc.scopes.${scopes.indexOf(unique[bad]!)}`, 'is not a valid scope (printable characters, no spaces or quotes)');
+  const bad = unique.find((scope) => !SCOPE_TOKEN.test(scope));
+  if (bad !== undefined)
+    throw fieldError(`oidc.scopes.${scopes.indexOf(bad)}`, 'is not a valid scope (printable characters, no spaces or quotes)');
   // Without `openid` the provider answers plain OAuth 2.0: no ID token, nothing to sign the user in with.
   if (!unique.includes('openid')) throw fieldError('oidc.scopes', 'must include openid');
   return unique;

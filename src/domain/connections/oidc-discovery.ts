@@ -1,9 +1,11 @@
+import type { Catalogue } from '../catalogue.ts';
+import { err, ok, type Result } from '../result.ts';
 import type { AddressPolicyOptions } from '../../net/address-policy.ts';
 import { fetchGuarded, type GuardedFetchError, type Lookup } from '../../net/guarded-fetch.ts';
 import { isHttpUrl } from './input-checks.ts';
 
 /** The endpoints of an OpenID provider that Lanyard's login needs, as discovered. */
-export interface OidcProviderEndpoints {
+interface OidcProviderEndpoints {
   authorizationEndpoint: string;
   tokenEndpoint: string;
   jwksUri: string;
@@ -12,27 +14,31 @@ export interface OidcProviderEndpoints {
 
 /** Why discovery failed, by stable code; each message says what to fix. */
 export const OIDC_DISCOVERY_ERROR_CATALOGUE = {
-  discovery_fetch_failed: 'The discovery document could not be fetched (address refused, timeout, HTTP status, size, network).',
-  discovery_not_json: 'The discovery URL did not answer with a JSON object.',
-  discovery_issuer_mismatch: 'The discovery document names another issuer than the one given.',
-  discovery_missing_endpoint: 'The discovery document lacks an authorization, token or JWKS endpoint, or one is not an http(s) URL.',
-} as const satisfies Record<string, string>;
+  discovery_fetch_failed: {
+    description: 'The discovery document could not be fetched (address refused, timeout, HTTP status, size, network).',
+  },
+  discovery_not_json: { description: 'The discovery URL did not answer with a JSON object.' },
+  discovery_issuer_mismatch: { description: 'The discovery document names another issuer than the one given.' },
+  discovery_missing_endpoint: {
+    description: 'The discovery document lacks an authorization, token or JWKS endpoint, or one is not an http(s) URL.',
+  },
+} as const satisfies Catalogue;
 
 /** A stable code from {@link OIDC_DISCOVERY_ERROR_CATALOGUE}. */
-export type OidcDiscoveryErrorCode = keyof typeof OIDC_DISCOVERY_ERROR_CATALOGUE;
+type OidcDiscoveryErrorCode = keyof typeof OIDC_DISCOVERY_ERROR_CATALOGUE;
 
 /** Why discovery failed; `message` is safe to show to whoever gave the issuer. */
-export interface OidcDiscoveryError {
+interface OidcDiscoveryError {
   code: OidcDiscoveryErrorCode;
   message: string;
   /** For `discovery_fetch_failed`: what the guarded fetcher said. */
   fetchError?: GuardedFetchError;
 }
 
-export type OidcDiscoveryResult = { ok: true; value: OidcProviderEndpoints } | { ok: false; error: OidcDiscoveryError };
+export type OidcDiscoveryResult = Result<OidcProviderEndpoints, OidcDiscoveryError>;
 
 /** The discovery document's URL for an issuer (OpenID Connect Discovery 1.0 §4: a trailing slash is dropped first). */
-export function discoveryUrl(issuer: string): string {
+function discoveryUrl(issuer: string): string {
   return `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
 }
 
@@ -70,21 +76,16 @@ export async function discoverOidcProvider(
     return typeof value === 'string' && isHttpUrl(value) ? value : undefined;
   };
   const required = { authorizationEndpoint: 'authorization_endpoint', tokenEndpoint: 'token_endpoint', jwksUri: 'jwks_uri' } as const;
-  const missing = Object.values(required).filter((name) => endpoint(name) === undefined);
-  if (missing.length > 0) {
+  const authorizationEndpoint = endpoint(required.authorizationEndpoint);
+  const tokenEndpoint = endpoint(required.tokenEndpoint);
+  const jwksUri = endpoint(required.jwksUri);
+  if (authorizationEndpoint === undefined || tokenEndpoint === undefined || jwksUri === undefined) {
+    const missing = Object.values(required).filter((name) => endpoint(name) === undefined);
     return failure('discovery_missing_endpoint', `The discovery document has no http(s) ${missing.join(', ')}.`);
   }
-  return {
-    ok: true,
-    value: {
-      authorizationEndpoint: endpoint(required.authorizationEndpoint)!,
-      tokenEndpoint: endpoint(required.tokenEndpoint)!,
-      jwksUri: endpoint(required.jwksUri)!,
-      userinfoEndpoint: endpoint('userinfo_endpoint') ?? null,
-    },
-  };
+  return ok({ authorizationEndpoint, tokenEndpoint, jwksUri, userinfoEndpoint: endpoint('userinfo_endpoint') ?? null });
 }
 
-function failure(code: OidcDiscoveryErrorCode, message: string, fetchError?: GuardedFetchError): { ok: false; error: OidcDiscoveryError } {
-  return { ok: false, error: { code, message, ...(fetchError ? { fetchError } : {}) } };
+function failure(code: OidcDiscoveryErrorCode, message: string, fetchError?: GuardedFetchError): Result<never, OidcDiscoveryError> {
+  return err({ code, message, ...(fetchError ? { fetchError } : {}) });
 }

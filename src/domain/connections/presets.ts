@@ -111,11 +111,10 @@ export function mergeOverrides(
   stored: AttributeOverrides,
   change: Partial<Record<keyof AttributeMapping, string | null>>,
 ): AttributeOverrides {
-  const next: AttributeOverrides = { ...stored };
+  const next: AttributeOverrides = {};
   for (const key of MAPPING_KEYS) {
-    const value = change[key];
-    if (value === null) delete next[key];
-    else if (value !== undefined) next[key] = value;
+    const value = change[key] === undefined ? stored[key] : change[key];
+    if (value !== null && value !== undefined) next[key] = value;
   }
   return next;
 }

@@ -7,10 +7,10 @@ import type { Database } from '../../storage/schema.ts';
 import { notFound } from '../errors.ts';
 import type { DeploymentKey, DeploymentKeys } from '../keys/deployment-keys.ts';
 import { renderSpMetadata } from '../saml/sp-metadata.ts';
-import type { SamlSettings } from './saml-config.ts';
+import { samlSettingsOf } from './view.ts';
 
 /** The deployment key purpose of the SAML SP key pair (signing AuthnRequests, decrypting assertions). */
-export const SAML_SP_KEY_PURPOSE = 'saml-sp';
+const SAML_SP_KEY_PURPOSE = 'saml-sp';
 
 /** What the IdP admin configures for one SAML connection; derived from the public URL and the id, so stable across updates. */
 export interface SpValues {
@@ -65,8 +65,8 @@ export function createSpMetadataService(deps: {
     /** The SP metadata XML of a SAML connection, enabled or not (the IdP admin needs it before enabling); 404 otherwise. */
     async render(connectionId: string): Promise<string> {
       const row = await findConnection(deps.db, connectionId);
-      if (row === undefined || row.type !== 'saml') throw notFound('SAML connection');
-      const settings = row.settings as unknown as SamlSettings;
+      const settings = row === undefined ? undefined : samlSettingsOf(row);
+      if (row === undefined || settings === undefined) throw notFound('SAML connection');
       const key = await samlSpKey({ ...deps, publicUrl: deps.config.publicUrl });
       if (key.certificatePem === null) throw new Error('the SAML SP key has no certificate');
       const sp = spValues(deps.config.publicUrl, row.id);

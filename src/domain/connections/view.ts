@@ -1,46 +1,31 @@
-import type { CertificateInfo } from '../../crypto/certificates.ts';
+import type { Connection as ConnectionSchema } from '../../http/schemas/connections.ts';
 import type { ConnectionRow } from '../../storage/schema.ts';
 import { isOidcComplete, oidcWarnings, type OidcSettings } from './oidc-config.ts';
-import { effectiveMapping, type AttributeMapping, type AttributeOverrides, type Provider } from './presets.ts';
+import { effectiveMapping, type Provider } from './presets.ts';
 import { describeCertificates, isSamlComplete, samlWarnings, type SamlSettings } from './saml-config.ts';
-import { oidcRedirectUri, spValues, type SpValues } from './sp.ts';
+import { oidcRedirectUri, spValues } from './sp.ts';
 
 /** A connection as the management API shows it: no secret, certificates described, SP values derived. */
-export interface Connection {
-  id: string;
-  organizationId: string;
-  type: 'saml' | 'oidc';
-  provider: Provider;
-  name: string;
-  enabled: boolean;
-  state: 'draft' | 'active';
-  /** The preset's attribute names with the connection's overrides applied. */
-  attributeMapping: AttributeMapping;
-  groupSync: boolean;
-  saml: (Omit<SamlSettings, 'certificates'> & { certificates: Omit<CertificateInfo, 'pem'>[] }) | null;
-  oidc: (OidcSettings & { redirectUri: string; clientSecretSet: boolean }) | null;
-  /** What the IdP admin configures (SAML only). */
-  sp: SpValues | null;
-  /** Accepted but worth knowing: expired certificates, plain http, missing IdP values. */
-  warnings: string[];
-  lastUsedAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
+export type Connection = ConnectionSchema;
 
 /** A SAML row's settings (written only through resolveSamlSettings); undefined for OIDC. */
 export function samlSettingsOf(row: ConnectionRow): SamlSettings | undefined {
-  return row.type === 'saml' ? (row.settings as unknown as SamlSettings) : undefined;
+  return row.type === 'saml' && isSamlSettings(row.settings) ? row.settings : undefined;
 }
 
 /** An OIDC row's settings (written only through resolveOidcSettings); undefined for SAML. */
 export function oidcSettingsOf(row: ConnectionRow): OidcSettings | undefined {
-  return row.type === 'oidc' ? (row.settings as unknown as OidcSettings) : undefined;
+  return row.type === 'oidc' && !isSamlSettings(row.settings) ? row.settings : undefined;
+}
+
+/** SAML settings always carry their certificate list (empty for a draft); OIDC settings never do. */
+function isSamlSettings(settings: SamlSettings | OidcSettings): settings is SamlSettings {
+  return 'certificates' in settings;
 }
 
 /** True when the settings hold every value a login needs, so the connection may be enabled. */
-export function isComplete(type: 'saml' | 'oidc', settings: SamlSettings | OidcSettings, hasSecret: boolean): boolean {
-  return type === 'saml' ? isSamlComplete(settings as SamlSettings) : isOidcComplete(settings as OidcSettings, hasSecret);
+export function isComplete(settings: SamlSettings | OidcSettings, hasSecret: boolean): boolean {
+  return isSamlSettings(settings) ? isSamlComplete(settings) : isOidcComplete(settings, hasSecret);
 }
 
 /** The API's view of a stored connection; `now` judges certificate expiry. */
@@ -56,12 +41,12 @@ export function toConnection(row: ConnectionRow, publicUrl: string, now: Date): 
     name: row.name,
     enabled: row.enabled,
     state: row.state,
-    attributeMapping: effectiveMapping(row.provider as Provider, row.type, row.attribute_mapping as AttributeOverrides),
+    attributeMapping: effectiveMapping(row.provider as Provider, row.type, row.attribute_mapping),
     groupSync: row.group_sync,
     saml: saml === undefined ? null : { ...saml, certificates: describeCertificates(saml, now) },
     oidc: oidc === undefined ? null : { ...oidc, redirectUri: oidcRedirectUri(publicUrl), clientSecretSet: hasSecret },
     sp: saml === undefined ? null : spValues(publicUrl, row.id),
-    warnings: saml !== undefined ? samlWarnings(saml, now) : oidcWarnings(oidc!, hasSecret),
+    warnings: saml !== undefined ? samlWarnings(saml, now) : oidc !== undefined ? oidcWarnings(oidc, hasSecret) : [],
     lastUsedAt: row.last_used_at?.toISOString() ?? null,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),

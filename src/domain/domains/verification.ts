@@ -4,6 +4,7 @@
 // background job that claims due domains call these.
 import type { RandomBytes } from '../../crypto/tokens.ts';
 import type { DnsTxtError, DnsTxtErrorCode, TxtRecords } from '../../net/dns-txt.ts';
+import type { Catalogue } from '../catalogue.ts';
 import type { Result } from '../result.ts';
 
 /** The label under the domain where the record goes (an underscored label, RFC 8552 §2, like `_dmarc`). */
@@ -28,8 +29,8 @@ export function newVerificationValue(random: RandomBytes): string {
 
 /** Why a check did not verify: a DNS condition, or records that hold another value. */
 export const VERIFICATION_CHECK_CATALOGUE = {
-  verification_record_mismatch: 'TXT records exist at the name, but none is exactly the expected value.',
-} as const satisfies Record<string, string>;
+  verification_record_mismatch: { description: 'TXT records exist at the name, but none is exactly the expected value.' },
+} as const satisfies Catalogue;
 
 /** A code from {@link VERIFICATION_CHECK_CATALOGUE} or from the DNS lookup's catalogue. */
 export type VerificationCheckCode = keyof typeof VERIFICATION_CHECK_CATALOGUE | DnsTxtErrorCode;
@@ -55,12 +56,11 @@ export function matchVerificationRecord(lookup: Result<TxtRecords, DnsTxtError>,
 
 /**
  * Found records as they may be shown and stored: a hostile zone can publish any byte, so control
- * characters (NUL included) become U+FFFD, and the list and each record are cut to {@link FOUND_LIMITS}.
+ * characters (Unicode's Cc: U+0000-U+001F, NUL included, and U+007F-U+009F) become U+FFFD, and the
+ * list and each record are cut to {@link FOUND_LIMITS}.
  */
 export function displayRecords(records: readonly string[]): string[] {
-  return records
-    .slice(0, FOUND_LIMITS.records)
-    .map((record) => record.replace(/[\u0000-\u001f\u007f-\u009f]/g, '\ufffd').slice(0, FOUND_LIMITS.characters));
+  return records.slice(0, FOUND_LIMITS.records).map((record) => record.replace(/\p{Cc}/gu, '\ufffd').slice(0, FOUND_LIMITS.characters));
 }
 
 const MINUTE = 60_000;

@@ -2,78 +2,56 @@ import type { Kysely } from 'kysely';
 import type { RandomBytes } from '../../crypto/tokens.ts';
 import { newId } from '../../crypto/tokens.ts';
 import type { Database, EventRow } from '../../storage/schema.ts';
+import { insertEvent, listEventRows } from '../../storage/events.ts';
 import { decodeCursor, toPage, type Page } from '../../storage/pagination.ts';
+import type { Event, ListEventsQuery } from '../../http/schemas/events.ts';
 import type { Actor } from '../actor.ts';
+import type { EventSummary, EventType } from './catalogue.ts';
 
-/** An audit or login event as the API shows it. */
-export interface Event {
-  id: string;
-  type: string;
-  organizationId: string | null;
-  actor: string | null;
-  requestId: string | null;
-  summary: Record<string, unknown>;
-  createdAt: string;
-}
-
-export interface NewEventInput {
-  readonly type: string;
+/** An event to record: a declared type and the summary its catalogue entry describes. */
+export interface NewEventInput<T extends EventType> {
+  readonly type: T;
   readonly organizationId: string | null;
   /** What happened, without secrets: ids, names, changed field names, failure codes. */
-  readonly summary: Record<string, unknown>;
+  readonly summary: EventSummary<T>;
 }
 
 /**
  * Writes one event and returns its id. Call it with the transaction that makes the change, so a
  * change and its event commit or roll back together.
  */
-export async function recordEvent(
+export async function recordEvent<T extends EventType>(
   db: Kysely<Database>,
   deps: { now: Date; random: RandomBytes },
   actor: Actor,
-  input: NewEventInput,
+  input: NewEventInput<T>,
 ): Promise<string> {
   const id = newId('evt', deps.now, deps.random);
-  await db
-    .insertInto('events')
-    .values({
-      id,
-      type: input.type,
-      organization_id: input.organizationId,
-      actor: actor.id,
-      request_id: actor.requestId,
-      summary: JSON.stringify(input.summary),
-      created_at: deps.now,
-    })
-    .execute();
+  await insertEvent(db, {
+    id,
+    type: input.type,
+    organization_id: input.organizationId,
+    actor: actor.id,
+    request_id: actor.requestId,
+    summary: input.summary,
+    created_at: deps.now,
+  });
   return id;
-}
-
-export interface ListEventsQuery {
-  readonly organizationId?: string | undefined;
-  readonly type?: string | undefined;
-  /** Only events after this one (an event id), oldest first; also accepted as a cursor. */
-  readonly after?: string | undefined;
-  readonly cursor?: string | undefined;
-  readonly limit: number;
 }
 
 /** Events in order of occurrence, filtered, scoped to what the actor may see. */
 export async function listEvents(db: Kysely<Database>, actor: Actor, query: ListEventsQuery): Promise<Page<Event>> {
   const after = decodeCursor(query.cursor) ?? query.after;
-  let q = db
-    .selectFrom('events')
-    .selectAll()
-    .orderBy('id')
-    .limit(query.limit + 1);
-  const organizationId = actor.organizationId ?? query.organizationId;
   if (actor.organizationId !== null && query.organizationId !== undefined && query.organizationId !== actor.organizationId) {
     return { data: [], nextCursor: null };
   }
-  if (organizationId !== undefined) q = q.where('organization_id', '=', organizationId);
-  if (query.type !== undefined) q = q.where('type', '=', query.type);
-  if (after !== undefined) q = q.where('id', '>', after);
-  return toPage(await q.execute(), query.limit, toEvent);
+  const rows = await listEventRows(db, {
+    organizationId: actor.organizationId ?? query.organizationId,
+    type: query.type,
+    after,
+    limit: query.limit,
+  });
+  return toPage(rows, query.limit, toEvent);
 }
 
 function toEvent(row: EventRow): Event {

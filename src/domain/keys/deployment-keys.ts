@@ -1,7 +1,8 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Sealer } from '../../crypto/seal.ts';
 import { newId, type Clock, type RandomBytes } from '../../crypto/tokens.ts';
+import { findCurrentDeploymentKey, insertDeploymentKey, lockDeploymentKeyPurpose } from '../../storage/deployment-keys.ts';
 import type { Database } from '../../storage/schema.ts';
 
 /** A deployment-wide key pair, opened for use. */
@@ -16,8 +17,6 @@ export interface DeploymentKey {
 /** What a purpose generates on first use: a PKCS#8 private key PEM and, optionally, a certificate. */
 export type GenerateKey = () => Promise<{ privateKeyPem: string; certificatePem?: string }>;
 
-const LOCK_BASE = 5_204_117_000;
-
 /**
  * Key pairs generated once per deployment and kept sealed in the database (the SAML SP key, the
  * token signing key): the first instance to need one creates it under an advisory lock, every
@@ -27,35 +26,22 @@ export function createDeploymentKeys(deps: { db: Kysely<Database>; sealer: Seale
   const cache = new Map<string, Promise<DeploymentKey>>();
 
   async function load(purpose: string, generate: GenerateKey): Promise<DeploymentKey> {
-    const current = (db: Kysely<Database>) =>
-      db
-        .selectFrom('deployment_keys')
-        .selectAll()
-        .where('purpose', '=', purpose)
-        .where('retired_at', 'is', null)
-        .orderBy('created_at', 'desc')
-        .limit(1)
-        .executeTakeFirst();
-    let row = await current(deps.db);
+    let row = await findCurrentDeploymentKey(deps.db, purpose);
     if (row === undefined) {
       row = await deps.db.transaction().execute(async (trx) => {
-        await sql`select pg_advisory_xact_lock(${LOCK_BASE + hash(purpose)})`.execute(trx);
-        const existing = await current(trx);
+        await lockDeploymentKeyPurpose(trx, purpose);
+        const existing = await findCurrentDeploymentKey(trx, purpose);
         if (existing !== undefined) return existing;
         const generated = await generate();
         const id = newId('key', deps.clock(), deps.random);
-        return trx
-          .insertInto('deployment_keys')
-          .values({
-            id,
-            purpose,
-            public_pem: createPublicKey(generated.privateKeyPem).export({ type: 'spki', format: 'pem' }).toString(),
-            certificate_pem: generated.certificatePem ?? null,
-            sealed_private_key: deps.sealer.seal(generated.privateKeyPem, `deployment_keys:${id}`),
-            created_at: deps.clock(),
-          })
-          .returningAll()
-          .executeTakeFirstOrThrow();
+        return insertDeploymentKey(trx, {
+          id,
+          purpose,
+          public_pem: createPublicKey(generated.privateKeyPem).export({ type: 'spki', format: 'pem' }).toString(),
+          certificate_pem: generated.certificatePem ?? null,
+          sealed_private_key: deps.sealer.seal(generated.privateKeyPem, `deployment_keys:${id}`),
+          created_at: deps.clock(),
+        });
       });
     }
     const privateKey = createPrivateKey(deps.sealer.open(row.sealed_private_key, `deployment_keys:${row.id}`));
@@ -83,9 +69,3 @@ export function createDeploymentKeys(deps: { db: Kysely<Database>; sealer: Seale
 }
 
 export type DeploymentKeys = ReturnType<typeof createDeploymentKeys>;
-
-function hash(text: string): number {
-  let h = 0;
-  for (const ch of text) h = (h * 31 + ch.charCodeAt(0)) % 1_000_000;
-  return h;
-}

@@ -1,6 +1,7 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import { SealError, type Sealer } from '../../crypto/seal.ts';
 import type { Database } from '../../storage/schema.ts';
+import { listSealedColumns, replaceSealedValue, sealedValues, type SealedColumn } from '../../storage/sealed-columns.ts';
 
 /** What one rotation did to one sealed column. */
 export interface ColumnRotation {
@@ -27,30 +28,22 @@ const PAGE = 500;
  * read (a concurrent write seals under the current key anyway), so a second run re-seals nothing.
  */
 export async function rotateSealedSecrets(db: Kysely<Database>, sealer: Sealer): Promise<ColumnRotation[]> {
-  const columns = await sql<{ table_name: string; column_name: string }>`
-    select c.table_name, c.column_name from information_schema.columns c
-    where c.table_schema = current_schema() and c.column_name like 'sealed\\_%'
-      and exists (select 1 from information_schema.columns i
-                  where i.table_schema = c.table_schema and i.table_name = c.table_name and i.column_name = 'id')
-    order by c.table_name, c.column_name`.execute(db);
   const report: ColumnRotation[] = [];
-  for (const { table_name: table, column_name: column } of columns.rows) report.push(await rotateColumn(db, sealer, table, column));
+  for (const column of await listSealedColumns(db)) report.push(await rotateColumn(db, sealer, column));
   return report;
 }
 
-async function rotateColumn(db: Kysely<Database>, sealer: Sealer, table: string, column: string): Promise<ColumnRotation> {
-  const result: ColumnRotation = { table, column, resealed: 0, current: 0, failed: [] };
+async function rotateColumn(db: Kysely<Database>, sealer: Sealer, at: SealedColumn): Promise<ColumnRotation> {
+  const result: ColumnRotation = { table: at.table, column: at.column, resealed: 0, current: 0, failed: [] };
   let after = '';
   for (;;) {
-    const { rows } = await sql<{ id: string; value: string }>`
-      select id, ${sql.ref(column)} as value from ${sql.table(table)}
-      where ${sql.ref(column)} is not null and id > ${after} order by id limit ${PAGE}`.execute(db);
+    const rows = await sealedValues(db, at, after, PAGE);
     for (const row of rows) {
       if (sealer.isCurrent(row.value)) {
         result.current++;
         continue;
       }
-      const context = `${table}:${row.id}`;
+      const context = `${at.table}:${row.id}`;
       let resealed: string;
       try {
         resealed = sealer.seal(sealer.open(row.value, context), context);
@@ -59,14 +52,11 @@ async function rotateColumn(db: Kysely<Database>, sealer: Sealer, table: string,
         result.failed.push(row.id);
         continue;
       }
-      const updated =
-        await sql`update ${sql.table(table)} set ${sql.ref(column)} = ${resealed} where id = ${row.id} and ${sql.ref(column)} = ${row.value}`.execute(
-          db,
-        );
-      if (Number(updated.numAffectedRows ?? 0) > 0) result.resealed++;
+      if (await replaceSealedValue(db, at, row.id, row.value, resealed)) result.resealed++;
       else result.current++;
     }
-    if (rows.length < PAGE) return result;
-    after = rows[rows.length - 1]!.id;
+    const last = rows.at(-1);
+    if (rows.length < PAGE || last === undefined) return result;
+    after = last.id;
   }
 }

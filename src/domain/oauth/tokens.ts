@@ -2,14 +2,15 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { exportJWK, SignJWT } from 'jose';
 import type { Kysely } from 'kysely';
 import { constantTimeEqual, hashToken, randomToken, type Clock, type RandomBytes } from '../../crypto/tokens.ts';
+import { findAccessToken, insertAccessToken, revokeTokensOfCode, takeAuthorizationCode } from '../../storage/oauth-grants.ts';
 import type { AuthorizationCodeRow, Database } from '../../storage/schema.ts';
 import type { ApplicationService } from '../applications/applications.ts';
 import type { DeploymentKey, DeploymentKeys } from '../keys/deployment-keys.ts';
 import { OAuthError } from './errors.ts';
-import { profileClaims, type Profile } from './profile.ts';
+import { profileClaims } from './claims.ts';
 
 /** Lifetime of access tokens and id_tokens. */
-export const ACCESS_TOKEN_TTL_SECONDS = 600;
+const ACCESS_TOKEN_TTL_SECONDS = 600;
 const VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
 
 /** The token request after client authentication was read from the header or the body. */
@@ -31,7 +32,7 @@ export interface TokenResponse {
 }
 
 /** The token signing key: RSA-2048, generated once per deployment and sealed in the database. */
-export function tokenSigningKey(keys: DeploymentKeys): Promise<DeploymentKey> {
+function tokenSigningKey(keys: DeploymentKeys): Promise<DeploymentKey> {
   return keys.get('oidc-token-signing', async () => ({
     privateKeyPem: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
   }));
@@ -62,37 +63,23 @@ export function createTokenService(deps: {
   }): Promise<AuthorizationCodeRow> {
     const { codeHash, now } = input;
     const granted = await db.transaction().execute(async (trx) => {
-      const code = await trx
-        .updateTable('authorization_codes')
-        .set({ used_at: now })
-        .where('code_hash', '=', codeHash)
-        .where('used_at', 'is', null)
-        .returningAll()
-        .executeTakeFirst();
+      const code = await takeAuthorizationCode(trx, codeHash, now);
       if (code === undefined) {
         // A code presented twice may have been stolen: revoke what the first use obtained (RFC 6749 §4.1.2).
-        await trx
-          .updateTable('access_tokens')
-          .set({ revoked_at: now })
-          .where('code_hash', '=', codeHash)
-          .where('revoked_at', 'is', null)
-          .execute();
+        await revokeTokensOfCode(trx, codeHash, now);
         return new OAuthError('invalid_grant', 'the code is unknown or was already used');
       }
       const refused = refusal(code, input.applicationId, input.request, now);
       if (refused !== undefined) return refused;
-      await trx
-        .insertInto('access_tokens')
-        .values({
-          token_hash: hashToken(input.accessToken),
-          application_id: input.applicationId,
-          code_hash: codeHash,
-          scope: code.scope,
-          profile: JSON.stringify(code.profile),
-          created_at: now,
-          expires_at: new Date(now.getTime() + ACCESS_TOKEN_TTL_SECONDS * 1000),
-        })
-        .execute();
+      await insertAccessToken(trx, {
+        token_hash: hashToken(input.accessToken),
+        application_id: input.applicationId,
+        code_hash: codeHash,
+        scope: code.scope,
+        profile: code.profile,
+        created_at: now,
+        expires_at: new Date(now.getTime() + ACCESS_TOKEN_TTL_SECONDS * 1000),
+      });
       return code;
     });
     if (granted instanceof OAuthError) throw granted;
@@ -102,9 +89,9 @@ export function createTokenService(deps: {
   return {
     async exchange(request: TokenRequest): Promise<TokenResponse> {
       if (request.clientId === undefined || request.clientSecret === undefined)
-        throw new OAuthError('invalid_client', 'authenticate the client with client_secret_basic or client_secret_post', 401);
+        throw new OAuthError('invalid_client', 'authenticate the client with client_secret_basic or client_secret_post');
       const application = await deps.applications.authenticateClient(request.clientId, request.clientSecret);
-      if (application === undefined) throw new OAuthError('invalid_client', 'unknown client or wrong client secret', 401);
+      if (application === undefined) throw new OAuthError('invalid_client', 'unknown client or wrong client secret');
       if (request.grant_type !== 'authorization_code')
         throw new OAuthError('unsupported_grant_type', 'grant_type must be authorization_code');
       if (!request.code) throw new OAuthError('invalid_request', 'code is required');
@@ -112,7 +99,7 @@ export function createTokenService(deps: {
       const codeHash = hashToken(request.code);
       const accessToken = randomToken(deps.random);
       const code = await redeem({ codeHash, accessToken, applicationId: application.id, request, now });
-      const profile = code.profile as unknown as Profile;
+      const profile = code.profile;
       const scope = new Set(code.scope.split(' '));
       const response: TokenResponse = {
         access_token: accessToken,
@@ -139,11 +126,11 @@ export function createTokenService(deps: {
 
     /** The claims behind an access token (OIDC core §5.3.2), or invalid_token. */
     async userinfo(accessToken: string | undefined): Promise<Record<string, unknown>> {
-      if (!accessToken) throw new OAuthError('invalid_token', 'send the access token as Authorization: Bearer <token>', 401);
-      const row = await db.selectFrom('access_tokens').selectAll().where('token_hash', '=', hashToken(accessToken)).executeTakeFirst();
+      if (!accessToken) throw new OAuthError('invalid_token', 'send the access token as Authorization: Bearer <token>');
+      const row = await findAccessToken(db, hashToken(accessToken));
       if (row === undefined || row.revoked_at !== null || row.expires_at <= clock())
-        throw new OAuthError('invalid_token', 'the access token is unknown, expired or revoked', 401);
-      return profileClaims(row.profile as unknown as Profile, new Set(row.scope.split(' ')));
+        throw new OAuthError('invalid_token', 'the access token is unknown, expired or revoked');
+      return profileClaims(row.profile, new Set(row.scope.split(' ')));
     },
 
     /** The public signing keys (RFC 7517), for /oauth/jwks. */

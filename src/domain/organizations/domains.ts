@@ -27,6 +27,7 @@ export function normalizeDomains(domains: readonly string[], field = 'domains'):
       out.add(ascii);
     }
   });
-  if (problems.length > 0) throw new AppError('validation_failed', problems[0]!.message, problems);
+  const [problem] = problems;
+  if (problem !== undefined) throw new AppError('validation_failed', problem.message, problems);
   return [...out];
 }

@@ -2,36 +2,26 @@ import type { Kysely, Transaction } from 'kysely';
 import { newId, type Clock, type RandomBytes } from '../../crypto/tokens.ts';
 import { decodeCursor, toPage, type Page } from '../../storage/pagination.ts';
 import type { Database, OrganizationRow } from '../../storage/schema.ts';
+import {
+  deleteOrganization,
+  domainsOf,
+  findOrganization,
+  insertOrganization,
+  listOrganizations,
+  replaceDomains,
+  updateOrganization,
+} from '../../storage/organizations.ts';
 import { isUniqueViolation } from '../../storage/unique-violation.ts';
+import type {
+  CreateOrganizationBody,
+  ListOrganizationsQuery,
+  Organization,
+  UpdateOrganizationBody,
+} from '../../http/schemas/organizations.ts';
 import { canSee, requireAdmin, type Actor } from '../actor.ts';
 import { AppError, notFound } from '../errors.ts';
 import { recordEvent } from '../events/events.ts';
 import { normalizeDomains } from './domains.ts';
-
-/** An organization as the API shows it. */
-export interface Organization {
-  id: string;
-  name: string;
-  externalId: string | null;
-  domains: string[];
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface CreateOrganizationInput {
-  name: string;
-  externalId?: string | null | undefined;
-  domains?: string[] | undefined;
-}
-
-export type UpdateOrganizationInput = Partial<CreateOrganizationInput>;
-
-export interface ListOrganizationsQuery {
-  limit: number;
-  cursor?: string | undefined;
-  externalId?: string | undefined;
-  domain?: string | undefined;
-}
 
 export interface OrganizationServiceDeps {
   readonly db: Kysely<Database>;
@@ -44,14 +34,9 @@ export function createOrganizationService(deps: OrganizationServiceDeps) {
   const { db, clock, random } = deps;
 
   async function load(trx: Kysely<Database>, actor: Actor, id: string): Promise<Organization> {
-    const row = await trx.selectFrom('organizations').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await findOrganization(trx, id);
     if (row === undefined || !canSee(actor, row.id)) throw notFound('organization');
-    const domains = await trx
-      .selectFrom('organization_domains')
-      .select('domain')
-      .where('organization_id', '=', id)
-      .orderBy('domain')
-      .execute();
+    const domains = await domainsOf(trx, [id]);
     return toOrganization(
       row,
       domains.map((d) => d.domain),
@@ -59,29 +44,20 @@ export function createOrganizationService(deps: OrganizationServiceDeps) {
   }
 
   async function writeDomains(trx: Transaction<Database>, organizationId: string, domains: string[]): Promise<void> {
-    await trx.deleteFrom('organization_domains').where('organization_id', '=', organizationId).execute();
-    if (domains.length === 0) return;
-    const taken = await trx.selectFrom('organization_domains').select('domain').where('domain', 'in', domains).executeTakeFirst();
-    if (taken !== undefined) throw domainTaken(taken.domain, domains);
-    await trx
-      .insertInto('organization_domains')
-      .values(domains.map((domain) => ({ domain, organization_id: organizationId })))
-      .execute();
+    const taken = await replaceDomains(trx, organizationId, domains);
+    if (taken !== undefined) throw domainTaken(taken, domains);
   }
 
   return {
     /** Creates an organization and its domains; admin keys only. */
-    async create(actor: Actor, input: CreateOrganizationInput): Promise<Organization> {
+    async create(actor: Actor, input: CreateOrganizationBody): Promise<Organization> {
       requireAdmin(actor, 'create organizations');
       const domains = normalizeDomains(input.domains ?? []);
       const now = clock();
       const id = newId('org', now, random);
       return translateConflicts(() =>
         db.transaction().execute(async (trx) => {
-          await trx
-            .insertInto('organizations')
-            .values({ id, name: input.name, external_id: input.externalId ?? null, created_at: now, updated_at: now })
-            .execute();
+          await insertOrganization(trx, { id, name: input.name, external_id: input.externalId ?? null, created_at: now, updated_at: now });
           await writeDomains(trx, id, domains);
           await recordEvent(trx, { now, random }, actor, {
             type: 'organization.created',
@@ -100,26 +76,18 @@ export function createOrganizationService(deps: OrganizationServiceDeps) {
     /** Organizations in creation order; an organization key sees only its own. */
     async list(actor: Actor, query: ListOrganizationsQuery): Promise<Page<Organization>> {
       const after = decodeCursor(query.cursor);
-      let q = db
-        .selectFrom('organizations')
-        .selectAll('organizations')
-        .orderBy('organizations.id')
-        .limit(query.limit + 1);
-      if (actor.organizationId !== null) q = q.where('organizations.id', '=', actor.organizationId);
-      if (after !== undefined) q = q.where('organizations.id', '>', after);
-      if (query.externalId !== undefined) q = q.where('external_id', '=', query.externalId);
-      if (query.domain !== undefined) {
-        const [domain] = normalizeDomains([query.domain], 'domain');
-        q = q
-          .innerJoin('organization_domains', 'organization_domains.organization_id', 'organizations.id')
-          .where('organization_domains.domain', '=', domain!);
-      }
-      const rows = await q.execute();
-      const ids = rows.map((r) => r.id);
-      const domains =
-        ids.length === 0
-          ? []
-          : await db.selectFrom('organization_domains').selectAll().where('organization_id', 'in', ids).orderBy('domain').execute();
+      const domain = query.domain === undefined ? undefined : (normalizeDomains([query.domain], 'domain')[0] ?? '');
+      const rows = await listOrganizations(db, {
+        organizationId: actor.organizationId ?? undefined,
+        externalId: query.externalId,
+        domain,
+        after,
+        limit: query.limit,
+      });
+      const domains = await domainsOf(
+        db,
+        rows.map((r) => r.id),
+      );
       return toPage(rows, query.limit, (row) =>
         toOrganization(
           row,
@@ -129,21 +97,17 @@ export function createOrganizationService(deps: OrganizationServiceDeps) {
     },
 
     /** Changes the given fields; `domains` replaces the whole list. */
-    async update(actor: Actor, id: string, input: UpdateOrganizationInput): Promise<Organization> {
+    async update(actor: Actor, id: string, input: UpdateOrganizationBody): Promise<Organization> {
       const domains = input.domains === undefined ? undefined : normalizeDomains(input.domains);
       const now = clock();
       return translateConflicts(() =>
         db.transaction().execute(async (trx) => {
           await load(trx, actor, id);
-          await trx
-            .updateTable('organizations')
-            .set({
-              updated_at: now,
-              ...(input.name !== undefined ? { name: input.name } : {}),
-              ...(input.externalId !== undefined ? { external_id: input.externalId } : {}),
-            })
-            .where('id', '=', id)
-            .execute();
+          await updateOrganization(trx, id, {
+            updated_at: now,
+            ...(input.name !== undefined ? { name: input.name } : {}),
+            ...(input.externalId !== undefined ? { external_id: input.externalId } : {}),
+          });
           if (domains !== undefined) await writeDomains(trx, id, domains);
           const changed = Object.keys(input).filter((k) => (input as Record<string, unknown>)[k] !== undefined);
           await recordEvent(trx, { now, random }, actor, { type: 'organization.updated', organizationId: id, summary: { changed } });
@@ -157,7 +121,7 @@ export function createOrganizationService(deps: OrganizationServiceDeps) {
       const now = clock();
       await db.transaction().execute(async (trx) => {
         const organization = await load(trx, actor, id);
-        await trx.deleteFrom('organizations').where('id', '=', id).execute();
+        await deleteOrganization(trx, id);
         await recordEvent(trx, { now, random }, actor, {
           type: 'organization.deleted',
           organizationId: id,

@@ -1,5 +1,6 @@
 import type { Element } from '@xmldom/xmldom';
-import { fail, ok, type SamlResult } from './errors.ts';
+import { ok } from '../result.ts';
+import { fail, type SamlResult } from './errors.ts';
 import { parseInstant } from './time.ts';
 import { attr, children, NS, onlyChild, textOf } from './xml.ts';
 

@@ -37,7 +37,7 @@ const REPLACEMENTS: Readonly<Record<string, string>> = {
   '\n': '&#xA;',
   '\r': '&#xD;',
 };
-const replace = (character: string): string => REPLACEMENTS[character]!;
+const replace = (character: string): string => REPLACEMENTS[character] ?? character;
 
 /** C14N 1.0 §2.3 Text Nodes: `&`, `<`, `>` and carriage return become references. */
 export function escapeText(text: string): string {

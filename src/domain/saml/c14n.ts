@@ -146,9 +146,9 @@ function renderNamespaces(walk: Walk, element: Element, isApex: boolean): void {
     consider(walk, element.prefix ?? '', element.namespaceURI ?? '');
     const attributes = attributeList(element);
     for (let i = 0; i < attributes.length; i++) {
-      const attribute = attributes[i]!;
-      const prefix = attribute.prefix;
-      if (prefix !== null && prefix !== '' && prefix !== 'xmlns') consider(walk, prefix, attribute.namespaceURI ?? '');
+      const attribute = attributes[i];
+      const prefix = attribute?.prefix ?? null;
+      if (prefix !== null && prefix !== '' && prefix !== 'xmlns') consider(walk, prefix, attribute?.namespaceURI ?? '');
     }
     if (walk.listed.size > 0) considerBindings(walk, element, isApex, true);
   } else {
@@ -156,10 +156,10 @@ function renderNamespaces(walk: Walk, element: Element, isApex: boolean): void {
   }
   if (walk.pending > 1) sortPending(walk);
   for (let i = 0; i < walk.pending; i++) {
-    const prefix = walk.pendingPrefixes[i]!;
+    const prefix = walk.pendingPrefixes[i] ?? '';
     // An exclusive candidate can come more than once (element, attribute, PrefixList), always with one URI.
     if (i > 0 && prefix === walk.pendingPrefixes[i - 1]) continue;
-    const uri = walk.pendingUris[i]!;
+    const uri = walk.pendingUris[i] ?? '';
     walk.out += prefix === '' ? ` xmlns="${escapeAttribute(uri)}"` : ` xmlns:${prefix}="${escapeAttribute(uri)}"`;
     pushRendered(walk, prefix, uri);
   }
@@ -179,17 +179,19 @@ function pushRendered(walk: Walk, prefix: string, uri: string): void {
 }
 
 function indexRendered(nearest: Map<string, number>, walk: Walk, index: number): void {
-  walk.shadows[index] = nearest.get(walk.prefixes[index]!) ?? -1;
-  nearest.set(walk.prefixes[index]!, index);
+  const prefix = walk.prefixes[index] ?? '';
+  walk.shadows[index] = nearest.get(prefix) ?? -1;
+  nearest.set(prefix, index);
 }
 
 /** Drops the declarations rendered above `mark`, making visible again what they hid. */
 function popRendered(walk: Walk, mark: number): void {
   const nearest = walk.nearest;
   for (let index = walk.rendered - 1; nearest !== undefined && index >= mark; index--) {
-    const shadowed = walk.shadows[index]!;
-    if (shadowed < 0) nearest.delete(walk.prefixes[index]!);
-    else nearest.set(walk.prefixes[index]!, shadowed);
+    const shadowed = walk.shadows[index] ?? -1;
+    const prefix = walk.prefixes[index] ?? '';
+    if (shadowed < 0) nearest.delete(prefix);
+    else nearest.set(prefix, shadowed);
   }
   walk.rendered = mark;
 }
@@ -204,13 +206,14 @@ function considerBindings(walk: Walk, element: Element, isApex: boolean, onlyLis
   for (let node: Node | null = element; node !== null && node.nodeType === ELEMENT_NODE; node = node.parentNode) {
     const attributes = attributeList(node as Element);
     for (let i = 0; i < attributes.length; i++) {
-      const prefix = declaredPrefix(attributes[i]!.name);
-      if (prefix === undefined) continue;
+      const attribute = attributes[i];
+      const prefix = attribute === undefined ? undefined : declaredPrefix(attribute.name);
+      if (attribute === undefined || prefix === undefined) continue;
       if (shadowed !== undefined) {
         if (shadowed.has(prefix)) continue;
         shadowed.add(prefix);
       }
-      if (!onlyListed || walk.listed.has(prefix)) consider(walk, prefix, attributes[i]!.value);
+      if (!onlyListed || walk.listed.has(prefix)) consider(walk, prefix, attribute.value);
     }
     if (!isApex) return;
   }
@@ -242,18 +245,22 @@ function sortPending(walk: Walk): void {
   const prefixes = walk.pendingPrefixes;
   const uris = walk.pendingUris;
   if (walk.pending > FEW) {
-    const order = Array.from({ length: walk.pending }, (_, i) => i).sort((a, b) => compareCodePoints(prefixes[a]!, prefixes[b]!));
-    const [sortedPrefixes, sortedUris] = [order.map((i) => prefixes[i]!), order.map((i) => uris[i]!)];
-    for (let i = 0; i < order.length; i++) [prefixes[i], uris[i]] = [sortedPrefixes[i]!, sortedUris[i]!];
+    const order = Array.from({ length: walk.pending }, (_, i) => i).sort((a, b) => compareCodePoints(prefixes[a] ?? '', prefixes[b] ?? ''));
+    const sortedPrefixes = order.map((i) => prefixes[i] ?? '');
+    const sortedUris = order.map((i) => uris[i] ?? '');
+    for (let i = 0; i < order.length; i++) {
+      prefixes[i] = sortedPrefixes[i] ?? '';
+      uris[i] = sortedUris[i] ?? '';
+    }
     return;
   }
   for (let i = 1; i < walk.pending; i++) {
-    const prefix = prefixes[i]!;
-    const uri = uris[i]!;
+    const prefix = prefixes[i] ?? '';
+    const uri = uris[i] ?? '';
     let j = i - 1;
-    for (; j >= 0 && compareCodePoints(prefixes[j]!, prefix) > 0; j--) {
-      prefixes[j + 1] = prefixes[j]!;
-      uris[j + 1] = uris[j]!;
+    for (; j >= 0 && compareCodePoints(prefixes[j] ?? '', prefix) > 0; j--) {
+      prefixes[j + 1] = prefixes[j] ?? '';
+      uris[j + 1] = uris[j] ?? '';
     }
     prefixes[j + 1] = prefix;
     uris[j + 1] = uri;
@@ -271,23 +278,20 @@ function renderAttributes(walk: Walk, element: Element, isApex: boolean): void {
   walk.attributeCount = 0;
   const attributes = attributeList(element);
   for (let i = 0; i < attributes.length; i++) {
-    const attribute = attributes[i]!;
-    if (declaredPrefix(attribute.name) === undefined) list[walk.attributeCount++] = attribute;
+    const attribute = attributes[i];
+    if (attribute !== undefined && declaredPrefix(attribute.name) === undefined) list[walk.attributeCount++] = attribute;
   }
   if (isApex && !walk.exclusive) importXmlAttributes(walk, element);
   if (walk.attributeCount > FEW) {
     const sorted = list.slice(0, walk.attributeCount).sort(compareAttributes);
-    for (let i = 0; i < sorted.length; i++) list[i] = sorted[i]!;
+    sorted.forEach((attribute, index) => (list[index] = attribute));
   } else {
-    // Insertion sort: elements have a handful of attributes, often already in order.
-    for (let i = 1; i < walk.attributeCount; i++) {
-      const attribute = list[i]!;
-      let j = i - 1;
-      for (; j >= 0 && compareAttributes(list[j]!, attribute) > 0; j--) list[j + 1] = list[j]!;
-      list[j + 1] = attribute;
-    }
+    insertionSort(list, walk.attributeCount);
   }
-  for (let i = 0; i < walk.attributeCount; i++) walk.out += ` ${list[i]!.name}="${escapeAttribute(list[i]!.value)}"`;
+  for (let i = 0; i < walk.attributeCount; i++) {
+    const attribute = list[i];
+    if (attribute !== undefined) walk.out += ` ${attribute.name}="${escapeAttribute(attribute.value)}"`;
+  }
 }
 
 function importXmlAttributes(walk: Walk, apex: Element): void {
@@ -295,8 +299,8 @@ function importXmlAttributes(walk: Walk, apex: Element): void {
   for (let node = apex.parentNode; node !== null && node.nodeType === ELEMENT_NODE; node = node.parentNode) {
     const attributes = attributeList(node as Element);
     for (let i = 0; i < attributes.length; i++) {
-      const attribute = attributes[i]!;
-      if (attribute.namespaceURI !== XML_NS) continue;
+      const attribute = attributes[i];
+      if (attribute?.namespaceURI !== XML_NS) continue;
       present ??= new Set(
         walk.attributes
           .slice(0, walk.attributeCount)
@@ -307,6 +311,17 @@ function importXmlAttributes(walk: Walk, apex: Element): void {
       present.add(attribute.localName);
       walk.attributes[walk.attributeCount++] = attribute;
     }
+  }
+}
+
+/** Sorts the first `count` attributes of the scratch list in place: elements have a handful, often already in order. */
+function insertionSort(list: Attr[], count: number): void {
+  for (let i = 1; i < count; i++) {
+    const attribute = list[i];
+    if (attribute === undefined) continue;
+    let j = i - 1;
+    for (let before = list[j]; before !== undefined && compareAttributes(before, attribute) > 0; before = list[--j]) list[j + 1] = before;
+    list[j + 1] = attribute;
   }
 }
 
@@ -324,5 +339,5 @@ function declaredPrefix(name: string): string | undefined {
 
 /** xmldom's NamedNodeMap is indexable by ordinal (DOM Level 2 Core), which avoids a call per `item()`. */
 function attributeList(element: Element): ArrayLike<Attr> {
-  return element.attributes as unknown as ArrayLike<Attr>;
+  return element.attributes;
 }

@@ -1,6 +1,7 @@
-import type { Element } from '@xmldom/xmldom';
+import type { Attr, Element } from '@xmldom/xmldom';
 import { canonicalizeSubset } from './c14n.ts';
-import { fail, ok, type SamlResult } from './errors.ts';
+import { ok } from '../result.ts';
+import { fail, type SamlResult } from './errors.ts';
 
 /** Canonicalization algorithm URIs accepted for SignedInfo and as Reference transforms. */
 export const C14N_ALGORITHMS = {
@@ -47,7 +48,7 @@ export function c14nMethod(uri: string): C14nMethod | undefined {
 }
 
 /** Inclusive Canonical XML 1.0 without comments: the default when a Reference names no c14n (XML-DSig 1.1 §4.4.3.2). */
-export const DEFAULT_REFERENCE_C14N: C14nMethod = METHODS.get(C14N_ALGORITHMS.inclusive10)!;
+export const DEFAULT_REFERENCE_C14N: C14nMethod = { uri: C14N_ALGORITHMS.inclusive10, exclusive: false, withComments: false };
 
 /** Canonical XML 1.1, produced by the 1.0 canonicalizer under the condition explained in METHODS. */
 const C14N_11: ReadonlySet<string> = new Set([C14N_ALGORITHMS.inclusive11, C14N_ALGORITHMS.inclusive11WithComments]);
@@ -73,7 +74,8 @@ export function canonicalize(apex: Element, method: C14nMethod, options: Canonic
   if (C14N_11.has(method.uri) && hasInheritableXmlAttributes(apex)) {
     return fail(
       'saml_unsupported_algorithm',
-      'The signed XML sits inside an element carrying xml:lang, xml:space, xml:base or xml:id, which inclusive canonicalization cannot reproduce here. Ask the identity provider to use exclusive canonicalization (http://www.w3.org/2001/10/xml-exc-c14n#).',
+      'The signed XML sits inside an element carrying xml:lang, xml:space, xml:base or xml:id, which inclusive ' +
+        'canonicalization cannot reproduce here. Ask the identity provider to use exclusive canonicalization (http://www.w3.org/2001/10/xml-exc-c14n#).',
     );
   }
   const omitted = options.omitChild;
@@ -98,8 +100,7 @@ export function canonicalize(apex: Element, method: C14nMethod, options: Canonic
 /** Every namespace binding in scope at `element` (own and inherited), e.g. to re-home decrypted XML. */
 export function namespacesInScope(element: Element): { prefix: string; namespaceURI: string }[] {
   const bindings = new Map<string, string>();
-  for (let i = 0; i < element.attributes.length; i++) {
-    const attribute = element.attributes.item(i)!;
+  for (const attribute of attributesOf(element)) {
     const prefix = namespaceDeclarationPrefix(attribute.name);
     if (prefix !== undefined) bindings.set(prefix, attribute.value);
   }
@@ -112,8 +113,7 @@ function ancestorBindings(element: Element): Map<string, string> {
   const bindings = new Map<string, string>();
   for (let node = element.parentNode; node !== null && node.nodeType === ELEMENT_NODE; node = node.parentNode) {
     const ancestor = node as Element;
-    for (let i = 0; i < ancestor.attributes.length; i++) {
-      const attribute = ancestor.attributes.item(i)!;
+    for (const attribute of attributesOf(ancestor)) {
       const prefix = namespaceDeclarationPrefix(attribute.name);
       if (prefix !== undefined && !bindings.has(prefix)) bindings.set(prefix, attribute.value);
     }
@@ -129,9 +129,12 @@ function namespaceDeclarationPrefix(attributeName: string): string | undefined {
 function hasInheritableXmlAttributes(apex: Element): boolean {
   for (let node = apex.parentNode; node !== null && node.nodeType === ELEMENT_NODE; node = node.parentNode) {
     const element = node as Element;
-    for (let i = 0; i < element.attributes.length; i++) {
-      if (element.attributes.item(i)!.namespaceURI === XML_NS) return true;
-    }
+    if (attributesOf(element).some((attribute) => attribute.namespaceURI === XML_NS)) return true;
   }
   return false;
+}
+
+/** The attributes of `element` as an array (xmldom's NamedNodeMap is array-like, DOM Level 2 Core). */
+function attributesOf(element: Element): Attr[] {
+  return Array.from(element.attributes as ArrayLike<Attr>);
 }

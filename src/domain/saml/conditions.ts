@@ -1,5 +1,6 @@
 import type { Element } from '@xmldom/xmldom';
-import { fail, ok, type SamlResult } from './errors.ts';
+import { ok } from '../result.ts';
+import { fail, type SamlResult } from './errors.ts';
 import { formatInstant, parseInstant } from './time.ts';
 import { attr, children, NS, onlyChild, textOf } from './xml.ts';
 
@@ -84,13 +85,13 @@ export function checkSubjectConfirmation(subject: Element, expect: AssertionExpe
   if (bearers.length === 0) {
     return fail('saml_missing_subject_confirmation', 'The assertion has no bearer SubjectConfirmation, which browser SSO requires.');
   }
-  let firstError: SamlResult<ConfirmedSubject> | undefined;
-  for (const bearer of bearers) {
-    const result = checkBearer(bearer, expect);
-    if (result.ok) return result;
-    firstError ??= result;
-  }
-  return firstError!;
+  const results = bearers.map((bearer) => checkBearer(bearer, expect));
+  // The first bearer that confirms wins; else the first one's refusal says why.
+  return (
+    results.find((result) => result.ok) ??
+    results[0] ??
+    fail('saml_missing_subject_confirmation', 'The assertion has no bearer SubjectConfirmation.')
+  );
 }
 
 function checkBearer(bearer: Element, expect: AssertionExpectations): SamlResult<ConfirmedSubject> {
@@ -115,7 +116,9 @@ function checkBearer(bearer: Element, expect: AssertionExpectations): SamlResult
   const inResponseTo = attr(data, 'InResponseTo') ?? null;
   if (inResponseTo !== null && inResponseTo !== expect.expectedInResponseTo)
     return inResponseToMismatch(inResponseTo, expect.expectedInResponseTo);
-  return ok({ notOnOrAfter: window.value!, inResponseTo });
+  // Checked above: this SubjectConfirmationData has a NotOnOrAfter, so its window has an end.
+  if (window.value === null) return fail('saml_missing_subject_confirmation', 'The bearer SubjectConfirmationData has no NotOnOrAfter.');
+  return ok({ notOnOrAfter: window.value, inResponseTo });
 }
 
 /** The refusal for an InResponseTo that does not name the pending request. */
@@ -148,7 +151,8 @@ function checkWindow(element: Element | undefined, expect: AssertionExpectations
   if (notOnOrAfter !== undefined && now - skew >= notOnOrAfter.getTime()) {
     return fail(
       'saml_expired',
-      `${what} expired at ${formatInstant(notOnOrAfter)}, and it is ${formatInstant(expect.now)}. Try signing in again; if this persists, check the identity provider's clock.`,
+      `${what} expired at ${formatInstant(notOnOrAfter)}, and it is ${formatInstant(expect.now)}. Try signing in again; if ` +
+        `this persists, check the identity provider's clock.`,
       { notOnOrAfter: formatInstant(notOnOrAfter), now: formatInstant(expect.now) },
     );
   }

@@ -1,7 +1,8 @@
 import { constants, createDecipheriv, privateDecrypt, type KeyObject } from 'node:crypto';
 import type { Element } from '@xmldom/xmldom';
 import { namespacesInScope } from './canonicalize.ts';
-import { fail, ok, type SamlResult } from './errors.ts';
+import { ok } from '../result.ts';
+import { fail, type SamlResult } from './errors.ts';
 import { DIGEST_ALGORITHMS } from './signature.ts';
 import { attr, childElements, children, escapeXml, isElement, NS, parseXml, textOf } from './xml.ts';
 
@@ -38,7 +39,8 @@ interface KeyTransport {
 }
 
 const DECRYPTION_FAILED =
-  'The encrypted assertion could not be decrypted with this connection’s service provider key. Check that the identity provider encrypts with the certificate currently published in the SP metadata.';
+  'The encrypted assertion could not be decrypted with this connection’s service provider key. Check that the identity ' +
+  'provider encrypts with the certificate currently published in the SP metadata.';
 
 /**
  * Decrypts a saml:EncryptedAssertion (SAML core §2.3.4, XML-Enc 1.1) with the SP's RSA private
@@ -59,9 +61,9 @@ export function decryptAssertion(encryptedAssertion: Element, keys: readonly Key
       'The assertion is encrypted, but no service provider decryption key is configured for this connection.',
     );
   }
-  const encryptedData = children(encryptedAssertion, NS.xenc, 'EncryptedData');
-  if (encryptedData.length !== 1) return fail('saml_decryption_failed', 'The EncryptedAssertion must contain exactly one EncryptedData.');
-  const data = encryptedData[0]!;
+  const [data, ...extra] = children(encryptedAssertion, NS.xenc, 'EncryptedData');
+  if (data === undefined || extra.length > 0)
+    return fail('saml_decryption_failed', 'The EncryptedAssertion must contain exactly one EncryptedData.');
   const algorithmUri = algorithmOf(children(data, NS.xenc, 'EncryptionMethod')[0]) ?? '(none)';
   const algorithm = DATA_ALGORITHMS.get(algorithmUri);
   if (algorithm === undefined) return unsupported(`content encryption algorithm ${algorithmUri}`, 'AES-256-GCM or AES-256-CBC');
@@ -166,7 +168,7 @@ function decryptContent(contentKey: Buffer | undefined, ciphertext: Buffer, algo
     if (ciphertext.length < 32 || ciphertext.length % 16 !== 0) return undefined;
     const decipher = createDecipheriv(algorithm.cipher, contentKey, ciphertext.subarray(0, 16)).setAutoPadding(false);
     const padded = Buffer.concat([decipher.update(ciphertext.subarray(16)), decipher.final()]);
-    const padLength = padded[padded.length - 1]!;
+    const padLength = padded.at(-1) ?? 0;
     return padLength >= 1 && padLength <= 16 ? padded.subarray(0, padded.length - padLength) : undefined;
   } catch {
     return undefined;
@@ -183,8 +185,8 @@ function parseDecrypted(plaintext: Buffer, encryptedAssertion: Element): Element
     .join('');
   const parsed = parseXml(`<lanyard-decrypted${declarations}>${text}</lanyard-decrypted>`, plaintext.length + 64 * 1024);
   if (!parsed.ok) return undefined;
-  const [assertion, ...others] = childElements(parsed.root);
-  if (!isElement(assertion, NS.saml, 'Assertion') || others.length > 0 || /\S/.test(directText(parsed.root))) return undefined;
+  const [assertion, ...others] = childElements(parsed.value.root);
+  if (!isElement(assertion, NS.saml, 'Assertion') || others.length > 0 || /\S/.test(directText(parsed.value.root))) return undefined;
   return assertion;
 }
 

@@ -1,3 +1,5 @@
+import type { Catalogue } from '../catalogue.ts';
+import { err, ok, type Result } from '../result.ts';
 import type { Element } from '@xmldom/xmldom';
 import { readCertificates, type CertificateError } from '../../crypto/certificates.ts';
 import { NS, attr, children, descendants, isElement, parseXml, textOf, type XmlParseFailure } from './xml.ts';
@@ -22,19 +24,23 @@ export interface IdpMetadata {
  * for the IT admin who supplied the metadata and names what to fix.
  */
 export const IDP_METADATA_ERROR_CATALOGUE = {
-  metadata_not_xml: 'The metadata is not well-formed XML.',
-  metadata_too_large: 'The metadata is larger than 1 MiB.',
-  metadata_doctype_forbidden: 'The metadata carries a DOCTYPE or entity declaration, which SAML metadata never needs.',
-  metadata_not_saml: 'The XML is not SAML 2.0 metadata (its root is not md:EntityDescriptor or md:EntitiesDescriptor).',
-  metadata_multiple_entities: 'The metadata describes several identity providers and none was chosen by entity ID.',
-  metadata_entity_not_found: 'The entity ID asked for is not an identity provider in the metadata.',
-  metadata_entity_id_missing: 'The md:EntityDescriptor has no entityID.',
-  metadata_no_idp_descriptor: 'The entity has no SAML 2.0 md:IDPSSODescriptor (for example, it is service-provider metadata).',
-  metadata_no_sso_service: 'The identity provider lists no SingleSignOnService with the HTTP-Redirect or HTTP-POST binding.',
-  metadata_bad_endpoint_url: 'A SingleSignOnService or SingleLogoutService Location is not an http(s) URL.',
-  metadata_no_signing_certificate: 'The identity provider lists no signing certificate.',
-  metadata_certificate_invalid: 'A ds:X509Certificate in a KeyDescriptor is not a readable X.509 certificate.',
-} as const satisfies Record<string, string>;
+  metadata_not_xml: { description: 'The metadata is not well-formed XML.' },
+  metadata_too_large: { description: 'The metadata is larger than 1 MiB.' },
+  metadata_doctype_forbidden: { description: 'The metadata carries a DOCTYPE or entity declaration, which SAML metadata never needs.' },
+  metadata_not_saml: { description: 'The XML is not SAML 2.0 metadata (its root is not md:EntityDescriptor or md:EntitiesDescriptor).' },
+  metadata_multiple_entities: { description: 'The metadata describes several identity providers and none was chosen by entity ID.' },
+  metadata_entity_not_found: { description: 'The entity ID asked for is not an identity provider in the metadata.' },
+  metadata_entity_id_missing: { description: 'The md:EntityDescriptor has no entityID.' },
+  metadata_no_idp_descriptor: {
+    description: 'The entity has no SAML 2.0 md:IDPSSODescriptor (for example, it is service-provider metadata).',
+  },
+  metadata_no_sso_service: {
+    description: 'The identity provider lists no SingleSignOnService with the HTTP-Redirect or HTTP-POST binding.',
+  },
+  metadata_bad_endpoint_url: { description: 'A SingleSignOnService or SingleLogoutService Location is not an http(s) URL.' },
+  metadata_no_signing_certificate: { description: 'The identity provider lists no signing certificate.' },
+  metadata_certificate_invalid: { description: 'A ds:X509Certificate in a KeyDescriptor is not a readable X.509 certificate.' },
+} as const satisfies Catalogue;
 
 /** A stable code from {@link IDP_METADATA_ERROR_CATALOGUE}. */
 export type IdpMetadataErrorCode = keyof typeof IDP_METADATA_ERROR_CATALOGUE;
@@ -51,7 +57,7 @@ export interface IdpMetadataError {
   };
 }
 
-export type IdpMetadataResult = { ok: true; value: IdpMetadata } | { ok: false; error: IdpMetadataError };
+export type IdpMetadataResult = Result<IdpMetadata, IdpMetadataError>;
 
 const FROM_XML_FAILURE = {
   xml_too_large: 'metadata_too_large',
@@ -75,19 +81,19 @@ export function parseIdpMetadata(xml: string, options: { entityId?: string } = {
   if (!parsed.ok) {
     return failure(FROM_XML_FAILURE[parsed.error.code], parsed.error.message);
   }
-  const entity = selectEntity(parsed.root, options.entityId);
+  const entity = selectEntity(parsed.value.root, options.entityId);
   if (!entity.ok) return entity;
-  return readEntity(entity.element);
+  return readEntity(entity.value);
 }
 
-function selectEntity(root: Element, wanted: string | undefined): { ok: true; element: Element } | { ok: false; error: IdpMetadataError } {
+function selectEntity(root: Element, wanted: string | undefined): Result<Element, IdpMetadataError> {
   if (isElement(root, NS.md, 'EntityDescriptor')) {
     const entityId = attr(root, 'entityID');
     if (wanted !== undefined && entityId !== wanted) {
       const detail = { entityIds: entityId === undefined ? [] : [entityId] };
       return failure('metadata_entity_not_found', `The metadata describes ${quote(entityId ?? '')}, not ${quote(wanted)}.`, { detail });
     }
-    return { ok: true, element: root };
+    return ok(root);
   }
   if (!isElement(root, NS.md, 'EntitiesDescriptor')) return failure('metadata_not_saml', describeNotMetadata(root));
   // EntitiesDescriptor may nest (§2.3.1); descendants() walks without recursion.
@@ -96,7 +102,8 @@ function selectEntity(root: Element, wanted: string | undefined): { ok: true; el
   const ids = identityProviders.map((el) => attr(el, 'entityID') ?? '');
   if (wanted !== undefined) {
     const matches = identityProviders.filter((el) => attr(el, 'entityID') === wanted);
-    if (matches.length === 1) return { ok: true, element: matches[0]! };
+    const [match] = matches;
+    if (match !== undefined && matches.length === 1) return ok(match);
     if (matches.length > 1)
       return failure('metadata_multiple_entities', `The metadata describes ${quote(wanted)} ${matches.length} times.`);
     return failure('metadata_entity_not_found', `No identity provider ${quote(wanted)} in this metadata. ${listIds(ids)}`, {
@@ -106,14 +113,15 @@ function selectEntity(root: Element, wanted: string | undefined): { ok: true; el
   const [only, ...others] = identityProviders;
   if (only === undefined) {
     // Let readEntity explain what the single entity lacks; with none at all, say so here.
-    if (entities.length === 1) return { ok: true, element: entities[0]! };
+    const [entity] = entities;
+    if (entity !== undefined && entities.length === 1) return ok(entity);
     return failure('metadata_no_idp_descriptor', 'The metadata has no identity provider (no md:IDPSSODescriptor for SAML 2.0).');
   }
   if (others.length > 0) {
     const message = `The metadata describes ${ids.length} identity providers; choose one by entity ID. ${listIds(ids)}`;
     return failure('metadata_multiple_entities', message, { detail: { entityIds: ids } });
   }
-  return { ok: true, element: only };
+  return ok(only);
 }
 
 function describeNotMetadata(root: Element): string {
@@ -152,7 +160,7 @@ function readEntity(entity: Element): IdpMetadataResult {
 
   const ssoUrls = readEndpoints(idp, 'SingleSignOnService');
   if (!ssoUrls.ok) return ssoUrls;
-  if (ssoUrls.urls.redirect === undefined && ssoUrls.urls.post === undefined) {
+  if (ssoUrls.value.redirect === undefined && ssoUrls.value.post === undefined) {
     return failure(
       'metadata_no_sso_service',
       'The identity provider lists no SingleSignOnService with the HTTP-Redirect or HTTP-POST binding.',
@@ -162,7 +170,7 @@ function readEntity(entity: Element): IdpMetadataResult {
   if (!sloUrls.ok) return sloUrls;
   const signing = readKeyDescriptors(idp, 'signing');
   if (!signing.ok) return signing;
-  if (signing.pems.length === 0) {
+  if (signing.value.length === 0) {
     return failure(
       'metadata_no_signing_certificate',
       'The identity provider lists no signing certificate (md:KeyDescriptor with ds:X509Certificate).',
@@ -170,25 +178,22 @@ function readEntity(entity: Element): IdpMetadataResult {
   }
   const encryption = readKeyDescriptors(idp, 'encryption');
   if (!encryption.ok) return encryption;
-  return {
-    ok: true,
-    value: {
-      entityId,
-      ssoUrls: ssoUrls.urls,
-      sloUrls: sloUrls.urls,
-      signingCertificates: signing.pems,
-      encryptionCertificates: encryption.pems,
-      nameIdFormats: [
-        ...new Set(
-          children(idp, NS.md, 'NameIDFormat')
-            .map((el) => textOf(el).trim())
-            .filter((f) => f !== ''),
-        ),
-      ],
-      // xs:boolean (XML Schema Part 2 §3.2.2) allows "1" as well as "true"; absent means false.
-      wantAuthnRequestsSigned: ['true', '1'].includes((attr(idp, 'WantAuthnRequestsSigned') ?? '').trim()),
-    },
-  };
+  return ok({
+    entityId,
+    ssoUrls: ssoUrls.value,
+    sloUrls: sloUrls.value,
+    signingCertificates: signing.value,
+    encryptionCertificates: encryption.value,
+    nameIdFormats: [
+      ...new Set(
+        children(idp, NS.md, 'NameIDFormat')
+          .map((el) => textOf(el).trim())
+          .filter((f) => f !== ''),
+      ),
+    ],
+    // xs:boolean (XML Schema Part 2 §3.2.2) allows "1" as well as "true"; absent means false.
+    wantAuthnRequestsSigned: ['true', '1'].includes((attr(idp, 'WantAuthnRequestsSigned') ?? '').trim()),
+  });
 }
 
 function describeMissingIdp(entity: Element): string {
@@ -201,7 +206,7 @@ function describeMissingIdp(entity: Element): string {
   return 'The metadata has no identity provider (no md:IDPSSODescriptor).';
 }
 
-type Endpoints = { ok: true; urls: { redirect?: string; post?: string } } | { ok: false; error: IdpMetadataError };
+type Endpoints = Result<{ redirect?: string; post?: string }, IdpMetadataError>;
 
 function readEndpoints(idp: Element, localName: 'SingleSignOnService' | 'SingleLogoutService'): Endpoints {
   const urls: { redirect?: string; post?: string } = {};
@@ -217,7 +222,7 @@ function readEndpoints(idp: Element, localName: 'SingleSignOnService' | 'SingleL
     }
     urls[key] = location;
   }
-  return { ok: true, urls };
+  return ok(urls);
 }
 
 function isHttpUrl(value: string): boolean {
@@ -229,7 +234,7 @@ function isHttpUrl(value: string): boolean {
   }
 }
 
-type Pems = { ok: true; pems: string[] } | { ok: false; error: IdpMetadataError };
+type Pems = Result<string[], IdpMetadataError>;
 
 /** Certificates of KeyDescriptors for `use`; one without `use` serves both purposes (metadata §2.4.1.1). */
 function readKeyDescriptors(idp: Element, use: 'signing' | 'encryption'): Pems {
@@ -242,24 +247,21 @@ function readKeyDescriptors(idp: Element, use: 'signing' | 'encryption'): Pems {
         for (const element of children(data, NS.ds, 'X509Certificate')) {
           const read = readCertificates(textOf(element));
           // One certificate per element (XML-DSig §4.4.4); a stray PEM armour around it is tolerated.
-          if (!read.ok || read.value.length !== 1) {
+          const certificate = read.ok && read.value.length === 1 ? read.value[0] : undefined;
+          if (certificate === undefined) {
             const reason = read.ok ? 'One ds:X509Certificate element holds several certificates.' : read.error.message;
             const extra = read.ok ? {} : { detail: { certificateError: read.error } };
             return failure('metadata_certificate_invalid', `A ${use} certificate in the metadata cannot be read: ${reason}`, extra);
           }
-          const pem = read.value[0]!.toString();
+          const pem = certificate.toString();
           if (!pems.includes(pem)) pems.push(pem);
         }
       }
     }
   }
-  return { ok: true, pems };
+  return ok(pems);
 }
 
-function failure(
-  code: IdpMetadataErrorCode,
-  message: string,
-  extra: Partial<IdpMetadataError> = {},
-): { ok: false; error: IdpMetadataError } {
-  return { ok: false, error: { ...extra, code, message } };
+function failure(code: IdpMetadataErrorCode, message: string, extra: Partial<IdpMetadataError> = {}): Result<never, IdpMetadataError> {
+  return err({ ...extra, code, message });
 }

@@ -1,11 +1,10 @@
 import type { Element } from '@xmldom/xmldom';
 import { ok, type Result } from '../result.ts';
 import { checkIssuerValue } from './conditions.ts';
-import type { SamlError } from './errors.ts';
+import { fail, type SamlError } from './errors.ts';
 import type { LogoutNameId } from './logout-request.ts';
 import { LOGOUT_STATUS } from './logout-response.ts';
 import { isXmlText } from './logout-xml.ts';
-import { refuse } from './redirect-binding.ts';
 import { formatInstant, parseInstant } from './time.ts';
 import { attr, childElements, children, NS, onlyChild, textOf } from './xml.ts';
 
@@ -50,20 +49,21 @@ export function checkLogoutEnvelope(
   const what = verifiedRoot.localName ?? 'logout message';
   const id = attr(verifiedRoot, 'ID');
   if (id === undefined || id === '' || id.length > MAX_ID_LENGTH || /\s/.test(id) || !isXmlText(id)) {
-    return refuse('saml_malformed_logout_message', `The ${what} has no usable ID.`);
+    return fail('saml_malformed_logout_message', `The ${what} has no usable ID.`);
   }
   if (attr(verifiedRoot, 'Version') !== '2.0') {
-    return refuse('saml_malformed_logout_message', `The ${what} is not SAML version 2.0.`, {
+    return fail('saml_malformed_logout_message', `The ${what} is not SAML version 2.0.`, {
       version: attr(verifiedRoot, 'Version') ?? null,
     });
   }
   const issueInstant = parseInstant(attr(verifiedRoot, 'IssueInstant') ?? '');
-  if (issueInstant === undefined) return refuse('saml_malformed_logout_message', `The ${what} has no valid IssueInstant.`);
+  if (issueInstant === undefined) return fail('saml_malformed_logout_message', `The ${what} has no valid IssueInstant.`);
   const destination = attr(verifiedRoot, 'Destination') ?? null;
   if ((destination === null && expect.signed) || (destination !== null && destination !== expect.sloUrl)) {
-    return refuse(
+    return fail(
       'saml_logout_wrong_destination',
-      `The ${what} was sent to "${destination ?? '(no Destination)'}", but this connection's SLO URL is "${expect.sloUrl}". Check the SLO URL configured at the identity provider.`,
+      `The ${what} was sent to "${destination ?? '(no Destination)'}", but this connection's SLO URL is "${expect.sloUrl}". ` +
+        'Check the SLO URL configured at the identity provider.',
       { destination, expected: expect.sloUrl },
     );
   }
@@ -77,12 +77,12 @@ export function checkLogoutEnvelope(
 /** Profiles §4.4.4.1–2: the Issuer MUST be present, with no Format or the entity Format. */
 function checkIssuer(verifiedRoot: Element, idpEntityId: string, what: string): Result<string, SamlError> {
   const issuer = onlyChild(verifiedRoot, NS.saml, 'Issuer');
-  if (issuer === 'many') return refuse('saml_malformed_logout_message', `The ${what} has more than one Issuer.`);
+  if (issuer === 'many') return fail('saml_malformed_logout_message', `The ${what} has more than one Issuer.`);
   if (issuer === undefined)
-    return refuse('saml_logout_missing_issuer', `The ${what} has no Issuer, so it cannot be tied to this identity provider.`);
+    return fail('saml_logout_missing_issuer', `The ${what} has no Issuer, so it cannot be tied to this identity provider.`);
   const format = attr(issuer, 'Format');
   if (format !== undefined && format !== ENTITY_FORMAT) {
-    return refuse('saml_logout_missing_issuer', `The ${what} Issuer has the Format "${format}" instead of the entity format.`, { format });
+    return fail('saml_logout_missing_issuer', `The ${what} Issuer has the Format "${format}" instead of the entity format.`, { format });
   }
   return checkIssuerValue(textOf(issuer), idpEntityId, what);
 }
@@ -92,20 +92,22 @@ function checkWindow(issueInstant: Date, notOnOrAfter: Date | null, expect: Logo
   const skew = expect.clockSkewSeconds * 1000;
   const now = expect.now.getTime();
   if (issueInstant.getTime() - skew > now) {
-    return refuse(
+    return fail(
       'saml_logout_not_yet_valid',
-      `The ${what} was issued at ${formatInstant(issueInstant)}, after the current time ${formatInstant(expect.now)}. Check the identity provider's clock.`,
+      `The ${what} was issued at ${formatInstant(issueInstant)}, after the current time ${formatInstant(expect.now)}. ` +
+        "Check the identity provider's clock.",
       { issueInstant: formatInstant(issueInstant), now: formatInstant(expect.now) },
     );
   }
   const ageLimit = issueInstant.getTime() + expect.maxMessageAgeSeconds * 1000;
   const limit = notOnOrAfter === null ? ageLimit : Math.min(ageLimit, notOnOrAfter.getTime());
   if (now - skew >= limit) {
-    return refuse(
+    return fail(
       'saml_logout_expired',
       notOnOrAfter !== null && notOnOrAfter.getTime() <= ageLimit
         ? `The ${what} expired at ${formatInstant(notOnOrAfter)}, and it is ${formatInstant(expect.now)}.`
-        : `The ${what} was issued at ${formatInstant(issueInstant)}, more than ${expect.maxMessageAgeSeconds} seconds before ${formatInstant(expect.now)}.`,
+        : `The ${what} was issued at ${formatInstant(issueInstant)}, more than ${expect.maxMessageAgeSeconds} seconds ` +
+            `before ${formatInstant(expect.now)}.`,
       { issueInstant: formatInstant(issueInstant), notOnOrAfter: notOnOrAfter === null ? null : formatInstant(notOnOrAfter) },
     );
   }
@@ -139,23 +141,23 @@ export function readLogoutRequestBody(verifiedRequest: Element): Result<LogoutRe
   );
   const [identifier, ...more] = identifiers;
   if (identifier === undefined || more.length > 0) {
-    return refuse(
+    return fail(
       'saml_malformed_logout_message',
       `The LogoutRequest must name the user with exactly one NameID (it has ${identifiers.length}).`,
     );
   }
   if (identifier.localName !== 'NameID') {
-    return refuse(
+    return fail(
       'saml_logout_unsupported_identifier',
       `The LogoutRequest names the user with a ${identifier.localName}; configure the identity provider to send a plain NameID in logout messages.`,
     );
   }
   const value = textOf(identifier);
-  if (value.trim() === '') return refuse('saml_malformed_logout_message', 'The LogoutRequest NameID is empty.');
+  if (value.trim() === '') return fail('saml_malformed_logout_message', 'The LogoutRequest NameID is empty.');
   const notOnOrAfterText = attr(verifiedRequest, 'NotOnOrAfter');
   const notOnOrAfter = notOnOrAfterText === undefined ? null : parseInstant(notOnOrAfterText);
   if (notOnOrAfter === undefined)
-    return refuse('saml_malformed_logout_message', 'The LogoutRequest NotOnOrAfter is not a valid xs:dateTime.');
+    return fail('saml_malformed_logout_message', 'The LogoutRequest NotOnOrAfter is not a valid xs:dateTime.');
   return ok({
     nameId: {
       value,
@@ -185,7 +187,7 @@ export function readLogoutStatus(verifiedResponse: Element): Result<LogoutStatus
   const status = onlyChild(verifiedResponse, NS.samlp, 'Status');
   const top = status === undefined || status === 'many' ? undefined : onlyChild(status, NS.samlp, 'StatusCode');
   if (status === undefined || status === 'many' || top === undefined || top === 'many') {
-    return refuse('saml_malformed_logout_message', 'The LogoutResponse must contain exactly one Status with one StatusCode.');
+    return fail('saml_malformed_logout_message', 'The LogoutResponse must contain exactly one Status with one StatusCode.');
   }
   const statusCodes: string[] = [];
   for (let code: Element | undefined = top; code !== undefined; code = children(code, NS.samlp, 'StatusCode')[0]) {
@@ -195,7 +197,7 @@ export function readLogoutStatus(verifiedResponse: Element): Result<LogoutStatus
   const statusMessage = messageElement === undefined ? null : textOf(messageElement).trim();
   if (statusCodes[0] !== LOGOUT_STATUS.success) {
     const shortCodes = statusCodes.map((code) => code.replace('urn:oasis:names:tc:SAML:2.0:status:', '')).join(' / ');
-    return refuse(
+    return fail(
       'saml_status_not_success',
       `The identity provider did not log the user out: status ${shortCodes}${statusMessage ? `, "${statusMessage}"` : ''}.`,
       { statusCodes, statusMessage },
@@ -208,10 +210,11 @@ export function readLogoutStatus(verifiedResponse: Element): Result<LogoutStatus
 export function checkInResponseTo(verifiedResponse: Element, expected: string | null): Result<string, SamlError> {
   const inResponseTo = attr(verifiedResponse, 'InResponseTo') ?? null;
   if (inResponseTo !== null && inResponseTo === expected) return ok(inResponseTo);
-  return refuse(
+  return fail(
     'saml_logout_in_response_to_mismatch',
     expected === null
-      ? `The LogoutResponse answers "${inResponseTo ?? '(nothing)'}", but no logout is pending for this browser (it may have expired or been completed already).`
+      ? `The LogoutResponse answers "${inResponseTo ?? '(nothing)'}", but no logout is pending for this browser ` +
+          '(it may have expired or been completed already).'
       : `The LogoutResponse answers "${inResponseTo ?? '(nothing)'}", but the pending LogoutRequest is "${expected}".`,
     { inResponseTo, expected },
   );

@@ -1,5 +1,5 @@
-import { err, ok, type Result } from '../result.ts';
-import type { SamlError } from './errors.ts';
+import { ok, type Result } from '../result.ts';
+import { fail, type SamlError } from './errors.ts';
 import { isXmlText, messageId, samlInstant, xmlAttribute, xmlText, type MessageIdDeps } from './logout-xml.ts';
 import { NS } from './xml.ts';
 
@@ -65,10 +65,10 @@ export function createLogoutRequest(input: LogoutRequestInput, deps: MessageIdDe
   const sessionIndexes = input.sessionIndexes ?? [];
   const carried = [nameId.value, nameId.format, nameId.nameQualifier, nameId.spNameQualifier, nameId.spProvidedId, ...sessionIndexes];
   if (!carried.every((value) => value === undefined || value === null || isXmlText(value))) {
-    return err({
-      code: 'saml_logout_unsupported_identifier',
-      message: 'The NameID or SessionIndex of this session holds characters that XML cannot carry, so no LogoutRequest can name it.',
-    });
+    return fail(
+      'saml_logout_unsupported_identifier',
+      'The NameID or SessionIndex of this session holds characters that XML cannot carry, so no LogoutRequest can name it.',
+    );
   }
   const nameIdAttributes =
     optional('Format', nameId.format) +

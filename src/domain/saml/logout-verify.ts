@@ -1,6 +1,6 @@
 import type { Element } from '@xmldom/xmldom';
 import { ok, type Result } from '../result.ts';
-import type { SamlError } from './errors.ts';
+import { fail, type SamlError } from './errors.ts';
 import {
   checkInResponseTo,
   checkLogoutEnvelope,
@@ -11,8 +11,8 @@ import {
   type LogoutRequestBody,
   type LogoutStatusFacts,
 } from './logout-checks.ts';
-import { decodeBase64, inflateRedirectMessage, readRedirectQuery, refuse, verifyRedirectSignature } from './redirect-binding.ts';
-import { readSignature, verifySignature, type SignaturePolicy, type TrustedCertificate } from './signature.ts';
+import { decodeBase64, inflateRedirectMessage, readRedirectQuery, verifyRedirectSignature } from './redirect-binding.ts';
+import { readSignature, verifySignature, type SignatureTrust, type TrustedCertificate } from './signature.ts';
 import { indexDocument, pathOf } from './structure.ts';
 import { children, descendants, NS, parseXml } from './xml.ts';
 
@@ -117,10 +117,10 @@ export function verifyLogoutResponse(input: VerifyLogoutResponseInput): Result<V
 
 function guarded<T>(input: VerifyLogoutInput, verify: () => Result<T, SamlError>): Result<T, SamlError> {
   try {
-    if (Number.isNaN(input.now.getTime())) return refuse('saml_internal_error', 'The verifier was called without a valid current time.');
+    if (Number.isNaN(input.now.getTime())) return fail('saml_internal_error', 'The verifier was called without a valid current time.');
     return verify();
   } catch (error) {
-    return refuse('saml_internal_error', 'The logout message could not be verified because of an internal error, so it was refused.', {
+    return fail('saml_internal_error', 'The logout message could not be verified because of an internal error, so it was refused.', {
       cause: String(error),
     });
   }
@@ -145,7 +145,7 @@ function expectations(input: VerifyLogoutInput, signed: boolean): LogoutExpectat
  * encodeRedirectBinding (which enforces the same limit).
  */
 function openLogoutMessage(input: VerifyLogoutInput, kind: LogoutKind): Result<{ root: Element; origin: LogoutMessageOrigin }, SamlError> {
-  const policy: SignaturePolicy = { trustedCerts: input.trustedCerts, allowSha1: input.allowSha1 ?? false };
+  const policy: SignatureTrust = { trustedCerts: input.trustedCerts, allowSha1: input.allowSha1 ?? false };
   const allowUnsigned = input.allowUnsigned ?? false;
   const maxBytes = input.maxBytes ?? DEFAULT_MAX_LOGOUT_BYTES;
   const { received } = input;
@@ -156,7 +156,7 @@ function openLogoutMessage(input: VerifyLogoutInput, kind: LogoutKind): Result<{
   if (!opened.ok) return opened;
   const { relayState } = opened.value.origin;
   if (relayState !== null && (Buffer.byteLength(relayState, 'utf8') > MAX_RELAY_STATE_BYTES || LONE_SURROGATE.test(relayState))) {
-    return refuse('saml_binding_malformed', `The RelayState is not text of at most ${MAX_RELAY_STATE_BYTES} bytes (bindings §3.4.3).`);
+    return fail('saml_binding_malformed', `The RelayState is not text of at most ${MAX_RELAY_STATE_BYTES} bytes (bindings §3.4.3).`);
   }
   return opened;
 }
@@ -166,11 +166,11 @@ const LONE_SURROGATE = /\p{Cs}/u;
 
 type Opened = Result<{ root: Element; origin: LogoutMessageOrigin }, SamlError>;
 
-function openRedirect(rawQuery: string, kind: LogoutKind, policy: SignaturePolicy, allowUnsigned: boolean, maxBytes: number): Opened {
+function openRedirect(rawQuery: string, kind: LogoutKind, policy: SignatureTrust, allowUnsigned: boolean, maxBytes: number): Opened {
   const query = readRedirectQuery(rawQuery);
   if (!query.ok) return query;
   if (query.value.parameter !== (kind === 'LogoutRequest' ? 'SAMLRequest' : 'SAMLResponse')) {
-    return refuse('saml_not_a_logout_message', `A ${query.value.parameter} arrived where a ${kind} was expected.`);
+    return fail('saml_not_a_logout_message', `A ${query.value.parameter} arrived where a ${kind} was expected.`);
   }
   // Authenticate before inflating or parsing anything (W3C XML Signature Best Practices §2.1).
   const signature = verifyRedirectSignature(query.value, policy, allowUnsigned);
@@ -196,7 +196,7 @@ function openPost(
   message: string,
   relayState: string | null,
   kind: LogoutKind,
-  policy: SignaturePolicy,
+  policy: SignatureTrust,
   allowUnsigned: boolean,
   maxBytes: number,
 ): Opened {
@@ -217,14 +217,14 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
 /** Bindings §3.5.4: the form field is the base64 of the XML (no DEFLATE). */
 function decodePostMessage(message: string, maxBytes: number): Result<string, SamlError> {
   if (message.length > Math.ceil((maxBytes * 4) / 3) + 4) {
-    return refuse('saml_logout_too_large', `The encoded message is larger than ${maxBytes} bytes.`, { maxBytes });
+    return fail('saml_logout_too_large', `The encoded message is larger than ${maxBytes} bytes.`, { maxBytes });
   }
   const bytes = decodeBase64(message);
-  if (bytes === undefined) return refuse('saml_binding_malformed', 'The posted message is not valid base64.');
+  if (bytes === undefined) return fail('saml_binding_malformed', 'The posted message is not valid base64.');
   try {
     return ok(UTF8.decode(bytes));
   } catch {
-    return refuse('saml_binding_malformed', 'The posted message is not UTF-8 text.');
+    return fail('saml_binding_malformed', 'The posted message is not UTF-8 text.');
   }
 }
 
@@ -234,12 +234,12 @@ function parseLogoutXml(xml: string, maxBytes: number, kind: LogoutKind): Result
   if (!parsed.ok) {
     const { code, message } = parsed.error;
     if (code === 'xml_too_large')
-      return refuse('saml_logout_too_large', `The logout message is larger than ${maxBytes} bytes.`, { maxBytes });
-    return refuse(code === 'xml_doctype_forbidden' ? 'saml_doctype_forbidden' : 'saml_malformed_xml', message);
+      return fail('saml_logout_too_large', `The logout message is larger than ${maxBytes} bytes.`, { maxBytes });
+    return fail(code === 'xml_doctype_forbidden' ? 'saml_doctype_forbidden' : 'saml_malformed_xml', message);
   }
-  const root = parsed.root;
+  const { root } = parsed.value;
   if (root.namespaceURI !== NS.samlp || root.localName !== kind) {
-    return refuse(
+    return fail(
       'saml_not_a_logout_message',
       `The document is a <${root.nodeName}> (namespace ${root.namespaceURI ?? 'none'}), not a SAML 2.0 ${kind}.`,
     );
@@ -249,7 +249,7 @@ function parseLogoutXml(xml: string, maxBytes: number, kind: LogoutKind): Result
   for (const element of descendants(root)) {
     const isLogout = element.namespaceURI === NS.samlp && (element.localName === 'LogoutRequest' || element.localName === 'LogoutResponse');
     if (isLogout && element !== root) {
-      return refuse(
+      return fail(
         'saml_signature_wrapping',
         `A second logout message is hidden at ${pathOf(element)}; a genuine one never contains another.`,
       );
@@ -263,16 +263,17 @@ function parseLogoutXml(xml: string, maxBytes: number, kind: LogoutKind): Result
  * verified with signature.ts, whose Reference check makes the signed element the root we then read.
  * Returns the verifying certificate's fingerprint, or null for an accepted unsigned message.
  */
-function verifyEnvelopedSignature(root: Element, policy: SignaturePolicy, allowUnsigned: boolean): Result<string | null, SamlError> {
+function verifyEnvelopedSignature(root: Element, policy: SignatureTrust, allowUnsigned: boolean): Result<string | null, SamlError> {
   const signatures = children(root, NS.ds, 'Signature');
   if (signatures.length > 1)
-    return refuse('saml_signature_wrapping', `${pathOf(root)} carries ${signatures.length} signatures; one is accepted.`);
+    return fail('saml_signature_wrapping', `${pathOf(root)} carries ${signatures.length} signatures; one is accepted.`);
   const [signature] = signatures;
   if (signature === undefined) {
     if (allowUnsigned) return ok(null);
-    return refuse(
+    return fail(
       'saml_signature_missing',
-      `The ${root.localName} is not signed, and this connection requires signed logout messages. Configure the identity provider to sign logout messages.`,
+      `The ${root.localName} is not signed, and this connection requires signed logout messages. ` +
+        'Configure the identity provider to sign logout messages.',
     );
   }
   const unverified = readSignature(signature, root, policy);

@@ -1,8 +1,8 @@
 import { verify, type KeyObject } from 'node:crypto';
 import { inflateRawSync } from 'node:zlib';
-import { err, ok, type Result } from '../result.ts';
-import type { SamlError, SamlErrorCode } from './errors.ts';
-import { SIGNATURE_ALGORITHMS, type SignaturePolicy } from './signature.ts';
+import { ok, type Result } from '../result.ts';
+import { fail, type SamlError } from './errors.ts';
+import { SIGNATURE_ALGORITHMS, type SignatureTrust } from './signature.ts';
 
 /** Which parameter carries the message (SAML bindings §3.4.4.1). */
 export type RedirectMessageParameter = 'SAMLRequest' | 'SAMLResponse';
@@ -26,15 +26,6 @@ const DEFLATE_ENCODING = 'urn:oasis:names:tc:SAML:2.0:bindings:URL-Encoding:DEFL
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 const BINDING_PARAMETERS = new Set(['SAMLRequest', 'SAMLResponse', 'RelayState', 'SigAlg', 'Signature', 'SAMLEncoding']);
 
-/** A failed {@link Result} carrying a catalogued SAML error. */
-export function refuse(
-  code: SamlErrorCode,
-  message: string,
-  detail?: Record<string, unknown>,
-): { readonly ok: false; readonly error: SamlError } {
-  return err(detail === undefined ? { code, message } : { code, message, detail });
-}
-
 /**
  * Reads the raw query string of a Redirect-binding request (everything after `?`, as received; never
  * a re-encoding, since URL-encoding is not canonical and the signature covers the sender's bytes,
@@ -49,25 +40,25 @@ export function readRedirectQuery(rawQuery: string): Result<RedirectQuery, SamlE
     const name = formDecode(eq < 0 ? pair : pair.slice(0, eq));
     if (name === undefined || !BINDING_PARAMETERS.has(name)) continue;
     if (raw.has(name))
-      return refuse('saml_binding_malformed', `The query carries the ${name} parameter more than once.`, { parameter: name });
+      return fail('saml_binding_malformed', `The query carries the ${name} parameter more than once.`, { parameter: name });
     raw.set(name, eq < 0 ? '' : pair.slice(eq + 1));
   }
   const request = raw.get('SAMLRequest');
   const response = raw.get('SAMLResponse');
   if ((request === undefined) === (response === undefined)) {
-    return refuse('saml_binding_malformed', 'The query must carry exactly one of SAMLRequest and SAMLResponse.');
+    return fail('saml_binding_malformed', 'The query must carry exactly one of SAMLRequest and SAMLResponse.');
   }
   const parameter: RedirectMessageParameter = request === undefined ? 'SAMLResponse' : 'SAMLRequest';
   const decoded = new Map<string, string>();
   for (const [name, value] of raw) {
     const text = formDecode(value);
     if (text === undefined)
-      return refuse('saml_binding_malformed', `The ${name} parameter is not valid URL-encoded UTF-8.`, { parameter: name });
+      return fail('saml_binding_malformed', `The ${name} parameter is not valid URL-encoded UTF-8.`, { parameter: name });
     decoded.set(name, text);
   }
   const encoding = decoded.get('SAMLEncoding');
   if (encoding !== undefined && encoding !== DEFLATE_ENCODING) {
-    return refuse('saml_binding_malformed', `The SAMLEncoding "${encoding}" is not the DEFLATE encoding the binding defines.`);
+    return fail('saml_binding_malformed', `The SAMLEncoding "${encoding}" is not the DEFLATE encoding the binding defines.`);
   }
   const rawRelayState = raw.get('RelayState');
   const rawSigAlg = raw.get('SigAlg');
@@ -103,46 +94,46 @@ function formDecode(value: string): string | undefined {
  */
 export function verifyRedirectSignature(
   query: RedirectQuery,
-  policy: SignaturePolicy,
+  policy: SignatureTrust,
   allowUnsigned: boolean,
 ): Result<{ fingerprintSha256: string | null }, SamlError> {
   if (query.signature === null) {
-    if (query.sigAlg !== null) return refuse('saml_binding_malformed', 'The query has a SigAlg but no Signature.');
+    if (query.sigAlg !== null) return fail('saml_binding_malformed', 'The query has a SigAlg but no Signature.');
     if (allowUnsigned) return ok({ fingerprintSha256: null });
-    return refuse(
+    return fail(
       'saml_signature_missing',
-      `The ${query.parameter} is not signed, and this connection requires signed logout messages. Configure the identity provider to sign logout messages.`,
+      `The ${query.parameter} is not signed, and this connection requires signed logout messages. ` +
+        'Configure the identity provider to sign logout messages.',
     );
   }
-  if (query.sigAlg === null) return refuse('saml_binding_malformed', 'The query has a Signature but no SigAlg.');
+  if (query.sigAlg === null) return fail('saml_binding_malformed', 'The query has a Signature but no SigAlg.');
   const hash = SIGNATURE_ALGORITHMS.get(query.sigAlg);
   if (hash === undefined) {
-    return refuse(
+    return fail(
       'saml_unsupported_algorithm',
       `The query is signed with "${query.sigAlg}", which Lanyard does not accept; use RSA-SHA256.`,
-      {
-        algorithm: query.sigAlg,
-      },
+      { algorithm: query.sigAlg },
     );
   }
   if (hash === 'sha1' && !policy.allowSha1) {
-    return refuse(
+    return fail(
       'saml_sha1_not_allowed',
       'The query is signed with RSA-SHA1. Configure the identity provider to use RSA-SHA256, or allow SHA-1 for this connection.',
       { algorithm: query.sigAlg },
     );
   }
   const signature = decodeBase64(query.signature);
-  if (signature === undefined) return refuse('saml_binding_malformed', 'The Signature parameter is not valid base64.');
+  if (signature === undefined) return fail('saml_binding_malformed', 'The Signature parameter is not valid base64.');
   const octets = Buffer.from(query.signedOctets, 'utf8');
   const trusted = policy.trustedCerts.find((cert) => rsaVerifies(hash, octets, cert.publicKey, signature));
   if (trusted !== undefined) return ok({ fingerprintSha256: trusted.fingerprintSha256 });
   const pinned = policy.trustedCerts.map((cert) => cert.fingerprintSha256);
-  return refuse(
+  return fail(
     'saml_query_signature_invalid',
     pinned.length === 0
       ? `The ${query.parameter} is signed, but no certificate is configured for this connection.`
-      : `The signature of the ${query.parameter} does not verify with the pinned certificate (this connection trusts ${pinned.join(', ')}): the query was altered or signed with another key.`,
+      : `The signature of the ${query.parameter} does not verify with the pinned certificate ` +
+          `(this connection trusts ${pinned.join(', ')}): the query was altered or signed with another key.`,
     { trustedFingerprintsSha256: pinned },
   );
 }
@@ -162,17 +153,17 @@ function rsaVerifies(hash: string, data: Buffer, key: KeyObject, signature: Buff
  */
 export function inflateRedirectMessage(message: string, maxBytes: number): Result<string, SamlError> {
   if (message.length > Math.ceil((maxBytes * 4) / 3) + 4) {
-    return refuse('saml_logout_too_large', `The encoded message is larger than ${maxBytes} bytes.`, { maxBytes });
+    return fail('saml_logout_too_large', `The encoded message is larger than ${maxBytes} bytes.`, { maxBytes });
   }
   const compressed = decodeBase64(message);
-  if (compressed === undefined) return refuse('saml_binding_malformed', 'The message parameter is not valid base64.');
+  if (compressed === undefined) return fail('saml_binding_malformed', 'The message parameter is not valid base64.');
   try {
     return ok(UTF8.decode(inflateRawSync(compressed, { maxOutputLength: maxBytes })));
   } catch (error) {
     if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
-      return refuse('saml_logout_too_large', `The message inflates to more than ${maxBytes} bytes.`, { maxBytes });
+      return fail('saml_logout_too_large', `The message inflates to more than ${maxBytes} bytes.`, { maxBytes });
     }
-    return refuse('saml_binding_malformed', 'The message parameter is not raw DEFLATE data of UTF-8 text (bindings §3.4.4.1).');
+    return fail('saml_binding_malformed', 'The message parameter is not raw DEFLATE data of UTF-8 text (bindings §3.4.4.1).');
   }
 }
 

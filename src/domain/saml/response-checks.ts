@@ -1,6 +1,7 @@
 import type { Element } from '@xmldom/xmldom';
 import { checkIssuerValue, inResponseToMismatch } from './conditions.ts';
-import { fail, ok, type SamlResult } from './errors.ts';
+import { ok } from '../result.ts';
+import { fail, type SamlResult } from './errors.ts';
 import { attr, children, NS, onlyChild, textOf } from './xml.ts';
 
 const STATUS_SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success';
@@ -35,19 +36,20 @@ export function checkStatus(unverifiedResponse: Element): SamlResult<true> {
 }
 
 /** Where the one assertion is: plain, or still encrypted. */
-export interface AssertionSlot {
-  readonly plain?: Element;
-  readonly encrypted?: Element;
-}
+export type AssertionSlot =
+  { readonly plain: Element; readonly encrypted?: undefined } | { readonly plain?: undefined; readonly encrypted: Element };
 
 /** Exactly one Assertion or EncryptedAssertion directly under the Response (SAML profiles §4.1.4.2 allows more; we refuse them to rule out XSW). */
 export function locateAssertion(response: Element): SamlResult<AssertionSlot> {
   const plain = children(response, NS.saml, 'Assertion');
   const encrypted = children(response, NS.saml, 'EncryptedAssertion');
   const count = plain.length + encrypted.length;
-  if (count === 0) return fail('saml_no_assertion', 'The Response contains no Assertion, so it does not say who signed in.');
   if (count > 1) return fail('saml_multiple_assertions', `The Response contains ${count} assertions; exactly one is accepted.`, { count });
-  return ok(plain[0] !== undefined ? { plain: plain[0] } : { encrypted: encrypted[0]! });
+  const [assertion] = plain;
+  const [encryptedAssertion] = encrypted;
+  if (assertion !== undefined) return ok({ plain: assertion });
+  if (encryptedAssertion !== undefined) return ok({ encrypted: encryptedAssertion });
+  return fail('saml_no_assertion', 'The Response contains no Assertion, so it does not say who signed in.');
 }
 
 /** Response-level checks: ID, Destination (SAML core §3.2.2, profiles §4.1.4.3), Issuer (§4.1.4.2), InResponseTo. */
@@ -61,7 +63,8 @@ export function checkResponseFields(
   if (destination !== undefined && destination !== input.acsUrl) {
     return fail(
       'saml_wrong_destination',
-      `The Response was sent to "${destination}", but this connection's ACS URL is "${input.acsUrl}". Check the ACS URL configured at the identity provider.`,
+      `The Response was sent to "${destination}", but this connection's ACS URL is "${input.acsUrl}". Check the ACS URL ` +
+        `configured at the identity provider.`,
       { destination, expected: input.acsUrl },
     );
   }

@@ -1,7 +1,8 @@
 import { X509Certificate, createHash, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
 import type { Element } from '@xmldom/xmldom';
 import { canonicalize, c14nMethod, DEFAULT_REFERENCE_C14N, type C14nMethod } from './canonicalize.ts';
-import { fail, ok, type SamlResult } from './errors.ts';
+import { ok } from '../result.ts';
+import { fail, type SamlResult } from './errors.ts';
 import { attr, childElements, children, NS, textOf } from './xml.ts';
 
 /**
@@ -59,7 +60,7 @@ const ENVELOPED_SIGNATURE = 'http://www.w3.org/2000/09/xmldsig#enveloped-signatu
 const EXC_C14N_NS = 'http://www.w3.org/2001/10/xml-exc-c14n#';
 
 /** What a verifier needs besides the XML: the pinned keys and the SHA-1 policy. */
-export interface SignaturePolicy {
+export interface SignatureTrust {
   readonly trustedCerts: readonly TrustedCertificate[];
   readonly allowSha1: boolean;
 }
@@ -87,7 +88,7 @@ export interface UnverifiedSignature {
  * enveloped-signature and c14n transforms, and accepted algorithms. So the element the caller then
  * reads is, by construction, the element the signature covers (no signature wrapping).
  */
-export function readSignature(signature: Element, signedElement: Element, policy: SignaturePolicy): SamlResult<UnverifiedSignature> {
+export function readSignature(signature: Element, signedElement: Element, policy: SignatureTrust): SamlResult<UnverifiedSignature> {
   const where = describe(signedElement);
   const parts = signatureParts(signature);
   if (parts === undefined)
@@ -115,7 +116,7 @@ function signatureParts(signature: Element): { signedInfo: Element; signatureVal
   return { signedInfo, signatureValueElement };
 }
 
-function readSignedInfo(signedInfo: Element, where: string, policy: SignaturePolicy) {
+function readSignedInfo(signedInfo: Element, where: string, policy: SignatureTrust) {
   const [c14nElement, methodElement, ...references] = childElements(signedInfo);
   if (
     !isDs(c14nElement, 'CanonicalizationMethod') ||
@@ -141,7 +142,7 @@ function readSignedInfo(signedInfo: Element, where: string, policy: SignaturePol
   return ok({ signedInfoC14n, signedInfoPrefixes: prefixList(c14nElement), signatureHash, reference });
 }
 
-function readReference(reference: Element, signedElement: Element, where: string, policy: SignaturePolicy) {
+function readReference(reference: Element, signedElement: Element, where: string, policy: SignatureTrust) {
   const uri = attr(reference, 'URI');
   const id = attr(signedElement, 'ID');
   const isDocumentElement = signedElement.ownerDocument?.documentElement === signedElement;
@@ -205,7 +206,7 @@ function readTransforms(transformsElement: Element | undefined, where: string) {
  * lets an "untrusted certificate" diagnosis win over a digest mismatch. Returns the fingerprint of
  * the pinned certificate that verified.
  */
-export function verifySignature(unverified: UnverifiedSignature, policy: SignaturePolicy): SamlResult<{ fingerprintSha256: string }> {
+export function verifySignature(unverified: UnverifiedSignature, policy: SignatureTrust): SamlResult<{ fingerprintSha256: string }> {
   const where = describe(unverified.signedElement);
   const canonicalSignedInfo = canonicalize(unverified.signedInfo, unverified.signedInfoC14n, {
     inclusivePrefixes: unverified.signedInfoPrefixes,
@@ -246,7 +247,7 @@ function rsaVerifies(hash: string, data: Buffer, key: KeyObject, signature: Buff
  * parsed only to name it in the message (and to tell "signed by another key" from "altered"); it
  * never decides acceptance.
  */
-function explainUntrusted(unverified: UnverifiedSignature, signedBytes: Buffer, policy: SignaturePolicy, where: string): SamlResult<never> {
+function explainUntrusted(unverified: UnverifiedSignature, signedBytes: Buffer, policy: SignatureTrust, where: string): SamlResult<never> {
   const pinned = policy.trustedCerts.map((cert) => cert.fingerprintSha256);
   const pinnedText =
     pinned.length === 0 ? 'no certificate is configured for this connection' : `this connection trusts ${pinned.join(', ')}`;
@@ -257,19 +258,23 @@ function explainUntrusted(unverified: UnverifiedSignature, signedBytes: Buffer, 
     if (signedByEmbedded) {
       return fail(
         'saml_untrusted_certificate',
-        `${capitalize(where)} was signed by a certificate with SHA-256 fingerprint ${embedded.fingerprint256} (${embedded.subject.replace(/\n/g, ', ')}); ${pinnedText}. If the identity provider rotated its signing certificate, upload the new one.`,
+        `${capitalize(where)} was signed by a certificate with SHA-256 fingerprint ${embedded.fingerprint256} ` +
+          `(${embedded.subject.replace(/\n/g, ', ')}); ${pinnedText}. If the identity provider rotated its signing certificate, ` +
+          `upload the new one.`,
         detail,
       );
     }
     return fail(
       'saml_signature_invalid',
-      `The signature on ${where} does not verify with the pinned certificate; it names a certificate with SHA-256 fingerprint ${embedded.fingerprint256}, and ${pinnedText}.`,
+      `The signature on ${where} does not verify with the pinned certificate; it names a certificate with SHA-256 fingerprint ` +
+        `${embedded.fingerprint256}, and ${pinnedText}.`,
       detail,
     );
   }
   return fail(
     'saml_signature_invalid',
-    `The signature on ${where} does not verify with the pinned certificate (${pinnedText}): the signed information was altered or signed with another key.`,
+    `The signature on ${where} does not verify with the pinned certificate (${pinnedText}): the signed information was altered ` +
+      `or signed with another key.`,
     { trustedFingerprintsSha256: pinned },
   );
 }
@@ -314,7 +319,8 @@ function capitalize(text: string): string {
 function unsupported(what: string, where: string) {
   return fail(
     'saml_unsupported_algorithm',
-    `The signature in ${where} uses ${what}, which Lanyard does not accept. Configure the identity provider to sign with RSA-SHA256 and exclusive canonicalization.`,
+    `The signature in ${where} uses ${what}, which Lanyard does not accept. Configure the identity provider to sign with ` +
+      `RSA-SHA256 and exclusive canonicalization.`,
   );
 }
 

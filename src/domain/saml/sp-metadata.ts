@@ -46,10 +46,11 @@ export const SP_ENCRYPTION_METHODS = [
  */
 export function renderSpMetadata(input: SpMetadataInput): string {
   const read = readCertificates(input.certificate);
-  if (!read.ok || read.value.length !== 1) {
+  const only = read.ok && read.value.length === 1 ? read.value[0] : undefined;
+  if (only === undefined) {
     throw new TypeError(`The SP certificate must be exactly one X.509 certificate${read.ok ? '' : `: ${read.error.message}`}`);
   }
-  const certificate = certificateBase64(read.value[0]!);
+  const certificate = certificateBase64(only);
   const lines = [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<md:EntityDescriptor xmlns:md="${NS.md}" xmlns:ds="${NS.ds}" entityID="${escapeXml(input.entityId)}">`,

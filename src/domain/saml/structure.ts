@@ -1,9 +1,10 @@
-import type { Element, Node } from '@xmldom/xmldom';
-import { fail, ok, type SamlResult } from './errors.ts';
+import type { Attr, Element, Node } from '@xmldom/xmldom';
+import { ok } from '../result.ts';
+import { fail, type SamlResult } from './errors.ts';
 import { attr, isElement, NS } from './xml.ts';
 
 /** Deeper than any SAML message an IdP writes; keeps the recursive canonicalizer and textOf off the stack limit. */
-export const MAX_ELEMENT_DEPTH = 64;
+const MAX_ELEMENT_DEPTH = 64;
 
 const ELEMENT_NODE = 1;
 const TEXT_NODE = 3;
@@ -38,8 +39,8 @@ export function indexDocument(root: Element, ids: Set<string>): SamlResult<Set<s
       if (node.nodeType === PROCESSING_INSTRUCTION_NODE && !isDeclaration) return processingInstruction();
     }
   }
-  while (stack.length > 0) {
-    const { node, depth } = stack.pop()!;
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const { node, depth } = next;
     if (node.nodeType === PROCESSING_INSTRUCTION_NODE) return processingInstruction();
     if (node.nodeType === TEXT_NODE || node.nodeType === CDATA_SECTION_NODE) {
       if ((node.nodeValue ?? '').includes('\u0000')) return nulCharacter();
@@ -53,7 +54,8 @@ export function indexDocument(root: Element, ids: Set<string>): SamlResult<Set<s
     if (duplicate !== undefined) {
       return fail(
         'saml_duplicate_id',
-        `The ID "${duplicate}" is used by more than one element; a genuine response never repeats an ID (this is how signature wrapping attacks hide a signed copy).`,
+        `The ID "${duplicate}" is used by more than one element; a genuine response never repeats an ID (this is how signature ` +
+          `wrapping attacks hide a signed copy).`,
         { id: duplicate },
       );
     }
@@ -113,10 +115,7 @@ function processingInstruction(): SamlResult<never> {
 }
 
 function hasNulAttribute(element: Element): boolean {
-  for (let i = 0; i < element.attributes.length; i++) {
-    if (element.attributes.item(i)!.value.includes('\u0000')) return true;
-  }
-  return false;
+  return Array.from(element.attributes as ArrayLike<Attr>).some((attribute) => attribute.value.includes('\u0000'));
 }
 
 function nulCharacter(): SamlResult<never> {

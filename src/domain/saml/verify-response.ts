@@ -3,8 +3,9 @@ import type { Element } from '@xmldom/xmldom';
 import { readAttributes, readAuthn, readSubject } from './assertion-data.ts';
 import { checkAssertionIssuer, checkConditions, checkSubjectConfirmation, type AssertionExpectations } from './conditions.ts';
 import { decryptAssertion } from './decrypt.ts';
-import { fail, ok, type SamlResult } from './errors.ts';
-import { readSignature, verifySignature, type SignaturePolicy, type TrustedCertificate, type UnverifiedSignature } from './signature.ts';
+import { ok } from '../result.ts';
+import { fail, type SamlResult } from './errors.ts';
+import { readSignature, verifySignature, type SignatureTrust, type TrustedCertificate, type UnverifiedSignature } from './signature.ts';
 import { checkResponseFields, checkStatus, locateAssertion, type AssertionSlot } from './response-checks.ts';
 import { indexDocument, pathOf } from './structure.ts';
 import { attr, children, NS, parseXml } from './xml.ts';
@@ -14,7 +15,7 @@ import { attr, children, NS, parseXml } from './xml.ts';
  * Response (which covers its one Assertion or EncryptedAssertion) or a signed Assertion. Whatever
  * the policy, every signature that is present must verify.
  */
-export type SignatureRequirement = 'assertion-or-response' | 'assertion' | 'response' | 'both';
+export type SignaturePolicy = 'assertion-or-response' | 'assertion' | 'response' | 'both';
 
 /** Everything {@link verifySamlResponse} needs; all of it comes from the connection and the pending login. */
 export interface VerifySamlResponseInput {
@@ -35,7 +36,7 @@ export interface VerifySamlResponseInput {
   readonly expectedInResponseTo: string | null;
   /** Accept responses without InResponseTo (IdP-initiated SSO, SAML profiles §4.1.5). */
   readonly allowIdpInitiated: boolean;
-  readonly signaturePolicy?: SignatureRequirement;
+  readonly signaturePolicy?: SignaturePolicy;
   /** Accept SHA-1 signature and digest algorithms (legacy IdPs). Default false. */
   readonly allowSha1?: boolean;
   /** SP RSA private keys for EncryptedAssertion, tried in order (e.g. current and next during rotation). */
@@ -79,7 +80,7 @@ export interface VerifiedAssertion {
  * small enough to bound parsing work: xmldom parses roughly 1 MB per second, so this caps one
  * hostile request at about a quarter of a second of CPU.
  */
-export const DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024;
+const DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024;
 
 /**
  * Verifies a SAML 2.0 Response for the Web Browser SSO profile (SAML profiles §4.1) and returns
@@ -99,7 +100,7 @@ export function verifySamlResponse(input: VerifySamlResponseInput): SamlResult<V
 }
 
 function verifyResponse(input: VerifySamlResponseInput): SamlResult<VerifiedAssertion> {
-  const policy: SignaturePolicy = { trustedCerts: input.trustedCerts, allowSha1: input.allowSha1 ?? false };
+  const policy: SignatureTrust = { trustedCerts: input.trustedCerts, allowSha1: input.allowSha1 ?? false };
   const requirement = input.signaturePolicy ?? 'assertion-or-response';
   const opened = openResponse(input.xml, input.maxBytes ?? DEFAULT_MAX_RESPONSE_BYTES);
   if (!opened.ok) return opened;
@@ -141,7 +142,7 @@ function openResponse(xml: string, maxBytes: number): SamlResult<{ response: Ele
     if (code === 'xml_doctype_forbidden') return fail('saml_doctype_forbidden', message);
     return fail('saml_malformed_xml', message);
   }
-  const root = parsed.root;
+  const root = parsed.value.root;
   if (root.namespaceURI !== NS.samlp || root.localName !== 'Response') {
     return fail(
       'saml_not_a_response',
@@ -153,22 +154,23 @@ function openResponse(xml: string, maxBytes: number): SamlResult<{ response: Ele
 }
 
 /** The ds:Signature that is a direct child of `element`, read but not verified; null when unsigned. */
-function readOwnSignature(element: Element, policy: SignaturePolicy): SamlResult<UnverifiedSignature | null> {
+function readOwnSignature(element: Element, policy: SignatureTrust): SamlResult<UnverifiedSignature | null> {
   const signatures = children(element, NS.ds, 'Signature');
-  if (signatures.length === 0) return ok(null);
+  const [signature] = signatures;
+  if (signature === undefined) return ok(null);
   if (signatures.length > 1)
     return fail('saml_signature_wrapping', `${pathOf(element)} carries ${signatures.length} signatures; one is accepted.`);
-  return readSignature(signatures[0]!, element, policy);
+  return readSignature(signature, element, policy);
 }
 
-function verifyIfPresent(unverified: UnverifiedSignature | null, policy: SignaturePolicy): SamlResult<string | null> {
+function verifyIfPresent(unverified: UnverifiedSignature | null, policy: SignatureTrust): SamlResult<string | null> {
   if (unverified === null) return ok(null);
   const verified = verifySignature(unverified, policy);
   return verified.ok ? ok(verified.value.fingerprintSha256) : verified;
 }
 
 /** `hasAssertion` is undefined while the assertion is still encrypted (its signature is not visible yet). */
-function requireSignatures(requirement: SignatureRequirement, hasResponse: boolean, hasAssertion: boolean | undefined): SamlResult<true> {
+function requireSignatures(requirement: SignaturePolicy, hasResponse: boolean, hasAssertion: boolean | undefined): SamlResult<true> {
   if ((requirement === 'response' || requirement === 'both') && !hasResponse) {
     return fail('saml_signature_missing', 'The Response is not signed, and this connection requires a signed Response.', { requirement });
   }
@@ -195,13 +197,13 @@ function obtainVerifiedAssertion(
   plainSignature: UnverifiedSignature | null,
   ids: Set<string>,
   input: VerifySamlResponseInput,
-  policy: SignaturePolicy,
+  policy: SignatureTrust,
 ): SamlResult<{ assertion: Element; fingerprint: string | null }> {
   if (slot.plain !== undefined) {
     const fingerprint = verifyIfPresent(plainSignature, policy);
     return fingerprint.ok ? ok({ assertion: slot.plain, fingerprint: fingerprint.value }) : fingerprint;
   }
-  const decrypted = decryptAssertion(slot.encrypted!, input.decryptionKeys ?? []);
+  const decrypted = decryptAssertion(slot.encrypted, input.decryptionKeys ?? []);
   if (!decrypted.ok) return decrypted;
   const indexed = indexDocument(decrypted.value, new Set(ids));
   if (!indexed.ok) return indexed;
@@ -243,7 +245,8 @@ function readVerifiedAssertion(
   if (inResponseTo === null && !input.allowIdpInitiated) {
     return fail(
       'saml_unsolicited_not_allowed',
-      'The identity provider started this login itself (IdP-initiated SSO), which this connection does not allow. Start the login from the application instead.',
+      'The identity provider started this login itself (IdP-initiated SSO), which this connection does not allow. Start the ' +
+        'login from the application instead.',
     );
   }
   const authn = readAuthn(verifiedAssertion);

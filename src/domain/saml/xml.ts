@@ -1,3 +1,4 @@
+import { err, ok, type Result } from '../result.ts';
 import { DOMParser, type Document, type Element, type Node } from '@xmldom/xmldom';
 // Before any parse: xmldom's per-end-tag RegExp, built once instead (see the module).
 import './xmldom-regexp-cache.ts';
@@ -19,7 +20,7 @@ export type XmlParseFailure =
   | { code: 'xml_doctype_forbidden'; message: string }
   | { code: 'xml_malformed'; message: string };
 
-export type XmlParseResult = { ok: true; document: Document; root: Element } | { ok: false; error: XmlParseFailure };
+export type XmlParseResult = Result<{ document: Document; root: Element }, XmlParseFailure>;
 
 const ELEMENT_NODE = 1;
 const DOCUMENT_TYPE_NODE = 10;
@@ -32,13 +33,13 @@ const DOCUMENT_TYPE_NODE = 10;
  */
 export function parseXml(xml: string, maxBytes = 1024 * 1024): XmlParseResult {
   if (Buffer.byteLength(xml, 'utf8') > maxBytes) {
-    return { ok: false, error: { code: 'xml_too_large', message: `The XML document is larger than ${maxBytes} bytes.` } };
+    return err({ code: 'xml_too_large', message: `The XML document is larger than ${maxBytes} bytes.` });
   }
   const text = xml.charCodeAt(0) === 0xfeff ? xml.slice(1) : xml;
   if (text.includes('\u0000')) return malformed('The XML document contains a NUL character.');
   // Checked on the text as well as on the tree: the parser must never see a declaration at all.
   if (/<!DOCTYPE|<!ENTITY/i.test(text)) {
-    return { ok: false, error: { code: 'xml_doctype_forbidden', message: 'XML with a DOCTYPE or entity declaration is not accepted.' } };
+    return err({ code: 'xml_doctype_forbidden', message: 'XML with a DOCTYPE or entity declaration is not accepted.' });
   }
   let problem: string | undefined;
   let document: Document;
@@ -56,15 +57,15 @@ export function parseXml(xml: string, maxBytes = 1024 * 1024): XmlParseResult {
   if (problem !== undefined) return malformed(`The XML document is not well-formed (${problem}).`);
   const roots = childNodes(document).filter((node) => node.nodeType === ELEMENT_NODE);
   if (childNodes(document).some((node) => node.nodeType === DOCUMENT_TYPE_NODE)) {
-    return { ok: false, error: { code: 'xml_doctype_forbidden', message: 'XML with a DOCTYPE or entity declaration is not accepted.' } };
+    return err({ code: 'xml_doctype_forbidden', message: 'XML with a DOCTYPE or entity declaration is not accepted.' });
   }
   const [root, ...others] = roots;
   if (root === undefined || others.length > 0) return malformed('The XML document must have exactly one root element.');
-  return { ok: true, document, root: root as Element };
+  return ok({ document, root: root as Element });
 }
 
 function malformed(message: string): XmlParseResult {
-  return { ok: false, error: { code: 'xml_malformed', message } };
+  return err({ code: 'xml_malformed', message });
 }
 
 function childNodes(node: Node): Node[] {
@@ -127,15 +128,19 @@ export function attr(element: Element, name: string): string | undefined {
 /** Every element below `root` (including it) in document order, without recursion limits on deep trees. */
 export function* descendants(root: Element): Generator<Element> {
   const stack: Element[] = [root];
-  while (stack.length > 0) {
-    const el = stack.pop()!;
+  for (let el = stack.pop(); el !== undefined; el = stack.pop()) {
     yield el;
     const kids = childElements(el);
-    for (let i = kids.length - 1; i >= 0; i--) stack.push(kids[i]!);
+    for (let i = kids.length - 1; i >= 0; i--) {
+      const kid = kids[i];
+      if (kid !== undefined) stack.push(kid);
+    }
   }
 }
 
 /** Escapes a value for an XML attribute or text node. */
+const XML_ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+
 export function escapeXml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
+  return value.replace(/[&<>"']/g, (c) => XML_ESCAPES[c] ?? c);
 }

@@ -1,4 +1,4 @@
-import { ok, type Result } from '../result.ts';
+import { err, ok, type Result } from '../result.ts';
 import type { ScimError } from './errors.ts';
 import { elementMatches, parsePatchPath, type PatchPath } from './patch-path.ts';
 import { USER_KIND } from './schema.ts';
@@ -27,7 +27,7 @@ export function readCustomAttributes(
 export function checkCustomAttributeMapping(mapping: Readonly<Record<string, string>>): Result<void, { name: string; error: ScimError }> {
   for (const [name, path] of Object.entries(mapping)) {
     const parsed = parsePatchPath(USER_KIND, path);
-    if (!parsed.ok) return { ok: false, error: { name, error: parsed.error } };
+    if (!parsed.ok) return err({ name, error: parsed.error });
   }
   return ok(undefined);
 }
@@ -50,6 +50,6 @@ function readPath(resource: Record<string, unknown>, path: PatchPath): unknown {
   const value = child(container, name);
   if (path.filter === null || ref.kind !== 'known') return sub === null ? value : child(value, sub);
   const filter = path.filter;
-  const element = Array.isArray(value) ? value.find((e) => elementMatches(ref.attribute, e, filter)) : undefined;
+  const element: unknown = Array.isArray(value) ? value.find((e) => elementMatches(ref.attribute, e, filter)) : undefined;
   return path.elementSub === null ? element : child(element, path.elementSub.name);
 }

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Config } from '../../config.ts';
 import { hashToken, newId, randomToken, type Clock, type RandomBytes } from '../../crypto/tokens.ts';
+import type { ListDirectoriesQuery } from '../../http/schemas/directories.ts';
 import {
   countDirectoryContents,
   deleteDirectory,
@@ -9,6 +10,7 @@ import {
   listDirectories,
   updateDirectory,
 } from '../../storage/directories.ts';
+import { organizationExists } from '../../storage/organizations.ts';
 import { decodeCursor, toPage, type Page } from '../../storage/pagination.ts';
 import type { Database, DirectoryOptions, DirectoryRow } from '../../storage/schema.ts';
 import { canSee, type Actor } from '../actor.ts';
@@ -86,8 +88,7 @@ export function createDirectoryService(deps: DirectoryServiceDeps) {
       const provider = input.provider ?? 'generic';
       const lifetime = input.tokenLifetimeSeconds ?? null;
       return db.transaction().execute(async (trx) => {
-        const organization = await trx.selectFrom('organizations').select('id').where('id', '=', input.organizationId).executeTakeFirst();
-        if (organization === undefined || !canSee(actor, input.organizationId))
+        if (!canSee(actor, input.organizationId) || !(await organizationExists(trx, input.organizationId)))
           throw new AppError('not_found', 'organization not found', [{ field: 'organizationId', message: 'no such organization' }]);
         const row = await insertDirectory(trx, {
           id: newId('dir', now, random),
@@ -117,10 +118,7 @@ export function createDirectoryService(deps: DirectoryServiceDeps) {
     },
 
     /** Directories in creation order; an organization key sees only its own. */
-    async list(
-      actor: Actor,
-      query: { limit: number; cursor?: string | undefined; organizationId?: string | undefined },
-    ): Promise<Page<DirectoryView>> {
+    async list(actor: Actor, query: ListDirectoriesQuery): Promise<Page<DirectoryView>> {
       if (actor.organizationId !== null && query.organizationId !== undefined && query.organizationId !== actor.organizationId)
         return { data: [], nextCursor: null };
       const rows = await listDirectories(db, {

@@ -1,4 +1,4 @@
-import { Type, type Static } from 'typebox';
+import { Type, type Static, type TLiteral } from 'typebox';
 import { PROVIDERS } from './views.ts';
 
 /** How long a rotated-out token keeps working unless the rotation says otherwise: one day, time to paste the new one into the IdP. */
@@ -12,10 +12,14 @@ export const MAX_GRACE_SECONDS = 604_800;
  */
 const STORABLE = '^[^\\u0000\\uD800-\\uDFFF]*$';
 const Name = Type.String({ minLength: 1, maxLength: 200, pattern: STORABLE });
-const Provider = Type.Union(
-  PROVIDERS.map((p) => Type.Literal(p)),
-  { description: 'The IdP that provisions the directory (shapes the setup notes; every quirk is handled whatever it says)' },
-);
+/** One literal per value, as a tuple: TypeBox infers a union's type from a tuple of members (from an array, nothing). */
+function literals<const T extends readonly string[]>(values: T): { -readonly [K in keyof T]: TLiteral<T[K]> } {
+  return values.map((value) => Type.Literal(value)) as { -readonly [K in keyof T]: TLiteral<T[K]> };
+}
+
+const Provider = Type.Union(literals(PROVIDERS), {
+  description: 'The IdP that provisions the directory (shapes the setup notes; every quirk is handled whatever it says)',
+});
 const TokenLifetime = Type.Union([Type.Integer({ minimum: 3600, maximum: 157_680_000 }), Type.Null()], {
   description: 'Seconds a SCIM token lives from its creation or rotation (1 hour to 5 years); null: no expiry',
 });

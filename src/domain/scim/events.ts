@@ -3,8 +3,9 @@ import { DirectoryGroupSchema, DirectoryUserSchema } from './views.ts';
 
 /**
  * The payloads (event `summary`) of directory-sync events, recorded with recordEvent in the
- * transaction of the change. Each holds the user or group as it now is and, for changes, which
- * attributes changed. No secrets: tokens never appear, the password is never stored.
+ * transaction of the change; the event catalogue (src/domain/events/catalogue.ts) declares the types
+ * that carry them. Each holds the user or group as it now is and, for changes, which attributes
+ * changed. No secrets: tokens never appear, the password is never stored.
  */
 
 const Changed = Type.Array(Type.String(), { description: 'Attribute names that changed, as SCIM names them' });
@@ -40,26 +41,6 @@ export const DirectoryPayload = Type.Object({
   removed: Type.Optional(Type.Object({ users: Type.Integer(), groups: Type.Integer() })),
 });
 
-/** Every directory-sync event type and its payload, for the event catalogue. */
-export const DSYNC_EVENT_PAYLOADS = {
-  'dsync.activated': DsyncActivatedPayload,
-  'dsync.user.created': DsyncUserPayload,
-  'dsync.user.updated': DsyncUserPayload,
-  'dsync.user.deactivated': DsyncUserPayload,
-  'dsync.user.reactivated': DsyncUserPayload,
-  'dsync.user.deleted': DsyncUserPayload,
-  'dsync.group.created': DsyncGroupPayload,
-  'dsync.group.updated': DsyncGroupPayload,
-  'dsync.group.deleted': DsyncGroupPayload,
-  'dsync.group.user_added': DsyncMembershipPayload,
-  'dsync.group.user_removed': DsyncMembershipPayload,
-  'directory.created': DirectoryPayload,
-  'directory.updated': DirectoryPayload,
-  'directory.deleted': DirectoryPayload,
-  'directory.token_rotated': DirectoryPayload,
-} as const;
-
-export type DsyncEventType = keyof typeof DSYNC_EVENT_PAYLOADS;
 export type DsyncUserPayload = Static<typeof DsyncUserPayload>;
 export type DsyncGroupPayload = Static<typeof DsyncGroupPayload>;
 export type DsyncMembershipPayload = Static<typeof DsyncMembershipPayload>;

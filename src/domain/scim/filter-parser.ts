@@ -39,9 +39,10 @@ export type Token =
   | { readonly t: 'string'; readonly v: string; readonly at: number }
   | { readonly t: 'number'; readonly v: number; readonly at: number };
 
-const WORD = /[A-Za-z0-9:._$\-]/;
+const WORD = /[A-Za-z0-9:._$-]/;
 const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/;
-const JSON_STRING = /^"(?:[^"\\\u0000-\u001f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"/;
+// RFC 8259 §7: unescaped, a string holds any code unit but the quote, the backslash and U+0000-U+001F.
+const JSON_STRING = /^"(?:[ !#-[\]-\uffff]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** Splits a filter or PATCH path into tokens; string literals are decoded as JSON strings. */

@@ -26,7 +26,8 @@ const USER_ID = /^dusr_[0-9A-Z]{26}$/;
 export function planGroupPatch(
   operations: readonly PatchOperation[],
 ): Result<{ resourceOperations: PatchOperation[]; membership: MembershipPlan }, ScimError> {
-  let clear = false;
+  // An object, not a `let`: `apply` sets it, and the compiler does not see a closure's assignments.
+  const planned = { clear: false };
   const add = new Set<string>();
   const remove = new Set<string>();
   let changes = 0;
@@ -35,7 +36,7 @@ export function planGroupPatch(
     changes += ids === 'all' ? 0 : ids.length;
     if (changes > MAX_MEMBER_CHANGES) return scimFail('scim_invalid_value', `at most ${MAX_MEMBER_CHANGES} member changes per request`);
     if (op === 'replace' || ids === 'all') {
-      clear = true;
+      planned.clear = true;
       add.clear();
       remove.clear();
     }
@@ -54,7 +55,7 @@ export function planGroupPatch(
     const step = planOne(operation, resourceOperations, apply);
     if (!step.ok) return step;
   }
-  return ok({ resourceOperations, membership: { clear, add: [...add], remove: clear ? [] : [...remove] } });
+  return ok({ resourceOperations, membership: { clear: planned.clear, add: [...add], remove: planned.clear ? [] : [...remove] } });
 }
 
 type Apply = (op: PatchOperation['op'], ids: readonly string[] | 'all') => Result<void, ScimError>;
@@ -101,7 +102,7 @@ function planOne(operation: PatchOperation, resourceOperations: PatchOperation[]
 /** The user ids of a `members` value (an array of `{value}`, or one). */
 function memberIds(value: unknown): Result<string[], ScimError> {
   if (value === null || value === undefined) return ok([]);
-  const items = Array.isArray(value) ? value : [value];
+  const items: unknown[] = Array.isArray(value) ? value : [value];
   if (items.length > MAX_MEMBER_CHANGES) return scimFail('scim_invalid_value', `at most ${MAX_MEMBER_CHANGES} member changes per request`);
   const ids: string[] = [];
   for (const item of items) {
@@ -111,7 +112,10 @@ function memberIds(value: unknown): Result<string[], ScimError> {
     const { value: id, type } = member as { value: string; type?: unknown };
     // Nested groups are not kept: Lanyard's users belong to groups, groups to nothing (say so rather than drop them).
     if (type !== undefined && (typeof type !== 'string' || type.toLowerCase() !== 'user'))
-      return scimFail('scim_invalid_value', `member ${id} is of type ${String(type)}; only users can be members`);
+      return scimFail(
+        'scim_invalid_value',
+        `member ${id} is of type ${typeof type === 'string' ? type : JSON.stringify(type)}; only users can be members`,
+      );
     if (!USER_ID.test(id)) return scimFail('scim_invalid_value', `member ${id} is not a user of this directory`);
     ids.push(id);
   }

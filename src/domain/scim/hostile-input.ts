@@ -13,7 +13,7 @@ export function isStorableText(text: string): boolean {
 
 /** `text` with every NUL and unpaired surrogate replaced by U+FFFD, for logging what a client sent. */
 export function toStorableText(text: string): string {
-  return text.replace(/\u0000/g, '\ufffd').replace(new RegExp(LONE_SURROGATE.source, 'g'), '\ufffd');
+  return text.replaceAll('\u0000', '\ufffd').replace(new RegExp(LONE_SURROGATE.source, 'g'), '\ufffd');
 }
 
 /**

@@ -1,7 +1,8 @@
+import type { ScimListQuery } from '../../http/schemas/scim.ts';
+import { filterColumns, type Scalar } from '../../storage/scim-filter-columns.ts';
 import { ok, type Result } from '../result.ts';
 import { resolveAttrPath, type AttrRef } from './attribute-paths.ts';
 import { scimFail, type ScimError } from './errors.ts';
-import { filterColumns, type Scalar } from './filter-columns.ts';
 import { parseFilter, type Filter } from './filter-parser.ts';
 import type { ResourceKind } from './schema.ts';
 
@@ -12,15 +13,7 @@ export const DEFAULT_COUNT = 100;
 const MAX_START_INDEX = 1_000_000_000;
 
 /** The query parameters of a list request as they arrive (strings). */
-export interface ListParams {
-  readonly filter?: string | undefined;
-  readonly startIndex?: string | undefined;
-  readonly count?: string | undefined;
-  readonly sortBy?: string | undefined;
-  readonly sortOrder?: string | undefined;
-  readonly attributes?: string | undefined;
-  readonly excludedAttributes?: string | undefined;
-}
+export type ListParams = ScimListQuery;
 
 /** A projection (RFC 7644 §3.4.2.5): which attributes to return. */
 export interface Projection {

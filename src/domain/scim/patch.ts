@@ -81,12 +81,12 @@ function applyAt(working: StoredResource, op: PatchOperation['op'], path: PatchP
     if (container === undefined) return ok(undefined);
     const key = keyIn(container, ref.name);
     if (ref.sub === null) {
-      if (op === 'remove') delete container[key];
+      if (op === 'remove') Reflect.deleteProperty(container, key);
       else container[key] = value;
       return ok(undefined);
     }
-    const inner = isObject(container[key]) ? (container[key] as Container) : {};
-    if (op === 'remove') delete inner[ref.sub];
+    const inner = isObject(container[key]) ? container[key] : {};
+    if (op === 'remove') Reflect.deleteProperty(inner, ref.sub);
     else inner[ref.sub] = value;
     container[key] = inner;
     return ok(undefined);
@@ -102,25 +102,25 @@ function applyAt(working: StoredResource, op: PatchOperation['op'], path: PatchP
   if (sub !== null) {
     if (attribute.multiValued)
       return scimFail('scim_invalid_path', `select elements of ${name} with a filter, as in ${name}[type eq "work"].${sub.name}`);
-    const inner = isObject(container[name]) ? (container[name] as Container) : {};
-    if (op === 'remove') delete inner[sub.name];
+    const inner = isObject(container[name]) ? container[name] : {};
+    if (op === 'remove') Reflect.deleteProperty(inner, sub.name);
     else inner[sub.name] = value;
     container[name] = inner;
     return ok(undefined);
   }
   if (op === 'remove') {
-    delete container[name];
+    Reflect.deleteProperty(container, name);
     return ok(undefined);
   }
   if (attribute.multiValued) {
-    const values = Array.isArray(value) ? value : [value];
+    const values: unknown[] = Array.isArray(value) ? value : [value];
     container[name] = op === 'add' && Array.isArray(container[name]) ? [...(container[name] as unknown[]), ...values] : values;
     return ok(undefined);
   }
   if (attribute.type === 'complex') {
     // Sub-attributes not in the value are left as they are (§3.5.2.1 and §3.5.2.3).
     if (!isObject(value)) return scimFail('scim_invalid_value', `${name} must be an object`);
-    container[name] = { ...(isObject(container[name]) ? (container[name] as Container) : {}), ...value };
+    container[name] = { ...(isObject(container[name]) ? container[name] : {}), ...value };
     return ok(undefined);
   }
   container[name] = value;
@@ -142,7 +142,7 @@ function applyFiltered(
   const selected = elements.filter((element) => elementMatches(parent, element, filter));
   const sub = path.elementSub?.name;
   if (op === 'remove') {
-    if (sub !== undefined) for (const element of selected) if (isObject(element)) delete element[sub];
+    if (sub !== undefined) for (const element of selected) if (isObject(element)) Reflect.deleteProperty(element, sub);
     container[name] = sub !== undefined ? elements : elements.filter((element) => !selected.includes(element));
     return ok(undefined);
   }

@@ -45,8 +45,8 @@ function copy(from: Record<string, unknown>, to: Record<string, unknown>, ref: A
   if (at.container !== null) {
     const key = findKey(from, at.container);
     if (key === undefined || !isObject(from[key])) return;
-    source = from[key] as Record<string, unknown>;
-    target = isObject(to[key]) ? (to[key] as Record<string, unknown>) : (to[key] = {});
+    source = from[key];
+    target = isObject(to[key]) ? to[key] : (to[key] = {});
   }
   const key = findKey(source, at.name);
   if (key === undefined) return;
@@ -60,7 +60,7 @@ function copy(from: Record<string, unknown>, to: Record<string, unknown>, ref: A
   if (Array.isArray(value)) {
     target[key] = value.map((element) => (isObject(element) && element[sub] !== undefined ? { [sub]: element[sub] } : {}));
   } else if (isObject(value) && value[sub] !== undefined) {
-    target[key] = { ...(isObject(target[key]) ? (target[key] as Record<string, unknown>) : {}), [sub]: value[sub] };
+    target[key] = { ...(isObject(target[key]) ? target[key] : {}), [sub]: value[sub] };
   }
 }
 
@@ -71,15 +71,15 @@ function remove(from: Record<string, unknown>, ref: AttrRef): void {
   if (at.container !== null) {
     const key = findKey(from, at.container);
     if (key === undefined || !isObject(from[key])) return;
-    container = from[key] as Record<string, unknown>;
+    container = from[key];
   }
   const key = findKey(container, at.name);
   if (key === undefined) return;
   if (at.sub === null) {
-    delete container[key];
+    Reflect.deleteProperty(container, key);
     return;
   }
   const value = container[key];
   const elements = Array.isArray(value) ? value : [value];
-  for (const element of elements) if (isObject(element)) delete element[at.sub];
+  for (const element of elements) if (isObject(element)) Reflect.deleteProperty(element, at.sub);
 }

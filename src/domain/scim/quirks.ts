@@ -81,7 +81,7 @@ export function normalizeOperations(kind: ResourceKind, resourceId: string, oper
       continue;
     }
     if (operation.op === 'remove' && operation.value !== undefined && isMultiValuedPath(kind, operation.path)) {
-      const values = Array.isArray(operation.value) ? operation.value : [operation.value];
+      const values: unknown[] = Array.isArray(operation.value) ? operation.value : [operation.value];
       for (const item of values) {
         const value = typeof item === 'object' && item !== null ? (item as Record<string, unknown>).value : item;
         // A listed value that is not a string matches nothing; it never widens into "remove all".

@@ -46,7 +46,7 @@ export function normalizeResource(kind: ResourceKind, input: unknown): Result<St
       continue;
     const normalized = normalizeValue(attribute, value, attribute.name);
     if (!normalized.ok) return normalized;
-    if (normalized.value === undefined) delete out[attribute.name];
+    if (normalized.value === undefined) Reflect.deleteProperty(out, attribute.name);
     else out[attribute.name] = normalized.value;
   }
   const kept = keepOpaque(opaque, out);

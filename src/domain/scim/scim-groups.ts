@@ -14,11 +14,12 @@ import {
 } from '../../storage/directory-groups.ts';
 import { lockExistingUsers } from '../../storage/directory-users.ts';
 import type { Database, DirectoryGroupRow } from '../../storage/schema.ts';
+import { compileFilter } from '../../storage/scim-filter-sql.ts';
+import type { EventSummary, EventType } from '../events/catalogue.ts';
 import { recordEvent } from '../events/events.ts';
 import { ok, type Result } from '../result.ts';
 import { scimFail, type ScimError } from './errors.ts';
-import type { DsyncEventType, DsyncGroupPayload, DsyncMembershipPayload } from './events.ts';
-import { compileFilter } from './filter-sql.ts';
+import type { DsyncGroupPayload, DsyncMembershipPayload } from './events.ts';
 import { planGroupPatch, type MembershipPlan } from './group-patch.ts';
 import { parseListQuery, parseProjection, type ListParams, type Projection } from './list-query.ts';
 import { applyPatch, parsePatchRequest } from './patch.ts';
@@ -57,7 +58,7 @@ export function createScimGroups(deps: ScimDeps) {
     return { status: 200, body: project(renderGroup(row, members, context.baseUrl), projection), etag: etagOf(row.version) };
   }
 
-  async function event(trx: Kysely<Database>, context: ScimContext, type: DsyncEventType, summary: Record<string, unknown>) {
+  async function event<T extends EventType>(trx: Kysely<Database>, context: ScimContext, type: T, summary: EventSummary<T>) {
     await recordEvent(trx, { now: clock(), random }, actorOf(context), {
       type,
       organizationId: context.directory.organization_id,
@@ -68,7 +69,7 @@ export function createScimGroups(deps: ScimDeps) {
   async function groupEvent(
     trx: Kysely<Database>,
     context: ScimContext,
-    type: DsyncEventType,
+    type: Extract<EventType, `dsync.group.${'created' | 'updated' | 'deleted'}`>,
     row: DirectoryGroupRow,
     changed: string[],
     count?: number,

@@ -9,11 +9,12 @@ import {
   updateDirectoryUser,
 } from '../../storage/directory-users.ts';
 import type { Database, DirectoryUserRow } from '../../storage/schema.ts';
+import { compileFilter } from '../../storage/scim-filter-sql.ts';
+import type { EventType } from '../events/catalogue.ts';
 import { recordEvent } from '../events/events.ts';
 import { ok, type Result } from '../result.ts';
 import { scimFail, type ScimError } from './errors.ts';
-import type { DsyncEventType, DsyncUserPayload } from './events.ts';
-import { compileFilter } from './filter-sql.ts';
+import type { DsyncUserPayload } from './events.ts';
 import { parseListQuery, parseProjection, type ListParams, type Projection } from './list-query.ts';
 import { applyPatch, parsePatchRequest } from './patch.ts';
 import { project } from './projection.ts';
@@ -47,7 +48,13 @@ export function createScimUsers(deps: ScimDeps) {
     return { status: 200, body: projection ? project(body, projection) : body, etag: etagOf(row.version) };
   }
 
-  async function record(trx: Kysely<Database>, context: ScimContext, type: DsyncEventType, row: DirectoryUserRow, changed: string[]) {
+  async function record(
+    trx: Kysely<Database>,
+    context: ScimContext,
+    type: Extract<EventType, `dsync.user.${string}`>,
+    row: DirectoryUserRow,
+    changed: string[],
+  ) {
     const groups = await groupsOfUsers(trx, [row.id]);
     const summary: DsyncUserPayload = {
       directoryId: context.directory.id,

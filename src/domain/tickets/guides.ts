@@ -58,17 +58,21 @@ const SAML: Record<Provider, SetupGuide> = {
     steps: [
       'In the Okta Admin Console, open Applications → Applications → Create App Integration, choose SAML 2.0 and press Next.',
       'Name the app after this product and press Next.',
-      'Single sign-on URL: paste the ACS URL (keep "Use this for Recipient URL and Destination URL" checked). Audience URI (SP Entity ID): paste the SP entity ID. Name ID format: EmailAddress; Application username: Email.',
-      'Under Attribute Statements, add the attributes listed below (user.email, user.firstName, user.lastName). To send groups, add a Group Attribute Statement with the groups name and the filter "Matches regex .*".',
+      'Single sign-on URL: paste the ACS URL (keep "Use this for Recipient URL and Destination URL" checked). Audience URI (SP ' +
+        'Entity ID): paste the SP entity ID. Name ID format: EmailAddress; Application username: Email.',
+      'Under Attribute Statements, add the attributes listed below (user.email, user.firstName, user.lastName). To send ' +
+        'groups, add a Group Attribute Statement with the groups name and the filter "Matches regex .*".',
       'Press Finish, then on the Assignments tab assign the people or groups who should sign in.',
     ],
     giveBack: "Okta shows the Metadata URL on the app's Sign On tab: paste it below.",
   },
   entra: {
     steps: [
-      'In the Microsoft Entra admin center, open Enterprise applications → New application → Create your own application, and choose "Integrate any other application you don\'t find in the gallery".',
+      'In the Microsoft Entra admin center, open Enterprise applications → New application → Create your own application, and ' +
+        'choose "Integrate any other application you don\'t find in the gallery".',
       'Open Single sign-on and choose SAML.',
-      'In Basic SAML Configuration, set Identifier (Entity ID) to the SP entity ID and Reply URL (Assertion Consumer Service URL) to the ACS URL, then Save.',
+      'In Basic SAML Configuration, set Identifier (Entity ID) to the SP entity ID and Reply URL (Assertion Consumer Service ' +
+        'URL) to the ACS URL, then Save.',
       'The default Attributes & Claims already send the names listed below. To send groups, add a group claim.',
       'Under Users and groups, assign the people or groups who should sign in.',
     ],
@@ -79,7 +83,8 @@ const SAML: Record<Provider, SetupGuide> = {
       'In the Google Admin console, open Apps → Web and mobile apps → Add app → Add custom SAML app; name it and press Continue.',
       'On "Google Identity Provider details", press Download Metadata to save the IdP metadata file, then Continue.',
       'Set ACS URL to the ACS URL and Entity ID to the SP entity ID. Name ID format: EMAIL; Name ID: Basic Information › Primary email. Continue.',
-      'Under Attribute mapping, map Primary email, First name and Last name to the names listed below (and Group membership to the groups name, if groups are asked for). Finish.',
+      'Under Attribute mapping, map Primary email, First name and Last name to the names listed below (and Group membership to ' +
+        'the groups name, if groups are asked for). Finish.',
       'Open User access and turn the app ON for the organizational units that should sign in (this can take a few minutes to apply).',
     ],
     giveBack: 'Google offers no metadata URL: upload or paste the metadata file you downloaded in step 2.',
@@ -87,17 +92,22 @@ const SAML: Record<Provider, SetupGuide> = {
   adfs: {
     steps: [
       'In AD FS Management, open Relying Party Trusts → Add Relying Party Trust, choose Claims aware and press Start.',
-      'Choose "Import data about the relying party published online" and paste the SP metadata URL (if AD FS cannot reach it, download the SP metadata below and import it from the file).',
+      'Choose "Import data about the relying party published online" and paste the SP metadata URL (if AD FS cannot reach it, ' +
+        'download the SP metadata below and import it from the file).',
       'Give it a display name, choose an access control policy (for example "Permit everyone") and finish.',
-      'Edit the Claim Issuance Policy: add a "Send LDAP Attributes as Claims" rule mapping E-Mail-Addresses, Given-Name, Surname (and Token-Groups – Unqualified Names for groups) to the claim types listed below, and a "Transform an Incoming Claim" rule from E-Mail Address to Name ID in Email format.',
+      'Edit the Claim Issuance Policy: add a "Send LDAP Attributes as Claims" rule mapping E-Mail-Addresses, Given-Name, ' +
+        'Surname (and Token-Groups – Unqualified Names for groups) to the claim types listed below, and a "Transform an Incoming ' +
+        'Claim" rule from E-Mail Address to Name ID in Email format.',
     ],
     giveBack:
-      'AD FS publishes its metadata at https://<your AD FS host>/FederationMetadata/2007-06/FederationMetadata.xml: paste that URL below, or upload the file.',
+      'AD FS publishes its metadata at https://<your AD FS host>/FederationMetadata/2007-06/FederationMetadata.xml: paste that ' +
+      'URL below, or upload the file.',
   },
   jumpcloud: {
     steps: [
       'In the JumpCloud Admin Portal, open SSO Applications → Add New Application → Custom Application, and choose SAML.',
-      'Set SP Entity ID to the SP entity ID and ACS URL to the ACS URL; set an IdP Entity ID of your choosing; SAMLSubject NameID: email, format emailAddress; sign the assertion.',
+      'Set SP Entity ID to the SP entity ID and ACS URL to the ACS URL; set an IdP Entity ID of your choosing; SAMLSubject ' +
+        'NameID: email, format emailAddress; sign the assertion.',
       'Add the user attributes listed below (email, firstname, lastname); to send groups, include the group attribute under the groups name.',
       'Activate the application and bind the user groups who should sign in.',
     ],
@@ -108,15 +118,18 @@ const SAML: Record<Provider, SetupGuide> = {
       'In the Keycloak admin console, choose your realm and open Clients → Create client; Client type: SAML; Client ID: the SP entity ID. Save.',
       'Set Valid redirect URIs and Master SAML Processing URL to the ACS URL, Name ID format to email, and turn "Sign assertions" on.',
       'On the Keys tab, turn "Client signature required" off.',
-      'Under Client scopes → the client\'s dedicated scope, add "User Property" mappers for email, firstName and lastName with the SAML attribute names listed below (and a "Group list" mapper named groups, full group path off, for groups).',
+      'Under Client scopes → the client\'s dedicated scope, add "User Property" mappers for email, firstName and lastName with ' +
+        'the SAML attribute names listed below (and a "Group list" mapper named groups, full group path off, for groups).',
     ],
     giveBack: 'Keycloak serves its metadata at https://<host>/realms/<realm>/protocol/saml/descriptor: paste that URL below.',
   },
   onelogin: {
     steps: [
       'In OneLogin Administration, open Applications → Add App and choose "SAML Custom Connector (Advanced)". Save.',
-      'On Configuration, set Audience (EntityID) to the SP entity ID, Recipient and ACS (Consumer) URL to the ACS URL, and ACS (Consumer) URL Validator to the ACS URL as a regular expression. SAML signature element: Assertion. Save.',
-      'On Parameters, add the parameters listed below (User.email, User.FirstName, User.LastName; memberOf for groups) with "Include in SAML assertion" checked.',
+      'On Configuration, set Audience (EntityID) to the SP entity ID, Recipient and ACS (Consumer) URL to the ACS URL, and ACS ' +
+        '(Consumer) URL Validator to the ACS URL as a regular expression. SAML signature element: Assertion. Save.',
+      'On Parameters, add the parameters listed below (User.email, User.FirstName, User.LastName; memberOf for groups) with ' +
+        '"Include in SAML assertion" checked.',
       'Give access to the roles or users who should sign in.',
     ],
     giveBack: "On the SSO tab, copy the Issuer URL (OneLogin's metadata URL) and paste it below.",
@@ -125,11 +138,13 @@ const SAML: Record<Provider, SetupGuide> = {
     steps: [
       'In the PingFederate administrative console, open Applications → SP Connections → Create Connection, with Browser SSO and SAML 2.0.',
       'Import the SP metadata: choose URL and paste the SP metadata URL (or upload the downloaded SP metadata file).',
-      'In Browser SSO, enable SP-initiated SSO; in the attribute contract add the attributes listed below (mail, givenName, sn; memberOf for groups) and map them from your data store; use the emailAddress Name ID format.',
+      'In Browser SSO, enable SP-initiated SSO; in the attribute contract add the attributes listed below (mail, givenName, ' +
+        'sn; memberOf for groups) and map them from your data store; use the emailAddress Name ID format.',
       'Sign the assertion with your signing certificate and activate the connection.',
     ],
     giveBack:
-      'Export your IdP metadata (System → Protocol Metadata → Metadata Export) and upload it below, or paste https://<PingFederate host>/pf/federation_metadata.ping?PartnerSpId=<the SP entity ID>.',
+      'Export your IdP metadata (System → Protocol Metadata → Metadata Export) and upload it below, or paste ' +
+      'https://<PingFederate host>/pf/federation_metadata.ping?PartnerSpId=<the SP entity ID>.',
   },
   auth0: {
     steps: [
@@ -151,6 +166,16 @@ const SAML: Record<Provider, SetupGuide> = {
   },
 };
 
+const OIDC_GENERIC: SetupGuide = {
+  steps: [
+    'Register a confidential web application (OpenID Connect, authorization code flow) in your provider.',
+    'Register the redirect URI exactly as shown. Lanyard uses PKCE (S256), state and nonce.',
+    'Allow the scopes openid, email and profile, and send the claims listed below.',
+  ],
+  giveBack:
+    'Give Lanyard the issuer URL (its discovery document must be at <issuer>/.well-known/openid-configuration), the client ID and the client secret.',
+};
+
 const OIDC: Partial<Record<Provider, SetupGuide>> = {
   okta: {
     steps: [
@@ -163,17 +188,20 @@ const OIDC: Partial<Record<Provider, SetupGuide>> = {
   },
   entra: {
     steps: [
-      'In the Microsoft Entra admin center, open App registrations → New registration; supported account types: this organizational directory only; Redirect URI: Web, the redirect URI.',
+      'In the Microsoft Entra admin center, open App registrations → New registration; supported account types: this ' +
+        'organizational directory only; Redirect URI: Web, the redirect URI.',
       'Under Certificates & secrets, create a client secret and copy its Value.',
       'Under Token configuration, add the optional claims email, given_name and family_name; for groups, define app roles and assign them.',
     ],
     giveBack:
-      'Issuer: https://login.microsoftonline.com/<Directory (tenant) ID>/v2.0. Client ID: the Application (client) ID on the Overview page; client secret: the value from step 2.',
+      'Issuer: https://login.microsoftonline.com/<Directory (tenant) ID>/v2.0. Client ID: the Application (client) ID on the ' +
+      'Overview page; client secret: the value from step 2.',
   },
   google: {
     steps: [
       'In the Google Cloud console, set the OAuth consent screen to Internal.',
-      'Open APIs & Services → Credentials → Create credentials → OAuth client ID, type Web application, and add the redirect URI as an Authorized redirect URI.',
+      'Open APIs & Services → Credentials → Create credentials → OAuth client ID, type Web application, and add the redirect ' +
+        'URI as an Authorized redirect URI.',
       'Google sends no groups over OpenID Connect; use SAML if groups are needed.',
     ],
     giveBack: 'Issuer: https://accounts.google.com. Copy the client ID and client secret Google shows.',
@@ -193,18 +221,10 @@ const OIDC: Partial<Record<Provider, SetupGuide>> = {
     ],
     giveBack: 'Issuer: https://<your Auth0 domain>/ (with the trailing slash). Copy the Client ID and Client Secret from Settings.',
   },
-  generic: {
-    steps: [
-      'Register a confidential web application (OpenID Connect, authorization code flow) in your provider.',
-      'Register the redirect URI exactly as shown. Lanyard uses PKCE (S256), state and nonce.',
-      'Allow the scopes openid, email and profile, and send the claims listed below.',
-    ],
-    giveBack:
-      'Give Lanyard the issuer URL (its discovery document must be at <issuer>/.well-known/openid-configuration), the client ID and the client secret.',
-  },
+  generic: OIDC_GENERIC,
 };
 
 /** The instructions for a choice. */
 export function guideFor(choice: SetupChoice): SetupGuide {
-  return choice.protocol === 'saml' ? SAML[choice.provider] : (OIDC[choice.provider] ?? OIDC.generic!);
+  return choice.protocol === 'saml' ? SAML[choice.provider] : (OIDC[choice.provider] ?? OIDC_GENERIC);
 }

@@ -5,7 +5,7 @@ import type { Database, SsoTicketRow } from '../../storage/schema.ts';
 import { insertTicketSession, ticketSessionExists } from '../../storage/tickets.ts';
 
 /** How long a browser may work on a setup page before it must reload it (the link itself lasts longer). */
-export const SETUP_SESSION_TTL_MS = 2 * 60 * 60 * 1000;
+const SETUP_SESSION_TTL_MS = 2 * 60 * 60 * 1000;
 
 /** A browser's session on one ticket's setup page. */
 export interface SetupSession {

@@ -1,4 +1,6 @@
 import type { Kysely } from 'kysely';
+import { findLoginFlowById } from '../../storage/login-flows.ts';
+import { domainHolders, findOrganization } from '../../storage/organizations.ts';
 import type { Database, SsoTicketRow } from '../../storage/schema.ts';
 import type { Connection } from '../connections/connections.ts';
 import { choiceFor, guideFor, SETUP_CHOICES, type SetupChoice, type SetupGuide } from './guides.ts';
@@ -6,7 +8,7 @@ import { testResultOf } from './test-results.ts';
 import type { Provisioning, TicketFeature } from './view.ts';
 
 /** One attribute (SAML) or claim (OIDC) the IdP should send. */
-export interface AttributeToSend {
+interface AttributeToSend {
   key: 'email' | 'firstName' | 'lastName' | 'groups' | 'id';
   label: string;
   name: string;
@@ -14,13 +16,13 @@ export interface AttributeToSend {
 }
 
 /** A domain the ticket offers: free to claim, already the organization's, or held by another one. */
-export interface OfferedDomain {
+interface OfferedDomain {
   domain: string;
   state: 'claimable' | 'yours' | 'taken';
 }
 
 /** The latest test sign-in, and whether it tested the settings as they are now. */
-export interface LastTest {
+interface LastTest {
   flowId: string;
   ok: boolean;
   at: Date;
@@ -61,7 +63,7 @@ const LABELS: Record<AttributeToSend['key'], string> = {
 };
 
 /** True when the connection holds every IdP value a sign-in needs. */
-export function isConnectionComplete(connection: Connection): boolean {
+function isConnectionComplete(connection: Connection): boolean {
   if (connection.saml !== null)
     return connection.saml.idpEntityId !== null && connection.saml.ssoUrl !== null && connection.saml.certificates.length > 0;
   const oidc = connection.oidc;
@@ -91,8 +93,7 @@ function attributesOf(connection: Connection, provisioning: Provisioning): Attri
 }
 
 async function domainsOf(db: Kysely<Database>, ticket: SsoTicketRow): Promise<OfferedDomain[]> {
-  if (ticket.domains.length === 0) return [];
-  const held = await db.selectFrom('organization_domains').selectAll().where('domain', 'in', ticket.domains).execute();
+  const held = await domainHolders(db, ticket.domains);
   return ticket.domains.map((domain) => {
     const owner = held.find((h) => h.domain === domain)?.organization_id;
     return { domain, state: owner === undefined ? 'claimable' : owner === ticket.organization_id ? 'yours' : 'taken' };
@@ -101,7 +102,7 @@ async function domainsOf(db: Kysely<Database>, ticket: SsoTicketRow): Promise<Of
 
 async function lastTestOf(db: Kysely<Database>, ticket: SsoTicketRow, connection: Connection): Promise<LastTest | null> {
   if (ticket.last_test_flow_id === null) return null;
-  const flow = await db.selectFrom('login_flows').selectAll().where('id', '=', ticket.last_test_flow_id).executeTakeFirst();
+  const flow = await findLoginFlowById(db, ticket.last_test_flow_id);
   const result = flow === undefined ? undefined : testResultOf(flow);
   if (flow === undefined || result === undefined) return null;
   const current = flow.connection_id === connection.id && flow.created_at.getTime() >= Date.parse(connection.updatedAt);
@@ -118,12 +119,9 @@ async function lastTestOf(db: Kysely<Database>, ticket: SsoTicketRow, connection
 
 /** Reads what the setup page of `ticket` shows, its connection already loaded through the ticket's actor. */
 export async function readSetupView(db: Kysely<Database>, ticket: SsoTicketRow, connection: Connection): Promise<SetupView> {
-  const organization = await db
-    .selectFrom('organizations')
-    .select('name')
-    .where('id', '=', ticket.organization_id)
-    .executeTakeFirstOrThrow();
-  const provisioning = ticket.provisioning as Provisioning;
+  const organization = await findOrganization(db, ticket.organization_id);
+  if (organization === undefined) throw new Error(`ticket ${ticket.id} outlived its organization`);
+  const provisioning = ticket.provisioning;
   const choice = choiceFor(connection.provider, connection.type);
   // A ticket made for an existing connection cannot change its protocol: that would be another connection.
   const choices = ticket.owns_connection ? SETUP_CHOICES : SETUP_CHOICES.filter((c) => c.protocol === connection.type);
@@ -131,7 +129,7 @@ export async function readSetupView(db: Kysely<Database>, ticket: SsoTicketRow, 
     ticketId: ticket.id,
     expiresAt: ticket.expires_at,
     completedAt: ticket.completed_at,
-    features: new Set(ticket.enabled_features as TicketFeature[]),
+    features: new Set(ticket.enabled_features),
     provisioning,
     organizationName: organization.name,
     connection,

@@ -2,14 +2,17 @@ import type { Kysely } from 'kysely';
 import type { Config } from '../../config.ts';
 import { hashToken, type Clock, type RandomBytes } from '../../crypto/tokens.ts';
 import type { Database, SsoTicketRow } from '../../storage/schema.ts';
-import { findTicketByTokenHash, findTicketOfTestFlow, updateOpenTicket } from '../../storage/tickets.ts';
+import { claimDomains } from '../../storage/organizations.ts';
+import { findTicketByTokenHash, findTicketOfTestFlow, markOpened, updateOpenTicket } from '../../storage/tickets.ts';
 import type { Actor } from '../actor.ts';
-import type { AttributeMappingInput, ConnectionService, UpdateConnectionInput } from '../connections/connections.ts';
+import type { AttributeMappingInput, UpdateConnectionBody } from '../../http/schemas/connections.ts';
+import type { ConnectionService } from '../connections/connections.ts';
 import { fieldError } from '../connections/input-checks.ts';
 import { MAPPING_KEYS, PRESETS } from '../connections/presets.ts';
-import { AppError, type FieldProblem } from '../errors.ts';
+import { AppError, notFound, type FieldProblem } from '../errors.ts';
+import type { EventSummary } from '../events/catalogue.ts';
 import { recordEvent } from '../events/events.ts';
-import type { UpstreamHop, UpstreamLogin } from '../oauth/ports.ts';
+import type { UpstreamHop, Upstreams } from '../login/ports.ts';
 import { findChoice } from './guides.ts';
 import { openSetupSession, readSetupSession, type SetupSession } from './setup-session.ts';
 import { readSetupView, type SetupView } from './setup-view.ts';
@@ -32,7 +35,7 @@ export interface SetupServiceDeps {
   readonly random: RandomBytes;
   readonly config: Pick<Config, 'publicUrl'>;
   readonly connections: Pick<ConnectionService, 'create' | 'get' | 'update' | 'delete' | 'getForLogin'>;
-  readonly upstream: Readonly<Record<'saml' | 'oidc', UpstreamLogin | undefined>>;
+  readonly upstream: Upstreams;
 }
 
 // base64url of 32 random bytes; anything else is not worth a database lookup.
@@ -55,14 +58,24 @@ export function createSetupService(deps: SetupServiceDeps) {
     organizationId: ticket.organization_id,
     requestId,
   });
-  const connectionOf = (ticket: SsoTicketRow) => connections.get(actorOf(ticket, null), ticket.connection_id!);
-  const has = (ticket: SsoTicketRow, feature: TicketFeature) => (ticket.enabled_features as string[]).includes(feature);
+  const connectionOf = (ticket: SsoTicketRow) => {
+    // access() turns a ticket whose connection was deleted into a 410 before any action runs.
+    if (ticket.connection_id === null) throw notFound('connection');
+    return connections.get(actorOf(ticket, null), ticket.connection_id);
+  };
+  const has = (ticket: SsoTicketRow, feature: TicketFeature) => ticket.enabled_features.includes(feature);
 
-  async function recordUse(ticket: SsoTicketRow, requestId: string | null, type: string, summary: Record<string, unknown>): Promise<void> {
+  async function recordUse<T extends 'sso_ticket.opened' | 'sso_ticket.saved'>(
+    ticket: SsoTicketRow,
+    requestId: string | null,
+    type: T,
+    summary: Omit<EventSummary<T>, 'ticketId'>,
+  ): Promise<void> {
+    const full = { ticketId: ticket.id, ...summary } as EventSummary<T>;
     await recordEvent(db, { now: clock(), random }, actorOf(ticket, requestId), {
       type,
       organizationId: ticket.organization_id,
-      summary: { ticketId: ticket.id, ...summary },
+      summary: full,
     });
   }
 
@@ -113,14 +126,8 @@ export function createSetupService(deps: SetupServiceDeps) {
     async openSession(ticket: SsoTicketRow, token: string, requestId: string | null): Promise<SetupSession> {
       const now = clock();
       const session = await openSetupSession(db, { random, now }, ticket, token);
-      const first = await db
-        .updateTable('sso_tickets')
-        .set({ opened_at: now })
-        .where('id', '=', ticket.id)
-        .where('opened_at', 'is', null)
-        .returning('id')
-        .executeTakeFirst();
-      await recordUse(ticket, requestId, 'sso_ticket.opened', { connectionId: ticket.connection_id, firstOpen: first !== undefined });
+      const firstOpen = await markOpened(db, ticket.id, now);
+      await recordUse(ticket, requestId, 'sso_ticket.opened', { connectionId: ticket.connection_id, firstOpen });
       return session;
     },
 
@@ -203,7 +210,8 @@ export function createSetupService(deps: SetupServiceDeps) {
     async activate(ticket: SsoTicketRow, chosenDomains: readonly string[], requestId: string | null): Promise<void> {
       const actor = actorOf(ticket, requestId);
       const view = await readSetupView(db, ticket, await connectionOf(ticket));
-      if (view.lastTest === null || !view.lastTest.ok || !view.lastTest.current) {
+      const lastTest = view.lastTest;
+      if (lastTest === null || !lastTest.ok || !lastTest.current) {
         throw fieldError(
           'activate',
           'needs a successful test sign-in with the settings as they are now: run the test sign-in (step 4) first',
@@ -215,28 +223,16 @@ export function createSetupService(deps: SetupServiceDeps) {
       const now = clock();
       await db.transaction().execute(async (trx) => {
         if ((await updateOpenTicket(trx, ticket.id, now, { completed_at: now })) === undefined) throw noLongerOpen();
-        if (claims.length > 0) {
-          await trx
-            .insertInto('organization_domains')
-            .values(claims.map((domain) => ({ domain, organization_id: ticket.organization_id })))
-            .onConflict((c) => c.column('domain').doNothing())
-            .execute();
-          const taken = await trx
-            .selectFrom('organization_domains')
-            .select('domain')
-            .where('domain', 'in', claims)
-            .where('organization_id', '!=', ticket.organization_id)
-            .executeTakeFirst();
-          if (taken !== undefined)
-            throw new AppError('conflict', `${taken.domain} was claimed by another organization meanwhile`, [
-              { field: 'domains', message: `${taken.domain} belongs to another organization` },
-            ]);
-        }
+        const taken = await claimDomains(trx, ticket.organization_id, claims);
+        if (taken !== undefined)
+          throw new AppError('conflict', `${taken} was claimed by another organization meanwhile`, [
+            { field: 'domains', message: `${taken} belongs to another organization` },
+          ]);
         const summary = {
           ticketId: ticket.id,
           connectionId: view.connection.id,
           domainsClaimed: claims,
-          testFlowId: view.lastTest!.flowId,
+          testFlowId: lastTest.flowId,
         };
         await recordEvent(trx, { now, random }, actor, { type: 'sso_ticket.completed', organizationId: ticket.organization_id, summary });
       });
@@ -248,14 +244,14 @@ export function createSetupService(deps: SetupServiceDeps) {
 export type SetupService = ReturnType<typeof createSetupService>;
 
 /** The connection change a posted IdP form asks for; missing required fields are a 400 naming each. */
-function idpInput(form: IdpForm): UpdateConnectionInput {
+function idpInput(form: IdpForm): UpdateConnectionBody {
   const missing: FieldProblem[] = [];
   const need = (field: string): string => {
     const value = form.values[field]?.trim();
     if (!value) missing.push({ field, message: 'is required' });
     return value ?? '';
   };
-  let input: UpdateConnectionInput;
+  let input: UpdateConnectionBody;
   switch (form.source) {
     case 'url':
       input = { saml: { metadataUrl: need('saml.metadataUrl') } };
@@ -282,6 +278,7 @@ function idpInput(form: IdpForm): UpdateConnectionInput {
       break;
     }
   }
-  if (missing.length > 0) throw new AppError('validation_failed', `${missing[0]!.field} is required`, missing);
+  const [first] = missing;
+  if (first !== undefined) throw new AppError('validation_failed', `${first.field} is required`, missing);
   return input;
 }

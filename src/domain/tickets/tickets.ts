@@ -3,44 +3,18 @@ import type { Config } from '../../config.ts';
 import { hashToken, newId, randomToken, type Clock, type RandomBytes } from '../../crypto/tokens.ts';
 import { decodeCursor, toPage, type Page } from '../../storage/pagination.ts';
 import type { Database, SsoTicketRow } from '../../storage/schema.ts';
-import { findTicket, insertTicket, listTickets, revokeTicket } from '../../storage/tickets.ts';
+import { domainHeldElsewhere, organizationExists } from '../../storage/organizations.ts';
+import { deleteTicketSessions, findTicket, insertTicket, listTickets, revokeTicket } from '../../storage/tickets.ts';
+import type { CreateTicketBody, ListTicketsQuery } from '../../http/schemas/tickets.ts';
 import { canSee, type Actor } from '../actor.ts';
 import type { Connection, ConnectionService } from '../connections/connections.ts';
 import { fieldError } from '../connections/input-checks.ts';
 import { AppError, notFound } from '../errors.ts';
 import { recordEvent } from '../events/events.ts';
 import { normalizeDomains } from '../organizations/domains.ts';
-import {
-  MAX_TICKET_TTL_SECONDS,
-  providerOfType,
-  TICKET_FEATURES,
-  toTicket,
-  type Provisioning,
-  type Ticket,
-  type TicketFeature,
-  type TicketStatus,
-  type TicketType,
-} from './view.ts';
+import { MAX_TICKET_TTL_SECONDS, providerOfType, TICKET_FEATURES, toTicket, type Ticket } from './view.ts';
 
 export type { Ticket } from './view.ts';
-
-/** The body of `POST /v1/organizations/{id}/sso/tickets`, as validated by the route's schema. */
-export interface CreateTicketInput {
-  type: TicketType;
-  connectionId?: string | undefined;
-  /** 0 or absent: the default, which is also the maximum. */
-  ttlSeconds?: number | undefined;
-  domains?: string[] | undefined;
-  provisioning?: Provisioning | undefined;
-  enabledFeatures?: TicketFeature[] | undefined;
-}
-
-/** `GET /v1/organizations/{id}/sso/tickets` filters and page. */
-export interface ListTicketsQuery {
-  limit: number;
-  cursor?: string | undefined;
-  status?: TicketStatus | undefined;
-}
 
 /** What the ticket service uses: the connection service creates and checks the connection a ticket sets up. */
 export interface TicketServiceDeps {
@@ -52,7 +26,7 @@ export interface TicketServiceDeps {
 }
 
 /** The URL of a setup page; the token is shown once, inside it. */
-export function ticketUrl(publicUrl: string, token: string): string {
+function ticketUrl(publicUrl: string, token: string): string {
   return `${publicUrl}/setup/${token}`;
 }
 
@@ -64,8 +38,7 @@ export function createTicketService(deps: TicketServiceDeps) {
   const { db, clock, random, config, connections } = deps;
 
   async function requireOrganization(actor: Actor, organizationId: string): Promise<void> {
-    const row = await db.selectFrom('organizations').select('id').where('id', '=', organizationId).executeTakeFirst();
-    if (row === undefined || !canSee(actor, organizationId)) throw notFound('organization');
+    if (!(await organizationExists(db, organizationId)) || !canSee(actor, organizationId)) throw notFound('organization');
   }
 
   async function loadVisible(actor: Actor, id: string): Promise<SsoTicketRow> {
@@ -76,16 +49,10 @@ export function createTicketService(deps: TicketServiceDeps) {
 
   /** A domain another organization holds cannot be offered to this one's admin. */
   async function requireDomainsFree(organizationId: string, domains: string[]): Promise<void> {
-    if (domains.length === 0) return;
-    const taken = await db
-      .selectFrom('organization_domains')
-      .select('domain')
-      .where('domain', 'in', domains)
-      .where('organization_id', '!=', organizationId)
-      .executeTakeFirst();
+    const taken = await domainHeldElsewhere(db, domains, organizationId);
     if (taken !== undefined)
-      throw new AppError('conflict', `domain ${taken.domain} belongs to another organization`, [
-        { field: `domains.${domains.indexOf(taken.domain)}`, message: 'already taken' },
+      throw new AppError('conflict', `domain ${taken} belongs to another organization`, [
+        { field: `domains.${domains.indexOf(taken)}`, message: 'already taken' },
       ]);
   }
 
@@ -93,7 +60,7 @@ export function createTicketService(deps: TicketServiceDeps) {
   async function connectionFor(
     actor: Actor,
     organizationId: string,
-    input: CreateTicketInput,
+    input: CreateTicketBody,
   ): Promise<{ connection: Connection; owned: boolean }> {
     const provider = providerOfType(input.type);
     if (input.connectionId === undefined) {
@@ -133,7 +100,7 @@ export function createTicketService(deps: TicketServiceDeps) {
 
   return {
     /** Creates a ticket (and, without connectionId, the draft connection it sets up); the answer alone holds the URL. */
-    async create(actor: Actor, organizationId: string, input: CreateTicketInput): Promise<Ticket> {
+    async create(actor: Actor, organizationId: string, input: CreateTicketBody): Promise<Ticket> {
       const ttl = input.ttlSeconds === undefined || input.ttlSeconds === 0 ? MAX_TICKET_TTL_SECONDS : input.ttlSeconds;
       if (!Number.isInteger(ttl) || ttl < 0 || ttl > MAX_TICKET_TTL_SECONDS)
         throw fieldError('ttlSeconds', `must be an integer from 0 to ${MAX_TICKET_TTL_SECONDS}`);
@@ -203,7 +170,7 @@ export function createTicketService(deps: TicketServiceDeps) {
       const now = clock();
       await db.transaction().execute(async (trx) => {
         if (!(await revokeTicket(trx, id, now))) return;
-        await trx.deleteFrom('sso_ticket_sessions').where('ticket_id', '=', id).execute();
+        await deleteTicketSessions(trx, id);
         await recordEvent(trx, { now, random }, actor, {
           type: 'sso_ticket.revoked',
           organizationId: row.organization_id,

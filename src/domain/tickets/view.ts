@@ -1,5 +1,8 @@
 import type { SsoTicketRow } from '../../storage/schema.ts';
+import type { Ticket } from '../../http/schemas/tickets.ts';
 import type { Provider } from '../connections/presets.ts';
+
+export type { Provisioning, Ticket } from '../../http/schemas/tickets.ts';
 
 /** What `type` a ticket may ask for: a protocol, or an identity provider (`azure-ad` is env0's name for Entra ID). */
 export const TICKET_TYPES = [
@@ -16,44 +19,15 @@ export const TICKET_TYPES = [
   'pingfederate',
   'adfs',
 ] as const;
-export type TicketType = (typeof TICKET_TYPES)[number];
 
 /** Parts of the setup page the vendor may switch off per ticket; all are on by default. */
 export const TICKET_FEATURES = ['provider-choice', 'attribute-mapping', 'domains'] as const;
 export type TicketFeature = (typeof TICKET_FEATURES)[number];
 
-export type TicketStatus = 'open' | 'completed' | 'expired' | 'revoked';
+type TicketStatus = 'open' | 'completed' | 'expired' | 'revoked';
 
 /** Default and maximum lifetime of a setup link: 5 days, as Auth0's self-service tickets. */
 export const MAX_TICKET_TTL_SECONDS = 432_000;
-
-/** What the vendor asks to be set up besides sign-in; stored and shown, directory sync comes later. */
-export interface Provisioning {
-  /** Directory sync (SCIM) will be asked for later. */
-  scim?: boolean;
-  /** Group memberships must be sent (the ticket's new connection reads them). */
-  groups?: boolean;
-}
-
-/** A setup ticket as the management API shows it; `ticketUrl` only in the answer that created it. */
-export interface Ticket {
-  id: string;
-  organizationId: string;
-  connectionId: string | null;
-  type: string;
-  status: TicketStatus;
-  domains: string[];
-  provisioning: Provisioning;
-  enabledFeatures: TicketFeature[];
-  /** The latest test sign-in from the setup page. */
-  lastTest: { succeeded: boolean; at: string } | null;
-  expiresAt: string;
-  createdAt: string;
-  openedAt: string | null;
-  completedAt: string | null;
-  revokedAt: string | null;
-  ticketUrl?: string;
-}
 
 /** The provider preset a ticket type stands for (`saml` and `oidc` name none: generic). */
 export function providerOfType(type: string): Provider {
@@ -66,7 +40,7 @@ export function providerOfType(type: string): Provider {
  * Revoked and completed are facts that stay; expired is computed from expiresAt, so a ticket
  * expires at the instant it says, on every instance, without a sweeper.
  */
-export function ticketStatus(row: Pick<SsoTicketRow, 'revoked_at' | 'completed_at' | 'expires_at'>, now: Date): TicketStatus {
+function ticketStatus(row: Pick<SsoTicketRow, 'revoked_at' | 'completed_at' | 'expires_at'>, now: Date): TicketStatus {
   if (row.revoked_at !== null) return 'revoked';
   if (row.completed_at !== null) return 'completed';
   return row.expires_at.getTime() <= now.getTime() ? 'expired' : 'open';
@@ -81,8 +55,8 @@ export function toTicket(row: SsoTicketRow, now: Date): Ticket {
     type: row.type,
     status: ticketStatus(row, now),
     domains: row.domains,
-    provisioning: row.provisioning as Provisioning,
-    enabledFeatures: row.enabled_features as TicketFeature[],
+    provisioning: row.provisioning,
+    enabledFeatures: row.enabled_features,
     lastTest: row.last_test_at === null ? null : { succeeded: row.last_test_ok === true, at: row.last_test_at.toISOString() },
     expiresAt: row.expires_at.toISOString(),
     createdAt: row.created_at.toISOString(),

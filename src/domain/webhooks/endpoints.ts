@@ -3,6 +3,7 @@ import type { Config } from '../../config.ts';
 import type { Sealer } from '../../crypto/seal.ts';
 import { newId, type Clock, type RandomBytes } from '../../crypto/tokens.ts';
 import type { Lookup } from '../../net/guarded-fetch.ts';
+import { organizationExists } from '../../storage/organizations.ts';
 import { decodeCursor, toPage, type Page } from '../../storage/pagination.ts';
 import type { Database, WebhookEndpointRow } from '../../storage/schema.ts';
 import * as store from '../../storage/webhooks.ts';
@@ -10,23 +11,19 @@ import type { Actor } from '../actor.ts';
 import { AppError, notFound } from '../errors.ts';
 import { recordEvent } from '../events/events.ts';
 import { isKnownEventType } from './event-types.ts';
-import type { WebhookEventSummary, WebhookEventType } from './events.ts';
 import { newWebhookSecret } from './signing.ts';
 import { checkWebhookHost, checkWebhookUrl } from './url-policy.ts';
-import { toDelivery, toEndpoint, type WebhookDelivery, type WebhookEndpoint } from './view.ts';
+import type {
+  CreateWebhookEndpointBody,
+  ListDeliveriesQuery,
+  UpdateWebhookEndpointBody,
+  WebhookDelivery,
+  WebhookEndpoint,
+} from '../../http/schemas/webhooks.ts';
+import { toDelivery, toEndpoint } from './view.ts';
 
 /** How long deliveries carry signatures under both secrets after a rotation. */
 export const SECRET_OVERLAP_MS = 24 * 60 * 60 * 1000;
-
-export interface WebhookEndpointInput {
-  url: string;
-  eventTypes?: string[] | null | undefined;
-  organizationId?: string | null | undefined;
-  description?: string | null | undefined;
-  enabled?: boolean | undefined;
-}
-
-export type WebhookEndpointPatch = Partial<Omit<WebhookEndpointInput, 'organizationId'>>;
 
 export interface WebhookServiceDeps {
   readonly db: Kysely<Database>;
@@ -38,16 +35,6 @@ export interface WebhookServiceDeps {
   readonly config: Pick<Config, 'allowPrivateNetwork'>;
   /** Tells this instance's worker that work is waiting (a test event, a retry, a re-enabled endpoint). */
   readonly wake: () => void;
-}
-
-/** Records one of the webhooks feature's own events, its summary typed by its schema. */
-export function recordWebhookEvent<T extends WebhookEventType>(
-  trx: Kysely<Database>,
-  deps: { now: Date; random: RandomBytes },
-  actor: Actor,
-  event: { type: T; organizationId: string | null; summary: WebhookEventSummary<T> },
-): Promise<string> {
-  return recordEvent(trx, deps, actor, event);
 }
 
 /**
@@ -80,13 +67,12 @@ export function createWebhookService(deps: WebhookServiceDeps) {
       throw new AppError('forbidden', "an organization API key manages only its own organization's webhook endpoints");
     }
     if (organizationId === null) return null;
-    const exists = await trx.selectFrom('organizations').select('id').where('id', '=', organizationId).executeTakeFirst();
-    if (exists === undefined) throw fieldError('organizationId', 'names no organization');
+    if (!(await organizationExists(trx, organizationId))) throw fieldError('organizationId', 'names no organization');
     return organizationId;
   }
 
   return {
-    async create(actor: Actor, input: WebhookEndpointInput): Promise<WebhookEndpoint & { secret: string }> {
+    async create(actor: Actor, input: CreateWebhookEndpointBody): Promise<WebhookEndpoint & { secret: string }> {
       const url = await checkUrl(input.url);
       const eventTypes = checkEventTypes(input.eventTypes);
       const now = clock();
@@ -108,7 +94,7 @@ export function createWebhookService(deps: WebhookServiceDeps) {
           created_at: now,
           updated_at: now,
         });
-        await recordWebhookEvent(trx, { now, random }, actor, {
+        await recordEvent(trx, { now, random }, actor, {
           type: 'webhook_endpoint.created',
           organizationId,
           summary: { webhookEndpointId: id, host: new URL(url).host, eventTypes, enabled },
@@ -132,7 +118,7 @@ export function createWebhookService(deps: WebhookServiceDeps) {
       return toEndpoint(await loadVisible(db, actor, id), clock());
     },
 
-    async update(actor: Actor, id: string, patch: WebhookEndpointPatch): Promise<WebhookEndpoint> {
+    async update(actor: Actor, id: string, patch: UpdateWebhookEndpointBody): Promise<WebhookEndpoint> {
       const url = patch.url === undefined ? undefined : await checkUrl(patch.url);
       const eventTypes = patch.eventTypes === undefined ? undefined : checkEventTypes(patch.eventTypes);
       const now = clock();
@@ -151,8 +137,8 @@ export function createWebhookService(deps: WebhookServiceDeps) {
         if (updated === undefined) throw notFound('webhook endpoint');
         // Re-enabled: what is still pending goes now, not at its backed-off time.
         if (enabling) await store.makePendingDueNow(trx, id, now);
-        const changed = Object.keys(patch).filter((key) => patch[key as keyof WebhookEndpointPatch] !== undefined);
-        await recordWebhookEvent(trx, { now, random }, actor, {
+        const changed = Object.keys(patch).filter((key) => patch[key as keyof UpdateWebhookEndpointBody] !== undefined);
+        await recordEvent(trx, { now, random }, actor, {
           type: 'webhook_endpoint.updated',
           organizationId: current.organization_id,
           summary: { webhookEndpointId: id, changed },
@@ -168,7 +154,7 @@ export function createWebhookService(deps: WebhookServiceDeps) {
       await db.transaction().execute(async (trx) => {
         const row = await loadVisible(trx, actor, id);
         await store.deleteEndpoint(trx, id);
-        await recordWebhookEvent(trx, { now, random }, actor, {
+        await recordEvent(trx, { now, random }, actor, {
           type: 'webhook_endpoint.deleted',
           organizationId: row.organization_id,
           summary: { webhookEndpointId: id, host: new URL(row.url).host },
@@ -192,7 +178,7 @@ export function createWebhookService(deps: WebhookServiceDeps) {
           updated_at: now,
         });
         if (updated === undefined) throw notFound('webhook endpoint');
-        await recordWebhookEvent(trx, { now, random }, actor, {
+        await recordEvent(trx, { now, random }, actor, {
           type: 'webhook_endpoint.secret_rotated',
           organizationId: current.organization_id,
           summary: { webhookEndpointId: id, previousSecretExpiresAt: expires.toISOString() },
@@ -208,7 +194,7 @@ export function createWebhookService(deps: WebhookServiceDeps) {
       const eventId = await db.transaction().execute(async (trx) => {
         const row = await loadVisible(trx, actor, id);
         if (!row.enabled) throw disabledError(row);
-        return recordWebhookEvent(trx, { now, random }, actor, {
+        return recordEvent(trx, { now, random }, actor, {
           type: 'webhook.test',
           organizationId: row.organization_id,
           summary: { webhookEndpointId: id, message: 'A test event sent from the Lanyard API.' },
@@ -218,11 +204,7 @@ export function createWebhookService(deps: WebhookServiceDeps) {
       return { eventId };
     },
 
-    async listDeliveries(
-      actor: Actor,
-      id: string,
-      query: { limit: number; cursor?: string | undefined; status?: string | undefined; eventType?: string | undefined },
-    ): Promise<Page<WebhookDelivery>> {
+    async listDeliveries(actor: Actor, id: string, query: ListDeliveriesQuery): Promise<Page<WebhookDelivery>> {
       await loadVisible(db, actor, id);
       const rows = await store.listDeliveries(db, {
         endpointId: id,

@@ -3,9 +3,10 @@
  * so the worker reacts to work this instance created without polling faster.
  */
 export interface Nudge {
-  notify(): void;
+  /** A function, not a method: it is handed around on its own (`wake: nudge.notify`). */
+  readonly notify: () => void;
   /** Resolves after `ms`, or sooner when notified (also by a notification that came before). */
-  wait(ms: number): Promise<void>;
+  readonly wait: (ms: number) => Promise<void>;
 }
 
 /** A nudge for one loop. */

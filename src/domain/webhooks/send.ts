@@ -1,11 +1,33 @@
 import { performance } from 'node:perf_hooks';
 import { GuardedRequestError, type GuardedFetch } from '../../net/guarded-request.ts';
+import type { Catalogue } from '../catalogue.ts';
 import type { AttemptOutcome } from './metrics.ts';
 import { parseRetryAfter, type AttemptResult } from './schedule.ts';
 import { webhookHeaders } from './signing.ts';
 
 /** How much of an answer is kept, for the deliveries API. */
 export const RESPONSE_BODY_BYTES = 1024;
+
+/**
+ * Why an attempt got no answer: the code that starts its `error` in the deliveries API
+ * (`unreachable: …`), followed by what happened. The guarded fetch's codes, and plain http refused
+ * before any connection. The README's webhook table is checked against it by a test.
+ */
+export const WEBHOOK_ATTEMPT_ERROR_CATALOGUE = {
+  insecure_url: {
+    description: 'The endpoint URL is plain http, which is sent to only with LANYARD_ALLOW_PRIVATE_NETWORK (the switch may have changed).',
+  },
+  bad_scheme: { description: 'The endpoint URL is neither http nor https.' },
+  forbidden_address: {
+    description: 'The host resolved, when connecting, to an address Lanyard does not call (private, loopback, link-local, …).',
+  },
+  timeout: { description: 'No complete answer within the 10 seconds an attempt may take.' },
+  unreachable: { description: 'The connection failed or broke (refused, reset, no route, DNS or TLS failure).' },
+  too_large: { description: 'The answer was larger than the guarded fetch allows (not expected: webhook answers are cut at 1 KiB).' },
+} as const satisfies Catalogue;
+
+/** A code from {@link WEBHOOK_ATTEMPT_ERROR_CATALOGUE}. */
+type AttemptErrorCode = keyof typeof WEBHOOK_ATTEMPT_ERROR_CATALOGUE;
 
 /** One attempt as it is recorded. */
 export interface SentAttempt {
@@ -39,14 +61,14 @@ export async function sendAttempt(fetch: GuardedFetch, input: AttemptInput, sign
   const started = performance.now();
   const elapsed = (): number => Math.round(performance.now() - started);
   if (new URL(input.url).protocol !== 'https:' && !input.allowHttp) {
-    return noAnswer('refused', 'insecure_url: plain http is not allowed without LANYARD_ALLOW_PRIVATE_NETWORK', 0);
+    return noAnswer('refused', attemptError('insecure_url', 'plain http is not allowed without LANYARD_ALLOW_PRIVATE_NETWORK'), 0);
   }
   const headers = webhookHeaders({ id: input.eventId, now: input.now, body: input.body, secrets: input.secrets });
   try {
     const response = await fetch(input.url, { method: 'POST', headers, body: input.body, signal });
     const bytes = new Uint8Array(await response.arrayBuffer());
     // PostgreSQL text cannot hold NUL; anything else the receiver sent is kept as decoded.
-    const text = new TextDecoder('utf-8').decode(bytes.subarray(0, RESPONSE_BODY_BYTES)).replace(/\u0000/g, '\uFFFD');
+    const text = new TextDecoder('utf-8').decode(bytes.subarray(0, RESPONSE_BODY_BYTES)).replaceAll('\u0000', '\uFFFD');
     const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), input.now);
     return {
       result: { kind: 'response', status: response.status, retryAfterMs },
@@ -65,8 +87,12 @@ export async function sendAttempt(fetch: GuardedFetch, input: AttemptInput, sign
         : error.code === 'forbidden_address' || error.code === 'bad_scheme'
           ? 'refused'
           : 'network_error';
-    return noAnswer(outcome, `${error.code}: ${error.message}`, elapsed());
+    return noAnswer(outcome, attemptError(error.code, error.message), elapsed());
   }
+}
+
+function attemptError(code: AttemptErrorCode, message: string): string {
+  return `${code}: ${message}`;
 }
 
 function noAnswer(outcome: AttemptOutcome, error: string, latencyMs: number): SentAttempt {

@@ -1,49 +1,12 @@
+import type { WebhookDelivery, WebhookEndpoint } from '../../http/schemas/webhooks.ts';
 import type { WebhookAttemptRow, WebhookDeliveryRow, WebhookEndpointRow } from '../../storage/schema.ts';
-
-/** A webhook endpoint as the API shows it; its secret appears only when created or rotated. */
-export interface WebhookEndpoint {
-  id: string;
-  url: string;
-  description: string | null;
-  eventTypes: string[] | null;
-  organizationId: string | null;
-  enabled: boolean;
-  disabledReason: 'manual' | 'gone' | 'failing' | null;
-  disabledAt: string | null;
-  failingSince: string | null;
-  /** While set, deliveries are signed with the previous secret too. */
-  previousSecretExpiresAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
-/** One attempt of a delivery. */
-export interface WebhookAttempt {
-  attemptedAt: string;
-  statusCode: number | null;
-  error: string | null;
-  latencyMs: number;
-  responseBody: string | null;
-}
-
-/** One event's delivery to one endpoint, with every attempt so far. */
-export interface WebhookDelivery {
-  id: string;
-  endpointId: string;
-  eventId: string;
-  eventType: string;
-  status: 'pending' | 'delivered' | 'failed';
-  attemptCount: number;
-  nextAttemptAt: string | null;
-  lastAttemptAt: string | null;
-  deliveredAt: string | null;
-  createdAt: string;
-  attempts: WebhookAttempt[];
-}
 
 const iso = (date: Date | null): string | null => (date === null ? null : date.toISOString());
 
-/** The API view of an endpoint row; `now` decides whether the previous secret still applies. */
+/**
+ * The API view of an endpoint row (its secret appears only in the answers that create or rotate
+ * it); `now` decides whether the previous secret still applies.
+ */
 export function toEndpoint(row: WebhookEndpointRow, now: Date): WebhookEndpoint {
   const overlap = row.previous_secret_expires_at !== null && row.previous_secret_expires_at > now;
   return {

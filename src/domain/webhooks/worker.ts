@@ -4,12 +4,12 @@ import type { Config } from '../../config.ts';
 import type { Sealer } from '../../crypto/seal.ts';
 import { newId, randomToken, type Clock, type RandomBytes } from '../../crypto/tokens.ts';
 import type { Lookup } from '../../net/guarded-fetch.ts';
-import { createGuardedFetch, type GuardedFetch } from '../../net/guarded-request.ts';
+import { createGuardedFetch } from '../../net/guarded-request.ts';
 import type { Database, WebhookEndpointRow } from '../../storage/schema.ts';
 import * as store from '../../storage/webhooks.ts';
 import { SYSTEM_ACTOR } from '../actor.ts';
 import { dispatchEvents } from './dispatch.ts';
-import { recordWebhookEvent } from './endpoints.ts';
+import { recordEvent } from '../events/events.ts';
 import type { WebhookMetricsSink } from './metrics.ts';
 import { createNudge, type Nudge } from './nudge.ts';
 import { ATTEMPT_TIMEOUT_MS, judgeAttempt } from './schedule.ts';
@@ -77,6 +77,8 @@ export function createWebhookWorker(deps: WebhookWorkerDeps, options: WebhookWor
   const deliverNudge = createNudge();
   let abort = new AbortController();
   let running = false;
+  // Read through a call: start() and stop() change it while a loop awaits, which the compiler does not follow.
+  const isRunning = (): boolean => running;
   let loops: Promise<void>[] = [];
 
   /** One dispatch transaction; returns how many events it took. */
@@ -108,7 +110,7 @@ export function createWebhookWorker(deps: WebhookWorkerDeps, options: WebhookWor
 
   /** Runs `step` until stopped, waiting on `wake` (at most the poll interval) whenever it found nothing. */
   async function repeat(name: string, step: () => Promise<number>, wake: Nudge, after?: () => void): Promise<void> {
-    while (running) {
+    while (isRunning()) {
       let found = 0;
       try {
         found = await step();
@@ -116,7 +118,7 @@ export function createWebhookWorker(deps: WebhookWorkerDeps, options: WebhookWor
         logger.error({ err: error }, `webhook ${name} failed; retrying`);
       }
       after?.();
-      if (running && found === 0) await wake.wait(pollIntervalMs);
+      if (isRunning() && found === 0) await wake.wait(pollIntervalMs);
     }
   }
 
@@ -193,7 +195,7 @@ export function createWebhookWorker(deps: WebhookWorkerDeps, options: WebhookWor
       deps.metrics.delivery(verdict.status === 'failed' ? 'failed' : 'retry_scheduled');
       if (verdict.endpoint.kind === 'disable' && (await store.disableEndpoint(trx, endpoint.id, verdict.endpoint.reason, now))) {
         logger.warn({ endpointId: endpoint.id, reason: verdict.endpoint.reason }, 'webhook endpoint disabled');
-        await recordWebhookEvent(trx, { now, random }, SYSTEM_ACTOR, {
+        await recordEvent(trx, { now, random }, SYSTEM_ACTOR, {
           type: 'webhook_endpoint.disabled',
           organizationId: endpoint.organization_id,
           summary: {

@@ -1,51 +1,32 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { actorOf } from '../auth.ts';
 import type { ApiKeyService } from '../../domain/api-keys/api-keys.ts';
-import { errorResponses, IdParams, Nullable, PageOf, PageQuery, Timestamp } from '../schemas/common.ts';
+import { ApiKey, CreateApiKeyBody, CreatedApiKey } from '../schemas/api-keys.ts';
+import { errorResponses, IdParams, PageOf, PageQuery } from '../schemas/common.ts';
 
 const tags = ['api-keys'];
-const ApiKey = Type.Object(
-  {
-    id: Type.String(),
-    name: Type.String(),
-    organizationId: Nullable(Type.String()),
-    scope: Type.Union([Type.Literal('admin'), Type.Literal('organization')]),
-    createdAt: Timestamp,
-    lastUsedAt: Nullable(Timestamp),
-    revokedAt: Nullable(Timestamp),
-  },
-  { $id: 'ApiKey' },
-);
-const CreatedApiKey = Type.Intersect([
-  ApiKey,
-  Type.Object({ token: Type.String({ description: 'Shown once; send as `Authorization: Bearer <token>`' }) }),
-]);
-const CreateBody = Type.Object(
-  { name: Type.String({ minLength: 1, maxLength: 200 }), organizationId: Type.Optional(Nullable(Type.String({ maxLength: 100 }))) },
-  { additionalProperties: false },
-);
-
 /** `/v1/api-keys`: management API credentials. */
 export function apiKeyRoutes(apiKeys: ApiKeyService): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.post(
       '/api-keys',
-      { config: { secretInResponse: true }, schema: { tags, body: CreateBody, response: { 201: CreatedApiKey, ...errorResponses } } },
-      async (request, reply) => reply.code(201).send(await apiKeys.create(request.actor!, request.body)),
+      { config: { secretInResponse: true }, schema: { tags, body: CreateApiKeyBody, response: { 201: CreatedApiKey, ...errorResponses } } },
+      async (request, reply) => reply.code(201).send(await apiKeys.create(actorOf(request), request.body)),
     );
     app.get(
       '/api-keys',
       { schema: { tags, querystring: Type.Object(PageQuery), response: { 200: PageOf(ApiKey), ...errorResponses } } },
-      async (request) => apiKeys.list(request.actor!, request.query),
+      async (request) => apiKeys.list(actorOf(request), request.query),
     );
     app.get('/api-keys/:id', { schema: { tags, params: IdParams('key'), response: { 200: ApiKey, ...errorResponses } } }, async (request) =>
-      apiKeys.get(request.actor!, request.params.id),
+      apiKeys.get(actorOf(request), request.params.id),
     );
     app.delete(
       '/api-keys/:id',
       { schema: { tags, params: IdParams('key'), response: { 204: Type.Null(), ...errorResponses } } },
       async (request, reply) => {
-        await apiKeys.revoke(request.actor!, request.params.id);
+        await apiKeys.revoke(actorOf(request), request.params.id);
         return reply.code(204).send(null);
       },
     );

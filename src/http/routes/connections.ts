@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { actorOf } from '../auth.ts';
 import type { ConnectionService } from '../../domain/connections/connections.ts';
 import { ErrorResponse, errorResponses, IdParams, PageOf } from '../schemas/common.ts';
 import { Connection, CreateConnectionBody, ListConnectionsQuery, UpdateConnectionBody } from '../schemas/connections.ts';
@@ -15,26 +16,26 @@ export function connectionRoutes(connections: ConnectionService): FastifyPluginA
     app.post(
       '/connections',
       { schema: { tags, body: CreateConnectionBody, response: { 201: Connection, ...writeErrors } } },
-      async (request, reply) => reply.code(201).send(await connections.create(request.actor!, request.body)),
+      async (request, reply) => reply.code(201).send(await connections.create(actorOf(request), request.body)),
     );
     app.get(
       '/connections',
       { schema: { tags, querystring: ListConnectionsQuery, response: { 200: PageOf(Connection), ...errorResponses } } },
-      async (request) => connections.list(request.actor!, request.query),
+      async (request) => connections.list(actorOf(request), request.query),
     );
     app.get('/connections/:id', { schema: { tags, params: Params, response: { 200: Connection, ...errorResponses } } }, async (request) =>
-      connections.get(request.actor!, request.params.id),
+      connections.get(actorOf(request), request.params.id),
     );
     app.patch(
       '/connections/:id',
       { schema: { tags, params: Params, body: UpdateConnectionBody, response: { 200: Connection, ...writeErrors } } },
-      async (request) => connections.update(request.actor!, request.params.id, request.body),
+      async (request) => connections.update(actorOf(request), request.params.id, request.body),
     );
     app.delete(
       '/connections/:id',
       { schema: { tags, params: Params, response: { 204: Type.Null(), ...errorResponses } } },
       async (request, reply) => {
-        await connections.delete(request.actor!, request.params.id);
+        await connections.delete(actorOf(request), request.params.id);
         return reply.code(204).send(null);
       },
     );

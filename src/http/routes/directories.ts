@@ -1,10 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import type { Actor } from '../../domain/actor.ts';
-import { AppError } from '../../domain/errors.ts';
 import type { DirectoryService } from '../../domain/scim/directories.ts';
 import type { DirectoryReads } from '../../domain/scim/directory-reads.ts';
+import { actorOf } from '../auth.ts';
 import { errorResponses, IdParams, PageOf } from '../schemas/common.ts';
 import {
   CreateDirectoryBody,
@@ -33,6 +31,7 @@ export function directoryRoutes(directories: DirectoryService, reads: DirectoryR
     app.post(
       '/directories',
       {
+        config: { secretInResponse: true },
         schema: {
           tags,
           operationId: 'createDirectory',
@@ -102,6 +101,7 @@ export function directoryRoutes(directories: DirectoryService, reads: DirectoryR
     app.post(
       '/directories/:id/rotate-token',
       {
+        config: { secretInResponse: true },
         schema: {
           tags,
           operationId: 'rotateDirectoryToken',
@@ -183,10 +183,4 @@ export function directoryRoutes(directories: DirectoryService, reads: DirectoryR
       async (request) => reads.getGroup(actorOf(request), request.params.id, request.query),
     );
   };
-}
-
-/** The API key of a /v1 request; the authentication hook has refused the request without one. */
-function actorOf(request: FastifyRequest): Actor {
-  if (request.actor === null) throw new AppError('unauthenticated', 'send an API key: Authorization: Bearer <token>');
-  return request.actor;
 }

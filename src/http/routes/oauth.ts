@@ -1,35 +1,13 @@
 import formbody from '@fastify/formbody';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { Type } from 'typebox';
-import type { AuthorizeQuery, AuthorizeOutcome } from '../../domain/oauth/authorize.ts';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AuthorizeQuery, TokenBody } from '../schemas/oauth.ts';
+import type { AuthorizeOutcome } from '../../domain/login/authorize.ts';
 import { OAuthError } from '../../domain/oauth/errors.ts';
 import type { TokenService } from '../../domain/oauth/tokens.ts';
 import { PAGE_HEADERS, pageCsp } from '../../web/html.ts';
-import { chooserPage, errorPage, postFormPage } from '../../web/pages.ts';
-
-const Param = Type.Optional(Type.String({ maxLength: 2048 }));
-const AuthorizeQuerySchema = Type.Object({
-  response_type: Param,
-  client_id: Param,
-  redirect_uri: Param,
-  state: Param,
-  scope: Param,
-  nonce: Param,
-  code_challenge: Param,
-  code_challenge_method: Param,
-  organization: Param,
-  connection: Param,
-  login_hint: Param,
-});
-const TokenBody = Type.Object({
-  grant_type: Param,
-  code: Param,
-  redirect_uri: Param,
-  code_verifier: Param,
-  client_id: Param,
-  client_secret: Param,
-});
+import { chooserPage, postFormPage } from '../../web/pages.ts';
+import { oauthErrorHandler, sendFailurePage } from '../errors.ts';
 
 export interface OAuthRouteDeps {
   readonly issuer: string;
@@ -44,13 +22,7 @@ export function oauthRoutes(deps: OAuthRouteDeps): FastifyPluginAsyncTypebox {
     await app.register(formbody, { bodyLimit: 64 * 1024 });
     app.addHook('onRequest', deps.onRequest);
     // RFC 6749 §5.2 for every failure here; a page instead where a person is at the browser.
-    app.setErrorHandler((error: FastifyError, request, reply) => {
-      if (error instanceof OAuthError) return sendOAuthError(reply, error);
-      if (error.validation || (error.statusCode !== undefined && error.statusCode < 500))
-        return sendOAuthError(reply, new OAuthError('invalid_request', error.message));
-      request.log.error({ err: error }, 'unexpected error');
-      return sendOAuthError(reply, new OAuthError('server_error', `an unexpected error occurred (request id ${request.id})`, 500));
-    });
+    app.setErrorHandler(oauthErrorHandler);
 
     app.get('/.well-known/openid-configuration', { schema: { tags: ['oauth'] } }, async () => ({
       issuer: deps.issuer,
@@ -89,7 +61,7 @@ export function oauthRoutes(deps: OAuthRouteDeps): FastifyPluginAsyncTypebox {
       reply.header('cache-control', 'public, max-age=300').send(await deps.tokens.jwks()),
     );
 
-    app.get('/oauth/authorize', { schema: { tags: ['oauth'], querystring: AuthorizeQuerySchema } }, async (request, reply) => {
+    app.get('/oauth/authorize', { schema: { tags: ['oauth'], querystring: AuthorizeQuery } }, async (request, reply) => {
       const outcome = await deps.authorize(request.query);
       if (outcome.kind === 'redirect') return reply.redirect(outcome.url, 302);
       if (outcome.kind === 'post') {
@@ -103,14 +75,11 @@ export function oauthRoutes(deps: OAuthRouteDeps): FastifyPluginAsyncTypebox {
           params.delete('organization');
           params.delete('login_hint');
           params.set('connection', c.id);
-          return { href: `/oauth/authorize?${params}`, name: c.name, provider: c.provider };
+          return { href: `/oauth/authorize?${params.toString()}`, name: c.name, provider: c.provider };
         });
         return reply.headers(PAGE_HEADERS).send(chooserPage({ applicationName: outcome.application.name, choices }));
       }
-      return reply
-        .code(400)
-        .headers(PAGE_HEADERS)
-        .send(errorPage({ title: outcome.title, message: outcome.message, requestId: request.id }));
+      return sendFailurePage(request, reply, { status: 400, code: 'invalid_request', title: outcome.title, message: outcome.message });
     });
 
     app.post('/oauth/token', { schema: { tags: ['oauth'], body: TokenBody } }, async (request, reply) => {
@@ -139,30 +108,17 @@ export function oauthRoutes(deps: OAuthRouteDeps): FastifyPluginAsyncTypebox {
   };
 }
 
-function sendOAuthError(reply: FastifyReply, error: OAuthError): FastifyReply {
-  if (error.status === 401) {
-    reply.header(
-      'www-authenticate',
-      error.error === 'invalid_token' ? `Bearer error="invalid_token", error_description="${error.description}"` : 'Basic realm="lanyard"',
-    );
-  }
-  return reply
-    .code(error.status)
-    .headers({ 'cache-control': 'no-store' })
-    .send({ error: error.error, error_description: error.description });
-}
-
 /** client_secret_basic (RFC 6749 §2.3.1): both parts are form-urlencoded before base64. */
 function clientFromBasic(header: string | undefined): { clientId: string; clientSecret: string } | undefined {
-  const match = /^Basic\s+(\S+)$/i.exec(header ?? '');
-  if (match === null) return undefined;
-  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const [, credentials] = /^Basic\s+(\S+)$/i.exec(header ?? '') ?? [];
+  if (credentials === undefined) return undefined;
+  const decoded = Buffer.from(credentials, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
-  if (colon < 0) throw new OAuthError('invalid_client', 'malformed Basic credentials', 401);
+  if (colon < 0) throw new OAuthError('invalid_client', 'malformed Basic credentials');
   const unescape = (s: string) => decodeURIComponent(s.replace(/\+/g, ' '));
   try {
     return { clientId: unescape(decoded.slice(0, colon)), clientSecret: unescape(decoded.slice(colon + 1)) };
   } catch {
-    throw new OAuthError('invalid_client', 'malformed Basic credentials', 401);
+    throw new OAuthError('invalid_client', 'malformed Basic credentials');
   }
 }

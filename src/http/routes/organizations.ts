@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { actorOf } from '../auth.ts';
 import type { OrganizationService } from '../../domain/organizations/organizations.ts';
-import { errorResponses, IdParams, PageOf, PageQuery } from '../schemas/common.ts';
+import { errorResponses, IdParams, PageOf } from '../schemas/common.ts';
 import { CreateOrganizationBody, ListOrganizationsQuery, Organization, UpdateOrganizationBody } from '../schemas/organizations.ts';
 
 const tags = ['organizations'];
@@ -13,34 +14,34 @@ export function organizationRoutes(organizations: OrganizationService): FastifyP
     app.post(
       '/organizations',
       { schema: { tags, body: CreateOrganizationBody, response: { 201: Organization, ...errorResponses } } },
-      async (request, reply) => reply.code(201).send(await organizations.create(request.actor!, request.body)),
+      async (request, reply) => reply.code(201).send(await organizations.create(actorOf(request), request.body)),
     );
     app.get(
       '/organizations',
       {
         schema: {
           tags,
-          querystring: Type.Object({ ...PageQuery, ...ListOrganizationsQuery }),
+          querystring: ListOrganizationsQuery,
           response: { 200: PageOf(Organization), ...errorResponses },
         },
       },
-      async (request) => organizations.list(request.actor!, request.query),
+      async (request) => organizations.list(actorOf(request), request.query),
     );
     app.get(
       '/organizations/:id',
       { schema: { tags, params: Params, response: { 200: Organization, ...errorResponses } } },
-      async (request) => organizations.get(request.actor!, request.params.id),
+      async (request) => organizations.get(actorOf(request), request.params.id),
     );
     app.patch(
       '/organizations/:id',
       { schema: { tags, params: Params, body: UpdateOrganizationBody, response: { 200: Organization, ...errorResponses } } },
-      async (request) => organizations.update(request.actor!, request.params.id, request.body),
+      async (request) => organizations.update(actorOf(request), request.params.id, request.body),
     );
     app.delete(
       '/organizations/:id',
       { schema: { tags, params: Params, response: { 204: Type.Null(), ...errorResponses } } },
       async (request, reply) => {
-        await organizations.delete(request.actor!, request.params.id);
+        await organizations.delete(actorOf(request), request.params.id);
         return reply.code(204).send(null);
       },
     );

@@ -237,7 +237,7 @@ export function scimRoutes(deps: ScimRouteDeps): FastifyPluginAsyncTypebox {
         },
       },
       async (request, reply) => {
-        const rest = (request.params as { '*': string })['*'] ?? '';
+        const rest = (request.params as { '*'?: string })['*'] ?? '';
         const unsupported = /^(Bulk|Me)(\/|$)/.test(rest) || rest.endsWith('.search');
         return unsupported
           ? sendScimError(request, reply, {

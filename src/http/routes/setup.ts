@@ -8,7 +8,8 @@ import type { IdpForm, SetupService } from '../../domain/tickets/setup.ts';
 import { csrfMatches, setupCookieName, type SetupSession } from '../../domain/tickets/setup-session.ts';
 import type { SsoTicketRow } from '../../storage/schema.ts';
 import { PAGE_HEADERS, pageCsp } from '../../web/html.ts';
-import { errorPage, postFormPage } from '../../web/pages.ts';
+import { postFormPage } from '../../web/pages.ts';
+import { pageErrorHandler } from '../errors.ts';
 import { SAVED, SETUP_SCRIPT_PATH, setupPage } from '../../web/setup-page.ts';
 import { invalidLinkPage, refusedFormPage, sessionNeededPage, setupSummaryPage, testResultPage } from '../../web/setup-pages.ts';
 import { SETUP_SCRIPT } from '../../web/setup-script.ts';
@@ -110,15 +111,14 @@ export function setupRoutes(deps: SetupRouteDeps): FastifyPluginAsyncTypebox {
   function action(
     name: string,
     form: (body: Form) => string,
-    run: (ticket: SsoTicketRow, body: Form, requestId: string) => Promise<string | void>,
+    run: (ticket: SsoTicketRow, body: Form, requestId: string) => Promise<unknown>,
   ) {
     return async (request: PostRequest, reply: FastifyReply) => {
       const allowed = await authorizePost(request, reply);
       if (allowed === undefined) return reply;
+      let next: unknown;
       try {
-        const next = await run(allowed.ticket, request.body, request.id);
-        const anchor = SAVED[name] ? `#${SAVED[name].step}` : '';
-        return reply.redirect(next ?? `/setup/${allowed.token}?saved=${name}${anchor}`, 303);
+        next = await run(allowed.ticket, request.body, request.id);
       } catch (error) {
         if (!(error instanceof AppError) || ['internal_error', 'service_unavailable'].includes(error.code)) throw error;
         // Revoked, completed or expired while this request ran: the page now says which.
@@ -134,6 +134,8 @@ export function setupRoutes(deps: SetupRouteDeps): FastifyPluginAsyncTypebox {
           state,
         });
       }
+      const anchor = SAVED[name] ? `#${SAVED[name].step}` : '';
+      return reply.redirect(typeof next === 'string' ? next : `/setup/${allowed.token}?saved=${name}${anchor}`, 303);
     };
   }
 
@@ -253,25 +255,17 @@ export function setupRoutes(deps: SetupRouteDeps): FastifyPluginAsyncTypebox {
         pages.addHook('onRequest', deps.onRequest);
         // Any other path under /setup gets the same page as an unknown token.
         pages.setNotFoundHandler((request, reply) => page(reply, 404, invalidLinkPage(404, request.id)));
-        pages.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
-          const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
-          if (status === 500) request.log.error({ err: error }, 'setup page failed');
-          const message =
-            status === 413
-              ? 'The form is larger than Lanyard accepts (4 MB).'
-              : status < 500
-                ? 'The form could not be read. Reload the setup page and try again.'
-                : 'An unexpected error occurred; nothing may have been saved. Reload the setup page and try again.';
-          return page(
-            reply,
-            status,
-            errorPage({
-              title: status < 500 ? 'This request could not be handled' : 'Something went wrong',
-              message,
-              requestId: request.id,
-            }),
-          );
-        });
+        pages.setErrorHandler(
+          pageErrorHandler((status) => ({
+            title: status < 500 ? 'This request could not be handled' : 'Something went wrong',
+            message:
+              status === 413
+                ? 'The form is larger than Lanyard accepts (4 MB).'
+                : status < 500
+                  ? 'The form could not be read. Reload the setup page and try again.'
+                  : 'An unexpected error occurred; nothing may have been saved. Reload the setup page and try again.',
+          })),
+        );
         await pages.register(pageRoutes);
         await pages.register(formRoutes);
       },

@@ -2,9 +2,8 @@ import formbody from '@fastify/formbody';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import type { SamlLogin } from '../../domain/sso/saml-login.ts';
-import { PAGE_HEADERS } from '../../web/html.ts';
-import { errorPage } from '../../web/pages.ts';
+import type { SamlLogin } from '../../domain/login/saml.ts';
+import { pageErrorHandler, sendLoginOutcome } from '../errors.ts';
 
 /**
  * `POST /sso/saml/{id}/acs`: the HTTP-POST binding endpoint (SAML bindings §3.5). Answers with a
@@ -27,18 +26,13 @@ export function samlAcsRoutes(deps: {
           params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) }),
           body: Type.Object({ SAMLResponse: Type.Optional(Type.String()), RelayState: Type.Optional(Type.String({ maxLength: 1024 })) }),
         },
-        errorHandler: (error, request, reply) => {
-          request.log.warn({ err: error }, 'ACS request refused before verification');
-          const status = error.statusCode !== undefined && error.statusCode < 500 ? error.statusCode : 500;
-          const message =
+        errorHandler: pageErrorHandler((status) => ({
+          title: 'Sign-in failed',
+          message:
             status < 500
               ? 'The request to the ACS URL is malformed: post a SAMLResponse form field as the HTTP-POST binding requires.'
-              : 'An unexpected error occurred.';
-          return reply
-            .code(status)
-            .headers(PAGE_HEADERS)
-            .send(errorPage({ title: 'Sign-in failed', message, requestId: request.id }));
-        },
+              : 'An unexpected error occurred.',
+        })),
       },
       async (request, reply) => {
         const outcome = await deps.saml.acs({
@@ -47,20 +41,7 @@ export function samlAcsRoutes(deps: {
           relayState: request.body.RelayState,
           requestId: request.id,
         });
-        if (outcome.kind === 'redirect') return reply.redirect(outcome.url, 302);
-        request.log.info({ code: outcome.code, connectionId: request.params.id }, 'SAML sign-in refused');
-        return reply
-          .code(outcome.status)
-          .headers(PAGE_HEADERS)
-          .send(
-            errorPage({
-              title: outcome.title,
-              message: outcome.message,
-              requestId: request.id,
-              facts: outcome.facts,
-              ...(outcome.back ? { back: { href: outcome.back, label: 'Return to the application' } } : {}),
-            }),
-          );
+        return sendLoginOutcome(request, reply, outcome);
       },
     );
   };

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { actorOf } from '../auth.ts';
 import type { TicketService } from '../../domain/tickets/tickets.ts';
 import { errorResponses, IdParams, PageOf } from '../schemas/common.ts';
 import { CreateTicketBody, ListTicketsQuery, Ticket } from '../schemas/tickets.ts';
@@ -15,23 +16,23 @@ export function ticketRoutes(tickets: TicketService): FastifyPluginAsyncTypebox 
         config: { secretInResponse: true },
         schema: { tags, params: IdParams('org'), body: CreateTicketBody, response: { 201: Ticket, ...errorResponses } },
       },
-      async (request, reply) => reply.code(201).send(await tickets.create(request.actor!, request.params.id, request.body)),
+      async (request, reply) => reply.code(201).send(await tickets.create(actorOf(request), request.params.id, request.body)),
     );
     app.get(
       '/organizations/:id/sso/tickets',
       { schema: { tags, params: IdParams('org'), querystring: ListTicketsQuery, response: { 200: PageOf(Ticket), ...errorResponses } } },
-      async (request) => tickets.list(request.actor!, request.params.id, request.query),
+      async (request) => tickets.list(actorOf(request), request.params.id, request.query),
     );
     app.get(
       '/sso/tickets/:id',
       { schema: { tags, params: IdParams('tkt'), response: { 200: Ticket, ...errorResponses } } },
-      async (request) => tickets.get(request.actor!, request.params.id),
+      async (request) => tickets.get(actorOf(request), request.params.id),
     );
     app.delete(
       '/sso/tickets/:id',
       { schema: { tags, params: IdParams('tkt'), response: { 204: Type.Null(), ...errorResponses } } },
       async (request, reply) => {
-        await tickets.revoke(request.actor!, request.params.id);
+        await tickets.revoke(actorOf(request), request.params.id);
         return reply.code(204).send(null);
       },
     );

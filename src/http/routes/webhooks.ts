@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import type { WebhookService } from '../../domain/webhooks/endpoints.ts';
+import { actorOf } from '../auth.ts';
 import { errorResponses, PageOf, PageQuery } from '../schemas/common.ts';
 import {
   CreateWebhookEndpointBody,
@@ -16,17 +16,13 @@ import {
 
 const tags = ['webhooks'];
 
-/** An answer that carries a secret must not be kept by any cache (RFC 9111 §5.2.2.5). */
-function noStore(reply: FastifyReply): FastifyReply {
-  return reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
-}
-
 /** `/v1/webhook-endpoints` and `/v1/webhook-deliveries`: where events are pushed, and how it went. */
 export function webhookRoutes(webhooks: WebhookService): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.post(
       '/webhook-endpoints',
       {
+        config: { secretInResponse: true },
         schema: {
           tags,
           operationId: 'createWebhookEndpoint',
@@ -35,10 +31,7 @@ export function webhookRoutes(webhooks: WebhookService): FastifyPluginAsyncTypeb
           response: { 201: WebhookEndpointWithSecret, ...errorResponses },
         },
       },
-      async (request, reply) =>
-        noStore(reply)
-          .code(201)
-          .send(await webhooks.create(request.actor!, request.body)),
+      async (request, reply) => reply.code(201).send(await webhooks.create(actorOf(request), request.body)),
     );
     app.get(
       '/webhook-endpoints',
@@ -51,7 +44,7 @@ export function webhookRoutes(webhooks: WebhookService): FastifyPluginAsyncTypeb
           response: { 200: PageOf(WebhookEndpoint), ...errorResponses },
         },
       },
-      async (request) => webhooks.list(request.actor!, request.query),
+      async (request) => webhooks.list(actorOf(request), request.query),
     );
     app.get(
       '/webhook-endpoints/:id',
@@ -64,7 +57,7 @@ export function webhookRoutes(webhooks: WebhookService): FastifyPluginAsyncTypeb
           response: { 200: WebhookEndpoint, ...errorResponses },
         },
       },
-      async (request) => webhooks.get(request.actor!, request.params.id),
+      async (request) => webhooks.get(actorOf(request), request.params.id),
     );
     app.patch(
       '/webhook-endpoints/:id',
@@ -78,7 +71,7 @@ export function webhookRoutes(webhooks: WebhookService): FastifyPluginAsyncTypeb
           response: { 200: WebhookEndpoint, ...errorResponses },
         },
       },
-      async (request) => webhooks.update(request.actor!, request.params.id, request.body),
+      async (request) => webhooks.update(actorOf(request), request.params.id, request.body),
     );
     app.delete(
       '/webhook-endpoints/:id',
@@ -92,13 +85,14 @@ export function webhookRoutes(webhooks: WebhookService): FastifyPluginAsyncTypeb
         },
       },
       async (request, reply) => {
-        await webhooks.delete(request.actor!, request.params.id);
+        await webhooks.delete(actorOf(request), request.params.id);
         return reply.code(204).send(null);
       },
     );
     app.post(
       '/webhook-endpoints/:id/rotate-secret',
       {
+        config: { secretInResponse: true },
         schema: {
           tags,
           operationId: 'rotateWebhookEndpointSecret',
@@ -107,7 +101,7 @@ export function webhookRoutes(webhooks: WebhookService): FastifyPluginAsyncTypeb
           response: { 200: WebhookEndpointWithSecret, ...errorResponses },
         },
       },
-      async (request, reply) => noStore(reply).send(await webhooks.rotateSecret(request.actor!, request.params.id)),
+      async (request) => webhooks.rotateSecret(actorOf(request), request.params.id),
     );
     app.post(
       '/webhook-endpoints/:id/test',
@@ -120,7 +114,7 @@ export function webhookRoutes(webhooks: WebhookService): FastifyPluginAsyncTypeb
           response: { 202: TestEventAnswer, ...errorResponses },
         },
       },
-      async (request, reply) => reply.code(202).send(await webhooks.sendTest(request.actor!, request.params.id)),
+      async (request, reply) => reply.code(202).send(await webhooks.sendTest(actorOf(request), request.params.id)),
     );
     app.get(
       '/webhook-endpoints/:id/deliveries',
@@ -134,7 +128,7 @@ export function webhookRoutes(webhooks: WebhookService): FastifyPluginAsyncTypeb
           response: { 200: PageOf(WebhookDelivery), ...errorResponses },
         },
       },
-      async (request) => webhooks.listDeliveries(request.actor!, request.params.id, request.query),
+      async (request) => webhooks.listDeliveries(actorOf(request), request.params.id, request.query),
     );
     app.post(
       '/webhook-deliveries/:id/retry',
@@ -147,7 +141,7 @@ export function webhookRoutes(webhooks: WebhookService): FastifyPluginAsyncTypeb
           response: { 202: WebhookDelivery, ...errorResponses },
         },
       },
-      async (request, reply) => reply.code(202).send(await webhooks.retryDelivery(request.actor!, request.params.id)),
+      async (request, reply) => reply.code(202).send(await webhooks.retryDelivery(actorOf(request), request.params.id)),
     );
   };
 }

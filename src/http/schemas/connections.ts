@@ -1,4 +1,4 @@
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import { PROVIDERS } from '../../domain/connections/presets.ts';
 import { Nullable, PageQuery, Timestamp } from './common.ts';
 
@@ -37,7 +37,7 @@ const SamlOptions = {
   signaturePolicy: Type.Optional(SignaturePolicy),
 };
 
-const SamlInput = Type.Object(
+export const SamlInput = Type.Object(
   {
     metadataXml: Type.Optional(Type.String({ minLength: 1, maxLength: 1_000_000, description: "The IdP's SAML metadata" })),
     metadataUrl: Type.Optional(
@@ -90,7 +90,7 @@ const OidcUpdate = Type.Object(
 );
 
 const AttributeName = Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 256 })));
-const AttributeMappingInput = Type.Object(
+export const AttributeMappingInput = Type.Object(
   { email: AttributeName, firstName: AttributeName, lastName: AttributeName, groups: AttributeName, id: AttributeName },
   {
     additionalProperties: false,
@@ -191,7 +191,7 @@ export const Connection = Type.Object(
     id: Type.String(),
     organizationId: Type.String(),
     type: ConnectionType,
-    provider: Type.String(),
+    provider: Type.Enum([...PROVIDERS]),
     name: Type.String(),
     enabled: Type.Boolean(),
     state: Type.Enum(['draft', 'active'], { description: 'draft until the first successful login' }),
@@ -207,3 +207,11 @@ export const Connection = Type.Object(
   },
   { $id: 'Connection' },
 );
+
+export type SamlInput = Static<typeof SamlInput>;
+export type OidcInput = Static<typeof OidcUpdate>;
+export type AttributeMappingInput = Static<typeof AttributeMappingInput>;
+export type CreateConnectionBody = Static<typeof CreateConnectionBody>;
+export type UpdateConnectionBody = Static<typeof UpdateConnectionBody>;
+export type ListConnectionsQuery = Static<typeof ListConnectionsQuery>;
+export type Connection = Static<typeof Connection>;

@@ -1,4 +1,4 @@
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import {
   CreateDirectoryBody,
   ListDirectoryUsersQuery,
@@ -24,6 +24,7 @@ export const DirectoryWithCounts = Type.Object({
 });
 
 export const ListDirectoriesQuery = Type.Object({ ...PageQuery, organizationId: OrganizationIdQuery }, { additionalProperties: false });
+export type ListDirectoriesQuery = Static<typeof ListDirectoriesQuery>;
 
 export const PageOnlyQuery = Type.Object(PageQuery, { additionalProperties: false });
 

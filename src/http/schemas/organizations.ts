@@ -1,5 +1,5 @@
-import { Type } from 'typebox';
-import { Timestamp } from './common.ts';
+import { Type, type Static } from 'typebox';
+import { PageQuery, Timestamp } from './common.ts';
 
 const Name = Type.String({ minLength: 1, maxLength: 200 });
 const ExternalId = Type.Union([Type.String({ minLength: 1, maxLength: 200 }), Type.Null()], {
@@ -32,7 +32,13 @@ export const UpdateOrganizationBody = Type.Object(
   { additionalProperties: false, minProperties: 1 },
 );
 
-export const ListOrganizationsQuery = {
+export const ListOrganizationsQuery = Type.Object({
+  ...PageQuery,
   externalId: Type.Optional(Type.String({ maxLength: 200 })),
   domain: Type.Optional(Type.String({ maxLength: 253 })),
-};
+});
+
+export type Organization = Static<typeof Organization>;
+export type CreateOrganizationBody = Static<typeof CreateOrganizationBody>;
+export type UpdateOrganizationBody = Static<typeof UpdateOrganizationBody>;
+export type ListOrganizationsQuery = Static<typeof ListOrganizationsQuery>;

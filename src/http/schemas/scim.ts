@@ -1,4 +1,4 @@
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 
 /**
  * TypeBox schemas of the SCIM API (RFC 7644). Resources are open objects: their attributes are
@@ -48,6 +48,7 @@ export const ScimListQuery = Type.Object(
   // Other parameters (Entra's aadOptscim062020 flag travels in the URL) are ignored.
   { additionalProperties: true },
 );
+export type ScimListQuery = Static<typeof ScimListQuery>;
 
 export const ScimDirectoryParams = Type.Object({ directoryId: Type.String({ maxLength: 100, description: 'dir_… id' }) });
 export const ScimResourceParams = Type.Object({

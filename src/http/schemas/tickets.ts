@@ -1,9 +1,9 @@
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import { MAX_TICKET_TTL_SECONDS, TICKET_FEATURES, TICKET_TYPES } from '../../domain/tickets/view.ts';
 import { Nullable, PageQuery, Timestamp } from './common.ts';
 
 const TicketStatus = Type.Enum(['open', 'completed', 'expired', 'revoked']);
-const Provisioning = Type.Object(
+export const Provisioning = Type.Object(
   {
     scim: Type.Optional(Type.Boolean({ description: 'Directory sync (SCIM) will be asked for later; shown on the setup page' })),
     groups: Type.Optional(
@@ -76,3 +76,8 @@ export const CreateTicketBody = Type.Object(
 );
 
 export const ListTicketsQuery = Type.Object({ ...PageQuery, status: Type.Optional(TicketStatus) });
+
+export type Provisioning = Static<typeof Provisioning>;
+export type Ticket = Static<typeof Ticket>;
+export type CreateTicketBody = Static<typeof CreateTicketBody>;
+export type ListTicketsQuery = Static<typeof ListTicketsQuery>;

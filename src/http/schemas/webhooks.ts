@@ -1,4 +1,4 @@
-import { Type, type TSchema } from 'typebox';
+import { Type, type Static, type TSchema } from 'typebox';
 import { Nullable, PageQuery, Timestamp } from './common.ts';
 
 /** `T` or null, described. */
@@ -111,3 +111,9 @@ export const ListDeliveriesQuery = Type.Object({
 export const TestEventAnswer = Type.Object({
   eventId: Type.String({ description: 'the webhook.test event, and the webhook-id it is sent with' }),
 });
+
+export type WebhookEndpoint = Static<typeof WebhookEndpoint>;
+export type WebhookDelivery = Static<typeof WebhookDelivery>;
+export type CreateWebhookEndpointBody = Static<typeof CreateWebhookEndpointBody>;
+export type UpdateWebhookEndpointBody = Static<typeof UpdateWebhookEndpointBody>;
+export type ListDeliveriesQuery = Static<typeof ListDeliveriesQuery>;

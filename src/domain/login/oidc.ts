@@ -3,16 +3,18 @@ import type { Sealer } from '../../crypto/seal.ts';
 import type { Clock, RandomBytes } from '../../crypto/tokens.ts';
 import type { Lookup } from '../../net/guarded-fetch.ts';
 import { createGuardedFetch } from '../../net/guarded-request.ts';
+import type { OidcCallbackQuery } from '../../http/schemas/oauth.ts';
 import type { LoginFlowRow } from '../../storage/schema.ts';
 import type { ConnectionForLogin } from '../connections/for-login.ts';
-import type { LoginCompletion } from '../oauth/complete.ts';
-import { OAuthError } from '../oauth/errors.ts';
-import type { UpstreamLogin } from '../oauth/ports.ts';
+import { err, ok, type Result } from '../result.ts';
+import type { Fact } from './failures.ts';
+import type { LoginFinish } from './finish.ts';
 import { idpErrorRedirect, needsUserinfo, oidcIdentity } from './oidc-claims.ts';
-import { authorizationRequest, createOidcClients, fetchUserinfo, redeemCode, type OidcResult } from './oidc-client.ts';
-import { oidcError, type OidcLoginError, type OidcLoginErrorCode } from './oidc-errors.ts';
-import { mapProfile } from './profile-mapping.ts';
-import type { UpstreamIdentity } from './profile-mapping.ts';
+import { authorizationRequest, createOidcClients, fetchUserinfo, redeemCode } from './oidc-client.ts';
+import { oidcError, type OidcLoginError } from './oidc-failures.ts';
+import { failurePage, type LoginOutcome } from './outcome.ts';
+import type { ConnectionDirectory, UpstreamLogin } from './ports.ts';
+import { mapProfile, type UpstreamIdentity } from './profile-mapping.ts';
 
 export interface OidcLoginDeps {
   readonly clock: Clock;
@@ -21,32 +23,9 @@ export interface OidcLoginDeps {
   /** Name resolution for the IdP's back-channel endpoints, checked against the address policy. */
   readonly lookup: Lookup;
   readonly config: Pick<Config, 'allowPrivateMetadataUrls'>;
-  readonly connections: { getForLogin(id: string): Promise<ConnectionForLogin | undefined> };
-  readonly completion: LoginCompletion;
+  readonly connections: Pick<ConnectionDirectory, 'getForLogin'>;
+  readonly finish: LoginFinish;
 }
-
-/** The parameters of an authorization response (RFC 6749 §4.1.2, §4.1.2.1; RFC 9207 `iss`). */
-export interface OidcCallbackParams {
-  state?: string | undefined;
-  code?: string | undefined;
-  iss?: string | undefined;
-  error?: string | undefined;
-  error_description?: string | undefined;
-}
-
-/** Where the callback sends the browser: on to the app, or to a page explaining the failure. */
-export type OidcCallbackOutcome =
-  | { kind: 'redirect'; url: string }
-  | {
-      kind: 'failure';
-      status: number;
-      code: OidcLoginErrorCode;
-      title: string;
-      message: string;
-      facts: [string, string][];
-      back?: string;
-      cause?: unknown;
-    };
 
 /** What is sealed on the flow row between the redirect to the IdP and the callback. */
 interface FlowSecrets {
@@ -54,21 +33,7 @@ interface FlowSecrets {
   nonce: string;
 }
 
-const STATUS: Partial<Record<OidcLoginErrorCode, number>> = {
-  oidc_state_missing: 400,
-  oidc_state_unknown: 400,
-  oidc_state_replayed: 400,
-  oidc_login_expired: 400,
-  oidc_code_missing: 400,
-  oidc_connection_unavailable: 404,
-  oidc_token_exchange_failed: 502,
-  oidc_token_response_invalid: 502,
-  oidc_jwks_unavailable: 502,
-  oidc_userinfo_failed: 502,
-  oidc_idp_unreachable: 502,
-  oidc_flow_state_invalid: 500,
-  oidc_internal_error: 500,
-};
+type OidcConnection = ConnectionForLogin & { oidc: NonNullable<ConnectionForLogin['oidc']> };
 
 /** The context the flow's secrets are sealed under: `<table>:<id>`, so `lanyard secrets rotate` re-seals them too. */
 function flowSecretsContext(flowId: string): string {
@@ -85,17 +50,17 @@ export function createOidcLogin(deps: OidcLoginDeps) {
   const clientFor = createOidcClients({ fetch });
 
   const upstream: UpstreamLogin = {
-    async start(flow: LoginFlowRow, connection: ConnectionForLogin) {
+    async start(flow, connection) {
       const oidc = connection.oidc;
-      if (oidc === undefined) throw new OAuthError('server_error', 'this OIDC connection has no identity provider configured yet');
+      if (oidc === undefined) return err('not_configured');
       const request = await authorizationRequest(clientFor({ ...connection, oidc }), deps.random);
       const secrets: FlowSecrets = { codeVerifier: request.codeVerifier, nonce: request.nonce };
       // The state is what the callback finds the flow by; the flow id never leaves Lanyard.
-      return {
+      return ok({
         url: request.url,
         upstreamRequestId: request.state,
         sealedUpstreamState: deps.sealer.seal(JSON.stringify(secrets), flowSecretsContext(flow.id)),
-      };
+      });
     },
   };
 
@@ -104,57 +69,36 @@ export function createOidcLogin(deps: OidcLoginDeps) {
    * and connection, in one transaction; returns the result page of a test sign-in from a setup
    * page, if it is one.
    */
-  async function record(
-    flow: LoginFlowRow | undefined,
-    owner: LoginFlowRow,
-    error: OidcLoginError,
-    facts: readonly [string, string][],
-    requestId: string,
-  ): Promise<string | undefined> {
-    const input = {
-      flow,
-      organizationId: owner.organization_id,
-      connectionId: owner.connection_id,
-      code: error.code,
-      message: error.message,
-      facts: [...facts, ...error.facts],
-    };
-    const ended = await deps.completion.fail(input, requestId);
+  async function record(input: {
+    flow: LoginFlowRow | undefined;
+    owner: LoginFlowRow;
+    error: OidcLoginError;
+    facts: readonly Fact[];
+    requestId: string;
+  }): Promise<string | undefined> {
+    const { owner, error } = input;
+    const failure = { ...error, facts: [...input.facts, ...error.facts] };
+    const ended = await deps.finish.fail(
+      { flow: input.flow, organizationId: owner.organization_id, connectionId: owner.connection_id, ...failure },
+      input.requestId,
+    );
     // The flow is this callback's (taken before the code exchange) or expired: no other response can end it.
     if (!ended.ok) throw new Error(`login flow ${owner.id} was ended by another response`);
-    return ended.setupResult;
-  }
-
-  /** A failure page; `back` returns to the app with `error=access_denied` once the flow is known. */
-  function failure(
-    error: OidcLoginError,
-    facts: [string, string][],
-    flow?: LoginFlowRow,
-  ): Extract<OidcCallbackOutcome, { kind: 'failure' }> {
-    const back = flow ? backToApp(flow, error) : undefined;
-    return {
-      kind: 'failure',
-      status: STATUS[error.code] ?? 403,
-      code: error.code,
-      title: 'Sign-in failed',
-      message: error.message,
-      facts: [...facts, ...error.facts, ['Error code', error.code]],
-      ...(back ? { back } : {}),
-    };
+    return ended.value;
   }
 
   /** No flow takes this state: say whether it was used, expired or never issued, recording what can be attributed. */
-  async function unknownState(state: string, requestId: string): Promise<OidcCallbackOutcome> {
-    const found = await deps.completion.findFlow({ upstreamRequestId: state, connectionType: 'oidc' });
+  async function unknownState(state: string, requestId: string): Promise<LoginOutcome> {
+    const found = await deps.finish.findFlow({ upstreamRequestId: state, connectionType: 'oidc' });
     // A state nobody issued names no organization: nothing to attribute an event to.
-    if (found === undefined)
-      return failure(
-        oidcError(
-          'oidc_state_unknown',
-          'This sign-in link is not one Lanyard sent to an identity provider, or its connection was deleted. Start the sign-in again from the application.',
-        ),
-        [],
+    if (found === undefined) {
+      const unknown = oidcError(
+        'oidc_state_unknown',
+        'This sign-in link is not one Lanyard sent to an identity provider, or its connection was deleted. Start the sign-in ' +
+          'again from the application.',
       );
+      return failurePage(unknown, { facts: [] });
+    }
     const replayed = found.returned_at !== null;
     const error = replayed
       ? oidcError(
@@ -163,26 +107,20 @@ export function createOidcLogin(deps: OidcLoginDeps) {
         )
       : oidcError('oidc_login_expired', 'This sign-in took longer than the 10 minutes allowed. Start it again from the application.');
     // An expired flow records why it ended; a used one keeps the outcome of its first return.
-    const setupResult = await record(replayed ? undefined : found, found, error, [], requestId);
-    return setupResult !== undefined ? { kind: 'redirect', url: setupResult } : failure(error, [], found);
+    const setupResult = await record({ flow: replayed ? undefined : found, owner: found, error, facts: [], requestId });
+    return setupResult !== undefined ? { kind: 'redirect', url: setupResult } : failurePage(error, { facts: [], flow: found });
   }
 
   /** Code → verified ID token claims (+ userinfo when needed) → the identity to map. */
   async function verifiedIdentity(
-    connection: ConnectionForLogin & { oidc: NonNullable<ConnectionForLogin['oidc']> },
-    params: OidcCallbackParams & { state: string; code: string },
+    connection: OidcConnection,
+    params: { state: string; code: string; iss?: string | undefined },
     secrets: FlowSecrets,
-  ): Promise<OidcResult<UpstreamIdentity>> {
+  ): Promise<Result<UpstreamIdentity, OidcLoginError>> {
     const provider = clientFor(connection);
     const now = deps.clock();
     const response = { code: params.code, state: params.state, ...(params.iss !== undefined ? { iss: params.iss } : {}) };
-    const redeemed = await redeemCode(provider, {
-      params: response,
-      state: params.state,
-      nonce: secrets.nonce,
-      codeVerifier: secrets.codeVerifier,
-      now,
-    });
+    const redeemed = await redeemCode(provider, { params: response, state: params.state, ...secrets, now });
     if (!redeemed.ok) return redeemed;
     const { claims, accessToken } = redeemed.value;
     let userinfo: Record<string, unknown> | undefined;
@@ -191,7 +129,7 @@ export function createOidcLogin(deps: OidcLoginDeps) {
       if (!fetched.ok) return fetched;
       userinfo = fetched.value;
     }
-    return { ok: true, value: oidcIdentity(claims, userinfo, connection.attributeMapping) };
+    return ok(oidcIdentity(claims, userinfo, connection.attributeMapping));
   }
 
   /**
@@ -199,17 +137,16 @@ export function createOidcLogin(deps: OidcLoginDeps) {
    * once, before its code is redeemed at the IdP (a back-channel call with effects, unlike a SAML
    * check); the writes that end the login then commit in one transaction.
    */
-  async function callback(input: { params: OidcCallbackParams; requestId: string }): Promise<OidcCallbackOutcome> {
+  async function callback(input: { params: OidcCallbackQuery; requestId: string }): Promise<LoginOutcome> {
     const { params, requestId } = input;
-    if (!params.state)
-      return failure(
-        oidcError(
-          'oidc_state_missing',
-          'This request to the OIDC callback carries no state, so it belongs to no sign-in. Start the sign-in from the application.',
-        ),
-        [],
+    if (!params.state) {
+      const missing = oidcError(
+        'oidc_state_missing',
+        'This request to the OIDC callback carries no state, so it belongs to no sign-in. Start the sign-in from the application.',
       );
-    const flow = await deps.completion.takeFlow({ upstreamRequestId: params.state, connectionType: 'oidc' });
+      return failurePage(missing, { facts: [] });
+    }
+    const flow = await deps.finish.takeFlow({ upstreamRequestId: params.state, connectionType: 'oidc' });
     if (flow === undefined) return unknownState(params.state, requestId);
     try {
       return await completeFlow(flow, { ...params, state: params.state }, requestId);
@@ -219,29 +156,25 @@ export function createOidcLogin(deps: OidcLoginDeps) {
         'oidc_internal_error',
         'An unexpected error occurred while completing the sign-in. Start it again; if it persists, quote the request id.',
       );
-      await record(flow, flow, error, [], requestId).catch(() => undefined);
-      return { ...failure(error, [], flow), cause };
+      await record({ flow, owner: flow, error, facts: [], requestId }).catch(() => undefined);
+      return failurePage(error, { facts: [], flow, cause });
     }
   }
 
-  async function completeFlow(
-    flow: LoginFlowRow,
-    params: OidcCallbackParams & { state: string },
-    requestId: string,
-  ): Promise<OidcCallbackOutcome> {
+  async function completeFlow(flow: LoginFlowRow, params: OidcCallbackQuery & { state: string }, requestId: string): Promise<LoginOutcome> {
     const connection = await deps.connections.getForLogin(flow.connection_id);
     const oidc = connection?.oidc;
-    const facts: [string, string][] =
+    const facts: Fact[] =
       connection && oidc
         ? [
             ['Connection', `${connection.name} (${connection.id})`],
             ['Identity provider', oidc.issuer],
           ]
         : [['Connection', flow.connection_id]];
-    const refuse = async (error: OidcLoginError): Promise<OidcCallbackOutcome> => {
-      const setupResult = await record(flow, flow, error, facts, requestId);
+    const refuse = async (error: OidcLoginError): Promise<LoginOutcome> => {
+      const setupResult = await record({ flow, owner: flow, error, facts, requestId });
       // A test sign-in from a setup page shows its diagnosis on its own result page.
-      return setupResult !== undefined ? { kind: 'redirect', url: setupResult } : failure(error, facts, flow);
+      return setupResult !== undefined ? { kind: 'redirect', url: setupResult } : failurePage(error, { facts, flow });
     };
     if (connection === undefined || oidc === undefined) {
       return refuse(
@@ -253,24 +186,16 @@ export function createOidcLogin(deps: OidcLoginDeps) {
     }
     if (params.error) {
       const said = params.error_description ? `${params.error} (${params.error_description.slice(0, 300)})` : params.error;
-      const setupResult = await record(
-        flow,
-        flow,
-        oidcError('oidc_idp_error', `The identity provider answered ${said}.`),
-        facts,
-        requestId,
-      );
-      return {
-        kind: 'redirect',
-        url:
-          setupResult ??
-          idpErrorRedirect(flow.redirect_uri, flow.app_state, { error: params.error, description: params.error_description }),
-      };
+      const error = oidcError('oidc_idp_error', `The identity provider answered ${said}.`);
+      const setupResult = await record({ flow, owner: flow, error, facts, requestId });
+      const idp = { error: params.error, description: params.error_description };
+      return { kind: 'redirect', url: setupResult ?? idpErrorRedirect(flow.redirect_uri, flow.app_state, idp) };
     }
     // RFC 9207 §2.4: an `iss` naming another issuer means the response came from another IdP (mix-up).
     if (params.iss !== undefined && params.iss !== oidc.issuer) {
+      const message = `The answer names the issuer "${params.iss}", but this connection trusts "${oidc.issuer}".`;
       return refuse(
-        oidcError('oidc_issuer_mismatch', `The answer names the issuer "${params.iss}", but this connection trusts "${oidc.issuer}".`, [
+        oidcError('oidc_issuer_mismatch', message, [
           ['Expected issuer', oidc.issuer],
           ['Received issuer', params.iss],
         ]),
@@ -288,9 +213,9 @@ export function createOidcLogin(deps: OidcLoginDeps) {
           "This sign-in's saved PKCE verifier and nonce could not be opened (the sealing key changed during the sign-in). Start the sign-in again.",
         ),
       );
-    const identity = await verifiedIdentity({ ...connection, oidc }, { ...params, state: params.state, code: params.code }, secrets);
+    const identity = await verifiedIdentity({ ...connection, oidc }, { ...params, code: params.code }, secrets);
     if (!identity.ok) return refuse(identity.error);
-    const succeeded = await deps.completion.succeed(flow, { profile: mapProfile(identity.value, connection), connection }, requestId);
+    const succeeded = await deps.finish.succeed(flow, { profile: mapProfile(identity.value, connection), connection }, requestId);
     if (!succeeded.ok) throw new Error(`login flow ${flow.id} was ended by another response`);
     return { kind: 'redirect', url: succeeded.value };
   }
@@ -312,12 +237,3 @@ export function createOidcLogin(deps: OidcLoginDeps) {
 }
 
 export type OidcLogin = ReturnType<typeof createOidcLogin>;
-
-/** The app's redirect URI with `error=access_denied`, the code and message, and its state (as the SAML ACS does). */
-function backToApp(flow: LoginFlowRow, error: OidcLoginError): string {
-  const url = new URL(flow.redirect_uri);
-  url.searchParams.set('error', 'access_denied');
-  url.searchParams.set('error_description', `${error.code}: ${error.message}`.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, ' ').slice(0, 400));
-  if (flow.app_state !== null) url.searchParams.set('state', flow.app_state);
-  return url.toString();
-}

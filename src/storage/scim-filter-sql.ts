@@ -1,10 +1,10 @@
 import { sql, type RawBuilder } from 'kysely';
-import { ok, type Result } from '../result.ts';
-import { resolveAttrPath, resolveSubAttr } from './attribute-paths.ts';
-import { scimFail, type ScimError } from './errors.ts';
-import type { CompareOp, Filter, Literal } from './filter-parser.ts';
-import { filterColumns, type Scalar, type Source } from './filter-columns.ts';
-import type { AttributeDef, ResourceKind } from './schema.ts';
+import { ok, type Result } from '../domain/result.ts';
+import { resolveAttrPath, resolveSubAttr } from '../domain/scim/attribute-paths.ts';
+import { scimFail, type ScimError } from '../domain/scim/errors.ts';
+import type { CompareOp, Filter, Literal } from '../domain/scim/filter-parser.ts';
+import { filterColumns, type Scalar, type Source } from './scim-filter-columns.ts';
+import type { AttributeDef, ResourceKind } from '../domain/scim/schema.ts';
 
 /**
  * Compiles a filter AST to one SQL boolean over `directory_users` or `directory_groups`

@@ -1,5 +1,5 @@
 import type { AttributeMapping } from '../connections/presets.ts';
-import type { Profile } from '../oauth/profile.ts';
+import type { Profile } from '../profile.ts';
 
 /** What an IdP said about the user, before mapping: a subject and named values (SAML attributes or OIDC claims). */
 export interface UpstreamIdentity {

@@ -3,16 +3,17 @@ import * as client from 'openid-client';
 import { randomToken, type RandomBytes } from '../../crypto/tokens.ts';
 import type { GuardedFetch } from '../../net/guarded-request.ts';
 import type { ConnectionForLogin } from '../connections/for-login.ts';
-import { describeOidcFailure, type OidcLoginError } from './oidc-errors.ts';
+import { err, ok, type Result } from '../result.ts';
+import { describeOidcFailure, type OidcLoginError } from './oidc-failures.ts';
 
 /** An OIDC connection's IdP values, as the login reads them. */
 export type OidcSettings = NonNullable<ConnectionForLogin['oidc']>;
 
 /** The ID token signature algorithms accepted: asymmetric only (no `none`, no HMAC with the client secret). */
-export const ID_TOKEN_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
+const ID_TOKEN_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
 
 /** Tolerated clock difference with the IdP when the connection sets none (the SAML default). */
-export const DEFAULT_OIDC_CLOCK_SKEW_SECONDS = 120;
+const DEFAULT_OIDC_CLOCK_SKEW_SECONDS = 120;
 
 /** One IdP as openid-client and jose see it: built once per connection version. */
 export interface OidcProviderClient {
@@ -21,8 +22,6 @@ export interface OidcProviderClient {
   readonly keys: ReturnType<typeof createRemoteJWKSet>;
   readonly skewSeconds: number;
 }
-
-export type OidcResult<T> = { ok: true; value: T } | { ok: false; error: OidcLoginError };
 
 /**
  * Keeps one client per connection version (its `updatedAt`), built from the endpoints discovery
@@ -63,6 +62,7 @@ function buildClient(settings: OidcSettings & { clockSkewSeconds?: number }, fet
   config[client.customFetch] = fetch;
   config.timeout = 10;
   // An http issuer was accepted with a warning when the connection was saved; its endpoints are too.
+  // eslint-disable-next-line @typescript-eslint/no-deprecated -- deprecated to stand out, as here: only http issuers take it
   if (settings.issuer.startsWith('http:')) client.allowInsecureRequests(config);
   // cooldownDuration 0: an unknown kid refetches the JWKS at once, so a key the IdP has just rotated
   // in is picked up by the first login that needs it. ID tokens come only from the IdP's own token
@@ -105,7 +105,7 @@ export async function authorizationRequest(
 export async function redeemCode(
   provider: OidcProviderClient,
   input: { params: Readonly<Record<string, string>>; state: string; nonce: string; codeVerifier: string; now: Date },
-): Promise<OidcResult<{ claims: Record<string, unknown>; accessToken: string }>> {
+): Promise<Result<{ claims: Record<string, unknown>; accessToken: string }, OidcLoginError>> {
   const { settings } = provider;
   const context = {
     issuer: settings.issuer,
@@ -125,10 +125,12 @@ export async function redeemCode(
       expectedNonce: input.nonce,
       idTokenExpected: true,
     });
-    idToken = tokens.id_token!;
+    // idTokenExpected makes openid-client refuse a response without one; checked again for the type.
+    if (tokens.id_token === undefined) throw new Error('the token response carries no id_token');
+    idToken = tokens.id_token;
     accessToken = tokens.access_token;
   } catch (error) {
-    return { ok: false, error: describeOidcFailure('token', error, context) };
+    return err(describeOidcFailure('token', error, context));
   }
   try {
     const { payload } = await jwtVerify(idToken, provider.keys, {
@@ -139,9 +141,9 @@ export async function redeemCode(
       currentDate: input.now,
       requiredClaims: ['sub', 'exp', 'iat'],
     });
-    return { ok: true, value: { claims: payload, accessToken } };
+    return ok({ claims: payload, accessToken });
   } catch (error) {
-    return { ok: false, error: describeOidcFailure('signature', error, { ...context, tokenHeader: unverifiedHeader(idToken) }) };
+    return err(describeOidcFailure('signature', error, { ...context, tokenHeader: unverifiedHeader(idToken) }));
   }
 }
 
@@ -160,10 +162,10 @@ export async function fetchUserinfo(
   accessToken: string,
   subject: string,
   now: Date,
-): Promise<OidcResult<Record<string, unknown>>> {
+): Promise<Result<Record<string, unknown>, OidcLoginError>> {
   const { settings } = provider;
   try {
-    return { ok: true, value: await client.fetchUserInfo(provider.config, accessToken, subject) };
+    return ok(await client.fetchUserInfo(provider.config, accessToken, subject));
   } catch (error) {
     const context = {
       issuer: settings.issuer,
@@ -172,6 +174,6 @@ export async function fetchUserinfo(
       now,
       skewSeconds: provider.skewSeconds,
     };
-    return { ok: false, error: describeOidcFailure('userinfo', error, context) };
+    return err(describeOidcFailure('userinfo', error, context));
   }
 }

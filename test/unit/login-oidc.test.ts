@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { readFileSync } from 'node:fs';
 import { PRESETS } from '../../src/domain/connections/presets.ts';
-import { idpErrorRedirect, needsUserinfo, oidcIdentity } from '../../src/domain/sso/oidc-claims.ts';
-import { OIDC_LOGIN_ERROR_CATALOGUE } from '../../src/domain/sso/oidc-errors.ts';
+import { idpErrorRedirect, needsUserinfo, oidcIdentity } from '../../src/domain/login/oidc-claims.ts';
+import { LOGIN_FAILURE_CATALOGUE } from '../../src/domain/login/failures.ts';
 import { createGuardedFetch, GuardedRequestError } from '../../src/net/guarded-request.ts';
 
 const standard = PRESETS.generic.oidc;
@@ -43,7 +43,7 @@ test("an IdP's error reaches the app with its state; codes about Lanyard's reque
   assert.equal(denied.searchParams.get('state'), 'st');
   assert.match(
     denied.searchParams.get('error_description')!,
-    /^oidc_idp_error: the identity provider answered access_denied: User said  no/,
+    /^oidc_idp_error: the identity provider answered access_denied: User said {2}no/,
   );
   assert.doesNotMatch(denied.searchParams.get('error_description')!, /["\\✗]/, 'RFC 6749 §4.1.2.1 characters only');
   const scope = new URL(idpErrorRedirect('https://app.example/cb', null, { error: 'invalid_scope', description: undefined }));
@@ -60,11 +60,11 @@ test("an IdP's error reaches the app with its state; codes about Lanyard's reque
 test('every OIDC login error code is in the catalogue and the README', () => {
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
   const source =
-    readFileSync(new URL('../../src/domain/sso/oidc-errors.ts', import.meta.url), 'utf8') +
-    readFileSync(new URL('../../src/domain/sso/oidc-login.ts', import.meta.url), 'utf8');
+    readFileSync(new URL('../../src/domain/login/oidc-failures.ts', import.meta.url), 'utf8') +
+    readFileSync(new URL('../../src/domain/login/oidc.ts', import.meta.url), 'utf8');
   const used = new Set([...source.matchAll(/'(oidc_[a-z_]+)'/g)].map((m) => m[1]!));
-  for (const code of used) assert.ok(code in OIDC_LOGIN_ERROR_CATALOGUE, `${code} is used but not catalogued`);
-  for (const code of Object.keys(OIDC_LOGIN_ERROR_CATALOGUE)) assert.ok(readme.includes(`\`${code}\``), `${code} is not in the README`);
+  for (const code of used) assert.ok(code in LOGIN_FAILURE_CATALOGUE, `${code} is used but not catalogued`);
+  for (const code of Object.keys(LOGIN_FAILURE_CATALOGUE)) assert.ok(readme.includes(`\`${code}\``), `${code} is not in the README`);
 });
 
 test('the back-channel fetch refuses internal addresses unless allowed, at connect time', async () => {

@@ -1,8 +1,8 @@
 import { sql, type RawBuilder } from 'kysely';
-import type { AttrRef } from './attribute-paths.ts';
-import type { CompareOp, Literal } from './filter-parser.ts';
-import type { SqlBool } from './filter-sql.ts';
-import type { AttributeDef, AttributeType, ResourceKind } from './schema.ts';
+import type { AttrRef } from '../domain/scim/attribute-paths.ts';
+import type { CompareOp, Literal } from '../domain/scim/filter-parser.ts';
+import type { SqlBool } from './scim-filter-sql.ts';
+import type { AttributeDef, AttributeType, ResourceKind } from '../domain/scim/schema.ts';
 
 /**
  * Where each SCIM attribute lives in SQL: indexed columns for the attributes IdPs look resources

@@ -1,5 +1,6 @@
 import type { AttributeMapping } from '../connections/presets.ts';
 import type { UpstreamIdentity } from './profile-mapping.ts';
+import { appRedirect } from './redirects.ts';
 
 // Claims about the token rather than the user (OIDC Core §2, §3.1.3.6, §3.3.2.11): kept out of
 // the profile's raw attributes, which the app sees as `raw_attributes`.
@@ -48,25 +49,19 @@ function booleanClaim(value: unknown): boolean | null {
 
 // RFC 6749 §4.1.2.1 codes that describe how the sign-in ended rather than a fault in Lanyard's
 // request to the IdP; those pass to the app as they are, anything else reaches it as access_denied.
-const PASSED_ON = new Set(['access_denied', 'temporarily_unavailable', 'server_error']);
+const PASSED_ON = ['access_denied', 'temporarily_unavailable', 'server_error'] as const;
 
 /**
  * The app's redirect URI with an IdP's authorization error (OIDC Core §3.1.2.6) passed on: the
- * `error` the app should see, an `error_description` naming Lanyard's code and the IdP's words
- * (restricted to the characters RFC 6749 §4.1.2.1 allows there), and the app's `state`.
+ * `error` the app should see, an `error_description` naming Lanyard's code and the IdP's words,
+ * and the app's `state`.
  */
 export function idpErrorRedirect(
   redirectUri: string,
   appState: string | null,
   idp: { error: string; description: string | undefined },
 ): string {
-  const url = new URL(redirectUri);
   const said = idp.description ? `${idp.error}: ${idp.description}` : idp.error;
-  url.searchParams.set('error', PASSED_ON.has(idp.error) ? idp.error : 'access_denied');
-  url.searchParams.set(
-    'error_description',
-    `oidc_idp_error: the identity provider answered ${said}`.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, ' ').slice(0, 400),
-  );
-  if (appState !== null) url.searchParams.set('state', appState);
-  return url.toString();
+  const error = PASSED_ON.find((code) => code === idp.error) ?? 'access_denied';
+  return appRedirect(redirectUri, { error, description: `oidc_idp_error: the identity provider answered ${said}` }, appState);
 }

@@ -1,5 +1,32 @@
-import type { Kysely } from 'kysely';
-import type { Database, LoginFlowRow } from './schema.ts';
+import type { Insertable, Kysely } from 'kysely';
+import type { Database, LoginFlowRow, LoginFlowsTable, TestSignInResult } from './schema.ts';
+
+// The only module that writes login_flows: a login flow is an expiring, single-use row whose
+// every change is one of the conditional updates below (ARCHITECTURE.md habit 13).
+
+/** Writes a new pending flow, with what was sent upstream, in one INSERT. */
+export async function insertLoginFlow(db: Kysely<Database>, row: Insertable<LoginFlowsTable>): Promise<void> {
+  await db.insertInto('login_flows').values(row).execute();
+}
+
+/** One flow by id, whatever its state or kind. */
+export async function findLoginFlowById(db: Kysely<Database>, id: string): Promise<LoginFlowRow | undefined> {
+  return db.selectFrom('login_flows').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** A test sign-in flow of `ticketId`; another ticket's (or an app's) flow is not found. */
+export async function findTestFlow(db: Kysely<Database>, ticketId: string, flowId: string): Promise<LoginFlowRow | undefined> {
+  return db.selectFrom('login_flows').selectAll().where('id', '=', flowId).where('setup_ticket_id', '=', ticketId).executeTakeFirst();
+}
+
+/** Keeps a test sign-in's outcome on its flow for the result page; in the transaction that ends the flow. */
+export async function recordTestResult(db: Kysely<Database>, flowId: string, result: TestSignInResult, now: Date): Promise<void> {
+  await db
+    .updateTable('login_flows')
+    .set({ test_result: JSON.stringify(result), completed_at: now })
+    .where('id', '=', flowId)
+    .execute();
+}
 
 /** How a response names its login flow: by its id (SAML RelayState), or by what was sent upstream (OIDC state). */
 export type LoginFlowKey = { id: string; connectionId: string } | { upstreamRequestId: string; connectionType: 'saml' | 'oidc' };
@@ -60,27 +87,4 @@ export async function endLoginFlow(
     .returning('id')
     .executeTakeFirst();
   return ended !== undefined;
-}
-
-/** A SAML assertion that signed someone in, remembered until it expires (SAML profiles §4.1.4.5). */
-export interface UsedAssertion {
-  connectionId: string;
-  assertionId: string;
-  expiresAt: Date;
-}
-
-/** Remembers an assertion as used; false when it was used before (a replay), on any instance. */
-export async function rememberAssertion(db: Kysely<Database>, assertion: UsedAssertion): Promise<boolean> {
-  const inserted = await db
-    .insertInto('saml_assertions_seen')
-    .values({ connection_id: assertion.connectionId, assertion_id: assertion.assertionId, expires_at: assertion.expiresAt })
-    .onConflict((c) => c.columns(['connection_id', 'assertion_id']).doNothing())
-    .returning('assertion_id')
-    .executeTakeFirst();
-  return inserted !== undefined;
-}
-
-/** Forgets assertions past their expiry: the verifier refuses them anyway. */
-export async function purgeExpiredAssertions(db: Kysely<Database>, now: Date): Promise<void> {
-  await db.deleteFrom('saml_assertions_seen').where('expires_at', '<', now).execute();
 }

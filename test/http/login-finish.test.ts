@@ -5,9 +5,11 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { createApplicationService } from '../../src/domain/applications/applications.ts';
-import { createLoginCompletion, type LoginCompletion, type VerifiedLogin } from '../../src/domain/oauth/complete.ts';
+import { createLoginFinish, type LoginFinish, type VerifiedLogin } from '../../src/domain/login/finish.ts';
+import { createTestSignInResults } from '../../src/domain/tickets/test-results.ts';
 import { markConnectionUsed } from '../../src/storage/connections.ts';
-import { findLoginFlow, rememberAssertion } from '../../src/storage/logins.ts';
+import { findLoginFlow } from '../../src/storage/login-flows.ts';
+import { rememberAssertion } from '../../src/storage/saml-assertions.ts';
 import { IDP, NOW, testKeys } from '../support/saml-builder.ts';
 import { createTestApp, testBackends, type TestApp } from '../support/app.ts';
 
@@ -16,7 +18,7 @@ for (const backend of testBackends()) {
     let t: TestApp;
     let now = NOW.getTime();
     const clock = () => new Date(now);
-    let completion: LoginCompletion;
+    let completion: LoginFinish;
     let login: (assertionId: string) => VerifiedLogin;
     let startFlow: () => Promise<string>;
     let connectionId: string;
@@ -35,11 +37,12 @@ for (const backend of testBackends()) {
       const app = (
         await t.request({ method: 'POST', url: '/v1/applications', payload: { name: 'App', redirectUris: ['https://app.example.com/cb'] } })
       ).json();
-      completion = createLoginCompletion({
+      completion = createLoginFinish({
         db: t.db,
         clock,
         random: randomBytes,
         applications: createApplicationService({ db: t.db, clock, random: randomBytes }),
+        testSignIns: createTestSignInResults({ clock, random: randomBytes }),
       });
       const profile = {
         idpId: 'alice',
@@ -60,7 +63,7 @@ for (const backend of testBackends()) {
       });
       startFlow = async () => {
         const query = new URLSearchParams({ response_type: 'code', client_id: app.clientId, connection: connection.id });
-        const started = await t.request({ method: 'GET', url: `/oauth/authorize?${query}`, token: null });
+        const started = await t.request({ method: 'GET', url: `/oauth/authorize?${query.toString()}`, token: null });
         return new URL(started.headers.location as string).searchParams.get('RelayState')!;
       };
     });
@@ -81,7 +84,7 @@ for (const backend of testBackends()) {
       const flow = await flowRow(await startFlow());
       await rememberAssertion(t.db, login('_seen').assertion!);
       const [codes, events] = [await count('authorization_codes'), await count('events')];
-      assert.deepEqual(await completion.succeed(flow, login('_seen'), null), { ok: false, conflict: 'replayed' });
+      assert.deepEqual(await completion.succeed(flow, login('_seen'), null), { ok: false, error: 'replayed' });
       const after = await flowRow(flow.id);
       assert.deepEqual([after.returned_at, after.completed_at, after.failure_code], [null, null, null]);
       assert.deepEqual([await count('authorization_codes'), await count('events')], [codes, events]);
@@ -90,9 +93,9 @@ for (const backend of testBackends()) {
         { flow, organizationId: flow.organization_id, connectionId: flow.connection_id, code: 'saml_replayed', message: 'replayed' },
         null,
       );
-      assert.deepEqual(failed, { ok: true, setupResult: undefined });
+      assert.deepEqual(failed, { ok: true, value: undefined });
       assert.equal((await flowRow(flow.id)).failure_code, 'saml_replayed');
-      assert.deepEqual(await completion.succeed(flow, login('_fresh'), null), { ok: false, conflict: 'flow_taken' });
+      assert.deepEqual(await completion.succeed(flow, login('_fresh'), null), { ok: false, error: 'flow_taken' });
       assert.equal(await count('authorization_codes'), codes);
     });
 
@@ -103,7 +106,7 @@ for (const backend of testBackends()) {
       assert.deepEqual(ended.map((e) => e.ok).sort(), [false, true]);
       assert.deepEqual(
         ended.find((e) => !e.ok),
-        { ok: false, conflict: 'flow_taken' },
+        { ok: false, error: 'flow_taken' },
       );
       assert.deepEqual([await count('authorization_codes'), await count('events')], [codes + 1, events + 1]);
       // Nor does a failing response that read it pending: the outcome stays the winner's.
@@ -111,12 +114,12 @@ for (const backend of testBackends()) {
         { flow, organizationId: flow.organization_id, connectionId: flow.connection_id, code: 'saml_signature_invalid', message: 'bad' },
         null,
       );
-      assert.deepEqual(failed, { ok: false, conflict: 'flow_taken' });
+      assert.deepEqual(failed, { ok: false, error: 'flow_taken' });
       assert.equal(await count('events'), events + 1);
       const row = await flowRow(flow.id);
       assert.ok(row.completed_at !== null && row.failure_code === null);
       // The assertion of the losing response was rolled back with it: it is still unused.
-      assert.equal(await rememberAssertion(t.db, login(ended[0]!.ok ? '_two' : '_one').assertion!), true);
+      assert.equal(await rememberAssertion(t.db, login(ended[0].ok ? '_two' : '_one').assertion!), true);
     });
 
     // Only on PostgreSQL: PGlite has one session, so no other login can hold the row meanwhile.

@@ -1,46 +1,10 @@
 import { errors as jose } from 'jose';
 import { ResponseBodyError, WWWAuthenticateChallengeError } from 'openid-client';
 import { GuardedRequestError } from '../../net/guarded-request.ts';
+import { loginFailure, type Fact, type LoginFailure, type OidcFailureCode } from './failures.ts';
 
-/**
- * Why a sign-in through an OpenID Connect IdP failed. Codes are stable (stored on the login flow,
- * recorded in `login.failed` events, shown on the failure page); messages are built next to each
- * failure, in plain words for the customer's IT admin, and may change.
- */
-export const OIDC_LOGIN_ERROR_CATALOGUE = {
-  oidc_state_missing: 'The callback carries no state, so it belongs to no sign-in.',
-  oidc_state_unknown: 'No sign-in is waiting for this state (never issued here, or its connection was deleted).',
-  oidc_state_replayed: 'The sign-in this state belongs to already returned from the IdP; a callback is accepted once.',
-  oidc_login_expired: 'The sign-in took longer than the 10 minutes a login flow lives.',
-  oidc_connection_unavailable: "The sign-in's connection was deleted, or lost its OIDC settings, while the user was at the IdP.",
-  oidc_flow_state_invalid: "The sign-in's sealed PKCE verifier and nonce could not be opened (the sealing key changed).",
-  oidc_idp_error: 'The IdP answered the authorization request with an error (access_denied, …); passed on to the app.',
-  oidc_code_missing: 'The callback carries neither an authorization code nor an error.',
-  oidc_issuer_mismatch: 'The ID token (or the `iss` callback parameter, RFC 9207) names another issuer than the connection.',
-  oidc_audience_mismatch: "The ID token's audience (or authorized party) is not the connection's client ID.",
-  oidc_id_token_expired: 'The ID token is past its expiry (exp), beyond the tolerated clock skew.',
-  oidc_id_token_not_yet_valid: 'The ID token is not valid yet (nbf), beyond the tolerated clock skew.',
-  oidc_nonce_missing: 'The ID token carries no nonce, though the authorization request sent one.',
-  oidc_nonce_mismatch: 'The ID token carries another nonce than the one sent for this sign-in.',
-  oidc_id_token_invalid_signature: "The ID token's signature does not verify with the key the IdP publishes for it.",
-  oidc_id_token_unknown_key: "No key of the IdP's JWKS (fetched again on an unknown kid) matches the ID token.",
-  oidc_id_token_unsupported_algorithm: 'The ID token is signed with an algorithm Lanyard does not accept (none, HMAC, …).',
-  oidc_token_exchange_failed: 'The token endpoint refused the code exchange (invalid_client: wrong client secret; invalid_grant; …).',
-  oidc_token_response_invalid: 'The token endpoint answered, but not with a valid token response and ID token.',
-  oidc_jwks_unavailable: "The IdP's JWKS could not be fetched or read.",
-  oidc_userinfo_failed: 'The userinfo endpoint, called for claims the ID token lacks, failed or named another subject.',
-  oidc_idp_unreachable: 'A back-channel endpoint of the IdP could not be reached (refused address, timeout, network).',
-  oidc_internal_error: 'An unexpected failure while processing the callback.',
-} as const satisfies Record<string, string>;
-
-export type OidcLoginErrorCode = keyof typeof OIDC_LOGIN_ERROR_CATALOGUE;
-
-/** A refusal with the facts an IT admin needs (expected vs. received values), for the failure page. */
-export interface OidcLoginError {
-  readonly code: OidcLoginErrorCode;
-  readonly message: string;
-  readonly facts: readonly [string, string][];
-}
+/** A refusal of the OIDC steps, with the facts an IT admin needs (expected vs. received values). */
+export type OidcLoginError = LoginFailure<OidcFailureCode>;
 
 /** What the messages may name: the connection's expectations and Lanyard's time. */
 export interface OidcErrorContext {
@@ -56,9 +20,9 @@ export interface OidcErrorContext {
 /** The back-channel steps of a callback, each with its own failure codes. */
 export type OidcStep = 'token' | 'signature' | 'userinfo';
 
-/** Builds an error value. */
-export function oidcError(code: OidcLoginErrorCode, message: string, facts: readonly [string, string][] = []): OidcLoginError {
-  return { code, message, facts };
+/** Builds an OIDC refusal. */
+export function oidcError(code: OidcFailureCode, message: string, facts: readonly Fact[] = []): OidcLoginError {
+  return loginFailure(code, message, facts);
 }
 
 /** Turns what openid-client or jose threw at `step` into a coded refusal. */
@@ -110,7 +74,8 @@ function claimFailure(chain: unknown[], context: OidcErrorContext): OidcLoginErr
       if (missing === 'nonce')
         return oidcError(
           'oidc_nonce_missing',
-          'The ID token carries no nonce, though Lanyard sent one with the authorization request: the identity provider must return it (OpenID Connect Core §3.1.2.1).',
+          'The ID token carries no nonce, though Lanyard sent one with the authorization request: the identity provider must ' +
+            'return it (OpenID Connect Core §3.1.2.1).',
         );
       if (missing !== undefined)
         return oidcError(
@@ -122,20 +87,22 @@ function claimFailure(chain: unknown[], context: OidcErrorContext): OidcLoginErr
     const { claim, payload } = found;
     const facts: [string, string][] = [];
     if (claim === 'iss') {
-      facts.push(['Expected issuer', context.issuer], ['Received issuer', String(payload.iss ?? '(none)')]);
+      facts.push(['Expected issuer', context.issuer], ['Received issuer', claimText(payload.iss, '(none)')]);
       return oidcError(
         'oidc_issuer_mismatch',
-        `The ID token was issued by "${String(payload.iss ?? '')}", but this connection trusts the issuer "${context.issuer}". Check the issuer configured on the connection.`,
+        `The ID token was issued by "${claimText(payload.iss, '')}", but this connection trusts the issuer ` +
+          `"${context.issuer}". Check the issuer configured on the connection.`,
         facts,
       );
     }
     if (claim === 'aud' || claim === 'azp') {
       const received = [payload.aud].flat().map(String).join(', ');
       facts.push(['Expected audience (client ID)', context.clientId], ['Received audience', received || '(none)']);
-      if (payload.azp !== undefined) facts.push(['Authorized party (azp)', String(payload.azp)]);
+      if (payload.azp !== undefined) facts.push(['Authorized party (azp)', claimText(payload.azp, '')]);
       return oidcError(
         'oidc_audience_mismatch',
-        `The ID token is meant for another client (audience "${received}"), not this connection's client ID "${context.clientId}". Check the client ID configured on the connection.`,
+        `The ID token is meant for another client (audience "${received}"), not this connection's client ID ` +
+          `"${context.clientId}". Check the client ID configured on the connection.`,
         facts,
       );
     }
@@ -143,7 +110,8 @@ function claimFailure(chain: unknown[], context: OidcErrorContext): OidcLoginErr
       return payload.nonce === undefined
         ? oidcError(
             'oidc_nonce_missing',
-            'The ID token carries no nonce, though Lanyard sent one with the authorization request: the identity provider must return it (OpenID Connect Core §3.1.2.1).',
+            'The ID token carries no nonce, though Lanyard sent one with the authorization request: the identity provider must ' +
+              'return it (OpenID Connect Core §3.1.2.1).',
           )
         : oidcError(
             'oidc_nonce_mismatch',
@@ -156,7 +124,7 @@ function claimFailure(chain: unknown[], context: OidcErrorContext): OidcLoginErr
 }
 
 function timeFailure(claim: 'exp' | 'nbf', payload: Record<string, unknown>, context: OidcErrorContext): OidcLoginError {
-  const at = typeof payload[claim] === 'number' ? new Date((payload[claim] as number) * 1000).toISOString() : '(not a number)';
+  const at = typeof payload[claim] === 'number' ? new Date(payload[claim] * 1000).toISOString() : '(not a number)';
   const facts: [string, string][] = [
     [claim === 'exp' ? 'ID token expires at' : 'ID token valid from', at],
     ["Lanyard's time", context.now.toISOString()],
@@ -165,12 +133,14 @@ function timeFailure(claim: 'exp' | 'nbf', payload: Record<string, unknown>, con
   return claim === 'exp'
     ? oidcError(
         'oidc_id_token_expired',
-        `The ID token expired at ${at}, more than ${context.skewSeconds} s before Lanyard's time. Check the clocks of the identity provider and of Lanyard.`,
+        `The ID token expired at ${at}, more than ${context.skewSeconds} s before Lanyard's time. Check the clocks of the ` +
+          `identity provider and of Lanyard.`,
         facts,
       )
     : oidcError(
         'oidc_id_token_not_yet_valid',
-        `The ID token is valid only from ${at}, more than ${context.skewSeconds} s after Lanyard's time. Check the clocks of the identity provider and of Lanyard.`,
+        `The ID token is valid only from ${at}, more than ${context.skewSeconds} s after Lanyard's time. Check the clocks of ` +
+          `the identity provider and of Lanyard.`,
         facts,
       );
 }
@@ -178,8 +148,8 @@ function timeFailure(claim: 'exp' | 'nbf', payload: Record<string, unknown>, con
 function signatureFailure(error: unknown, context: OidcErrorContext): OidcLoginError {
   const header = context.tokenHeader ?? {};
   const facts: [string, string][] = [['JWKS URL', context.jwksUri]];
-  if (header.kid !== undefined) facts.push(['Key id (kid)', String(header.kid)]);
-  if (header.alg !== undefined) facts.push(['Algorithm', String(header.alg)]);
+  if (header.kid !== undefined) facts.push(['Key id (kid)', header.kid]);
+  if (header.alg !== undefined) facts.push(['Algorithm', header.alg]);
   if (error instanceof jose.JWSSignatureVerificationFailed) {
     return oidcError(
       'oidc_id_token_invalid_signature',
@@ -279,6 +249,12 @@ function causeChain(error: unknown): unknown[] {
 function libraryMessage(chain: unknown[]): string {
   const messages = chain.filter((e): e is Error => e instanceof Error).map((e) => e.message);
   return (messages.at(-1) ?? 'unknown error').slice(0, 300);
+}
+
+/** A claim as the page shows it: a string as it is, anything else as JSON, nothing as `absent`. */
+function claimText(value: unknown, absent: string): string {
+  if (value === undefined || value === null) return absent;
+  return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
 function has<K extends string>(value: unknown, key: K): value is Record<K, unknown> {

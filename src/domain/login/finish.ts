@@ -1,31 +1,30 @@
 import type { Kysely, Transaction } from 'kysely';
 import { hashToken, randomToken, type Clock, type RandomBytes } from '../../crypto/tokens.ts';
 import { isUseWorthRecording, markConnectionUsed } from '../../storage/connections.ts';
-import {
-  endLoginFlow,
-  findLoginFlow,
-  rememberAssertion,
-  takeLoginFlow,
-  type LoginFlowKey,
-  type UsedAssertion,
-} from '../../storage/logins.ts';
+import { endLoginFlow, findLoginFlow, takeLoginFlow, type LoginFlowKey } from '../../storage/login-flows.ts';
+import { insertAuthorizationCode } from '../../storage/oauth-grants.ts';
+import { rememberAssertion, type UsedAssertion } from '../../storage/saml-assertions.ts';
 import type { Database, LoginFlowRow } from '../../storage/schema.ts';
 import { SYSTEM_ACTOR } from '../actor.ts';
 import { allowsOrganization, type Application, type ApplicationService } from '../applications/applications.ts';
 import type { ConnectionForLogin } from '../connections/for-login.ts';
 import { recordEvent } from '../events/events.ts';
-import { recordSetupTestResult } from '../tickets/test-results.ts';
-import { OAuthError } from './errors.ts';
-import { subjectFor, type Profile } from './profile.ts';
+import { subjectFor, type Profile } from '../profile.ts';
+import { err, ok, type Result } from '../result.ts';
+import type { Fact, LoginFailure } from './failures.ts';
+import type { TestSignInResults } from './ports.ts';
+import { appRedirect } from './redirects.ts';
+import { DEFAULT_SCOPE } from './start.ts';
 
 /** An authorization code lives long enough for a back-channel exchange and no longer (RFC 6749 §4.1.2). */
-export const CODE_TTL_MS = 60 * 1000;
+const CODE_TTL_MS = 60 * 1000;
 
-export interface CompletionDeps {
+export interface FinishDeps {
   readonly db: Kysely<Database>;
   readonly clock: Clock;
   readonly random: RandomBytes;
   readonly applications: Pick<ApplicationService, 'findByClientId' | 'findById'>;
+  readonly testSignIns: TestSignInResults;
 }
 
 /** What a verified response proves, and the SAML assertion to remember as used (none for OIDC). */
@@ -44,8 +43,17 @@ export type Conflict = 'flow_taken' | 'replayed';
 /** An application an IdP-initiated login may land on: it has a defaultRedirectUri. */
 export type UnsolicitedApplication = Application & { defaultRedirectUri: string };
 
-export type Ended<T> = ({ ok: true } & T) | { ok: false; conflict: Conflict };
+/** A failure to record: on `flow` when there is one, as a `login.failed` event of the connection's organization. */
+export interface FailureRecord {
+  readonly flow: LoginFlowRow | undefined;
+  readonly organizationId: string | null;
+  readonly connectionId: string;
+  readonly code: LoginFailure['code'];
+  readonly message: string;
+  readonly facts?: readonly Fact[];
+}
 
+/** Thrown inside a login's transaction to roll it back whole; becomes the Result's error. */
 class ConflictError extends Error {
   constructor(readonly conflict: Conflict) {
     super(conflict);
@@ -57,14 +65,14 @@ class ConflictError extends Error {
  * one transaction: the single-use checks (the flow taken by a conditional UPDATE, the assertion
  * remembered) and every write that follows them commit together, or a conflict rolls all back.
  */
-export function createLoginCompletion(deps: CompletionDeps) {
+export function createLoginFinish(deps: FinishDeps) {
   const { db, clock, random } = deps;
 
-  async function inTransaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<Ended<{ value: T }>> {
+  async function inTransaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<Result<T, Conflict>> {
     try {
-      return { ok: true, value: await db.transaction().execute(work) };
+      return ok(await db.transaction().execute(work));
     } catch (error) {
-      if (error instanceof ConflictError) return { ok: false, conflict: error.conflict };
+      if (error instanceof ConflictError) return err(error.conflict);
       throw error;
     }
   }
@@ -91,43 +99,34 @@ export function createLoginCompletion(deps: CompletionDeps) {
     const code = randomToken(random);
     const now = clock();
     const { profile } = login;
-    await trx
-      .insertInto('authorization_codes')
-      .values({
-        code_hash: hashToken(code),
-        application_id: grant.applicationId,
-        redirect_uri: grant.redirectUri,
-        code_challenge: grant.codeChallenge,
-        nonce: grant.nonce,
-        scope: grant.scope,
-        profile: JSON.stringify(profile),
-        created_at: now,
-        expires_at: new Date(now.getTime() + CODE_TTL_MS),
-      })
-      .execute();
+    await insertAuthorizationCode(trx, {
+      code_hash: hashToken(code),
+      application_id: grant.applicationId,
+      redirect_uri: grant.redirectUri,
+      code_challenge: grant.codeChallenge,
+      nonce: grant.nonce,
+      scope: grant.scope,
+      profile,
+      created_at: now,
+      expires_at: new Date(now.getTime() + CODE_TTL_MS),
+    });
+    const summary = {
+      connectionId: profile.connectionId,
+      applicationId: grant.applicationId,
+      flowId: grant.flowId,
+      sub: subjectFor(profile),
+      idpId: profile.idpId,
+      email: profile.email,
+    };
     await recordEvent(
       trx,
       { now, random },
       { ...SYSTEM_ACTOR, requestId },
-      {
-        type: 'login.succeeded',
-        organizationId: profile.organizationId,
-        summary: {
-          connectionId: profile.connectionId,
-          applicationId: grant.applicationId,
-          flowId: grant.flowId,
-          sub: subjectFor(profile),
-          idpId: profile.idpId,
-          email: profile.email,
-        },
-      },
+      { type: 'login.succeeded', organizationId: profile.organizationId, summary },
     );
     // Last, so the one row every login of the connection shares is locked only until the commit.
     if (isUseWorthRecording(login.connection, now)) await markConnectionUsed(trx, login.connection.id, now);
-    const url = new URL(grant.redirectUri);
-    url.searchParams.set('code', code);
-    if (grant.state !== null) url.searchParams.set('state', grant.state);
-    return url.toString();
+    return appRedirect(grant.redirectUri, { code }, grant.state);
   }
 
   return {
@@ -152,13 +151,13 @@ export function createLoginCompletion(deps: CompletionDeps) {
      * redirect URI, with its state), or hands a test sign-in's result to its setup page. The URL
      * to send the browser to.
      */
-    async succeed(flow: LoginFlowRow, login: VerifiedLogin, requestId: string | null): Promise<Ended<{ value: string }>> {
+    async succeed(flow: LoginFlowRow, login: VerifiedLogin, requestId: string | null): Promise<Result<string, Conflict>> {
       return inTransaction(async (trx) => {
         if (!(await endLoginFlow(trx, flow, clock()))) throw new ConflictError('flow_taken');
         await remember(trx, login.assertion);
         // A test sign-in from a setup page has no app to hand a code to: its result goes to the setup page.
         if (flow.setup_ticket_id !== null || flow.application_id === null)
-          return recordSetupTestResult(trx, deps, flow, { ok: true, profile: login.profile }, requestId);
+          return deps.testSignIns.record(trx, flow, { ok: true, profile: login.profile }, requestId);
         const grant = {
           applicationId: flow.application_id,
           flowId: flow.id,
@@ -175,13 +174,13 @@ export function createLoginCompletion(deps: CompletionDeps) {
     /**
      * The application an IdP-initiated login goes to (../shared/API.md): the one whose clientId
      * the RelayState names, if allowed for the organization, else the connection's default
-     * application. Reads the default only when the named one does not do; OAuthError when none does.
+     * application. Reads the default only when the named one does not do; an error when none does.
      */
     async unsolicitedApplication(input: {
       organizationId: string;
       relayState: string | undefined;
       defaultApplicationId: string | null | undefined;
-    }): Promise<UnsolicitedApplication> {
+    }): Promise<Result<UnsolicitedApplication, string>> {
       const named = input.relayState ? await deps.applications.findByClientId(input.relayState) : undefined;
       const application =
         named && allowsOrganization(named, input.organizationId)
@@ -189,16 +188,13 @@ export function createLoginCompletion(deps: CompletionDeps) {
           : input.defaultApplicationId
             ? await deps.applications.findById(input.defaultApplicationId)
             : undefined;
-      if (application === undefined || !allowsOrganization(application, input.organizationId)) {
-        throw new OAuthError(
-          'access_denied',
+      if (application === undefined || !allowsOrganization(application, input.organizationId))
+        return err(
           "this IdP-initiated login names no application: set the connection's defaultApplicationId, or send the application's clientId as RelayState",
         );
-      }
       const redirectUri = application.defaultRedirectUri;
-      if (redirectUri === null)
-        throw new OAuthError('access_denied', `the application "${application.name}" has no defaultRedirectUri for IdP-initiated logins`);
-      return { ...application, defaultRedirectUri: redirectUri };
+      if (redirectUri === null) return err(`the application "${application.name}" has no defaultRedirectUri for IdP-initiated logins`);
+      return ok({ ...application, defaultRedirectUri: redirectUri });
     },
 
     /** IdP-initiated success, in one transaction: remembers the assertion, then a code on the application's defaultRedirectUri, with no state. */
@@ -206,7 +202,7 @@ export function createLoginCompletion(deps: CompletionDeps) {
       application: UnsolicitedApplication,
       login: VerifiedLogin,
       requestId: string | null,
-    ): Promise<Ended<{ value: string }>> {
+    ): Promise<Result<string, Conflict>> {
       return inTransaction(async (trx) => {
         await remember(trx, login.assertion);
         const grant = {
@@ -216,7 +212,7 @@ export function createLoginCompletion(deps: CompletionDeps) {
           state: null,
           codeChallenge: null,
           nonce: null,
-          scope: 'openid profile email',
+          scope: DEFAULT_SCOPE,
         };
         return issueCode(trx, login, grant, requestId);
       });
@@ -224,48 +220,35 @@ export function createLoginCompletion(deps: CompletionDeps) {
 
     /**
      * Records why a login failed, in one transaction: on its flow when there is one (taking it if
-     * it was read pending, so no later response can use it), as a `login.failed` event, and for a test sign-in from a setup
-     * page as its result, whose URL (the page shows `facts`) comes back as `setupResult`.
-     * `flow_taken` when another response took the flow first: then nothing is written.
+     * it was read pending, so no later response can use it), as a `login.failed` event, and for a
+     * test sign-in from a setup page as its result, whose URL (the page shows the facts) is the
+     * value. `flow_taken` when another response took the flow first: then nothing is written.
      */
-    async fail(
-      input: {
-        flow: LoginFlowRow | undefined;
-        organizationId: string | null;
-        connectionId: string;
-        code: string;
-        message: string;
-        facts?: readonly (readonly [string, string])[];
-      },
-      requestId: string | null,
-    ): Promise<Ended<{ setupResult: string | undefined }>> {
+    async fail(input: FailureRecord, requestId: string | null): Promise<Result<string | undefined, 'flow_taken'>> {
       const { flow, code, message } = input;
       const ended = await inTransaction(async (trx) => {
         const now = clock();
         if (flow !== undefined && !(await endLoginFlow(trx, flow, now, { code, message }))) throw new ConflictError('flow_taken');
+        const summary = {
+          connectionId: input.connectionId,
+          flowId: flow?.id ?? null,
+          applicationId: flow?.application_id ?? null,
+          code,
+          message,
+        };
         await recordEvent(
           trx,
           { now, random },
           { ...SYSTEM_ACTOR, requestId },
-          {
-            type: 'login.failed',
-            organizationId: input.organizationId,
-            summary: {
-              connectionId: input.connectionId,
-              flowId: flow?.id ?? null,
-              applicationId: flow?.application_id ?? null,
-              code,
-              message,
-            },
-          },
+          { type: 'login.failed', organizationId: input.organizationId, summary },
         );
         if (flow?.setup_ticket_id)
-          return recordSetupTestResult(trx, deps, flow, { ok: false, code, message, facts: input.facts }, requestId);
+          return deps.testSignIns.record(trx, flow, { ok: false, code, message, facts: input.facts ?? [] }, requestId);
         return undefined;
       });
-      return ended.ok ? { ok: true, setupResult: ended.value } : ended;
+      return ended.ok ? ended : err('flow_taken');
     },
   };
 }
 
-export type LoginCompletion = ReturnType<typeof createLoginCompletion>;
+export type LoginFinish = ReturnType<typeof createLoginFinish>;

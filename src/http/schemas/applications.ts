@@ -1,0 +1,47 @@
+import { Type, type Static } from 'typebox';
+import { Nullable, Timestamp } from './common.ts';
+
+export const Application = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    clientId: Type.String(),
+    redirectUris: Type.Array(Type.String()),
+    defaultRedirectUri: Nullable(Type.String()),
+    organizationIds: Nullable(Type.Array(Type.String())),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  },
+  { $id: 'Application' },
+);
+export const CreatedApplication = Type.Intersect([Application, Type.Object({ clientSecret: Type.String({ description: 'Shown once' }) })]);
+const fields = {
+  name: Type.String({ minLength: 1, maxLength: 200 }),
+  redirectUris: Type.Array(Type.String({ minLength: 1, maxLength: 2000 }), {
+    minItems: 1,
+    maxItems: 20,
+    description: 'Exact-match redirect URIs: https, or http on localhost/127.0.0.1',
+  }),
+  defaultRedirectUri: Type.Optional(
+    Nullable(Type.String({ maxLength: 2000, description: 'Where IdP-initiated logins land; one of redirectUris' })),
+  ),
+  organizationIds: Type.Optional(
+    Nullable(
+      Type.Array(Type.String({ maxLength: 100 }), { maxItems: 1000, description: 'Only these organizations may sign in; null for all' }),
+    ),
+  ),
+};
+export const CreateApplicationBody = Type.Object(fields, { additionalProperties: false });
+export const UpdateApplicationBody = Type.Object(
+  {
+    name: Type.Optional(fields.name),
+    redirectUris: Type.Optional(fields.redirectUris),
+    defaultRedirectUri: fields.defaultRedirectUri,
+    organizationIds: fields.organizationIds,
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+export type Application = Static<typeof Application>;
+export type CreateApplicationBody = Static<typeof CreateApplicationBody>;
+export type UpdateApplicationBody = Static<typeof UpdateApplicationBody>;
