@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import { randomToken } from './crypto/tokens.ts';
 import type { Actor } from './domain/actor.ts';
-import type { WebhookWorker } from './domain/webhooks/worker.ts';
+import type { BackgroundWorker } from './domain/jobs/loop.ts';
 import type { Services } from './deps.ts';
 import { rateLimitSubject, tokenFromAuthorization } from './http/auth.ts';
 import { registerApiErrorHandling, sendError } from './http/errors.ts';
@@ -49,8 +49,8 @@ export interface AppDeps {
   readonly metrics: Metrics;
   readonly isReady: () => Promise<boolean>;
   readonly random: (size: number) => Buffer;
-  /** Delivers webhooks from this instance while the app listens. */
-  readonly webhookWorker?: WebhookWorker;
+  /** Background work this instance does while it listens (webhook delivery, re-checks, refreshes). */
+  readonly workers?: readonly BackgroundWorker[];
 }
 
 const BODY_LIMIT = 1024 * 1024;
@@ -78,9 +78,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerApiErrorHandling(app);
   registerSecurityHeaders(app, { publicUrl: deps.config.publicUrl });
   app.addSchema(ErrorResponse);
-  // Every listening instance delivers webhooks; close() stops claiming and finishes or releases what it holds.
-  app.addHook('onListen', async () => deps.webhookWorker?.start());
-  app.addHook('onClose', async () => deps.webhookWorker?.stop());
+  // Every listening instance runs the background workers; close() stops claiming and finishes or releases what they hold.
+  app.addHook('onListen', async () => {
+    for (const worker of deps.workers ?? []) worker.start();
+  });
+  app.addHook('onClose', async () => {
+    await Promise.all((deps.workers ?? []).map((worker) => worker.stop()));
+  });
 
   await app.register(swagger, {
     openapi: {

@@ -25,8 +25,9 @@ import { createTestSignInResults } from './domain/tickets/test-results.ts';
 import { createTicketService } from './domain/tickets/tickets.ts';
 import { createWebhookService } from './domain/webhooks/endpoints.ts';
 import { createWebhookMetrics } from './domain/webhooks/metrics.ts';
-import { createNudge } from './domain/webhooks/nudge.ts';
-import { createWebhookWorker, type WebhookWorker } from './domain/webhooks/worker.ts';
+import { createNudge } from './domain/jobs/nudge.ts';
+import { createWebhookWorker } from './domain/webhooks/worker.ts';
+import type { BackgroundWorker } from './domain/jobs/loop.ts';
 import type { AppDeps } from './app.ts';
 import { createMetrics } from './http/metrics.ts';
 import { memoryRateLimitStore, redisRateLimitStore } from './http/rate-limit.ts';
@@ -83,7 +84,8 @@ export function createDeps(
   io: { db: Db; logger: Logger; secretKey?: SecretKey; clock?: Clock; random?: RandomBytes },
 ): AppDeps & {
   sealer: Sealer;
-  webhookWorker: WebhookWorker;
+  webhookWorker: BackgroundWorker;
+  workers: readonly BackgroundWorker[];
   webhookMetrics: ReturnType<typeof createWebhookMetrics>;
   close(): Promise<void>;
 } {
@@ -97,7 +99,6 @@ export function createDeps(
   const sealer = createSealer(secretKey, config.previousSecretKeys, random);
   const services = createServices({ config, db: io.db, clock, random, sealer });
   const webhookMetrics = createWebhookMetrics();
-  // Started when the app listens and stopped when it closes (app.ts); not running under app.inject.
   const webhookWorker = createWebhookWorker({
     db: io.db,
     clock,
@@ -109,6 +110,8 @@ export function createDeps(
     nudge: services.webhookNudge,
     metrics: webhookMetrics,
   });
+  // Started when the app listens and stopped when it closes (app.ts); not running under app.inject.
+  const workers = [webhookWorker];
   return {
     config,
     logger: io.logger,
@@ -120,8 +123,9 @@ export function createDeps(
     sealer,
     webhookWorker,
     webhookMetrics,
+    workers,
     close: async () => {
-      await webhookWorker.stop();
+      await Promise.all(workers.map((worker) => worker.stop()));
       await rateLimitStore.close();
     },
   };

@@ -6,7 +6,7 @@ import { Webhook } from 'standardwebhooks';
 import { loadConfig } from '../../src/config.ts';
 import { endpointWants } from '../../src/domain/webhooks/dispatch.ts';
 import { createWebhookMetrics } from '../../src/domain/webhooks/metrics.ts';
-import { createNudge } from '../../src/domain/webhooks/nudge.ts';
+import { createNudge } from '../../src/domain/jobs/nudge.ts';
 import { judgeAttempt, parseRetryAfter, retryDelay, RETRY_DELAYS_MS } from '../../src/domain/webhooks/schedule.ts';
 import { newWebhookSecret, webhookBody, webhookHeaders } from '../../src/domain/webhooks/signing.ts';
 import { checkWebhookHost, checkWebhookUrl } from '../../src/domain/webhooks/url-policy.ts';

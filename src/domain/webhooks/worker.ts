@@ -11,7 +11,8 @@ import { SYSTEM_ACTOR } from '../actor.ts';
 import { dispatchEvents } from './dispatch.ts';
 import { recordEvent } from '../events/events.ts';
 import type { WebhookMetricsSink } from './metrics.ts';
-import { createNudge, type Nudge } from './nudge.ts';
+import { repeatUntilStopped, type BackgroundWorker } from '../jobs/loop.ts';
+import { createNudge, type Nudge } from '../jobs/nudge.ts';
 import { ATTEMPT_TIMEOUT_MS, judgeAttempt } from './schedule.ts';
 import { RESPONSE_BODY_BYTES, sendAttempt, type SentAttempt } from './send.ts';
 
@@ -41,17 +42,6 @@ export interface WebhookWorkerOptions {
   readonly stopGraceMs?: number;
 }
 
-export interface WebhookWorker {
-  /** Starts dispatching and delivering in the background. */
-  start(): void;
-  /** Stops claiming, lets attempts in flight finish (up to the grace time), releases the rest. */
-  stop(): Promise<void>;
-  /** Looks for work now. */
-  wake(): void;
-  /** Dispatches and delivers everything due now, and waits for it (the CLI, tests, benchmarks). */
-  drain(): Promise<void>;
-}
-
 /**
  * The webhook worker that runs in every instance: a dispatcher turning undispatched events into
  * deliveries, and a deliverer claiming due deliveries (FOR NO KEY UPDATE SKIP LOCKED, with a lease
@@ -59,7 +49,7 @@ export interface WebhookWorker {
  * is held in memory that the database does not also know: a kill -9 loses at most the leases,
  * which run out by themselves.
  */
-export function createWebhookWorker(deps: WebhookWorkerDeps, options: WebhookWorkerOptions = {}): WebhookWorker {
+export function createWebhookWorker(deps: WebhookWorkerDeps, options: WebhookWorkerOptions = {}): BackgroundWorker {
   const { db, clock, random, logger, nudge } = deps;
   const concurrency = options.concurrency ?? 32;
   const pollIntervalMs = options.pollIntervalMs ?? 1000;
@@ -77,9 +67,9 @@ export function createWebhookWorker(deps: WebhookWorkerDeps, options: WebhookWor
   const deliverNudge = createNudge();
   let abort = new AbortController();
   let running = false;
-  // Read through a call: start() and stop() change it while a loop awaits, which the compiler does not follow.
-  const isRunning = (): boolean => running;
   let loops: Promise<void>[] = [];
+  // Read through a call: start() and stop() change it while a loop awaits, which the compiler does not follow.
+  const loop = { pollIntervalMs, logger, running: (): boolean => running };
 
   /** One dispatch transaction; returns how many events it took. */
   async function dispatchOnce(): Promise<number> {
@@ -106,20 +96,6 @@ export function createWebhookWorker(deps: WebhookWorkerDeps, options: WebhookWor
       inFlight.set(delivery.id, work);
     }
     return claimed.length;
-  }
-
-  /** Runs `step` until stopped, waiting on `wake` (at most the poll interval) whenever it found nothing. */
-  async function repeat(name: string, step: () => Promise<number>, wake: Nudge, after?: () => void): Promise<void> {
-    while (isRunning()) {
-      let found = 0;
-      try {
-        found = await step();
-      } catch (error) {
-        logger.error({ err: error }, `webhook ${name} failed; retrying`);
-      }
-      after?.();
-      if (isRunning() && found === 0) await wake.wait(pollIntervalMs);
-    }
   }
 
   async function deliver(delivery: store.ClaimedDelivery, endpoint: WebhookEndpointRow | undefined): Promise<void> {
@@ -219,8 +195,8 @@ export function createWebhookWorker(deps: WebhookWorkerDeps, options: WebhookWor
       abort = new AbortController();
       loops = [
         // Whatever woke the dispatcher (a request of this instance) may have made deliveries due: tell the deliverer.
-        repeat('dispatch', dispatchOnce, nudge, () => deliverNudge.notify()),
-        repeat('delivery', claimAndSend, deliverNudge),
+        repeatUntilStopped({ ...loop, name: 'webhook dispatch', step: dispatchOnce, wake: nudge, after: () => deliverNudge.notify() }),
+        repeatUntilStopped({ ...loop, name: 'webhook delivery', step: claimAndSend, wake: deliverNudge }),
       ];
     },
     async stop() {
