@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 
 /** A key that seals secrets at rest (AES-256-GCM); its id is stored beside each sealed value. */
 export interface SecretKey {
@@ -32,6 +33,8 @@ export interface Config {
   readonly shutdownTimeoutMs: number;
   /** DNS servers for domain-verification TXT lookups ('ip' or 'ip:port', '[v6]:port'); undefined: the system's. */
   readonly dnsServers: readonly string[] | undefined;
+  /** Server processes on this machine (LANYARD_WORKERS; `auto`: one per CPU). More than 1 needs PostgreSQL. */
+  readonly workers: number;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -91,6 +94,13 @@ export function loadConfig(env: Env): Config {
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError('LANYARD_LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
   }
+  const workers = parseWorkers(read('LANYARD_WORKERS'));
+  if (workers > 1 && databaseUrl === undefined) {
+    throw new ConfigError(
+      'LANYARD_WORKERS',
+      `is ${workers}, but the embedded database allows one process: set LANYARD_DATABASE_URL (PostgreSQL) or use 1`,
+    );
+  }
   // The general switch; the older, metadata-only name keeps working and means the same.
   const generalSwitch = boolean(read, 'LANYARD_ALLOW_PRIVATE_NETWORK', false);
   const allowPrivateNetwork = boolean(read, 'LANYARD_ALLOW_PRIVATE_METADATA_URLS', false) || generalSwitch;
@@ -113,6 +123,7 @@ export function loadConfig(env: Env): Config {
     allowPrivateNetwork,
     shutdownTimeoutMs: integer(read, 'LANYARD_SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     dnsServers: parseDnsServers(read('LANYARD_DNS_SERVERS')),
+    workers,
   });
 }
 
@@ -123,6 +134,13 @@ function integer(read: (name: string) => string | undefined, name: string, fallb
   if (!/^\d+$/.test(raw) || value < min || value > max)
     throw new ConfigError(name, `must be a whole number from ${min} to ${max} (got "${raw}")`);
   return value;
+}
+
+/** LANYARD_WORKERS: a count from 1 to 64, or `auto` for one process per CPU the machine gives this one. */
+function parseWorkers(raw: string | undefined): number {
+  if (raw === undefined) return 1;
+  if (raw.toLowerCase() === 'auto') return availableParallelism();
+  return integer(() => raw, 'LANYARD_WORKERS', 1, 1, 64);
 }
 
 function boolean(read: (name: string) => string | undefined, name: string, fallback: boolean): boolean {

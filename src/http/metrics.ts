@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { metricsRenderer } from '../cluster.ts';
 
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -75,7 +76,7 @@ export function createMetrics() {
     },
     /** The `Content-Type` of render()'s text (Prometheus text format 0.0.4). */
     contentType: registry.contentType,
-    render: (): Promise<string> => registry.metrics(),
+    render: metricsRenderer(registry),
   };
 }
 

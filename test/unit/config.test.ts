@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { test } from 'node:test';
 import { ConfigError, loadConfig, redactConfig } from '../../src/config.ts';
 
@@ -68,4 +69,13 @@ test('LANYARD_DNS_SERVERS: the system resolver by default, else addresses with o
   const config = loadConfig({ LANYARD_DNS_SERVERS: '10.0.0.2, 127.0.0.1:5353,2001:db8::1,[2001:db8::2]:53,[::1]' });
   assert.deepEqual(config.dnsServers, ['10.0.0.2', '127.0.0.1:5353', '2001:db8::1', '[2001:db8::2]:53', '[::1]']);
   assert.ok(Object.isFrozen(config.dnsServers));
+});
+
+test('LANYARD_WORKERS: one process by default, a count or one per CPU, more than one only on PostgreSQL', () => {
+  const postgres = { LANYARD_DATABASE_URL: 'postgres://db/x', LANYARD_SECRET_KEY: randomBytes(32).toString('base64') };
+  assert.equal(loadConfig({}).workers, 1);
+  assert.equal(loadConfig({ ...postgres, LANYARD_WORKERS: '3' }).workers, 3);
+  assert.equal(loadConfig({ ...postgres, LANYARD_WORKERS: 'auto' }).workers, availableParallelism());
+  assert.throws(() => loadConfig({ ...postgres, LANYARD_WORKERS: '0' }), /LANYARD_WORKERS must be a whole number from 1 to 64/);
+  assert.throws(() => loadConfig({ LANYARD_WORKERS: '2' }), /LANYARD_WORKERS is 2, but the embedded database allows one process/);
 });
