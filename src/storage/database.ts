@@ -6,6 +6,7 @@ import pg from 'pg';
 import { migrations } from './migrations/index.ts';
 import { lockDataDirectory } from './data-dir-lock.ts';
 import { pglitePool } from './pglite-pool.ts';
+import { attachReadCache, CHANGES_CHANNEL, createReadCache, type ReadCache } from './read-cache.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
@@ -31,6 +32,52 @@ export interface DatabaseHandle {
 // pg returns int8 (bigint, count(*)) as strings by default; every bigint we store fits a double.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
+/**
+ * Keeps a connection of its own listening on the changes channel; caching is on only while it
+ * listens. Reconnects with backoff (1 s doubling to 30 s) after it is lost.
+ */
+async function followChanges(connect: () => pg.Client, cache: ReadCache): Promise<{ stop(): Promise<void> }> {
+  let stopped = false;
+  let current: pg.Client | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let delayMs = 1_000;
+  const attempt = async (): Promise<void> => {
+    const client = connect();
+    current = client;
+    let lost = false;
+    const onLost = (): void => {
+      if (lost) return;
+      lost = true;
+      cache.setLive(false);
+      client.end().catch(() => {});
+      if (stopped) return;
+      timer = setTimeout(() => void attempt(), delayMs);
+      timer.unref();
+      delayMs = Math.min(delayMs * 2, 30_000);
+    };
+    client.on('notification', () => cache.invalidate());
+    client.on('error', onLost);
+    client.on('end', onLost);
+    try {
+      await client.connect();
+      await client.query(`listen ${CHANGES_CHANNEL}`);
+      delayMs = 1_000;
+      cache.setLive(true);
+    } catch {
+      onLost();
+    }
+  };
+  await attempt();
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      cache.setLive(false);
+      await current?.end().catch(() => {});
+    },
+  };
+}
+
 /** Opens PostgreSQL through a `pg` pool, or the embedded PGlite database. Does not migrate. */
 export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
   if (options.url !== undefined) {
@@ -41,8 +88,19 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       ...(schema ? { options: `-c search_path=${schema}` } : {}),
     });
     if (schema) await pool.query(`create schema if not exists "${schema.replace(/"/g, '')}"`);
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { db, kind: 'postgres', close: () => db.destroy() };
+    const cache = createReadCache();
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [cache.plugin] });
+    attachReadCache(db, cache);
+    // Named, so an operator can tell it in pg_stat_activity: it sits idle on purpose.
+    const changes = await followChanges(() => new pg.Client({ connectionString: options.url, application_name: 'lanyard changes' }), cache);
+    return {
+      db,
+      kind: 'postgres',
+      close: async () => {
+        await changes.stop();
+        await db.destroy();
+      },
+    };
   }
   if (options.dataDir === undefined) return openPglite(undefined);
   await mkdir(options.dataDir, { recursive: true });
@@ -59,7 +117,14 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
 
 async function openPglite(dir: string | undefined): Promise<DatabaseHandle> {
   const pglite = await PGlite.create(dir);
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: pglitePool(pglite) as unknown as PostgresPool }) });
+  // One process holds the embedded database: the plugin sees every write, the cache can be on from the start.
+  const cache = createReadCache();
+  cache.setLive(true);
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool: pglitePool(pglite) as unknown as PostgresPool }),
+    plugins: [cache.plugin],
+  });
+  attachReadCache(db, cache);
   return { db, kind: 'pglite', close: () => db.destroy() };
 }
 

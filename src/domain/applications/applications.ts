@@ -9,6 +9,7 @@ import {
   updateApplication,
 } from '../../storage/applications.ts';
 import { decodeCursor, toPage, type Page } from '../../storage/pagination.ts';
+import { readCacheOf } from '../../storage/read-cache.ts';
 import type { ApplicationRow, Database } from '../../storage/schema.ts';
 import type { Application, CreateApplicationBody, UpdateApplicationBody } from '../../http/schemas/applications.ts';
 import { requireAdmin, type Actor } from '../actor.ts';
@@ -19,6 +20,9 @@ import { validateRedirectUris } from './redirect-uris.ts';
 /** Applications: the SaaS company's apps that send users to Lanyard to sign in. Admin keys only. */
 export function createApplicationService(deps: { db: Kysely<Database>; clock: Clock; random: RandomBytes }) {
   const { db, clock, random } = deps;
+  const cache = readCacheOf(db);
+  // The login's lookup, on every authorize and token request: from memory (storage/read-cache.ts).
+  const byClientId = (clientId: string) => cache.get(`application:${clientId}`, () => findApplicationByClientId(db, clientId));
 
   async function load(id: string): Promise<ApplicationRow> {
     const row = await findApplication(db, id);
@@ -126,13 +130,13 @@ export function createApplicationService(deps: { db: Kysely<Database>; clock: Cl
 
     /** The application with this client id, for the OAuth endpoints. */
     async findByClientId(clientId: string): Promise<Application | undefined> {
-      const row = await findApplicationByClientId(db, clientId);
+      const row = await byClientId(clientId);
       return row === undefined ? undefined : toApplication(row);
     },
 
     /** The application when `clientId` and `clientSecret` match, compared in constant time. */
     async authenticateClient(clientId: string, clientSecret: string): Promise<Application | undefined> {
-      const row = await findApplicationByClientId(db, clientId);
+      const row = await byClientId(clientId);
       if (row === undefined || !constantTimeEqual(row.client_secret_hash, hashToken(clientSecret))) return undefined;
       return toApplication(row);
     },

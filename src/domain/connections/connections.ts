@@ -15,6 +15,7 @@ import {
 import { findApplication } from '../../storage/applications.ts';
 import { organizationExists } from '../../storage/organizations.ts';
 import { decodeCursor, toPage, type Page } from '../../storage/pagination.ts';
+import { readCacheOf } from '../../storage/read-cache.ts';
 import type { ConnectionRow, Database } from '../../storage/schema.ts';
 import type { CreateConnectionBody, ListConnectionsQuery, UpdateConnectionBody } from '../../http/schemas/connections.ts';
 import { canSee, type Actor } from '../actor.ts';
@@ -49,6 +50,7 @@ export interface ConnectionServiceDeps {
  */
 export function createConnectionService(deps: ConnectionServiceDeps) {
   const { db, clock, random, sealer, config } = deps;
+  const readCache = readCacheOf(db);
   const guard = { allowPrivateAddresses: config.allowPrivateMetadataUrls };
   const remote = {
     fetchMetadata: (url: string) => fetchMetadataUrl({ url, ...guard }, deps),
@@ -228,8 +230,11 @@ export function createConnectionService(deps: ConnectionServiceDeps) {
 
     /** For the login code: one connection, enabled or not, with its secret opened; undefined when unknown. */
     async getForLogin(connectionId: string): Promise<ConnectionForLogin | undefined> {
-      const row = await findConnection(db, connectionId);
-      return row === undefined ? undefined : toConnectionForLogin(row, { publicUrl: config.publicUrl, sealer });
+      // On every authorize and ACS: from memory, secret opened and certificates parsed once (storage/read-cache.ts).
+      return readCache.get(`connection:${connectionId}`, async () => {
+        const row = await findConnection(db, connectionId);
+        return row === undefined ? undefined : toConnectionForLogin(row, { publicUrl: config.publicUrl, sealer });
+      });
     },
 
     /**
