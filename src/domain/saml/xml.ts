@@ -77,21 +77,21 @@ export function parseXml(xml: string, maxBytes = 1024 * 1024): XmlParseResult {
   return ok({ document, root: root as Element });
 }
 
-const LT = 0x3c;
 const GT = 0x3e;
 const SLASH = 0x2f;
 const BANG = 0x21;
 const QUESTION = 0x3f;
-const EQUALS = 0x3d;
 const QUOT = 0x22;
-const APOS = 0x27;
+/** From inside a start tag to its next quote or its end (native regex search: most of a SAML message is tags). */
+const TAG_PART = /[^"'>]*["'>]/y;
 
 /**
  * Walks the markup the way the parser will (comments, CDATA sections and processing instructions
  * skipped, attribute values skipped by their quotes) and says which of {@link XML_LIMITS} the
- * document exceeds, if any. On text that is not well-formed the count may be off, which is harmless:
- * the parser refuses that text anyway. DOCTYPE is refused before this runs, so `<!` starts a comment
- * or CDATA section here, or is malformed.
+ * document exceeds, if any. Each attribute has exactly one quoted value, so quoted values are counted.
+ * On text that is not well-formed the counts may be off, which is harmless: the parser refuses that
+ * text anyway. DOCTYPE is refused before this runs, so `<!` starts a comment or CDATA section here,
+ * or is malformed.
  */
 function exceededLimit(text: string): string | undefined {
   const { maxDepth, maxElements, maxAttributesPerElement, maxAttributes } = XML_LIMITS;
@@ -115,13 +115,16 @@ function exceededLimit(text: string): string | undefined {
     if (++elements > maxElements) return `has more than ${maxElements} elements`;
     let own = 0;
     let end = at + 1;
-    for (let c = text.charCodeAt(end); c !== GT; c = text.charCodeAt(++end)) {
-      if (c === QUOT || c === APOS) {
-        end = text.indexOf(c === QUOT ? '"' : "'", end + 1);
-        if (end === -1) return undefined;
-      } else if (c === EQUALS && ++own > maxAttributesPerElement) {
-        return `has an element with more than ${maxAttributesPerElement} attributes`;
-      } else if (Number.isNaN(c) || c === LT) return undefined;
+    for (;;) {
+      TAG_PART.lastIndex = end;
+      if (!TAG_PART.test(text)) return undefined;
+      end = TAG_PART.lastIndex - 1;
+      const c = text.charCodeAt(end);
+      if (c === GT) break;
+      if (++own > maxAttributesPerElement) return `has an element with more than ${maxAttributesPerElement} attributes`;
+      end = text.indexOf(c === QUOT ? '"' : "'", end + 1);
+      if (end === -1) return undefined;
+      end++;
     }
     attributes += own;
     if (attributes > maxAttributes) return `has more than ${maxAttributes} attributes`;
