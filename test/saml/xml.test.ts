@@ -95,6 +95,10 @@ describe('parseXml', () => {
       assert.equal(code(`<r><!-- -> ${deep} ]]> ?> --><![CDATA[ --> ${deep} ]]></r>`), 'ok');
     });
 
+    test('an unknown "<!" hides nothing that follows it', () => {
+      assert.match(code(`<r><!x>${nested(maxDepth + 1)}</r>`), /^xml_too_complex: /);
+    });
+
     test('truncated markup is left to the parser, which refuses it', () => {
       for (const xml of ['<r><!-- ', '<r><![CDATA[', '<r a="', '<r', '<r><?pi', `${nested(3)}<b a="x" <c/>`]) {
         assert.match(code(xml), /^xml_malformed: /, xml);

@@ -81,6 +81,12 @@ const GT = 0x3e;
 const SLASH = 0x2f;
 const BANG = 0x21;
 const QUESTION = 0x3f;
+/** What the parser reads as text, never as elements: comments, CDATA sections, processing instructions. */
+const SKIPPED = [
+  ['<!--', '-->'],
+  ['<![CDATA[', ']]>'],
+  ['<?', '?>'],
+] as const;
 const QUOT = 0x22;
 /** From inside a start tag to its next quote or its end (native regex search: most of a SAML message is tags). */
 const TAG_PART = /[^"'>]*["'>]/y;
@@ -89,9 +95,8 @@ const TAG_PART = /[^"'>]*["'>]/y;
  * Walks the markup the way the parser will (comments, CDATA sections and processing instructions
  * skipped, attribute values skipped by their quotes) and says which of {@link XML_LIMITS} the
  * document exceeds, if any. Each attribute has exactly one quoted value, so quoted values are counted.
- * On text that is not well-formed the counts may be off, which is harmless: the parser refuses that
- * text anyway. DOCTYPE is refused before this runs, so `<!` starts a comment or CDATA section here,
- * or is malformed.
+ * On text that is not well-formed the counts may be off, which is harmless as long as they are never
+ * low (the parser refuses that text anyway): so a skipped section ends no earlier than the parser's.
  */
 function exceededLimit(text: string): string | undefined {
   const { maxDepth, maxElements, maxAttributesPerElement, maxAttributes } = XML_LIMITS;
@@ -106,10 +111,11 @@ function exceededLimit(text: string): string | undefined {
       continue;
     }
     if (next === BANG || next === QUESTION) {
-      const close = text.startsWith('<!--', at) ? '-->' : text.startsWith('<![CDATA[', at) ? ']]>' : next === QUESTION ? '?>' : '>';
-      const end = text.indexOf(close, at + 2);
+      const skipped = SKIPPED.find(([open]) => text.startsWith(open, at));
+      // Any other `<!` is malformed: step over the two characters only, so nothing after it goes uncounted.
+      const end = skipped === undefined ? at : text.indexOf(skipped[1], at + skipped[0].length);
       if (end === -1) return undefined;
-      at = end + close.length;
+      at = skipped === undefined ? at + 2 : end + skipped[1].length;
       continue;
     }
     if (++elements > maxElements) return `has more than ${maxElements} elements`;
