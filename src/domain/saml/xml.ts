@@ -81,13 +81,13 @@ const GT = 0x3e;
 const SLASH = 0x2f;
 const BANG = 0x21;
 const QUESTION = 0x3f;
+const QUOT = 0x22;
 /** What the parser reads as text, never as elements: comments, CDATA sections, processing instructions. */
 const SKIPPED = [
   ['<!--', '-->'],
   ['<![CDATA[', ']]>'],
   ['<?', '?>'],
 ] as const;
-const QUOT = 0x22;
 /** From inside a start tag to its next quote or its end (native regex search: most of a SAML message is tags). */
 const TAG_PART = /[^"'>]*["'>]/y;
 
