@@ -277,6 +277,7 @@ for (const backend of testBackends()) {
         [saml({ metadataXml: fixture('not-metadata.xml') }), 'saml.metadataXml', /not SAML 2\.0 metadata/],
         [saml({ metadataXml: fixture('not-xml.txt') }), 'saml.metadataXml', /not well-formed|XML/],
         [saml({ metadataXml: fixture('doctype.xml') }), 'saml.metadataXml', /DOCTYPE/],
+        [saml({ metadataXml: `${'<a>'.repeat(100_000)}${'</a>'.repeat(100_000)}` }), 'saml.metadataXml', /more than 64 deep/],
         [saml({ metadataXml: fixture('sp-only.xml') }), 'saml.metadataXml', /service provider's metadata/],
         [saml({ metadataXml: fixture('no-sso.xml') }), 'saml.metadataXml', /SingleSignOnService/],
         [saml({ metadataXml: fixture('no-certificate.xml') }), 'saml.metadataXml', /signing certificate/],

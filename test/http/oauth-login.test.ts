@@ -345,6 +345,11 @@ for (const backend of testBackends()) {
       const events = (await t.request({ method: 'GET', url: `/v1/events?organizationId=${org.id}&type=login.failed` })).json();
       assert.equal(events.data.at(-1).summary.code, 'saml_digest_mismatch');
 
+      const deep = await login({}, (xml) => xml.replace('</saml:Assertion>', `${'<a>'.repeat(65)}${'</a>'.repeat(65)}</saml:Assertion>`));
+      assert.equal(deep.statusCode, 403);
+      assert.match(deep.body, /saml_malformed_xml/);
+      assert.match(deep.body, /nests elements more than 64 deep/);
+
       const started = await authorize({ organization: org.id });
       const relayState = new URL(started.headers.location as string).searchParams.get('RelayState')!;
       now += 11 * 60_000;

@@ -81,6 +81,13 @@ for (const backend of testBackends()) {
       );
       assert.ok(badXml.body.includes('&lt;EntityDescriptor&gt;not metadata</textarea>'), 'what was typed is kept, escaped');
       assert.match(textOf(badXml.body), /Not saved\. Correct the field marked below\./);
+      // Anyone holding the ticket link can post this: refused on the shape alone (issue 12: ~135 MB a parse before).
+      const deep = await postSetup(t, session, 'idp', {
+        source: 'xml',
+        'saml.metadataXml': `${'<a>'.repeat(100_000)}${'</a>'.repeat(100_000)}`,
+      });
+      assert.equal(deep.statusCode, 400);
+      assert.match(deep.body, /id="f-saml-metadataXml-error">is not usable: The XML document nests elements more than 64 deep\.</);
 
       const badUrl = await postSetup(t, session, 'idp', { source: 'url', 'saml.metadataUrl': 'ftp://idp.example.test/metadata' });
       assert.equal(badUrl.statusCode, 400);

@@ -228,6 +228,16 @@ describe('parseIdpMetadata: refusals', () => {
       'metadata_too_large',
     );
   });
+
+  it('refuses metadata nested too deep or with too many elements, before building a tree', () => {
+    // Issue 12's document: 700 KB of 100,000 nested elements cost ~135 MB of heap to parse.
+    const nested = (depth: number) => '<a>'.repeat(depth) + '</a>'.repeat(depth);
+    refused(fixture('okta.xml').replace('</md:EntityDescriptor>', `${nested(100_000)}</md:EntityDescriptor>`), 'metadata_too_complex');
+    refused(
+      fixture('okta.xml').replace('</md:EntityDescriptor>', `${'<x/>'.repeat(10_000)}</md:EntityDescriptor>`),
+      'metadata_too_complex',
+    );
+  });
 });
 
 describe('IdP metadata error catalogue', () => {

@@ -12,7 +12,9 @@ export const SAML_ERROR_CATALOGUE = {
     description: 'The XML carries a DOCTYPE or entity declaration, which SAML never needs (XXE, entity expansion).',
   },
   saml_malformed_xml: {
-    description: 'The XML is not well-formed, or uses constructs a SAML message never needs (processing instructions, absurd nesting).',
+    description:
+      'The XML is not well-formed, or uses constructs a SAML message never needs (processing instructions, more than 64 levels, ' +
+      '10,000 elements, 256 attributes on one element or 20,000 in all).',
   },
   saml_not_a_response: { description: 'The document root is not a SAML 2.0 protocol <Response>.' },
   saml_malformed_response: {

@@ -27,6 +27,10 @@ export const IDP_METADATA_ERROR_CATALOGUE = {
   metadata_not_xml: { description: 'The metadata is not well-formed XML.' },
   metadata_too_large: { description: 'The metadata is larger than 1 MiB.' },
   metadata_doctype_forbidden: { description: 'The metadata carries a DOCTYPE or entity declaration, which SAML metadata never needs.' },
+  metadata_too_complex: {
+    description:
+      'The metadata nests elements more than 64 deep, or has more than 10,000 elements, 256 attributes on one element or 20,000 in all.',
+  },
   metadata_not_saml: { description: 'The XML is not SAML 2.0 metadata (its root is not md:EntityDescriptor or md:EntitiesDescriptor).' },
   metadata_multiple_entities: { description: 'The metadata describes several identity providers and none was chosen by entity ID.' },
   metadata_entity_not_found: { description: 'The entity ID asked for is not an identity provider in the metadata.' },
@@ -62,6 +66,7 @@ export type IdpMetadataResult = Result<IdpMetadata, IdpMetadataError>;
 const FROM_XML_FAILURE = {
   xml_too_large: 'metadata_too_large',
   xml_doctype_forbidden: 'metadata_doctype_forbidden',
+  xml_too_complex: 'metadata_too_complex',
   xml_malformed: 'metadata_not_xml',
 } as const satisfies Record<XmlParseFailure['code'], IdpMetadataErrorCode>;
 const SAML2_PROTOCOL = 'urn:oasis:names:tc:SAML:2.0:protocol';

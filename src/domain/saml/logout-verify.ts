@@ -228,7 +228,7 @@ function decodePostMessage(message: string, maxBytes: number): Result<string, Sa
   }
 }
 
-/** Parses with the safe entry point, then the whole-document pass (IDs unique, no PIs, NULs or absurd depth). */
+/** Parses with the safe entry point, then the whole-document pass (IDs unique, no PIs or NULs). */
 function parseLogoutXml(xml: string, maxBytes: number, kind: LogoutKind): Result<Element, SamlError> {
   const parsed = parseXml(xml, maxBytes);
   if (!parsed.ok) {

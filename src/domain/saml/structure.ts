@@ -3,9 +3,6 @@ import { ok } from '../result.ts';
 import { fail, type SamlResult } from './errors.ts';
 import { attr, isElement, NS } from './xml.ts';
 
-/** Deeper than any SAML message an IdP writes; keeps the recursive canonicalizer and textOf off the stack limit. */
-const MAX_ELEMENT_DEPTH = 64;
-
 const ELEMENT_NODE = 1;
 const TEXT_NODE = 3;
 const CDATA_SECTION_NODE = 4;
@@ -24,13 +21,14 @@ const ID_ATTRIBUTES = ['ID', 'Id', 'id'] as const;
  * - a samlp:Response below the root, or a saml:Assertion / EncryptedAssertion anywhere but directly
  *   under the root Response or inside saml:Advice (SAML core §2.6.1): hiding a signed copy in
  *   Extensions, StatusDetail, ds:Object or an unknown wrapper is the signature wrapping pattern;
- * - a NUL character written as `&#0;` (not an XML Char, XML 1.0 §2.2; it truncates identities downstream);
- * - nesting deeper than {@link MAX_ELEMENT_DEPTH}.
+ * - a NUL character written as `&#0;` (not an XML Char, XML 1.0 §2.2; it truncates identities downstream).
+ *
+ * Depth and size are bounded before this, by parseXml (XML_LIMITS), for every document it sees.
  *
  * `root` is the document's Response, or a decrypted Assertion (then `ids` already holds the outer IDs).
  */
 export function indexDocument(root: Element, ids: Set<string>): SamlResult<Set<string>> {
-  const stack: { node: Node; depth: number }[] = [{ node: root, depth: 1 }];
+  const stack: Node[] = [root];
   const document = root.parentNode;
   if (document !== null && document.nodeType === DOCUMENT_NODE) {
     for (let node = document.firstChild; node !== null; node = node.nextSibling) {
@@ -39,8 +37,7 @@ export function indexDocument(root: Element, ids: Set<string>): SamlResult<Set<s
       if (node.nodeType === PROCESSING_INSTRUCTION_NODE && !isDeclaration) return processingInstruction();
     }
   }
-  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
-    const { node, depth } = next;
+  for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
     if (node.nodeType === PROCESSING_INSTRUCTION_NODE) return processingInstruction();
     if (node.nodeType === TEXT_NODE || node.nodeType === CDATA_SECTION_NODE) {
       if ((node.nodeValue ?? '').includes('\u0000')) return nulCharacter();
@@ -48,7 +45,6 @@ export function indexDocument(root: Element, ids: Set<string>): SamlResult<Set<s
     }
     if (node.nodeType !== ELEMENT_NODE) continue;
     const element = node as Element;
-    if (depth > MAX_ELEMENT_DEPTH) return fail('saml_malformed_xml', `The XML is nested more than ${MAX_ELEMENT_DEPTH} elements deep.`);
     if (hasNulAttribute(element)) return nulCharacter();
     const duplicate = recordIds(element, ids);
     if (duplicate !== undefined) {
@@ -63,7 +59,7 @@ export function indexDocument(root: Element, ids: Set<string>): SamlResult<Set<s
       const misplaced = misplacement(element, root);
       if (misplaced !== undefined) return misplaced;
     }
-    for (let child = element.lastChild; child !== null; child = child.previousSibling) stack.push({ node: child, depth: depth + 1 });
+    for (let child = element.lastChild; child !== null; child = child.previousSibling) stack.push(child);
   }
   return ok(ids);
 }

@@ -18,7 +18,17 @@ export const NS = {
 export type XmlParseFailure =
   | { code: 'xml_too_large'; message: string }
   | { code: 'xml_doctype_forbidden'; message: string }
+  | { code: 'xml_too_complex'; message: string }
   | { code: 'xml_malformed'; message: string };
+
+/**
+ * The shape an accepted document may have, far beyond any SAML message or IdP metadata (a 1 MiB
+ * metadata aggregate holds about 5 elements per KB, a response with hundreds of groups a few
+ * thousand). A tree costs the parser about 1 KB per element, so without these bounds a 700 KB
+ * document of 100,000 nested or 170,000 empty elements cost 135–160 MB and 1.5–2 s per request. The
+ * depth bound also keeps the recursive canonicalizer and `textOf` far from the stack limit.
+ */
+export const XML_LIMITS = { maxDepth: 64, maxElements: 10_000, maxAttributesPerElement: 256, maxAttributes: 20_000 } as const;
 
 export type XmlParseResult = Result<{ document: Document; root: Element }, XmlParseFailure>;
 
@@ -27,7 +37,8 @@ const DOCUMENT_TYPE_NODE = 10;
 
 /**
  * Parses untrusted XML once, refusing what an identity provider never needs to send: a DOCTYPE
- * (entity expansion, external entities), more than one root, NUL bytes, or more than `maxBytes`.
+ * (entity expansion, external entities), more than one root, NUL bytes, more than `maxBytes`, or
+ * a shape beyond {@link XML_LIMITS} (measured on the text, before any tree is built).
  * Any parser warning or error refuses the document: a SAML message is machine-written, so an
  * "almost well-formed" one is an attack or a bug, never something to repair.
  */
@@ -41,6 +52,8 @@ export function parseXml(xml: string, maxBytes = 1024 * 1024): XmlParseResult {
   if (/<!DOCTYPE|<!ENTITY/i.test(text)) {
     return err({ code: 'xml_doctype_forbidden', message: 'XML with a DOCTYPE or entity declaration is not accepted.' });
   }
+  const excess = exceededLimit(text);
+  if (excess !== undefined) return err({ code: 'xml_too_complex', message: `The XML document ${excess}.` });
   let problem: string | undefined;
   let document: Document;
   try {
@@ -62,6 +75,71 @@ export function parseXml(xml: string, maxBytes = 1024 * 1024): XmlParseResult {
   const [root, ...others] = roots;
   if (root === undefined || others.length > 0) return malformed('The XML document must have exactly one root element.');
   return ok({ document, root: root as Element });
+}
+
+const GT = 0x3e;
+const SLASH = 0x2f;
+const BANG = 0x21;
+const QUESTION = 0x3f;
+const QUOT = 0x22;
+/** What the parser reads as text, never as elements: comments, CDATA sections, processing instructions. */
+const SKIPPED = [
+  ['<!--', '-->'],
+  ['<![CDATA[', ']]>'],
+  ['<?', '?>'],
+] as const;
+/** From inside a start tag to its next quote or its end (native regex search: most of a SAML message is tags). */
+const TAG_PART = /[^"'>]*["'>]/y;
+
+/**
+ * Walks the markup the way the parser will (comments, CDATA sections and processing instructions
+ * skipped, attribute values skipped by their quotes) and says which of {@link XML_LIMITS} the
+ * document exceeds, if any. Each attribute has exactly one quoted value, so quoted values are counted.
+ * On text that is not well-formed the counts may be off, which is harmless as long as they are never
+ * low (the parser refuses that text anyway): so a skipped section ends no earlier than the parser's.
+ */
+function exceededLimit(text: string): string | undefined {
+  const { maxDepth, maxElements, maxAttributesPerElement, maxAttributes } = XML_LIMITS;
+  let depth = 0;
+  let elements = 0;
+  let attributes = 0;
+  for (let at = text.indexOf('<'); at !== -1; at = text.indexOf('<', at)) {
+    const next = text.charCodeAt(at + 1);
+    if (next === SLASH) {
+      depth--;
+      at += 2;
+      continue;
+    }
+    if (next === BANG || next === QUESTION) {
+      const skipped = SKIPPED.find(([open]) => text.startsWith(open, at));
+      // Any other `<!` is malformed: step over the two characters only, so nothing after it goes uncounted.
+      const end = skipped === undefined ? at : text.indexOf(skipped[1], at + skipped[0].length);
+      if (end === -1) return undefined;
+      at = skipped === undefined ? at + 2 : end + skipped[1].length;
+      continue;
+    }
+    if (++elements > maxElements) return `has more than ${maxElements} elements`;
+    let own = 0;
+    let end = at + 1;
+    for (;;) {
+      TAG_PART.lastIndex = end;
+      if (!TAG_PART.test(text)) return undefined;
+      end = TAG_PART.lastIndex - 1;
+      const c = text.charCodeAt(end);
+      if (c === GT) break;
+      if (++own > maxAttributesPerElement) return `has an element with more than ${maxAttributesPerElement} attributes`;
+      end = text.indexOf(c === QUOT ? '"' : "'", end + 1);
+      if (end === -1) return undefined;
+      end++;
+    }
+    attributes += own;
+    if (attributes > maxAttributes) return `has more than ${maxAttributes} attributes`;
+    if (depth + 1 > maxDepth) return `nests elements more than ${maxDepth} deep`;
+    // An empty-element tag opens no level for what follows.
+    if (text.charCodeAt(end - 1) !== SLASH) depth++;
+    at = end + 1;
+  }
+  return undefined;
 }
 
 function malformed(message: string): XmlParseResult {
