@@ -127,6 +127,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(
     async (v1) => {
       v1.addHook('onRequest', async (request, reply) => authenticate(deps, request, reply));
+      // The management API reads JSON only: a text/plain body is a 415, not a string that fails the schema.
+      v1.removeContentTypeParser('text/plain');
       await v1.register(organizationRoutes(deps.services.organizations));
       await v1.register(apiKeyRoutes(deps.services.apiKeys));
       await v1.register(connectionRoutes(deps.services.connections));

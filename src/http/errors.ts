@@ -165,6 +165,8 @@ export function frameworkErrorHandler(error: FastifyError, request: FastifyReque
         ? { code: 'uri_too_long', message: 'a path segment is longer than 100 characters' }
         : { code: 'internal_error', message: 'an unexpected error occurred; quote the request id when reporting it' };
   const status = ERROR_CATALOGUE[code].status;
+  // No onRequest hook ran for a URL the router refused: the request id header is set here.
+  reply.header('x-request-id', request.id);
   switch (surfaceOf(request.url)) {
     case 'scim':
       void sendScimError(request, reply, { code: status < 500 ? 'scim_invalid_value' : 'scim_internal_error', detail: message });
