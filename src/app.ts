@@ -9,7 +9,8 @@ import type { Actor } from './domain/actor.ts';
 import type { BackgroundWorker } from './domain/jobs/loop.ts';
 import type { Services } from './deps.ts';
 import { rateLimitSubject, tokenFromAuthorization } from './http/auth.ts';
-import { registerApiErrorHandling, sendError } from './http/errors.ts';
+import { clientErrorHandler, frameworkErrorHandler, registerApiErrorHandling, sendError } from './http/errors.ts';
+import { registerInputGuard } from './http/input-guard.ts';
 import { schemaController } from './http/validation.ts';
 import type { Metrics } from './http/metrics.ts';
 import type { RateLimitStore } from './http/rate-limit.ts';
@@ -66,6 +67,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requestIdHeader: false,
     trustProxy: false,
     schemaController,
+    // Refusals that come before any route (the router's, node's HTTP parser's) in the contract's shape too.
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler: clientErrorHandler({ random: deps.random, logger: deps.logger }),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorateRequest('actor', null);
@@ -76,6 +80,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     deps.metrics.observe(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode, reply.elapsedTime / 1000);
   });
   registerApiErrorHandling(app);
+  registerInputGuard(app);
   registerSecurityHeaders(app, { publicUrl: deps.config.publicUrl });
   app.addSchema(ErrorResponse);
   // Every listening instance runs the background workers; close() stops claiming and finishes or releases what they hold.
@@ -122,6 +127,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(
     async (v1) => {
       v1.addHook('onRequest', async (request, reply) => authenticate(deps, request, reply));
+      // The management API reads JSON only: a text/plain body is a 415, not a string that fails the schema.
+      v1.removeContentTypeParser('text/plain');
       await v1.register(organizationRoutes(deps.services.organizations));
       await v1.register(apiKeyRoutes(deps.services.apiKeys));
       await v1.register(connectionRoutes(deps.services.connections));

@@ -1,10 +1,15 @@
 import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { randomToken, type RandomBytes } from '../crypto/tokens.ts';
 import { AppError, ERROR_CATALOGUE, type ErrorCode, type FieldProblem } from '../domain/errors.ts';
 import type { LoginOutcome } from '../domain/login/outcome.ts';
 import { OAuthError } from '../domain/oauth/errors.ts';
 import { PAGE_HEADERS } from '../web/html.ts';
 import { errorPage } from '../web/pages.ts';
+import { UnstorableInputError } from './input-guard.ts';
+import { sendScimError } from './scim-pipeline.ts';
 
 // The one place errors meet the wire (ARCHITECTURE.md habit 5): the management API's JSON, the
 // OAuth endpoints' JSON (RFC 6749 §5.2), and the HTML failure page for a person at the browser.
@@ -32,14 +37,14 @@ function logAnswer(request: FastifyRequest, answer: { status: number; code: stri
 }
 
 /** Builds the contract's error body for a catalogued code. */
-function errorBody(request: FastifyRequest, code: ErrorCode, message: string, details?: readonly FieldProblem[]): ApiErrorBody {
+function errorBody(requestId: string, code: ErrorCode, message: string, details?: readonly FieldProblem[]): ApiErrorBody {
   const statusCode = ERROR_CATALOGUE[code].status;
   return {
     statusCode,
     error: STATUS_CODES[statusCode] ?? 'Error',
     code,
     message,
-    requestId: request.id,
+    requestId,
     ...(details && details.length > 0 ? { details } : {}),
   };
 }
@@ -53,7 +58,7 @@ export function sendError(
   details?: readonly FieldProblem[],
   cause?: unknown,
 ): FastifyReply {
-  const body = errorBody(request, code, message, details);
+  const body = errorBody(request.id, code, message, details);
   logAnswer(request, { status: body.statusCode, code, message, cause });
   return reply.code(body.statusCode).type('application/json; charset=utf-8').send(body);
 }
@@ -78,6 +83,10 @@ function validationDetails(entries: readonly ValidationEntry[]): FieldProblem[] 
 function classifyError(error: FastifyError | AppError | Error): { code: ErrorCode; message: string; details?: FieldProblem[] } {
   if (error instanceof AppError)
     return { code: error.code, message: error.message, ...(error.details ? { details: [...error.details] } : {}) };
+  if (error instanceof UnstorableInputError) {
+    if (error.part === 'params') return { code: 'not_found', message: 'no such resource' };
+    return { code: 'validation_failed', message: error.message, details: [{ field: error.field, message: error.problem }] };
+  }
   const fastifyError = error as FastifyError;
   if (fastifyError.validation) {
     const details = validationDetails(fastifyError.validation);
@@ -102,17 +111,114 @@ function classifyError(error: FastifyError | AppError | Error): { code: ErrorCod
   return { code: 'internal_error', message: 'an unexpected error occurred; quote the request id when reporting it' };
 }
 
-/** Installs the contract's error shape for every error and unknown route of `app`'s scope. */
+/** A route's path as a pattern that matches the paths it serves (`:id` one segment, `*` the rest). */
+function routePattern(url: string): RegExp {
+  const parts = url
+    .split(/(:[^/]+|\*)/)
+    .map((part) => (part.startsWith(':') ? '[^/]+' : part === '*' ? '.*' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  return new RegExp(`^${parts.join('')}$`);
+}
+
+/**
+ * Installs the contract's error shape for every error and unknown route of `app`'s scope (register
+ * it before the routes: it learns their paths to answer a known path with the wrong method 405).
+ */
 export function registerApiErrorHandling(app: FastifyInstance): void {
+  const routes: { method: string; pattern: RegExp }[] = [];
+  app.addHook('onRoute', (route) => {
+    const pattern = routePattern(route.url);
+    for (const method of [route.method].flat()) routes.push({ method, pattern });
+  });
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const { code, message, details } = classifyError(error);
     // An unexpected error is logged with itself as the cause; an expected one with its own cause, if any.
     const cause = code === 'internal_error' ? error : error instanceof AppError ? error.cause : undefined;
     return sendError(request, reply, code, message, details, cause);
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendError(request, reply, 'route_not_found', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    const allowed = [...new Set(routes.filter((route) => route.pattern.test(path)).map((route) => route.method))].sort();
+    if (allowed.length === 0) return sendError(request, reply, 'route_not_found', `no route ${request.method} ${path}`);
+    reply.header('allow', allowed.join(', '));
+    return sendError(request, reply, 'method_not_allowed', `${path} answers ${allowed.join(', ')}, not ${request.method}`);
+  });
+}
+
+/** Which shape a path's errors take: the API's, OAuth's (RFC 6749 §5.2), SCIM's (RFC 7644 §3.12), or a page for a person. */
+function surfaceOf(url: string): 'api' | 'oauth' | 'scim' | 'page' {
+  if (url.startsWith('/scim/')) return 'scim';
+  if (url.startsWith('/sso/') || url.startsWith('/setup/')) return 'page';
+  if (url.startsWith('/oauth/') || url.startsWith('/.well-known/')) return 'oauth';
+  return 'api';
+}
+
+/**
+ * Fastify's `frameworkErrors`: a URL the router refuses before any route is known (a percent-encoding
+ * that is not UTF-8, a path segment over the router's 100 characters), answered in the shape of the
+ * surface the path belongs to.
+ */
+export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const { code, message }: { code: ErrorCode; message: string } =
+    error.code === 'FST_ERR_BAD_URL'
+      ? { code: 'invalid_url', message: 'the URL holds a percent-encoding that is not UTF-8' }
+      : error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? { code: 'uri_too_long', message: 'a path segment is longer than 100 characters' }
+        : { code: 'internal_error', message: 'an unexpected error occurred; quote the request id when reporting it' };
+  const status = ERROR_CATALOGUE[code].status;
+  // No onRequest hook ran for a URL the router refused: the request id header is set here.
+  reply.header('x-request-id', request.id);
+  switch (surfaceOf(request.url)) {
+    case 'scim':
+      void sendScimError(request, reply, { code: status < 500 ? 'scim_invalid_value' : 'scim_internal_error', detail: message });
+      break;
+    case 'oauth':
+      void sendOAuthError(
+        request,
+        reply,
+        new OAuthError(status < 500 ? 'invalid_request' : 'server_error', message),
+        status >= 500 ? error : undefined,
+      );
+      break;
+    case 'page':
+      void sendFailurePage(request, reply, {
+        status,
+        code,
+        title: 'This address is not valid',
+        message: `The link is damaged: ${message}.`,
+      });
+      break;
+    case 'api':
+      void sendError(request, reply, code, message, undefined, status >= 500 ? error : undefined);
+      break;
+  }
+}
+
+/**
+ * Fastify's `clientErrorHandler`: a request node's HTTP parser refused (headers over its 16 KiB,
+ * a malformed request line, a timeout) has no route yet, so it is answered on the socket in the
+ * API's shape, with a request id of its own that the log line carries too.
+ */
+export function clientErrorHandler(deps: { random: RandomBytes; logger: Logger }) {
+  return (error: Error & { code?: string }, socket: Socket): void => {
+    // A reset connection has nobody left to answer (node's own clientError handling does the same).
+    if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    const [code, message]: [ErrorCode, string] =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? ['request_header_fields_too_large', 'the request line and headers are larger than 16 KiB']
+        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? ['request_timeout', 'the request was not received in time']
+          : ['malformed_request', 'the HTTP request could not be parsed'];
+    const body = errorBody(`req_${randomToken(deps.random, 12)}`, code, message);
+    deps.logger.info({ reqId: body.requestId, code, status: body.statusCode, parserCode: error.code }, message);
+    if (socket.writable) {
+      const text = JSON.stringify(body);
+      socket.write(
+        `HTTP/1.1 ${body.statusCode} ${body.error}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+          `Content-Length: ${Buffer.byteLength(text)}\r\nx-request-id: ${body.requestId}\r\nConnection: close\r\n\r\n${text}`,
+      );
+    }
+    socket.destroy();
+  };
 }
 
 /** Answers an OAuth endpoint's error as RFC 6749 §5.2 (and RFC 6750 §3 for userinfo) wants it. */

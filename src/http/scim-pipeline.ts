@@ -4,6 +4,7 @@ import type { DirectoryAuth } from '../domain/scim/directory-auth.ts';
 import { SCIM_ERROR_CATALOGUE, scimErrorBody, type ScimError, type ScimErrorCode } from '../domain/scim/errors.ts';
 import { checkHostileInput } from '../domain/scim/hostile-input.ts';
 import type { DirectoryRow } from '../storage/schema.ts';
+import { UnstorableInputError } from './input-guard.ts';
 import type { RateLimitStore } from './rate-limit.ts';
 
 declare module 'fastify' {
@@ -34,6 +35,10 @@ const fail = (code: ScimErrorCode, detail: string): ScimError => ({ code, detail
 
 /** Maps any error reaching the SCIM scope to a SCIM error; unexpected ones are logged and become a bare 500. */
 function classify(error: FastifyError): ScimError {
+  if (error instanceof UnstorableInputError) {
+    if (error.part === 'params') return fail('scim_not_found', error.message);
+    return fail(error.part === 'querystring' && error.field === 'filter' ? 'scim_invalid_filter' : 'scim_invalid_value', error.message);
+  }
   if (error.validation) {
     const where = error.validationContext ?? 'request';
     const first = error.validation[0];

@@ -106,9 +106,14 @@ for (const backend of testBackends()) {
         headers: { 'content-type': 'application/json' },
         payload: `{"url":"${RECEIVER}","description":"\\ud800 lone"}`,
       });
-      assert.equal(lone.statusCode, 201, 'a lone surrogate is stored as U+FFFD, not a crash');
-      for (const url of ['/v1/webhook-endpoints/whk_%00', `/v1/webhook-endpoints/${lone.json().id}/deliveries?eventType=a%00b`]) {
-        assert.equal((await t.request({ method: 'GET', url })).statusCode, 400, url);
+      assert.equal(lone.statusCode, 400, 'a lone surrogate is refused before it reaches the database');
+      assert.equal(lone.json().details[0].field, 'description');
+      const valid = (await create({ url: RECEIVER })).json();
+      for (const [url, status] of [
+        ['/v1/webhook-endpoints/whk_%00', 404],
+        [`/v1/webhook-endpoints/${valid.id}/deliveries?eventType=a%00b`, 400],
+      ] as const) {
+        assert.equal((await t.request({ method: 'GET', url })).statusCode, status, url);
       }
       const deep = await create({ url: RECEIVER, eventTypes: Array.from({ length: 101 }, () => 'organization.created') });
       assert.equal(deep.statusCode, 400);

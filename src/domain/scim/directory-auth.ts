@@ -3,7 +3,7 @@ import { constantTimeEqual, hashToken, newId, type Clock, type RandomBytes } fro
 import { activateDirectory, findDirectory, recordDirectoryRequest, touchDirectory } from '../../storage/directories.ts';
 import type { Database, DirectoryRow } from '../../storage/schema.ts';
 import { recordEvent } from '../events/events.ts';
-import { toStorableText } from './hostile-input.ts';
+import { toStorableText } from '../storable-text.ts';
 
 /** Traced requests kept per directory; older ones are dropped as new ones arrive. */
 export const TRACE_KEPT = 1000;

@@ -1,20 +1,9 @@
 import { ok, type Result } from '../result.ts';
+import { isStorableText } from '../storable-text.ts';
 import { scimFail, type ScimError } from './errors.ts';
 
 /** Bounds on a SCIM body before anything reads it. */
 export const INPUT_LIMITS = { maxDepth: 8, maxStringLength: 8192, maxNodes: 20_000 } as const;
-
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
-/** True when `text` can be stored as PostgreSQL text and jsonb: no NUL, no unpaired UTF-16 surrogate. */
-export function isStorableText(text: string): boolean {
-  return !text.includes('\u0000') && !LONE_SURROGATE.test(text);
-}
-
-/** `text` with every NUL and unpaired surrogate replaced by U+FFFD, for logging what a client sent. */
-export function toStorableText(text: string): string {
-  return text.replaceAll('\u0000', '\ufffd').replace(new RegExp(LONE_SURROGATE.source, 'g'), '\ufffd');
-}
 
 /**
  * Walks a parsed JSON body without recursion and refuses what must never reach the database or a
