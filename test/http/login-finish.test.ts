@@ -43,6 +43,7 @@ for (const backend of testBackends()) {
         random: randomBytes,
         applications: createApplicationService({ db: t.db, clock, random: randomBytes }),
         testSignIns: createTestSignInResults({ clock, random: randomBytes }),
+        config: t.config,
       });
       const profile = {
         idpId: 'alice',
@@ -62,7 +63,9 @@ for (const backend of testBackends()) {
         assertion: { connectionId: connection.id, assertionId, expiresAt: new Date(now + 300_000) },
       });
       startFlow = async () => {
-        const query = new URLSearchParams({ response_type: 'code', client_id: app.clientId, connection: connection.id });
+        // The challenge of RFC 7636 Appendix B: PKCE is required of every application by default.
+        const pkce = { code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' };
+        const query = new URLSearchParams({ response_type: 'code', client_id: app.clientId, connection: connection.id, ...pkce });
         const started = await t.request({ method: 'GET', url: `/oauth/authorize?${query.toString()}`, token: null });
         return new URL(started.headers.location as string).searchParams.get('RelayState')!;
       };

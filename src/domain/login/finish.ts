@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
+import type { Config } from '../../config.ts';
 import { hashToken, randomToken, type Clock, type RandomBytes } from '../../crypto/tokens.ts';
 import { isUseWorthRecording, markConnectionUsed } from '../../storage/connections.ts';
 import { endLoginFlow, findLoginFlow, takeLoginFlow, type LoginFlowKey } from '../../storage/login-flows.ts';
@@ -25,6 +26,7 @@ export interface FinishDeps {
   readonly random: RandomBytes;
   readonly applications: Pick<ApplicationService, 'findByClientId' | 'findById'>;
   readonly testSignIns: TestSignInResults;
+  readonly config: Pick<Config, 'publicUrl'>;
 }
 
 /** What a verified response proves, and the SAML assertion to remember as used (none for OIDC). */
@@ -126,7 +128,7 @@ export function createLoginFinish(deps: FinishDeps) {
     );
     // Last, so the one row every login of the connection shares is locked only until the commit.
     if (isUseWorthRecording(login.connection, now)) await markConnectionUsed(trx, login.connection.id, now);
-    return appRedirect(grant.redirectUri, { code }, grant.state);
+    return appRedirect(deps.config.publicUrl, grant.redirectUri, { code }, grant.state);
   }
 
   return {
