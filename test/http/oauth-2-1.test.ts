@@ -2,11 +2,10 @@
 // relying party) where it applies: PKCE required unless an application opts out with a reason,
 // form-encoded token requests only, prompt=none, RFC 9207 iss, claims without null, RFC 7009.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { inflateRawSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import * as client from 'openid-client';
-import { buildResponseXml, IDP, NOW, sign, testKeys } from '../support/saml-builder.ts';
+import { redirectAfterSignIn } from '../support/app-login.ts';
+import { IDP, NOW, testKeys } from '../support/saml-builder.ts';
 import { createTestApp, testBackends, type TestApp } from '../support/app.ts';
 
 const REDIRECT = 'https://app.example.com/callback';
@@ -63,36 +62,7 @@ for (const backend of testBackends()) {
       return config;
     }
 
-    /** The browser's way: authorize → the IdP (a signed response to its AuthnRequest) → ACS → the app's callback URL. */
-    async function signIn(authorizationUrl: URL): Promise<URL> {
-      const started = await t.request({ method: 'GET', url: authorizationUrl.pathname + authorizationUrl.search, token: null });
-      assert.equal(started.statusCode, 302, started.body);
-      const location = new URL(started.headers.location as string);
-      if (location.origin + location.pathname === REDIRECT) return location;
-      const request = inflateRawSync(Buffer.from(location.searchParams.get('SAMLRequest')!, 'base64')).toString('utf8');
-      const xml = sign(
-        buildResponseXml({
-          inResponseTo: /ID="([^"]+)"/.exec(request)![1]!,
-          audience: connection.sp.entityId,
-          recipient: connection.sp.acsUrl,
-          destination: connection.sp.acsUrl,
-          assertionId: `_a${randomBytes(8).toString('hex')}`,
-        }),
-        { target: 'assertion' },
-      );
-      const acs = await t.request({
-        method: 'POST',
-        url: `/sso/saml/${connection.id}/acs`,
-        token: null,
-        headers: FORM,
-        payload: new URLSearchParams({
-          SAMLResponse: Buffer.from(xml).toString('base64'),
-          RelayState: location.searchParams.get('RelayState')!,
-        }).toString(),
-      });
-      assert.equal(acs.statusCode, 302, acs.body);
-      return new URL(acs.headers.location as string);
-    }
+    const signIn = (url: URL) => redirectAfterSignIn(t, connection, url);
 
     async function begin(config: client.Configuration, extra: Record<string, string> = {}) {
       const verifier = client.randomPKCECodeVerifier();

@@ -79,7 +79,7 @@ export function createOidcLogin(deps: OidcLoginDeps) {
     const { owner, error } = input;
     const failure = { ...error, facts: [...input.facts, ...error.facts] };
     const ended = await deps.finish.fail(
-      { flow: input.flow, organizationId: owner.organization_id, connectionId: owner.connection_id, ...failure },
+      { flow: input.flow, organizationId: owner.organization_id, connectionId: owner.connection_id, connectionType: 'oidc', ...failure },
       input.requestId,
     );
     // The flow is this callback's (taken before the code exchange) or expired: no other response can end it.

@@ -114,7 +114,12 @@ export function createSamlLogin(deps: SamlLoginDeps) {
     const found = flowId !== undefined ? await deps.finish.findFlow({ id: flowId, connectionId: connection.id }) : undefined;
     const pending = found !== undefined && deps.finish.isPending(found) ? found : undefined;
     const refuse = async ({ failure, flow = pending ?? null }: Refusal): Promise<LoginOutcome> => {
-      const record = { flow: flow ?? undefined, organizationId: connection.organizationId, connectionId: connection.id };
+      const record = {
+        flow: flow ?? undefined,
+        organizationId: connection.organizationId,
+        connectionId: connection.id,
+        connectionType: 'saml' as const,
+      };
       const ended = await deps.finish.fail({ ...record, ...failure, facts: [...facts, ...failure.facts] }, input.requestId);
       // Another response took the flow meanwhile: this one is as late as any second response.
       if (!ended.ok) return refuse({ failure: FLOW_NOT_FOUND, flow: null });
