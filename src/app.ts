@@ -149,6 +149,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       publicUrl: deps.config.publicUrl,
       rateLimitStore: deps.rateLimitStore,
       config: deps.config,
+      metrics: deps.metrics.scim,
     }),
     { prefix: '/scim/v2/:directoryId' },
   );

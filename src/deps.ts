@@ -11,6 +11,7 @@ import { createSpMetadataService, samlSpKey } from './domain/connections/sp.ts';
 import { createDeploymentKeys } from './domain/keys/deployment-keys.ts';
 import { createAuthorize } from './domain/login/authorize.ts';
 import { createLoginFinish } from './domain/login/finish.ts';
+import type { LoginMetrics } from './domain/login/ports.ts';
 import { createOidcLogin } from './domain/login/oidc.ts';
 import { createSamlLogin } from './domain/login/saml.ts';
 import { createTokenService } from './domain/oauth/tokens.ts';
@@ -24,7 +25,6 @@ import { createSetupService } from './domain/tickets/setup.ts';
 import { createTestSignInResults } from './domain/tickets/test-results.ts';
 import { createTicketService } from './domain/tickets/tickets.ts';
 import { createWebhookService } from './domain/webhooks/endpoints.ts';
-import { createWebhookMetrics } from './domain/webhooks/metrics.ts';
 import { createNudge } from './domain/jobs/nudge.ts';
 import { createWebhookWorker } from './domain/webhooks/worker.ts';
 import type { BackgroundWorker } from './domain/jobs/loop.ts';
@@ -35,7 +35,7 @@ import { systemLookup } from './net/guarded-fetch.ts';
 import { isDatabaseReachable, type Db } from './storage/database.ts';
 
 /** The domain services, each given only what it uses. */
-function createServices(deps: { config: Config; db: Db; clock: Clock; random: RandomBytes; sealer: Sealer }) {
+function createServices(deps: { config: Config; db: Db; clock: Clock; random: RandomBytes; sealer: Sealer; loginMetrics: LoginMetrics }) {
   const deploymentKeys = createDeploymentKeys(deps);
   const applications = createApplicationService(deps);
   const connections = createConnectionService({ ...deps, lookup: systemLookup });
@@ -86,7 +86,6 @@ export function createDeps(
   sealer: Sealer;
   webhookWorker: BackgroundWorker;
   workers: readonly BackgroundWorker[];
-  webhookMetrics: ReturnType<typeof createWebhookMetrics>;
   close(): Promise<void>;
 } {
   const secretKey = io.secretKey ?? config.secretKey;
@@ -97,8 +96,9 @@ export function createDeps(
     ? redisRateLimitStore(new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false }))
     : memoryRateLimitStore(() => clock().getTime());
   const sealer = createSealer(secretKey, config.previousSecretKeys, random);
-  const services = createServices({ config, db: io.db, clock, random, sealer });
-  const webhookMetrics = createWebhookMetrics();
+  // The backlog gauge reads the webhook service when scraped, after both exist.
+  const metrics = createMetrics({ webhookBacklog: () => services.webhooks.lag() });
+  const services = createServices({ config, db: io.db, clock, random, sealer, loginMetrics: metrics.logins });
   const webhookWorker = createWebhookWorker({
     db: io.db,
     clock,
@@ -108,7 +108,7 @@ export function createDeps(
     logger: io.logger,
     config,
     nudge: services.webhookNudge,
-    metrics: webhookMetrics,
+    metrics: metrics.webhooks,
   });
   // Started when the app listens and stopped when it closes (app.ts); not running under app.inject.
   const workers = [webhookWorker];
@@ -118,11 +118,10 @@ export function createDeps(
     random,
     services,
     rateLimitStore,
-    metrics: createMetrics(),
+    metrics,
     isReady: () => isDatabaseReachable(io.db),
     sealer,
     webhookWorker,
-    webhookMetrics,
     workers,
     close: async () => {
       await Promise.all(workers.map((worker) => worker.stop()));

@@ -239,6 +239,10 @@ function sendOAuthError(request: FastifyRequest, reply: FastifyReply, error: OAu
 /** The error handler of the OAuth endpoints: every failure in RFC 6749 §5.2 form. */
 export function oauthErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (error instanceof OAuthError) return sendOAuthError(request, reply, error);
+  if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    const refused = new OAuthError('invalid_request', 'send the parameters as application/x-www-form-urlencoded (RFC 6749 §4.1.3)');
+    return sendOAuthError(request, reply, refused);
+  }
   if (error.validation || (error.statusCode !== undefined && error.statusCode < 500))
     return sendOAuthError(request, reply, new OAuthError('invalid_request', error.message));
   return sendOAuthError(request, reply, new OAuthError('server_error', `an unexpected error occurred (request id ${request.id})`), error);

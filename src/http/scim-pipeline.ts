@@ -5,6 +5,7 @@ import { SCIM_ERROR_CATALOGUE, scimErrorBody, type ScimError, type ScimErrorCode
 import { checkHostileInput } from '../domain/scim/hostile-input.ts';
 import type { DirectoryRow } from '../storage/schema.ts';
 import { UnstorableInputError } from './input-guard.ts';
+import type { ScimMetrics } from './metrics.ts';
 import type { RateLimitStore } from './rate-limit.ts';
 
 declare module 'fastify' {
@@ -23,6 +24,7 @@ export interface ScimPipelineDeps {
   readonly auth: DirectoryAuth;
   readonly rateLimitStore: RateLimitStore;
   readonly config: Pick<Config, 'rateLimit'>;
+  readonly metrics: ScimMetrics;
 }
 
 /** Answers a SCIM error in SCIM's shape (RFC 7644 §3.12) and keeps it for the trace. */
@@ -109,6 +111,12 @@ export function installScimPipeline(app: FastifyInstance, deps: ScimPipelineDeps
     // Query parameters need no such check: each is parsed to a closed form (integers, attribute names,
     // filter literals whose tokenizer refuses NUL and unpaired surrogates) before anything reads it.
     return undefined;
+  });
+
+  // Counted by the resource of the route template (/scim/v2/:directoryId/Users/:id → Users), never the raw path.
+  app.addHook('onResponse', async (request, reply) => {
+    const resource = request.routeOptions.url?.split('/')[4] ?? 'unmatched';
+    deps.metrics.request(resource, request.method, reply.statusCode);
   });
 
   app.addHook('onResponse', async (request, reply) => {

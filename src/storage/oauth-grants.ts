@@ -42,3 +42,13 @@ export async function insertAccessToken(db: Kysely<Database>, row: Insertable<Ac
 export async function findAccessToken(db: Kysely<Database>, tokenHash: string) {
   return db.selectFrom('access_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
 }
+
+/** Revokes one access token (RFC 7009); a token already revoked keeps its first revocation time. */
+export async function revokeAccessToken(db: Kysely<Database>, tokenHash: string, now: Date): Promise<void> {
+  await db
+    .updateTable('access_tokens')
+    .set({ revoked_at: now })
+    .where('token_hash', '=', tokenHash)
+    .where('revoked_at', 'is', null)
+    .execute();
+}

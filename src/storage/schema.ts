@@ -1,4 +1,4 @@
-import type { ColumnType, Selectable } from 'kysely';
+import type { ColumnType, Generated, Selectable } from 'kysely';
 import type { OidcSettings } from '../domain/connections/oidc-config.ts';
 import type { AttributeOverrides } from '../domain/connections/presets.ts';
 import type { SamlSettings } from '../domain/connections/saml-config.ts';
@@ -85,6 +85,9 @@ export interface ApplicationsTable {
   redirect_uris: Json<string[]>;
   default_redirect_uri: string | null;
   organization_ids: Json<string[] | null>;
+  /** False only with a pkce_exempt_reason (migration 0014). */
+  require_pkce: Generated<boolean>;
+  pkce_exempt_reason: string | null;
   created_at: Date;
   updated_at: Date;
 }

@@ -43,6 +43,8 @@ for (const backend of testBackends()) {
         random: randomBytes,
         applications: createApplicationService({ db: t.db, clock, random: randomBytes }),
         testSignIns: createTestSignInResults({ clock, random: randomBytes }),
+        config: t.config,
+        loginMetrics: t.deps.metrics.logins,
       });
       const profile = {
         idpId: 'alice',
@@ -62,7 +64,9 @@ for (const backend of testBackends()) {
         assertion: { connectionId: connection.id, assertionId, expiresAt: new Date(now + 300_000) },
       });
       startFlow = async () => {
-        const query = new URLSearchParams({ response_type: 'code', client_id: app.clientId, connection: connection.id });
+        // The challenge of RFC 7636 Appendix B: PKCE is required of every application by default.
+        const pkce = { code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' };
+        const query = new URLSearchParams({ response_type: 'code', client_id: app.clientId, connection: connection.id, ...pkce });
         const started = await t.request({ method: 'GET', url: `/oauth/authorize?${query.toString()}`, token: null });
         return new URL(started.headers.location as string).searchParams.get('RelayState')!;
       };
@@ -90,7 +94,14 @@ for (const backend of testBackends()) {
       assert.deepEqual([await count('authorization_codes'), await count('events')], [codes, events]);
       // The refusal then uses the flow up (one transaction: the flow and the event), so nothing can succeed on it.
       const failed = await completion.fail(
-        { flow, organizationId: flow.organization_id, connectionId: flow.connection_id, code: 'saml_replayed', message: 'replayed' },
+        {
+          flow,
+          organizationId: flow.organization_id,
+          connectionId: flow.connection_id,
+          connectionType: 'saml',
+          code: 'saml_replayed',
+          message: 'replayed',
+        },
         null,
       );
       assert.deepEqual(failed, { ok: true, value: undefined });
@@ -111,7 +122,14 @@ for (const backend of testBackends()) {
       assert.deepEqual([await count('authorization_codes'), await count('events')], [codes + 1, events + 1]);
       // Nor does a failing response that read it pending: the outcome stays the winner's.
       const failed = await completion.fail(
-        { flow, organizationId: flow.organization_id, connectionId: flow.connection_id, code: 'saml_signature_invalid', message: 'bad' },
+        {
+          flow,
+          organizationId: flow.organization_id,
+          connectionId: flow.connection_id,
+          connectionType: 'saml',
+          code: 'saml_signature_invalid',
+          message: 'bad',
+        },
         null,
       );
       assert.deepEqual(failed, { ok: false, error: 'flow_taken' });
@@ -146,7 +164,14 @@ for (const backend of testBackends()) {
         const flow = (await findLoginFlow(t.db, { upstreamRequestId: (await flowRow(id)).upstream_request_id!, connectionType: 'saml' }))!;
         assert.equal(completion.isPending(flow), false);
         const failed = await completion.fail(
-          { flow, organizationId: flow.organization_id, connectionId: flow.connection_id, code: 'oidc_login_expired', message: 'expired' },
+          {
+            flow,
+            organizationId: flow.organization_id,
+            connectionId: flow.connection_id,
+            connectionType: 'saml',
+            code: 'oidc_login_expired',
+            message: 'expired',
+          },
           null,
         );
         assert.equal(failed.ok, true);

@@ -47,19 +47,24 @@ for (const backend of testBackends()) {
       return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
     }
 
-    async function authorize(params: Record<string, string>) {
-      const query = new URLSearchParams({
+    // PKCE is required by default: requests carry a challenge unless a test sets code_challenge to undefined.
+    const defaultPkce = pkce();
+    async function authorize(params: Record<string, string | undefined>) {
+      const all = {
         response_type: 'code',
         client_id: app.clientId,
         redirect_uri: REDIRECT,
         scope: 'openid email profile',
+        code_challenge: defaultPkce.challenge,
+        code_challenge_method: 'S256',
         ...params,
-      });
+      };
+      const query = new URLSearchParams(Object.entries(all).filter((entry): entry is [string, string] => entry[1] !== undefined));
       return t.request({ method: 'GET', url: `/oauth/authorize?${query.toString()}`, token: null });
     }
 
     /** authorize → the AuthnRequest's ID and the RelayState the IdP will send back. */
-    async function startLogin(params: Record<string, string> = {}) {
+    async function startLogin(params: Record<string, string | undefined> = {}) {
       const started = await authorize({ organization: org.id, state: 'st-1', nonce: 'n-1', ...params });
       assert.equal(started.statusCode, 302, started.body);
       const location = new URL(started.headers.location as string);
@@ -91,7 +96,7 @@ for (const backend of testBackends()) {
       t.request({ method: 'POST', url: `/sso/saml/${connection.id}/acs`, token: null, ...fields });
 
     /** authorize → (the test IdP signs a response to the AuthnRequest) → ACS; returns the ACS answer. */
-    async function login(params: Record<string, string> = {}, tamper: (xml: string) => string = (x) => x) {
+    async function login(params: Record<string, string | undefined> = {}, tamper: (xml: string) => string = (x) => x) {
       return postToAcs(acsForm(await startLogin(params), { tamper }));
     }
 
@@ -254,9 +259,21 @@ for (const backend of testBackends()) {
       const expired = await exchange({ ...good, code });
       assert.equal(expired.json().error, 'invalid_grant');
       assert.match(expired.json().error_description, /expired/);
-      const noPkce = new URL((await login()).headers.location as string).searchParams.get('code')!;
+      const exempt = { requirePkce: false, pkceExemptReason: 'a legacy app that cannot send PKCE' };
+      assert.equal((await t.request({ method: 'PATCH', url: `/v1/applications/${app.id}`, payload: exempt })).statusCode, 200);
+      const withoutChallenge = { code_challenge: undefined, code_challenge_method: undefined };
+      const noPkce = new URL((await login(withoutChallenge)).headers.location as string).searchParams.get('code')!;
       const downgrade = await exchange({ ...good, code: noPkce });
       assert.equal(downgrade.json().error, 'invalid_grant', 'a verifier without a challenge is refused');
+      const withoutVerifier = {
+        grant_type: 'authorization_code',
+        redirect_uri: REDIRECT,
+        client_id: app.clientId,
+        client_secret: app.clientSecret,
+      };
+      const exemptCode = new URL((await login(withoutChallenge)).headers.location as string).searchParams.get('code')!;
+      assert.equal((await exchange({ ...withoutVerifier, code: exemptCode })).statusCode, 200, 'the opt-out signs in without PKCE');
+      await t.request({ method: 'PATCH', url: `/v1/applications/${app.id}`, payload: { requirePkce: true } });
       const unknownToken = await t.request({ method: 'GET', url: '/oauth/userinfo', token: 'nope' });
       assert.equal(unknownToken.statusCode, 401);
       assert.match(unknownToken.headers['www-authenticate'] as string, /invalid_token/);
@@ -330,6 +347,8 @@ for (const backend of testBackends()) {
         client_id: limited.clientId,
         redirect_uri: REDIRECT,
         organization: org.id,
+        code_challenge: defaultPkce.challenge,
+        code_challenge_method: 'S256',
       });
       const refused = await t.request({ method: 'GET', url: `/oauth/authorize?${query.toString()}`, token: null });
       assert.equal(new URL(refused.headers.location as string).searchParams.get('error'), 'access_denied');

@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { ERROR_CATALOGUE } from '../../src/domain/errors.ts';
 import { createMetrics } from '../../src/http/metrics.ts';
 import { createTestApp, type TestApp } from '../support/app.ts';
+import { sample } from '../support/metrics.ts';
 import { repoRoot } from '../support/repo.ts';
 
 describe('operations endpoints and the error contract', () => {
@@ -40,9 +41,17 @@ describe('operations endpoints and the error contract', () => {
       'nodejs_heap_size_used_bytes',
     ])
       assert.ok((sample(after, name, {}) ?? -1) >= 0, name);
-    // The login metrics are declared for the login path to count.
-    for (const name of ['lanyard_logins_started_total', 'lanyard_logins_succeeded_total', 'lanyard_logins_failed_total'])
+    for (const name of [
+      'lanyard_logins_started_total',
+      'lanyard_logins_succeeded_total',
+      'lanyard_logins_failed_total',
+      'lanyard_scim_requests_total',
+      'lanyard_webhook_attempts_total',
+      'lanyard_webhook_deliveries_total',
+    ])
       assert.match(after, new RegExp(`^# TYPE ${name} counter$`, 'm'));
+    assert.match(after, /^# TYPE lanyard_webhook_attempt_duration_seconds histogram$/m);
+    assert.equal(sample(after, 'lanyard_webhook_oldest_waiting_seconds', { stage: 'pending' }), 0, 'nothing waits');
   });
 
   test('every app counts in a registry of its own', async () => {
@@ -59,16 +68,34 @@ describe('operations endpoints and the error contract', () => {
     }
   });
 
-  test('the login metrics count by connection type and code', async () => {
-    const metrics = createMetrics();
+  test('the metrics count logins, SCIM requests and webhook attempts by their labels; the backlog is read at each scrape', async () => {
+    let backlog: () => Promise<{ oldestPendingSeconds: number; oldestUndispatchedSeconds: number }> = async () => ({
+      oldestPendingSeconds: 12.5,
+      oldestUndispatchedSeconds: 3,
+    });
+    const metrics = createMetrics({ webhookBacklog: () => backlog() });
     metrics.logins.started('saml');
     metrics.logins.started('saml');
     metrics.logins.succeeded('oidc');
     metrics.logins.failed('saml', 'saml_signature_invalid');
+    metrics.scim.request('Users', 'POST', 201);
+    metrics.webhooks.attempt('success', 0.02);
+    metrics.webhooks.attempt('timeout', 10);
+    metrics.webhooks.delivery('delivered');
     const body = await metrics.render();
     assert.equal(sample(body, 'lanyard_logins_started_total', { connection_type: 'saml' }), 2);
     assert.equal(sample(body, 'lanyard_logins_succeeded_total', { connection_type: 'oidc' }), 1);
     assert.equal(sample(body, 'lanyard_logins_failed_total', { connection_type: 'saml', code: 'saml_signature_invalid' }), 1);
+    assert.equal(sample(body, 'lanyard_scim_requests_total', { resource: 'Users', method: 'POST', status: '201' }), 1);
+    assert.equal(sample(body, 'lanyard_webhook_attempts_total', { outcome: 'timeout' }), 1);
+    assert.equal(sample(body, 'lanyard_webhook_attempt_duration_seconds_bucket', { outcome: 'success', le: '0.025' }), 1);
+    assert.equal(sample(body, 'lanyard_webhook_attempt_duration_seconds_bucket', { outcome: 'timeout', le: '10' }), 1);
+    assert.equal(sample(body, 'lanyard_webhook_deliveries_total', { outcome: 'delivered' }), 1);
+    assert.equal(sample(body, 'lanyard_webhook_oldest_waiting_seconds', { stage: 'pending' }), 12.5);
+    assert.equal(sample(body, 'lanyard_webhook_oldest_waiting_seconds', { stage: 'undispatched' }), 3);
+    // A database that cannot answer leaves the last values; /metrics still answers.
+    backlog = async () => Promise.reject(new Error('database down'));
+    assert.equal(sample(await metrics.render(), 'lanyard_webhook_oldest_waiting_seconds', { stage: 'pending' }), 12.5);
   });
 
   test('serves the generated OpenAPI document and a page to read it', async () => {
@@ -123,15 +150,4 @@ describe('operations endpoints and the error contract', () => {
 
 function sourceFiles(dir: string): string[] {
   return (readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts')).map((f) => join(dir, f));
-}
-
-/** The value of the sample of `name` whose labels include `labels` (in any order), in the Prometheus text format. */
-function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
-  for (const line of text.split('\n')) {
-    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (match?.[1] !== name) continue;
-    const found = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
-    if (Object.entries(labels).every(([key, value]) => found[key] === value)) return Number(match[3]);
-  }
-  return undefined;
 }

@@ -304,7 +304,7 @@ for (const backend of testBackends()) {
       ).json();
       const authorize = await t.request({
         method: 'GET',
-        url: `/oauth/authorize?${new URLSearchParams({ response_type: 'code', client_id: application.clientId, redirect_uri: 'https://app.example.test/cb', organization: org.id }).toString()}`,
+        url: `/oauth/authorize?${new URLSearchParams({ response_type: 'code', client_id: application.clientId, redirect_uri: 'https://app.example.test/cb', organization: org.id, code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' }).toString()}`,
         token: null,
       });
       assert.equal(authorize.statusCode, 302);

@@ -34,24 +34,27 @@ test('the identity: ID token claims win over userinfo, token claims are dropped,
   assert.equal(oidcIdentity({ sub: 'u1', email: 'a@b.c' }, undefined, standard).emailVerified, null);
 });
 
+const ISSUER = 'https://sso.example.test';
+
 test("an IdP's error reaches the app with its state; codes about Lanyard's request become access_denied", () => {
   const denied = new URL(
-    idpErrorRedirect('https://app.example/cb?x=1', 'st', { error: 'access_denied', description: 'User said "no" \\ ✗' }),
+    idpErrorRedirect(ISSUER, 'https://app.example/cb?x=1', 'st', { error: 'access_denied', description: 'User said "no" \\ ✗' }),
   );
   assert.equal(denied.searchParams.get('x'), '1');
   assert.equal(denied.searchParams.get('error'), 'access_denied');
   assert.equal(denied.searchParams.get('state'), 'st');
+  assert.equal(denied.searchParams.get('iss'), ISSUER, 'RFC 9207: the error response names the issuer too');
   assert.match(
     denied.searchParams.get('error_description')!,
     /^oidc_idp_error: the identity provider answered access_denied: User said {2}no/,
   );
   assert.doesNotMatch(denied.searchParams.get('error_description')!, /["\\✗]/, 'RFC 6749 §4.1.2.1 characters only');
-  const scope = new URL(idpErrorRedirect('https://app.example/cb', null, { error: 'invalid_scope', description: undefined }));
+  const scope = new URL(idpErrorRedirect(ISSUER, 'https://app.example/cb', null, { error: 'invalid_scope', description: undefined }));
   assert.equal(scope.searchParams.get('error'), 'access_denied');
   assert.equal(scope.searchParams.get('state'), null);
   assert.equal(
     new URL(
-      idpErrorRedirect('https://app.example/cb', null, { error: 'temporarily_unavailable', description: undefined }),
+      idpErrorRedirect(ISSUER, 'https://app.example/cb', null, { error: 'temporarily_unavailable', description: undefined }),
     ).searchParams.get('error'),
     'temporarily_unavailable',
   );

@@ -5,7 +5,6 @@ import { describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { loadConfig } from '../../src/config.ts';
 import { endpointWants } from '../../src/domain/webhooks/dispatch.ts';
-import { createWebhookMetrics } from '../../src/domain/webhooks/metrics.ts';
 import { createNudge } from '../../src/domain/jobs/nudge.ts';
 import { judgeAttempt, parseRetryAfter, retryDelay, RETRY_DELAYS_MS } from '../../src/domain/webhooks/schedule.ts';
 import { newWebhookSecret, webhookBody, webhookHeaders } from '../../src/domain/webhooks/signing.ts';
@@ -200,19 +199,5 @@ describe('worker plumbing', () => {
     nudge.notify();
     await nudge.wait(5000);
     assert.ok(Date.now() - started < 1000);
-  });
-
-  test('metrics count attempts and deliveries by outcome and bucket the latency', () => {
-    const metrics = createWebhookMetrics();
-    metrics.attempt('success', 0.02);
-    metrics.attempt('timeout', 10);
-    metrics.delivery('delivered');
-    const snapshot = metrics.snapshot();
-    assert.equal(snapshot.attempts.success, 1);
-    assert.equal(snapshot.attempts.timeout, 1);
-    assert.equal(snapshot.deliveries.delivered, 1);
-    assert.equal(snapshot.latency.count, 2);
-    assert.equal(snapshot.latency.buckets.find((b) => b.le === 0.025)?.count, 1);
-    assert.equal(snapshot.latency.buckets.find((b) => b.le === 10)?.count, 2);
   });
 });

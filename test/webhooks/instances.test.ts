@@ -14,6 +14,7 @@ import { createDeps } from '../../src/deps.ts';
 import { openDatabase } from '../../src/storage/database.ts';
 import { createTestApp } from '../support/app.ts';
 import { requireOrSkip } from '../support/environment.ts';
+import { sample } from '../support/metrics.ts';
 import { startServer } from '../support/server-process.ts';
 import { startReceiver, type Receiver } from '../support/webhook-receiver.ts';
 
@@ -152,8 +153,10 @@ describe('webhooks across processes and instances', () => {
       await until(() => tally(receiver).unique.size >= 1000, 60_000, '1,000 distinct events');
       await new Promise((r) => setTimeout(r, 500)); // late duplicates, if any, would arrive now
       const { unique, duplicates, unverified } = tally(receiver);
-      const byOne = one.deps.webhookMetrics.snapshot().deliveries.delivered;
-      const byTwo = two.webhookMetrics.snapshot().deliveries.delivered;
+      const delivered = async (deps: { metrics: { render(): Promise<string> } }) =>
+        sample(await deps.metrics.render(), 'lanyard_webhook_deliveries_total', { outcome: 'delivered' }) ?? 0;
+      const byOne = await delivered(one.deps);
+      const byTwo = await delivered(two);
       t.diagnostic(
         `received ${receiver.received.length}: ${unique.size} distinct, ${duplicates} duplicates; instance one ${byOne}, two ${byTwo}`,
       );

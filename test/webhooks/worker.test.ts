@@ -11,7 +11,6 @@ import { SYSTEM_ACTOR } from '../../src/domain/actor.ts';
 import { recordEvent } from '../../src/domain/events/events.ts';
 import { rotateSealedSecrets } from '../../src/domain/keys/secret-rotation.ts';
 import { dispatchEvents } from '../../src/domain/webhooks/dispatch.ts';
-import { createWebhookMetrics } from '../../src/domain/webhooks/metrics.ts';
 import { createWebhookWorker, type WebhookWorkerOptions } from '../../src/domain/webhooks/worker.ts';
 import { systemLookup } from '../../src/net/guarded-fetch.ts';
 import { migrations } from '../../src/storage/migrations/index.ts';
@@ -33,7 +32,7 @@ function workerFor(h: Harness, options: WebhookWorkerOptions, sealer = h.t.deps.
       logger: pino({ level: 'silent' }),
       config: t.config,
       nudge: t.deps.services.webhookNudge,
-      metrics: createWebhookMetrics(),
+      metrics: t.deps.metrics.webhooks,
     },
     options,
   );

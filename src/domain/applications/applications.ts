@@ -37,6 +37,12 @@ export function createApplicationService(deps: { db: Kysely<Database>; clock: Cl
         { field: 'defaultRedirectUri', message: 'must be one of redirectUris' },
       ]);
     }
+    // An opt-out of PKCE is a decision on record: it names its reason, and only an opt-out has one.
+    const exempt = input.requirePkce === false;
+    if (exempt !== (input.pkceExemptReason != null)) {
+      const message = exempt ? 'is required with requirePkce: false' : 'is only for requirePkce: false';
+      throw new AppError('validation_failed', `pkceExemptReason ${message}`, [{ field: 'pkceExemptReason', message }]);
+    }
   }
 
   return {
@@ -55,6 +61,8 @@ export function createApplicationService(deps: { db: Kysely<Database>; clock: Cl
           redirect_uris: input.redirectUris,
           default_redirect_uri: input.defaultRedirectUri ?? null,
           organization_ids: input.organizationIds ?? null,
+          require_pkce: input.requirePkce ?? true,
+          pkce_exempt_reason: input.pkceExemptReason ?? null,
           created_at: now,
           updated_at: now,
         });
@@ -88,7 +96,11 @@ export function createApplicationService(deps: { db: Kysely<Database>; clock: Cl
         redirectUris: input.redirectUris ?? current.redirectUris,
         defaultRedirectUri: input.defaultRedirectUri === undefined ? current.defaultRedirectUri : input.defaultRedirectUri,
         organizationIds: input.organizationIds === undefined ? current.organizationIds : input.organizationIds,
+        requirePkce: input.requirePkce ?? current.requirePkce,
       };
+      // Turning PKCE back on drops the stored reason for the opt-out.
+      next.pkceExemptReason =
+        input.pkceExemptReason !== undefined ? input.pkceExemptReason : next.requirePkce ? null : current.pkceExemptReason;
       check(next);
       const now = clock();
       return db.transaction().execute(async (trx) => {
@@ -97,6 +109,8 @@ export function createApplicationService(deps: { db: Kysely<Database>; clock: Cl
           redirect_uris: next.redirectUris,
           default_redirect_uri: next.defaultRedirectUri ?? null,
           organization_ids: next.organizationIds ?? null,
+          require_pkce: next.requirePkce ?? true,
+          pkce_exempt_reason: next.pkceExemptReason ?? null,
           updated_at: now,
         });
         await recordEvent(trx, { now, random }, actor, {
@@ -160,6 +174,8 @@ function toApplication(row: ApplicationRow): Application {
     redirectUris: row.redirect_uris,
     defaultRedirectUri: row.default_redirect_uri,
     organizationIds: row.organization_ids,
+    requirePkce: row.require_pkce,
+    pkceExemptReason: row.pkce_exempt_reason,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
   };

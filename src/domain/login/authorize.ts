@@ -1,3 +1,4 @@
+import type { Config } from '../../config.ts';
 import type { AuthorizeQuery } from '../../http/schemas/oauth.ts';
 import { allowsOrganization, type Application, type ApplicationService } from '../applications/applications.ts';
 import type { ConnectionForLogin } from '../connections/for-login.ts';
@@ -20,6 +21,7 @@ export type AuthorizeOutcome =
 const PKCE_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
 
 export interface AuthorizeDeps extends StartFlowDeps {
+  readonly config: Pick<Config, 'publicUrl'>;
   readonly applications: Pick<ApplicationService, 'findByClientId'>;
   readonly connections: ConnectionDirectory;
 }
@@ -50,7 +52,7 @@ export function createAuthorize(deps: AuthorizeDeps) {
     // From here the redirect URI is trusted: refusals go back to the app (RFC 6749 §4.1.2.1).
     const back = (error: OAuthError): AuthorizeOutcome => ({
       kind: 'redirect',
-      url: appRedirect(redirectUri, { error: error.error, description: error.description }, query.state),
+      url: appRedirect(deps.config.publicUrl, redirectUri, { error: error.error, description: error.description }, query.state),
     });
     const chosen = await chooseConnection(deps, application, query);
     if (!chosen.ok) return back(chosen.error);
@@ -77,19 +79,37 @@ export function createAuthorize(deps: AuthorizeDeps) {
   };
 }
 
+/** What refuses the request before any connection is looked at: its response type, PKCE, prompt. */
+function requestRefusal(application: Application, query: AuthorizeQuery): OAuthError | undefined {
+  if (query.response_type !== 'code') return new OAuthError('unsupported_response_type', 'response_type must be code');
+  if (query.code_challenge !== undefined || query.code_challenge_method !== undefined) {
+    if (query.code_challenge_method !== 'S256')
+      return new OAuthError('invalid_request', 'code_challenge_method must be S256 (plain is not accepted)');
+    if (!PKCE_CHALLENGE.test(query.code_challenge ?? ''))
+      return new OAuthError('invalid_request', 'code_challenge must be the base64url SHA-256 of the code_verifier');
+  } else if (application.requirePkce) {
+    // OAuth 2.1 §4.1.1: a code without PKCE can be injected into another session; only a recorded opt-out skips it.
+    return new OAuthError('invalid_request', 'code_challenge is required (PKCE with S256) for this application');
+  }
+  const prompt = new Set((query.prompt ?? '').split(' ').filter((value) => value !== ''));
+  if (prompt.has('none')) {
+    // OIDC core §3.1.2.1: none with another value is an error. Lanyard keeps no session of its own:
+    // every sign-in is the IdP's, so none can never be met without showing the user a page.
+    return prompt.size > 1
+      ? new OAuthError('invalid_request', 'prompt=none cannot be combined with other prompt values')
+      : new OAuthError('login_required', 'Lanyard signs users in at their identity provider, which prompt=none forbids');
+  }
+  return undefined;
+}
+
 /** The connection the request names (or the several that fit), or the OAuth error that refuses it. */
 async function chooseConnection(
   deps: AuthorizeDeps,
   application: Application,
   query: AuthorizeQuery,
 ): Promise<Result<ConnectionForLogin | ConnectionForLogin[], OAuthError>> {
-  if (query.response_type !== 'code') return err(new OAuthError('unsupported_response_type', 'response_type must be code'));
-  if (query.code_challenge !== undefined || query.code_challenge_method !== undefined) {
-    if (query.code_challenge_method !== 'S256')
-      return err(new OAuthError('invalid_request', 'code_challenge_method must be S256 (plain is not accepted)'));
-    if (!PKCE_CHALLENGE.test(query.code_challenge ?? ''))
-      return err(new OAuthError('invalid_request', 'code_challenge must be the base64url SHA-256 of the code_verifier'));
-  }
+  const refused = requestRefusal(application, query);
+  if (refused !== undefined) return err(refused);
   let candidates: ConnectionForLogin[];
   if (query.connection !== undefined) {
     candidates = await deps.connections.resolveForLogin({ connectionId: query.connection });

@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
+import type { Config } from '../../config.ts';
 import { hashToken, randomToken, type Clock, type RandomBytes } from '../../crypto/tokens.ts';
 import { isUseWorthRecording, markConnectionUsed } from '../../storage/connections.ts';
 import { endLoginFlow, findLoginFlow, takeLoginFlow, type LoginFlowKey } from '../../storage/login-flows.ts';
@@ -12,7 +13,7 @@ import { recordEvent } from '../events/events.ts';
 import { subjectFor, type Profile } from '../profile.ts';
 import { err, ok, type Result } from '../result.ts';
 import type { Fact, LoginFailure } from './failures.ts';
-import type { TestSignInResults } from './ports.ts';
+import type { LoginMetrics, TestSignInResults } from './ports.ts';
 import { appRedirect } from './redirects.ts';
 import { DEFAULT_SCOPE } from './start.ts';
 
@@ -25,6 +26,8 @@ export interface FinishDeps {
   readonly random: RandomBytes;
   readonly applications: Pick<ApplicationService, 'findByClientId' | 'findById'>;
   readonly testSignIns: TestSignInResults;
+  readonly config: Pick<Config, 'publicUrl'>;
+  readonly loginMetrics: Pick<LoginMetrics, 'succeeded' | 'failed'>;
 }
 
 /** What a verified response proves, and the SAML assertion to remember as used (none for OIDC). */
@@ -48,6 +51,7 @@ export interface FailureRecord {
   readonly flow: LoginFlowRow | undefined;
   readonly organizationId: string | null;
   readonly connectionId: string;
+  readonly connectionType: ConnectionForLogin['type'];
   readonly code: LoginFailure['code'];
   readonly message: string;
   readonly facts?: readonly Fact[];
@@ -67,6 +71,13 @@ class ConflictError extends Error {
  */
 export function createLoginFinish(deps: FinishDeps) {
   const { db, clock, random } = deps;
+
+  /** Ends a successful login in one transaction, counted once it committed. */
+  async function succeedIn(login: VerifiedLogin, work: (trx: Transaction<Database>) => Promise<string>): Promise<Result<string, Conflict>> {
+    const ended = await inTransaction(work);
+    if (ended.ok) deps.loginMetrics.succeeded(login.profile.connectionType);
+    return ended;
+  }
 
   async function inTransaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<Result<T, Conflict>> {
     try {
@@ -126,7 +137,7 @@ export function createLoginFinish(deps: FinishDeps) {
     );
     // Last, so the one row every login of the connection shares is locked only until the commit.
     if (isUseWorthRecording(login.connection, now)) await markConnectionUsed(trx, login.connection.id, now);
-    return appRedirect(grant.redirectUri, { code }, grant.state);
+    return appRedirect(deps.config.publicUrl, grant.redirectUri, { code }, grant.state);
   }
 
   return {
@@ -152,7 +163,7 @@ export function createLoginFinish(deps: FinishDeps) {
      * to send the browser to.
      */
     async succeed(flow: LoginFlowRow, login: VerifiedLogin, requestId: string | null): Promise<Result<string, Conflict>> {
-      return inTransaction(async (trx) => {
+      return succeedIn(login, async (trx) => {
         if (!(await endLoginFlow(trx, flow, clock()))) throw new ConflictError('flow_taken');
         await remember(trx, login.assertion);
         // A test sign-in from a setup page has no app to hand a code to: its result goes to the setup page.
@@ -203,7 +214,7 @@ export function createLoginFinish(deps: FinishDeps) {
       login: VerifiedLogin,
       requestId: string | null,
     ): Promise<Result<string, Conflict>> {
-      return inTransaction(async (trx) => {
+      return succeedIn(login, async (trx) => {
         await remember(trx, login.assertion);
         const grant = {
           applicationId: application.id,
@@ -246,7 +257,9 @@ export function createLoginFinish(deps: FinishDeps) {
           return deps.testSignIns.record(trx, flow, { ok: false, code, message, facts: input.facts ?? [] }, requestId);
         return undefined;
       });
-      return ended.ok ? ended : err('flow_taken');
+      if (!ended.ok) return err('flow_taken');
+      deps.loginMetrics.failed(input.connectionType, code);
+      return ended;
     },
   };
 }

@@ -57,11 +57,12 @@ const PASSED_ON = ['access_denied', 'temporarily_unavailable', 'server_error'] a
  * and the app's `state`.
  */
 export function idpErrorRedirect(
+  issuer: string,
   redirectUri: string,
   appState: string | null,
   idp: { error: string; description: string | undefined },
 ): string {
   const said = idp.description ? `${idp.error}: ${idp.description}` : idp.error;
   const error = PASSED_ON.find((code) => code === idp.error) ?? 'access_denied';
-  return appRedirect(redirectUri, { error, description: `oidc_idp_error: the identity provider answered ${said}` }, appState);
+  return appRedirect(issuer, redirectUri, { error, description: `oidc_idp_error: the identity provider answered ${said}` }, appState);
 }

@@ -22,7 +22,7 @@ export interface OidcLoginDeps {
   readonly sealer: Sealer;
   /** Name resolution for the IdP's back-channel endpoints, checked against the address policy. */
   readonly lookup: Lookup;
-  readonly config: Pick<Config, 'allowPrivateMetadataUrls'>;
+  readonly config: Pick<Config, 'allowPrivateMetadataUrls' | 'publicUrl'>;
   readonly connections: Pick<ConnectionDirectory, 'getForLogin'>;
   readonly finish: LoginFinish;
 }
@@ -79,7 +79,7 @@ export function createOidcLogin(deps: OidcLoginDeps) {
     const { owner, error } = input;
     const failure = { ...error, facts: [...input.facts, ...error.facts] };
     const ended = await deps.finish.fail(
-      { flow: input.flow, organizationId: owner.organization_id, connectionId: owner.connection_id, ...failure },
+      { flow: input.flow, organizationId: owner.organization_id, connectionId: owner.connection_id, connectionType: 'oidc', ...failure },
       input.requestId,
     );
     // The flow is this callback's (taken before the code exchange) or expired: no other response can end it.
@@ -97,7 +97,7 @@ export function createOidcLogin(deps: OidcLoginDeps) {
         'This sign-in link is not one Lanyard sent to an identity provider, or its connection was deleted. Start the sign-in ' +
           'again from the application.',
       );
-      return failurePage(unknown, { facts: [] });
+      return failurePage(unknown, { issuer: deps.config.publicUrl, facts: [] });
     }
     const replayed = found.returned_at !== null;
     const error = replayed
@@ -108,7 +108,9 @@ export function createOidcLogin(deps: OidcLoginDeps) {
       : oidcError('oidc_login_expired', 'This sign-in took longer than the 10 minutes allowed. Start it again from the application.');
     // An expired flow records why it ended; a used one keeps the outcome of its first return.
     const setupResult = await record({ flow: replayed ? undefined : found, owner: found, error, facts: [], requestId });
-    return setupResult !== undefined ? { kind: 'redirect', url: setupResult } : failurePage(error, { facts: [], flow: found });
+    return setupResult !== undefined
+      ? { kind: 'redirect', url: setupResult }
+      : failurePage(error, { issuer: deps.config.publicUrl, facts: [], flow: found });
   }
 
   /** Code → verified ID token claims (+ userinfo when needed) → the identity to map. */
@@ -144,7 +146,7 @@ export function createOidcLogin(deps: OidcLoginDeps) {
         'oidc_state_missing',
         'This request to the OIDC callback carries no state, so it belongs to no sign-in. Start the sign-in from the application.',
       );
-      return failurePage(missing, { facts: [] });
+      return failurePage(missing, { issuer: deps.config.publicUrl, facts: [] });
     }
     const flow = await deps.finish.takeFlow({ upstreamRequestId: params.state, connectionType: 'oidc' });
     if (flow === undefined) return unknownState(params.state, requestId);
@@ -157,7 +159,7 @@ export function createOidcLogin(deps: OidcLoginDeps) {
         'An unexpected error occurred while completing the sign-in. Start it again; if it persists, quote the request id.',
       );
       await record({ flow, owner: flow, error, facts: [], requestId }).catch(() => undefined);
-      return failurePage(error, { facts: [], flow, cause });
+      return failurePage(error, { issuer: deps.config.publicUrl, facts: [], flow, cause });
     }
   }
 
@@ -174,7 +176,9 @@ export function createOidcLogin(deps: OidcLoginDeps) {
     const refuse = async (error: OidcLoginError): Promise<LoginOutcome> => {
       const setupResult = await record({ flow, owner: flow, error, facts, requestId });
       // A test sign-in from a setup page shows its diagnosis on its own result page.
-      return setupResult !== undefined ? { kind: 'redirect', url: setupResult } : failurePage(error, { facts, flow });
+      return setupResult !== undefined
+        ? { kind: 'redirect', url: setupResult }
+        : failurePage(error, { issuer: deps.config.publicUrl, facts, flow });
     };
     if (connection === undefined || oidc === undefined) {
       return refuse(
@@ -189,7 +193,7 @@ export function createOidcLogin(deps: OidcLoginDeps) {
       const error = oidcError('oidc_idp_error', `The identity provider answered ${said}.`);
       const setupResult = await record({ flow, owner: flow, error, facts, requestId });
       const idp = { error: params.error, description: params.error_description };
-      return { kind: 'redirect', url: setupResult ?? idpErrorRedirect(flow.redirect_uri, flow.app_state, idp) };
+      return { kind: 'redirect', url: setupResult ?? idpErrorRedirect(deps.config.publicUrl, flow.redirect_uri, flow.app_state, idp) };
     }
     // RFC 9207 §2.4: an `iss` naming another issuer means the response came from another IdP (mix-up).
     if (params.iss !== undefined && params.iss !== oidc.issuer) {

@@ -23,13 +23,25 @@ export type LoginOutcome =
 /** The failure page of a refusal, facts of the connection first, then the failure's, then its code. */
 export function failurePage(
   failure: LoginFailure,
-  context: { readonly facts: readonly Fact[]; readonly flow?: LoginFlowRow | undefined; readonly cause?: unknown; readonly title?: string },
+  context: {
+    readonly facts: readonly Fact[];
+    /** Lanyard's issuer, the `iss` of the way back to the app (RFC 9207). */
+    readonly issuer: string;
+    readonly flow?: LoginFlowRow | undefined;
+    readonly cause?: unknown;
+    readonly title?: string;
+  },
 ): LoginOutcome {
   const { flow } = context;
   const back =
     flow === undefined
       ? undefined
-      : appRedirect(flow.redirect_uri, { error: 'access_denied', description: `${failure.code}: ${failure.message}` }, flow.app_state);
+      : appRedirect(
+          context.issuer,
+          flow.redirect_uri,
+          { error: 'access_denied', description: `${failure.code}: ${failure.message}` },
+          flow.app_state,
+        );
   return {
     kind: 'failure',
     code: failure.code,

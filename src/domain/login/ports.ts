@@ -39,3 +39,13 @@ type TestSignInOutcome =
 export interface TestSignInResults {
   record(trx: Transaction<Database>, flow: LoginFlowRow, outcome: TestSignInOutcome, requestId: string | null): Promise<string>;
 }
+
+/**
+ * Where the login counts what it does, for /metrics (implemented over prom-client by
+ * src/http/metrics.ts, so that the login knows nothing of it). `code` is a catalogued failure code.
+ */
+export interface LoginMetrics {
+  started(connectionType: ConnectionForLogin['type']): void;
+  succeeded(connectionType: ConnectionForLogin['type']): void;
+  failed(connectionType: ConnectionForLogin['type'], code: string): void;
+}

@@ -5,10 +5,11 @@ export type AppResponse = { readonly code: string } | { readonly error: OAuthErr
 
 /**
  * The one builder of redirects back to the app: its redirect URI (query kept) with `code`, or
- * `error` and `error_description`, then `state` when the app sent one. Issue 12 adds RFC 9207
- * `iss` here, to every authorization response at once.
+ * `error` and `error_description`, then `state` when the app sent one, and `iss`, Lanyard's
+ * issuer, on every authorization response, success and error alike (RFC 9207 §2), so that an app
+ * using several providers can tell which one answered (mix-up defence).
  */
-export function appRedirect(redirectUri: string, response: AppResponse, state: string | null | undefined): string {
+export function appRedirect(issuer: string, redirectUri: string, response: AppResponse, state: string | null | undefined): string {
   const url = new URL(redirectUri);
   if ('code' in response) {
     url.searchParams.set('code', response.code);
@@ -17,6 +18,7 @@ export function appRedirect(redirectUri: string, response: AppResponse, state: s
     url.searchParams.set('error_description', errorDescription(response.description));
   }
   if (state != null) url.searchParams.set('state', state);
+  url.searchParams.set('iss', issuer);
   return url.toString();
 }
 

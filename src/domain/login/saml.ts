@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { Config } from '../../config.ts';
 import type { Clock, RandomBytes } from '../../crypto/tokens.ts';
 import { purgeExpiredAssertions } from '../../storage/saml-assertions.ts';
 import type { Database, LoginFlowRow } from '../../storage/schema.ts';
@@ -31,6 +32,7 @@ export interface SamlLoginDeps {
   readonly spKey: () => Promise<DeploymentKey>;
   readonly connections: Pick<ConnectionDirectory, 'getForLogin'>;
   readonly finish: LoginFinish;
+  readonly config: Pick<Config, 'publicUrl'>;
 }
 
 type SamlSettings = NonNullable<ConnectionForLogin['saml']>;
@@ -97,7 +99,10 @@ export function createSamlLogin(deps: SamlLoginDeps) {
         'connection_not_found',
         'This ACS URL belongs to no SAML connection. Check the ACS URL configured at the identity provider.',
       );
-      return failurePage({ ...unknown, facts: [] }, { facts: [['Connection', input.connectionId]], title: 'Unknown SAML connection' });
+      return failurePage(
+        { ...unknown, facts: [] },
+        { issuer: deps.config.publicUrl, facts: [['Connection', input.connectionId]], title: 'Unknown SAML connection' },
+      );
     }
     const saml = connection.saml;
     const facts: Fact[] = [
@@ -109,13 +114,18 @@ export function createSamlLogin(deps: SamlLoginDeps) {
     const found = flowId !== undefined ? await deps.finish.findFlow({ id: flowId, connectionId: connection.id }) : undefined;
     const pending = found !== undefined && deps.finish.isPending(found) ? found : undefined;
     const refuse = async ({ failure, flow = pending ?? null }: Refusal): Promise<LoginOutcome> => {
-      const record = { flow: flow ?? undefined, organizationId: connection.organizationId, connectionId: connection.id };
+      const record = {
+        flow: flow ?? undefined,
+        organizationId: connection.organizationId,
+        connectionId: connection.id,
+        connectionType: 'saml' as const,
+      };
       const ended = await deps.finish.fail({ ...record, ...failure, facts: [...facts, ...failure.facts] }, input.requestId);
       // Another response took the flow meanwhile: this one is as late as any second response.
       if (!ended.ok) return refuse({ failure: FLOW_NOT_FOUND, flow: null });
       // A test sign-in from a setup page shows its diagnosis on its own result page.
       if (ended.value !== undefined) return { kind: 'redirect', url: ended.value };
-      return failurePage(failure, { facts, flow: flow ?? undefined });
+      return failurePage(failure, { issuer: deps.config.publicUrl, facts, flow: flow ?? undefined });
     };
 
     if (flowId !== undefined && pending === undefined) return refuse({ failure: FLOW_NOT_FOUND });

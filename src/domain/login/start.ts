@@ -4,7 +4,7 @@ import { insertLoginFlow } from '../../storage/login-flows.ts';
 import type { Database, LoginFlowRow } from '../../storage/schema.ts';
 import type { ConnectionForLogin } from '../connections/for-login.ts';
 import { err, ok, type Result } from '../result.ts';
-import type { UpstreamHop, Upstreams } from './ports.ts';
+import type { LoginMetrics, UpstreamHop, Upstreams } from './ports.ts';
 
 /** How long a user has to finish signing in at the IdP. */
 const LOGIN_FLOW_TTL_MS = 10 * 60 * 1000;
@@ -36,6 +36,7 @@ export interface StartFlowDeps {
   readonly clock: Clock;
   readonly random: RandomBytes;
   readonly upstream: Upstreams;
+  readonly loginMetrics: Pick<LoginMetrics, 'started'>;
 }
 
 /**
@@ -78,5 +79,6 @@ export async function startFlow(
   if (!started.ok) return started;
   const { upstreamRequestId, sealedUpstreamState, ...hop } = started.value;
   await insertLoginFlow(deps.db, { ...flow, upstream_request_id: upstreamRequestId, sealed_upstream_state: sealedUpstreamState ?? null });
+  deps.loginMetrics.started(connection.type);
   return ok({ flowId: id, hop: 'url' in hop ? { url: hop.url } : { post: hop.post } });
 }

@@ -1,6 +1,9 @@
 import { subjectFor, type Profile } from '../profile.ts';
 
-/** The claims an app receives in the id_token and from /oauth/userinfo (snake_case per OIDC). */
+/**
+ * The claims an app receives in the id_token and from /oauth/userinfo (snake_case per OIDC). A
+ * claim the IdP gave no value for is left out, never sent as null (OIDC core §5.3.2).
+ */
 export function profileClaims(profile: Profile, scope: ReadonlySet<string>): Record<string, unknown> {
   const claims: Record<string, unknown> = {
     sub: subjectFor(profile),
@@ -11,7 +14,7 @@ export function profileClaims(profile: Profile, scope: ReadonlySet<string>): Rec
   };
   if (scope.has('email')) {
     claims.email = profile.email;
-    if (profile.emailVerified !== null) claims.email_verified = profile.emailVerified;
+    claims.email_verified = profile.emailVerified;
   }
   if (scope.has('profile')) {
     claims.given_name = profile.firstName;
@@ -19,5 +22,5 @@ export function profileClaims(profile: Profile, scope: ReadonlySet<string>): Rec
     claims.groups = profile.groups;
     claims.raw_attributes = profile.rawAttributes;
   }
-  return claims;
+  return Object.fromEntries(Object.entries(claims).filter(([, value]) => value !== null && value !== undefined));
 }

@@ -25,6 +25,10 @@ export const OAUTH_ERROR_CATALOGUE = {
     status: 503,
     description: "The IdP said it is temporarily unavailable (passed on from an OIDC IdP's answer).",
   },
+  login_required: {
+    status: 400,
+    description: 'prompt=none, but signing in needs the user at their identity provider (OIDC core §3.1.2.6; redirect only).',
+  },
   invalid_token: { status: 401, description: 'The access token is missing, unknown, expired or revoked (RFC 6750 §3.1).' },
 } as const satisfies Catalogue;
 

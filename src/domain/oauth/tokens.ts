@@ -2,7 +2,13 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { exportJWK, SignJWT } from 'jose';
 import type { Kysely } from 'kysely';
 import { constantTimeEqual, hashToken, randomToken, type Clock, type RandomBytes } from '../../crypto/tokens.ts';
-import { findAccessToken, insertAccessToken, revokeTokensOfCode, takeAuthorizationCode } from '../../storage/oauth-grants.ts';
+import {
+  findAccessToken,
+  insertAccessToken,
+  revokeAccessToken,
+  revokeTokensOfCode,
+  takeAuthorizationCode,
+} from '../../storage/oauth-grants.ts';
 import type { AuthorizationCodeRow, Database } from '../../storage/schema.ts';
 import type { ApplicationService } from '../applications/applications.ts';
 import type { DeploymentKey, DeploymentKeys } from '../keys/deployment-keys.ts';
@@ -13,14 +19,23 @@ import { profileClaims } from './claims.ts';
 const ACCESS_TOKEN_TTL_SECONDS = 600;
 const VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
 
+/** The client credentials of a request, read from the header (client_secret_basic) or the body (client_secret_post). */
+export interface ClientCredentials {
+  clientId: string | undefined;
+  clientSecret: string | undefined;
+}
+
 /** The token request after client authentication was read from the header or the body. */
-export interface TokenRequest {
+export interface TokenRequest extends ClientCredentials {
   grant_type?: string | undefined;
   code?: string | undefined;
   redirect_uri?: string | undefined;
   code_verifier?: string | undefined;
-  clientId: string | undefined;
-  clientSecret: string | undefined;
+}
+
+/** The revocation request (RFC 7009 §2.1); `token_type_hint` is only a hint, and Lanyard issues access tokens alone. */
+export interface RevocationRequest extends ClientCredentials {
+  token?: string | undefined;
 }
 
 export interface TokenResponse {
@@ -86,12 +101,18 @@ export function createTokenService(deps: {
     return granted;
   }
 
+  /** The client the credentials authenticate (RFC 6749 §2.3.1), or invalid_client. */
+  async function authenticate(credentials: ClientCredentials) {
+    if (credentials.clientId === undefined || credentials.clientSecret === undefined)
+      throw new OAuthError('invalid_client', 'authenticate the client with client_secret_basic or client_secret_post');
+    const application = await deps.applications.authenticateClient(credentials.clientId, credentials.clientSecret);
+    if (application === undefined) throw new OAuthError('invalid_client', 'unknown client or wrong client secret');
+    return application;
+  }
+
   return {
     async exchange(request: TokenRequest): Promise<TokenResponse> {
-      if (request.clientId === undefined || request.clientSecret === undefined)
-        throw new OAuthError('invalid_client', 'authenticate the client with client_secret_basic or client_secret_post');
-      const application = await deps.applications.authenticateClient(request.clientId, request.clientSecret);
-      if (application === undefined) throw new OAuthError('invalid_client', 'unknown client or wrong client secret');
+      const application = await authenticate(request);
       if (request.grant_type !== 'authorization_code')
         throw new OAuthError('unsupported_grant_type', 'grant_type must be authorization_code');
       if (!request.code) throw new OAuthError('invalid_request', 'code is required');
@@ -122,6 +143,21 @@ export function createTokenService(deps: {
           .sign(key.privateKey);
       }
       return response;
+    },
+
+    /**
+     * Revokes an access token of the authenticated client at once (RFC 7009 §2.1). A token Lanyard
+     * does not know, or no longer honours, is answered as revoked (§2.2): the client can do nothing
+     * else with it. One issued to another client is refused and left as it is.
+     */
+    async revoke(request: RevocationRequest): Promise<void> {
+      const application = await authenticate(request);
+      if (!request.token) throw new OAuthError('invalid_request', 'token is required');
+      const tokenHash = hashToken(request.token);
+      const row = await findAccessToken(db, tokenHash);
+      if (row === undefined) return;
+      if (row.application_id !== application.id) throw new OAuthError('invalid_request', 'the token was not issued to this client');
+      await revokeAccessToken(db, tokenHash, clock());
     },
 
     /** The claims behind an access token (OIDC core §5.3.2), or invalid_token. */

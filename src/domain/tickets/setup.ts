@@ -12,7 +12,7 @@ import { MAPPING_KEYS, PRESETS } from '../connections/presets.ts';
 import { AppError, notFound, type FieldProblem } from '../errors.ts';
 import type { EventSummary } from '../events/catalogue.ts';
 import { recordEvent } from '../events/events.ts';
-import type { UpstreamHop, Upstreams } from '../login/ports.ts';
+import type { LoginMetrics, UpstreamHop, Upstreams } from '../login/ports.ts';
 import { findChoice } from './guides.ts';
 import { openSetupSession, readSetupSession, type SetupSession } from './setup-session.ts';
 import { readSetupView, type SetupView } from './setup-view.ts';
@@ -36,6 +36,8 @@ export interface SetupServiceDeps {
   readonly config: Pick<Config, 'publicUrl'>;
   readonly connections: Pick<ConnectionService, 'create' | 'get' | 'update' | 'delete' | 'getForLogin'>;
   readonly upstream: Upstreams;
+  /** A test sign-in counts as a login started (/metrics). */
+  readonly loginMetrics: LoginMetrics;
 }
 
 // base64url of 32 random bytes; anything else is not worth a database lookup.

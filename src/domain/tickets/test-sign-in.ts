@@ -1,21 +1,16 @@
 import type { Kysely } from 'kysely';
-import type { Clock, RandomBytes } from '../../crypto/tokens.ts';
 import { findTestFlow } from '../../storage/login-flows.ts';
 import type { Database, LoginFlowRow, SsoTicketRow, TestSignInResult } from '../../storage/schema.ts';
 import { fieldError } from '../connections/input-checks.ts';
 import { recordEvent } from '../events/events.ts';
-import type { ConnectionDirectory, UpstreamHop, Upstreams } from '../login/ports.ts';
-import { startFlow } from '../login/start.ts';
+import type { ConnectionDirectory, UpstreamHop } from '../login/ports.ts';
+import { startFlow, type StartFlowDeps } from '../login/start.ts';
 import { testResultOf } from './test-results.ts';
 
 /** What starting a test sign-in uses. */
-export interface TestSignInDeps {
-  readonly db: Kysely<Database>;
-  readonly clock: Clock;
-  readonly random: RandomBytes;
+export interface TestSignInDeps extends StartFlowDeps {
   readonly publicUrl: string;
   readonly connections: Pick<ConnectionDirectory, 'getForLogin'>;
-  readonly upstream: Upstreams;
 }
 
 /** Where a test sign-in lands after the IdP: its result page (no token in it; the session cookie leads back). */

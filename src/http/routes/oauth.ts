@@ -1,10 +1,10 @@
 import formbody from '@fastify/formbody';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { AuthorizeQuery, TokenBody } from '../schemas/oauth.ts';
+import { AuthorizeQuery, RevokeBody, TokenBody } from '../schemas/oauth.ts';
 import type { AuthorizeOutcome } from '../../domain/login/authorize.ts';
 import { OAuthError } from '../../domain/oauth/errors.ts';
-import type { TokenService } from '../../domain/oauth/tokens.ts';
+import type { ClientCredentials, TokenService } from '../../domain/oauth/tokens.ts';
 import { PAGE_HEADERS, pageCsp } from '../../web/html.ts';
 import { chooserPage, postFormPage } from '../../web/pages.ts';
 import { oauthErrorHandler, sendFailurePage } from '../errors.ts';
@@ -16,9 +16,12 @@ export interface OAuthRouteDeps {
   readonly onRequest: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 }
 
-/** Lanyard as an OpenID provider to the SaaS app: discovery, JWKS, authorize, token, userinfo. */
+/** Lanyard as an OpenID provider to the SaaS app: discovery, JWKS, authorize, token, revocation, userinfo. */
 export function oauthRoutes(deps: OAuthRouteDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
+    // RFC 6749 §4.1.3 and RFC 7009 §2.1: requests are application/x-www-form-urlencoded, and only
+    // that: without the JSON parser here, any other body is refused as invalid_request (errors.ts).
+    app.removeAllContentTypeParsers();
     await app.register(formbody, { bodyLimit: 64 * 1024 });
     app.addHook('onRequest', deps.onRequest);
     // RFC 6749 §5.2 for every failure here; a page instead where a person is at the browser.
@@ -36,6 +39,10 @@ export function oauthRoutes(deps: OAuthRouteDeps): FastifyPluginAsyncTypebox {
       id_token_signing_alg_values_supported: ['RS256'],
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
       code_challenge_methods_supported: ['S256'],
+      // RFC 9207 §3: every authorization response carries iss.
+      authorization_response_iss_parameter_supported: true,
+      revocation_endpoint: `${deps.issuer}/oauth/revoke`,
+      revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
       scopes_supported: ['openid', 'email', 'profile'],
       claims_supported: [
         'sub',
@@ -83,21 +90,31 @@ export function oauthRoutes(deps: OAuthRouteDeps): FastifyPluginAsyncTypebox {
     });
 
     app.post('/oauth/token', { schema: { tags: ['oauth'], body: TokenBody } }, async (request, reply) => {
-      const basic = clientFromBasic(request.headers.authorization);
       const body = request.body;
-      if (
-        basic !== undefined &&
-        ((body.client_id !== undefined && body.client_id !== basic.clientId) || body.client_secret !== undefined)
-      ) {
-        throw new OAuthError('invalid_request', 'use one client authentication method, not two');
-      }
-      const response = await deps.tokens.exchange({
-        ...body,
-        clientId: basic?.clientId ?? body.client_id,
-        clientSecret: basic?.clientSecret ?? body.client_secret,
-      });
+      const response = await deps.tokens.exchange({ ...body, ...clientCredentials(request.headers.authorization, body) });
       return reply.headers({ 'cache-control': 'no-store', pragma: 'no-cache' }).send(response);
     });
+
+    app.post(
+      '/oauth/revoke',
+      {
+        schema: {
+          operationId: 'revokeToken',
+          summary: 'Revoke an access token (RFC 7009)',
+          description:
+            'Client authentication as at the token endpoint (client_secret_basic or client_secret_post). Answers 200 with an ' +
+            'empty body for a revoked token and for one Lanyard does not know.',
+          tags: ['oauth'],
+          security: [],
+          consumes: ['application/x-www-form-urlencoded'],
+          body: RevokeBody,
+        },
+      },
+      async (request, reply) => {
+        await deps.tokens.revoke({ token: request.body.token, ...clientCredentials(request.headers.authorization, request.body) });
+        return reply.code(200).send();
+      },
+    );
 
     const userinfo = async (request: FastifyRequest, reply: FastifyReply) => {
       const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
@@ -106,6 +123,18 @@ export function oauthRoutes(deps: OAuthRouteDeps): FastifyPluginAsyncTypebox {
     app.get('/oauth/userinfo', { schema: { tags: ['oauth'] } }, userinfo);
     app.post('/oauth/userinfo', { schema: { tags: ['oauth'] } }, userinfo);
   };
+}
+
+/** The client's credentials from the Authorization header or the body; both at once is invalid_request (RFC 6749 §2.3). */
+function clientCredentials(
+  authorization: string | undefined,
+  body: { client_id?: string | undefined; client_secret?: string | undefined },
+): ClientCredentials {
+  const basic = clientFromBasic(authorization);
+  if (basic === undefined) return { clientId: body.client_id, clientSecret: body.client_secret };
+  if ((body.client_id !== undefined && body.client_id !== basic.clientId) || body.client_secret !== undefined)
+    throw new OAuthError('invalid_request', 'use one client authentication method, not two');
+  return basic;
 }
 
 /** client_secret_basic (RFC 6749 §2.3.1): both parts are form-urlencoded before base64. */

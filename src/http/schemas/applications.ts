@@ -9,6 +9,8 @@ export const Application = Type.Object(
     redirectUris: Type.Array(Type.String()),
     defaultRedirectUri: Nullable(Type.String()),
     organizationIds: Nullable(Type.Array(Type.String())),
+    requirePkce: Type.Boolean(),
+    pkceExemptReason: Nullable(Type.String()),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   },
@@ -30,6 +32,20 @@ const fields = {
       Type.Array(Type.String({ maxLength: 100 }), { maxItems: 1000, description: 'Only these organizations may sign in; null for all' }),
     ),
   ),
+  requirePkce: Type.Optional(
+    Type.Boolean({
+      description: 'Refuse authorization requests without a PKCE (S256) code_challenge; true unless pkceExemptReason says why not',
+    }),
+  ),
+  pkceExemptReason: Type.Optional(
+    Nullable(
+      Type.String({
+        minLength: 1,
+        maxLength: 500,
+        description: 'Why this application may sign in without PKCE; required with requirePkce: false',
+      }),
+    ),
+  ),
 };
 export const CreateApplicationBody = Type.Object(fields, { additionalProperties: false });
 export const UpdateApplicationBody = Type.Object(
@@ -38,6 +54,8 @@ export const UpdateApplicationBody = Type.Object(
     redirectUris: Type.Optional(fields.redirectUris),
     defaultRedirectUri: fields.defaultRedirectUri,
     organizationIds: fields.organizationIds,
+    requirePkce: fields.requirePkce,
+    pkceExemptReason: fields.pkceExemptReason,
   },
   { additionalProperties: false, minProperties: 1 },
 );

@@ -15,6 +15,7 @@ export const AuthorizeQuery = Type.Object({
   organization: Param,
   connection: Param,
   login_hint: Param,
+  prompt: Param,
 });
 export type AuthorizeQuery = Static<typeof AuthorizeQuery>;
 
@@ -28,6 +29,13 @@ export const TokenBody = Type.Object({
   client_secret: Param,
 });
 export type TokenBody = Static<typeof TokenBody>;
+
+/** The body of POST /oauth/revoke (RFC 7009 §2.1; client_secret_post as at the token endpoint). */
+export const RevokeBody = Type.Object(
+  { token: Param, token_type_hint: Param, client_id: Param, client_secret: Param },
+  { $id: 'OAuthRevocationRequest', title: 'OAuthRevocationRequest' },
+);
+export type RevokeBody = Static<typeof RevokeBody>;
 
 const CallbackParam = Type.Optional(Type.String({ maxLength: 4096 }));
 // The authorization response (RFC 6749 §4.1.2, §4.1.2.1; RFC 9207). IdPs add their own parameters
