@@ -10,6 +10,7 @@ import type { SamlError } from '../saml/errors.ts';
 import { trustedCertificate, type TrustedCertificate } from '../saml/signature.ts';
 import { verifySamlResponse, type VerifiedAssertion } from '../saml/verify-response.ts';
 import { loginFailure, type Fact, type LoginFailure } from './failures.ts';
+import type { DirectoryLink } from './directory-link.ts';
 import type { LoginFinish } from './finish.ts';
 import { failurePage, type LoginOutcome } from './outcome.ts';
 import type { ConnectionDirectory, UpstreamLogin } from './ports.ts';
@@ -31,6 +32,7 @@ export interface SamlLoginDeps {
   readonly spKey: () => Promise<DeploymentKey>;
   readonly connections: Pick<ConnectionDirectory, 'getForLogin'>;
   readonly finish: LoginFinish;
+  readonly linkDirectoryUser: DirectoryLink;
 }
 
 type SamlSettings = NonNullable<ConnectionForLogin['saml']>;
@@ -167,8 +169,11 @@ export function createSamlLogin(deps: SamlLoginDeps) {
       expiresAt: new Date(verified.notOnOrAfter.getTime() + saml.clockSkewSeconds * 1000),
     };
     const subjectEmail = verified.nameIdFormat === EMAIL_FORMAT ? verified.nameId : null;
-    const profile = mapProfile({ subject: verified.nameId, values: verified.attributes, subjectEmail }, connection);
-    const login = { profile, connection, assertion };
+    const linked = await deps.linkDirectoryUser(
+      mapProfile({ subject: verified.nameId, values: verified.attributes, subjectEmail }, connection),
+    );
+    if (!linked.ok) return refuse({ failure: linked.error });
+    const login = { profile: linked.value, connection, assertion };
     let ended;
     if (flow !== undefined) {
       ended = await deps.finish.succeed(flow, login, requestId);
