@@ -21,6 +21,7 @@ import { createDirectoryAuth } from './domain/scim/directory-auth.ts';
 import { createDirectoryReads } from './domain/scim/directory-reads.ts';
 import { createScimGroups } from './domain/scim/scim-groups.ts';
 import { createScimUsers } from './domain/scim/scim-users.ts';
+import { createDirectorySetup } from './domain/tickets/directory-setup.ts';
 import { createSetupService } from './domain/tickets/setup.ts';
 import { createTestSignInResults } from './domain/tickets/test-results.ts';
 import { createTicketService } from './domain/tickets/tickets.ts';
@@ -74,6 +75,7 @@ function createServices(deps: { config: Config; db: Db; clock: Clock; random: Ra
     directories,
     directoryReads: createDirectoryReads({ db: deps.db, visible: directories.visible }),
     directoryAuth: createDirectoryAuth(deps),
+    directorySetup: createDirectorySetup({ ...deps, directories }),
     scimUsers: createScimUsers(deps),
     scimGroups: createScimGroups(deps),
   };
