@@ -107,18 +107,16 @@ function picks(count: number, range: number, seed: number): number[] {
   });
 }
 
-async function lookups(stack: Stack, range: number, count: number, seed: number, label = ''): Promise<Phase[]> {
-  const byUserName = picks(count, range, seed);
-  const byExternalId = picks(count, range, seed + 1);
-  const one = async (filter: string, extra = '') => {
-    const { ms, json } = await call(stack, 'GET', `/Users?filter=${encodeURIComponent(filter)}${extra}`, undefined, 200);
+/** `count` lookups of users among the first `range` by `userName eq` or `externalId eq`; each must find exactly one. */
+async function lookups(stack: Stack, by: 'userName' | 'externalId', range: number, count: number, seed: number): Promise<Phase> {
+  const numbers = picks(count, range, seed);
+  const filterOf = (n: number) => (by === 'userName' ? `userName eq "user${n}@bench.example"` : `externalId eq "ext-${n}"`);
+  return timed(stack, `GET ${by} eq`, count, async (i) => {
+    const filter = filterOf(numbers[i] ?? 0);
+    const { ms, json } = await call(stack, 'GET', `/Users?filter=${encodeURIComponent(filter)}`, undefined, 200);
     if (json.totalResults !== 1) throw new Error(`${stack.name}: ${filter} found ${String(json.totalResults)}, not 1`);
     return ms;
-  };
-  return [
-    await timed(stack, `GET userName eq${label}`, count, (i) => one(`userName eq "user${byUserName[i] ?? 0}@bench.example"`)),
-    await timed(stack, `GET externalId eq${label}`, count, (i) => one(`externalId eq "ext-${byExternalId[i] ?? 0}"`)),
-  ];
+  });
 }
 
 async function runMain(stack: Stack): Promise<Phase[]> {
@@ -142,7 +140,7 @@ async function runMain(stack: Stack): Promise<Phase[]> {
     }),
   );
   log(`${stack.name}: ${GROUPS} groups with ${MEMBERS} members each`);
-  phases.push(...(await lookups(stack, USERS, LOOKUPS, 7)));
+  phases.push(await lookups(stack, 'userName', USERS, LOOKUPS, 7), await lookups(stack, 'externalId', USERS, LOOKUPS, 8));
   const groupPicks = picks(LOOKUPS, GROUPS, 11);
   phases.push(
     await timed(stack, 'GET Groups displayName eq, excl. members', LOOKUPS, async (i) => {
@@ -229,8 +227,8 @@ async function runGrowth(stacks: { stack: Stack; grow: (from: number, to: number
       const order = round % 2 === 0 ? stacks : [...stacks].reverse();
       for (const { stack } of order) {
         const count = stack.name !== 'Lanyard' && level === LARGE ? PEER_LARGE_LOOKUPS : GROWTH_LOOKUPS;
-        const [byName] = await lookups(stack, level, count, 100 + round);
-        ((at[stack.name] ??= {})[level] ??= []).push(latency(byName!.samples).p50);
+        const byName = await lookups(stack, 'userName', level, count, 100 + round);
+        ((at[stack.name] ??= {})[level] ??= []).push(latency(byName.samples).p50);
       }
     }
     log(`growth: measured at ${level} users`);
