@@ -24,7 +24,7 @@ interface Scimmy {
 interface ExpressApp {
   use(path: string, handler: unknown): void;
   post(path: string, ...handlers: unknown[]): void;
-  listen(port: number, host: string, ready: () => void): { address(): { port: number } | string | null };
+  listen(port: number, host: string, ready: () => void): { address(): { port: number } | string | null; keepAliveTimeout: number };
 }
 type Express = (() => ExpressApp) & { json(options: { type: string[]; limit: string }): unknown };
 
@@ -124,6 +124,8 @@ app.use(
   }),
 );
 const server = app.listen(0, '127.0.0.1', () => {
+  // The client's keep-alive sockets sit idle while the other stack is measured or grown.
+  server.keepAliveTimeout = 600_000;
   const address = server.address();
   process.stdout.write(`listening ${typeof address === 'object' && address !== null ? address.port : 0}\n`);
 });
