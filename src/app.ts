@@ -123,7 +123,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   );
   await app.register(samlAcsRoutes({ saml: deps.services.samlLogin, onRequest: limitByAddress }));
   await app.register(oidcCallbackRoutes({ oidc: deps.services.oidcLogin, onRequest: limitByAddress }));
-  await app.register(setupRoutes({ setup: deps.services.setup, publicUrl: deps.config.publicUrl, onRequest: limitByAddress }));
+  await app.register(
+    setupRoutes({
+      setup: deps.services.setup,
+      directorySetup: deps.services.directorySetup,
+      publicUrl: deps.config.publicUrl,
+      onRequest: limitByAddress,
+    }),
+  );
   await app.register(
     async (v1) => {
       v1.addHook('onRequest', async (request, reply) => authenticate(deps, request, reply));

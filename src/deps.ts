@@ -10,6 +10,7 @@ import { createConnectionService } from './domain/connections/connections.ts';
 import { createSpMetadataService, samlSpKey } from './domain/connections/sp.ts';
 import { createDeploymentKeys } from './domain/keys/deployment-keys.ts';
 import { createAuthorize } from './domain/login/authorize.ts';
+import { createDirectoryLink } from './domain/login/directory-link.ts';
 import { createLoginFinish } from './domain/login/finish.ts';
 import type { LoginMetrics } from './domain/login/ports.ts';
 import { createOidcLogin } from './domain/login/oidc.ts';
@@ -21,6 +22,7 @@ import { createDirectoryAuth } from './domain/scim/directory-auth.ts';
 import { createDirectoryReads } from './domain/scim/directory-reads.ts';
 import { createScimGroups } from './domain/scim/scim-groups.ts';
 import { createScimUsers } from './domain/scim/scim-users.ts';
+import { createDirectorySetup } from './domain/tickets/directory-setup.ts';
 import { createSetupService } from './domain/tickets/setup.ts';
 import { createTestSignInResults } from './domain/tickets/test-results.ts';
 import { createTicketService } from './domain/tickets/tickets.ts';
@@ -41,13 +43,15 @@ function createServices(deps: { config: Config; db: Db; clock: Clock; random: Ra
   const connections = createConnectionService({ ...deps, lookup: systemLookup });
   // A test sign-in's result reaches its setup ticket through this port: login knows nothing of tickets.
   const finish = createLoginFinish({ ...deps, applications, testSignIns: createTestSignInResults(deps) });
+  const linkDirectoryUser = createDirectoryLink(deps);
   const samlLogin = createSamlLogin({
     ...deps,
+    linkDirectoryUser,
     connections,
     finish,
     spKey: () => samlSpKey({ ...deps, deploymentKeys, publicUrl: deps.config.publicUrl }),
   });
-  const oidcLogin = createOidcLogin({ ...deps, connections, finish, lookup: systemLookup });
+  const oidcLogin = createOidcLogin({ ...deps, connections, finish, linkDirectoryUser, lookup: systemLookup });
   const upstream = { saml: samlLogin.upstream, oidc: oidcLogin.upstream };
   // Wakes this instance's webhook worker when a request created work for it.
   const webhookNudge = createNudge();
@@ -71,6 +75,7 @@ function createServices(deps: { config: Config; db: Db; clock: Clock; random: Ra
     directories,
     directoryReads: createDirectoryReads({ db: deps.db, visible: directories.visible }),
     directoryAuth: createDirectoryAuth(deps),
+    directorySetup: createDirectorySetup({ ...deps, directories }),
     scimUsers: createScimUsers(deps),
     scimGroups: createScimGroups(deps),
   };

@@ -13,6 +13,8 @@ export interface Profile {
   organizationId: string;
   connectionId: string;
   connectionType: 'saml' | 'oidc';
+  /** The organization's directory user this login is (dusr_…), when there is one. */
+  directoryUserId?: string;
 }
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';

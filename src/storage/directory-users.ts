@@ -139,6 +139,14 @@ export async function listDirectoryUsers(
   return q.execute();
 }
 
+/** A login's directory user, with the login policy of the directory that holds it. */
+export interface LoginDirectoryUser {
+  readonly id: string;
+  readonly directoryId: string;
+  readonly active: boolean;
+  readonly refuseInactiveUsers: boolean;
+}
+
 /**
  * The directory user a login of `organizationId` is: by externalId or userName equal to the
  * login's subject (NameID), else by email, in one query the organization indexes serve. Exact
@@ -147,22 +155,26 @@ export async function listDirectoryUsers(
 export async function findDirectoryUserForLogin(
   db: Kysely<Database>,
   input: { organizationId: string; subject: string; email: string | null },
-): Promise<DirectoryUserRow | undefined> {
-  return db
-    .selectFrom('directory_users')
-    .selectAll()
-    .where('organization_id', '=', input.organizationId)
+): Promise<LoginDirectoryUser | undefined> {
+  const row = await db
+    .selectFrom('directory_users as u')
+    .innerJoin('directories as d', 'd.id', 'u.directory_id')
+    .select(['u.id', 'u.directory_id', 'u.active', 'd.options'])
+    .where('u.organization_id', '=', input.organizationId)
     .where((eb) =>
       eb.or([
-        eb('external_id', '=', input.subject),
-        eb(sql`lower(user_name)`, '=', sql`lower(${input.subject})`),
-        ...(input.email !== null ? [eb(sql`lower(email)`, '=', sql`lower(${input.email})`)] : []),
+        eb('u.external_id', '=', input.subject),
+        eb(sql`lower(u.user_name)`, '=', sql`lower(${input.subject})`),
+        ...(input.email !== null ? [eb(sql`lower(u.email)`, '=', sql`lower(${input.email})`)] : []),
       ]),
     )
-    .orderBy(sql`case when external_id = ${input.subject} then 0 when lower(user_name) = lower(${input.subject}) then 1 else 2 end`)
-    .orderBy('id')
+    .orderBy(sql`case when u.external_id = ${input.subject} then 0 when lower(u.user_name) = lower(${input.subject}) then 1 else 2 end`)
+    .orderBy('u.id')
     .limit(1)
     .executeTakeFirst();
+  if (row === undefined) return undefined;
+  // The option's default (true) is applied here, as views.ts applies it for the API.
+  return { id: row.id, directoryId: row.directory_id, active: row.active, refuseInactiveUsers: row.options.refuseInactiveUsers ?? true };
 }
 
 // node-postgres turns JS arrays into PostgreSQL arrays, so jsonb values always go over as JSON text.

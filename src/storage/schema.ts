@@ -163,6 +163,8 @@ export interface SsoTicketsTable {
   last_test_flow_id: string | null;
   last_test_at: Date | null;
   last_test_ok: boolean | null;
+  /** The directory the setup page's Directory sync step created (migration 0013). */
+  directory_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 interface SsoTicketSessionsTable {

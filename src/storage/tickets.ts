@@ -82,6 +82,20 @@ export async function updateOpenTicket(
     .executeTakeFirst();
 }
 
+/**
+ * Records the directory a ticket's setup page created, once: false when the ticket already has one
+ * (another request created it first). Open or completed alike: directory sync outlives activation.
+ */
+export async function setTicketDirectory(db: Kysely<Database>, ticketId: string, directoryId: string): Promise<boolean> {
+  const updated = await db
+    .updateTable('sso_tickets')
+    .set({ directory_id: directoryId })
+    .where('id', '=', ticketId)
+    .where('directory_id', 'is', null)
+    .executeTakeFirst();
+  return updated.numUpdatedRows > 0n;
+}
+
 /** Remembers a ticket's latest test sign-in (in the transaction that ends its flow). */
 export async function markLastTest(db: Kysely<Database>, ticketId: string, test: { flowId: string; at: Date; ok: boolean }): Promise<void> {
   await db

@@ -43,6 +43,17 @@ export function setupForm(
   </form>`;
 }
 
+/** A value to enter at the IdP, with a copy button (shown by setup.js; without scripts the text is selectable). */
+export function copyable(id: string, label: string, value: string, extra: SafeHtml = html``): SafeHtml {
+  return html`<tr>
+    <th scope="row">${label}</th>
+    <td>
+      <code id="${id}">${value}</code>
+      <button type="button" class="copy secondary" data-copy="${id}" aria-label="Copy ${label}" hidden>Copy</button>${extra}
+    </td>
+  </tr>`;
+}
+
 // The page's names for the connection API's fields; the pseudo-fields of whole forms (`test`, `activate`) need none.
 const LABELS: Record<string, string> = {
   'saml.metadataUrl': 'The IdP metadata URL',

@@ -1,6 +1,16 @@
 import type { SetupView } from '../domain/tickets/setup-view.ts';
 import { html, page, type SafeHtml } from './html.ts';
-import { formErrors, mappingForm, oidcDetailsForm, samlDetailsForms, setupForm, type FormContext, type FormState } from './setup-forms.ts';
+import { directoryStep, type DirectoryStepInput } from './setup-directory.ts';
+import {
+  copyable,
+  formErrors,
+  mappingForm,
+  oidcDetailsForm,
+  samlDetailsForms,
+  setupForm,
+  type FormContext,
+  type FormState,
+} from './setup-forms.ts';
 
 /** The script of the setup pages: copy buttons, the metadata file reader, focus on errors. */
 export const SETUP_SCRIPT_PATH = '/assets/setup.js';
@@ -14,24 +24,13 @@ export const SAVED: Readonly<Record<string, { step: string; text: string }>> = {
 
 const when = (date: Date) => `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 
-/** A value to enter at the IdP, with a copy button (shown by setup.js; without scripts the text is selectable). */
-function copyable(id: string, label: string, value: string, extra: SafeHtml = html``): SafeHtml {
-  return html`<tr>
-    <th scope="row">${label}</th>
-    <td>
-      <code id="${id}">${value}</code>
-      <button type="button" class="copy secondary" data-copy="${id}" aria-label="Copy ${label}" hidden>Copy</button>${extra}
-    </td>
-  </tr>`;
-}
-
 /** The notice of a save that leads to `step`, if the page was opened after one. */
 function savedNotice(saved: string | undefined, step: string): SafeHtml {
   const notice = saved === undefined ? undefined : SAVED[saved];
   return notice?.step === step ? html`<p class="notice ok" role="status">${notice.text}</p>` : html``;
 }
 
-function header(view: SetupView): SafeHtml {
+function header(view: SetupView, withDirectory: boolean): SafeHtml {
   const live = view.connection.enabled;
   return html`<header class="card">
     <p class="muted">Single sign-on setup for</p>
@@ -48,6 +47,7 @@ function header(view: SetupView): SafeHtml {
         <li><a href="#step-details">Its details</a></li>
         <li><a href="#step-test">Test</a></li>
         <li><a href="#step-activate">Activate</a></li>
+        ${withDirectory ? html`<li><a href="#step-directory">Directory sync</a></li>` : ''}
       </ol>
     </nav>
   </header>`;
@@ -142,7 +142,6 @@ function configureStep(view: SetupView, saved: string | undefined): SafeHtml {
           </tr>`,
       )}
     </table>
-    ${view.provisioning.scim === true ? html`<p class="hint">Directory sync (SCIM) was also asked for: it is set up separately, later.</p>` : ''}
     <p class="sr-only" role="status" id="copy-status"></p>
   </section>`;
 }
@@ -268,19 +267,23 @@ function activateStep(ctx: FormContext, view: SetupView): SafeHtml {
   </section>`;
 }
 
-/** The setup page of an open ticket: five steps on one page, each form posting back to it. */
+/** The setup page of an open ticket: five steps on one page (six with directory sync), each form posting back to it. */
 export function setupPage(input: {
   view: SetupView;
   token: string;
   csrf: string;
   saved?: string | undefined;
   state?: FormState | undefined;
+  /** The Directory sync step, for tickets with `provisioning: {scim: true}`. */
+  directory?: DirectoryStepInput | undefined;
 }): string {
   const ctx: FormContext = { token: input.token, csrf: input.csrf, state: input.state };
   const { view } = input;
   return page({
     title: `Set up single sign-on · ${view.organizationName}`,
     scripts: [SETUP_SCRIPT_PATH],
-    body: html`${header(view)}${chooseStep(ctx, view)}${configureStep(view, input.saved)}${detailsStep(ctx, view, input.saved)}${testStep(ctx, view, input.saved)}${activateStep(ctx, view)}`,
+    body: html`${header(view, input.directory !== undefined)}${chooseStep(ctx, view)}${configureStep(view, input.saved)}${detailsStep(ctx, view, input.saved)}${testStep(ctx, view, input.saved)}${activateStep(ctx, view)}${
+      input.directory !== undefined ? directoryStep(ctx, input.directory) : ''
+    }`,
   });
 }

@@ -82,7 +82,7 @@ ${p.email === null ? html`<p class="notice bad">No email address arrived: Lanyar
 }
 
 /** What a completed ticket's link shows from then on: the setup as activated, read-only. */
-export function setupSummaryPage(input: { view: SetupView; notice?: string | undefined }): string {
+export function setupSummaryPage(input: { view: SetupView; notice?: string | undefined; directory?: SafeHtml | undefined }): string {
   const { view } = input;
   const c = view.connection;
   const facts: [string, string][] = [
@@ -104,6 +104,11 @@ export function setupSummaryPage(input: { view: SetupView; notice?: string | und
   return page({
     title: `Single sign-on for ${view.organizationName}`,
     body: html`<div class="card"><p class="muted">Single sign-on setup for</p><h1>${view.organizationName}</h1>${input.notice ? html`<p class="notice" role="status">${input.notice}</p>` : ''}
-<p class="ok"><strong>Single sign-on is set up.</strong> Nothing can be changed through this link any more: to change the setup, ask for a new link.</p>${rows(facts)}</div>`,
+<p class="ok"><strong>Single sign-on is set up.</strong> ${
+      input.directory === undefined
+        ? 'Nothing can be changed through this link any more: to change the setup, ask for a new link.'
+        : 'Its settings cannot be changed through this link any more (ask for a new link to change them); directory sync below still can.'
+    }</p>${rows(facts)}</div>${input.directory ?? ''}`,
+    ...(input.directory !== undefined ? { scripts: [SETUP_SCRIPT_PATH] } : {}),
   });
 }

@@ -49,6 +49,18 @@ export const SETUP_SCRIPT = `'use strict';
       file.text().then(function (text) { area.value = text; area.focus(); });
     });
   });
+  // The Directory sync step's status: polled while the page is open, announced (role=status) when it changes.
+  var live = document.querySelector('[data-status-url]');
+  if (live && window.fetch) {
+    var timer = setInterval(function () {
+      fetch(live.getAttribute('data-status-url'), { credentials: 'same-origin', headers: { accept: 'application/json' } })
+        .then(function (answer) { return answer.ok ? answer.json() : null; })
+        .then(function (status) {
+          if (status === null) return clearInterval(timer);
+          if (status.text && live.textContent !== status.text) live.textContent = status.text;
+        }, function () {});
+    }, 5000);
+  }
   var focus = document.querySelector('[data-focus]');
   if (focus) focus.focus();
 })();

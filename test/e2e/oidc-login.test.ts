@@ -261,4 +261,37 @@ describe('OIDC login against a misbehaving provider: each failure has its own co
     const failed = await loginEvents(lanyard, setup.organizationId, 'login.failed');
     assert.equal(failed.at(-1)?.summary.code, 'oidc_idp_error');
   });
+
+  test('a directory user of the organization: linked by email (directory_user_id), refused once deactivated', async () => {
+    const created = await lanyard.request({ method: 'POST', url: '/v1/directories', payload: { organizationId: setup.organizationId } });
+    const directory = created.json();
+    const scim = (method: string, path: string, body: unknown) =>
+      fetch(`${directory.scim.baseUrl}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${directory.scim.token}`, 'content-type': 'application/scim+json' },
+        body: JSON.stringify(body),
+      });
+    const user = await scim('POST', '/Users', {
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+      userName: 'emp-carol',
+      emails: [{ value: 'carol@example.com', primary: true }],
+    });
+    assert.equal(user.status, 201);
+    const { id } = (await user.json()) as { id: string };
+    try {
+      const result = await attempt('normal');
+      assert.equal(result.status, 302, result.body);
+      const { claims, userinfo } = await rp.finish(result.location!, result.begun);
+      assert.equal(claims.directory_user_id, id);
+      assert.equal(userinfo.directory_user_id, id);
+      const patch = {
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+        Operations: [{ op: 'replace', value: { active: false } }],
+      };
+      assert.equal((await scim('PATCH', `/Users/${id}`, patch)).status, 200);
+      await assertRefused('normal', 'user_deactivated');
+    } finally {
+      await lanyard.request({ method: 'DELETE', url: `/v1/directories/${directory.id}` });
+    }
+  });
 });

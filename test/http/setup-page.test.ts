@@ -1,16 +1,18 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { inflateRawSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { createTestApp, testBackends, type TestApp } from '../support/app.ts';
 import { metadataFixture, PUBLIC_URL } from '../support/connections.ts';
-import { buildResponseXml, IDP, NOW, sign, testKeys } from '../support/saml-builder.ts';
-import { createTicket, getWithSession, openSetup, postSetup, textOf, type SetupSessionInfo } from '../support/setup-page.ts';
+import { IDP, NOW, testKeys } from '../support/saml-builder.ts';
+import {
+  createTicket,
+  getWithSession,
+  openSetup,
+  postSetup,
+  testSignInThroughPage,
+  textOf,
+  type SetupSessionInfo,
+} from '../support/setup-page.ts';
 
-const form = (fields: Record<string, string>) => ({
-  headers: { 'content-type': 'application/x-www-form-urlencoded' },
-  payload: new URLSearchParams(fields).toString(),
-});
 const IDP_FIELDS = {
   source: 'fields',
   'saml.idpEntityId': IDP,
@@ -34,39 +36,8 @@ for (const backend of testBackends()) {
     const connection = async (id: string) => (await t.request({ method: 'GET', url: `/v1/connections/${id}` })).json();
     const ticketOf = async (id: string) => (await t.request({ method: 'GET', url: `/v1/sso/tickets/${id}` })).json();
 
-    /** Test sign-in: the page's button → the IdP (a signed response to its AuthnRequest) → the ACS → the result page. */
-    async function testSignIn(session: SetupSessionInfo, connectionId: string, signWith: { keyPem?: string; certPem?: string } = {}) {
-      const started = await postSetup(t, session, 'test');
-      assert.equal(started.statusCode, 303, started.body);
-      const location = new URL(started.headers.location as string);
-      assert.equal(location.origin + location.pathname, 'https://idp.example.test/sso');
-      const requestId = /ID="([^"]+)"/.exec(
-        inflateRawSync(Buffer.from(location.searchParams.get('SAMLRequest')!, 'base64')).toString('utf8'),
-      )![1]!;
-      const sp = (await connection(connectionId)).sp;
-      const xml = sign(
-        buildResponseXml({
-          inResponseTo: requestId,
-          audience: sp.entityId,
-          recipient: sp.acsUrl,
-          destination: sp.acsUrl,
-          assertionId: `_a${randomBytes(8).toString('hex')}`,
-        }),
-        { target: 'assertion', ...signWith },
-      );
-      const acs = await t.request({
-        method: 'POST',
-        url: `/sso/saml/${connectionId}/acs`,
-        token: null,
-        ...form({ SAMLResponse: Buffer.from(xml).toString('base64'), RelayState: location.searchParams.get('RelayState')! }),
-      });
-      assert.equal(acs.statusCode, 302, acs.body);
-      const resultUrl = acs.headers.location as string;
-      assert.match(resultUrl, new RegExp(`^${PUBLIC_URL}/setup/tests/lgn_[0-9A-Z]{26}$`));
-      const result = await getWithSession(t, session, new URL(resultUrl).pathname);
-      assert.equal(result.statusCode, 200, result.body);
-      return { resultPath: new URL(resultUrl).pathname, result, text: textOf(result.body) };
-    }
+    const testSignIn = (session: SetupSessionInfo, connectionId: string, signWith: { keyPem?: string; certPem?: string } = {}) =>
+      testSignInThroughPage(t, session, connectionId, signWith);
 
     test("IdP details: inline errors in the connection service's words, saved values, provider and attribute names", async () => {
       const ticket = await createTicket(t, org.id, { type: 'saml' });

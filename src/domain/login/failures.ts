@@ -20,6 +20,11 @@ export const LOGIN_FAILURE_CATALOGUE = {
     status: 403,
     description: 'An IdP-initiated sign-in names no application that may serve the organization (RelayState or defaultApplicationId).',
   },
+  user_deactivated: {
+    status: 403,
+    description:
+      'The user is a directory user the IdP deactivated (SCIM active: false), and the directory refuses their sign-ins (refuseInactiveUsers).',
+  },
   oidc_state_missing: { status: 400, description: 'The callback carries no state, so it belongs to no sign-in.' },
   oidc_state_unknown: {
     status: 400,

@@ -7,7 +7,8 @@ import type { OidcCallbackQuery } from '../../http/schemas/oauth.ts';
 import type { LoginFlowRow } from '../../storage/schema.ts';
 import type { ConnectionForLogin } from '../connections/for-login.ts';
 import { err, ok, type Result } from '../result.ts';
-import type { Fact } from './failures.ts';
+import type { DirectoryLink } from './directory-link.ts';
+import type { Fact, LoginFailure } from './failures.ts';
 import type { LoginFinish } from './finish.ts';
 import { idpErrorRedirect, needsUserinfo, oidcIdentity } from './oidc-claims.ts';
 import { authorizationRequest, createOidcClients, fetchUserinfo, redeemCode } from './oidc-client.ts';
@@ -25,6 +26,7 @@ export interface OidcLoginDeps {
   readonly config: Pick<Config, 'allowPrivateMetadataUrls' | 'publicUrl'>;
   readonly connections: Pick<ConnectionDirectory, 'getForLogin'>;
   readonly finish: LoginFinish;
+  readonly linkDirectoryUser: DirectoryLink;
 }
 
 /** What is sealed on the flow row between the redirect to the IdP and the callback. */
@@ -72,7 +74,7 @@ export function createOidcLogin(deps: OidcLoginDeps) {
   async function record(input: {
     flow: LoginFlowRow | undefined;
     owner: LoginFlowRow;
-    error: OidcLoginError;
+    error: LoginFailure;
     facts: readonly Fact[];
     requestId: string;
   }): Promise<string | undefined> {
@@ -173,7 +175,7 @@ export function createOidcLogin(deps: OidcLoginDeps) {
             ['Identity provider', oidc.issuer],
           ]
         : [['Connection', flow.connection_id]];
-    const refuse = async (error: OidcLoginError): Promise<LoginOutcome> => {
+    const refuse = async (error: LoginFailure): Promise<LoginOutcome> => {
       const setupResult = await record({ flow, owner: flow, error, facts, requestId });
       // A test sign-in from a setup page shows its diagnosis on its own result page.
       return setupResult !== undefined
@@ -219,7 +221,9 @@ export function createOidcLogin(deps: OidcLoginDeps) {
       );
     const identity = await verifiedIdentity({ ...connection, oidc }, { ...params, code: params.code }, secrets);
     if (!identity.ok) return refuse(identity.error);
-    const succeeded = await deps.finish.succeed(flow, { profile: mapProfile(identity.value, connection), connection }, requestId);
+    const linked = await deps.linkDirectoryUser(mapProfile(identity.value, connection));
+    if (!linked.ok) return refuse(linked.error);
+    const succeeded = await deps.finish.succeed(flow, { profile: linked.value, connection }, requestId);
     if (!succeeded.ok) throw new Error(`login flow ${flow.id} was ended by another response`);
     return { kind: 'redirect', url: succeeded.value };
   }

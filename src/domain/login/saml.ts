@@ -11,6 +11,7 @@ import type { SamlError } from '../saml/errors.ts';
 import { trustedCertificate, type TrustedCertificate } from '../saml/signature.ts';
 import { verifySamlResponse, type VerifiedAssertion } from '../saml/verify-response.ts';
 import { loginFailure, type Fact, type LoginFailure } from './failures.ts';
+import type { DirectoryLink } from './directory-link.ts';
 import type { LoginFinish } from './finish.ts';
 import { failurePage, type LoginOutcome } from './outcome.ts';
 import type { ConnectionDirectory, UpstreamLogin } from './ports.ts';
@@ -33,6 +34,7 @@ export interface SamlLoginDeps {
   readonly connections: Pick<ConnectionDirectory, 'getForLogin'>;
   readonly finish: LoginFinish;
   readonly config: Pick<Config, 'publicUrl'>;
+  readonly linkDirectoryUser: DirectoryLink;
 }
 
 type SamlSettings = NonNullable<ConnectionForLogin['saml']>;
@@ -177,8 +179,11 @@ export function createSamlLogin(deps: SamlLoginDeps) {
       expiresAt: new Date(verified.notOnOrAfter.getTime() + saml.clockSkewSeconds * 1000),
     };
     const subjectEmail = verified.nameIdFormat === EMAIL_FORMAT ? verified.nameId : null;
-    const profile = mapProfile({ subject: verified.nameId, values: verified.attributes, subjectEmail }, connection);
-    const login = { profile, connection, assertion };
+    const linked = await deps.linkDirectoryUser(
+      mapProfile({ subject: verified.nameId, values: verified.attributes, subjectEmail }, connection),
+    );
+    if (!linked.ok) return refuse({ failure: linked.error });
+    const login = { profile: linked.value, connection, assertion };
     let ended;
     if (flow !== undefined) {
       ended = await deps.finish.succeed(flow, login, requestId);

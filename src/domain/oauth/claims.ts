@@ -12,6 +12,7 @@ export function profileClaims(profile: Profile, scope: ReadonlySet<string>): Rec
     connection_id: profile.connectionId,
     connection_type: profile.connectionType,
   };
+  if (profile.directoryUserId !== undefined) claims.directory_user_id = profile.directoryUserId;
   if (scope.has('email')) {
     claims.email = profile.email;
     claims.email_verified = profile.emailVerified;

@@ -4,7 +4,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { AppError } from '../../domain/errors.ts';
+import { directoryProviderFor } from '../../domain/tickets/directory-guides.ts';
+import type { DirectorySetup } from '../../domain/tickets/directory-setup.ts';
 import type { IdpForm, SetupService } from '../../domain/tickets/setup.ts';
+import type { SetupView } from '../../domain/tickets/setup-view.ts';
 import { csrfMatches, setupCookieName, type SetupSession } from '../../domain/tickets/setup-session.ts';
 import type { SsoTicketRow } from '../../storage/schema.ts';
 import { PAGE_HEADERS, pageCsp } from '../../web/html.ts';
@@ -13,11 +16,13 @@ import { pageErrorHandler } from '../errors.ts';
 import { SAVED, SETUP_SCRIPT_PATH, setupPage } from '../../web/setup-page.ts';
 import { invalidLinkPage, refusedFormPage, sessionNeededPage, setupSummaryPage, testResultPage } from '../../web/setup-pages.ts';
 import { SETUP_SCRIPT } from '../../web/setup-script.ts';
+import { directoryStatusText, directoryStep, type DirectoryStepInput } from '../../web/setup-directory.ts';
 import type { FormState } from '../../web/setup-forms.ts';
 
 /** What the setup page routes use. */
 export interface SetupRouteDeps {
   readonly setup: SetupService;
+  readonly directorySetup: DirectorySetup;
   /** Cookies are marked Secure when Lanyard is reached over https. */
   readonly publicUrl: string;
   readonly onRequest: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
@@ -48,7 +53,7 @@ const all = (form: Form, key: string): string[] => {
  * token in the URL, a short session cookie bound to the ticket, and a CSRF token on every post.
  */
 export function setupRoutes(deps: SetupRouteDeps): FastifyPluginAsyncTypebox {
-  const { setup } = deps;
+  const { setup, directorySetup } = deps;
   const secure = deps.publicUrl.startsWith('https:');
 
   const page = (reply: FastifyReply, status: number, body: string, formOrigin?: string | null) =>
@@ -67,28 +72,51 @@ export function setupRoutes(deps: SetupRouteDeps): FastifyPluginAsyncTypebox {
     });
   }
 
-  /** The page of an open ticket, with the notice of a save or a refused form's errors. */
+  /** The Directory sync step of a ticket with `provisioning: {scim: true}` (undefined otherwise), with a token just issued. */
+  async function directoryOf(ticket: SsoTicketRow, view: SetupView, scimToken?: string): Promise<DirectoryStepInput | undefined> {
+    if (view.provisioning.scim !== true) return undefined;
+    const directory = await directorySetup.status(ticket);
+    return { directory, provider: directoryProviderFor(view.connection.provider), token: scimToken };
+  }
+
+  /** The page of an open ticket, with the notice of a save or a refused form's errors (or a SCIM token just issued). */
   async function renderOpen(
     reply: FastifyReply,
     ticket: SsoTicketRow,
     token: string,
     session: SetupSession,
-    extra: { status?: number; saved?: string | undefined; state?: FormState } = {},
+    extra: { status?: number; saved?: string | undefined; state?: FormState; scimToken?: string } = {},
   ) {
     const view = await setup.view(ticket);
+    const directory = await directoryOf(ticket, view, extra.scimToken);
     return page(
       reply,
       extra.status ?? 200,
-      setupPage({ view, token, csrf: session.csrfToken, saved: extra.saved, state: extra.state }),
+      setupPage({ view, token, csrf: session.csrfToken, saved: extra.saved, state: extra.state, directory }),
       view.idpOrigin,
     );
+  }
+
+  /** The summary of a completed ticket, with its Directory sync step still usable (SSO activation does not wait for it). */
+  async function renderCompleted(
+    reply: FastifyReply,
+    ticket: SsoTicketRow,
+    token: string,
+    session: SetupSession,
+    extra: { status?: number; notice?: string | undefined; state?: FormState; scimToken?: string } = {},
+  ) {
+    const view = await setup.view(ticket);
+    const directory = await directoryOf(ticket, view, extra.scimToken);
+    const ctx = { token, csrf: session.csrfToken, state: extra.state };
+    const step = directory === undefined ? undefined : directoryStep(ctx, directory);
+    return page(reply, extra.status ?? 200, setupSummaryPage({ view, notice: extra.notice, directory: step }));
   }
 
   /**
    * Checks a post: a usable token, this ticket's session cookie, the session's CSRF token, and an
    * open ticket. Sends the page that explains a refusal and returns undefined.
    */
-  async function authorizePost(request: PostRequest, reply: FastifyReply) {
+  async function authorizePost(request: PostRequest, reply: FastifyReply, options: { allowCompleted?: boolean } = {}) {
     const { token } = request.params;
     const access = await setup.access(token);
     if (access.kind === 'invalid') return void page(reply, access.status, invalidLinkPage(access.status, request.id));
@@ -100,11 +128,11 @@ export function setupRoutes(deps: SetupRouteDeps): FastifyPluginAsyncTypebox {
       );
       return void page(reply, 403, refusedFormPage(token, request.id));
     }
-    if (access.kind === 'completed') {
+    if (access.kind === 'completed' && options.allowCompleted !== true) {
       const notice = 'This setup is complete, so nothing was changed. Ask for a new link to change it.';
       return void page(reply, 409, setupSummaryPage({ view: await setup.view(access.ticket), notice }));
     }
-    return { ticket: access.ticket, session, token };
+    return { ticket: access.ticket, session, token, completed: access.kind === 'completed' };
   }
 
   /** Runs a form's action: back to the page on success, or the page with the form's problems. */
@@ -155,7 +183,7 @@ export function setupRoutes(deps: SetupRouteDeps): FastifyPluginAsyncTypebox {
         }
         if (access.kind === 'completed') {
           const notice = request.query.saved === 'activated' ? 'Single sign-on is now active.' : undefined;
-          return page(reply, 200, setupSummaryPage({ view: await setup.view(access.ticket), notice }));
+          return renderCompleted(reply, access.ticket, token, session, { notice });
         }
         return renderOpen(reply, access.ticket, token, session, { saved: request.query.saved });
       },
@@ -178,6 +206,18 @@ export function setupRoutes(deps: SetupRouteDeps): FastifyPluginAsyncTypebox {
         );
       },
     );
+
+    // The Directory sync step's live status, polled by setup.js; only for the browser holding the page's session.
+    pages.get('/:token/directory-status', { schema: { hide: true, params: TokenParams } }, async (request, reply) => {
+      const access = await setup.access(request.params.token);
+      const session =
+        access.kind === 'invalid' ? undefined : await setup.session(access.ticket, request.cookies[setupCookieName(access.ticket.id)]);
+      reply.header('cache-control', 'no-store');
+      if (access.kind === 'invalid' || session === undefined)
+        return reply.code(access.kind === 'invalid' ? access.status : 403).send({ text: null });
+      const directory = await directorySetup.status(access.ticket);
+      return reply.send({ ...directory, text: directoryStatusText(directory) });
+    });
   };
 
   /** The forms of the setup page; each post needs the session cookie and its CSRF token. */
@@ -220,6 +260,22 @@ export function setupRoutes(deps: SetupRouteDeps): FastifyPluginAsyncTypebox {
         (ticket, body, requestId) => setup.activate(ticket, all(body, 'domains'), requestId),
       ),
     );
+
+    // A SCIM token, shown in this answer only (pages are no-store); on a completed ticket too.
+    pages.post('/:token/directory', post, async (request, reply) => {
+      const allowed = await authorizePost(request, reply, { allowCompleted: true });
+      if (allowed === undefined) return reply;
+      const render = allowed.completed ? renderCompleted : renderOpen;
+      try {
+        const view = await setup.view(allowed.ticket);
+        const issued = await directorySetup.issueToken(allowed.ticket, view.connection.provider, request.id);
+        return await render(reply, issued.ticket, allowed.token, allowed.session, { scimToken: issued.token });
+      } catch (error) {
+        if (!(error instanceof AppError) || !['conflict', 'validation_failed'].includes(error.code)) throw error;
+        const state: FormState = { form: 'directory', values: {}, errors: error.details ?? [], message: error.message };
+        return render(reply, allowed.ticket, allowed.token, allowed.session, { status: error.code === 'conflict' ? 409 : 400, state });
+      }
+    });
 
     pages.post('/:token/test', post, async (request, reply) => {
       const allowed = await authorizePost(request, reply);
