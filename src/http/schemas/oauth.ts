@@ -15,6 +15,7 @@ export const AuthorizeQuery = Type.Object({
   organization: Param,
   connection: Param,
   login_hint: Param,
+  domain: Param,
 });
 export type AuthorizeQuery = Static<typeof AuthorizeQuery>;
 
