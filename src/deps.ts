@@ -28,6 +28,9 @@ import { createTestSignInResults } from './domain/tickets/test-results.ts';
 import { createTicketService } from './domain/tickets/tickets.ts';
 import { createWebhookService } from './domain/webhooks/endpoints.ts';
 import { createNudge } from './domain/jobs/nudge.ts';
+import { createDomainService } from './domain/domains/domains.ts';
+import { createDomainCheckWorker } from './domain/domains/worker.ts';
+import { createTxtLookup } from './net/dns-txt.ts';
 import { createWebhookWorker } from './domain/webhooks/worker.ts';
 import type { BackgroundWorker } from './domain/jobs/loop.ts';
 import type { AppDeps } from './app.ts';
@@ -78,6 +81,7 @@ function createServices(deps: { config: Config; db: Db; clock: Clock; random: Ra
     directorySetup: createDirectorySetup({ ...deps, directories }),
     scimUsers: createScimUsers(deps),
     scimGroups: createScimGroups(deps),
+    domains: createDomainService({ ...deps, txtLookup: createTxtLookup({ servers: deps.config.dnsServers }) }),
   };
 }
 
@@ -116,7 +120,8 @@ export function createDeps(
     metrics: metrics.webhooks,
   });
   // Started when the app listens and stopped when it closes (app.ts); not running under app.inject.
-  const workers = [webhookWorker];
+  const domainCheckWorker = createDomainCheckWorker({ domains: services.domains, logger: io.logger });
+  const workers = [webhookWorker, domainCheckWorker];
   return {
     config,
     logger: io.logger,

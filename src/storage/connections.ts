@@ -57,7 +57,11 @@ export async function deleteConnection(db: Kysely<Database>, id: string): Promis
   await db.deleteFrom('connections').where('id', '=', id).execute();
 }
 
-/** Enabled connections matching every criterion given, in creation order; a domain is matched through organization_domains. */
+/**
+ * Enabled connections matching every criterion given, in creation order. A domain is matched
+ * through organization_domains, and only where it is verified and used for discovery (issue 15):
+ * an unverified claim routes nobody.
+ */
 export async function findEnabledConnections(
   db: Kysely<Database>,
   criteria: { connectionId?: string | undefined; organizationId?: string | undefined; domain?: string | undefined },
@@ -68,7 +72,9 @@ export async function findEnabledConnections(
   if (criteria.domain !== undefined) {
     q = q
       .innerJoin('organization_domains', 'organization_domains.organization_id', 'connections.organization_id')
-      .where('organization_domains.domain', '=', criteria.domain);
+      .where('organization_domains.domain', '=', criteria.domain)
+      .where('organization_domains.state', '=', 'verified')
+      .where('organization_domains.use_for_discovery', '=', true);
   }
   return q.execute();
 }

@@ -36,7 +36,8 @@ export async function listOrganizations(db: Kysely<Database>, filter: Organizati
   if (filter.domain !== undefined) {
     q = q
       .innerJoin('organization_domains', 'organization_domains.organization_id', 'organizations.id')
-      .where('organization_domains.domain', '=', filter.domain);
+      .where('organization_domains.domain', '=', filter.domain)
+      .where('organization_domains.state', '=', 'verified');
   }
   return q.execute();
 }
@@ -50,25 +51,39 @@ export async function deleteOrganization(db: Kysely<Database>, id: string): Prom
   await db.deleteFrom('organizations').where('id', '=', id).execute();
 }
 
-/** The domains of each of `organizationIds`, by domain. */
+// Since migration 0009 organization_domains holds claims in every state; only verified ones are an
+// organization's domains (its `domains` field, discovery, the setup page's ownership checks).
+
+/** The verified domains of each of `organizationIds`, by domain. */
 export async function domainsOf(
   db: Kysely<Database>,
   organizationIds: readonly string[],
 ): Promise<{ domain: string; organization_id: string }[]> {
   if (organizationIds.length === 0) return [];
-  return db.selectFrom('organization_domains').selectAll().where('organization_id', 'in', organizationIds).orderBy('domain').execute();
+  return db
+    .selectFrom('organization_domains')
+    .select(['domain', 'organization_id'])
+    .where('organization_id', 'in', organizationIds)
+    .where('state', '=', 'verified')
+    .orderBy('domain')
+    .execute();
 }
 
-/** Which organization holds each of `domains` (those nobody holds are absent). */
+/** Which organization holds each of `domains` verified (those nobody holds are absent). */
 export async function domainHolders(
   db: Kysely<Database>,
   domains: readonly string[],
 ): Promise<{ domain: string; organization_id: string }[]> {
   if (domains.length === 0) return [];
-  return db.selectFrom('organization_domains').selectAll().where('domain', 'in', domains).execute();
+  return db
+    .selectFrom('organization_domains')
+    .select(['domain', 'organization_id'])
+    .where('domain', 'in', domains)
+    .where('state', '=', 'verified')
+    .execute();
 }
 
-/** The first of `domains` another organization than `organizationId` holds, if any. */
+/** The first of `domains` another organization than `organizationId` holds verified, if any. */
 export async function domainHeldElsewhere(
   db: Kysely<Database>,
   domains: readonly string[],
@@ -80,37 +95,49 @@ export async function domainHeldElsewhere(
     .select('domain')
     .where('domain', 'in', domains)
     .where('organization_id', '!=', organizationId)
+    .where('state', '=', 'verified')
     .executeTakeFirst();
   return row?.domain;
 }
 
 /**
- * Replaces an organization's domains; the first one another organization holds is returned
- * instead, with nothing inserted (call it in a transaction, which the caller then fails).
+ * Makes `domains` an organization's verified domains, as an admin key's `domains` field says:
+ * its other verified claims are removed, its pending claims of other domains stay, and each listed
+ * domain becomes a `manual` claim verified at `now` (a pending claim of the same domain included).
+ * The first one another organization holds verified is returned instead, with nothing written
+ * (call it in a transaction, which the caller then fails).
  */
 export async function replaceDomains(
   db: Kysely<Database>,
   organizationId: string,
   domains: readonly string[],
+  now: Date,
 ): Promise<string | undefined> {
-  await db.deleteFrom('organization_domains').where('organization_id', '=', organizationId).execute();
-  if (domains.length === 0) return undefined;
-  const taken = await db.selectFrom('organization_domains').select('domain').where('domain', 'in', domains).executeTakeFirst();
-  if (taken !== undefined) return taken.domain;
-  await db
-    .insertInto('organization_domains')
-    .values(domains.map((domain) => ({ domain, organization_id: organizationId })))
-    .execute();
+  const taken = await domainHeldElsewhere(db, domains, organizationId);
+  if (taken !== undefined) return taken;
+  let removed = db.deleteFrom('organization_domains').where('organization_id', '=', organizationId).where('state', '=', 'verified');
+  if (domains.length > 0) removed = removed.where('domain', 'not in', domains);
+  await removed.execute();
+  await claimDomains(db, organizationId, domains, now);
   return undefined;
 }
 
-/** Claims the free ones of `domains` for an organization; the first one another organization holds meanwhile is returned. */
-export async function claimDomains(db: Kysely<Database>, organizationId: string, domains: readonly string[]): Promise<string | undefined> {
-  if (domains.length === 0) return undefined;
+/** Makes each of `domains` a `manual` claim of the organization, verified at `now` (callers check other holders first). */
+export async function claimDomains(db: Kysely<Database>, organizationId: string, domains: readonly string[], now: Date): Promise<void> {
+  if (domains.length === 0) return;
+  const verified = {
+    state: 'verified',
+    verification: 'manual',
+    verification_value: null,
+    started_at: null,
+    next_check_at: null,
+    verified_at: now,
+    failed_at: null,
+  } as const;
   await db
     .insertInto('organization_domains')
-    .values(domains.map((domain) => ({ domain, organization_id: organizationId })))
-    .onConflict((c) => c.column('domain').doNothing())
+    .values(domains.map((domain) => ({ domain, organization_id: organizationId, ...verified })))
+    // A domain this organization already holds verified keeps its method and time.
+    .onConflict((c) => c.columns(['organization_id', 'domain']).doUpdateSet(verified).where('organization_domains.state', '!=', 'verified'))
     .execute();
-  return domainHeldElsewhere(db, domains, organizationId);
 }

@@ -1,4 +1,5 @@
 import type { ColumnType, Generated, Selectable } from 'kysely';
+import type { CheckResult } from '../domain/domains/verification.ts';
 import type { OidcSettings } from '../domain/connections/oidc-config.ts';
 import type { AttributeOverrides } from '../domain/connections/presets.ts';
 import type { SamlSettings } from '../domain/connections/saml-config.ts';
@@ -19,7 +20,26 @@ export interface OrganizationsTable {
 interface OrganizationDomainsTable {
   domain: string;
   organization_id: string;
+  // Migration 0009: a claim with its verification state (src/domain/domains/verification.ts).
+  state: ColumnType<'pending' | 'verified' | 'failed', 'pending' | 'verified' | 'failed' | undefined>;
+  verification: ColumnType<'dns' | 'manual', 'dns' | 'manual' | undefined>;
+  verification_value: ColumnType<string | null, string | null | undefined>;
+  use_for_discovery: ColumnType<boolean, boolean | undefined>;
+  started_at: ColumnType<Date | null, Date | null | undefined>;
+  next_check_at: ColumnType<Date | null, Date | null | undefined>;
+  verified_at: ColumnType<Date | null, Date | null | undefined>;
+  failed_at: ColumnType<Date | null, Date | null | undefined>;
+  last_check: ColumnType<StoredLastCheck | null, string | null | undefined, string | null>;
+  created_at: ColumnType<Date, Date | undefined, never>;
 }
+
+/** organization_domains.last_check: the LastCheck of verification.ts with its time as ISO text. */
+export interface StoredLastCheck {
+  readonly at: string;
+  readonly result: CheckResult;
+}
+
+export type OrganizationDomainRow = Selectable<OrganizationDomainsTable>;
 
 export interface ApiKeysTable {
   id: string;

@@ -8,9 +8,12 @@ import { createCookieJar, followRedirects, parseForms, submitForm } from '../sup
 
 type RelyingParty = Awaited<ReturnType<typeof relyingParty>>;
 
-/** An organization with an OIDC connection created through the API from the IdP's issuer. */
-async function connectIdp(t: ListeningLanyard, oidc: Record<string, unknown>, extra: Record<string, unknown> = {}) {
-  const org = (await t.request({ method: 'POST', url: '/v1/organizations', payload: { name: `Org ${Math.random()}` } })).json();
+/**
+ * An organization with an OIDC connection created through the API from the IdP's issuer; with
+ * `domains`, verified domains of the organization (its users' email_verified needs them).
+ */
+async function connectIdp(t: ListeningLanyard, oidc: Record<string, unknown>, extra: Record<string, unknown> = {}, domains: string[] = []) {
+  const org = (await t.request({ method: 'POST', url: '/v1/organizations', payload: { name: `Org ${Math.random()}`, domains } })).json();
   const created = await t.request({
     method: 'POST',
     url: '/v1/connections',
@@ -69,6 +72,7 @@ describe('OIDC login against oidc-provider, the app played by openid-client', ()
         lanyard,
         { issuer: idp.issuer, clientId: 'lanyard-e2e', clientSecret, scopes: ['openid', 'email', 'profile', 'groups'] },
         { groupSync: true },
+        ['example.com'],
       );
       const application = await createApplication(lanyard);
       const rp = await relyingParty(lanyard.url, application);
@@ -111,7 +115,9 @@ describe('OIDC login against a misbehaving provider: each failure has its own co
   before(async () => {
     lanyard = await startLanyard();
     idp = await startMisbehavingProvider(`${lanyard.url}/sso/oidc/callback`);
-    setup = await connectIdp(lanyard, { issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret }, { groupSync: true });
+    setup = await connectIdp(lanyard, { issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret }, { groupSync: true }, [
+      'example.com',
+    ]);
     const application = await createApplication(lanyard);
     appRedirectUri = application.redirectUri;
     rp = await relyingParty(lanyard.url, application);

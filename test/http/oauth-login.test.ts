@@ -159,6 +159,42 @@ for (const backend of testBackends()) {
       assert.equal((await t.request({ method: 'GET', url: '/oauth/userinfo', token: body.access_token })).statusCode, 401);
     });
 
+    /** A full login's id_token claims and userinfo, without PKCE. */
+    async function claimsOfLogin(): Promise<{ idToken: Record<string, unknown>; userinfo: Record<string, unknown> }> {
+      const acs = await login();
+      assert.equal(acs.statusCode, 302, acs.body);
+      const code = new URL(acs.headers.location as string).searchParams.get('code')!;
+      const tokens = (
+        await exchange({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT }, basic(app.clientId, app.clientSecret))
+      ).json();
+      const jwks = (await t.request({ method: 'GET', url: '/oauth/jwks', token: null })).json();
+      const { payload } = await jwtVerify(tokens.id_token, createLocalJWKSet(jwks), { currentDate: new Date(now) });
+      const userinfo = (await t.request({ method: 'GET', url: '/oauth/userinfo', token: tokens.access_token })).json();
+      return { idToken: payload, userinfo };
+    }
+
+    test('email_verified is true only for an email in a verified domain of the signing organization', async () => {
+      // Another organization holds example.com verified; Acme's IdP asserts alice@example.com.
+      const other = await t.request({ method: 'POST', url: '/v1/organizations', payload: { name: 'Example', domains: ['example.com'] } });
+      assert.equal(other.statusCode, 201, other.body);
+      const hostile = await claimsOfLogin();
+      assert.equal(hostile.idToken.email, 'alice@example.com');
+      assert.equal(hostile.idToken.email_verified, false, "another organization's domain");
+      assert.equal(hostile.userinfo.email_verified, false);
+
+      await t.request({ method: 'DELETE', url: `/v1/organizations/${other.json().id}` });
+      await t.request({ method: 'PATCH', url: `/v1/organizations/${org.id}`, payload: { domains: ['acme.test', 'example.com'] } });
+      const own = await claimsOfLogin();
+      assert.equal(own.idToken.email_verified, true, 'a verified domain of the organization');
+      assert.equal(own.userinfo.email_verified, true);
+
+      // A pending claim is not enough.
+      await t.request({ method: 'PATCH', url: `/v1/organizations/${org.id}`, payload: { domains: ['acme.test'] } });
+      await t.request({ method: 'POST', url: `/v1/organizations/${org.id}/domains`, payload: { domain: 'example.com' } });
+      assert.equal((await claimsOfLogin()).idToken.email_verified, false);
+      await t.request({ method: 'DELETE', url: `/v1/organizations/${org.id}/domains/example.com` });
+    });
+
     const countCodes = async () =>
       (
         await t.db

@@ -30,6 +30,9 @@ export function newVerificationValue(random: RandomBytes): string {
 /** Why a check did not verify: a DNS condition, or records that hold another value. */
 export const VERIFICATION_CHECK_CATALOGUE = {
   verification_record_mismatch: { description: 'TXT records exist at the name, but none is exactly the expected value.' },
+  domain_verified_elsewhere: {
+    description: 'The record is there, but another organization holds the domain verified: one of the two claims must go first.',
+  },
 } as const satisfies Catalogue;
 
 /** A code from {@link VERIFICATION_CHECK_CATALOGUE} or from the DNS lookup's catalogue. */

@@ -18,6 +18,11 @@ import {
 const Id = Type.String();
 const MaybeId = Type.Union([Type.String(), Type.Null()]);
 const Changed = Type.Array(Type.String(), { description: 'The names of the fields the change touched (never their values)' });
+const DomainEventPayload = Type.Object({
+  domain: Type.String(),
+  verification: Type.Union([Type.Literal('dns'), Type.Literal('manual')]),
+  state: Type.Union([Type.Literal('pending'), Type.Literal('verified'), Type.Literal('failed')]),
+});
 const Protocol = Type.Union([Type.Literal('saml'), Type.Literal('oidc')]);
 
 function event<S extends TSchema>(description: string, summary: S): { readonly description: string; readonly summary: S } {
@@ -102,6 +107,16 @@ export const EVENT_CATALOGUE = {
     'The setup was activated: the connection enabled, the domains claimed, the ticket completed.',
     Type.Object({ ticketId: Id, connectionId: Id, domainsClaimed: Type.Array(Type.String()), testFlowId: Id }),
   ),
+  'organization_domain.created': event(
+    'A domain was claimed for an organization (pending until its TXT record is found, or manual and verified at once).',
+    DomainEventPayload,
+  ),
+  'organization_domain.verified': event('A domain claim was verified: it now routes logins and makes emails verified.', DomainEventPayload),
+  'organization_domain.verification_failed': event(
+    'No check found the TXT record within 7 days; the claim is failed (a check now can still verify it).',
+    DomainEventPayload,
+  ),
+  'organization_domain.deleted': event('A domain claim was deleted.', DomainEventPayload),
   'directory.created': event('A SCIM directory was created.', DirectoryPayload),
   'directory.updated': event('A directory was changed.', DirectoryPayload),
   'directory.deleted': event('A directory was deleted with every user and group it held.', DirectoryPayload),

@@ -1,5 +1,7 @@
 import type { Config } from '../../config.ts';
+import { domainToASCII } from 'node:url';
 import type { AuthorizeQuery } from '../../http/schemas/oauth.ts';
+import { isConsumerDomain } from '../domains/consumer-domains.ts';
 import { allowsOrganization, type Application, type ApplicationService } from '../applications/applications.ts';
 import type { ConnectionForLogin } from '../connections/for-login.ts';
 import { OAuthError } from '../oauth/errors.ts';
@@ -17,6 +19,11 @@ export type AuthorizeOutcome =
   | { kind: 'post'; action: string; fields: Record<string, string> }
   /** Several connections fit: let the user pick one. */
   | { kind: 'choose'; application: Application; connections: ConnectionForLogin[] };
+
+/** The domain of `login_hint`'s address or of `domain=`, as domains are stored (lower-case ASCII, no root dot). */
+function discoveryDomain(raw: string): string {
+  return domainToASCII(raw.trim().toLowerCase().replace(/\.$/, ''));
+}
 
 const PKCE_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
 
@@ -115,15 +122,16 @@ async function chooseConnection(
     candidates = await deps.connections.resolveForLogin({ connectionId: query.connection });
   } else if (query.organization !== undefined) {
     candidates = await deps.connections.resolveForLogin({ organizationId: query.organization });
-  } else if (query.login_hint !== undefined) {
-    const domain = query.login_hint
-      .slice(query.login_hint.lastIndexOf('@') + 1)
-      .trim()
-      .toLowerCase();
-    candidates = domain === '' ? [] : await deps.connections.resolveForLogin({ domain });
+  } else if (query.login_hint !== undefined || query.domain !== undefined) {
+    const domain = discoveryDomain(query.domain ?? query.login_hint?.slice(query.login_hint.lastIndexOf('@') + 1) ?? '');
+    // Only verified domains route (storage checks it); a consumer domain never does, whoever verified it.
+    candidates = domain === '' || isConsumerDomain(domain) ? [] : await deps.connections.resolveForLogin({ domain });
   } else {
     return err(
-      new OAuthError('invalid_request', 'name the organization, the connection or a login_hint so Lanyard knows where to send the user'),
+      new OAuthError(
+        'invalid_request',
+        'name the organization, the connection, a login_hint or a domain so Lanyard knows where to send the user',
+      ),
     );
   }
   candidates = candidates.filter((c) => c.enabled && allowsOrganization(application, c.organizationId));

@@ -14,6 +14,7 @@ import { subjectFor, type Profile } from '../profile.ts';
 import { err, ok, type Result } from '../result.ts';
 import type { Fact, LoginFailure } from './failures.ts';
 import type { LoginMetrics, TestSignInResults } from './ports.ts';
+import { isEmailInVerifiedDomain, trustedEmailVerified } from './email-trust.ts';
 import { appRedirect } from './redirects.ts';
 import { DEFAULT_SCOPE } from './start.ts';
 
@@ -109,7 +110,10 @@ export function createLoginFinish(deps: FinishDeps) {
   ): Promise<string> {
     const code = randomToken(random);
     const now = clock();
-    const { profile } = login;
+    const profile = {
+      ...login.profile,
+      emailVerified: trustedEmailVerified(login.profile, await isEmailInVerifiedDomain(trx, login.profile)),
+    };
     await insertAuthorizationCode(trx, {
       code_hash: hashToken(code),
       application_id: grant.applicationId,

@@ -11,6 +11,7 @@ import {
   replaceDomains,
   updateOrganization,
 } from '../../storage/organizations.ts';
+import { VERIFIED_DOMAIN_INDEX } from '../../storage/organization-domains.ts';
 import { isUniqueViolation } from '../../storage/unique-violation.ts';
 import type {
   CreateOrganizationBody,
@@ -44,7 +45,7 @@ export function createOrganizationService(deps: OrganizationServiceDeps) {
   }
 
   async function writeDomains(trx: Transaction<Database>, organizationId: string, domains: string[]): Promise<void> {
-    const taken = await replaceDomains(trx, organizationId, domains);
+    const taken = await replaceDomains(trx, organizationId, domains, clock());
     if (taken !== undefined) throw domainTaken(taken, domains);
   }
 
@@ -98,6 +99,8 @@ export function createOrganizationService(deps: OrganizationServiceDeps) {
 
     /** Changes the given fields; `domains` replaces the whole list. */
     async update(actor: Actor, id: string, input: UpdateOrganizationBody): Promise<Organization> {
+      // Domains set here are verified at once (`manual`): only an admin key may vouch for them.
+      if (input.domains !== undefined) requireAdmin(actor, 'set domains without verification (claim them at /domains)');
       const domains = input.domains === undefined ? undefined : normalizeDomains(input.domains);
       const now = clock();
       return translateConflicts(() =>
@@ -163,7 +166,7 @@ async function translateConflicts<T>(work: () => Promise<T>): Promise<T> {
         [{ field: 'externalId', message: 'already taken' }],
         { cause: error },
       );
-    if (isUniqueViolation(error, 'organization_domains_pkey'))
+    if (isUniqueViolation(error, VERIFIED_DOMAIN_INDEX))
       throw new AppError('conflict', 'a domain already belongs to another organization', [{ field: 'domains', message: 'already taken' }], {
         cause: error,
       });

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Config } from '../../config.ts';
 import { hashToken, type Clock, type RandomBytes } from '../../crypto/tokens.ts';
 import type { Database, SsoTicketRow } from '../../storage/schema.ts';
-import { claimDomains } from '../../storage/organizations.ts';
+import { claimDomains, domainHeldElsewhere } from '../../storage/organizations.ts';
 import { findTicketByTokenHash, findTicketOfTestFlow, markOpened, updateOpenTicket } from '../../storage/tickets.ts';
 import type { Actor } from '../actor.ts';
 import type { AttributeMappingInput, UpdateConnectionBody } from '../../http/schemas/connections.ts';
@@ -225,11 +225,12 @@ export function createSetupService(deps: SetupServiceDeps) {
       const now = clock();
       await db.transaction().execute(async (trx) => {
         if ((await updateOpenTicket(trx, ticket.id, now, { completed_at: now })) === undefined) throw noLongerOpen();
-        const taken = await claimDomains(trx, ticket.organization_id, claims);
+        const taken = await domainHeldElsewhere(trx, claims, ticket.organization_id);
         if (taken !== undefined)
           throw new AppError('conflict', `${taken} was claimed by another organization meanwhile`, [
             { field: 'domains', message: `${taken} belongs to another organization` },
           ]);
+        await claimDomains(trx, ticket.organization_id, claims, now);
         const summary = {
           ticketId: ticket.id,
           connectionId: view.connection.id,

@@ -16,6 +16,7 @@ export const AuthorizeQuery = Type.Object({
   connection: Param,
   login_hint: Param,
   prompt: Param,
+  domain: Param,
 });
 export type AuthorizeQuery = Static<typeof AuthorizeQuery>;
 

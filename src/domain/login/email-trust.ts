@@ -1,0 +1,29 @@
+// Email claims the app can trust (issue 15). An IdP vouches for its own users, but any IdP can
+// assert any address: one customer's IdP may say `ceo@othercompany.com`. So an email is verified
+// only when its domain is a verified domain of the organization whose connection signed the user
+// in, and, for an OIDC IdP, the IdP itself said `email_verified` (OIDC Core §5.1). SAML has no
+// such claim: there the verified domain is the whole proof.
+import { domainToASCII } from 'node:url';
+import type { Kysely } from 'kysely';
+import { holdsVerifiedDomain } from '../../storage/organization-domains.ts';
+import type { Database } from '../../storage/schema.ts';
+import type { Profile } from '../profile.ts';
+
+/** The domain of an address as domains are stored (lower-case ASCII), or undefined when it has none. */
+function emailDomain(email: string): string | undefined {
+  const at = email.lastIndexOf('@');
+  const domain = at < 0 ? '' : domainToASCII(email.slice(at + 1).toLowerCase());
+  return domain === '' ? undefined : domain;
+}
+
+/** Whether the profile's email lies in a verified domain of its organization (false without an email). */
+export async function isEmailInVerifiedDomain(db: Kysely<Database>, profile: Pick<Profile, 'email' | 'organizationId'>): Promise<boolean> {
+  const domain = profile.email === null ? undefined : emailDomain(profile.email);
+  return domain !== undefined && holdsVerifiedDomain(db, profile.organizationId, domain);
+}
+
+/** `emailVerified` as the app receives it: null without an email, else true only as the file comment says. */
+export function trustedEmailVerified(profile: Profile, inVerifiedDomain: boolean): boolean | null {
+  if (profile.email === null) return null;
+  return inVerifiedDomain && (profile.connectionType === 'saml' || profile.emailVerified === true);
+}
