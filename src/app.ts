@@ -124,7 +124,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       v1.addHook('onRequest', async (request, reply) => authenticate(deps, request, reply));
       await v1.register(organizationRoutes(deps.services.organizations));
       await v1.register(apiKeyRoutes(deps.services.apiKeys));
-      await v1.register(connectionRoutes(deps.services.connections));
+      await v1.register(connectionRoutes(deps.services.connections, deps.services.metadataRefresh));
       await v1.register(applicationRoutes(deps.services.applications));
       await v1.register(eventRoutes(deps.services.db));
       await v1.register(ticketRoutes(deps.services.tickets));

@@ -32,6 +32,8 @@ export interface Config {
   readonly shutdownTimeoutMs: number;
   /** DNS servers for domain-verification TXT lookups ('ip' or 'ip:port', '[v6]:port'); undefined: the system's. */
   readonly dnsServers: readonly string[] | undefined;
+  /** How often each connection's metadata URL is fetched again in the background (±10% jitter). */
+  readonly metadataRefreshSeconds: number;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -113,6 +115,7 @@ export function loadConfig(env: Env): Config {
     allowPrivateNetwork,
     shutdownTimeoutMs: integer(read, 'LANYARD_SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     dnsServers: parseDnsServers(read('LANYARD_DNS_SERVERS')),
+    metadataRefreshSeconds: integer(read, 'LANYARD_METADATA_REFRESH_SECONDS', 21_600, 60, 2_592_000),
   });
 }
 

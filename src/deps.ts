@@ -8,6 +8,7 @@ import { createApiKeyService } from './domain/api-keys/api-keys.ts';
 import { createApplicationService } from './domain/applications/applications.ts';
 import { createConnectionService } from './domain/connections/connections.ts';
 import { createSpMetadataService, samlSpKey } from './domain/connections/sp.ts';
+import { createMetadataRefresh } from './domain/connections/metadata-refresh.ts';
 import { createDeploymentKeys } from './domain/keys/deployment-keys.ts';
 import { createAuthorize } from './domain/login/authorize.ts';
 import { createLoginFinish } from './domain/login/finish.ts';
@@ -35,7 +36,7 @@ import { systemLookup } from './net/guarded-fetch.ts';
 import { isDatabaseReachable, type Db } from './storage/database.ts';
 
 /** The domain services, each given only what it uses. */
-function createServices(deps: { config: Config; db: Db; clock: Clock; random: RandomBytes; sealer: Sealer }) {
+function createServices(deps: { config: Config; db: Db; clock: Clock; random: RandomBytes; sealer: Sealer; logger: Logger }) {
   const deploymentKeys = createDeploymentKeys(deps);
   const applications = createApplicationService(deps);
   const connections = createConnectionService({ ...deps, lookup: systemLookup });
@@ -60,6 +61,7 @@ function createServices(deps: { config: Config; db: Db; clock: Clock; random: Ra
     organizations: createOrganizationService(deps),
     apiKeys: createApiKeyService(deps),
     connections,
+    metadataRefresh: createMetadataRefresh({ ...deps, lookup: systemLookup }),
     samlLogin,
     oidcLogin,
     authorize: createAuthorize({ ...deps, applications, connections, upstream }),
@@ -97,7 +99,7 @@ export function createDeps(
     ? redisRateLimitStore(new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false }))
     : memoryRateLimitStore(() => clock().getTime());
   const sealer = createSealer(secretKey, config.previousSecretKeys, random);
-  const services = createServices({ config, db: io.db, clock, random, sealer });
+  const services = createServices({ config, db: io.db, clock, random, sealer, logger: io.logger });
   const webhookMetrics = createWebhookMetrics();
   const webhookWorker = createWebhookWorker({
     db: io.db,
@@ -111,7 +113,7 @@ export function createDeps(
     metrics: webhookMetrics,
   });
   // Started when the app listens and stopped when it closes (app.ts); not running under app.inject.
-  const workers = [webhookWorker];
+  const workers = [webhookWorker, services.metadataRefresh.worker];
   return {
     config,
     logger: io.logger,

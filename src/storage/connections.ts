@@ -19,6 +19,11 @@ export async function findConnection(db: Kysely<Database>, id: string): Promise<
   return db.selectFrom('connections').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/** In a transaction: one connection, locked until the transaction ends (a background refresh writing it). */
+export async function findConnectionForUpdate(db: Kysely<Database>, id: string): Promise<ConnectionRow | undefined> {
+  return db.selectFrom('connections').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+}
+
 /** `limit + 1` connections in id (creation) order, for toPage. */
 export async function listConnections(db: Kysely<Database>, filter: ConnectionListFilter): Promise<ConnectionRow[]> {
   let q = db

@@ -45,6 +45,25 @@ export const EVENT_CATALOGUE = {
   ),
   'connection.updated': event('A connection was changed.', Type.Object({ connectionId: Id, changed: Changed })),
   'connection.deleted': event('A connection was deleted.', Type.Object({ connectionId: Id, type: Protocol, name: Type.String() })),
+  'connection.metadata_refreshed': event(
+    "A background or manual refresh from the connection's metadata URL changed its IdP values.",
+    Type.Object({
+      connectionId: Id,
+      changed: Changed,
+      certificatesAdded: Type.Array(Type.String(), { description: 'SHA-256 fingerprints of the signing certificates now trusted' }),
+      certificatesRemoved: Type.Array(Type.String(), { description: 'SHA-256 fingerprints of those the metadata no longer lists' }),
+    }),
+  ),
+  'connection.metadata_refresh_failed': event(
+    "The connection's metadata URL could not be fetched or used; the connection was left as it was and the refresh is retried.",
+    Type.Object({
+      connectionId: Id,
+      code: Type.String(),
+      message: Type.String(),
+      failures: Type.Integer({ description: 'Failures in a row' }),
+      nextAttemptAt: Type.String({ format: 'date-time' }),
+    }),
+  ),
   'login.succeeded': event(
     'A user signed in to an application; the app received a code.',
     Type.Object({
