@@ -9,6 +9,7 @@ import { createApplicationService } from './domain/applications/applications.ts'
 import { createConnectionService } from './domain/connections/connections.ts';
 import { createSpMetadataService, samlSpKey } from './domain/connections/sp.ts';
 import { createMetadataRefresh } from './domain/connections/metadata-refresh.ts';
+import { createExpiryWatch } from './domain/connections/expiry-watch.ts';
 import { createDeploymentKeys } from './domain/keys/deployment-keys.ts';
 import { createAuthorize } from './domain/login/authorize.ts';
 import { createLoginFinish } from './domain/login/finish.ts';
@@ -62,6 +63,7 @@ function createServices(deps: { config: Config; db: Db; clock: Clock; random: Ra
     apiKeys: createApiKeyService(deps),
     connections,
     metadataRefresh: createMetadataRefresh({ ...deps, lookup: systemLookup }),
+    expiryWatch: createExpiryWatch(deps),
     samlLogin,
     oidcLogin,
     authorize: createAuthorize({ ...deps, applications, connections, upstream }),
@@ -113,7 +115,7 @@ export function createDeps(
     metrics: webhookMetrics,
   });
   // Started when the app listens and stopped when it closes (app.ts); not running under app.inject.
-  const workers = [webhookWorker, services.metadataRefresh.worker];
+  const workers = [webhookWorker, services.metadataRefresh.worker, services.expiryWatch.worker];
   return {
     config,
     logger: io.logger,

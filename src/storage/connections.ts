@@ -78,6 +78,19 @@ export async function findEnabledConnections(
   return q.execute();
 }
 
+/** Enabled SAML connections after `afterId`, in id order, `limit` at a time (the expiry watch walks them all). */
+export async function listEnabledSamlConnections(db: Kysely<Database>, afterId: string, limit: number): Promise<ConnectionRow[]> {
+  return db
+    .selectFrom('connections')
+    .selectAll()
+    .where('type', '=', 'saml')
+    .where('enabled', '=', true)
+    .where('id', '>', afterId)
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+}
+
 // How stale last_used_at may get: writing the same row on every login serializes concurrent logins on its lock.
 const LAST_USED_RESOLUTION_MS = 60_000;
 

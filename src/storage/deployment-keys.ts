@@ -15,6 +15,17 @@ export async function findCurrentDeploymentKey(db: Kysely<Database>, purpose: st
     .executeTakeFirst();
 }
 
+/** The keys of `purpose` still published at `now` (not retired yet), newest first. */
+export async function listPublishedDeploymentKeys(db: Kysely<Database>, purpose: string, now: Date): Promise<DeploymentKeyRow[]> {
+  return db
+    .selectFrom('deployment_keys')
+    .selectAll()
+    .where('purpose', '=', purpose)
+    .where((w) => w.or([w('retired_at', 'is', null), w('retired_at', '>', now)]))
+    .orderBy('created_at', 'desc')
+    .execute();
+}
+
 /** In a transaction: waits until no other instance is generating a key of `purpose`. */
 export async function lockDeploymentKeyPurpose(db: Kysely<Database>, purpose: string): Promise<void> {
   await sql`select pg_advisory_xact_lock(${LOCK_BASE + hash(purpose)})`.execute(db);

@@ -313,7 +313,6 @@ export interface CertificateAlertsTable {
   subject: string;
   fingerprint_sha256: string;
   threshold_days: number;
-  event_id: string;
   created_at: Date;
 }
 

@@ -10,7 +10,7 @@ import { renderSpMetadata } from '../saml/sp-metadata.ts';
 import { samlSettingsOf } from './view.ts';
 
 /** The deployment key purpose of the SAML SP key pair (signing AuthnRequests, decrypting assertions). */
-const SAML_SP_KEY_PURPOSE = 'saml-sp';
+export const SAML_SP_KEY_PURPOSE = 'saml-sp';
 
 /** What the IdP admin configures for one SAML connection; derived from the public URL and the id, so stable across updates. */
 export interface SpValues {

@@ -20,6 +20,15 @@ const MaybeId = Type.Union([Type.String(), Type.Null()]);
 const Changed = Type.Array(Type.String(), { description: 'The names of the fields the change touched (never their values)' });
 const Protocol = Type.Union([Type.Literal('saml'), Type.Literal('oidc')]);
 
+const CertificateExpiry = {
+  fingerprintSha256: Type.String(),
+  notAfter: Type.String({ format: 'date-time' }),
+  daysLeft: Type.Integer({ description: 'Whole days left (0 once expired)' }),
+  thresholdDays: Type.Integer({ description: 'The alert threshold reached: 30, 14, 7 or 1, or 0 once expired' }),
+};
+const ConnectionCertificateExpiry = Type.Object({ connectionId: Id, ...CertificateExpiry });
+const SpCertificateExpiry = Type.Object({ keyId: Id, ...CertificateExpiry });
+
 function event<S extends TSchema>(description: string, summary: S): { readonly description: string; readonly summary: S } {
   return { description, summary };
 }
@@ -64,6 +73,19 @@ export const EVENT_CATALOGUE = {
       nextAttemptAt: Type.String({ format: 'date-time' }),
     }),
   ),
+  'connection.certificate_expiring': event(
+    "The connection's IdP signing certificate that expires last does so within thresholdDays (30, 14, 7 or 1).",
+    ConnectionCertificateExpiry,
+  ),
+  'connection.certificate_expired': event(
+    "Every IdP signing certificate of the connection has expired: ask the IdP's admin for the current one.",
+    ConnectionCertificateExpiry,
+  ),
+  'deployment_key.certificate_expiring': event(
+    "Lanyard's SAML SP certificate that expires last does so within thresholdDays: rotate the keys (POST /v1/keys/rotate).",
+    SpCertificateExpiry,
+  ),
+  'deployment_key.certificate_expired': event("Lanyard's SAML SP certificate has expired: rotate the keys.", SpCertificateExpiry),
   'login.succeeded': event(
     'A user signed in to an application; the app received a code.',
     Type.Object({

@@ -38,7 +38,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('fingerprint_sha256', 'text', (c) => c.notNull())
     // Days before expiry (30, 14, 7, 1), or 0 for "expired".
     .addColumn('threshold_days', 'integer', (c) => c.notNull())
-    .addColumn('event_id', 'text', (c) => c.notNull())
     .addColumn('created_at', 'timestamptz', (c) => c.notNull())
     .addPrimaryKeyConstraint('certificate_alerts_pkey', ['subject', 'fingerprint_sha256', 'threshold_days'])
     .execute();
