@@ -28,6 +28,7 @@ import { setupRoutes } from './http/routes/setup.ts';
 import { ticketRoutes } from './http/routes/tickets.ts';
 import { webhookRoutes } from './http/routes/webhooks.ts';
 import { directoryRoutes } from './http/routes/directories.ts';
+import { keyRoutes } from './http/routes/keys.ts';
 import { scimRoutes } from './http/routes/scim.ts';
 import { requestLogSerializer } from './http/log-redaction.ts';
 import { ErrorResponse } from './http/schemas/common.ts';
@@ -130,6 +131,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await v1.register(ticketRoutes(deps.services.tickets));
       await v1.register(webhookRoutes(deps.services.webhooks));
       await v1.register(directoryRoutes(deps.services.directories, deps.services.directoryReads));
+      await v1.register(keyRoutes(deps.services.keyRollover));
     },
     { prefix: '/v1' },
   );

@@ -7,7 +7,8 @@ import type { Clock, RandomBytes } from './crypto/tokens.ts';
 import { createApiKeyService } from './domain/api-keys/api-keys.ts';
 import { createApplicationService } from './domain/applications/applications.ts';
 import { createConnectionService } from './domain/connections/connections.ts';
-import { createSpMetadataService, samlSpKey } from './domain/connections/sp.ts';
+import { createSpMetadataService, generateSpKey, samlSpKey, samlSpKeys } from './domain/connections/sp.ts';
+import { createKeyRollover } from './domain/keys/rollover.ts';
 import { createMetadataRefresh } from './domain/connections/metadata-refresh.ts';
 import { createExpiryWatch } from './domain/connections/expiry-watch.ts';
 import { createDeploymentKeys } from './domain/keys/deployment-keys.ts';
@@ -15,7 +16,7 @@ import { createAuthorize } from './domain/login/authorize.ts';
 import { createLoginFinish } from './domain/login/finish.ts';
 import { createOidcLogin } from './domain/login/oidc.ts';
 import { createSamlLogin } from './domain/login/saml.ts';
-import { createTokenService } from './domain/oauth/tokens.ts';
+import { createTokenService, generateTokenSigningKey } from './domain/oauth/tokens.ts';
 import { createOrganizationService } from './domain/organizations/organizations.ts';
 import { createDirectoryService } from './domain/scim/directories.ts';
 import { createDirectoryAuth } from './domain/scim/directory-auth.ts';
@@ -43,11 +44,13 @@ function createServices(deps: { config: Config; db: Db; clock: Clock; random: Ra
   const connections = createConnectionService({ ...deps, lookup: systemLookup });
   // A test sign-in's result reaches its setup ticket through this port: login knows nothing of tickets.
   const finish = createLoginFinish({ ...deps, applications, testSignIns: createTestSignInResults(deps) });
+  const spKeyDeps = { ...deps, deploymentKeys, publicUrl: deps.config.publicUrl };
   const samlLogin = createSamlLogin({
     ...deps,
     connections,
     finish,
-    spKey: () => samlSpKey({ ...deps, deploymentKeys, publicUrl: deps.config.publicUrl }),
+    spKey: () => samlSpKey(spKeyDeps),
+    spDecryptionKeys: async () => (await samlSpKeys(spKeyDeps)).published.map((key) => key.privateKey),
   });
   const oidcLogin = createOidcLogin({ ...deps, connections, finish, lookup: systemLookup });
   const upstream = { saml: samlLogin.upstream, oidc: oidcLogin.upstream };
@@ -64,6 +67,11 @@ function createServices(deps: { config: Config; db: Db; clock: Clock; random: Ra
     connections,
     metadataRefresh: createMetadataRefresh({ ...deps, lookup: systemLookup }),
     expiryWatch: createExpiryWatch(deps),
+    keyRollover: createKeyRollover({
+      ...deps,
+      deploymentKeys,
+      generators: { 'saml-sp': generateSpKey(spKeyDeps), 'oidc-token-signing': generateTokenSigningKey },
+    }),
     samlLogin,
     oidcLogin,
     authorize: createAuthorize({ ...deps, applications, connections, upstream }),
@@ -115,7 +123,7 @@ export function createDeps(
     metrics: webhookMetrics,
   });
   // Started when the app listens and stopped when it closes (app.ts); not running under app.inject.
-  const workers = [webhookWorker, services.metadataRefresh.worker, services.expiryWatch.worker];
+  const workers = [webhookWorker, services.metadataRefresh.worker, services.expiryWatch.worker, services.keyRollover.worker];
   return {
     config,
     logger: io.logger,

@@ -26,6 +26,12 @@ const CertificateExpiry = {
   daysLeft: Type.Integer({ description: 'Whole days left (0 once expired)' }),
   thresholdDays: Type.Integer({ description: 'The alert threshold reached: 30, 14, 7 or 1, or 0 once expired' }),
 };
+const DeploymentKeyStep = Type.Object({
+  keyId: Id,
+  purpose: Type.String({ description: 'saml-sp or oidc-token-signing' }),
+  activatesAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  retiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+});
 const ConnectionCertificateExpiry = Type.Object({ connectionId: Id, ...CertificateExpiry });
 const SpCertificateExpiry = Type.Object({ keyId: Id, ...CertificateExpiry });
 
@@ -81,6 +87,15 @@ export const EVENT_CATALOGUE = {
     "Every IdP signing certificate of the connection has expired: ask the IdP's admin for the current one.",
     ConnectionCertificateExpiry,
   ),
+  'deployment_key.published': event(
+    'A new Lanyard key was published (SP metadata or JWKS) beside the current one; it signs from activatesAt.',
+    DeploymentKeyStep,
+  ),
+  'deployment_key.activated': event(
+    'A published Lanyard key started signing; the one before it retires at its retiresAt.',
+    DeploymentKeyStep,
+  ),
+  'deployment_key.retired': event('A previous Lanyard key was retired: it is no longer published or used.', DeploymentKeyStep),
   'deployment_key.certificate_expiring': event(
     "Lanyard's SAML SP certificate that expires last does so within thresholdDays: rotate the keys (POST /v1/keys/rotate).",
     SpCertificateExpiry,
