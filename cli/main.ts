@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { DataDirectoryLockedError } from '../src/storage/data-dir-lock.ts';
 import { createApiKey } from './api-keys.ts';
+import { rotateKeys } from './keys.ts';
 import { migrate } from './migrate.ts';
 import { rotateSecrets } from './secrets.ts';
 
@@ -14,6 +15,9 @@ commands:
                                             create an API key and print its token once
   secrets rotate                            re-seal every stored secret under LANYARD_SECRET_KEY
                                             (older keys in LANYARD_PREVIOUS_SECRET_KEYS open the old ones)
+  keys rotate [--purpose saml-sp|oidc-token-signing]
+                                            publish Lanyard's next SP and token signing keys; they sign
+                                            after LANYARD_KEY_ROLLOVER_SECONDS (as POST /v1/keys/rotate)
 
 The database and keys come from the same LANYARD_* environment as the server.`;
 
@@ -22,7 +26,12 @@ async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { name: { type: 'string' }, organization: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      name: { type: 'string' },
+      organization: { type: 'string' },
+      purpose: { type: 'string', multiple: true },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   const command = positionals.join(' ');
   if (values.help || command === '') {
@@ -37,6 +46,8 @@ async function main(argv: string[]): Promise<number> {
       return createApiKey(config, { name: values.name ?? 'created by the CLI', organizationId: values.organization });
     case 'secrets rotate':
       return rotateSecrets(config);
+    case 'keys rotate':
+      return rotateKeys(config, values.purpose ?? []);
     default:
       process.stderr.write(`lanyard: unknown command "${command}"\n${USAGE}\n`);
       return 2;

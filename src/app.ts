@@ -30,6 +30,7 @@ import { ticketRoutes } from './http/routes/tickets.ts';
 import { webhookRoutes } from './http/routes/webhooks.ts';
 import { domainRoutes } from './http/routes/domains.ts';
 import { directoryRoutes } from './http/routes/directories.ts';
+import { keyRoutes } from './http/routes/keys.ts';
 import { scimRoutes } from './http/routes/scim.ts';
 import { requestLogSerializer } from './http/log-redaction.ts';
 import { ErrorResponse } from './http/schemas/common.ts';
@@ -139,13 +140,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       v1.removeContentTypeParser('text/plain');
       await v1.register(organizationRoutes(deps.services.organizations));
       await v1.register(apiKeyRoutes(deps.services.apiKeys));
-      await v1.register(connectionRoutes(deps.services.connections));
+      await v1.register(connectionRoutes(deps.services.connections, deps.services.metadataRefresh));
       await v1.register(applicationRoutes(deps.services.applications));
       await v1.register(eventRoutes(deps.services.db));
       await v1.register(ticketRoutes(deps.services.tickets));
       await v1.register(webhookRoutes(deps.services.webhooks));
       await v1.register(directoryRoutes(deps.services.directories, deps.services.directoryReads));
       await v1.register(domainRoutes(deps.services.domains));
+      await v1.register(keyRoutes(deps.services.keyRollover));
     },
     { prefix: '/v1' },
   );

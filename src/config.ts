@@ -35,6 +35,10 @@ export interface Config {
   readonly dnsServers: readonly string[] | undefined;
   /** Server processes on this machine (LANYARD_WORKERS; `auto`: one per CPU). More than 1 needs PostgreSQL. */
   readonly workers: number;
+  /** How often each connection's metadata URL is fetched again in the background (±10% jitter). */
+  readonly metadataRefreshSeconds: number;
+  /** A key rotation: how long a new key is published before it signs, and the old one kept after that. */
+  readonly keyRolloverSeconds: number;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -124,6 +128,8 @@ export function loadConfig(env: Env): Config {
     shutdownTimeoutMs: integer(read, 'LANYARD_SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     dnsServers: parseDnsServers(read('LANYARD_DNS_SERVERS')),
     workers,
+    metadataRefreshSeconds: integer(read, 'LANYARD_METADATA_REFRESH_SECONDS', 21_600, 60, 2_592_000),
+    keyRolloverSeconds: integer(read, 'LANYARD_KEY_ROLLOVER_SECONDS', 172_800, 0, 31_536_000),
   });
 }
 

@@ -7,7 +7,10 @@ import type { Clock, RandomBytes } from './crypto/tokens.ts';
 import { createApiKeyService } from './domain/api-keys/api-keys.ts';
 import { createApplicationService } from './domain/applications/applications.ts';
 import { createConnectionService } from './domain/connections/connections.ts';
-import { createSpMetadataService, samlSpKey } from './domain/connections/sp.ts';
+import { createSpMetadataService, generateSpKey, samlSpKey, samlSpKeys } from './domain/connections/sp.ts';
+import { createKeyRollover } from './domain/keys/rollover.ts';
+import { createMetadataRefresh } from './domain/connections/metadata-refresh.ts';
+import { createExpiryWatch } from './domain/connections/expiry-watch.ts';
 import { createDeploymentKeys } from './domain/keys/deployment-keys.ts';
 import { createAuthorize } from './domain/login/authorize.ts';
 import { createDirectoryLink } from './domain/login/directory-link.ts';
@@ -15,7 +18,7 @@ import { createLoginFinish } from './domain/login/finish.ts';
 import type { LoginMetrics } from './domain/login/ports.ts';
 import { createOidcLogin } from './domain/login/oidc.ts';
 import { createSamlLogin } from './domain/login/saml.ts';
-import { createTokenService } from './domain/oauth/tokens.ts';
+import { createTokenService, generateTokenSigningKey } from './domain/oauth/tokens.ts';
 import { createOrganizationService } from './domain/organizations/organizations.ts';
 import { createDirectoryService } from './domain/scim/directories.ts';
 import { createDirectoryAuth } from './domain/scim/directory-auth.ts';
@@ -40,19 +43,29 @@ import { systemLookup } from './net/guarded-fetch.ts';
 import { isDatabaseReachable, type Db } from './storage/database.ts';
 
 /** The domain services, each given only what it uses. */
-function createServices(deps: { config: Config; db: Db; clock: Clock; random: RandomBytes; sealer: Sealer; loginMetrics: LoginMetrics }) {
+function createServices(deps: {
+  config: Config;
+  db: Db;
+  clock: Clock;
+  random: RandomBytes;
+  sealer: Sealer;
+  logger: Logger;
+  loginMetrics: LoginMetrics;
+}) {
   const deploymentKeys = createDeploymentKeys(deps);
   const applications = createApplicationService(deps);
   const connections = createConnectionService({ ...deps, lookup: systemLookup });
   // A test sign-in's result reaches its setup ticket through this port: login knows nothing of tickets.
   const finish = createLoginFinish({ ...deps, applications, testSignIns: createTestSignInResults(deps) });
   const linkDirectoryUser = createDirectoryLink(deps);
+  const spKeyDeps = { ...deps, deploymentKeys, publicUrl: deps.config.publicUrl };
   const samlLogin = createSamlLogin({
     ...deps,
     linkDirectoryUser,
     connections,
     finish,
-    spKey: () => samlSpKey({ ...deps, deploymentKeys, publicUrl: deps.config.publicUrl }),
+    spKey: () => samlSpKey(spKeyDeps),
+    spDecryptionKeys: async () => (await samlSpKeys(spKeyDeps)).published.map((key) => key.privateKey),
   });
   const oidcLogin = createOidcLogin({ ...deps, connections, finish, linkDirectoryUser, lookup: systemLookup });
   const upstream = { saml: samlLogin.upstream, oidc: oidcLogin.upstream };
@@ -67,6 +80,13 @@ function createServices(deps: { config: Config; db: Db; clock: Clock; random: Ra
     organizations: createOrganizationService(deps),
     apiKeys: createApiKeyService(deps),
     connections,
+    metadataRefresh: createMetadataRefresh({ ...deps, lookup: systemLookup }),
+    expiryWatch: createExpiryWatch(deps),
+    keyRollover: createKeyRollover({
+      ...deps,
+      deploymentKeys,
+      generators: { 'saml-sp': generateSpKey(spKeyDeps), 'oidc-token-signing': generateTokenSigningKey },
+    }),
     samlLogin,
     oidcLogin,
     authorize: createAuthorize({ ...deps, applications, connections, upstream }),
@@ -107,7 +127,7 @@ export function createDeps(
   const sealer = createSealer(secretKey, config.previousSecretKeys, random);
   // The backlog gauge reads the webhook service when scraped, after both exist.
   const metrics = createMetrics({ webhookBacklog: () => services.webhooks.lag() });
-  const services = createServices({ config, db: io.db, clock, random, sealer, loginMetrics: metrics.logins });
+  const services = createServices({ config, db: io.db, clock, random, sealer, logger: io.logger, loginMetrics: metrics.logins });
   const webhookWorker = createWebhookWorker({
     db: io.db,
     clock,
@@ -121,7 +141,13 @@ export function createDeps(
   });
   // Started when the app listens and stopped when it closes (app.ts); not running under app.inject.
   const domainCheckWorker = createDomainCheckWorker({ domains: services.domains, logger: io.logger });
-  const workers = [webhookWorker, domainCheckWorker];
+  const workers = [
+    webhookWorker,
+    domainCheckWorker,
+    services.metadataRefresh.worker,
+    services.expiryWatch.worker,
+    services.keyRollover.worker,
+  ];
   return {
     config,
     logger: io.logger,

@@ -55,6 +55,10 @@ export const ERROR_CATALOGUE = {
     description:
       "The OIDC issuer's discovery document could not be fetched, or it disagrees (another issuer, missing endpoints); the message says which.",
   },
+  no_metadata_url: {
+    status: 409,
+    description: 'The connection has no saml.metadataUrl, so there is nothing to refresh it from.',
+  },
   webhook_endpoint_disabled: {
     status: 409,
     description: 'The webhook endpoint is disabled (by a key, or by Lanyard after a 410 Gone or 5 days of failures); enable it first.',

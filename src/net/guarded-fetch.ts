@@ -22,6 +22,15 @@ export interface GuardedFetchOptions extends AddressPolicyOptions {
   maxRedirects?: number | undefined;
   /** PEM CA certificates trusted besides Node's default roots, e.g. an enterprise CA of an on-premises IdP. */
   trustedCaCertificates?: readonly string[] | undefined;
+  /** Validators for a conditional GET (RFC 9110 §13.1): a 304 then answers `notModified` with no body. */
+  conditional?: { etag?: string | undefined; lastModified?: string | undefined } | undefined;
+}
+
+/** The caching headers of an answer (RFC 9110 §8.8, RFC 9111 §5.2), for the next conditional GET. */
+export interface CachingHeaders {
+  etag?: string;
+  lastModified?: string;
+  cacheControl?: string;
 }
 
 /** One address a host name resolves to. */
@@ -98,11 +107,17 @@ export interface GuardedFetchError {
   };
 }
 
-/** The body and the URL it finally came from (after redirects), or why not. */
-export type GuardedFetchResult = Result<{ body: string; finalUrl: string }, GuardedFetchError>;
+/**
+ * The body, the URL it finally came from (after redirects) and its caching headers, or why not.
+ * `notModified` (with an empty body) only answers a conditional GET.
+ */
+export type GuardedFetchResult = Result<
+  { body: string; finalUrl: string; notModified: boolean; caching: CachingHeaders },
+  GuardedFetchError
+>;
 
 type Failure = Result<never, GuardedFetchError>;
-type Hop = Result<{ body: string } | { location: string }, GuardedFetchError>;
+type Hop = Result<{ body: string; notModified: boolean; caching: CachingHeaders } | { location: string }, GuardedFetchError>;
 type Names = GuardedFetchOptions['names'];
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
@@ -124,7 +139,7 @@ export async function fetchGuarded(options: GuardedFetchOptions, deps: { lookup:
       if (!url.ok) return url;
       const hop = await fetchOnce(url.value, options, deps, controller.signal);
       if (!hop.ok) return hop;
-      if ('body' in hop.value) return ok({ body: hop.value.body, finalUrl: url.value.href });
+      if ('body' in hop.value) return ok({ ...hop.value, finalUrl: url.value.href });
       if (redirects === maxRedirects) {
         return failure('too_many_redirects', `The ${names.url} redirected more than ${maxRedirects} times.`);
       }
@@ -175,11 +190,18 @@ function fetchOnce(url: URL, options: GuardedFetchOptions, deps: { lookup: Looku
   const lookup = checked.lookup;
   const maxBytes = options.maxBytes ?? 1024 * 1024;
   // No compression asked for: the size limit then applies to what is actually buffered.
-  const headers = { accept: options.accept, 'accept-encoding': 'identity', 'user-agent': 'Lanyard' };
+  const headers = {
+    accept: options.accept,
+    'accept-encoding': 'identity',
+    'user-agent': 'Lanyard',
+    ...(options.conditional?.etag !== undefined ? { 'if-none-match': options.conditional.etag } : {}),
+    ...(options.conditional?.lastModified !== undefined ? { 'if-modified-since': options.conditional.lastModified } : {}),
+  };
+  const conditional = 'if-none-match' in headers || 'if-modified-since' in headers;
   return new Promise<Hop>((resolve) => {
     // agent: false gives every hop a fresh socket, so each one goes through the checked lookup.
     const common = { method: 'GET', headers, lookup, signal, agent: false } as const;
-    const onResponse = (response: IncomingMessage): void => readResponse(response, { maxBytes, names }, signal, resolve);
+    const onResponse = (response: IncomingMessage): void => readResponse(response, { maxBytes, names, conditional }, signal, resolve);
     // `ca` replaces the default roots, so the extra ones are added to them rather than given alone.
     const ca = options.trustedCaCertificates?.length ? [...rootCertificates, ...options.trustedCaCertificates] : undefined;
     const request =
@@ -201,13 +223,19 @@ function fetchOnce(url: URL, options: GuardedFetchOptions, deps: { lookup: Looku
 
 function readResponse(
   response: IncomingMessage,
-  limits: { maxBytes: number; names: Names },
+  limits: { maxBytes: number; names: Names; conditional: boolean },
   signal: AbortSignal,
   resolve: (hop: Hop) => void,
 ): void {
   const { maxBytes, names } = limits;
   const status = response.statusCode ?? 0;
   const location = response.headers.location;
+  const caching = cachingHeaders(response);
+  if (status === 304 && limits.conditional) {
+    response.destroy();
+    resolve(ok({ body: '', notModified: true, caching }));
+    return;
+  }
   if (REDIRECT_STATUSES.has(status)) {
     response.destroy();
     if (location !== undefined) resolve(ok({ location }));
@@ -234,7 +262,7 @@ function readResponse(
       resolve(tooLarge());
     } else chunks.push(chunk);
   });
-  response.on('end', () => resolve(ok({ body: Buffer.concat(chunks).toString('utf8') })));
+  response.on('end', () => resolve(ok({ body: Buffer.concat(chunks).toString('utf8'), notModified: false, caching })));
   const broken = (why: string, cause?: string): Hop =>
     signal.aborted ? timedOut(names) : failure('unreachable', why, cause === undefined ? {} : { detail: { cause } });
   response.on('error', (error) => {
@@ -242,6 +270,15 @@ function readResponse(
   });
   // 'close' without 'end' (the socket closed early): the body is incomplete. After 'end' it is a no-op.
   response.on('close', () => resolve(broken(`The connection closed before the ${names.document} was complete.`)));
+}
+
+function cachingHeaders(response: IncomingMessage): CachingHeaders {
+  const { etag, 'last-modified': lastModified, 'cache-control': cacheControl } = response.headers;
+  return {
+    ...(etag !== undefined ? { etag } : {}),
+    ...(lastModified !== undefined ? { lastModified } : {}),
+    ...(cacheControl !== undefined ? { cacheControl } : {}),
+  };
 }
 
 function describeNetworkError(error: NodeJS.ErrnoException): string {

@@ -19,6 +19,11 @@ export async function findConnection(db: Kysely<Database>, id: string): Promise<
   return db.selectFrom('connections').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/** In a transaction: one connection, locked until the transaction ends (a background refresh writing it). */
+export async function findConnectionForUpdate(db: Kysely<Database>, id: string): Promise<ConnectionRow | undefined> {
+  return db.selectFrom('connections').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+}
+
 /** `limit + 1` connections in id (creation) order, for toPage. */
 export async function listConnections(db: Kysely<Database>, filter: ConnectionListFilter): Promise<ConnectionRow[]> {
   let q = db
@@ -77,6 +82,19 @@ export async function findEnabledConnections(
       .where('organization_domains.use_for_discovery', '=', true);
   }
   return q.execute();
+}
+
+/** Enabled SAML connections after `afterId`, in id order, `limit` at a time (the expiry watch walks them all). */
+export async function listEnabledSamlConnections(db: Kysely<Database>, afterId: string, limit: number): Promise<ConnectionRow[]> {
+  return db
+    .selectFrom('connections')
+    .selectAll()
+    .where('type', '=', 'saml')
+    .where('enabled', '=', true)
+    .where('id', '>', afterId)
+    .orderBy('id')
+    .limit(limit)
+    .execute();
 }
 
 // How stale last_used_at may get: writing the same row on every login serializes concurrent logins on its lock.

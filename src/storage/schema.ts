@@ -89,6 +89,10 @@ export interface DeploymentKeysTable {
   sealed_private_key: string;
   created_at: Date;
   retired_at: Date | null;
+  /** When the key starts signing; null: since its creation (0010). */
+  activates_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  activation_recorded_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  retirement_recorded_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 interface SamlAssertionsSeenTable {
@@ -315,6 +319,28 @@ export interface DirectoryRequestsTable {
   created_at: Date;
 }
 
+/** The background metadata refresh of one connection with a metadata URL (0010). */
+export interface ConnectionMetadataRefreshesTable {
+  connection_id: string;
+  metadata_url: string;
+  next_run_at: Date;
+  claim_token: string | null;
+  failures: ColumnType<number, number | undefined, number>;
+  etag: string | null;
+  last_modified: string | null;
+  last_at: Date | null;
+  last_outcome: string | null;
+  last_message: string | null;
+}
+
+/** An expiry alert already recorded, once per subject, certificate and threshold (0010). */
+export interface CertificateAlertsTable {
+  subject: string;
+  fingerprint_sha256: string;
+  threshold_days: number;
+  created_at: Date;
+}
+
 /** The database as Kysely sees it; one entry per table, snake_case as stored. */
 export interface Database {
   organizations: OrganizationsTable;
@@ -338,6 +364,8 @@ export interface Database {
   directory_groups: DirectoryGroupsTable;
   directory_group_members: DirectoryGroupMembersTable;
   directory_requests: DirectoryRequestsTable;
+  connection_metadata_refreshes: ConnectionMetadataRefreshesTable;
+  certificate_alerts: CertificateAlertsTable;
 }
 
 export type OrganizationRow = Selectable<OrganizationsTable>;
@@ -356,3 +384,4 @@ export type DirectoryRow = Selectable<DirectoriesTable>;
 export type DirectoryUserRow = Selectable<DirectoryUsersTable>;
 export type DirectoryGroupRow = Selectable<DirectoryGroupsTable>;
 export type DirectoryRequestRow = Selectable<DirectoryRequestsTable>;
+export type ConnectionMetadataRefreshRow = Selectable<ConnectionMetadataRefreshesTable>;

@@ -37,3 +37,20 @@ test('the CLI migrates and creates API keys on the configured database', async (
     await rm(dataDir, { recursive: true, force: true });
   }
 });
+
+test('lanyard keys rotate publishes the next keys once, and refuses a second rotation while they wait to sign', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'lanyard-cli-'));
+  const env = { LANYARD_DATA_DIR: dataDir, LANYARD_LOG_LEVEL: 'silent', LANYARD_KEY_ROLLOVER_SECONDS: '3600' };
+  try {
+    const rotated = lanyard(['keys', 'rotate'], env);
+    assert.equal(rotated.code, 0, rotated.stderr);
+    assert.match(rotated.stdout, /^saml-sp key_\S+ next signs from \S+Z$/m);
+    assert.match(rotated.stdout, /^oidc-token-signing key_\S+ current retires at \S+Z$/m);
+    const again = lanyard(['keys', 'rotate', '--purpose', 'saml-sp'], env);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /rotation of the saml-sp key is under way/);
+    assert.equal(lanyard(['keys', 'rotate', '--purpose', 'everything'], env).code, 2);
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});

@@ -13,6 +13,7 @@ import {
   updateConnection,
 } from '../../storage/connections.ts';
 import { findApplication } from '../../storage/applications.ts';
+import { findRefreshes, scheduleMetadataRefresh } from '../../storage/metadata-refreshes.ts';
 import { organizationExists } from '../../storage/organizations.ts';
 import { decodeCursor, toPage, type Page } from '../../storage/pagination.ts';
 import { readCacheOf } from '../../storage/read-cache.ts';
@@ -27,6 +28,7 @@ import { resolveOidcSettings, type OidcSettings } from './oidc-config.ts';
 import { discoverOidcProvider } from './oidc-discovery.ts';
 import { mergeOverrides, parseProvider, PRESETS, type Provider } from './presets.ts';
 import { fetchMetadataUrl, resolveSamlSettings, type SamlSettings } from './saml-config.ts';
+import { jittered } from './refresh-schedule.ts';
 import { isComplete, oidcSettingsOf, samlSettingsOf, toConnection, type Connection } from './view.ts';
 
 export type { Connection } from './view.ts';
@@ -40,7 +42,7 @@ export interface ConnectionServiceDeps {
   readonly sealer: Sealer;
   /** Name resolution for metadata URLs and OIDC discovery (checked against the address policy). */
   readonly lookup: Lookup;
-  readonly config: Pick<Config, 'publicUrl' | 'allowPrivateMetadataUrls'>;
+  readonly config: Pick<Config, 'publicUrl' | 'allowPrivateMetadataUrls' | 'metadataRefreshSeconds'>;
 }
 
 /**
@@ -56,7 +58,23 @@ export function createConnectionService(deps: ConnectionServiceDeps) {
     fetchMetadata: (url: string) => fetchMetadataUrl({ url, ...guard }, deps),
     discover: (issuer: string) => discoverOidcProvider(issuer, guard, deps),
   };
-  const view = (row: ConnectionRow): Connection => toConnection(row, config.publicUrl, clock());
+  /** The answers for these rows, each with its metadata refresh state. */
+  async function views(rows: readonly ConnectionRow[]): Promise<Connection[]> {
+    const refreshes = new Map(
+      (
+        await findRefreshes(
+          db,
+          rows.map((r) => r.id),
+        )
+      ).map((r) => [r.connection_id, r]),
+    );
+    const now = clock();
+    return rows.map((row) => toConnection(row, config.publicUrl, now, refreshes.get(row.id)));
+  }
+  async function view(row: ConnectionRow): Promise<Connection> {
+    const refreshes = await findRefreshes(db, [row.id]);
+    return toConnection(row, config.publicUrl, clock(), refreshes[0]);
+  }
 
   async function loadVisible(trx: Kysely<Database>, actor: Actor, id: string): Promise<ConnectionRow> {
     const row = await findConnection(trx, id);
@@ -112,6 +130,12 @@ export function createConnectionService(deps: ConnectionServiceDeps) {
       throw fieldError('saml.defaultApplicationId', 'names an application without a defaultRedirectUri, where IdP-initiated logins land');
   }
 
+  /** A connection with a metadata URL is refreshed from it in the background (metadata-refresh.ts); its row is written here. */
+  async function scheduleRefresh(trx: Kysely<Database>, row: ConnectionRow, now: Date): Promise<void> {
+    const url = samlSettingsOf(row)?.metadataUrl ?? null;
+    await scheduleMetadataRefresh(trx, row.id, url, jittered(now, config.metadataRefreshSeconds, random));
+  }
+
   function requireEnableable(enabled: boolean, type: 'saml' | 'oidc', complete: boolean): void {
     const needed =
       type === 'saml'
@@ -150,6 +174,7 @@ export function createConnectionService(deps: ConnectionServiceDeps) {
           created_at: now,
           updated_at: now,
         });
+        await scheduleRefresh(trx, inserted, now);
         const summary = { connectionId: id, type: input.type, provider, name, enabled };
         await recordEvent(trx, { now, random }, actor, { type: 'connection.created', organizationId: input.organizationId, summary });
         return inserted;
@@ -173,7 +198,8 @@ export function createConnectionService(deps: ConnectionServiceDeps) {
         after,
         limit: query.limit,
       });
-      return toPage(rows, query.limit, view);
+      const page = toPage(rows, query.limit, (row) => row);
+      return { data: await views(page.data), nextCursor: page.nextCursor };
     },
 
     /**
@@ -204,6 +230,7 @@ export function createConnectionService(deps: ConnectionServiceDeps) {
           await loadVisible(trx, actor, id);
           throw new AppError('conflict', 'the connection was changed by another request meanwhile; read it again and retry');
         }
+        await scheduleRefresh(trx, next, now);
         await recordEvent(trx, { now, random }, actor, {
           type: 'connection.updated',
           organizationId: row.organization_id,

@@ -1,6 +1,7 @@
 import { parseCertificates, readCertificates, type CertificateInfo } from '../../crypto/certificates.ts';
 import {
   fetchGuarded,
+  type CachingHeaders,
   type GuardedFetchError,
   type GuardedFetchErrorCode,
   type GuardedFetchOptions,
@@ -10,7 +11,7 @@ import type { Catalogue } from '../catalogue.ts';
 import { err, ok, type Result } from '../result.ts';
 import type { SamlInput } from '../../http/schemas/connections.ts';
 import type { SignaturePolicy } from '../saml/verify-response.ts';
-import { parseIdpMetadata, type IdpMetadataError, type IdpMetadataResult } from '../saml/idp-metadata.ts';
+import { parseIdpMetadata, type IdpMetadata, type IdpMetadataError, type IdpMetadataResult } from '../saml/idp-metadata.ts';
 import { AppError } from '../errors.ts';
 import { fieldError, requireHttpUrl } from './input-checks.ts';
 
@@ -78,9 +79,12 @@ const METADATA_ACCEPT = 'application/samlmetadata+xml, application/xml;q=0.9, te
 export async function fetchMetadataUrl(
   options: MetadataUrlOptions,
   deps: { lookup: Lookup },
-): Promise<Result<{ xml: string; finalUrl: string }, MetadataUrlError>> {
+): Promise<Result<{ xml: string; finalUrl: string; notModified: boolean; caching: CachingHeaders }, MetadataUrlError>> {
   const result = await fetchGuarded({ ...options, accept: METADATA_ACCEPT, names: { url: 'metadata URL', document: 'metadata' } }, deps);
-  if (result.ok) return ok({ xml: result.value.body, finalUrl: result.value.finalUrl });
+  if (result.ok) {
+    const { body, ...rest } = result.value;
+    return ok({ xml: body, ...rest });
+  }
   return err({ ...result.error, code: `metadata_url_${result.error.code}` });
 }
 
@@ -178,7 +182,10 @@ function fromMetadata(
   field: 'saml.metadataXml' | 'saml.metadataUrl',
 ): { values: IdpValues; wantsSignedRequests: boolean } {
   if (!parsed.ok) throw metadataError(parsed.error, field);
-  const metadata = parsed.value;
+  return idpValuesOf(parsed.value, metadataUrl);
+}
+
+function idpValuesOf(metadata: IdpMetadata, metadataUrl: string | null): { values: IdpValues; wantsSignedRequests: boolean } {
   const ssoBinding = metadata.ssoUrls.redirect !== undefined ? 'redirect' : 'post';
   return {
     values: {
@@ -191,6 +198,19 @@ function fromMetadata(
     },
     wantsSignedRequests: metadata.wantAuthnRequestsSigned,
   };
+}
+
+/**
+ * A background refresh: the stored settings with the IdP values the metadata publishes now (its
+ * signing certificates replace the stored ones, so a new one is trusted at once and one is dropped
+ * only when the metadata no longer lists it), or why the metadata cannot be used. The IdP must keep
+ * its entity ID: metadata naming another one is refused, not followed.
+ */
+export function refreshedSamlSettings(stored: SamlSettings, xml: string): Result<SamlSettings, IdpMetadataError> {
+  const parsed = parseIdpMetadata(xml, stored.idpEntityId === null ? {} : { entityId: stored.idpEntityId });
+  if (!parsed.ok) return parsed;
+  const { values, wantsSignedRequests } = idpValuesOf(parsed.value, stored.metadataUrl);
+  return ok({ ...stored, ...values, signRequests: stored.signRequests || wantsSignedRequests });
 }
 
 /**

@@ -5,12 +5,12 @@ import type { Clock, RandomBytes } from '../../crypto/tokens.ts';
 import { findConnection } from '../../storage/connections.ts';
 import type { Database } from '../../storage/schema.ts';
 import { notFound } from '../errors.ts';
-import type { DeploymentKey, DeploymentKeys } from '../keys/deployment-keys.ts';
+import type { DeploymentKey, DeploymentKeys, GenerateKey, KeySet } from '../keys/deployment-keys.ts';
 import { renderSpMetadata } from '../saml/sp-metadata.ts';
 import { samlSettingsOf } from './view.ts';
 
 /** The deployment key purpose of the SAML SP key pair (signing AuthnRequests, decrypting assertions). */
-const SAML_SP_KEY_PURPOSE = 'saml-sp';
+export const SAML_SP_KEY_PURPOSE = 'saml-sp';
 
 /** What the IdP admin configures for one SAML connection; derived from the public URL and the id, so stable across updates. */
 export interface SpValues {
@@ -32,23 +32,33 @@ export function oidcRedirectUri(publicUrl: string): string {
   return `${publicUrl}/sso/oidc/callback`;
 }
 
+/** How the SAML SP key pair is made (RSA-2048, self-signed for 10 years), at first use and at each rotation. */
+export function generateSpKey(deps: { clock: Clock; random: RandomBytes; publicUrl: string }): GenerateKey {
+  return () =>
+    generateSelfSignedKeyPair(
+      { commonName: `Lanyard SP ${new URL(deps.publicUrl).host}`.slice(0, 64), validityYears: 10, now: deps.clock() },
+      { randomBytes: deps.random },
+    );
+}
+
 /**
- * The deployment's SAML SP key pair and certificate, generated (RSA-2048, self-signed, 10 years)
- * by the first instance that needs it. The login code must use this too, so the key it signs
- * and decrypts with is the one the metadata announces.
+ * The deployment's SAML SP keys: the one that signs AuthnRequests now, and every one still
+ * published (during a rollover, both: the metadata lists both certificates and either decrypts).
+ * The login code must use these too, so the keys it signs and decrypts with are the ones the
+ * metadata announces.
  */
-export function samlSpKey(deps: {
+export function samlSpKeys(deps: {
   deploymentKeys: DeploymentKeys;
   clock: Clock;
   random: RandomBytes;
   publicUrl: string;
-}): Promise<DeploymentKey> {
-  return deps.deploymentKeys.get(SAML_SP_KEY_PURPOSE, () =>
-    generateSelfSignedKeyPair(
-      { commonName: `Lanyard SP ${new URL(deps.publicUrl).host}`.slice(0, 64), validityYears: 10, now: deps.clock() },
-      { randomBytes: deps.random },
-    ),
-  );
+}): Promise<KeySet> {
+  return deps.deploymentKeys.keySet(SAML_SP_KEY_PURPOSE, generateSpKey(deps));
+}
+
+/** The SAML SP key that signs now; see {@link samlSpKeys}. */
+export async function samlSpKey(deps: Parameters<typeof samlSpKeys>[0]): Promise<DeploymentKey> {
+  return (await samlSpKeys(deps)).signing;
 }
 
 const UNSPECIFIED_NAME_ID = 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified';
@@ -67,14 +77,19 @@ export function createSpMetadataService(deps: {
       const row = await findConnection(deps.db, connectionId);
       const settings = row === undefined ? undefined : samlSettingsOf(row);
       if (row === undefined || settings === undefined) throw notFound('SAML connection');
-      const key = await samlSpKey({ ...deps, publicUrl: deps.config.publicUrl });
-      if (key.certificatePem === null) throw new Error('the SAML SP key has no certificate');
+      const keys = await samlSpKeys({ ...deps, publicUrl: deps.config.publicUrl });
+      const certificateOf = (key: DeploymentKey): string => {
+        if (key.certificatePem === null) throw new Error('the SAML SP key has no certificate');
+        return key.certificatePem;
+      };
       const sp = spValues(deps.config.publicUrl, row.id);
       return renderSpMetadata({
         entityId: sp.entityId,
         acsUrl: sp.acsUrl,
         sloUrl: sp.sloUrl,
-        certificate: key.certificatePem,
+        certificate: certificateOf(keys.signing),
+        // During a rollover the next key (or the previous one) is announced too, so IdPs trust it before it signs.
+        rolloverCertificates: keys.published.filter((key) => key !== keys.signing).map(certificateOf),
         encryptAssertions: settings.encryptAssertions,
         authnRequestsSigned: settings.signRequests,
         nameIdFormat: settings.nameIdFormat ?? UNSPECIFIED_NAME_ID,

@@ -1,5 +1,6 @@
-import type { Connection as ConnectionSchema } from '../../http/schemas/connections.ts';
-import type { ConnectionRow } from '../../storage/schema.ts';
+import type { Connection as ConnectionSchema, RefreshOutcome } from '../../http/schemas/connections.ts';
+import type { ConnectionMetadataRefreshRow, ConnectionRow } from '../../storage/schema.ts';
+import { certificateStanding } from './certificate-expiry.ts';
 import { isOidcComplete, oidcWarnings, type OidcSettings } from './oidc-config.ts';
 import { effectiveMapping, type Provider } from './presets.ts';
 import { describeCertificates, isSamlComplete, samlWarnings, type SamlSettings } from './saml-config.ts';
@@ -28,11 +29,18 @@ export function isComplete(settings: SamlSettings | OidcSettings, hasSecret: boo
   return isSamlSettings(settings) ? isSamlComplete(settings) : isOidcComplete(settings, hasSecret);
 }
 
-/** The API's view of a stored connection; `now` judges certificate expiry. */
-export function toConnection(row: ConnectionRow, publicUrl: string, now: Date): Connection {
+/** The API's view of a stored connection and its metadata refresh; `now` judges certificate expiry. */
+export function toConnection(
+  row: ConnectionRow,
+  publicUrl: string,
+  now: Date,
+  refresh: ConnectionMetadataRefreshRow | undefined,
+): Connection {
   const saml = samlSettingsOf(row);
   const oidc = oidcSettingsOf(row);
   const hasSecret = row.sealed_secret !== null;
+  const certificates = saml === undefined ? [] : describeCertificates(saml, now);
+  const standing = certificateStanding(certificates, now);
   return {
     id: row.id,
     organizationId: row.organization_id,
@@ -43,12 +51,26 @@ export function toConnection(row: ConnectionRow, publicUrl: string, now: Date): 
     state: row.state,
     attributeMapping: effectiveMapping(row.provider as Provider, row.type, row.attribute_mapping),
     groupSync: row.group_sync,
-    saml: saml === undefined ? null : { ...saml, certificates: describeCertificates(saml, now) },
+    saml: saml === undefined ? null : { ...saml, certificates },
     oidc: oidc === undefined ? null : { ...oidc, redirectUri: oidcRedirectUri(publicUrl), clientSecretSet: hasSecret },
     sp: saml === undefined ? null : spValues(publicUrl, row.id),
     warnings: saml !== undefined ? samlWarnings(saml, now) : oidc !== undefined ? oidcWarnings(oidc, hasSecret) : [],
+    certificateStatus: standing?.status ?? null,
+    certificateDaysLeft: standing?.daysLeft ?? null,
+    lastRefresh: lastRefreshOf(saml, refresh),
     lastUsedAt: row.last_used_at?.toISOString() ?? null,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
+  };
+}
+
+/** The latest background or manual refresh from the metadata URL; null before the first or without a URL. */
+function lastRefreshOf(saml: SamlSettings | undefined, refresh: ConnectionMetadataRefreshRow | undefined): Connection['lastRefresh'] {
+  if (saml?.metadataUrl == null || refresh?.last_at == null || refresh.last_outcome === null) return null;
+  return {
+    at: refresh.last_at.toISOString(),
+    outcome: refresh.last_outcome as RefreshOutcome,
+    message: refresh.last_message,
+    nextAt: refresh.next_run_at.toISOString(),
   };
 }

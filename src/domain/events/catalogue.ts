@@ -25,6 +25,21 @@ const DomainEventPayload = Type.Object({
 });
 const Protocol = Type.Union([Type.Literal('saml'), Type.Literal('oidc')]);
 
+const CertificateExpiry = {
+  fingerprintSha256: Type.String(),
+  notAfter: Type.String({ format: 'date-time' }),
+  daysLeft: Type.Integer({ description: 'Whole days left (0 once expired)' }),
+  thresholdDays: Type.Integer({ description: 'The alert threshold reached: 30, 14, 7 or 1, or 0 once expired' }),
+};
+const DeploymentKeyStep = Type.Object({
+  keyId: Id,
+  purpose: Type.String({ description: 'saml-sp or oidc-token-signing' }),
+  activatesAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  retiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+});
+const ConnectionCertificateExpiry = Type.Object({ connectionId: Id, ...CertificateExpiry });
+const SpCertificateExpiry = Type.Object({ keyId: Id, ...CertificateExpiry });
+
 function event<S extends TSchema>(description: string, summary: S): { readonly description: string; readonly summary: S } {
   return { description, summary };
 }
@@ -50,6 +65,47 @@ export const EVENT_CATALOGUE = {
   ),
   'connection.updated': event('A connection was changed.', Type.Object({ connectionId: Id, changed: Changed })),
   'connection.deleted': event('A connection was deleted.', Type.Object({ connectionId: Id, type: Protocol, name: Type.String() })),
+  'connection.metadata_refreshed': event(
+    "A background or manual refresh from the connection's metadata URL changed its IdP values.",
+    Type.Object({
+      connectionId: Id,
+      changed: Changed,
+      certificatesAdded: Type.Array(Type.String(), { description: 'SHA-256 fingerprints of the signing certificates now trusted' }),
+      certificatesRemoved: Type.Array(Type.String(), { description: 'SHA-256 fingerprints of those the metadata no longer lists' }),
+    }),
+  ),
+  'connection.metadata_refresh_failed': event(
+    "The connection's metadata URL could not be fetched or used; the connection was left as it was and the refresh is retried.",
+    Type.Object({
+      connectionId: Id,
+      code: Type.String(),
+      message: Type.String(),
+      failures: Type.Integer({ description: 'Failures in a row' }),
+      nextAttemptAt: Type.String({ format: 'date-time' }),
+    }),
+  ),
+  'connection.certificate_expiring': event(
+    "The connection's IdP signing certificate that expires last does so within thresholdDays (30, 14, 7 or 1).",
+    ConnectionCertificateExpiry,
+  ),
+  'connection.certificate_expired': event(
+    "Every IdP signing certificate of the connection has expired: ask the IdP's admin for the current one.",
+    ConnectionCertificateExpiry,
+  ),
+  'deployment_key.published': event(
+    'A new Lanyard key was published (SP metadata or JWKS) beside the current one; it signs from activatesAt.',
+    DeploymentKeyStep,
+  ),
+  'deployment_key.activated': event(
+    'A published Lanyard key started signing; the one before it retires at its retiresAt.',
+    DeploymentKeyStep,
+  ),
+  'deployment_key.retired': event('A previous Lanyard key was retired: it is no longer published or used.', DeploymentKeyStep),
+  'deployment_key.certificate_expiring': event(
+    "Lanyard's SAML SP certificate that expires last does so within thresholdDays: rotate the keys (POST /v1/keys/rotate).",
+    SpCertificateExpiry,
+  ),
+  'deployment_key.certificate_expired': event("Lanyard's SAML SP certificate has expired: rotate the keys.", SpCertificateExpiry),
   'login.succeeded': event(
     'A user signed in to an application; the app received a code.',
     Type.Object({

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Config } from '../../config.ts';
 import type { Clock, RandomBytes } from '../../crypto/tokens.ts';
@@ -31,6 +32,8 @@ export interface SamlLoginDeps {
   readonly clock: Clock;
   readonly random: RandomBytes;
   readonly spKey: () => Promise<DeploymentKey>;
+  /** Every SP key still published: during a rollover an IdP may encrypt to either certificate. */
+  readonly spDecryptionKeys: () => Promise<readonly KeyObject[]>;
   readonly connections: Pick<ConnectionDirectory, 'getForLogin'>;
   readonly finish: LoginFinish;
   readonly config: Pick<Config, 'publicUrl'>;
@@ -139,7 +142,7 @@ export function createSamlLogin(deps: SamlLoginDeps) {
     if (xml === undefined)
       return refuse({ failure: loginFailure('saml_response_missing', 'The request carries no SAMLResponse, or it is not base64.') });
 
-    const spKey = await deps.spKey();
+    const decryptionKeys = await deps.spDecryptionKeys();
     const result = verifySamlResponse({
       xml,
       idpEntityId: saml.idpEntityId,
@@ -152,7 +155,7 @@ export function createSamlLogin(deps: SamlLoginDeps) {
       allowIdpInitiated: pending === undefined && saml.allowIdpInitiated,
       signaturePolicy: saml.signaturePolicy,
       allowSha1: saml.allowSha1,
-      decryptionKeys: [spKey.privateKey],
+      decryptionKeys: [...decryptionKeys],
     });
     if (!result.ok) return refuse({ failure: loginFailure(result.error.code, result.error.message, errorFacts(result.error, saml)) });
     return endLogin({ connection, saml, flow: pending, relayState: input.relayState, requestId: input.requestId }, result.value, refuse);

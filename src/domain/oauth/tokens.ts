@@ -11,7 +11,7 @@ import {
 } from '../../storage/oauth-grants.ts';
 import type { AuthorizationCodeRow, Database } from '../../storage/schema.ts';
 import type { ApplicationService } from '../applications/applications.ts';
-import type { DeploymentKey, DeploymentKeys } from '../keys/deployment-keys.ts';
+import type { DeploymentKey, DeploymentKeys, GenerateKey } from '../keys/deployment-keys.ts';
 import { OAuthError } from './errors.ts';
 import { profileClaims } from './claims.ts';
 
@@ -46,11 +46,16 @@ export interface TokenResponse {
   scope: string;
 }
 
-/** The token signing key: RSA-2048, generated once per deployment and sealed in the database. */
+/** The deployment key purpose of the id_token signing keys (the JWKS). */
+export const TOKEN_SIGNING_KEY_PURPOSE = 'oidc-token-signing';
+
+/** How a token signing key is made (RSA-2048), at first use and at each rotation; it is sealed in the database. */
+export const generateTokenSigningKey: GenerateKey = async () => ({
+  privateKeyPem: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+});
+
 function tokenSigningKey(keys: DeploymentKeys): Promise<DeploymentKey> {
-  return keys.get('oidc-token-signing', async () => ({
-    privateKeyPem: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-  }));
+  return keys.get(TOKEN_SIGNING_KEY_PURPOSE, generateTokenSigningKey);
 }
 
 /** Codes for tokens (RFC 6749 §4.1.3, RFC 7636 §4.6), tokens for claims (OIDC core §5.3). */
@@ -169,10 +174,18 @@ export function createTokenService(deps: {
       return profileClaims(row.profile, new Set(row.scope.split(' ')));
     },
 
-    /** The public signing keys (RFC 7517), for /oauth/jwks. */
+    /**
+     * The public signing keys (RFC 7517), for /oauth/jwks: during a rollover the next key before it
+     * signs (clients that cache the set then know it already) and the previous one until it retires
+     * (tokens it signed stay verifiable until they expire).
+     */
     async jwks(): Promise<{ keys: Record<string, unknown>[] }> {
-      const key = await tokenSigningKey(deps.deploymentKeys);
-      return { keys: [{ ...(await exportJWK(key.publicKey)), kid: key.id, alg: 'RS256', use: 'sig' }] };
+      const { published } = await deps.deploymentKeys.keySet(TOKEN_SIGNING_KEY_PURPOSE, generateTokenSigningKey);
+      return {
+        keys: await Promise.all(
+          published.map(async (key) => ({ ...(await exportJWK(key.publicKey)), kid: key.id, alg: 'RS256', use: 'sig' })),
+        ),
+      };
     },
   };
 }

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { actorOf } from '../auth.ts';
 import type { ConnectionService } from '../../domain/connections/connections.ts';
+import type { MetadataRefresh } from '../../domain/connections/metadata-refresh.ts';
 import { ErrorResponse, errorResponses, IdParams, PageOf } from '../schemas/common.ts';
 import { Connection, CreateConnectionBody, ListConnectionsQuery, UpdateConnectionBody } from '../schemas/connections.ts';
 
@@ -11,7 +12,7 @@ const Params = IdParams('conn');
 const writeErrors = { ...errorResponses, 422: ErrorResponse };
 
 /** `/v1/connections`: each organization's SAML and OIDC identity providers. */
-export function connectionRoutes(connections: ConnectionService): FastifyPluginAsyncTypebox {
+export function connectionRoutes(connections: ConnectionService, refresh: MetadataRefresh): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.post(
       '/connections',
@@ -30,6 +31,25 @@ export function connectionRoutes(connections: ConnectionService): FastifyPluginA
       '/connections/:id',
       { schema: { tags, params: Params, body: UpdateConnectionBody, response: { 200: Connection, ...writeErrors } } },
       async (request) => connections.update(actorOf(request), request.params.id, request.body),
+    );
+    app.post(
+      '/connections/:id/refresh',
+      {
+        schema: {
+          operationId: 'refreshConnectionMetadata',
+          summary: "Fetch the connection's metadata URL now",
+          description:
+            'Fetches saml.metadataUrl now, as the background refresh does, and answers the connection with its lastRefresh. ' +
+            'A fetch or metadata that cannot be used leaves the connection as it was, is recorded, and answers 422.',
+          tags,
+          params: Params,
+          response: { 200: Connection, ...writeErrors },
+        },
+      },
+      async (request) => {
+        await refresh.refreshNow(actorOf(request), request.params.id);
+        return connections.get(actorOf(request), request.params.id);
+      },
     );
     app.delete(
       '/connections/:id',

@@ -177,6 +177,22 @@ const SpValues = Type.Object(
   { description: 'What the IdP admin configures; stable for the life of the connection' },
 );
 
+const RefreshOutcome = Type.Enum(['updated', 'unchanged', 'not_modified', 'failed'], {
+  description:
+    'updated: the metadata changed the connection; unchanged: it was fetched and says the same; not_modified: the server ' +
+    'answered 304; failed: it could not be fetched or used, and the connection was left as it was',
+});
+
+const LastRefresh = Type.Object(
+  {
+    at: Timestamp,
+    outcome: RefreshOutcome,
+    message: Nullable(Type.String({ description: 'What failed, or what changed' })),
+    nextAt: Timestamp,
+  },
+  { $id: 'ConnectionLastRefresh', description: 'The latest fetch of saml.metadataUrl after the connection was saved' },
+);
+
 const AttributeMapping = Type.Object({
   email: Type.String(),
   firstName: Type.String(),
@@ -201,6 +217,13 @@ export const Connection = Type.Object(
     oidc: Nullable(OidcOutput),
     sp: Nullable(SpValues),
     warnings: Type.Array(Type.String()),
+    certificateStatus: Nullable(
+      Type.Enum(['ok', 'expiring', 'expired'], {
+        description: 'By the IdP signing certificate that expires last: expiring within 30 days, or expired; null without certificates',
+      }),
+    ),
+    certificateDaysLeft: Nullable(Type.Integer({ description: 'Whole days until that certificate expires (0 once it has)' })),
+    lastRefresh: Nullable(LastRefresh),
     lastUsedAt: Nullable(Timestamp),
     createdAt: Timestamp,
     updatedAt: Timestamp,
@@ -215,3 +238,4 @@ export type CreateConnectionBody = Static<typeof CreateConnectionBody>;
 export type UpdateConnectionBody = Static<typeof UpdateConnectionBody>;
 export type ListConnectionsQuery = Static<typeof ListConnectionsQuery>;
 export type Connection = Static<typeof Connection>;
+export type RefreshOutcome = Static<typeof RefreshOutcome>;
