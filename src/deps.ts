@@ -13,6 +13,8 @@ import { createAuthorize } from './domain/login/authorize.ts';
 import { createLoginFinish } from './domain/login/finish.ts';
 import { createOidcLogin } from './domain/login/oidc.ts';
 import { createSamlLogin } from './domain/login/saml.ts';
+import { createLogout } from './domain/sessions/logout.ts';
+import { createGuardedFetch } from './net/guarded-request.ts';
 import { createTokenService } from './domain/oauth/tokens.ts';
 import { createOrganizationService } from './domain/organizations/organizations.ts';
 import { createDirectoryService } from './domain/scim/directories.ts';
@@ -41,12 +43,8 @@ function createServices(deps: { config: Config; db: Db; clock: Clock; random: Ra
   const connections = createConnectionService({ ...deps, lookup: systemLookup });
   // A test sign-in's result reaches its setup ticket through this port: login knows nothing of tickets.
   const finish = createLoginFinish({ ...deps, applications, testSignIns: createTestSignInResults(deps) });
-  const samlLogin = createSamlLogin({
-    ...deps,
-    connections,
-    finish,
-    spKey: () => samlSpKey({ ...deps, deploymentKeys, publicUrl: deps.config.publicUrl }),
-  });
+  const spKey = () => samlSpKey({ ...deps, deploymentKeys, publicUrl: deps.config.publicUrl });
+  const samlLogin = createSamlLogin({ ...deps, connections, finish, spKey });
   const oidcLogin = createOidcLogin({ ...deps, connections, finish, lookup: systemLookup });
   const upstream = { saml: samlLogin.upstream, oidc: oidcLogin.upstream };
   // Wakes this instance's webhook worker when a request created work for it.
@@ -62,6 +60,20 @@ function createServices(deps: { config: Config; db: Db; clock: Clock; random: Ra
     connections,
     samlLogin,
     oidcLogin,
+    // logout_tokens go out through the same guard as the webhooks (Back-Channel Logout 1.0 §2.5).
+    logout: createLogout({
+      ...deps,
+      publicUrl: deps.config.publicUrl,
+      deploymentKeys,
+      spKey,
+      connections,
+      applications,
+      finish,
+      fetch: createGuardedFetch(
+        { allowPrivateAddresses: deps.config.allowPrivateNetwork, timeoutMs: 5000, maxBytes: 1024, truncate: true },
+        { lookup: systemLookup },
+      ),
+    }),
     authorize: createAuthorize({ ...deps, applications, connections, upstream }),
     samlSp: createSpMetadataService({ ...deps, deploymentKeys }),
     tickets: createTicketService({ ...deps, connections }),

@@ -87,6 +87,10 @@ export interface ApplicationsTable {
   organization_ids: Json<string[] | null>;
   created_at: Date;
   updated_at: Date;
+  /** OpenID Connect RP-Initiated Logout 1.0 §3: where /oauth/logout may send the browser, exact match. */
+  post_logout_redirect_uris: Json<string[]>;
+  /** OpenID Connect Back-Channel Logout 1.0 §2.2: where logout_tokens are POSTed. */
+  backchannel_logout_uri: string | null;
 }
 
 /** What a test sign-in from a setup page ended with, kept on its flow for the result page. */
@@ -128,6 +132,8 @@ export interface AuthorizationCodesTable {
   created_at: Date;
   expires_at: Date;
   used_at: Date | null;
+  /** The session the login opened: the id_token's `sid`. */
+  session_id: string | null;
 }
 
 export interface AccessTokensTable {
@@ -290,6 +296,42 @@ export interface DirectoryRequestsTable {
   created_at: Date;
 }
 
+/** A login handed to an application (issue 17): what Single Logout needs to find and end it. */
+export interface SessionsTable {
+  id: string;
+  organization_id: string;
+  connection_id: string;
+  application_id: string;
+  subject: string;
+  name_id: string | null;
+  name_id_format: string | null;
+  name_qualifier: string | null;
+  sp_name_qualifier: string | null;
+  session_index: string | null;
+  upstream_sid: string | null;
+  created_at: Date;
+  expires_at: Date;
+  ended_at: Date | null;
+  ended_by: 'app' | 'idp' | 'expiry' | null;
+}
+
+interface SamlLogoutRequestsSeenTable {
+  connection_id: string;
+  request_id: string;
+  expires_at: Date;
+}
+
+export interface LogoutFlowsTable {
+  id: string;
+  connection_id: string;
+  request_id: string;
+  post_logout_redirect_uri: string | null;
+  state: string | null;
+  created_at: Date;
+  expires_at: Date;
+  returned_at: Date | null;
+}
+
 /** The database as Kysely sees it; one entry per table, snake_case as stored. */
 export interface Database {
   organizations: OrganizationsTable;
@@ -313,6 +355,9 @@ export interface Database {
   directory_groups: DirectoryGroupsTable;
   directory_group_members: DirectoryGroupMembersTable;
   directory_requests: DirectoryRequestsTable;
+  sessions: SessionsTable;
+  saml_logout_requests_seen: SamlLogoutRequestsSeenTable;
+  logout_flows: LogoutFlowsTable;
 }
 
 export type OrganizationRow = Selectable<OrganizationsTable>;
@@ -331,3 +376,5 @@ export type DirectoryRow = Selectable<DirectoriesTable>;
 export type DirectoryUserRow = Selectable<DirectoryUsersTable>;
 export type DirectoryGroupRow = Selectable<DirectoryGroupsTable>;
 export type DirectoryRequestRow = Selectable<DirectoryRequestsTable>;
+export type SessionRow = Selectable<SessionsTable>;
+export type LogoutFlowRow = Selectable<LogoutFlowsTable>;

@@ -28,6 +28,9 @@ export function createApplicationService(deps: { db: Kysely<Database>; clock: Cl
 
   function check(input: CreateApplicationBody): void {
     validateRedirectUris(input.redirectUris);
+    validateRedirectUris(input.postLogoutRedirectUris ?? [], 'postLogoutRedirectUris');
+    // Back-Channel Logout 1.0 §2.2: an absolute URL without a fragment; https as for redirect URIs.
+    if (input.backchannelLogoutUri != null) validateRedirectUris([input.backchannelLogoutUri], 'backchannelLogoutUri');
     if (input.defaultRedirectUri != null && !input.redirectUris.includes(input.defaultRedirectUri)) {
       throw new AppError('validation_failed', 'defaultRedirectUri must be one of redirectUris', [
         { field: 'defaultRedirectUri', message: 'must be one of redirectUris' },
@@ -51,6 +54,8 @@ export function createApplicationService(deps: { db: Kysely<Database>; clock: Cl
           redirect_uris: input.redirectUris,
           default_redirect_uri: input.defaultRedirectUri ?? null,
           organization_ids: input.organizationIds ?? null,
+          post_logout_redirect_uris: input.postLogoutRedirectUris ?? [],
+          backchannel_logout_uri: input.backchannelLogoutUri ?? null,
           created_at: now,
           updated_at: now,
         });
@@ -84,6 +89,8 @@ export function createApplicationService(deps: { db: Kysely<Database>; clock: Cl
         redirectUris: input.redirectUris ?? current.redirectUris,
         defaultRedirectUri: input.defaultRedirectUri === undefined ? current.defaultRedirectUri : input.defaultRedirectUri,
         organizationIds: input.organizationIds === undefined ? current.organizationIds : input.organizationIds,
+        postLogoutRedirectUris: input.postLogoutRedirectUris ?? current.postLogoutRedirectUris,
+        backchannelLogoutUri: input.backchannelLogoutUri === undefined ? current.backchannelLogoutUri : input.backchannelLogoutUri,
       };
       check(next);
       const now = clock();
@@ -93,6 +100,8 @@ export function createApplicationService(deps: { db: Kysely<Database>; clock: Cl
           redirect_uris: next.redirectUris,
           default_redirect_uri: next.defaultRedirectUri ?? null,
           organization_ids: next.organizationIds ?? null,
+          post_logout_redirect_uris: next.postLogoutRedirectUris ?? [],
+          backchannel_logout_uri: next.backchannelLogoutUri ?? null,
           updated_at: now,
         });
         await recordEvent(trx, { now, random }, actor, {
@@ -156,6 +165,8 @@ function toApplication(row: ApplicationRow): Application {
     redirectUris: row.redirect_uris,
     defaultRedirectUri: row.default_redirect_uri,
     organizationIds: row.organization_ids,
+    postLogoutRedirectUris: row.post_logout_redirect_uris,
+    backchannelLogoutUri: row.backchannel_logout_uri,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
   };

@@ -168,7 +168,15 @@ export function createSamlLogin(deps: SamlLoginDeps) {
     };
     const subjectEmail = verified.nameIdFormat === EMAIL_FORMAT ? verified.nameId : null;
     const profile = mapProfile({ subject: verified.nameId, values: verified.attributes, subjectEmail }, connection);
-    const login = { profile, connection, assertion };
+    const samlSession = {
+      nameId: verified.nameId,
+      nameIdFormat: verified.nameIdFormat,
+      nameQualifier: verified.nameQualifier,
+      spNameQualifier: verified.spNameQualifier,
+      sessionIndex: verified.sessionIndex,
+      sessionNotOnOrAfter: verified.sessionNotOnOrAfter,
+    };
+    const login = { profile, connection, assertion, samlSession };
     let ended;
     if (flow !== undefined) {
       ended = await deps.finish.succeed(flow, login, requestId);

@@ -32,7 +32,7 @@ export interface TokenResponse {
 }
 
 /** The token signing key: RSA-2048, generated once per deployment and sealed in the database. */
-function tokenSigningKey(keys: DeploymentKeys): Promise<DeploymentKey> {
+export function tokenSigningKey(keys: DeploymentKeys): Promise<DeploymentKey> {
   return keys.get('oidc-token-signing', async () => ({
     privateKeyPem: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
   }));
@@ -112,6 +112,8 @@ export function createTokenService(deps: {
         response.id_token = await new SignJWT({
           ...profileClaims(profile, scope),
           ...(code.nonce !== null ? { nonce: code.nonce } : {}),
+          // The session, for RP-Initiated and Back-Channel Logout (Back-Channel Logout 1.0 §2.1).
+          ...(code.session_id !== null ? { sid: code.session_id } : {}),
           at_hash: atHash(accessToken),
         })
           .setProtectedHeader({ alg: 'RS256', kid: key.id, typ: 'JWT' })

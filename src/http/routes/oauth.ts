@@ -36,6 +36,10 @@ export function oauthRoutes(deps: OAuthRouteDeps): FastifyPluginAsyncTypebox {
       id_token_signing_alg_values_supported: ['RS256'],
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
       code_challenge_methods_supported: ['S256'],
+      // Logout (issue 17): RP-Initiated Logout 1.0 §2.1 and Back-Channel Logout 1.0 §2.1.
+      end_session_endpoint: `${deps.issuer}/oauth/logout`,
+      backchannel_logout_supported: true,
+      backchannel_logout_session_supported: true,
       scopes_supported: ['openid', 'email', 'profile'],
       claims_supported: [
         'sub',
@@ -44,6 +48,7 @@ export function oauthRoutes(deps: OAuthRouteDeps): FastifyPluginAsyncTypebox {
         'exp',
         'iat',
         'nonce',
+        'sid',
         'email',
         'email_verified',
         'given_name',

@@ -9,6 +9,8 @@ export const Application = Type.Object(
     redirectUris: Type.Array(Type.String()),
     defaultRedirectUri: Nullable(Type.String()),
     organizationIds: Nullable(Type.Array(Type.String())),
+    postLogoutRedirectUris: Type.Array(Type.String()),
+    backchannelLogoutUri: Nullable(Type.String()),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   },
@@ -30,6 +32,20 @@ const fields = {
       Type.Array(Type.String({ maxLength: 100 }), { maxItems: 1000, description: 'Only these organizations may sign in; null for all' }),
     ),
   ),
+  postLogoutRedirectUris: Type.Optional(
+    Type.Array(Type.String({ minLength: 1, maxLength: 2000 }), {
+      maxItems: 20,
+      description: 'Where /oauth/logout may return the browser (RP-Initiated Logout 1.0), exact match; same rules as redirectUris',
+    }),
+  ),
+  backchannelLogoutUri: Type.Optional(
+    Nullable(
+      Type.String({
+        maxLength: 2000,
+        description: 'Where Lanyard POSTs logout_tokens (Back-Channel Logout 1.0) when the IdP ends a session; https, no fragment',
+      }),
+    ),
+  ),
 };
 export const CreateApplicationBody = Type.Object(fields, { additionalProperties: false });
 export const UpdateApplicationBody = Type.Object(
@@ -38,6 +54,8 @@ export const UpdateApplicationBody = Type.Object(
     redirectUris: Type.Optional(fields.redirectUris),
     defaultRedirectUri: fields.defaultRedirectUri,
     organizationIds: fields.organizationIds,
+    postLogoutRedirectUris: fields.postLogoutRedirectUris,
+    backchannelLogoutUri: fields.backchannelLogoutUri,
   },
   { additionalProperties: false, minProperties: 1 },
 );
