@@ -14,6 +14,7 @@ import { createLoginFinish } from './domain/login/finish.ts';
 import { createOidcLogin } from './domain/login/oidc.ts';
 import { createSamlLogin } from './domain/login/saml.ts';
 import { createLogout } from './domain/sessions/logout.ts';
+import { BACKCHANNEL_ATTEMPT_TIMEOUT_MS, createBackchannelLogout, createBackchannelWorker } from './domain/sessions/backchannel.ts';
 import { createGuardedFetch } from './net/guarded-request.ts';
 import { createTokenService } from './domain/oauth/tokens.ts';
 import { createOrganizationService } from './domain/organizations/organizations.ts';
@@ -50,6 +51,17 @@ function createServices(deps: { config: Config; db: Db; clock: Clock; random: Ra
   // Wakes this instance's webhook worker when a request created work for it.
   const webhookNudge = createNudge();
   const directories = createDirectoryService(deps);
+  // logout_tokens go out through the same outbound guard as webhooks (Back-Channel Logout 1.0 §2.5).
+  const backchannel = createBackchannelLogout({
+    ...deps,
+    publicUrl: deps.config.publicUrl,
+    deploymentKeys,
+    applications,
+    fetch: createGuardedFetch(
+      { allowPrivateAddresses: deps.config.allowPrivateNetwork, timeoutMs: BACKCHANNEL_ATTEMPT_TIMEOUT_MS, maxBytes: 1024, truncate: true },
+      { lookup: systemLookup },
+    ),
+  });
   return {
     db: deps.db,
     deploymentKeys,
@@ -60,7 +72,7 @@ function createServices(deps: { config: Config; db: Db; clock: Clock; random: Ra
     connections,
     samlLogin,
     oidcLogin,
-    // logout_tokens go out through the same guard as the webhooks (Back-Channel Logout 1.0 §2.5).
+    backchannel,
     logout: createLogout({
       ...deps,
       publicUrl: deps.config.publicUrl,
@@ -69,10 +81,7 @@ function createServices(deps: { config: Config; db: Db; clock: Clock; random: Ra
       connections,
       applications,
       finish,
-      fetch: createGuardedFetch(
-        { allowPrivateAddresses: deps.config.allowPrivateNetwork, timeoutMs: 5000, maxBytes: 1024, truncate: true },
-        { lookup: systemLookup },
-      ),
+      backchannel,
     }),
     authorize: createAuthorize({ ...deps, applications, connections, upstream }),
     samlSp: createSpMetadataService({ ...deps, deploymentKeys }),
@@ -123,7 +132,7 @@ export function createDeps(
     metrics: webhookMetrics,
   });
   // Started when the app listens and stopped when it closes (app.ts); not running under app.inject.
-  const workers = [webhookWorker];
+  const workers = [webhookWorker, createBackchannelWorker(services.backchannel, io.logger)];
   return {
     config,
     logger: io.logger,

@@ -332,6 +332,16 @@ export interface LogoutFlowsTable {
   returned_at: Date | null;
 }
 
+export interface BackchannelLogoutsTable {
+  session_id: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempt_count: number;
+  next_attempt_at: Date | null;
+  last_error: string | null;
+  created_at: Date;
+  delivered_at: Date | null;
+}
+
 /** The database as Kysely sees it; one entry per table, snake_case as stored. */
 export interface Database {
   organizations: OrganizationsTable;
@@ -358,6 +368,7 @@ export interface Database {
   sessions: SessionsTable;
   saml_logout_requests_seen: SamlLogoutRequestsSeenTable;
   logout_flows: LogoutFlowsTable;
+  backchannel_logouts: BackchannelLogoutsTable;
 }
 
 export type OrganizationRow = Selectable<OrganizationsTable>;
@@ -378,3 +389,4 @@ export type DirectoryGroupRow = Selectable<DirectoryGroupsTable>;
 export type DirectoryRequestRow = Selectable<DirectoryRequestsTable>;
 export type SessionRow = Selectable<SessionsTable>;
 export type LogoutFlowRow = Selectable<LogoutFlowsTable>;
+export type BackchannelLogoutRow = Selectable<BackchannelLogoutsTable>;

@@ -1,5 +1,5 @@
 import type { Insertable, Kysely } from 'kysely';
-import type { Database, LogoutFlowRow, LogoutFlowsTable, SessionRow, SessionsTable } from './schema.ts';
+import type { BackchannelLogoutRow, Database, LogoutFlowRow, LogoutFlowsTable, SessionRow, SessionsTable } from './schema.ts';
 
 // The only module that holds the SQL of sessions, logout flows and the LogoutRequest replay cache.
 
@@ -109,4 +109,75 @@ export async function takeLogoutFlow(db: Kysely<Database>, id: string, now: Date
     .returning('id')
     .executeTakeFirst();
   return taken !== undefined;
+}
+
+/**
+ * Owes a Back-Channel Logout to the application of each of `sessionIds` that takes them (has a
+ * backchannel_logout_uri), in the transaction that ended the sessions; returns the sessions owed one.
+ */
+export async function oweBackchannelLogouts(db: Kysely<Database>, sessionIds: readonly string[], now: Date): Promise<string[]> {
+  if (sessionIds.length === 0) return [];
+  const owed = await db
+    .insertInto('backchannel_logouts')
+    .columns(['session_id', 'status', 'attempt_count', 'next_attempt_at', 'created_at'])
+    .expression(
+      db
+        .selectFrom('sessions')
+        .innerJoin('applications', 'applications.id', 'sessions.application_id')
+        .select((eb) => [
+          'sessions.id',
+          eb.val('pending').as('status'),
+          eb.val(0).as('attempt_count'),
+          eb.val(now).as('next_attempt_at'),
+          eb.val(now).as('created_at'),
+        ])
+        .where('sessions.id', 'in', [...sessionIds])
+        .where('applications.backchannel_logout_uri', 'is not', null),
+    )
+    .returning('session_id')
+    .execute();
+  return owed.map((row) => row.session_id);
+}
+
+/**
+ * Claims pending back-channel logouts that are due (`ids`: only those, for the attempt made at
+ * once), moving each to the end of its lease so that no other instance sends it meanwhile; a
+ * sender that dies leaves it due again when the lease ends.
+ */
+export async function claimBackchannelLogouts(
+  db: Kysely<Database>,
+  claim: { now: Date; leaseUntil: Date; limit: number; ids?: readonly string[] },
+): Promise<BackchannelLogoutRow[]> {
+  return db.transaction().execute(async (trx) => {
+    let due = trx
+      .selectFrom('backchannel_logouts')
+      .select('session_id')
+      .where('status', '=', 'pending')
+      .where('next_attempt_at', '<=', claim.now)
+      .orderBy('next_attempt_at')
+      .limit(claim.limit)
+      .forUpdate()
+      .skipLocked();
+    if (claim.ids !== undefined) {
+      if (claim.ids.length === 0) return [];
+      due = due.where('session_id', 'in', [...claim.ids]);
+    }
+    const ids = (await due.execute()).map((row) => row.session_id);
+    if (ids.length === 0) return [];
+    return trx
+      .updateTable('backchannel_logouts')
+      .set({ next_attempt_at: claim.leaseUntil })
+      .where('session_id', 'in', ids)
+      .returningAll()
+      .execute();
+  });
+}
+
+/** Records an attempt's outcome on a claimed back-channel logout. */
+export async function recordBackchannelAttempt(
+  db: Kysely<Database>,
+  sessionId: string,
+  outcome: Pick<BackchannelLogoutRow, 'status' | 'attempt_count' | 'next_attempt_at' | 'last_error' | 'delivered_at'>,
+): Promise<void> {
+  await db.updateTable('backchannel_logouts').set(outcome).where('session_id', '=', sessionId).execute();
 }

@@ -305,8 +305,26 @@ for (const backend of testBackends()) {
         const response = inflateRawSync(Buffer.from(query.value.message, 'base64')).toString('utf8');
         assert.match(response, new RegExp(`<samlp:StatusCode Value="${STATUS}PartialLogout"/>`));
         assert.equal(await endedAt(sid), 'idp', 'the session is ended here all the same');
+        const owed = () => t.db.selectFrom('backchannel_logouts').selectAll().where('session_id', '=', sid).executeTakeFirstOrThrow();
+        assert.equal((await owed()).status, 'pending');
+        assert.equal((await owed()).attempt_count, 1);
+        assert.match(String((await owed()).last_error), /HTTP 500/);
+
+        // Retried like a webhook: not before its delay, then delivered once the application answers.
+        receiver.status = 200;
+        receiver.received.length = 0;
+        assert.equal(await t.deps.services.backchannel.step(), 0, 'not due yet');
+        now += 10_000;
+        assert.equal(await t.deps.services.backchannel.step(), 1);
+        assert.equal((await owed()).status, 'delivered');
+        assert.equal((await owed()).attempt_count, 2);
+        const [token] = receiver.received;
+        assert.ok(token?.ok, JSON.stringify(token));
+        assert.equal(token.claims.sid, sid);
+        assert.equal(await t.deps.services.backchannel.step(), 0, 'delivered once');
       } finally {
         receiver.status = 200;
+        now = NOW.getTime();
       }
     });
 

@@ -1,6 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
 import { newId, type Clock, type RandomBytes } from '../../crypto/tokens.ts';
-import type { GuardedFetch } from '../../net/guarded-request.ts';
 import type { Database, SessionRow } from '../../storage/schema.ts';
 import {
   endSamlSessions,
@@ -8,6 +7,7 @@ import {
   findPendingLogoutFlow,
   findSession,
   insertLogoutFlow,
+  oweBackchannelLogouts,
   purgeExpiredLogoutState,
   rememberLogoutRequest,
   takeLogoutFlow,
@@ -27,7 +27,8 @@ import { createLogoutRequest } from '../saml/logout-request.ts';
 import { createLogoutResponse, type LogoutOutcome as SamlLogoutOutcome } from '../saml/logout-response.ts';
 import { verifyLogoutRequest, verifyLogoutResponse, type ReceivedLogoutMessage } from '../saml/logout-verify.ts';
 import { trustedCertificate } from '../saml/signature.ts';
-import { readIdTokenHint, sendLogoutToken, signLogoutToken } from './logout-token.ts';
+import type { BackchannelLogout } from './backchannel.ts';
+import { readIdTokenHint } from './logout-token.ts';
 
 /** Where a logout sends the browser: on (to the app or the IdP), a failure page, or the "signed out" page. */
 export type LogoutOutcome = LoginOutcome | { readonly kind: 'signed_out' };
@@ -50,8 +51,7 @@ export interface LogoutDeps {
   readonly connections: Pick<ConnectionDirectory, 'getForLogin'>;
   readonly applications: Pick<ApplicationService, 'findByClientId' | 'findById'>;
   readonly finish: Pick<LoginFinish, 'fail'>;
-  /** The outbound guard logout_tokens go through. */
-  readonly fetch: GuardedFetch;
+  readonly backchannel: Pick<BackchannelLogout, 'deliverNow'>;
 }
 
 type SamlConnection = ConnectionForLogin & { saml: NonNullable<ConnectionForLogin['saml']> };
@@ -287,7 +287,12 @@ export function createLogout(deps: LogoutDeps) {
         now,
       );
       await recordEnded(trx, sessions, context.requestId);
-      return sessions;
+      // The outbox: what each application is owed commits with the end of its session.
+      return oweBackchannelLogouts(
+        trx,
+        sessions.map((session) => session.id),
+        now,
+      );
     });
     if (ended === undefined) {
       return refuse(
@@ -298,8 +303,8 @@ export function createLogout(deps: LogoutDeps) {
         context,
       );
     }
-    const told = await Promise.all(ended.map((session) => tellApplication(session)));
-    const outcome: SamlLogoutOutcome = told.every(Boolean) ? 'success' : 'partial_logout';
+    // Tried at once, so that the IdP hears whether every application was told; retried later otherwise.
+    const outcome: SamlLogoutOutcome = (await deps.backchannel.deliverNow(ended)) ? 'success' : 'partial_logout';
     const { saml } = connection;
     if (saml.sloUrl === null) return { kind: 'signed_out' };
     const response = createLogoutResponse(
@@ -315,17 +320,6 @@ export function createLogout(deps: LogoutDeps) {
       signingKey,
     });
     return { kind: 'redirect', url: binding.url };
-  }
-
-  /** Back-Channel Logout 1.0 §2.5 to the session's application; true when told or when it takes no logout_tokens. */
-  async function tellApplication(session: SessionRow): Promise<boolean> {
-    const application = await deps.applications.findById(session.application_id);
-    if (application?.backchannelLogoutUri == null) return true;
-    const token = await signLogoutToken(
-      { clientId: application.clientId, subject: session.subject, sid: session.id, now: clock() },
-      tokenDeps,
-    );
-    return (await sendLogoutToken(deps.fetch, application.backchannelLogoutUri, token)).ok;
   }
 
   /** The SLO URL `/sso/saml/{id}/slo`, both bindings, both message kinds. */

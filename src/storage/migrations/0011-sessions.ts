@@ -52,6 +52,22 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('returned_at', 'timestamptz')
     .execute();
 
+  // One Back-Channel Logout owed to an application, written with the session's end (an outbox):
+  // tried at once, then retried on the webhook schedule by any instance that claims it.
+  await db.schema
+    .createTable('backchannel_logouts')
+    // A session ends once, so it owes its application at most one.
+    .addColumn('session_id', 'text', (c) => c.primaryKey().references('sessions.id').onDelete('cascade'))
+    .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('pending', 'delivered', 'failed')`))
+    .addColumn('attempt_count', 'integer', (c) => c.notNull().defaultTo(0))
+    // When a pending one is due; a claim moves it to the end of its lease. Null once delivered or failed.
+    .addColumn('next_attempt_at', 'timestamptz')
+    .addColumn('last_error', 'text')
+    .addColumn('created_at', 'timestamptz', (c) => c.notNull())
+    .addColumn('delivered_at', 'timestamptz')
+    .execute();
+  await sql`create index backchannel_logouts_due on backchannel_logouts (next_attempt_at) where status = 'pending'`.execute(db);
+
   await db.schema
     .alterTable('applications')
     .addColumn('post_logout_redirect_uris', 'jsonb', (c) => c.notNull().defaultTo(sql`'[]'::jsonb`))
