@@ -14,6 +14,7 @@ import { createLoginFinish } from './domain/login/finish.ts';
 import { createOidcLogin } from './domain/login/oidc.ts';
 import { createSamlLogin } from './domain/login/saml.ts';
 import { createLogout } from './domain/sessions/logout.ts';
+import { createSessionExpiryWorker } from './domain/sessions/ended.ts';
 import { BACKCHANNEL_ATTEMPT_TIMEOUT_MS, createBackchannelLogout, createBackchannelWorker } from './domain/sessions/backchannel.ts';
 import { createGuardedFetch } from './net/guarded-request.ts';
 import { createTokenService } from './domain/oauth/tokens.ts';
@@ -132,7 +133,11 @@ export function createDeps(
     metrics: webhookMetrics,
   });
   // Started when the app listens and stopped when it closes (app.ts); not running under app.inject.
-  const workers = [webhookWorker, createBackchannelWorker(services.backchannel, io.logger)];
+  const workers = [
+    webhookWorker,
+    createBackchannelWorker(services.backchannel, io.logger),
+    createSessionExpiryWorker({ db: io.db, clock, random, logger: io.logger }),
+  ];
   return {
     config,
     logger: io.logger,

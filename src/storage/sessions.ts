@@ -181,3 +181,17 @@ export async function recordBackchannelAttempt(
 ): Promise<void> {
   await db.updateTable('backchannel_logouts').set(outcome).where('session_id', '=', sessionId).execute();
 }
+
+/** Ends up to `limit` open sessions past their expiry (claimed with SKIP LOCKED, so instances share the work). */
+export async function endExpiredSessions(db: Kysely<Database>, now: Date, limit: number): Promise<SessionRow[]> {
+  const due = db
+    .selectFrom('sessions')
+    .select('id')
+    .where('ended_at', 'is', null)
+    .where('expires_at', '<=', now)
+    .orderBy('expires_at')
+    .limit(limit)
+    .forUpdate()
+    .skipLocked();
+  return db.updateTable('sessions').set({ ended_at: now, ended_by: 'expiry' }).where('id', 'in', due).returningAll().execute();
+}

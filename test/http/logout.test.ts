@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { inflateRawSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { decodeJwt } from 'jose';
+import { expireSessions } from '../../src/domain/sessions/ended.ts';
 import { readRedirectQuery, verifyRedirectSignature } from '../../src/domain/saml/redirect-binding.ts';
 import { trustedCertificate } from '../../src/domain/saml/signature.ts';
 import { startBackchannelReceiver, type BackchannelReceiver } from '../support/backchannel-receiver.ts';
@@ -187,6 +188,9 @@ for (const backend of testBackends()) {
         assert.match(answer.body, /signed out/);
         // The session had expired by then (8 h default): nothing left to end, nothing sent to the IdP.
         assert.equal(await endedAt(sid), null);
+        // The expiry worker's step ends it, with its event.
+        assert.ok((await expireSessions({ db: t.db, clock: () => new Date(now), random: randomBytes })) >= 1);
+        assert.equal(await endedAt(sid), 'expiry');
       } finally {
         now = NOW.getTime();
       }

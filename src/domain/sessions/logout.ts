@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import { newId, type Clock, type RandomBytes } from '../../crypto/tokens.ts';
 import type { Database, SessionRow } from '../../storage/schema.ts';
 import {
@@ -12,11 +12,9 @@ import {
   rememberLogoutRequest,
   takeLogoutFlow,
 } from '../../storage/sessions.ts';
-import { SYSTEM_ACTOR } from '../actor.ts';
 import type { Application, ApplicationService } from '../applications/applications.ts';
 import type { ConnectionForLogin } from '../connections/for-login.ts';
 import { spValues } from '../connections/sp.ts';
-import { recordEvent } from '../events/events.ts';
 import type { DeploymentKey, DeploymentKeys } from '../keys/deployment-keys.ts';
 import { loginFailure, type Fact, type LoginFailure } from '../login/failures.ts';
 import type { LoginFinish } from '../login/finish.ts';
@@ -28,6 +26,7 @@ import { createLogoutResponse, type LogoutOutcome as SamlLogoutOutcome } from '.
 import { verifyLogoutRequest, verifyLogoutResponse, type ReceivedLogoutMessage } from '../saml/logout-verify.ts';
 import { trustedCertificate } from '../saml/signature.ts';
 import type { BackchannelLogout } from './backchannel.ts';
+import { recordSessionsEnded } from './ended.ts';
 import { readIdTokenHint } from './logout-token.ts';
 
 /** Where a logout sends the browser: on (to the app or the IdP), a failure page, or the "signed out" page. */
@@ -66,28 +65,6 @@ export function createLogout(deps: LogoutDeps) {
   const { db, clock, random } = deps;
   const tokenDeps = { deploymentKeys: deps.deploymentKeys, issuer: deps.publicUrl, random };
   let sloCalls = 0;
-
-  /** Records the `session.ended` event of each ended session, in the transaction that ended them. */
-  async function recordEnded(trx: Transaction<Database>, sessions: readonly SessionRow[], requestId: string): Promise<void> {
-    for (const session of sessions) {
-      await recordEvent(
-        trx,
-        { now: clock(), random },
-        { ...SYSTEM_ACTOR, requestId },
-        {
-          type: 'session.ended',
-          organizationId: session.organization_id,
-          summary: {
-            sessionId: session.id,
-            connectionId: session.connection_id,
-            applicationId: session.application_id,
-            sub: session.subject,
-            endedBy: session.ended_by ?? 'app',
-          },
-        },
-      );
-    }
-  }
 
   /** A refusal: on the login trace (a `login.failed` event) and as the failure page. */
   async function refuse(
@@ -209,7 +186,7 @@ export function createLogout(deps: LogoutDeps) {
     if (session === undefined || session.application_id !== application.id) return undefined;
     return db.transaction().execute(async (trx) => {
       const ended = await endSession(trx, sid, clock());
-      if (ended !== undefined) await recordEnded(trx, [ended], requestId);
+      if (ended !== undefined) await recordSessionsEnded(trx, { now: clock(), random }, [ended], requestId);
       return ended;
     });
   }
@@ -286,7 +263,7 @@ export function createLogout(deps: LogoutDeps) {
         },
         now,
       );
-      await recordEnded(trx, sessions, context.requestId);
+      await recordSessionsEnded(trx, { now: clock(), random }, sessions, context.requestId);
       // The outbox: what each application is owed commits with the end of its session.
       return oweBackchannelLogouts(
         trx,
