@@ -25,6 +25,7 @@ import { assetRoutes } from './http/routes/assets.ts';
 import { oauthRoutes } from './http/routes/oauth.ts';
 import { samlAcsRoutes } from './http/routes/sso-saml.ts';
 import { oidcCallbackRoutes } from './http/routes/sso-oidc.ts';
+import { logoutRoutes } from './http/routes/logout.ts';
 import { setupRoutes } from './http/routes/setup.ts';
 import { ticketRoutes } from './http/routes/tickets.ts';
 import { webhookRoutes } from './http/routes/webhooks.ts';
@@ -125,6 +126,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   );
   await app.register(samlAcsRoutes({ saml: deps.services.samlLogin, onRequest: limitByAddress }));
   await app.register(oidcCallbackRoutes({ oidc: deps.services.oidcLogin, onRequest: limitByAddress }));
+  await app.register(logoutRoutes({ logout: deps.services.logout, onRequest: limitByAddress }));
   await app.register(
     setupRoutes({
       setup: deps.services.setup,

@@ -19,6 +19,10 @@ import type { LoginMetrics } from './domain/login/ports.ts';
 import { createOidcLogin } from './domain/login/oidc.ts';
 import { createSamlLogin } from './domain/login/saml.ts';
 import { createTokenService, generateTokenSigningKey } from './domain/oauth/tokens.ts';
+import { createLogout } from './domain/sessions/logout.ts';
+import { createSessionExpiryWorker } from './domain/sessions/ended.ts';
+import { BACKCHANNEL_ATTEMPT_TIMEOUT_MS, createBackchannelLogout, createBackchannelWorker } from './domain/sessions/backchannel.ts';
+import { createGuardedFetch } from './net/guarded-request.ts';
 import { createOrganizationService } from './domain/organizations/organizations.ts';
 import { createDirectoryService } from './domain/scim/directories.ts';
 import { createDirectoryAuth } from './domain/scim/directory-auth.ts';
@@ -59,12 +63,13 @@ function createServices(deps: {
   const finish = createLoginFinish({ ...deps, applications, testSignIns: createTestSignInResults(deps) });
   const linkDirectoryUser = createDirectoryLink(deps);
   const spKeyDeps = { ...deps, deploymentKeys, publicUrl: deps.config.publicUrl };
+  const spKey = () => samlSpKey(spKeyDeps);
   const samlLogin = createSamlLogin({
     ...deps,
     linkDirectoryUser,
     connections,
     finish,
-    spKey: () => samlSpKey(spKeyDeps),
+    spKey,
     spDecryptionKeys: async () => (await samlSpKeys(spKeyDeps)).published.map((key) => key.privateKey),
   });
   const oidcLogin = createOidcLogin({ ...deps, connections, finish, linkDirectoryUser, lookup: systemLookup });
@@ -72,6 +77,17 @@ function createServices(deps: {
   // Wakes this instance's webhook worker when a request created work for it.
   const webhookNudge = createNudge();
   const directories = createDirectoryService(deps);
+  // logout_tokens go out through the same outbound guard as webhooks (Back-Channel Logout 1.0 §2.5).
+  const backchannel = createBackchannelLogout({
+    ...deps,
+    publicUrl: deps.config.publicUrl,
+    deploymentKeys,
+    applications,
+    fetch: createGuardedFetch(
+      { allowPrivateAddresses: deps.config.allowPrivateNetwork, timeoutMs: BACKCHANNEL_ATTEMPT_TIMEOUT_MS, maxBytes: 1024, truncate: true },
+      { lookup: systemLookup },
+    ),
+  });
   return {
     db: deps.db,
     deploymentKeys,
@@ -89,6 +105,17 @@ function createServices(deps: {
     }),
     samlLogin,
     oidcLogin,
+    backchannel,
+    logout: createLogout({
+      ...deps,
+      publicUrl: deps.config.publicUrl,
+      deploymentKeys,
+      spKey,
+      connections,
+      applications,
+      finish,
+      backchannel,
+    }),
     authorize: createAuthorize({ ...deps, applications, connections, upstream }),
     samlSp: createSpMetadataService({ ...deps, deploymentKeys }),
     tickets: createTicketService({ ...deps, connections }),
@@ -147,6 +174,8 @@ export function createDeps(
     services.metadataRefresh.worker,
     services.expiryWatch.worker,
     services.keyRollover.worker,
+    createBackchannelWorker(services.backchannel, io.logger),
+    createSessionExpiryWorker({ db: io.db, clock, random, logger: io.logger }),
   ];
   return {
     config,

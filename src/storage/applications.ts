@@ -2,8 +2,9 @@ import type { Insertable, Kysely, Updateable } from 'kysely';
 import type { ApplicationRow, ApplicationsTable, Database } from './schema.ts';
 
 // node-postgres turns JS arrays into PostgreSQL arrays, so jsonb values always go over as JSON text.
-function serialise<T extends { redirect_uris?: unknown; organization_ids?: unknown }>(row: T): T {
+function serialise<T extends { redirect_uris?: unknown; organization_ids?: unknown; post_logout_redirect_uris?: unknown }>(row: T): T {
   const out = { ...row };
+  if (Array.isArray(out.post_logout_redirect_uris)) out.post_logout_redirect_uris = JSON.stringify(out.post_logout_redirect_uris);
   if (Array.isArray(out.redirect_uris)) out.redirect_uris = JSON.stringify(out.redirect_uris);
   if (Array.isArray(out.organization_ids)) out.organization_ids = JSON.stringify(out.organization_ids);
   return out;

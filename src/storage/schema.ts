@@ -114,6 +114,10 @@ export interface ApplicationsTable {
   pkce_exempt_reason: string | null;
   created_at: Date;
   updated_at: Date;
+  /** OpenID Connect RP-Initiated Logout 1.0 §3: where /oauth/logout may send the browser, exact match. */
+  post_logout_redirect_uris: Json<string[]>;
+  /** OpenID Connect Back-Channel Logout 1.0 §2.2: where logout_tokens are POSTed. */
+  backchannel_logout_uri: string | null;
 }
 
 /** What a test sign-in from a setup page ended with, kept on its flow for the result page. */
@@ -155,6 +159,8 @@ export interface AuthorizationCodesTable {
   created_at: Date;
   expires_at: Date;
   used_at: Date | null;
+  /** The session the login opened: the id_token's `sid`. */
+  session_id: string | null;
 }
 
 export interface AccessTokensTable {
@@ -341,6 +347,52 @@ export interface CertificateAlertsTable {
   created_at: Date;
 }
 
+/** A login handed to an application (issue 17): what Single Logout needs to find and end it. */
+export interface SessionsTable {
+  id: string;
+  organization_id: string;
+  connection_id: string;
+  application_id: string;
+  subject: string;
+  name_id: string | null;
+  name_id_format: string | null;
+  name_qualifier: string | null;
+  sp_name_qualifier: string | null;
+  session_index: string | null;
+  upstream_sid: string | null;
+  created_at: Date;
+  expires_at: Date;
+  ended_at: Date | null;
+  ended_by: 'app' | 'idp' | 'expiry' | null;
+}
+
+interface SamlLogoutRequestsSeenTable {
+  connection_id: string;
+  request_id: string;
+  expires_at: Date;
+}
+
+export interface LogoutFlowsTable {
+  id: string;
+  connection_id: string;
+  request_id: string;
+  post_logout_redirect_uri: string | null;
+  state: string | null;
+  created_at: Date;
+  expires_at: Date;
+  returned_at: Date | null;
+}
+
+export interface BackchannelLogoutsTable {
+  session_id: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempt_count: number;
+  next_attempt_at: Date | null;
+  last_error: string | null;
+  created_at: Date;
+  delivered_at: Date | null;
+}
+
 /** The database as Kysely sees it; one entry per table, snake_case as stored. */
 export interface Database {
   organizations: OrganizationsTable;
@@ -366,6 +418,10 @@ export interface Database {
   directory_requests: DirectoryRequestsTable;
   connection_metadata_refreshes: ConnectionMetadataRefreshesTable;
   certificate_alerts: CertificateAlertsTable;
+  sessions: SessionsTable;
+  saml_logout_requests_seen: SamlLogoutRequestsSeenTable;
+  logout_flows: LogoutFlowsTable;
+  backchannel_logouts: BackchannelLogoutsTable;
 }
 
 export type OrganizationRow = Selectable<OrganizationsTable>;
@@ -385,3 +441,6 @@ export type DirectoryUserRow = Selectable<DirectoryUsersTable>;
 export type DirectoryGroupRow = Selectable<DirectoryGroupsTable>;
 export type DirectoryRequestRow = Selectable<DirectoryRequestsTable>;
 export type ConnectionMetadataRefreshRow = Selectable<ConnectionMetadataRefreshesTable>;
+export type SessionRow = Selectable<SessionsTable>;
+export type LogoutFlowRow = Selectable<LogoutFlowsTable>;
+export type BackchannelLogoutRow = Selectable<BackchannelLogoutsTable>;

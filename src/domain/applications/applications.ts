@@ -32,6 +32,9 @@ export function createApplicationService(deps: { db: Kysely<Database>; clock: Cl
 
   function check(input: CreateApplicationBody): void {
     validateRedirectUris(input.redirectUris);
+    validateRedirectUris(input.postLogoutRedirectUris ?? [], 'postLogoutRedirectUris');
+    // Back-Channel Logout 1.0 §2.2: an absolute URL without a fragment; https as for redirect URIs.
+    if (input.backchannelLogoutUri != null) validateRedirectUris([input.backchannelLogoutUri], 'backchannelLogoutUri');
     if (input.defaultRedirectUri != null && !input.redirectUris.includes(input.defaultRedirectUri)) {
       throw new AppError('validation_failed', 'defaultRedirectUri must be one of redirectUris', [
         { field: 'defaultRedirectUri', message: 'must be one of redirectUris' },
@@ -63,6 +66,8 @@ export function createApplicationService(deps: { db: Kysely<Database>; clock: Cl
           organization_ids: input.organizationIds ?? null,
           require_pkce: input.requirePkce ?? true,
           pkce_exempt_reason: input.pkceExemptReason ?? null,
+          post_logout_redirect_uris: input.postLogoutRedirectUris ?? [],
+          backchannel_logout_uri: input.backchannelLogoutUri ?? null,
           created_at: now,
           updated_at: now,
         });
@@ -97,6 +102,8 @@ export function createApplicationService(deps: { db: Kysely<Database>; clock: Cl
         defaultRedirectUri: input.defaultRedirectUri === undefined ? current.defaultRedirectUri : input.defaultRedirectUri,
         organizationIds: input.organizationIds === undefined ? current.organizationIds : input.organizationIds,
         requirePkce: input.requirePkce ?? current.requirePkce,
+        postLogoutRedirectUris: input.postLogoutRedirectUris ?? current.postLogoutRedirectUris,
+        backchannelLogoutUri: input.backchannelLogoutUri === undefined ? current.backchannelLogoutUri : input.backchannelLogoutUri,
       };
       // Turning PKCE back on drops the stored reason for the opt-out.
       next.pkceExemptReason =
@@ -111,6 +118,8 @@ export function createApplicationService(deps: { db: Kysely<Database>; clock: Cl
           organization_ids: next.organizationIds ?? null,
           require_pkce: next.requirePkce ?? true,
           pkce_exempt_reason: next.pkceExemptReason ?? null,
+          post_logout_redirect_uris: next.postLogoutRedirectUris ?? [],
+          backchannel_logout_uri: next.backchannelLogoutUri ?? null,
           updated_at: now,
         });
         await recordEvent(trx, { now, random }, actor, {
@@ -176,6 +185,8 @@ function toApplication(row: ApplicationRow): Application {
     organizationIds: row.organization_ids,
     requirePkce: row.require_pkce,
     pkceExemptReason: row.pkce_exempt_reason,
+    postLogoutRedirectUris: row.post_logout_redirect_uris,
+    backchannelLogoutUri: row.backchannel_logout_uri,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
   };

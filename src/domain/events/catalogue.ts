@@ -8,6 +8,7 @@ import {
   WebhookEndpointUpdatedPayload,
   WebhookTestPayload,
 } from '../webhooks/events.ts';
+import { SessionEndedPayload } from '../sessions/events.ts';
 
 // Every event type Lanyard records, declared once with the TypeBox schema of its `summary`
 // (what happened, without secrets). recordEvent accepts only these types, with a summary of the
@@ -112,11 +113,13 @@ export const EVENT_CATALOGUE = {
       connectionId: Id,
       applicationId: Id,
       flowId: MaybeId,
+      sessionId: Type.String({ description: 'The session the login opened: the `sid` of its id_token' }),
       sub: Type.String({ description: 'The sub the app receives' }),
       idpId: Type.String(),
       email: MaybeId,
     }),
   ),
+  'session.ended': event('A session ended: the app logged the user out, the IdP did (Single Logout), or it expired.', SessionEndedPayload),
   'login.failed': event(
     'A sign-in failed; `code` is a login failure code or a SAML verifier code.',
     Type.Object({ connectionId: Id, flowId: MaybeId, applicationId: MaybeId, code: Type.String(), message: Type.String() }),

@@ -12,7 +12,7 @@ export const LOGIN_FAILURE_CATALOGUE = {
     status: 403,
     description: 'The sign-in this response belongs to expired, or another response completed it already (a response is accepted once).',
   },
-  connection_not_found: { status: 404, description: 'The ACS URL belongs to no SAML connection.' },
+  connection_not_found: { status: 404, description: 'The ACS or SLO URL belongs to no SAML connection.' },
   connection_disabled: { status: 403, description: 'The connection is not enabled, so it accepts no IdP-initiated sign-in.' },
   saml_response_missing: { status: 400, description: 'The ACS request carries no SAMLResponse, or it is not base64.' },
   saml_replayed: { status: 403, description: 'The SAML response (its assertion) signed someone in already; each is accepted once.' },
@@ -87,6 +87,24 @@ export const LOGIN_FAILURE_CATALOGUE = {
     description: 'A back-channel endpoint of the IdP could not be reached (refused address, timeout, network).',
   },
   oidc_internal_error: { status: 500, description: 'An unexpected failure while processing the callback.' },
+  // Logout (issue 17): /oauth/logout and the SAML SLO URL record their refusals on the same trace.
+  logout_id_token_hint_invalid: {
+    status: 400,
+    description: 'The id_token_hint at /oauth/logout is not an id_token Lanyard signed (bad signature, other issuer, no audience).',
+  },
+  logout_client_unknown: { status: 400, description: "The client_id at /oauth/logout (or the hint's audience) is no application." },
+  logout_client_mismatch: { status: 400, description: "The client_id at /oauth/logout is not the id_token_hint's audience." },
+  logout_redirect_uri_not_registered: {
+    status: 400,
+    description:
+      "The post_logout_redirect_uri is not one of the application's postLogoutRedirectUris (exact match), or names no application.",
+  },
+  logout_message_missing: { status: 400, description: 'The request to the SLO URL carries neither a SAMLRequest nor a SAMLResponse.' },
+  logout_flow_not_found: {
+    status: 403,
+    description: 'A LogoutResponse names no logout Lanyard is waiting for (unknown or expired RelayState, or already answered).',
+  },
+  logout_request_replayed: { status: 403, description: 'The LogoutRequest (its ID) was received before; each is accepted once.' },
 } as const satisfies Catalogue;
 
 /** A login failure code: one of {@link LOGIN_FAILURE_CATALOGUE}, or a SAML verifier code. */

@@ -1,10 +1,11 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Config } from '../../config.ts';
-import { hashToken, randomToken, type Clock, type RandomBytes } from '../../crypto/tokens.ts';
+import { hashToken, newId, randomToken, type Clock, type RandomBytes } from '../../crypto/tokens.ts';
 import { isUseWorthRecording, markConnectionUsed } from '../../storage/connections.ts';
 import { endLoginFlow, findLoginFlow, takeLoginFlow, type LoginFlowKey } from '../../storage/login-flows.ts';
 import { insertAuthorizationCode } from '../../storage/oauth-grants.ts';
 import { rememberAssertion, type UsedAssertion } from '../../storage/saml-assertions.ts';
+import { insertSession } from '../../storage/sessions.ts';
 import type { Database, LoginFlowRow } from '../../storage/schema.ts';
 import { SYSTEM_ACTOR } from '../actor.ts';
 import { allowsOrganization, type Application, type ApplicationService } from '../applications/applications.ts';
@@ -20,6 +21,8 @@ import { DEFAULT_SCOPE } from './start.ts';
 
 /** An authorization code lives long enough for a back-channel exchange and no longer (RFC 6749 §4.1.2). */
 const CODE_TTL_MS = 60 * 1000;
+/** How long a session lasts when the IdP names no end (SAML SessionNotOnOrAfter): one working day. */
+export const DEFAULT_SESSION_TTL_MS = 8 * 60 * 60 * 1000;
 
 export interface FinishDeps {
   readonly db: Kysely<Database>;
@@ -36,6 +39,18 @@ export interface VerifiedLogin {
   profile: Profile;
   connection: Pick<ConnectionForLogin, 'id' | 'state' | 'lastUsedAt'>;
   assertion?: UsedAssertion;
+  /** What a SAML logout needs to name the session at the IdP (none for OIDC). */
+  samlSession?: SamlSessionFacts;
+}
+
+/** The assertion's NameID (verbatim, with its qualifiers) and AuthnStatement session facts (SAML core §2.7.2). */
+export interface SamlSessionFacts {
+  nameId: string;
+  nameIdFormat: string | null;
+  nameQualifier: string | null;
+  spNameQualifier: string | null;
+  sessionIndex: string | null;
+  sessionNotOnOrAfter: Date | null;
 }
 
 /**
@@ -114,7 +129,25 @@ export function createLoginFinish(deps: FinishDeps) {
       ...login.profile,
       emailVerified: trustedEmailVerified(login.profile, await isEmailInVerifiedDomain(trx, login.profile)),
     };
+    const sessionId = newId('ses', now, random);
+    const saml = login.samlSession;
+    await insertSession(trx, {
+      id: sessionId,
+      organization_id: profile.organizationId,
+      connection_id: profile.connectionId,
+      application_id: grant.applicationId,
+      subject: subjectFor(profile),
+      name_id: saml?.nameId ?? null,
+      name_id_format: saml?.nameIdFormat ?? null,
+      name_qualifier: saml?.nameQualifier ?? null,
+      sp_name_qualifier: saml?.spNameQualifier ?? null,
+      session_index: saml?.sessionIndex ?? null,
+      upstream_sid: null,
+      created_at: now,
+      expires_at: saml?.sessionNotOnOrAfter ?? new Date(now.getTime() + DEFAULT_SESSION_TTL_MS),
+    });
     await insertAuthorizationCode(trx, {
+      session_id: sessionId,
       code_hash: hashToken(code),
       application_id: grant.applicationId,
       redirect_uri: grant.redirectUri,
@@ -129,6 +162,7 @@ export function createLoginFinish(deps: FinishDeps) {
       connectionId: profile.connectionId,
       applicationId: grant.applicationId,
       flowId: grant.flowId,
+      sessionId,
       sub: subjectFor(profile),
       idpId: profile.idpId,
       email: profile.email,

@@ -186,7 +186,15 @@ export function createSamlLogin(deps: SamlLoginDeps) {
       mapProfile({ subject: verified.nameId, values: verified.attributes, subjectEmail }, connection),
     );
     if (!linked.ok) return refuse({ failure: linked.error });
-    const login = { profile: linked.value, connection, assertion };
+    const samlSession = {
+      nameId: verified.nameId,
+      nameIdFormat: verified.nameIdFormat,
+      nameQualifier: verified.nameQualifier,
+      spNameQualifier: verified.spNameQualifier,
+      sessionIndex: verified.sessionIndex,
+      sessionNotOnOrAfter: verified.sessionNotOnOrAfter,
+    };
+    const login = { profile: linked.value, connection, assertion, samlSession };
     let ended;
     if (flow !== undefined) {
       ended = await deps.finish.succeed(flow, login, requestId);

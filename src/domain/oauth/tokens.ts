@@ -54,7 +54,7 @@ export const generateTokenSigningKey: GenerateKey = async () => ({
   privateKeyPem: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
 });
 
-function tokenSigningKey(keys: DeploymentKeys): Promise<DeploymentKey> {
+export function tokenSigningKey(keys: DeploymentKeys): Promise<DeploymentKey> {
   return keys.get(TOKEN_SIGNING_KEY_PURPOSE, generateTokenSigningKey);
 }
 
@@ -138,6 +138,8 @@ export function createTokenService(deps: {
         response.id_token = await new SignJWT({
           ...profileClaims(profile, scope),
           ...(code.nonce !== null ? { nonce: code.nonce } : {}),
+          // The session, for RP-Initiated and Back-Channel Logout (Back-Channel Logout 1.0 §2.1).
+          ...(code.session_id !== null ? { sid: code.session_id } : {}),
           at_hash: atHash(accessToken),
         })
           .setProtectedHeader({ alg: 'RS256', kid: key.id, typ: 'JWT' })

@@ -9,6 +9,9 @@ export interface SubjectIdentity {
   readonly subject: Element;
   readonly nameId: string;
   readonly nameIdFormat: string | null;
+  /** NameQualifier and SPNameQualifier (core §2.2.2), kept to repeat them in a LogoutRequest. */
+  readonly nameQualifier: string | null;
+  readonly spNameQualifier: string | null;
 }
 
 /**
@@ -34,7 +37,13 @@ export function readSubject(assertion: Element): SamlResult<SubjectIdentity> {
   }
   const value = textOf(nameId);
   if (value.trim() === '') return fail('saml_missing_name_id', 'The NameID is empty.');
-  return ok({ subject, nameId: value, nameIdFormat: attr(nameId, 'Format') ?? null });
+  return ok({
+    subject,
+    nameId: value,
+    nameIdFormat: attr(nameId, 'Format') ?? null,
+    nameQualifier: attr(nameId, 'NameQualifier') ?? null,
+    spNameQualifier: attr(nameId, 'SPNameQualifier') ?? null,
+  });
 }
 
 /** Attribute values by Name, plus FriendlyName where the IdP sent one. */

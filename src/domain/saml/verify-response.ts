@@ -57,6 +57,8 @@ export interface VerifiedAssertion {
   readonly issuer: string;
   readonly nameId: string;
   readonly nameIdFormat: string | null;
+  readonly nameQualifier: string | null;
+  readonly spNameQualifier: string | null;
   readonly sessionIndex: string | null;
   /** Attribute values by Name (a prototype-less record). */
   readonly attributes: Readonly<Record<string, readonly string[]>>;
@@ -259,6 +261,8 @@ function readVerifiedAssertion(
     issuer: issuer.value,
     nameId: subject.value.nameId,
     nameIdFormat: subject.value.nameIdFormat,
+    nameQualifier: subject.value.nameQualifier,
+    spNameQualifier: subject.value.spNameQualifier,
     sessionIndex: authn.value.sessionIndex,
     attributes,
     attributeFriendlyNames: friendlyNames,

@@ -43,6 +43,10 @@ export function oauthRoutes(deps: OAuthRouteDeps): FastifyPluginAsyncTypebox {
       authorization_response_iss_parameter_supported: true,
       revocation_endpoint: `${deps.issuer}/oauth/revoke`,
       revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      // Logout (issue 17): RP-Initiated Logout 1.0 §2.1 and Back-Channel Logout 1.0 §2.1.
+      end_session_endpoint: `${deps.issuer}/oauth/logout`,
+      backchannel_logout_supported: true,
+      backchannel_logout_session_supported: true,
       scopes_supported: ['openid', 'email', 'profile'],
       claims_supported: [
         'sub',
@@ -51,6 +55,7 @@ export function oauthRoutes(deps: OAuthRouteDeps): FastifyPluginAsyncTypebox {
         'exp',
         'iat',
         'nonce',
+        'sid',
         'email',
         'email_verified',
         'given_name',

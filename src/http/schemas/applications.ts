@@ -11,6 +11,8 @@ export const Application = Type.Object(
     organizationIds: Nullable(Type.Array(Type.String())),
     requirePkce: Type.Boolean(),
     pkceExemptReason: Nullable(Type.String()),
+    postLogoutRedirectUris: Type.Array(Type.String()),
+    backchannelLogoutUri: Nullable(Type.String()),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   },
@@ -46,6 +48,20 @@ const fields = {
       }),
     ),
   ),
+  postLogoutRedirectUris: Type.Optional(
+    Type.Array(Type.String({ minLength: 1, maxLength: 2000 }), {
+      maxItems: 20,
+      description: 'Where /oauth/logout may return the browser (RP-Initiated Logout 1.0), exact match; same rules as redirectUris',
+    }),
+  ),
+  backchannelLogoutUri: Type.Optional(
+    Nullable(
+      Type.String({
+        maxLength: 2000,
+        description: 'Where Lanyard POSTs logout_tokens (Back-Channel Logout 1.0) when the IdP ends a session; https, no fragment',
+      }),
+    ),
+  ),
 };
 export const CreateApplicationBody = Type.Object(fields, { additionalProperties: false });
 export const UpdateApplicationBody = Type.Object(
@@ -56,6 +72,8 @@ export const UpdateApplicationBody = Type.Object(
     organizationIds: fields.organizationIds,
     requirePkce: fields.requirePkce,
     pkceExemptReason: fields.pkceExemptReason,
+    postLogoutRedirectUris: fields.postLogoutRedirectUris,
+    backchannelLogoutUri: fields.backchannelLogoutUri,
   },
   { additionalProperties: false, minProperties: 1 },
 );

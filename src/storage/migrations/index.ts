@@ -7,6 +7,7 @@ import * as m0006 from './0006-webhooks.ts';
 import * as m0007 from './0007-directories.ts';
 import * as m0009 from './0009-domain-verification.ts';
 import * as m0010 from './0010-certificates.ts';
+import * as m0011 from './0011-sessions.ts';
 import * as m0013 from './0013-ticket-directories.ts';
 import * as m0014 from './0014-application-pkce.ts';
 import * as m0015 from './0015-change-notifications.ts';
@@ -21,6 +22,7 @@ export const migrations: Record<string, Migration> = {
   '0007-directories': m0007,
   '0009-domain-verification': m0009,
   '0010-certificates': m0010,
+  '0011-sessions': m0011,
   '0013-ticket-directories': m0013,
   '0014-application-pkce': m0014,
   '0015-change-notifications': m0015,
