@@ -16,6 +16,8 @@ import type { RateLimitStore } from './http/rate-limit.ts';
 import { apiKeyRoutes } from './http/routes/api-keys.ts';
 import { applicationRoutes } from './http/routes/applications.ts';
 import { connectionRoutes } from './http/routes/connections.ts';
+import { consoleLinkRoutes } from './http/routes/console-links.ts';
+import { consoleRoutes } from './http/routes/console.ts';
 import { eventRoutes } from './http/routes/events.ts';
 import { operationRoutes } from './http/routes/operations.ts';
 import { organizationRoutes } from './http/routes/organizations.ts';
@@ -119,6 +121,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(samlAcsRoutes({ saml: deps.services.samlLogin, onRequest: limitByAddress }));
   await app.register(oidcCallbackRoutes({ oidc: deps.services.oidcLogin, onRequest: limitByAddress }));
   await app.register(setupRoutes({ setup: deps.services.setup, publicUrl: deps.config.publicUrl, onRequest: limitByAddress }));
+  await app.register(consoleRoutes({ services: deps.services, publicUrl: deps.config.publicUrl, onRequest: limitByAddress }));
   await app.register(
     async (v1) => {
       v1.addHook('onRequest', async (request, reply) => authenticate(deps, request, reply));
@@ -130,6 +133,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await v1.register(ticketRoutes(deps.services.tickets));
       await v1.register(webhookRoutes(deps.services.webhooks));
       await v1.register(directoryRoutes(deps.services.directories, deps.services.directoryReads));
+      await v1.register(consoleLinkRoutes(deps.services.console));
     },
     { prefix: '/v1' },
   );

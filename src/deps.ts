@@ -7,6 +7,8 @@ import type { Clock, RandomBytes } from './crypto/tokens.ts';
 import { createApiKeyService } from './domain/api-keys/api-keys.ts';
 import { createApplicationService } from './domain/applications/applications.ts';
 import { createConnectionService } from './domain/connections/connections.ts';
+import { createConsoleReads } from './domain/console/reads.ts';
+import { createConsoleService } from './domain/console/sessions.ts';
 import { createSpMetadataService, samlSpKey } from './domain/connections/sp.ts';
 import { createDeploymentKeys } from './domain/keys/deployment-keys.ts';
 import { createAuthorize } from './domain/login/authorize.ts';
@@ -73,6 +75,8 @@ function createServices(deps: { config: Config; db: Db; clock: Clock; random: Ra
     directoryAuth: createDirectoryAuth(deps),
     scimUsers: createScimUsers(deps),
     scimGroups: createScimGroups(deps),
+    console: createConsoleService(deps),
+    consoleReads: createConsoleReads({ ...deps, connections }),
   };
 }
 

@@ -112,6 +112,8 @@ export interface LoginFlowsTable {
   completed_at: Date | null;
   failure_code: string | null;
   failure_message: string | null;
+  /** The failure page's facts, `[label, value]` pairs (migration 0012; null before it and on success). */
+  failure_facts: Json<(readonly [string, string])[] | null>;
   setup_ticket_id: string | null;
   /** A test sign-in's outcome as its result page shows it (profile, or the diagnosed failure). */
   test_result: Json<TestSignInResult | null>;
@@ -167,6 +169,25 @@ interface SsoTicketSessionsTable {
   ticket_id: string;
   created_at: Date;
   expires_at: Date;
+}
+
+export interface ConsoleLinksTable {
+  id: string;
+  token_hash: string;
+  created_by: string;
+  created_at: Date;
+  expires_at: Date;
+  used_at: Date | null;
+}
+
+export interface ConsoleSessionsTable {
+  id: string;
+  secret_hash: string;
+  link_id: string;
+  created_at: Date;
+  last_seen_at: Date;
+  expires_at: Date;
+  ended_at: Date | null;
 }
 
 export interface WebhookEndpointsTable {
@@ -313,6 +334,8 @@ export interface Database {
   directory_groups: DirectoryGroupsTable;
   directory_group_members: DirectoryGroupMembersTable;
   directory_requests: DirectoryRequestsTable;
+  console_links: ConsoleLinksTable;
+  console_sessions: ConsoleSessionsTable;
 }
 
 export type OrganizationRow = Selectable<OrganizationsTable>;
@@ -331,3 +354,4 @@ export type DirectoryRow = Selectable<DirectoriesTable>;
 export type DirectoryUserRow = Selectable<DirectoryUsersTable>;
 export type DirectoryGroupRow = Selectable<DirectoryGroupsTable>;
 export type DirectoryRequestRow = Selectable<DirectoryRequestsTable>;
+export type ConsoleSessionRow = Selectable<ConsoleSessionsTable>;

@@ -81,6 +81,7 @@ export function createOrganizationService(deps: OrganizationServiceDeps) {
         organizationId: actor.organizationId ?? undefined,
         externalId: query.externalId,
         domain,
+        name: query.name,
         after,
         limit: query.limit,
       });

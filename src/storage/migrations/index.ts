@@ -5,6 +5,7 @@ import * as m0003 from './0003-oauth.ts';
 import * as m0004 from './0004-tickets.ts';
 import * as m0006 from './0006-webhooks.ts';
 import * as m0007 from './0007-directories.ts';
+import * as m0012 from './0012-console.ts';
 
 /** Every migration, by name; names sort in the order they apply. Never edit one that has shipped. */
 export const migrations: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '0004-tickets': m0004,
   '0006-webhooks': m0006,
   '0007-directories': m0007,
+  '0012-console': m0012,
 };
