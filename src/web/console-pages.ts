@@ -560,7 +560,7 @@ function deliveryColumns(csrf: string): readonly Column<WebhookDelivery>[] {
       cell: (d) =>
         d.status === 'delivered'
           ? ''
-          : postButton(`/console/webhook-deliveries/${d.id}/retry`, csrf, 'Retry now', `Retry delivery ${d.id}`),
+          : postButton(`/console/webhook-deliveries/${d.id}/retry`, csrf, 'Retry now', `Retry now: delivery ${d.id}`),
     },
   ];
 }
