@@ -159,6 +159,30 @@ for (const backend of testBackends()) {
       assert.match(opened.actor, /^cses_/);
     });
 
+    test('an organization page shows its domains, directories and an empty state that says what to do', async () => {
+      const directory = await t.request({
+        method: 'POST',
+        url: '/v1/directories',
+        payload: { organizationId: org.id, name: 'Acme Okta', provider: 'okta' },
+      });
+      assert.equal(directory.statusCode, 201, directory.body);
+      const browser = await signedIn(t);
+      const page = await get(`/console/organizations/${org.id}`, browser.cookie);
+      assert.equal(page.statusCode, 200);
+      assert.match(page.body, /<td>acme\.example<\/td>/);
+      assert.match(page.body, /<td>Acme Okta<\/td><td>okta<\/td><td><span class="pill">pending<\/span><\/td><td>0<\/td><td>0<\/td>/);
+      const empty = (await t.request({ method: 'POST', url: '/v1/organizations', payload: { name: 'Empty' } })).json<{ id: string }>();
+      const emptyPage = (await get(`/console/organizations/${empty.id}`, browser.cookie)).body;
+      assert.match(emptyPage, /No connection yet\. Create a setup link below/);
+      assert.match(emptyPage, /No directory\. Create one with/);
+      const api = await t.request({ method: 'GET', url: '/v1/organizations?name=ACME' });
+      assert.deepEqual(
+        api.json().data.map((o: { id: string }) => o.id),
+        [org.id],
+        'the API searches by name too',
+      );
+    });
+
     test('hostile input is answered with a page, never a 500', async () => {
       const browser = await signedIn(t);
       for (const url of [
