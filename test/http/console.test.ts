@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { hashToken } from '../../src/crypto/tokens.ts';
 import { CONSOLE_ABSOLUTE_TIMEOUT_MS, CONSOLE_IDLE_TIMEOUT_MS, CONSOLE_LINK_TTL_MS } from '../../src/domain/console/sessions.ts';
 import { createTestApp, testBackends, type TestApp } from '../support/app.ts';
+import { fixtureCertificates } from '../support/connections.ts';
 import { consoleLink, consolePost, signedIn, signIn, tokenOf } from '../support/console.ts';
 
 const START = new Date('2030-01-01T12:00:00.000Z');
@@ -181,6 +183,34 @@ for (const backend of testBackends()) {
         [org.id],
         'the API searches by name too',
       );
+    });
+
+    test("a connection's certificate expiry is flagged by the services' clock", async () => {
+      const pem = fixtureCertificates.okta!.pem;
+      const notAfter = new Date(new X509Certificate(pem).validTo);
+      const owner = (await t.request({ method: 'POST', url: '/v1/organizations', payload: { name: 'Certs' } })).json<{ id: string }>();
+      const created = await t.request({
+        method: 'POST',
+        url: '/v1/connections',
+        payload: {
+          organizationId: owner.id,
+          type: 'saml',
+          saml: { idpEntityId: 'https://idp.example/x', ssoUrl: 'https://idp.example/sso', certificates: [pem] },
+        },
+      });
+      assert.equal(created.statusCode, 201, created.body);
+      const saved = now;
+      try {
+        now = notAfter.getTime() - 9.5 * 86_400_000;
+        const browser = await signedIn(t);
+        const soon = await get(`/console/organizations/${owner.id}`, browser.cookie);
+        assert.match(soon.body, /<time datetime="[^"]+">[^<]+<\/time> <span class="pill bad">9 days left<\/span>/);
+        now = notAfter.getTime() + 1000;
+        const fresh = await signedIn(t);
+        assert.match((await get(`/console/organizations/${owner.id}`, fresh.cookie)).body, /<span class="pill bad">expired<\/span>/);
+      } finally {
+        now = saved;
+      }
     });
 
     test('hostile input is answered with a page, never a 500', async () => {

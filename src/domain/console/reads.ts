@@ -33,6 +33,9 @@ export interface LoginTrace {
 export function createConsoleReads(deps: { db: Kysely<Database>; clock: Clock; connections: ConnectionService }) {
   const { db, clock, connections } = deps;
   return {
+    /** The time pages judge certificate expiry by: the services' clock, not the page's. */
+    now: (): Date => clock(),
+
     /** The last `days` UTC days of each connection, oldest first, days without logins included. */
     async outcomesByDay(connectionIds: readonly string[], days = 7): Promise<Map<string, DayOutcome[]>> {
       const today = new Date(clock().toISOString().slice(0, 10));

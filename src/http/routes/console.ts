@@ -150,7 +150,7 @@ export function consoleRoutes(deps: ConsoleRouteDeps): FastifyPluginAsyncTypebox
         extra.createdTicket ? 201 : 200,
         organizationPage({
           frame: frame(request, 'organizations'),
-          now: new Date(),
+          now: services.consoleReads.now(),
           organization,
           connections: connections.data.map((c) => ({ ...c, outcomes: outcomes.get(c.id) ?? [] })),
           directories: withCounts,
