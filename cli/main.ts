@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { DataDirectoryLockedError } from '../src/storage/data-dir-lock.ts';
 import { createApiKey } from './api-keys.ts';
+import { createConsoleLink } from './console-link.ts';
 import { rotateKeys } from './keys.ts';
 import { migrate } from './migrate.ts';
 import { rotateSecrets } from './secrets.ts';
@@ -13,6 +14,8 @@ commands:
   migrate                                   apply database migrations and exit
   api-keys create [--name N] [--organization org_…]
                                             create an API key and print its token once
+  console-link                              print a single-use link (valid 10 minutes) that signs
+                                            a browser in to the operator console (/console)
   secrets rotate                            re-seal every stored secret under LANYARD_SECRET_KEY
                                             (older keys in LANYARD_PREVIOUS_SECRET_KEYS open the old ones)
   keys rotate [--purpose saml-sp|oidc-token-signing]
@@ -44,6 +47,8 @@ async function main(argv: string[]): Promise<number> {
       return migrate(config);
     case 'api-keys create':
       return createApiKey(config, { name: values.name ?? 'created by the CLI', organizationId: values.organization });
+    case 'console-link':
+      return createConsoleLink(config);
     case 'secrets rotate':
       return rotateSecrets(config);
     case 'keys rotate':

@@ -17,6 +17,8 @@ import type { RateLimitStore } from './http/rate-limit.ts';
 import { apiKeyRoutes } from './http/routes/api-keys.ts';
 import { applicationRoutes } from './http/routes/applications.ts';
 import { connectionRoutes } from './http/routes/connections.ts';
+import { consoleLinkRoutes } from './http/routes/console-links.ts';
+import { consoleRoutes } from './http/routes/console.ts';
 import { eventRoutes } from './http/routes/events.ts';
 import { operationRoutes } from './http/routes/operations.ts';
 import { organizationRoutes } from './http/routes/organizations.ts';
@@ -135,6 +137,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       onRequest: limitByAddress,
     }),
   );
+  await app.register(consoleRoutes({ services: deps.services, publicUrl: deps.config.publicUrl, onRequest: limitByAddress }));
   await app.register(
     async (v1) => {
       v1.addHook('onRequest', async (request, reply) => authenticate(deps, request, reply));
@@ -150,6 +153,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await v1.register(directoryRoutes(deps.services.directories, deps.services.directoryReads));
       await v1.register(domainRoutes(deps.services.domains));
       await v1.register(keyRoutes(deps.services.keyRollover));
+      await v1.register(consoleLinkRoutes(deps.services.console));
     },
     { prefix: '/v1' },
   );

@@ -7,6 +7,8 @@ import type { Clock, RandomBytes } from './crypto/tokens.ts';
 import { createApiKeyService } from './domain/api-keys/api-keys.ts';
 import { createApplicationService } from './domain/applications/applications.ts';
 import { createConnectionService } from './domain/connections/connections.ts';
+import { createConsoleReads } from './domain/console/reads.ts';
+import { createConsoleService } from './domain/console/sessions.ts';
 import { createSpMetadataService, generateSpKey, samlSpKey, samlSpKeys } from './domain/connections/sp.ts';
 import { createKeyRollover } from './domain/keys/rollover.ts';
 import { createMetadataRefresh } from './domain/connections/metadata-refresh.ts';
@@ -129,6 +131,8 @@ function createServices(deps: {
     scimUsers: createScimUsers(deps),
     scimGroups: createScimGroups(deps),
     domains: createDomainService({ ...deps, txtLookup: createTxtLookup({ servers: deps.config.dnsServers }) }),
+    console: createConsoleService(deps),
+    consoleReads: createConsoleReads({ ...deps, connections }),
   };
 }
 

@@ -289,3 +289,20 @@ export function pageErrorHandler(describe: (status: number) => { title: string; 
     void sendFailurePage(request, reply, { status, code, ...describe(status), cause: error });
   };
 }
+
+/**
+ * An error handler for the operator console: the console calls the same services as the API, so an
+ * error is answered with the API's status and message, on the page `render` draws for it.
+ */
+export function consoleErrorHandler(render: (request: FastifyRequest, status: number, message: string) => string) {
+  return (error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
+    const { code, message } = classifyError(error);
+    const status = ERROR_CATALOGUE[code].status;
+    logAnswer(request, { status, code, message, cause: code === 'internal_error' ? error : undefined });
+    const shown = status >= 500 ? 'An unexpected error occurred; nothing may have been changed. Try again.' : message;
+    return reply
+      .code(status)
+      .headers(PAGE_HEADERS)
+      .send(render(request, status, shown));
+  };
+}

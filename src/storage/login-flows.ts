@@ -74,12 +74,18 @@ export async function endLoginFlow(
   db: Kysely<Database>,
   flow: LoginFlowRow,
   now: Date,
-  failure?: { code: string; message: string },
+  failure?: { code: string; message: string; facts?: readonly (readonly [string, string])[] | undefined },
 ): Promise<boolean> {
   const returnedAt = flow.returned_at ?? (failure !== undefined && flow.expires_at <= now ? null : now);
   const ended = await db
     .updateTable('login_flows')
-    .set({ returned_at: returnedAt, completed_at: now, failure_code: failure?.code ?? null, failure_message: failure?.message ?? null })
+    .set({
+      returned_at: returnedAt,
+      completed_at: now,
+      failure_code: failure?.code ?? null,
+      failure_message: failure?.message ?? null,
+      failure_facts: failure?.facts === undefined ? null : JSON.stringify(failure.facts),
+    })
     .where('id', '=', flow.id)
     // Still as the response saw it: taken by nobody else, and for the request it was checked against.
     .where('returned_at', 'is not distinct from', flow.returned_at)

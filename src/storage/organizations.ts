@@ -6,6 +6,8 @@ export interface OrganizationListFilter {
   organizationId?: string | undefined;
   externalId?: string | undefined;
   domain?: string | undefined;
+  /** Part of the name, in any case. */
+  name?: string | undefined;
   after?: string | undefined;
   limit: number;
 }
@@ -33,6 +35,8 @@ export async function listOrganizations(db: Kysely<Database>, filter: Organizati
   if (filter.organizationId !== undefined) q = q.where('organizations.id', '=', filter.organizationId);
   if (filter.after !== undefined) q = q.where('organizations.id', '>', filter.after);
   if (filter.externalId !== undefined) q = q.where('external_id', '=', filter.externalId);
+  // LIKE's own wildcards in the search text match themselves.
+  if (filter.name !== undefined) q = q.where('name', 'ilike', `%${filter.name.replace(/[\\%_]/g, '\\$&')}%`);
   if (filter.domain !== undefined) {
     q = q
       .innerJoin('organization_domains', 'organization_domains.organization_id', 'organizations.id')

@@ -143,6 +143,8 @@ export interface LoginFlowsTable {
   completed_at: Date | null;
   failure_code: string | null;
   failure_message: string | null;
+  /** The failure page's facts, `[label, value]` pairs (migration 0012; null before it and on success). */
+  failure_facts: Json<(readonly [string, string])[] | null>;
   setup_ticket_id: string | null;
   /** A test sign-in's outcome as its result page shows it (profile, or the diagnosed failure). */
   test_result: Json<TestSignInResult | null>;
@@ -202,6 +204,25 @@ interface SsoTicketSessionsTable {
   ticket_id: string;
   created_at: Date;
   expires_at: Date;
+}
+
+export interface ConsoleLinksTable {
+  id: string;
+  token_hash: string;
+  created_by: string;
+  created_at: Date;
+  expires_at: Date;
+  used_at: Date | null;
+}
+
+export interface ConsoleSessionsTable {
+  id: string;
+  secret_hash: string;
+  link_id: string;
+  created_at: Date;
+  last_seen_at: Date;
+  expires_at: Date;
+  ended_at: Date | null;
 }
 
 export interface WebhookEndpointsTable {
@@ -422,6 +443,8 @@ export interface Database {
   saml_logout_requests_seen: SamlLogoutRequestsSeenTable;
   logout_flows: LogoutFlowsTable;
   backchannel_logouts: BackchannelLogoutsTable;
+  console_links: ConsoleLinksTable;
+  console_sessions: ConsoleSessionsTable;
 }
 
 export type OrganizationRow = Selectable<OrganizationsTable>;
@@ -444,3 +467,4 @@ export type ConnectionMetadataRefreshRow = Selectable<ConnectionMetadataRefreshe
 export type SessionRow = Selectable<SessionsTable>;
 export type LogoutFlowRow = Selectable<LogoutFlowsTable>;
 export type BackchannelLogoutRow = Selectable<BackchannelLogoutsTable>;
+export type ConsoleSessionRow = Selectable<ConsoleSessionsTable>;

@@ -56,6 +56,11 @@ ol.steps{display:flex;flex-wrap:wrap;gap:.25rem 1.5rem;padding-left:1.25rem;marg
 details{margin:1rem 0}summary{cursor:pointer;font-weight:600;padding:.25rem 0}fieldset{border:1px solid var(--line);border-radius:8px;padding:.5rem 1rem;margin:1rem 0}
 .check{display:flex;gap:.5rem;align-items:center}.check input{width:auto}.check label{margin:.25rem 0;font-weight:400}
 .sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
+.console{max-width:80rem}.console nav{display:flex;flex-wrap:wrap;gap:.25rem 1.25rem;align-items:center;border-bottom:1px solid var(--line);padding:.25rem 0 .75rem;margin-bottom:.5rem}
+.console nav .brand{font-weight:700;margin-right:auto}.console nav a[aria-current=page]{font-weight:700;text-decoration:none}.console nav form{margin:0}.console nav button{margin:0;padding:.3rem .8rem}
+table.data th{width:auto;font-size:.85rem;color:var(--muted);white-space:nowrap}table.data td{font-size:.95rem}.data-wrap{overflow-x:auto}.pill{display:inline-block;padding:0 .5rem;border-radius:999px;border:1px solid currentColor;font-size:.8rem;white-space:nowrap}
+form.inline{display:inline}form.inline button{margin:0;padding:.2rem .7rem;font-size:.85rem}form.search{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:end}form.search label{margin:0;font-weight:600}form.search div{flex:1 1 12rem}
+svg.chart .ok{fill:var(--ok)}svg.chart .bad{fill:var(--bad)}svg.chart .none{fill:var(--line)}.pager{display:flex;gap:1rem;margin:.75rem 0 0}.empty{color:var(--muted);padding:.5rem 0}
 @media (max-width:40rem){main{padding:.75rem .5rem 2rem}.card{padding:1rem}th,td{display:block;width:auto;border-bottom:0;padding:.2rem .25rem}tr{display:block;border-bottom:1px solid var(--line);padding:.35rem 0}}`;
 
 const STYLE_HASH = createHash('sha256').update(STYLE).digest('base64');
@@ -73,9 +78,9 @@ export function pageCsp(formOrigins: readonly string[]): string {
 }
 
 /** A complete page around `body`. */
-export function page(options: { title: string; body: SafeHtml; scripts?: readonly string[] }): string {
+export function page(options: { title: string; body: SafeHtml; scripts?: readonly string[]; mainClass?: string }): string {
   return `<!doctype html>${
-    html`<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="referrer" content="no-referrer"><title>${options.title} · Lanyard</title><style>${raw(STYLE)}</style>${(options.scripts ?? []).map((src) => html`<script src="${src}" defer></script>`)}</head><body><main>${options.body}</main></body></html>`
+    html`<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="referrer" content="no-referrer"><title>${options.title} · Lanyard</title><style>${raw(STYLE)}</style>${(options.scripts ?? []).map((src) => html`<script src="${src}" defer></script>`)}</head><body><main${options.mainClass ? html` class="${options.mainClass}"` : ''}>${options.body}</main></body></html>`
       .__html
   }`;
 }

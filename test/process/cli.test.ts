@@ -15,7 +15,7 @@ function lanyard(args: string[], env: Record<string, string>) {
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-test('the CLI migrates and creates API keys on the configured database', async () => {
+test('the CLI migrates, creates API keys and console sign-in links on the configured database', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'lanyard-cli-'));
   const env = { LANYARD_DATA_DIR: dataDir, LANYARD_LOG_LEVEL: 'silent' };
   try {
@@ -24,6 +24,10 @@ test('the CLI migrates and creates API keys on the configured database', async (
     assert.equal(created.code, 0, created.stderr);
     assert.match(created.stdout.trim(), /^key_[0-9A-Z]{26}\.[A-Za-z0-9_-]{43}$/);
     assert.match(created.stderr, /created admin key key_/);
+    const link = lanyard(['console-link'], env);
+    assert.equal(link.code, 0, link.stderr);
+    assert.match(link.stdout.trim(), /^https?:\/\/[^/]+\/console\/sign-in\?token=[A-Za-z0-9_-]{43}$/);
+    assert.match(link.stderr, /console sign-in link clk_[0-9A-Z]{26}: works once, until /);
     const scoped = lanyard(['api-keys', 'create', '--organization', 'org_missing'], env);
     assert.equal(scoped.code, 1);
     assert.match(scoped.stderr, /organizationId names no organization/);

@@ -57,7 +57,7 @@ describe('the embedded database is opened by one process at a time', () => {
       try {
         const pid = server.child.pid;
         const inUse = new RegExp(`^lanyard: the embedded database in ${dataDir} is in use by the running server \\(pid ${pid}\\): `);
-        for (const args of [['api-keys', 'create', '--name', 'lost'], ['migrate'], ['secrets', 'rotate']]) {
+        for (const args of [['api-keys', 'create', '--name', 'lost'], ['migrate'], ['secrets', 'rotate'], ['console-link']]) {
           const refused = await cli(args, { LANYARD_DATA_DIR: dataDir });
           assert.equal(refused.code, 1, `${args.join(' ')}: ${refused.stderr}`);
           assert.match(refused.stderr, inUse, args.join(' '));

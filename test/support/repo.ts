@@ -17,5 +17,8 @@ export function findRepoRoot(start: string): string {
 /** The repository's root folder (the one with package.json). */
 export const repoRoot: string = findRepoRoot(import.meta.url);
 
-/** The shared read-only material, checked out beside the repository as `../shared`. */
-export const sharedDir: string = resolve(repoRoot, '..', 'shared');
+/**
+ * The shared read-only material, checked out beside the repository as `../shared`; a git worktree
+ * kept elsewhere names it with LANYARD_TEST_SHARED_DIR.
+ */
+export const sharedDir: string = resolve(process.env.LANYARD_TEST_SHARED_DIR ?? join(repoRoot, '..', 'shared'));

@@ -212,6 +212,15 @@ export const EVENT_CATALOGUE = {
     "A webhook endpoint's secret was rotated; deliveries are signed under both secrets until previousSecretExpiresAt.",
     WebhookEndpointSecretRotatedPayload,
   ),
+  'console_link.created': event(
+    'A single-use sign-in link to the operator console was issued (POST /v1/console-links or `lanyard console-link`).',
+    Type.Object({ linkId: Id, expiresAt: Type.String({ format: 'date-time' }) }),
+  ),
+  'console_session.opened': event(
+    'A console sign-in link was used: an operator session started; its id is the actor of what it does.',
+    Type.Object({ sessionId: Id, linkId: Id }),
+  ),
+  'console_session.ended': event('An operator signed out of the console.', Type.Object({ sessionId: Id })),
 } as const;
 
 /** A declared event type. */

@@ -277,7 +277,8 @@ export function createLoginFinish(deps: FinishDeps) {
       const { flow, code, message } = input;
       const ended = await inTransaction(async (trx) => {
         const now = clock();
-        if (flow !== undefined && !(await endLoginFlow(trx, flow, now, { code, message }))) throw new ConflictError('flow_taken');
+        if (flow !== undefined && !(await endLoginFlow(trx, flow, now, { code, message, facts: input.facts })))
+          throw new ConflictError('flow_taken');
         const summary = {
           connectionId: input.connectionId,
           flowId: flow?.id ?? null,

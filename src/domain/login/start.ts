@@ -73,6 +73,7 @@ export async function startFlow(
     completed_at: null,
     failure_code: null,
     failure_message: null,
+    failure_facts: null,
     test_result: null,
   };
   const started = await upstream.start(flow, connection);

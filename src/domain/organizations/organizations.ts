@@ -82,6 +82,7 @@ export function createOrganizationService(deps: OrganizationServiceDeps) {
         organizationId: actor.organizationId ?? undefined,
         externalId: query.externalId,
         domain,
+        name: query.name,
         after,
         limit: query.limit,
       });

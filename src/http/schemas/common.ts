@@ -46,3 +46,6 @@ export const Timestamp = Type.String({ format: 'date-time' });
 export function Nullable<T extends TSchema>(schema: T) {
   return Type.Union([schema, Type.Null()]);
 }
+
+/** A pattern for strings that reach SQL: PostgreSQL text holds no NUL character, so one would be a 500. */
+export const NO_NUL = '^[^\\u0000]*$';

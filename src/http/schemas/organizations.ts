@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { PageQuery, Timestamp } from './common.ts';
+import { NO_NUL, PageQuery, Timestamp } from './common.ts';
 
 const Name = Type.String({ minLength: 1, maxLength: 200 });
 const ExternalId = Type.Union([Type.String({ minLength: 1, maxLength: 200 }), Type.Null()], {
@@ -36,6 +36,9 @@ export const ListOrganizationsQuery = Type.Object({
   ...PageQuery,
   externalId: Type.Optional(Type.String({ maxLength: 200 })),
   domain: Type.Optional(Type.String({ maxLength: 253 })),
+  name: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 200, pattern: NO_NUL, description: 'Organizations whose name contains this, in any case' }),
+  ),
 });
 
 export type Organization = Static<typeof Organization>;

@@ -8,6 +8,7 @@ import * as m0007 from './0007-directories.ts';
 import * as m0009 from './0009-domain-verification.ts';
 import * as m0010 from './0010-certificates.ts';
 import * as m0011 from './0011-sessions.ts';
+import * as m0012 from './0012-console.ts';
 import * as m0013 from './0013-ticket-directories.ts';
 import * as m0014 from './0014-application-pkce.ts';
 import * as m0015 from './0015-change-notifications.ts';
@@ -23,6 +24,7 @@ export const migrations: Record<string, Migration> = {
   '0009-domain-verification': m0009,
   '0010-certificates': m0010,
   '0011-sessions': m0011,
+  '0012-console': m0012,
   '0013-ticket-directories': m0013,
   '0014-application-pkce': m0014,
   '0015-change-notifications': m0015,
