@@ -93,6 +93,6 @@ export function openApiOptions(publicUrl: string): SwaggerOptions {
     },
     // Components are named by their $id (Organization, Error…) instead of def-0, def-1…
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
-    transform: ({ schema, url }) => ({ schema: { security: securityOf(url), ...schema } as typeof schema, url }),
+    transform: ({ schema, url }) => ({ schema: { security: securityOf(url), ...schema }, url }),
   };
 }

@@ -51,7 +51,7 @@ describe('the OpenAPI document', () => {
       const run = await promisify(execFile)(cli, ['lint', file, '--format=json', '--config', join(repoRoot, 'redocly.yaml')], {
         cwd: repoRoot,
         env,
-      }).catch((error: { stdout: string }) => error);
+      }).catch((error: unknown) => error as { stdout: string });
       const problems = (JSON.parse(run.stdout) as { problems: { ruleId: string; severity: string; message: string; location: unknown }[] })
         .problems;
       assert.deepEqual(
