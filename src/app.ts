@@ -11,6 +11,7 @@ import type { Services } from './deps.ts';
 import { rateLimitSubject, tokenFromAuthorization } from './http/auth.ts';
 import { clientErrorHandler, frameworkErrorHandler, registerApiErrorHandling, sendError } from './http/errors.ts';
 import { registerInputGuard } from './http/input-guard.ts';
+import { openApiOptions } from './http/openapi.ts';
 import { schemaController } from './http/validation.ts';
 import type { Metrics } from './http/metrics.ts';
 import type { RateLimitStore } from './http/rate-limit.ts';
@@ -96,19 +97,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await Promise.all((deps.workers ?? []).map((worker) => worker.stop()));
   });
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'Lanyard API',
-        version: '1',
-        description: 'Enterprise SSO: organizations, connections, setup tickets, applications and the OAuth 2.0 / OpenID Connect login.',
-      },
-      servers: [{ url: deps.config.publicUrl }],
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, basic: { type: 'http', scheme: 'basic' } } },
-      security: [{ bearer: [] }, { basic: [] }],
-    },
-  });
+  await app.register(swagger, openApiOptions(deps.config.publicUrl));
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 

@@ -11,20 +11,55 @@ export function apiKeyRoutes(apiKeys: ApiKeyService): FastifyPluginAsyncTypebox 
   return async (app) => {
     app.post(
       '/api-keys',
-      { config: { secretInResponse: true }, schema: { tags, body: CreateApiKeyBody, response: { 201: CreatedApiKey, ...errorResponses } } },
+      {
+        config: { secretInResponse: true },
+        schema: {
+          tags,
+          operationId: 'createApiKey',
+          summary: 'Create an API key (its token is in this answer only)',
+          body: CreateApiKeyBody,
+          response: { 201: CreatedApiKey, ...errorResponses },
+        },
+      },
       async (request, reply) => reply.code(201).send(await apiKeys.create(actorOf(request), request.body)),
     );
     app.get(
       '/api-keys',
-      { schema: { tags, querystring: Type.Object(PageQuery), response: { 200: PageOf(ApiKey), ...errorResponses } } },
+      {
+        schema: {
+          tags,
+          operationId: 'listApiKeys',
+          summary: 'List API keys',
+          querystring: Type.Object(PageQuery),
+          response: { 200: PageOf(ApiKey), ...errorResponses },
+        },
+      },
       async (request) => apiKeys.list(actorOf(request), request.query),
     );
-    app.get('/api-keys/:id', { schema: { tags, params: IdParams('key'), response: { 200: ApiKey, ...errorResponses } } }, async (request) =>
-      apiKeys.get(actorOf(request), request.params.id),
+    app.get(
+      '/api-keys/:id',
+      {
+        schema: {
+          tags,
+          operationId: 'getApiKey',
+          summary: 'Read an API key',
+          params: IdParams('key'),
+          response: { 200: ApiKey, ...errorResponses },
+        },
+      },
+      async (request) => apiKeys.get(actorOf(request), request.params.id),
     );
     app.delete(
       '/api-keys/:id',
-      { schema: { tags, params: IdParams('key'), response: { 204: Type.Null(), ...errorResponses } } },
+      {
+        schema: {
+          tags,
+          operationId: 'revokeApiKey',
+          summary: 'Revoke an API key',
+          params: IdParams('key'),
+          response: { 204: Type.Null(), ...errorResponses },
+        },
+      },
       async (request, reply) => {
         await apiKeys.revoke(actorOf(request), request.params.id);
         return reply.code(204).send(null);

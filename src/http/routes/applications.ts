@@ -15,26 +15,67 @@ export function applicationRoutes(applications: ApplicationService): FastifyPlug
       '/applications',
       {
         config: { secretInResponse: true },
-        schema: { tags, body: CreateApplicationBody, response: { 201: CreatedApplication, ...errorResponses } },
+        schema: {
+          tags,
+          operationId: 'createApplication',
+          summary: 'Create an application (OAuth client; its secret is in this answer only)',
+          body: CreateApplicationBody,
+          response: { 201: CreatedApplication, ...errorResponses },
+        },
       },
       async (request, reply) => reply.code(201).send(await applications.create(actorOf(request), request.body)),
     );
     app.get(
       '/applications',
-      { schema: { tags, querystring: Type.Object(PageQuery), response: { 200: PageOf(Application), ...errorResponses } } },
+      {
+        schema: {
+          tags,
+          operationId: 'listApplications',
+          summary: 'List applications',
+          querystring: Type.Object(PageQuery),
+          response: { 200: PageOf(Application), ...errorResponses },
+        },
+      },
       async (request) => applications.list(actorOf(request), request.query),
     );
-    app.get('/applications/:id', { schema: { tags, params: Params, response: { 200: Application, ...errorResponses } } }, async (request) =>
-      applications.get(actorOf(request), request.params.id),
+    app.get(
+      '/applications/:id',
+      {
+        schema: {
+          tags,
+          operationId: 'getApplication',
+          summary: 'Read an application',
+          params: Params,
+          response: { 200: Application, ...errorResponses },
+        },
+      },
+      async (request) => applications.get(actorOf(request), request.params.id),
     );
     app.patch(
       '/applications/:id',
-      { schema: { tags, params: Params, body: UpdateApplicationBody, response: { 200: Application, ...errorResponses } } },
+      {
+        schema: {
+          tags,
+          operationId: 'updateApplication',
+          summary: 'Change an application',
+          params: Params,
+          body: UpdateApplicationBody,
+          response: { 200: Application, ...errorResponses },
+        },
+      },
       async (request) => applications.update(actorOf(request), request.params.id, request.body),
     );
     app.delete(
       '/applications/:id',
-      { schema: { tags, params: Params, response: { 204: Type.Null(), ...errorResponses } } },
+      {
+        schema: {
+          tags,
+          operationId: 'deleteApplication',
+          summary: 'Delete an application',
+          params: Params,
+          response: { 204: Type.Null(), ...errorResponses },
+        },
+      },
       async (request, reply) => {
         await applications.delete(actorOf(request), request.params.id);
         return reply.code(204).send(null);

@@ -11,7 +11,15 @@ export function eventRoutes(db: Kysely<Database>): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/events',
-      { schema: { tags: ['events'], querystring: ListEventsQuery, response: { 200: PageOf(Event), ...errorResponses } } },
+      {
+        schema: {
+          tags: ['events'],
+          operationId: 'listEvents',
+          summary: 'List audit and login events',
+          querystring: ListEventsQuery,
+          response: { 200: PageOf(Event), ...errorResponses },
+        },
+      },
       async (request) => listEvents(db, actorOf(request), request.query),
     );
   };

@@ -8,6 +8,7 @@ import type { ClientCredentials, TokenService } from '../../domain/oauth/tokens.
 import { PAGE_HEADERS, pageCsp } from '../../web/html.ts';
 import { chooserPage, postFormPage } from '../../web/pages.ts';
 import { oauthErrorHandler, sendFailurePage } from '../errors.ts';
+import { ErrorRef, FailurePageResponse, OAuthErrorResponse, RedirectResponse, SpecifiedJson } from '../schemas/common.ts';
 
 export interface OAuthRouteDeps {
   readonly issuer: string;
@@ -15,6 +16,59 @@ export interface OAuthRouteDeps {
   readonly tokens: TokenService;
   readonly onRequest: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 }
+
+const tags = ['oauth'];
+/** What the OpenAPI document says of each endpoint (no API key: the transform makes these public). */
+const openApi = {
+  discovery: {
+    tags,
+    operationId: 'getOpenIdConfiguration',
+    summary: 'OpenID Connect discovery',
+    response: { 200: SpecifiedJson('OpenID Provider Metadata (OpenID Connect Discovery 1.0 §3)'), 429: ErrorRef },
+  },
+  jwks: {
+    tags,
+    operationId: 'getJwks',
+    summary: "Lanyard's id_token signing keys (JWKS)",
+    response: { 200: SpecifiedJson('A JWK Set (RFC 7517 §5)'), 429: ErrorRef },
+  },
+  authorize: {
+    tags,
+    operationId: 'authorize',
+    summary: 'Start a sign-in (OAuth 2.0 authorization endpoint)',
+    response: {
+      200: { ...FailurePageResponse, description: 'A page: the connection chooser, or the form that posts the request to the IdP' },
+      302: RedirectResponse("To the IdP, or back to the app's redirect_uri with an error"),
+      400: { ...FailurePageResponse, content: { ...FailurePageResponse.content, 'application/json': { schema: OAuthErrorResponse } } },
+      429: ErrorRef,
+    },
+  },
+  // RFC 6749 §4.1.3: the token request is a form.
+  token: {
+    tags,
+    operationId: 'token',
+    summary: 'Exchange an authorization code for tokens',
+    consumes: ['application/x-www-form-urlencoded'],
+    response: {
+      200: SpecifiedJson('The tokens (RFC 6749 §5.1, OpenID Connect Core §3.1.3.3)'),
+      400: OAuthErrorResponse,
+      401: OAuthErrorResponse,
+      429: ErrorRef,
+    },
+  },
+  userinfo: {
+    tags,
+    operationId: 'getUserinfo',
+    summary: "The signed-in user's claims (UserInfo)",
+    response: { 200: SpecifiedJson("The user's claims (OpenID Connect Core §5.3.2)"), 401: OAuthErrorResponse, 429: ErrorRef },
+  },
+  postUserinfo: {
+    tags,
+    operationId: 'postUserinfo',
+    summary: "The signed-in user's claims (UserInfo, by POST)",
+    response: { 200: SpecifiedJson("The user's claims (OpenID Connect Core §5.3.2)"), 401: OAuthErrorResponse, 429: ErrorRef },
+  },
+};
 
 /** Lanyard as an OpenID provider to the SaaS app: discovery, JWKS, authorize, token, revocation, userinfo. */
 export function oauthRoutes(deps: OAuthRouteDeps): FastifyPluginAsyncTypebox {
@@ -27,7 +81,7 @@ export function oauthRoutes(deps: OAuthRouteDeps): FastifyPluginAsyncTypebox {
     // RFC 6749 §5.2 for every failure here; a page instead where a person is at the browser.
     app.setErrorHandler(oauthErrorHandler);
 
-    app.get('/.well-known/openid-configuration', { schema: { tags: ['oauth'] } }, async () => ({
+    app.get('/.well-known/openid-configuration', { schema: openApi.discovery }, async () => ({
       issuer: deps.issuer,
       authorization_endpoint: `${deps.issuer}/oauth/authorize`,
       token_endpoint: `${deps.issuer}/oauth/token`,
@@ -69,11 +123,11 @@ export function oauthRoutes(deps: OAuthRouteDeps): FastifyPluginAsyncTypebox {
       ],
     }));
 
-    app.get('/oauth/jwks', { schema: { tags: ['oauth'] } }, async (_request, reply) =>
+    app.get('/oauth/jwks', { schema: openApi.jwks }, async (_request, reply) =>
       reply.header('cache-control', 'public, max-age=300').send(await deps.tokens.jwks()),
     );
 
-    app.get('/oauth/authorize', { schema: { tags: ['oauth'], querystring: AuthorizeQuery } }, async (request, reply) => {
+    app.get('/oauth/authorize', { schema: { ...openApi.authorize, querystring: AuthorizeQuery } }, async (request, reply) => {
       const outcome = await deps.authorize(request.query);
       if (outcome.kind === 'redirect') return reply.redirect(outcome.url, 302);
       if (outcome.kind === 'post') {
@@ -94,7 +148,7 @@ export function oauthRoutes(deps: OAuthRouteDeps): FastifyPluginAsyncTypebox {
       return sendFailurePage(request, reply, { status: 400, code: 'invalid_request', title: outcome.title, message: outcome.message });
     });
 
-    app.post('/oauth/token', { schema: { tags: ['oauth'], body: TokenBody } }, async (request, reply) => {
+    app.post('/oauth/token', { schema: { ...openApi.token, body: TokenBody } }, async (request, reply) => {
       const body = request.body;
       const response = await deps.tokens.exchange({ ...body, ...clientCredentials(request.headers.authorization, body) });
       return reply.headers({ 'cache-control': 'no-store', pragma: 'no-cache' }).send(response);
@@ -125,8 +179,8 @@ export function oauthRoutes(deps: OAuthRouteDeps): FastifyPluginAsyncTypebox {
       const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
       return reply.header('cache-control', 'no-store').send(await deps.tokens.userinfo(match?.[1]));
     };
-    app.get('/oauth/userinfo', { schema: { tags: ['oauth'] } }, userinfo);
-    app.post('/oauth/userinfo', { schema: { tags: ['oauth'] } }, userinfo);
+    app.get('/oauth/userinfo', { schema: openApi.userinfo }, userinfo);
+    app.post('/oauth/userinfo', { schema: openApi.postUserinfo }, userinfo);
   };
 }
 

@@ -13,7 +13,15 @@ export function organizationRoutes(organizations: OrganizationService): FastifyP
   return async (app) => {
     app.post(
       '/organizations',
-      { schema: { tags, body: CreateOrganizationBody, response: { 201: Organization, ...errorResponses } } },
+      {
+        schema: {
+          tags,
+          operationId: 'createOrganization',
+          summary: 'Create an organization',
+          body: CreateOrganizationBody,
+          response: { 201: Organization, ...errorResponses },
+        },
+      },
       async (request, reply) => reply.code(201).send(await organizations.create(actorOf(request), request.body)),
     );
     app.get(
@@ -21,6 +29,8 @@ export function organizationRoutes(organizations: OrganizationService): FastifyP
       {
         schema: {
           tags,
+          operationId: 'listOrganizations',
+          summary: 'List organizations',
           querystring: ListOrganizationsQuery,
           response: { 200: PageOf(Organization), ...errorResponses },
         },
@@ -29,17 +39,42 @@ export function organizationRoutes(organizations: OrganizationService): FastifyP
     );
     app.get(
       '/organizations/:id',
-      { schema: { tags, params: Params, response: { 200: Organization, ...errorResponses } } },
+      {
+        schema: {
+          tags,
+          operationId: 'getOrganization',
+          summary: 'Read an organization',
+          params: Params,
+          response: { 200: Organization, ...errorResponses },
+        },
+      },
       async (request) => organizations.get(actorOf(request), request.params.id),
     );
     app.patch(
       '/organizations/:id',
-      { schema: { tags, params: Params, body: UpdateOrganizationBody, response: { 200: Organization, ...errorResponses } } },
+      {
+        schema: {
+          tags,
+          operationId: 'updateOrganization',
+          summary: 'Change an organization',
+          params: Params,
+          body: UpdateOrganizationBody,
+          response: { 200: Organization, ...errorResponses },
+        },
+      },
       async (request) => organizations.update(actorOf(request), request.params.id, request.body),
     );
     app.delete(
       '/organizations/:id',
-      { schema: { tags, params: Params, response: { 204: Type.Null(), ...errorResponses } } },
+      {
+        schema: {
+          tags,
+          operationId: 'deleteOrganization',
+          summary: 'Delete an organization with everything it owns',
+          params: Params,
+          response: { 204: Type.Null(), ...errorResponses },
+        },
+      },
       async (request, reply) => {
         await organizations.delete(actorOf(request), request.params.id);
         return reply.code(204).send(null);

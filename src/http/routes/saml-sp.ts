@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { SpMetadataService } from '../../domain/connections/sp.ts';
-import { ErrorResponse } from '../schemas/common.ts';
+import { ErrorRef } from '../schemas/common.ts';
 
 /**
  * `GET /sso/saml/{id}/metadata`: a SAML connection's SP metadata, unauthenticated because IdPs
@@ -14,9 +14,11 @@ export function samlSpRoutes(spMetadata: SpMetadataService): FastifyPluginAsyncT
       {
         schema: {
           tags: ['sso'],
+          operationId: 'getSamlSpMetadata',
+          summary: "The connection's SAML SP metadata, for the customer's IdP",
           security: [],
           params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 100, description: 'conn_… id' }) }),
-          response: { 200: Type.String({ description: 'SAML 2.0 metadata (application/samlmetadata+xml)' }), 404: ErrorResponse },
+          response: { 200: Type.String({ description: 'SAML 2.0 metadata (application/samlmetadata+xml)' }), 404: ErrorRef },
         },
       },
       async (request, reply) => {

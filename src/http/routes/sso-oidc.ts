@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { OidcLogin } from '../../domain/login/oidc.ts';
 import { pageErrorHandler, sendLoginOutcome } from '../errors.ts';
+import { ErrorRef, FailurePageResponse, RedirectResponse } from '../schemas/common.ts';
 import { OidcCallbackQuery } from '../schemas/oauth.ts';
 
 /**
@@ -17,7 +18,14 @@ export function oidcCallbackRoutes(deps: {
     app.get(
       '/sso/oidc/callback',
       {
-        schema: { tags: ['sso'], security: [], querystring: OidcCallbackQuery },
+        schema: {
+          tags: ['sso'],
+          operationId: 'oidcCallback',
+          summary: "Redirect URI of upstream OIDC connections (the IdP's answer)",
+          security: [],
+          response: { 302: RedirectResponse('Back to the app with a code'), 400: FailurePageResponse, 429: ErrorRef },
+          querystring: OidcCallbackQuery,
+        },
         errorHandler: pageErrorHandler((status) => ({
           title: 'Sign-in failed',
           message:

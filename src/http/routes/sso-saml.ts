@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { SamlLogin } from '../../domain/login/saml.ts';
 import { pageErrorHandler, sendLoginOutcome } from '../errors.ts';
+import { ErrorRef, FailurePageResponse, RedirectResponse } from '../schemas/common.ts';
 
 /**
  * `POST /sso/saml/{id}/acs`: the HTTP-POST binding endpoint (SAML bindings §3.5). Answers with a
@@ -22,7 +23,14 @@ export function samlAcsRoutes(deps: {
       {
         schema: {
           tags: ['sso'],
+          operationId: 'samlAcs',
+          summary: "SAML assertion consumer service (the IdP's HTTP-POST response)",
           security: [],
+          response: {
+            302: RedirectResponse('Back to the app with a code (or, IdP-initiated, to its default redirect URI)'),
+            400: FailurePageResponse,
+            429: ErrorRef,
+          },
           params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) }),
           body: Type.Object({ SAMLResponse: Type.Optional(Type.String()), RelayState: Type.Optional(Type.String({ maxLength: 1024 })) }),
         },

@@ -14,23 +14,55 @@ export function ticketRoutes(tickets: TicketService): FastifyPluginAsyncTypebox 
       '/organizations/:id/sso/tickets',
       {
         config: { secretInResponse: true },
-        schema: { tags, params: IdParams('org'), body: CreateTicketBody, response: { 201: Ticket, ...errorResponses } },
+        schema: {
+          tags,
+          operationId: 'createTicket',
+          summary: "Create a setup link for the organization's IT admin",
+          params: IdParams('org'),
+          body: CreateTicketBody,
+          response: { 201: Ticket, ...errorResponses },
+        },
       },
       async (request, reply) => reply.code(201).send(await tickets.create(actorOf(request), request.params.id, request.body)),
     );
     app.get(
       '/organizations/:id/sso/tickets',
-      { schema: { tags, params: IdParams('org'), querystring: ListTicketsQuery, response: { 200: PageOf(Ticket), ...errorResponses } } },
+      {
+        schema: {
+          tags,
+          operationId: 'listTickets',
+          summary: "List the organization's setup tickets",
+          params: IdParams('org'),
+          querystring: ListTicketsQuery,
+          response: { 200: PageOf(Ticket), ...errorResponses },
+        },
+      },
       async (request) => tickets.list(actorOf(request), request.params.id, request.query),
     );
     app.get(
       '/sso/tickets/:id',
-      { schema: { tags, params: IdParams('tkt'), response: { 200: Ticket, ...errorResponses } } },
+      {
+        schema: {
+          tags,
+          operationId: 'getTicket',
+          summary: 'Read a setup ticket',
+          params: IdParams('tkt'),
+          response: { 200: Ticket, ...errorResponses },
+        },
+      },
       async (request) => tickets.get(actorOf(request), request.params.id),
     );
     app.delete(
       '/sso/tickets/:id',
-      { schema: { tags, params: IdParams('tkt'), response: { 204: Type.Null(), ...errorResponses } } },
+      {
+        schema: {
+          tags,
+          operationId: 'revokeTicket',
+          summary: 'Revoke a setup ticket',
+          params: IdParams('tkt'),
+          response: { 204: Type.Null(), ...errorResponses },
+        },
+      },
       async (request, reply) => {
         await tickets.revoke(actorOf(request), request.params.id);
         return reply.code(204).send(null);

@@ -13,15 +13,43 @@ export const ErrorResponse = Type.Object(
   { $id: 'Error', description: 'Every 4xx/5xx answer of /v1' },
 );
 
+// A reference, so the document names one Error model instead of a copy per answer (app.ts adds the schema).
+export const ErrorRef = Type.Ref('Error');
+
 /** Error responses every authenticated route may give. */
 export const errorResponses = {
-  400: ErrorResponse,
-  401: ErrorResponse,
-  403: ErrorResponse,
-  404: ErrorResponse,
-  409: ErrorResponse,
-  429: ErrorResponse,
+  400: ErrorRef,
+  401: ErrorRef,
+  403: ErrorRef,
+  404: ErrorRef,
+  409: ErrorRef,
+  429: ErrorRef,
 } as const;
+
+/** RFC 6749 §5.2's error body, which the OAuth endpoints answer. */
+export const OAuthErrorResponse = Type.Object(
+  { error: Type.String(), error_description: Type.Optional(Type.String()) },
+  { description: 'An OAuth error (RFC 6749 §5.2)' },
+);
+
+/** The HTML failure page a person at the browser reads; sent as text, never serialized. */
+export const FailurePageResponse = {
+  description: 'A page that says what went wrong, with the request id to quote',
+  content: { 'text/html': { schema: Type.String() } },
+};
+
+/**
+ * A JSON answer a specification defines (discovery, JWKS, tokens, claims), documented by its name:
+ * any object, serialized as it is.
+ */
+export function SpecifiedJson(description: string) {
+  return { description, content: { 'application/json': { schema: Type.Object({}, { additionalProperties: true }) } } };
+}
+
+/** A redirect: the answer is its Location. */
+export function RedirectResponse(description: string) {
+  return { description, type: 'null' };
+}
 
 /** `?limit&cursor` of every list route. */
 export const PageQuery = {
