@@ -24,6 +24,7 @@ import { createScimUsers } from './domain/scim/scim-users.ts';
 import { createSetupService } from './domain/tickets/setup.ts';
 import { createTestSignInResults } from './domain/tickets/test-results.ts';
 import { createTicketService } from './domain/tickets/tickets.ts';
+import { createDraftCleanupWorker } from './domain/tickets/draft-cleanup.ts';
 import { createWebhookService } from './domain/webhooks/endpoints.ts';
 import { createNudge } from './domain/jobs/nudge.ts';
 import { createWebhookWorker } from './domain/webhooks/worker.ts';
@@ -85,6 +86,7 @@ export function createDeps(
 ): AppDeps & {
   sealer: Sealer;
   webhookWorker: BackgroundWorker;
+  draftCleanupWorker: BackgroundWorker;
   workers: readonly BackgroundWorker[];
   close(): Promise<void>;
 } {
@@ -110,8 +112,14 @@ export function createDeps(
     nudge: services.webhookNudge,
     metrics: metrics.webhooks,
   });
+  const draftCleanupWorker = createDraftCleanupWorker({
+    db: io.db,
+    clock,
+    logger: io.logger,
+    connections: services.connections,
+  });
   // Started when the app listens and stopped when it closes (app.ts); not running under app.inject.
-  const workers = [webhookWorker];
+  const workers = [webhookWorker, draftCleanupWorker];
   return {
     config,
     logger: io.logger,
@@ -122,6 +130,7 @@ export function createDeps(
     isReady: () => isDatabaseReachable(io.db),
     sealer,
     webhookWorker,
+    draftCleanupWorker,
     workers,
     close: async () => {
       await Promise.all(workers.map((worker) => worker.stop()));
