@@ -35,6 +35,7 @@ import { createDirectorySetup } from './domain/tickets/directory-setup.ts';
 import { createSetupService } from './domain/tickets/setup.ts';
 import { createTestSignInResults } from './domain/tickets/test-results.ts';
 import { createTicketService } from './domain/tickets/tickets.ts';
+import { createDraftCleanupWorker } from './domain/tickets/draft-cleanup.ts';
 import { createWebhookService } from './domain/webhooks/endpoints.ts';
 import { createNudge } from './domain/jobs/nudge.ts';
 import { createDomainService } from './domain/domains/domains.ts';
@@ -145,6 +146,7 @@ export function createDeps(
 ): AppDeps & {
   sealer: Sealer;
   webhookWorker: BackgroundWorker;
+  draftCleanupWorker: BackgroundWorker;
   workers: readonly BackgroundWorker[];
   close(): Promise<void>;
 } {
@@ -170,11 +172,18 @@ export function createDeps(
     nudge: services.webhookNudge,
     metrics: metrics.webhooks,
   });
+  const draftCleanupWorker = createDraftCleanupWorker({
+    db: io.db,
+    clock,
+    logger: io.logger,
+    connections: services.connections,
+  });
   // Started when the app listens and stopped when it closes (app.ts); not running under app.inject.
   const domainCheckWorker = createDomainCheckWorker({ domains: services.domains, logger: io.logger });
   const workers = [
     webhookWorker,
     domainCheckWorker,
+    draftCleanupWorker,
     services.metadataRefresh.worker,
     services.expiryWatch.worker,
     services.keyRollover.worker,
@@ -191,6 +200,7 @@ export function createDeps(
     isReady: () => isDatabaseReachable(io.db),
     sealer,
     webhookWorker,
+    draftCleanupWorker,
     workers,
     close: async () => {
       await Promise.all(workers.map((worker) => worker.stop()));

@@ -167,3 +167,44 @@ function serialise<T extends { domains?: unknown; provisioning?: unknown; enable
   }
   return out;
 }
+
+/**
+ * Up to `limit` draft connections that a setup ticket created and that nothing will finish: every
+ * ticket that set it up expired or was revoked without completing, no open ticket edits it, and it
+ * was never enabled nor used for a login.
+ */
+export async function findAbandonedDrafts(db: Kysely<Database>, now: Date, limit: number): Promise<string[]> {
+  const rows = await db
+    .selectFrom('connections as c')
+    .select('c.id')
+    .where('c.state', '=', 'draft')
+    .where('c.enabled', '=', false)
+    .where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('sso_tickets as t')
+          .select('t.id')
+          .whereRef('t.connection_id', '=', 'c.id')
+          .where('t.owns_connection', '=', true)
+          .where('t.completed_at', 'is', null)
+          .where((e) => e.or([e('t.expires_at', '<=', now), e('t.revoked_at', 'is not', null)])),
+      ),
+    )
+    .where((eb) =>
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom('sso_tickets as open')
+            .select('open.id')
+            .whereRef('open.connection_id', '=', 'c.id')
+            .where((e) =>
+              e.or([e('open.completed_at', 'is not', null), e.and([e('open.revoked_at', 'is', null), e('open.expires_at', '>', now)])]),
+            ),
+        ),
+      ),
+    )
+    .orderBy('c.id')
+    .limit(limit)
+    .execute();
+  return rows.map((row) => row.id);
+}

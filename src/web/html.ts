@@ -48,7 +48,7 @@ ul.choices a:focus,ul.choices a:hover{border-color:var(--accent);outline:none}
 label{display:block;font-weight:600;margin:.75rem 0 .25rem}input,textarea,select{width:100%;font:inherit;padding:.5rem;border:1px solid var(--line);border-radius:8px;background:var(--card);color:var(--fg)}
 textarea{min-height:8rem;font-family:ui-monospace,monospace;font-size:.85rem}button,.button{display:inline-block;font:inherit;font-weight:600;padding:.6rem 1.1rem;border-radius:8px;border:1px solid var(--accent);background:var(--accent);color:#fff;cursor:pointer;text-decoration:none;margin:.5rem .5rem .5rem 0}
 button.secondary,.button.secondary{background:transparent;color:var(--accent)}button:focus-visible,a:focus-visible,input:focus-visible,textarea:focus-visible,select:focus-visible{outline:3px solid var(--accent);outline-offset:2px}
-table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.4rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}th{width:35%;font-weight:600}
+table{border-collapse:collapse;width:100%;table-layout:fixed}td,th{text-align:left;padding:.4rem .5rem;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:anywhere}th{width:35%;font-weight:600}
 .error-list{border-left:4px solid var(--bad);padding-left:.75rem}
 [hidden]{display:none!important}.card>h2:first-child{margin-top:0}.error-list:focus{outline:2px solid var(--bad);outline-offset:2px}h3{font-size:1rem;margin:1.25rem 0 .4rem}.notice{padding:.6rem .8rem;border-radius:8px;border:1px solid var(--line);background:var(--bg)}
 .hint{color:var(--muted);font-size:.9rem;margin:.1rem 0 .35rem}.field-error{color:var(--bad);font-weight:600;margin:.1rem 0 .35rem}[aria-invalid=true]{border:2px solid var(--bad)}

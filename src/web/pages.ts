@@ -1,3 +1,4 @@
+import { PRESETS, type Provider } from '../domain/connections/presets.ts';
 import { html, page, type SafeHtml } from './html.ts';
 
 /** A page that explains a failure in plain words, with the request id to quote to support. */
@@ -26,17 +27,25 @@ export function errorPage(input: {
   });
 }
 
+/** The human name of a known identity provider; undefined for `generic` or an unknown value. */
+function providerLabel(provider: string): string | undefined {
+  return provider !== 'generic' && Object.hasOwn(PRESETS, provider) ? PRESETS[provider as Provider].label : undefined;
+}
+
 /** Lets the user pick one of several connections that fit the sign-in request. */
 export function chooserPage(input: {
   applicationName: string;
   choices: readonly { href: string; name: string; provider: string }[];
 }): string {
-  const items: SafeHtml[] = input.choices.map(
-    (c) =>
-      html`<li>
-        <a href="${c.href}">${c.name} <span class="muted">(${c.provider})</span></a>
-      </li>`,
-  );
+  const items: SafeHtml[] = input.choices.map((c) => {
+    const label = providerLabel(c.provider);
+    // The IdP's own name where it adds something: not "generic", nor a repeat of the connection's name.
+    const shown =
+      label === undefined || c.name.toLowerCase().includes(label.toLowerCase()) ? '' : html` <span class="muted">(${label})</span>`;
+    return html`<li>
+      <a href="${c.href}">${c.name}${shown}</a>
+    </li>`;
+  });
   return page({
     title: 'Choose how to sign in',
     body: html`<div class="card">

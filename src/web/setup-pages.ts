@@ -68,7 +68,8 @@ export function testResultPage(input: { token: string; result: TestSignInResult 
       ['Email', p.email ?? '(none)'],
       ['First name', p.firstName ?? '(none)'],
       ['Last name', p.lastName ?? '(none)'],
-      ['Groups', p.groups.length > 0 ? p.groups.join(', ') : '(none)'],
+      // Without group sync the groups an IdP sends are not read: say so, not "(none)", while the raw attributes list them.
+      ['Groups', p.groups.length > 0 ? p.groups.join(', ') : view.connection.groupSync ? '(none)' : 'Not read: group sync is off'],
       ['Subject at your IdP', p.idpId],
       ['User ID the app receives', subjectFor(p)],
     ];

@@ -368,6 +368,7 @@ for (const backend of testBackends()) {
       const chooser = await authorize({ organization: org.id });
       assert.equal(chooser.statusCode, 200);
       assert.match(chooser.body, /Choose how to sign in/);
+      assert.doesNotMatch(chooser.body, /\(generic\)/, 'a generic IdP is shown by its connection name alone');
       assert.ok(chooser.body.includes(`connection=${connection.id}`) && chooser.body.includes(`connection=${second.json().id}`));
       await t.request({ method: 'DELETE', url: `/v1/connections/${second.json().id}` });
 

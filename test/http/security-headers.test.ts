@@ -47,14 +47,25 @@ describe('security headers', () => {
     const ticket = await http.request({ method: 'POST', url: `/v1/organizations/${org.id}/sso/tickets`, payload: { type: 'saml' } });
     const directory = await http.request({ method: 'POST', url: '/v1/directories', payload: { organizationId: org.id } });
     const rotated = await http.request({ method: 'POST', url: `/v1/directories/${directory.json<{ id: string }>().id}/rotate-token` });
+    const endpoint = await http.request({
+      method: 'POST',
+      url: '/v1/webhook-endpoints',
+      payload: { url: 'https://hooks.example.com/lanyard' },
+    });
+    const newSecret = await http.request({
+      method: 'POST',
+      url: `/v1/webhook-endpoints/${endpoint.json<{ id: string }>().id}/rotate-secret`,
+    });
     for (const [res, secret] of [
+      [endpoint, 'secret'],
+      [newSecret, 'secret'],
       [key, 'token'],
       [application, 'clientSecret'],
       [ticket, 'ticketUrl'],
       [directory, 'scim'],
       [rotated, 'scim'],
     ] as const) {
-      assert.equal(res.statusCode, res === rotated ? 200 : 201, res.body);
+      assert.equal(res.statusCode, res === rotated || res === newSecret ? 200 : 201, res.body);
       const body = res.json();
       assert.equal(typeof (secret === 'scim' ? body.scim.token : body[secret]), 'string', `${secret}: the secret is in the answer`);
       assert.equal(res.headers['cache-control'], 'no-store', `${secret}: cache-control`);

@@ -208,10 +208,18 @@ for (const backend of testBackends()) {
       // A response signed by a key the connection does not trust: the result page diagnoses it.
       const failed = await testSignIn(session, ticket.connectionId, { keyPem: testKeys.attackerKeyPem, certPem: testKeys.attackerCertPem });
       assert.match(failed.text, /Test sign-in failed.*Trusted certificate \(SHA-256\).*Error code saml_untrusted_certificate/);
+      assert.match(failed.text, /Certificate that signed the response \(SHA-256\)/, 'a human label for the detail');
+      assert.doesNotMatch(failed.text, /keyInfoFingerprintSha256/);
       assert.equal((await ticketOf(ticket.id)).lastTest.succeeded, false);
       assert.match(textOf((await getWithSession(t, session)).body), /Last test failed/);
       assert.equal((await postSetup(t, session, 'activate', {})).statusCode, 400);
 
+      // Without group sync the result says so, instead of "(none)" next to raw attributes that list groups.
+      const groupSync = (on: boolean) =>
+        t.request({ method: 'PATCH', url: `/v1/connections/${ticket.connectionId}`, payload: { groupSync: on } });
+      await groupSync(false);
+      assert.match((await testSignIn(session, ticket.connectionId)).text, /Groups Not read: group sync is off/);
+      await groupSync(true);
       const passed = await testSignIn(session, ticket.connectionId);
       assert.match(passed.text, /Test sign-in succeeded.*Email alice@example\.com.*Groups staff, admins.*User ID the app receives usr_/);
       assert.match(passed.text, /Everything your identity provider sent.*urn:oid:0\.9\.2342\.19200300\.100\.1\.3 alice@example\.com/);

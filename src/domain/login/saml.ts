@@ -231,6 +231,11 @@ function decodeSamlResponse(encoded: string | undefined): string | undefined {
   return Buffer.from(compact, 'base64').toString('utf8');
 }
 
+/** The words an IT admin reads for the verifier's detail keys (domain/saml/signature.ts); other keys show as they are. */
+const DETAIL_LABELS: Readonly<Record<string, string>> = {
+  keyInfoFingerprintSha256: 'Certificate that signed the response (SHA-256)',
+};
+
 /** Facts that help an IT admin fix the IdP or the connection, for the failure page. */
 function errorFacts(error: SamlError, saml: SamlSettings): Fact[] {
   const facts: Fact[] = [];
@@ -241,7 +246,7 @@ function errorFacts(error: SamlError, saml: SamlSettings): Fact[] {
     }
   }
   for (const [key, value] of Object.entries(error.detail ?? {})) {
-    if (typeof value === 'string' || typeof value === 'number') facts.push([key, String(value)]);
+    if (typeof value === 'string' || typeof value === 'number') facts.push([DETAIL_LABELS[key] ?? key, String(value)]);
   }
   return facts;
 }
