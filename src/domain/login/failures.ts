@@ -20,6 +20,11 @@ export const LOGIN_FAILURE_CATALOGUE = {
     status: 403,
     description: 'An IdP-initiated sign-in names no application that may serve the organization (RelayState or defaultApplicationId).',
   },
+  email_domain_not_allowed: {
+    status: 403,
+    description:
+      "The IdP asserted an email outside the organization's verified domains, and the connection's emailDomainPolicy is enforce.",
+  },
   oidc_state_missing: { status: 400, description: 'The callback carries no state, so it belongs to no sign-in.' },
   oidc_state_unknown: {
     status: 400,

@@ -7,7 +7,7 @@ import type { OidcCallbackQuery } from '../../http/schemas/oauth.ts';
 import type { LoginFlowRow } from '../../storage/schema.ts';
 import type { ConnectionForLogin } from '../connections/for-login.ts';
 import { err, ok, type Result } from '../result.ts';
-import type { Fact } from './failures.ts';
+import type { Fact, LoginFailure } from './failures.ts';
 import type { LoginFinish } from './finish.ts';
 import { idpErrorRedirect, needsUserinfo, oidcIdentity } from './oidc-claims.ts';
 import { authorizationRequest, createOidcClients, fetchUserinfo, redeemCode } from './oidc-client.ts';
@@ -72,7 +72,7 @@ export function createOidcLogin(deps: OidcLoginDeps) {
   async function record(input: {
     flow: LoginFlowRow | undefined;
     owner: LoginFlowRow;
-    error: OidcLoginError;
+    error: LoginFailure;
     facts: readonly Fact[];
     requestId: string;
   }): Promise<string | undefined> {
@@ -171,7 +171,7 @@ export function createOidcLogin(deps: OidcLoginDeps) {
             ['Identity provider', oidc.issuer],
           ]
         : [['Connection', flow.connection_id]];
-    const refuse = async (error: OidcLoginError): Promise<LoginOutcome> => {
+    const refuse = async (error: LoginFailure): Promise<LoginOutcome> => {
       const setupResult = await record({ flow, owner: flow, error, facts, requestId });
       // A test sign-in from a setup page shows its diagnosis on its own result page.
       return setupResult !== undefined ? { kind: 'redirect', url: setupResult } : failurePage(error, { facts, flow });
@@ -215,7 +215,10 @@ export function createOidcLogin(deps: OidcLoginDeps) {
       );
     const identity = await verifiedIdentity({ ...connection, oidc }, { ...params, code: params.code }, secrets);
     if (!identity.ok) return refuse(identity.error);
-    const succeeded = await deps.finish.succeed(flow, { profile: mapProfile(identity.value, connection), connection }, requestId);
+    const profile = mapProfile(identity.value, connection);
+    const refusal = await deps.finish.emailRefusal(profile, connection);
+    if (refusal !== undefined) return refuse(refusal);
+    const succeeded = await deps.finish.succeed(flow, { profile, connection }, requestId);
     if (!succeeded.ok) throw new Error(`login flow ${flow.id} was ended by another response`);
     return { kind: 'redirect', url: succeeded.value };
   }

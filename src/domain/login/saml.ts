@@ -168,6 +168,8 @@ export function createSamlLogin(deps: SamlLoginDeps) {
     };
     const subjectEmail = verified.nameIdFormat === EMAIL_FORMAT ? verified.nameId : null;
     const profile = mapProfile({ subject: verified.nameId, values: verified.attributes, subjectEmail }, connection);
+    const refusal = await deps.finish.emailRefusal(profile, connection);
+    if (refusal !== undefined) return refuse({ failure: refusal });
     const login = { profile, connection, assertion };
     let ended;
     if (flow !== undefined) {
