@@ -39,6 +39,9 @@ export interface StoredLastCheck {
   readonly result: CheckResult;
 }
 
+/** connections.email_domain_policy (migration 0009). */
+export type EmailDomainPolicy = 'flag' | 'enforce';
+
 export type OrganizationDomainRow = Selectable<OrganizationDomainsTable>;
 
 export interface ApiKeysTable {
@@ -76,6 +79,7 @@ export interface ConnectionsTable {
   sealed_secret: string | null;
   attribute_mapping: Json<AttributeOverrides>;
   group_sync: boolean;
+  email_domain_policy: ColumnType<EmailDomainPolicy, EmailDomainPolicy | undefined>;
   last_used_at: Date | null;
   created_at: Date;
   updated_at: Date;

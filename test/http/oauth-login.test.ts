@@ -195,6 +195,28 @@ for (const backend of testBackends()) {
       await t.request({ method: 'DELETE', url: `/v1/organizations/${org.id}/domains/example.com` });
     });
 
+    test('emailDomainPolicy enforce refuses an email outside the verified domains, even one another organization verified', async () => {
+      const other = await t.request({ method: 'POST', url: '/v1/organizations', payload: { name: 'Victim', domains: ['example.com'] } });
+      const policy = (emailDomainPolicy: string) =>
+        t.request({ method: 'PATCH', url: `/v1/connections/${connection.id}`, payload: { emailDomainPolicy } });
+      const enforced = await policy('enforce');
+      assert.equal(enforced.statusCode, 200, enforced.body);
+      assert.equal(enforced.json().emailDomainPolicy, 'enforce');
+      const refused = await login();
+      assert.equal(refused.statusCode, 403, refused.body);
+      assert.match(refused.body, /email_domain_not_allowed/);
+      assert.match(refused.body, /alice@example\.com/);
+      const events = (await t.request({ method: 'GET', url: `/v1/events?organizationId=${org.id}&type=login.failed` })).json();
+      assert.equal(events.data.at(-1).summary.code, 'email_domain_not_allowed');
+
+      await t.request({ method: 'DELETE', url: `/v1/organizations/${other.json().id}` });
+      await t.request({ method: 'PATCH', url: `/v1/organizations/${org.id}`, payload: { domains: ['acme.test', 'example.com'] } });
+      assert.equal((await claimsOfLogin()).idToken.email_verified, true, 'inside a verified domain the login goes on');
+      await t.request({ method: 'PATCH', url: `/v1/organizations/${org.id}`, payload: { domains: ['acme.test'] } });
+      assert.equal((await policy('flag')).json().emailDomainPolicy, 'flag');
+      assert.equal((await policy('sometimes')).statusCode, 400);
+    });
+
     const countCodes = async () =>
       (
         await t.db

@@ -171,6 +171,7 @@ export function createConnectionService(deps: ConnectionServiceDeps) {
           sealed_secret: sealed,
           attribute_mapping: mergeOverrides({}, input.attributeMapping ?? {}),
           group_sync: input.groupSync ?? false,
+          email_domain_policy: input.emailDomainPolicy ?? 'flag',
           created_at: now,
           updated_at: now,
         });
@@ -225,6 +226,7 @@ export function createConnectionService(deps: ConnectionServiceDeps) {
           updated_at: now,
           ...(input.name !== undefined ? { name: input.name } : {}),
           ...(input.groupSync !== undefined ? { group_sync: input.groupSync } : {}),
+          ...(input.emailDomainPolicy !== undefined ? { email_domain_policy: input.emailDomainPolicy } : {}),
         });
         if (next === undefined) {
           await loadVisible(trx, actor, id);

@@ -1,5 +1,5 @@
 import type { Sealer } from '../../crypto/seal.ts';
-import type { ConnectionRow } from '../../storage/schema.ts';
+import type { ConnectionRow, EmailDomainPolicy } from '../../storage/schema.ts';
 import { effectiveMapping, type AttributeMapping, type Provider } from './presets.ts';
 import type { SamlOptions } from './saml-config.ts';
 import { oidcRedirectUri, spValues } from './sp.ts';
@@ -23,6 +23,8 @@ export interface ConnectionForLogin {
   updatedAt: Date;
   attributeMapping: AttributeMapping;
   groupSync: boolean;
+  /** What a login whose email lies outside the organization's verified domains gets. */
+  emailDomainPolicy: EmailDomainPolicy;
   saml?: SamlOptions & {
     idpEntityId: string;
     ssoUrl: string;
@@ -65,6 +67,7 @@ export function toConnectionForLogin(row: ConnectionRow, deps: { publicUrl: stri
     updatedAt: row.updated_at,
     attributeMapping: effectiveMapping(row.provider as Provider, row.type, row.attribute_mapping),
     groupSync: row.group_sync,
+    emailDomainPolicy: row.email_domain_policy,
   };
   const saml = samlSettingsOf(row);
   // The IdP values are all there or none is (resolveSamlSettings); a draft has no saml to log in with.

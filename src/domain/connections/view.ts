@@ -51,6 +51,7 @@ export function toConnection(
     state: row.state,
     attributeMapping: effectiveMapping(row.provider as Provider, row.type, row.attribute_mapping),
     groupSync: row.group_sync,
+    emailDomainPolicy: row.email_domain_policy,
     saml: saml === undefined ? null : { ...saml, certificates },
     oidc: oidc === undefined ? null : { ...oidc, redirectUri: oidcRedirectUri(publicUrl), clientSecretSet: hasSecret },
     sp: saml === undefined ? null : spValues(publicUrl, row.id),

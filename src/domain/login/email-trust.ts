@@ -6,7 +6,8 @@
 import { domainToASCII } from 'node:url';
 import type { Kysely } from 'kysely';
 import { holdsVerifiedDomain } from '../../storage/organization-domains.ts';
-import type { Database } from '../../storage/schema.ts';
+import type { Database, EmailDomainPolicy } from '../../storage/schema.ts';
+import { loginFailure, type LoginFailure } from './failures.ts';
 import type { Profile } from '../profile.ts';
 
 /** The domain of an address as domains are stored (lower-case ASCII), or undefined when it has none. */
@@ -26,4 +27,21 @@ export async function isEmailInVerifiedDomain(db: Kysely<Database>, profile: Pic
 export function trustedEmailVerified(profile: Profile, inVerifiedDomain: boolean): boolean | null {
   if (profile.email === null) return null;
   return inVerifiedDomain && (profile.connectionType === 'saml' || profile.emailVerified === true);
+}
+
+/**
+ * The refusal a connection whose emailDomainPolicy is `enforce` gives a login whose email (or lack
+ * of one) lies outside the organization's verified domains; undefined when the login may go on.
+ */
+export async function emailDomainRefusal(
+  db: Kysely<Database>,
+  profile: Profile,
+  connection: { emailDomainPolicy: EmailDomainPolicy },
+): Promise<LoginFailure | undefined> {
+  if (connection.emailDomainPolicy !== 'enforce' || (await isEmailInVerifiedDomain(db, profile))) return undefined;
+  return loginFailure(
+    'email_domain_not_allowed',
+    "The identity provider signed in a user whose email is in none of this organization's verified domains, and this connection accepts no other.",
+    [['Email the IdP sent', profile.email ?? '(none)']],
+  );
 }

@@ -25,6 +25,11 @@ export const LOGIN_FAILURE_CATALOGUE = {
     description:
       'The user is a directory user the IdP deactivated (SCIM active: false), and the directory refuses their sign-ins (refuseInactiveUsers).',
   },
+  email_domain_not_allowed: {
+    status: 403,
+    description:
+      "The IdP asserted an email outside the organization's verified domains, and the connection's emailDomainPolicy is enforce.",
+  },
   oidc_state_missing: { status: 400, description: 'The callback carries no state, so it belongs to no sign-in.' },
   oidc_state_unknown: {
     status: 400,

@@ -15,7 +15,7 @@ import { subjectFor, type Profile } from '../profile.ts';
 import { err, ok, type Result } from '../result.ts';
 import type { Fact, LoginFailure } from './failures.ts';
 import type { LoginMetrics, TestSignInResults } from './ports.ts';
-import { isEmailInVerifiedDomain, trustedEmailVerified } from './email-trust.ts';
+import { emailDomainRefusal, isEmailInVerifiedDomain, trustedEmailVerified } from './email-trust.ts';
 import { appRedirect } from './redirects.ts';
 import { DEFAULT_SCOPE } from './start.ts';
 
@@ -187,6 +187,11 @@ export function createLoginFinish(deps: FinishDeps) {
     /** Takes the pending flow a response names, once, before checking it (see takeLoginFlow). */
     takeFlow(key: LoginFlowKey): Promise<LoginFlowRow | undefined> {
       return takeLoginFlow(db, key, clock());
+    },
+
+    /** The refusal of a login whose email the connection's emailDomainPolicy does not accept, if any. */
+    emailRefusal(profile: Profile, connection: Pick<ConnectionForLogin, 'emailDomainPolicy'>): Promise<LoginFailure | undefined> {
+      return emailDomainRefusal(db, profile, connection);
     },
 
     /** True while no response has taken the flow and it has not expired. */

@@ -223,6 +223,8 @@ export function createOidcLogin(deps: OidcLoginDeps) {
     if (!identity.ok) return refuse(identity.error);
     const linked = await deps.linkDirectoryUser(mapProfile(identity.value, connection));
     if (!linked.ok) return refuse(linked.error);
+    const refusal = await deps.finish.emailRefusal(linked.value, connection);
+    if (refusal !== undefined) return refuse(refusal);
     const succeeded = await deps.finish.succeed(flow, { profile: linked.value, connection }, requestId);
     if (!succeeded.ok) throw new Error(`login flow ${flow.id} was ended by another response`);
     return { kind: 'redirect', url: succeeded.value };

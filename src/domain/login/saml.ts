@@ -186,6 +186,8 @@ export function createSamlLogin(deps: SamlLoginDeps) {
       mapProfile({ subject: verified.nameId, values: verified.attributes, subjectEmail }, connection),
     );
     if (!linked.ok) return refuse({ failure: linked.error });
+    const refusal = await deps.finish.emailRefusal(linked.value, connection);
+    if (refusal !== undefined) return refuse({ failure: refusal });
     const samlSession = {
       nameId: verified.nameId,
       nameIdFormat: verified.nameIdFormat,

@@ -37,6 +37,11 @@ const SamlOptions = {
   signaturePolicy: Type.Optional(SignaturePolicy),
 };
 
+/** What a login whose email lies outside the organization's verified domains gets (issue 15). */
+const EmailDomainPolicy = Type.Union([Type.Literal('flag'), Type.Literal('enforce')], {
+  description: '`flag` (default): signed in with email_verified false; `enforce`: refused (email_domain_not_allowed)',
+});
+
 export const SamlInput = Type.Object(
   {
     metadataXml: Type.Optional(Type.String({ minLength: 1, maxLength: 1_000_000, description: "The IdP's SAML metadata" })),
@@ -110,6 +115,7 @@ export const CreateConnectionBody = Type.Object(
     oidc: Type.Optional(OidcCreate),
     attributeMapping: Type.Optional(AttributeMappingInput),
     groupSync: Type.Optional(Type.Boolean({ description: 'Read group claims (default false)' })),
+    emailDomainPolicy: Type.Optional(EmailDomainPolicy),
   },
   { additionalProperties: false },
 );
@@ -124,6 +130,7 @@ export const UpdateConnectionBody = Type.Object(
     oidc: Type.Optional(OidcUpdate),
     attributeMapping: Type.Optional(AttributeMappingInput),
     groupSync: Type.Optional(Type.Boolean()),
+    emailDomainPolicy: Type.Optional(EmailDomainPolicy),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -213,6 +220,7 @@ export const Connection = Type.Object(
     state: Type.Enum(['draft', 'active'], { description: 'draft until the first successful login' }),
     attributeMapping: AttributeMapping,
     groupSync: Type.Boolean(),
+    emailDomainPolicy: EmailDomainPolicy,
     saml: Nullable(SamlOutput),
     oidc: Nullable(OidcOutput),
     sp: Nullable(SpValues),

@@ -40,4 +40,16 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`alter table organization_domains add constraint organization_domains_claim primary key (organization_id, domain)`.execute(db);
   await sql`create unique index organization_domains_verified on organization_domains (domain) where state = 'verified'`.execute(db);
   await sql`create index organization_domains_due on organization_domains (next_check_at) where state = 'pending'`.execute(db);
+
+  // What a login whose email lies outside the organization's verified domains gets: `flag` (signed
+  // in with email_verified false) or `enforce` (refused with email_domain_not_allowed).
+  await db.schema
+    .alterTable('connections')
+    .addColumn('email_domain_policy', 'text', (c) =>
+      c
+        .notNull()
+        .defaultTo('flag')
+        .check(sql`email_domain_policy in ('flag', 'enforce')`),
+    )
+    .execute();
 }
