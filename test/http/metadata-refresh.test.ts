@@ -213,6 +213,31 @@ for (const backend of testBackends()) {
       assert.equal(unknown.statusCode, 404);
     });
 
+    test('the background refresh goes through the outbound guard: an instance that may not reach private addresses records a refusal', async () => {
+      idp.serve({ xml: idpMetadataXml(IDP, SSO, [keyB.certPem]) });
+      const guarded = await createTestApp({
+        backend,
+        env: { LANYARD_METADATA_REFRESH_SECONDS: String(INTERVAL) },
+        clock: () => new Date(now),
+        shareDatabaseOf: t,
+      });
+      try {
+        advance(INTERVAL * 1.1 + 1);
+        const fetches = idp.requests.length;
+        await guarded.deps.services.metadataRefresh.worker.drain();
+        assert.equal(idp.requests.length, fetches, 'the loopback metadata URL was not fetched');
+        const refused = await read();
+        assert.equal(refused.lastRefresh.outcome, 'failed');
+        assert.match(refused.lastRefresh.message, /loopback address/);
+        assert.equal((await events('connection.metadata_refresh_failed')).at(-1)?.summary.code, 'metadata_url_forbidden_address');
+        advance(INTERVAL);
+        await refreshInBackground(); // back to an instance that may: the connection recovers
+        assert.notEqual((await read()).lastRefresh.outcome, 'failed');
+      } finally {
+        await guarded.close();
+      }
+    });
+
     test('two instances refresh a connection once between them', async () => {
       idp.serve({ xml: idpMetadataXml(IDP, SSO, [keyB.certPem]) });
       const second = await createTestApp({ backend, env, clock: () => new Date(now), shareDatabaseOf: t });
