@@ -1,4 +1,5 @@
 import type { Connection } from '../domain/connections/view.ts';
+import type { OrganizationDomain } from '../http/schemas/domains.ts';
 import type { DayOutcome, LoginTrace } from '../domain/console/reads.ts';
 import { LOGIN_FAILURE_CATALOGUE } from '../domain/login/failures.ts';
 import { SAML_ERROR_CATALOGUE } from '../domain/saml/errors.ts';
@@ -263,8 +264,14 @@ function connectionColumns(now: Date): readonly Column<ConnectionRowView>[] {
   ];
 }
 
-/** Domains as the organization holds them; verification state joins here as a column once it exists. */
-const DOMAIN_COLUMNS: readonly Column<string>[] = [{ label: 'Domain', cell: (d) => d }];
+/** The organization's domains in every state, as GET /v1/organizations/{id}/domains gives them. */
+const DOMAIN_COLUMNS: readonly Column<OrganizationDomain>[] = [
+  { label: 'Domain', cell: (d) => d.domain },
+  { label: 'State', cell: (d) => d.state },
+  { label: 'Verification', cell: (d) => (d.dnsRecord ? html`DNS TXT <code>${d.dnsRecord.name}</code>` : d.verification) },
+  { label: 'Verified', cell: (d) => time(d.verifiedAt) },
+  { label: 'Routes logins', cell: (d) => (d.state === 'verified' && d.useForDiscovery ? 'yes' : 'no') },
+];
 
 const DIRECTORY_COLUMNS: readonly Column<DirectoryView & { users: number; groups: number }>[] = [
   { label: 'Directory', cell: (d) => d.name },
@@ -304,6 +311,7 @@ export function organizationPage(input: {
   directories: readonly (DirectoryView & { users: number; groups: number })[];
   tickets: readonly Ticket[];
   applications: readonly Application[];
+  domains: readonly OrganizationDomain[];
   notice?: string | undefined;
   createdTicket?: Ticket | undefined;
 }): string {
@@ -350,7 +358,12 @@ export function organizationPage(input: {
       </section>
       <section class="card" aria-labelledby="h-domains">
         <h2 id="h-domains">Domains</h2>
-        ${table('Domains', DOMAIN_COLUMNS, o.domains, html`No domain yet. Add one with <code>PATCH /v1/organizations/${o.id}</code> or through a setup link.`)}
+        ${table(
+          'Domains',
+          DOMAIN_COLUMNS,
+          input.domains,
+          html`No domain yet. Claim one with <code>POST /v1/organizations/${o.id}/domains</code> or through a setup link.`,
+        )}
       </section>
       <section class="card" aria-labelledby="h-directories">
         <h2 id="h-directories">Directories</h2>

@@ -171,12 +171,24 @@ for (const backend of testBackends()) {
       const browser = await signedIn(t);
       const page = await get(`/console/organizations/${org.id}`, browser.cookie);
       assert.equal(page.statusCode, 200);
-      assert.match(page.body, /<td>acme\.example<\/td>/);
+      assert.match(page.body, /<td>acme\.example<\/td><td>verified<\/td><td>manual<\/td><td><time [^>]+>[^<]+<\/time><\/td><td>yes<\/td>/);
+      const claimed = await t.request({
+        method: 'POST',
+        url: `/v1/organizations/${org.id}/domains`,
+        payload: { domain: 'pending.example' },
+      });
+      assert.equal(claimed.statusCode, 201, claimed.body);
+      const withPending = (await get(`/console/organizations/${org.id}`, browser.cookie)).body;
+      assert.match(
+        withPending,
+        /<td>pending\.example<\/td><td>pending<\/td><td>DNS TXT <code>_lanyard-verification\.pending\.example<\/code><\/td>/,
+      );
       assert.match(page.body, /<td>Acme Okta<\/td><td>okta<\/td><td><span class="pill">pending<\/span><\/td><td>0<\/td><td>0<\/td>/);
       const empty = (await t.request({ method: 'POST', url: '/v1/organizations', payload: { name: 'Empty' } })).json<{ id: string }>();
       const emptyPage = (await get(`/console/organizations/${empty.id}`, browser.cookie)).body;
       assert.match(emptyPage, /No connection yet\. Create a setup link below/);
       assert.match(emptyPage, /No directory\. Create one with/);
+      assert.match(emptyPage, /No domain yet\. Claim one with/);
       const api = await t.request({ method: 'GET', url: '/v1/organizations?name=ACME' });
       assert.deepEqual(
         api.json().data.map((o: { id: string }) => o.id),

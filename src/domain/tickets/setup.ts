@@ -2,7 +2,9 @@ import type { Kysely } from 'kysely';
 import type { Config } from '../../config.ts';
 import { hashToken, type Clock, type RandomBytes } from '../../crypto/tokens.ts';
 import type { Database, SsoTicketRow } from '../../storage/schema.ts';
+import { VERIFIED_DOMAIN_INDEX } from '../../storage/organization-domains.ts';
 import { claimDomains, domainHeldElsewhere } from '../../storage/organizations.ts';
+import { isUniqueViolation } from '../../storage/unique-violation.ts';
 import { findTicketByTokenHash, findTicketOfTestFlow, markOpened, updateOpenTicket } from '../../storage/tickets.ts';
 import type { Actor } from '../actor.ts';
 import type { AttributeMappingInput, UpdateConnectionBody } from '../../http/schemas/connections.ts';
@@ -223,14 +225,24 @@ export function createSetupService(deps: SetupServiceDeps) {
       const claims = offered.filter((d) => d.state === 'claimable' && chosenDomains.includes(d.domain)).map((d) => d.domain);
       if (!view.connection.enabled) await connections.update(actor, view.connection.id, { enabled: true });
       const now = clock();
+      const claimedMeanwhile = (domain: string, cause?: unknown) =>
+        new AppError(
+          'conflict',
+          `${domain} was claimed by another organization meanwhile`,
+          [{ field: 'domains', message: `${domain} belongs to another organization` }],
+          { cause },
+        );
       await db.transaction().execute(async (trx) => {
         if ((await updateOpenTicket(trx, ticket.id, now, { completed_at: now })) === undefined) throw noLongerOpen();
         const taken = await domainHeldElsewhere(trx, claims, ticket.organization_id);
-        if (taken !== undefined)
-          throw new AppError('conflict', `${taken} was claimed by another organization meanwhile`, [
-            { field: 'domains', message: `${taken} belongs to another organization` },
-          ]);
-        await claimDomains(trx, ticket.organization_id, claims, now);
+        if (taken !== undefined) throw claimedMeanwhile(taken);
+        try {
+          await claimDomains(trx, ticket.organization_id, claims, now);
+        } catch (error) {
+          // Another organization's verification committed between the check above and this insert.
+          if (isUniqueViolation(error, VERIFIED_DOMAIN_INDEX)) throw claimedMeanwhile(claims.join(', '), error);
+          throw error;
+        }
         const summary = {
           ticketId: ticket.id,
           connectionId: view.connection.id,

@@ -37,7 +37,16 @@ declare module 'fastify' {
 export interface ConsoleRouteDeps {
   readonly services: Pick<
     Services,
-    'console' | 'consoleReads' | 'organizations' | 'connections' | 'directories' | 'tickets' | 'applications' | 'webhooks' | 'db'
+    | 'console'
+    | 'consoleReads'
+    | 'organizations'
+    | 'connections'
+    | 'directories'
+    | 'tickets'
+    | 'applications'
+    | 'domains'
+    | 'webhooks'
+    | 'db'
   >;
   /** The cookie is marked Secure when Lanyard is reached over https. */
   readonly publicUrl: string;
@@ -137,11 +146,12 @@ export function consoleRoutes(deps: ConsoleRouteDeps): FastifyPluginAsyncTypebox
     ) {
       const { actor } = session(request);
       const organization = await services.organizations.get(actor, id);
-      const [connections, directories, tickets, applications] = await Promise.all([
+      const [connections, directories, tickets, applications, domains] = await Promise.all([
         services.connections.list(actor, { organizationId: id, limit: 100 }),
         services.directories.list(actor, { organizationId: id, limit: 100 }),
         services.tickets.list(actor, id, { limit: 100 }),
         services.applications.list(actor, { limit: 100 }),
+        services.domains.list(actor, id),
       ]);
       const outcomes = await services.consoleReads.outcomesByDay(connections.data.map((c) => c.id));
       const withCounts = await Promise.all(directories.data.map((d) => services.directories.get(actor, d.id)));
@@ -157,6 +167,7 @@ export function consoleRoutes(deps: ConsoleRouteDeps): FastifyPluginAsyncTypebox
           // Newest first: the one just created or revoked is at the top.
           tickets: [...tickets.data].reverse(),
           applications: applications.data.filter((a) => a.organizationIds === null || a.organizationIds.includes(id)),
+          domains: domains.data,
           ...extra,
         }),
       );
