@@ -7,6 +7,7 @@ import { createTestApp, testBackends, type TestApp } from '../support/app.ts';
 import { DNSMASQ_MISSING, hasDnsmasq, startDnsmasq, type Dnsmasq } from '../support/dnsmasq.ts';
 import { requireOrSkip } from '../support/environment.ts';
 import { IDP, testKeys } from '../support/saml-builder.ts';
+import { TEST_PKCE } from '../support/app-login.ts';
 
 const ZONE = 'corp.test';
 const REDIRECT = 'https://app.example.com/callback';
@@ -233,7 +234,14 @@ for (const backend of testBackends()) {
 
     /** Where /oauth/authorize sends the browser for these discovery parameters: the IdP's URL, or the app's error. */
     async function discover(params: Record<string, string>): Promise<string> {
-      const query = new URLSearchParams({ response_type: 'code', client_id: app.clientId, redirect_uri: REDIRECT, state: 's', ...params });
+      const query = new URLSearchParams({
+        response_type: 'code',
+        client_id: app.clientId,
+        redirect_uri: REDIRECT,
+        ...TEST_PKCE.query,
+        state: 's',
+        ...params,
+      });
       const res = await t.request({ method: 'GET', url: `/oauth/authorize?${query.toString()}`, token: null });
       assert.equal(res.statusCode, 302, res.body);
       const location = new URL(res.headers.location as string);

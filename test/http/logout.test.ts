@@ -10,6 +10,7 @@ import { startBackchannelReceiver, type BackchannelReceiver } from '../support/b
 import { buildLogoutRequestXml, buildLogoutResponseXml, postField, redirectQuery, signPost } from '../support/logout-builder.ts';
 import { at, buildResponseXml, IDP, NOW, sign, testKeys } from '../support/saml-builder.ts';
 import { createTestApp, testBackends, type TestApp } from '../support/app.ts';
+import { TEST_PKCE } from '../support/app-login.ts';
 
 const REDIRECT = 'https://app.example.com/callback';
 const AFTER_LOGOUT = 'https://app.example.com/signed-out';
@@ -73,6 +74,7 @@ for (const backend of testBackends()) {
         response_type: 'code',
         client_id: app.clientId,
         redirect_uri: REDIRECT,
+        ...TEST_PKCE.query,
         scope: 'openid email',
         connection: conn.id,
       });
@@ -106,6 +108,7 @@ for (const backend of testBackends()) {
           grant_type: 'authorization_code',
           code,
           redirect_uri: REDIRECT,
+          code_verifier: TEST_PKCE.verifier,
           client_id: app.clientId,
           client_secret: app.clientSecret,
         }),

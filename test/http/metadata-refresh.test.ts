@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { createTestApp, testBackends, type TestApp } from '../support/app.ts';
 import { idpMetadataXml, startMetadataServer, type MetadataServer } from '../support/metadata-server.ts';
 import { buildResponseXml, IDP, NOW, sign, testKeys } from '../support/saml-builder.ts';
+import { TEST_PKCE } from '../support/app-login.ts';
 
 const REDIRECT = 'https://app.example.com/callback';
 const SSO = 'https://idp.example.test/sso';
@@ -66,6 +67,7 @@ for (const backend of testBackends()) {
         response_type: 'code',
         client_id: app.clientId,
         redirect_uri: REDIRECT,
+        ...TEST_PKCE.query,
         scope: 'openid email',
         organization: org.id,
         state: 's',

@@ -165,7 +165,10 @@ for (const backend of testBackends()) {
       assert.equal(acs.statusCode, 302, acs.body);
       const code = new URL(acs.headers.location as string).searchParams.get('code')!;
       const tokens = (
-        await exchange({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT }, basic(app.clientId, app.clientSecret))
+        await exchange(
+          { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: defaultPkce.verifier },
+          basic(app.clientId, app.clientSecret),
+        )
       ).json();
       const jwks = (await t.request({ method: 'GET', url: '/oauth/jwks', token: null })).json();
       const { payload } = await jwtVerify(tokens.id_token, createLocalJWKSet(jwks), { currentDate: new Date(now) });

@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { buildResponseXml, IDP, NOW, sign, testKeys } from '../support/saml-builder.ts';
 import { createTestApp, testBackends, type TestApp } from '../support/app.ts';
 import { createDirectory, patchOp, scim, USER_SCHEMA, type TestDirectory } from '../support/scim.ts';
+import { TEST_PKCE } from '../support/app-login.ts';
 
 const REDIRECT = 'https://app.example.com/callback';
 const form = (fields: Record<string, string>) => ({
@@ -48,6 +49,7 @@ for (const backend of testBackends()) {
         response_type: 'code',
         client_id: app.clientId,
         redirect_uri: REDIRECT,
+        ...TEST_PKCE.query,
         scope: 'openid email profile',
         organization: directory.organizationId,
         state: 'st',
@@ -83,7 +85,12 @@ for (const backend of testBackends()) {
         url: '/oauth/token',
         token: null,
         headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${basic}` },
-        payload: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT }).toString(),
+        payload: new URLSearchParams({
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: REDIRECT,
+          code_verifier: TEST_PKCE.verifier,
+        }).toString(),
       });
       assert.equal(tokens.statusCode, 200, tokens.body);
       const claims = decodeJwt(tokens.json().id_token);

@@ -1,7 +1,7 @@
 // An app's sign-in through Lanyard without a browser: authorize, the test IdP's signed SAML
 // response to the AuthnRequest (test/support/saml-builder.ts), the ACS, and where it sends the browser.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { inflateRawSync } from 'node:zlib';
 import type { LightMyRequestResponse } from 'fastify';
 import { buildResponseXml, sign } from './saml-builder.ts';
@@ -55,3 +55,13 @@ export async function redirectAfterSignIn(t: TestApp, connection: TestSamlConnec
   assert.equal(answer.statusCode, 302, answer.body);
   return new URL(answer.headers.location as string);
 }
+
+/**
+ * One PKCE pair (RFC 7636 §4.1, §4.2) for tests whose subject is not PKCE: applications require it by
+ * default, so their authorization requests carry `TEST_PKCE.query` and their token requests `code_verifier`.
+ */
+const verifier = randomBytes(32).toString('base64url');
+export const TEST_PKCE = {
+  verifier,
+  query: { code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256' },
+} as const;

@@ -5,6 +5,7 @@ import type { EndSessionRequest as EndSessionParams, Logout, LogoutOutcome } fro
 import { PAGE_HEADERS } from '../../web/html.ts';
 import { signedOutPage } from '../../web/logout-pages.ts';
 import { EndSessionRequest, SloBody, SloParams, SloQuery } from '../schemas/logout.ts';
+import { FailurePageResponse, RedirectResponse } from '../schemas/common.ts';
 import { pageErrorHandler, sendLoginOutcome } from '../errors.ts';
 
 /** A malformed request to a logout URL still gets a page, never JSON or a 500. */
@@ -35,6 +36,11 @@ export function logoutRoutes(deps: {
       tags: ['oauth'],
       summary: 'End the session the id_token_hint names (RP-Initiated Logout 1.0), at the IdP too, and return to the application',
       security: [],
+      response: {
+        200: { ...FailurePageResponse, description: 'The signed-out page, when no post_logout_redirect_uri was given' },
+        302: RedirectResponse('To the IdP, or back to the post_logout_redirect_uri with state'),
+        400: FailurePageResponse,
+      },
     };
 
     app.get(
@@ -48,7 +54,17 @@ export function logoutRoutes(deps: {
       async (request, reply) => endSession(request, reply, request.body),
     );
 
-    const sloSchema = { tags: ['sso'], security: [], params: SloParams };
+    const sloSchema = {
+      tags: ['sso'],
+      security: [],
+      params: SloParams,
+      response: {
+        302: RedirectResponse('Back to the application, or to the IdP with a signed LogoutResponse'),
+        200: { ...FailurePageResponse, description: 'A page: the signed-out page, or the form that posts the LogoutResponse to the IdP' },
+        400: FailurePageResponse,
+        403: FailurePageResponse,
+      },
+    };
     app.get(
       '/sso/saml/:id/slo',
       {

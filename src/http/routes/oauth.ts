@@ -167,6 +167,11 @@ export function oauthRoutes(deps: OAuthRouteDeps): FastifyPluginAsyncTypebox {
           security: [],
           consumes: ['application/x-www-form-urlencoded'],
           body: RevokeBody,
+          response: {
+            200: RedirectResponse('Revoked, or not known: an empty body either way (RFC 7009 §2.2)'),
+            400: OAuthErrorResponse,
+            401: OAuthErrorResponse,
+          },
         },
       },
       async (request, reply) => {
