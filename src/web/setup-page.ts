@@ -184,6 +184,7 @@ const FIELD_WORDS: [RegExp, string][] = [
   [/^saml\.ssoUrl/, 'The single sign-on URL'],
   [/^saml\.certificates\.\d+/, 'The certificate'],
   [/^saml\.allowSha1 is on/, 'This connection accepts SHA-1 signatures'],
+  [/^saml\.allowUnsignedLogout is on/, 'This connection accepts unsigned logout messages'],
   [/^oidc\.issuer/, 'The issuer'],
 ];
 

@@ -159,6 +159,7 @@ for (const backend of testBackends()) {
           signRequests: false,
           encryptAssertions: true,
           allowSha1: false,
+          allowUnsignedLogout: false,
           signaturePolicy: 'both',
         },
       );
@@ -508,8 +509,11 @@ for (const backend of testBackends()) {
         [['urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST', conn.sp.acsUrl]],
       );
       assert.deepEqual(
-        children(descriptor, NS.md, 'SingleLogoutService').map((el) => attr(el, 'Location')),
-        [conn.sp.sloUrl],
+        children(descriptor, NS.md, 'SingleLogoutService').map((el) => [attr(el, 'Binding'), attr(el, 'Location')]),
+        [
+          ['urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', conn.sp.sloUrl],
+          ['urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST', conn.sp.sloUrl],
+        ],
       );
       const keys = await t.db.selectFrom('deployment_keys').selectAll().where('purpose', '=', 'saml-sp').execute();
       assert.equal(keys.length, 1);

@@ -37,16 +37,6 @@ for (const backend of testBackends()) {
       receiver = await startBackchannelReceiver();
       t = await createTestApp({ backend, clock: () => new Date(now), env: { LANYARD_ALLOW_PRIVATE_NETWORK: 'true' } });
       org = (await t.request({ method: 'POST', url: '/v1/organizations', payload: { name: 'Acme', domains: ['acme.test'] } })).json();
-      const saml = { idpEntityId: IDP, ssoUrl: 'https://idp.example.test/sso', sloUrl: IDP_SLO, certificates: [testKeys.idpCertPem] };
-      const create = async () => {
-        const created = await t.request({
-          method: 'POST',
-          url: '/v1/connections',
-          payload: { organizationId: org.id, type: 'saml', enabled: true, saml },
-        });
-        assert.equal(created.statusCode, 201, created.body);
-        return created.json();
-      };
       connection = await create();
       other = await create();
       const created = await t.request({
@@ -67,6 +57,17 @@ for (const backend of testBackends()) {
       await t.close();
       await receiver.close();
     });
+
+    async function create(options: Record<string, unknown> = {}) {
+      const saml = { idpEntityId: IDP, ssoUrl: 'https://idp.example.test/sso', sloUrl: IDP_SLO, certificates: [testKeys.idpCertPem] };
+      const created = await t.request({
+        method: 'POST',
+        url: '/v1/connections',
+        payload: { organizationId: org.id, type: 'saml', enabled: true, saml: { ...saml, ...options } },
+      });
+      assert.equal(created.statusCode, 201, created.body);
+      return created.json();
+    }
 
     /** A whole login on `conn` with SessionIndex `sessionIndex`: the id_token (with its sid). */
     async function login(conn = connection, sessionIndex = '_session-42'): Promise<{ idToken: string; sid: string }> {
@@ -285,6 +286,35 @@ for (const backend of testBackends()) {
           (e: { summary: { sessionId: string; endedBy: string } }) => e.summary.sessionId === first.sid && e.summary.endedBy === 'idp',
         ),
       );
+    });
+
+    test('saml.allowUnsignedLogout: off by default; on, an unsigned LogoutRequest ends the session, a wrongly signed one still does not', async () => {
+      const stored = await t.request({ method: 'GET', url: `/v1/connections/${connection.id}` });
+      assert.equal(stored.json().saml.allowUnsignedLogout, false);
+      const lenient = await create({ allowUnsignedLogout: true });
+      assert.equal(lenient.saml.allowUnsignedLogout, true);
+      assert.ok(
+        lenient.warnings.some((w: string) => w.startsWith('saml.allowUnsignedLogout is on')),
+        JSON.stringify(lenient.warnings),
+      );
+      const signedIn = await login(lenient, '_lenient');
+      const request = (keyPem: string | null) =>
+        redirectQuery(
+          buildLogoutRequestXml({
+            id: `_lr${randomBytes(6).toString('hex')}`,
+            destination: lenient.sp.sloUrl,
+            issueInstant: at(-1),
+            identifierXml: `<saml:NameID Format="${EMAIL_FORMAT}">alice@example.com</saml:NameID>`,
+            sessionIndexes: ['_lenient'],
+          }),
+          { keyPem },
+        );
+      const forged = await slo(lenient, request(testKeys.attackerKeyPem));
+      assert.equal(forged.statusCode, 403, 'a signature by an unpinned key is refused even so');
+      assert.equal(await endedAt(signedIn.sid), null);
+      const unsigned = await slo(lenient, request(null));
+      assert.equal(unsigned.statusCode, 302, unsigned.body);
+      assert.equal(await endedAt(signedIn.sid), 'idp');
     });
 
     test('IdP-initiated over HTTP-POST; an application that cannot be told makes it PartialLogout', async () => {

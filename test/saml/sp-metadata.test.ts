@@ -60,7 +60,10 @@ describe('renderSpMetadata', () => {
     const slo = children(descriptor, NS.md, 'SingleLogoutService');
     assert.deepEqual(
       slo.map((el) => [attr(el, 'Binding'), attr(el, 'Location')]),
-      [['urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', input.sloUrl]],
+      [
+        ['urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', input.sloUrl],
+        ['urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST', input.sloUrl],
+      ],
     );
     assert.deepEqual(children(descriptor, NS.md, 'NameIDFormat').map(textOf), [input.nameIdFormat]);
 
@@ -93,7 +96,14 @@ describe('renderSpMetadata', () => {
     for (let child = descriptor.firstChild; child !== null; child = child.nextSibling) {
       if (child.nodeType === 1) order.push((child as Element).localName);
     }
-    assert.deepEqual(order, ['KeyDescriptor', 'KeyDescriptor', 'SingleLogoutService', 'NameIDFormat', 'AssertionConsumerService']);
+    assert.deepEqual(order, [
+      'KeyDescriptor',
+      'KeyDescriptor',
+      'SingleLogoutService',
+      'SingleLogoutService',
+      'NameIDFormat',
+      'AssertionConsumerService',
+    ]);
   });
 
   it('escapes every value', () => {

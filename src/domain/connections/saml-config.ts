@@ -24,6 +24,8 @@ export interface SamlOptions {
   signRequests: boolean;
   encryptAssertions: boolean;
   allowSha1: boolean;
+  /** Accept LogoutRequests and LogoutResponses that carry no signature (SAML core §3.7.1: they SHOULD be signed). */
+  allowUnsignedLogout: boolean;
   signaturePolicy: SignaturePolicy;
 }
 
@@ -101,6 +103,7 @@ const OPTION_DEFAULTS = {
   signRequests: false,
   encryptAssertions: false,
   allowSha1: false,
+  allowUnsignedLogout: false,
   signaturePolicy: 'assertion-or-response',
 } as const satisfies Partial<SamlSettings>;
 
@@ -131,6 +134,7 @@ export async function resolveSamlSettings(
     signRequests: input.signRequests ?? (idp.wantsSignedRequests || base.signRequests),
     encryptAssertions: input.encryptAssertions ?? base.encryptAssertions,
     allowSha1: input.allowSha1 ?? base.allowSha1,
+    allowUnsignedLogout: input.allowUnsignedLogout ?? base.allowUnsignedLogout,
     signaturePolicy: input.signaturePolicy ?? base.signaturePolicy,
   };
   requireCompleteOrEmpty(settings);
@@ -297,6 +301,8 @@ export function samlWarnings(settings: SamlSettings, now: Date): string[] {
   if (settings.ssoUrl?.startsWith('http:'))
     warnings.push('saml.ssoUrl uses plain http: users would sign in over an unencrypted connection');
   if (settings.allowSha1) warnings.push('saml.allowSha1 is on: SHA-1 signatures, which can be forged, are accepted');
+  if (settings.allowUnsignedLogout)
+    warnings.push("saml.allowUnsignedLogout is on: anyone who knows a NameID can end that user's sessions with an unsigned LogoutRequest");
   if (!isSamlComplete(settings))
     warnings.push(
       'the IdP values are missing: give saml.metadataXml, saml.metadataUrl or saml.idpEntityId, ssoUrl and certificates before enabling',

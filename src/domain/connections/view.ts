@@ -11,7 +11,10 @@ export type Connection = ConnectionSchema;
 
 /** A SAML row's settings (written only through resolveSamlSettings); undefined for OIDC. */
 export function samlSettingsOf(row: ConnectionRow): SamlSettings | undefined {
-  return row.type === 'saml' && isSamlSettings(row.settings) ? row.settings : undefined;
+  if (row.type !== 'saml' || !isSamlSettings(row.settings)) return undefined;
+  // Rows written before the option existed lack it: they read as its default.
+  const stored: Partial<SamlSettings> = row.settings;
+  return { ...row.settings, allowUnsignedLogout: stored.allowUnsignedLogout ?? false };
 }
 
 /** An OIDC row's settings (written only through resolveOidcSettings); undefined for SAML. */

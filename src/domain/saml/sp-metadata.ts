@@ -7,7 +7,7 @@ export interface SpMetadataInput {
   entityId: string;
   /** The AssertionConsumerService URL (HTTP-POST binding). */
   acsUrl: string;
-  /** The SingleLogoutService URL (HTTP-Redirect binding); omitted when absent. */
+  /** The SingleLogoutService URL, announced for the HTTP-Redirect and HTTP-POST bindings; omitted when absent. */
   sloUrl?: string;
   /** The SP certificate (PEM or base64 DER), announced for signing. */
   certificate: string;
@@ -58,15 +58,21 @@ export function renderSpMetadata(input: SpMetadataInput): string {
     ...(input.encryptAssertions
       ? certificates.flatMap((certificate) => keyDescriptor('encryption', certificate, SP_ENCRYPTION_METHODS))
       : []),
-    ...(input.sloUrl === undefined
-      ? []
-      : [`    <md:SingleLogoutService Binding="${BINDING_REDIRECT}" Location="${escapeXml(input.sloUrl)}"/>`]),
+    ...sloEndpoints(input.sloUrl),
     `    <md:NameIDFormat>${escapeXml(input.nameIdFormat)}</md:NameIDFormat>`,
     `    <md:AssertionConsumerService Binding="${BINDING_POST}" Location="${escapeXml(input.acsUrl)}" index="0" isDefault="true"/>`,
     '  </md:SPSSODescriptor>',
     '</md:EntityDescriptor>',
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** The SLO route answers both bindings (SAML bindings §3.4, §3.5); Redirect first, the one Lanyard sends with. */
+function sloEndpoints(sloUrl: string | undefined): string[] {
+  if (sloUrl === undefined) return [];
+  return [BINDING_REDIRECT, BINDING_POST].map(
+    (binding) => `    <md:SingleLogoutService Binding="${binding}" Location="${escapeXml(sloUrl)}"/>`,
+  );
 }
 
 function oneCertificate(input: string): string {

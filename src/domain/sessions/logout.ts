@@ -196,7 +196,7 @@ export function createLogout(deps: LogoutDeps) {
     });
   }
 
-  /** The verifier's view of the connection: pinned certificates, this connection's SLO URL, skew and SHA-1 policy. */
+  /** The verifier's view of the connection: pinned certificates, this connection's SLO URL, skew, SHA-1 and unsigned-message policy. */
   function verifierInput(connection: SamlConnection, received: ReceivedLogoutMessage) {
     const { saml } = connection;
     const trustedCerts = saml.certificatesPem.map((pem) => trustedCertificate(pem)).flatMap((r) => (r.ok ? [r.value] : []));
@@ -208,6 +208,7 @@ export function createLogout(deps: LogoutDeps) {
       now: clock(),
       clockSkewSeconds: saml.clockSkewSeconds,
       allowSha1: saml.allowSha1,
+      allowUnsigned: saml.allowUnsignedLogout,
     };
   }
 

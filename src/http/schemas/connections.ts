@@ -34,6 +34,9 @@ const SamlOptions = {
   ),
   encryptAssertions: Type.Optional(Type.Boolean({ description: 'Announce an encryption certificate in the SP metadata (default false)' })),
   allowSha1: Type.Optional(Type.Boolean({ description: 'Accept SHA-1 signatures (default false)' })),
+  allowUnsignedLogout: Type.Optional(
+    Type.Boolean({ description: 'Accept unsigned LogoutRequests and LogoutResponses at the SLO URL (default false)' }),
+  ),
   signaturePolicy: Type.Optional(SignaturePolicy),
 };
 
@@ -164,6 +167,7 @@ const SamlOutput = Type.Object({
   signRequests: Type.Boolean(),
   encryptAssertions: Type.Boolean(),
   allowSha1: Type.Boolean(),
+  allowUnsignedLogout: Type.Boolean(),
   signaturePolicy: SignaturePolicy,
 });
 
