@@ -1,23 +1,54 @@
-import type { Insertable, Kysely } from 'kysely';
-import type { AccessTokensTable, AuthorizationCodeRow, AuthorizationCodesTable, Database } from './schema.ts';
+import { sql, type Kysely } from 'kysely';
+import type { AuthorizationCodeRow, Database } from './schema.ts';
 
-/** Stores an authorization code (its hash) with the profile it buys. JSON columns go over as text. */
-export async function insertAuthorizationCode(db: Kysely<Database>, row: Insertable<AuthorizationCodesTable>): Promise<void> {
-  await db
-    .insertInto('authorization_codes')
-    .values({ ...row, profile: JSON.stringify(row.profile) })
-    .execute();
+/**
+ * Uses a code up, once, and in the same statement stores the access token it buys for the client
+ * it was issued to: a second presentation, or an unknown code, takes nothing (RFC 6749 §4.1.2).
+ * The caller checks the rest (redirect URI, PKCE, expiry) and deletes the token of a code it
+ * refuses; until then nobody holds the token's value, only its hash is stored.
+ */
+export async function redeemAuthorizationCode(
+  db: Kysely<Database>,
+  redemption: { codeHash: string; tokenHash: string; applicationId: string; now: Date; expiresAt: Date },
+): Promise<AuthorizationCodeRow | undefined> {
+  const at = (date: Date) => sql<Date>`${date.toISOString()}::timestamptz`;
+  return db
+    .with('taken', (q) =>
+      q
+        .updateTable('authorization_codes')
+        .set({ used_at: redemption.now })
+        .where('code_hash', '=', redemption.codeHash)
+        .where('used_at', 'is', null)
+        .returningAll(),
+    )
+    .with('token', (q) =>
+      q
+        .insertInto('access_tokens')
+        .columns(['token_hash', 'application_id', 'code_hash', 'scope', 'profile', 'created_at', 'expires_at'])
+        .expression((eb) =>
+          eb
+            .selectFrom('taken')
+            .select([
+              sql<string>`${redemption.tokenHash}::text`.as('token_hash'),
+              'application_id',
+              'code_hash',
+              'scope',
+              'profile',
+              at(redemption.now).as('created_at'),
+              at(redemption.expiresAt).as('expires_at'),
+            ])
+            .where('application_id', '=', redemption.applicationId),
+        )
+        .returning('token_hash'),
+    )
+    .selectFrom('taken')
+    .selectAll()
+    .executeTakeFirst();
 }
 
-/** Uses a code up, once: a second presentation, or an unknown code, takes nothing (RFC 6749 §4.1.2). */
-export async function takeAuthorizationCode(db: Kysely<Database>, codeHash: string, now: Date): Promise<AuthorizationCodeRow | undefined> {
-  return db
-    .updateTable('authorization_codes')
-    .set({ used_at: now })
-    .where('code_hash', '=', codeHash)
-    .where('used_at', 'is', null)
-    .returningAll()
-    .executeTakeFirst();
+/** Deletes an access token nobody was given (the token of a code refused after its redemption). */
+export async function deleteAccessToken(db: Kysely<Database>, tokenHash: string): Promise<void> {
+  await db.deleteFrom('access_tokens').where('token_hash', '=', tokenHash).execute();
 }
 
 /** Revokes every access token a code bought (a code presented twice may have been stolen). */
@@ -27,14 +58,6 @@ export async function revokeTokensOfCode(db: Kysely<Database>, codeHash: string,
     .set({ revoked_at: now })
     .where('code_hash', '=', codeHash)
     .where('revoked_at', 'is', null)
-    .execute();
-}
-
-/** Stores an access token (its hash) with the profile behind it. */
-export async function insertAccessToken(db: Kysely<Database>, row: Insertable<AccessTokensTable>): Promise<void> {
-  await db
-    .insertInto('access_tokens')
-    .values({ ...row, profile: JSON.stringify(row.profile) })
     .execute();
 }
 

@@ -93,8 +93,3 @@ export async function claimDueChecks(
     .returning(['d.organization_id', 'd.domain'])
     .execute();
 }
-
-/** True when the organization holds `domain` verified (whether or not it is used for discovery). */
-export async function holdsVerifiedDomain(db: Kysely<Database>, organizationId: string, domain: string): Promise<boolean> {
-  return (await verifiedHolder(db, domain)) === organizationId;
-}

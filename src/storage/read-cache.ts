@@ -1,12 +1,13 @@
-// The rows every login reads (the application by client id, the connection with its opened
-// secret) kept in memory, so a login's statements are the writes it must make.
+// The rows every login reads (the application by client id, the connections it may use with their
+// opened secrets, who holds a verified domain) kept in memory, so a login's statements are the
+// writes it must make.
 //
 // Correct across writers by invalidation, never by expiry alone:
-// - in this process, every statement that writes applications, connections or organizations
-//   (including a cascade from an organization) clears the cache before it runs and again after,
+// - in this process, every statement that writes applications, connections, organizations or
+//   organization_domains (including a cascade from an organization) clears the cache before it runs and again after,
 //   through a Kysely plugin on the one Kysely instance the database handle gives out;
 // - on PostgreSQL, other instances' writes (and anyone's, psql included) reach us as a NOTIFY on
-//   CHANGES_CHANNEL from a statement trigger (migration 0015), on a connection of our own; while
+//   CHANGES_CHANNEL from a trigger (migrations 0015 and 0018), on a connection of our own; while
 //   that connection is down nothing is cached, and reconnecting clears the cache.
 // Staleness is then bounded by NOTIFY's delivery (milliseconds) and, should a notification be lost
 // unnoticed, by TTL_MS. The embedded database has one process, so the plugin alone is exact there.
@@ -30,7 +31,8 @@ export const TTL_MS = 10_000;
 /** Entries kept at most (the cache is emptied when full: bounded memory whatever the traffic). */
 const MAX_ENTRIES = 10_000;
 
-const WATCHED_TABLES: ReadonlySet<string> = new Set(['applications', 'connections', 'organizations']);
+const WATCHED_TABLES: ReadonlySet<string> = new Set(['applications', 'connections', 'organizations', 'organization_domains']);
+const WATCHED_IN_RAW_SQL = new RegExp(`\\b(${[...WATCHED_TABLES].join('|')})\\b`, 'i');
 
 export interface ReadCache {
   /** The value under `key`, loaded with `load` when absent, expired, or while caching is off. */
@@ -118,7 +120,7 @@ function writesWatchedTable(node: RootOperationNode): boolean {
       return mentionsWatched(node.with);
     case 'RawNode': {
       const text = node.sqlFragments.join(' ');
-      return /\b(insert|update|delete|merge|truncate)\b/i.test(text) && /\b(applications|connections|organizations)\b/i.test(text);
+      return /\b(insert|update|delete|merge|truncate)\b/i.test(text) && WATCHED_IN_RAW_SQL.test(text);
     }
     default:
       return false;

@@ -1,12 +1,7 @@
 import type { Insertable, Kysely } from 'kysely';
-import type { BackchannelLogoutRow, Database, LogoutFlowRow, LogoutFlowsTable, SessionRow, SessionsTable } from './schema.ts';
+import type { BackchannelLogoutRow, Database, LogoutFlowRow, LogoutFlowsTable, SessionRow } from './schema.ts';
 
 // The only module that holds the SQL of sessions, logout flows and the LogoutRequest replay cache.
-
-/** Records the session a login opened, in the transaction that issues its code. */
-export async function insertSession(db: Kysely<Database>, row: Insertable<SessionsTable>): Promise<void> {
-  await db.insertInto('sessions').values(row).execute();
-}
 
 /** A session by its `sid`, ended or not. */
 export async function findSession(db: Kysely<Database>, id: string): Promise<SessionRow | undefined> {

@@ -136,8 +136,11 @@ for (const backend of testBackends()) {
       assert.equal(await count('events'), events + 1);
       const row = await flowRow(flow.id);
       assert.ok(row.completed_at !== null && row.failure_code === null);
-      // The assertion of the losing response was rolled back with it: it is still unused.
-      assert.equal(await rememberAssertion(t.db, login(ended[0].ok ? '_two' : '_one').assertion!), true);
+      // The losing response's assertion stays remembered (the grant is one statement): it can sign no one in later either.
+      assert.equal(await rememberAssertion(t.db, login(ended[0].ok ? '_two' : '_one').assertion!), false);
+      const retried = await completion.succeed(await flowRow(await startFlow()), login(ended[0].ok ? '_two' : '_one'), null);
+      assert.deepEqual(retried, { ok: false, error: 'replayed' });
+      assert.deepEqual([await count('authorization_codes'), await count('events')], [codes + 1, events + 1], 'a replay writes nothing');
     });
 
     // Only on PostgreSQL: PGlite has one session, so no other login can hold the row meanwhile.

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { inflateRawSync } from 'node:zlib';
 import { createLocalJWKSet, jwtVerify } from 'jose';
+import { hashToken } from '../../src/crypto/tokens.ts';
 import { after, before, describe, test } from 'node:test';
 import { buildResponseXml, IDP, NOW, sign, testKeys } from '../support/saml-builder.ts';
 import { createTestApp, testBackends, type TestApp } from '../support/app.ts';
@@ -279,11 +280,28 @@ for (const backend of testBackends()) {
         (await login({ code_challenge: challenge, code_challenge_method: 'S256' })).headers.location as string,
       ).searchParams.get('code')!;
       const grant = { grant_type: 'authorization_code', code, redirect_uri: REDIRECT };
+      const tokensOf = () => t.db.selectFrom('access_tokens').select('token_hash').where('code_hash', '=', hashToken(code)).execute();
       const wrong = await exchange({ ...grant, code_verifier: pkce().verifier }, basic(app.clientId, app.clientSecret));
       assert.equal(wrong.json().error, 'invalid_grant');
+      assert.deepEqual(await tokensOf(), [], 'the token written with the redemption is deleted with the refusal');
       const right = await exchange({ ...grant, code_verifier: verifier }, basic(app.clientId, app.clientSecret));
       assert.equal(right.json().error, 'invalid_grant');
       assert.match(right.json().error_description, /already used/);
+    });
+
+    test('one exchange, one access token: the redemption and the token are one statement', async () => {
+      const { verifier, challenge } = pkce();
+      const code = new URL(
+        (await login({ code_challenge: challenge, code_challenge_method: 'S256' })).headers.location as string,
+      ).searchParams.get('code')!;
+      const grant = { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier };
+      const answers = await Promise.all([1, 2, 3].map(() => exchange(grant, basic(app.clientId, app.clientSecret))));
+      assert.deepEqual(answers.map((a) => a.statusCode).sort(), [200, 400, 400]);
+      const tokens = await t.db.selectFrom('access_tokens').selectAll().where('code_hash', '=', hashToken(code)).execute();
+      assert.equal(tokens.length, 1);
+      const winner = answers.find((a) => a.statusCode === 200)!.json();
+      assert.equal(tokens[0]!.token_hash, hashToken(winner.access_token));
+      assert.ok(tokens[0]!.revoked_at !== null, 'the later presentations revoked what the first obtained');
     });
 
     test('the token endpoint refuses what RFC 6749 and RFC 7636 refuse', async () => {

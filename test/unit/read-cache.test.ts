@@ -18,7 +18,7 @@ function counter() {
   return { load: () => Promise.resolve(++loads), loads: () => loads };
 }
 
-test('pglite: writes of applications, connections or organizations empty the cache, other statements do not', async () => {
+test('pglite: writes of applications, connections, organizations or organization_domains empty the cache, other statements do not', async () => {
   const handle = await openTestDatabase('pglite');
   const db = handle.db;
   try {
@@ -31,15 +31,19 @@ test('pglite: writes of applications, connections or organizations empty the cac
     await insertOrganization(db, 'org_a');
     assert.equal(await get(), 2, 'an INSERT of organizations');
     await db.insertInto('organization_domains').values({ domain: 'a.example', organization_id: 'org_a' }).execute();
+    assert.equal(await get(), 3, 'a domain claimed (discovery and email_verified read them)');
+    await db.insertInto('saml_assertions_seen').values({ connection_id: 'c', assertion_id: 'a', expires_at: new Date() }).execute();
     await db.selectFrom('connections').selectAll().execute();
-    assert.equal(await get(), 2, 'neither an unwatched table nor a read');
+    assert.equal(await get(), 3, 'neither an unwatched table nor a read');
     await sql`update organizations set name = 'renamed'`.execute(db);
-    assert.equal(await get(), 3, 'raw SQL writing a watched table');
+    assert.equal(await get(), 4, 'raw SQL writing a watched table');
+    await sql`update organization_domains set use_for_discovery = false`.execute(db);
+    assert.equal(await get(), 5, 'raw SQL writing organization_domains');
     await db.transaction().execute((trx) => trx.updateTable('applications').set({ name: 'x' }).execute());
-    assert.equal(await get(), 4, 'an UPDATE inside a transaction');
+    assert.equal(await get(), 6, 'an UPDATE inside a transaction');
     await db.deleteFrom('organizations').execute();
-    assert.equal(await get(), 5, 'a DELETE (whose cascade reaches connections)');
-    assert.equal(loads(), 5);
+    assert.equal(await get(), 7, 'a DELETE (whose cascade reaches connections)');
+    assert.equal(loads(), 7);
   } finally {
     await handle.close();
   }
@@ -62,6 +66,15 @@ test('postgres: another instance writing reaches the cache by NOTIFY; while the 
     // The other instance's write goes through its own plugin, not ours: only the NOTIFY can tell us.
     await insertOrganization(second.db, 'org_b');
     await eventually(async () => (await get()) === 2, 'the other instance’s write empties the cache');
+    await get();
+    assert.equal(await get(), 2, 'served from memory again');
+    await second.db.insertInto('organization_domains').values({ domain: 'b.example', organization_id: 'org_b' }).execute();
+    await eventually(async () => (await get()) === 3, 'the other instance’s domain claim empties the cache');
+    await sql`update organization_domains set state = 'verified' where domain = 'nothing.example'`.execute(second.db);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(await get(), 3, 'an UPDATE of no domain row notifies nobody (the re-check claims every 15 s)');
+    await sql`update organization_domains set state = 'verified'`.execute(second.db);
+    await eventually(async () => (await get()) === 4, 'the other instance’s domain verification empties the cache');
 
     await sql`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'lanyard changes'`.execute(second.db);
     await eventually(async () => (await get()) !== (await get()), 'nothing cached while the listener is gone');

@@ -274,12 +274,12 @@ export function createConnectionService(deps: ConnectionServiceDeps) {
       const domain = criteria.domain === undefined ? undefined : domainToASCII(criteria.domain.trim().toLowerCase().replace(/\.$/, ''));
       if (domain === '' || (criteria.connectionId === undefined && criteria.organizationId === undefined && domain === undefined))
         return [];
-      const rows = await findEnabledConnections(db, {
-        connectionId: criteria.connectionId,
-        organizationId: criteria.organizationId,
-        domain,
+      const query = { connectionId: criteria.connectionId, organizationId: criteria.organizationId, domain };
+      // On every authorize: from memory, like getForLogin (domains are watched too).
+      return readCache.get(`connections-for:${JSON.stringify(query)}`, async () => {
+        const rows = await findEnabledConnections(db, query);
+        return rows.map((row) => toConnectionForLogin(row, { publicUrl: config.publicUrl, sealer }));
       });
-      return rows.map((row) => toConnectionForLogin(row, { publicUrl: config.publicUrl, sealer }));
     },
   };
 }

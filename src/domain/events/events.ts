@@ -1,7 +1,7 @@
-import type { Kysely } from 'kysely';
+import type { Insertable, Kysely } from 'kysely';
 import type { RandomBytes } from '../../crypto/tokens.ts';
 import { newId } from '../../crypto/tokens.ts';
-import type { Database, EventRow } from '../../storage/schema.ts';
+import type { Database, EventRow, EventsTable } from '../../storage/schema.ts';
 import { insertEvent, listEventRows } from '../../storage/events.ts';
 import { decodeCursor, toPage, type Page } from '../../storage/pagination.ts';
 import type { Event, ListEventsQuery } from '../../http/schemas/events.ts';
@@ -16,6 +16,23 @@ export interface NewEventInput<T extends EventType> {
   readonly summary: EventSummary<T>;
 }
 
+/** The row of a new event, for a statement that writes it along with its change (storage/login-grants.ts). */
+export function newEventRow<T extends EventType>(
+  deps: { now: Date; random: RandomBytes },
+  actor: Actor,
+  input: NewEventInput<T>,
+): Insertable<EventsTable> & { id: string } {
+  return {
+    id: newId('evt', deps.now, deps.random),
+    type: input.type,
+    organization_id: input.organizationId,
+    actor: actor.id,
+    request_id: actor.requestId,
+    summary: input.summary,
+    created_at: deps.now,
+  };
+}
+
 /**
  * Writes one event and returns its id. Call it with the transaction that makes the change, so a
  * change and its event commit or roll back together.
@@ -26,17 +43,9 @@ export async function recordEvent<T extends EventType>(
   actor: Actor,
   input: NewEventInput<T>,
 ): Promise<string> {
-  const id = newId('evt', deps.now, deps.random);
-  await insertEvent(db, {
-    id,
-    type: input.type,
-    organization_id: input.organizationId,
-    actor: actor.id,
-    request_id: actor.requestId,
-    summary: input.summary,
-    created_at: deps.now,
-  });
-  return id;
+  const row = newEventRow(deps, actor, input);
+  await insertEvent(db, row);
+  return row.id;
 }
 
 /** Events in order of occurrence, filtered, scoped to what the actor may see. */

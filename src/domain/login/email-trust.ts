@@ -5,7 +5,8 @@
 // such claim: there the verified domain is the whole proof.
 import { domainToASCII } from 'node:url';
 import type { Kysely } from 'kysely';
-import { holdsVerifiedDomain } from '../../storage/organization-domains.ts';
+import { verifiedHolder } from '../../storage/organization-domains.ts';
+import { readCacheOf } from '../../storage/read-cache.ts';
 import type { Database, EmailDomainPolicy } from '../../storage/schema.ts';
 import { loginFailure, type LoginFailure } from './failures.ts';
 import type { Profile } from '../profile.ts';
@@ -17,10 +18,15 @@ function emailDomain(email: string): string | undefined {
   return domain === '' ? undefined : domain;
 }
 
-/** Whether the profile's email lies in a verified domain of its organization (false without an email). */
+/**
+ * Whether the profile's email lies in a verified domain of its organization (false without an
+ * email). Asked on every login: who holds a domain is read from memory (storage/read-cache.ts).
+ */
 export async function isEmailInVerifiedDomain(db: Kysely<Database>, profile: Pick<Profile, 'email' | 'organizationId'>): Promise<boolean> {
   const domain = profile.email === null ? undefined : emailDomain(profile.email);
-  return domain !== undefined && holdsVerifiedDomain(db, profile.organizationId, domain);
+  if (domain === undefined) return false;
+  const holder = await readCacheOf(db).get(`verified-domain:${domain}`, () => verifiedHolder(db, domain));
+  return holder === profile.organizationId;
 }
 
 /** `emailVerified` as the app receives it: null without an email, else true only as the file comment says. */

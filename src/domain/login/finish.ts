@@ -3,14 +3,13 @@ import type { Config } from '../../config.ts';
 import { hashToken, newId, randomToken, type Clock, type RandomBytes } from '../../crypto/tokens.ts';
 import { isUseWorthRecording, markConnectionUsed } from '../../storage/connections.ts';
 import { endLoginFlow, findLoginFlow, takeLoginFlow, type LoginFlowKey } from '../../storage/login-flows.ts';
-import { insertAuthorizationCode } from '../../storage/oauth-grants.ts';
+import { grantLogin } from '../../storage/login-grants.ts';
 import { rememberAssertion, type UsedAssertion } from '../../storage/saml-assertions.ts';
-import { insertSession } from '../../storage/sessions.ts';
 import type { Database, LoginFlowRow } from '../../storage/schema.ts';
 import { SYSTEM_ACTOR } from '../actor.ts';
 import { allowsOrganization, type Application, type ApplicationService } from '../applications/applications.ts';
 import type { ConnectionForLogin } from '../connections/for-login.ts';
-import { recordEvent } from '../events/events.ts';
+import { newEventRow, recordEvent } from '../events/events.ts';
 import { subjectFor, type Profile } from '../profile.ts';
 import { err, ok, type Result } from '../result.ts';
 import type { Fact, LoginFailure } from './failures.ts';
@@ -55,7 +54,7 @@ export interface SamlSessionFacts {
 
 /**
  * Why a login ended without this response's outcome: another response took its flow first
- * (`flow_taken`), or the assertion was used before (`replayed`). Nothing of it was written.
+ * (`flow_taken`), or the assertion was used before (`replayed`). Nothing of the success was written (a flow_taken response's assertion stays remembered).
  */
 export type Conflict = 'flow_taken' | 'replayed';
 
@@ -81,19 +80,13 @@ class ConflictError extends Error {
 }
 
 /**
- * Ends logins: hands the app a code on success, records the failure kind otherwise. Each ends in
- * one transaction: the single-use checks (the flow taken by a conditional UPDATE, the assertion
- * remembered) and every write that follows them commit together, or a conflict rolls all back.
+ * Ends logins: hands the app a code on success, records the failure kind otherwise. The single-use
+ * checks (the flow taken by a conditional UPDATE, the assertion remembered) and every write that
+ * follows them land together or not at all: a success in one statement, a test sign-in or a
+ * failure in one transaction.
  */
 export function createLoginFinish(deps: FinishDeps) {
   const { db, clock, random } = deps;
-
-  /** Ends a successful login in one transaction, counted once it committed. */
-  async function succeedIn(login: VerifiedLogin, work: (trx: Transaction<Database>) => Promise<string>): Promise<Result<string, Conflict>> {
-    const ended = await inTransaction(work);
-    if (ended.ok) deps.loginMetrics.succeeded(login.profile.connectionType);
-    return ended;
-  }
 
   async function inTransaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<Result<T, Conflict>> {
     try {
@@ -104,17 +97,16 @@ export function createLoginFinish(deps: FinishDeps) {
     }
   }
 
-  async function remember(trx: Transaction<Database>, assertion: UsedAssertion | undefined): Promise<void> {
-    if (assertion !== undefined && !(await rememberAssertion(trx, assertion))) throw new ConflictError('replayed');
-  }
-
-  /** A code on `redirectUri` (with the app's state, if any), a `login.succeeded` event, and the connection marked used. */
+  /**
+   * A code on `grant.redirectUri` (with the app's state, if any), its session and a
+   * `login.succeeded` event, written in one statement together with the single-use checks
+   * (storage/login-grants.ts); then the connection marked used. The URL to send the browser to.
+   */
   async function issueCode(
-    trx: Transaction<Database>,
     login: VerifiedLogin,
+    flow: LoginFlowRow | undefined,
     grant: {
       applicationId: string;
-      flowId: string | null;
       redirectUri: string;
       state: string | null;
       codeChallenge: string | null;
@@ -122,60 +114,79 @@ export function createLoginFinish(deps: FinishDeps) {
       scope: string;
     },
     requestId: string | null,
-  ): Promise<string> {
+  ): Promise<Result<string, Conflict>> {
     const code = randomToken(random);
-    const now = clock();
     const profile = {
       ...login.profile,
-      emailVerified: trustedEmailVerified(login.profile, await isEmailInVerifiedDomain(trx, login.profile)),
+      // Before the clock is read: the lookup may wait for the database, and the rows carry `now`.
+      emailVerified: trustedEmailVerified(login.profile, await isEmailInVerifiedDomain(db, login.profile)),
     };
+    const now = clock();
     const sessionId = newId('ses', now, random);
     const saml = login.samlSession;
-    await insertSession(trx, {
-      id: sessionId,
-      organization_id: profile.organizationId,
-      connection_id: profile.connectionId,
-      application_id: grant.applicationId,
-      subject: subjectFor(profile),
-      name_id: saml?.nameId ?? null,
-      name_id_format: saml?.nameIdFormat ?? null,
-      name_qualifier: saml?.nameQualifier ?? null,
-      sp_name_qualifier: saml?.spNameQualifier ?? null,
-      session_index: saml?.sessionIndex ?? null,
-      upstream_sid: null,
-      created_at: now,
-      expires_at: saml?.sessionNotOnOrAfter ?? new Date(now.getTime() + DEFAULT_SESSION_TTL_MS),
-    });
-    await insertAuthorizationCode(trx, {
-      session_id: sessionId,
-      code_hash: hashToken(code),
-      application_id: grant.applicationId,
-      redirect_uri: grant.redirectUri,
-      code_challenge: grant.codeChallenge,
-      nonce: grant.nonce,
-      scope: grant.scope,
-      profile,
-      created_at: now,
-      expires_at: new Date(now.getTime() + CODE_TTL_MS),
-    });
+    const sub = subjectFor(profile);
     const summary = {
       connectionId: profile.connectionId,
       applicationId: grant.applicationId,
-      flowId: grant.flowId,
+      flowId: flow?.id ?? null,
       sessionId,
-      sub: subjectFor(profile),
+      sub,
       idpId: profile.idpId,
       email: profile.email,
     };
-    await recordEvent(
-      trx,
-      { now, random },
-      { ...SYSTEM_ACTOR, requestId },
-      { type: 'login.succeeded', organizationId: profile.organizationId, summary },
-    );
-    // Last, so the one row every login of the connection shares is locked only until the commit.
-    if (isUseWorthRecording(login.connection, now)) await markConnectionUsed(trx, login.connection.id, now);
-    return appRedirect(deps.config.publicUrl, grant.redirectUri, { code }, grant.state);
+    const outcome = await grantLogin(db, {
+      now,
+      ...(flow === undefined ? {} : { flow: { id: flow.id, returnedAt: flow.returned_at, upstreamRequestId: flow.upstream_request_id } }),
+      ...(login.assertion === undefined ? {} : { assertion: login.assertion }),
+      session: {
+        id: sessionId,
+        organization_id: profile.organizationId,
+        connection_id: profile.connectionId,
+        application_id: grant.applicationId,
+        subject: sub,
+        name_id: saml?.nameId ?? null,
+        name_id_format: saml?.nameIdFormat ?? null,
+        name_qualifier: saml?.nameQualifier ?? null,
+        sp_name_qualifier: saml?.spNameQualifier ?? null,
+        session_index: saml?.sessionIndex ?? null,
+        upstream_sid: null,
+        created_at: now,
+        expires_at: saml?.sessionNotOnOrAfter ?? new Date(now.getTime() + DEFAULT_SESSION_TTL_MS),
+      },
+      code: {
+        session_id: sessionId,
+        code_hash: hashToken(code),
+        application_id: grant.applicationId,
+        redirect_uri: grant.redirectUri,
+        code_challenge: grant.codeChallenge,
+        nonce: grant.nonce,
+        scope: grant.scope,
+        profile,
+        created_at: now,
+        expires_at: new Date(now.getTime() + CODE_TTL_MS),
+      },
+      event: newEventRow(
+        { now, random },
+        { ...SYSTEM_ACTOR, requestId },
+        { type: 'login.succeeded', organizationId: profile.organizationId, summary },
+      ),
+    });
+    if (outcome !== 'granted') return err(outcome);
+    deps.loginMetrics.succeeded(profile.connectionType);
+    // After the grant, on its own: the one row every login of the connection shares is locked only for this statement.
+    if (isUseWorthRecording(login.connection, now)) await markConnectionUsed(db, login.connection.id, now);
+    return ok(appRedirect(deps.config.publicUrl, grant.redirectUri, { code }, grant.state));
+  }
+
+  /** A test sign-in's success, in one transaction: the flow ended, the assertion remembered, the result handed to its setup page. */
+  async function recordTestSignIn(flow: LoginFlowRow, login: VerifiedLogin, requestId: string | null): Promise<Result<string, Conflict>> {
+    const ended = await inTransaction(async (trx) => {
+      if (!(await endLoginFlow(trx, flow, clock()))) throw new ConflictError('flow_taken');
+      if (login.assertion !== undefined && !(await rememberAssertion(trx, login.assertion))) throw new ConflictError('replayed');
+      return deps.testSignIns.record(trx, flow, { ok: true, profile: login.profile }, requestId);
+    });
+    if (ended.ok) deps.loginMetrics.succeeded(login.profile.connectionType);
+    return ended;
   }
 
   return {
@@ -200,29 +211,23 @@ export function createLoginFinish(deps: FinishDeps) {
     },
 
     /**
-     * SP-initiated success, in one transaction: ends the flow (taking it, if it was read pending),
-     * remembers the assertion, then issues a code for the app that started the flow (on its
-     * redirect URI, with its state), or hands a test sign-in's result to its setup page. The URL
-     * to send the browser to.
+     * SP-initiated success: ends the flow (taking it, if it was read pending), remembers the
+     * assertion, then issues a code for the app that started the flow (on its redirect URI, with
+     * its state), or hands a test sign-in's result to its setup page; all of it or nothing. The
+     * URL to send the browser to.
      */
     async succeed(flow: LoginFlowRow, login: VerifiedLogin, requestId: string | null): Promise<Result<string, Conflict>> {
-      return succeedIn(login, async (trx) => {
-        if (!(await endLoginFlow(trx, flow, clock()))) throw new ConflictError('flow_taken');
-        await remember(trx, login.assertion);
-        // A test sign-in from a setup page has no app to hand a code to: its result goes to the setup page.
-        if (flow.setup_ticket_id !== null || flow.application_id === null)
-          return deps.testSignIns.record(trx, flow, { ok: true, profile: login.profile }, requestId);
-        const grant = {
-          applicationId: flow.application_id,
-          flowId: flow.id,
-          redirectUri: flow.redirect_uri,
-          state: flow.app_state,
-          codeChallenge: flow.code_challenge,
-          nonce: flow.nonce,
-          scope: flow.scope,
-        };
-        return issueCode(trx, login, grant, requestId);
-      });
+      // A test sign-in from a setup page has no app to hand a code to: its result goes to the setup page.
+      if (flow.setup_ticket_id !== null || flow.application_id === null) return recordTestSignIn(flow, login, requestId);
+      const grant = {
+        applicationId: flow.application_id,
+        redirectUri: flow.redirect_uri,
+        state: flow.app_state,
+        codeChallenge: flow.code_challenge,
+        nonce: flow.nonce,
+        scope: flow.scope,
+      };
+      return issueCode(login, flow, grant, requestId);
     },
 
     /**
@@ -251,25 +256,21 @@ export function createLoginFinish(deps: FinishDeps) {
       return ok({ ...application, defaultRedirectUri: redirectUri });
     },
 
-    /** IdP-initiated success, in one transaction: remembers the assertion, then a code on the application's defaultRedirectUri, with no state. */
+    /** IdP-initiated success: remembers the assertion, then a code on the application's defaultRedirectUri, with no state. */
     async succeedUnsolicited(
       application: UnsolicitedApplication,
       login: VerifiedLogin,
       requestId: string | null,
     ): Promise<Result<string, Conflict>> {
-      return succeedIn(login, async (trx) => {
-        await remember(trx, login.assertion);
-        const grant = {
-          applicationId: application.id,
-          flowId: null,
-          redirectUri: application.defaultRedirectUri,
-          state: null,
-          codeChallenge: null,
-          nonce: null,
-          scope: DEFAULT_SCOPE,
-        };
-        return issueCode(trx, login, grant, requestId);
-      });
+      const grant = {
+        applicationId: application.id,
+        redirectUri: application.defaultRedirectUri,
+        state: null,
+        codeChallenge: null,
+        nonce: null,
+        scope: DEFAULT_SCOPE,
+      };
+      return issueCode(login, undefined, grant, requestId);
     },
 
     /**

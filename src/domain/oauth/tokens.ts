@@ -4,10 +4,10 @@ import type { Kysely } from 'kysely';
 import { constantTimeEqual, hashToken, randomToken, type Clock, type RandomBytes } from '../../crypto/tokens.ts';
 import {
   findAccessToken,
-  insertAccessToken,
+  deleteAccessToken,
   revokeAccessToken,
   revokeTokensOfCode,
-  takeAuthorizationCode,
+  redeemAuthorizationCode,
 } from '../../storage/oauth-grants.ts';
 import type { AuthorizationCodeRow, Database } from '../../storage/schema.ts';
 import type { ApplicationService } from '../applications/applications.ts';
@@ -70,9 +70,9 @@ export function createTokenService(deps: {
   const { db, clock } = deps;
 
   /**
-   * In one transaction, uses the code up (also when it is then refused) and writes the access token
-   * it buys; a code already used revokes what its first use obtained. The refusal is thrown once
-   * the transaction committed, so the used-up code and a revocation hold.
+   * In one statement, uses the code up (also when it is then refused) and writes the access token
+   * it buys, deleted again when the code is refused; a code already used revokes what its first
+   * use obtained (RFC 6749 §4.1.2).
    */
   async function redeem(input: {
     codeHash: string;
@@ -82,28 +82,20 @@ export function createTokenService(deps: {
     now: Date;
   }): Promise<AuthorizationCodeRow> {
     const { codeHash, now } = input;
-    const granted = await db.transaction().execute(async (trx) => {
-      const code = await takeAuthorizationCode(trx, codeHash, now);
-      if (code === undefined) {
-        // A code presented twice may have been stolen: revoke what the first use obtained (RFC 6749 §4.1.2).
-        await revokeTokensOfCode(trx, codeHash, now);
-        return new OAuthError('invalid_grant', 'the code is unknown or was already used');
-      }
-      const refused = refusal(code, input.applicationId, input.request, now);
-      if (refused !== undefined) return refused;
-      await insertAccessToken(trx, {
-        token_hash: hashToken(input.accessToken),
-        application_id: input.applicationId,
-        code_hash: codeHash,
-        scope: code.scope,
-        profile: code.profile,
-        created_at: now,
-        expires_at: new Date(now.getTime() + ACCESS_TOKEN_TTL_SECONDS * 1000),
-      });
-      return code;
-    });
-    if (granted instanceof OAuthError) throw granted;
-    return granted;
+    const tokenHash = hashToken(input.accessToken);
+    const expiresAt = new Date(now.getTime() + ACCESS_TOKEN_TTL_SECONDS * 1000);
+    const code = await redeemAuthorizationCode(db, { codeHash, tokenHash, applicationId: input.applicationId, now, expiresAt });
+    if (code === undefined) {
+      // A code presented twice may have been stolen: revoke what the first use obtained (RFC 6749 §4.1.2).
+      await revokeTokensOfCode(db, codeHash, now);
+      throw new OAuthError('invalid_grant', 'the code is unknown or was already used');
+    }
+    const refused = refusal(code, input.applicationId, input.request, now);
+    if (refused !== undefined) {
+      await deleteAccessToken(db, tokenHash);
+      throw refused;
+    }
+    return code;
   }
 
   /** The client the credentials authenticate (RFC 6749 §2.3.1), or invalid_client. */
