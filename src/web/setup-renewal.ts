@@ -4,6 +4,8 @@ import { field, formErrors, setupForm, type FormContext, type FormState } from '
 import { savedNotice, SETUP_SCRIPT_PATH, when } from './setup-page.ts';
 import { rows } from './setup-pages.ts';
 
+const RENEWAL_FORMS: ReadonlySet<string> = new Set(['certificate', 'metadataXml', 'metadataUrl', 'renewal', 'test', 'renew']);
+
 /** The certificates as rows: subject, SHA-256 fingerprint and expiry. */
 function certificateRows(certificates: readonly CertificateSummary[]): SafeHtml {
   return rows(
@@ -164,7 +166,9 @@ export function renewalPage(input: {
   saved?: string | undefined;
   state?: FormState | undefined;
 }): string {
-  const ctx: FormContext = { token: input.token, csrf: input.csrf, state: input.state };
+  // A refused post of a form this page does not have (the setup page's) is told at step 1.
+  const state = input.state && !RENEWAL_FORMS.has(input.state.form) ? { ...input.state, form: 'renewal' } : input.state;
+  const ctx: FormContext = { token: input.token, csrf: input.csrf, state };
   const { view } = input;
   return page({
     title: `Renew the signing certificate · ${view.organizationName}`,
