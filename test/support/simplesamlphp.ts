@@ -175,7 +175,7 @@ async function startOnce(options: SimpleSamlPhpOptions, port: number, existingDi
  */
 async function withPhpShim(dir: string): Promise<NodeJS.ProcessEnv> {
   const bin = join(dir, 'bin');
-  await mkdir(bin);
+  await mkdir(bin, { recursive: true });
   const shim = join(bin, 'php');
   await writeFile(
     shim,
@@ -309,12 +309,15 @@ async function stopPidFile(pidFile: string): Promise<void> {
 export async function trustSpSigningCertificates(idp: SimpleSamlPhpIdp, certificatePems: readonly string[]): Promise<void> {
   const file = join(idp.dir, 'metadata', 'saml20-sp-remote.php');
   const php = await readFile(file, 'utf8');
-  const entry = /\['encryption' => false, 'signing' => true, 'type' => 'X509Certificate', 'X509Certificate' => '[A-Za-z0-9+/=]+'\],/;
+  const entry = /\['encryption' => false, 'signing' => true, 'type' => 'X509Certificate', 'X509Certificate' => '[A-Za-z0-9+/=]+'\], ?/g;
   if (!entry.test(php)) throw new Error('trustSpSigningCertificates: the IdP was started without spSigningCert');
   const entries = certificatePems.map((pem) => {
     const body = pem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, '');
     if (!/^[A-Za-z0-9+/=]+$/.test(body)) throw new Error('trustSpSigningCertificates: not a PEM certificate');
     return `['encryption' => false, 'signing' => true, 'type' => 'X509Certificate', 'X509Certificate' => '${body}'],`;
   });
-  await writeFile(file, php.replace(entry, entries.join(' ')));
+  // The first signing entry becomes the new list; any others (an earlier call's) go.
+  let first = true;
+  const replaced = php.replace(entry, () => (first ? ((first = false), `${entries.join(' ')} `) : ''));
+  await writeFile(file, replaced);
 }
