@@ -303,6 +303,17 @@ for (const backend of testBackends()) {
       assert.deepEqual(await trusted(conn.id), [OLD_FP]);
     });
 
+    test("a setup ticket's page cannot post the renewal forms", async () => {
+      const conn = await samlConnection();
+      const before = await connection(conn.id);
+      const ticket = await createTicket(t, org.id, { type: 'saml', connectionId: conn.id });
+      const { session } = await openSetup(t, ticket.ticketUrl);
+      const candidate = await saveCandidate(session, 'certificate', testKeys.attackerCertPem, false);
+      assert.equal(candidate.statusCode, 400, candidate.body.slice(0, 300));
+      assert.equal((await postSetup(t, session, 'renew')).statusCode, 400);
+      assert.deepEqual((await connection(conn.id)).saml, before.saml);
+    });
+
     test("the renewal link cannot use the setup page's other forms, nor post without its session and CSRF token", async () => {
       const conn = await samlConnection();
       const before = await connection(conn.id);
