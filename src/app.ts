@@ -122,6 +122,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     setupRoutes({
       setup: deps.services.setup,
       directorySetup: deps.services.directorySetup,
+      renewal: deps.services.renewal,
       publicUrl: deps.config.publicUrl,
       onRequest: limitByAddress,
     }),

@@ -32,6 +32,7 @@ import { createDirectoryReads } from './domain/scim/directory-reads.ts';
 import { createScimGroups } from './domain/scim/scim-groups.ts';
 import { createScimUsers } from './domain/scim/scim-users.ts';
 import { createDirectorySetup } from './domain/tickets/directory-setup.ts';
+import { createRenewalService } from './domain/tickets/renewal.ts';
 import { createSetupService } from './domain/tickets/setup.ts';
 import { createTestSignInResults } from './domain/tickets/test-results.ts';
 import { createTicketService } from './domain/tickets/tickets.ts';
@@ -123,6 +124,7 @@ function createServices(deps: {
     samlSp: createSpMetadataService({ ...deps, deploymentKeys }),
     tickets: createTicketService({ ...deps, connections }),
     setup: createSetupService({ ...deps, connections, upstream }),
+    renewal: createRenewalService({ ...deps, connections, upstream, lookup: systemLookup }),
     webhooks: createWebhookService({ ...deps, lookup: systemLookup, wake: webhookNudge.notify }),
     webhookNudge,
     directories,

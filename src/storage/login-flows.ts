@@ -6,7 +6,12 @@ import type { Database, LoginFlowRow, LoginFlowsTable, TestSignInResult } from '
 
 /** Writes a new pending flow, with what was sent upstream, in one INSERT. */
 export async function insertLoginFlow(db: Kysely<Database>, row: Insertable<LoginFlowsTable>): Promise<void> {
-  await db.insertInto('login_flows').values(row).execute();
+  // node-postgres would send a JS array as a PostgreSQL array, not as jsonb.
+  const trusted = row.trusted_certificates;
+  await db
+    .insertInto('login_flows')
+    .values({ ...row, trusted_certificates: Array.isArray(trusted) ? JSON.stringify(trusted) : (trusted ?? null) })
+    .execute();
 }
 
 /** One flow by id, whatever its state or kind. */

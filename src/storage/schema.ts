@@ -124,6 +124,20 @@ export interface ApplicationsTable {
   backchannel_logout_uri: string | null;
 }
 
+/**
+ * The new IdP signing certificates an IT admin gave on a certificate-renewal page (migration 0016):
+ * where they came from, the PEMs, whether the current ones stay trusted beside them, and when.
+ */
+export interface RenewalCandidate {
+  source: 'certificate' | 'metadataXml' | 'metadataUrl';
+  certificates: string[];
+  /** The URL the metadata was read from (source metadataUrl), which the connection refreshes from once renewed. */
+  metadataUrl: string | null;
+  /** Keep trusting the connection's current certificates beside the new ones (a rollover), or replace them. */
+  keepCurrent: boolean;
+  savedAt: string;
+}
+
 /** What a test sign-in from a setup page ended with, kept on its flow for the result page. */
 export type TestSignInResult =
   { ok: true; profile: Profile; at: string } | { ok: false; code: string; message: string; facts: [string, string][]; at: string };
@@ -152,6 +166,11 @@ export interface LoginFlowsTable {
   setup_ticket_id: string | null;
   /** A test sign-in's outcome as its result page shows it (profile, or the diagnosed failure). */
   test_result: Json<TestSignInResult | null>;
+  /**
+   * For a certificate-renewal test sign-in: the certificates its response is checked against instead
+   * of the connection's (migration 0016); null for every other flow.
+   */
+  trusted_certificates: ColumnType<string[] | null, string[] | string | null | undefined, string[] | string | null>;
 }
 
 export interface AuthorizationCodesTable {
@@ -201,6 +220,8 @@ export interface SsoTicketsTable {
   last_test_ok: boolean | null;
   /** The directory the setup page's Directory sync step created (migration 0013). */
   directory_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** A certificate-renewal ticket's candidate, until applied (migration 0016). */
+  renewal_candidate: ColumnType<RenewalCandidate | null, RenewalCandidate | string | null | undefined, RenewalCandidate | string | null>;
 }
 
 interface SsoTicketSessionsTable {

@@ -160,10 +160,13 @@ export async function ticketSessionExists(db: Kysely<Database>, secretHash: stri
 }
 
 // node-postgres turns JS arrays into PostgreSQL arrays, so jsonb values always go over as JSON text.
-function serialise<T extends { domains?: unknown; provisioning?: unknown; enabled_features?: unknown }>(row: T): T {
+function serialise<T extends { domains?: unknown; provisioning?: unknown; enabled_features?: unknown; renewal_candidate?: unknown }>(
+  row: T,
+): T {
   const out = { ...row };
-  for (const key of ['domains', 'provisioning', 'enabled_features'] as const) {
-    if (out[key] !== undefined && typeof out[key] !== 'string') (out as Record<string, unknown>)[key] = JSON.stringify(out[key]);
+  for (const key of ['domains', 'provisioning', 'enabled_features', 'renewal_candidate'] as const) {
+    if (out[key] !== undefined && out[key] !== null && typeof out[key] !== 'string')
+      (out as Record<string, unknown>)[key] = JSON.stringify(out[key]);
   }
   return out;
 }

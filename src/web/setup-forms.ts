@@ -64,9 +64,12 @@ const LABELS: Record<string, string> = {
   'oidc.issuer': 'The issuer URL',
   'oidc.clientId': 'The client ID',
   'oidc.clientSecret': 'The client secret',
+  'renewal.certificate': 'The new certificate',
+  'renewal.metadataXml': 'The metadata XML',
+  'renewal.metadataUrl': 'The metadata URL',
   domains: 'Email domains:',
 };
-const WHOLE_FORM = new Set(['test', 'activate', 'choice', 'attributeMapping', 'source']);
+const WHOLE_FORM = new Set(['test', 'activate', 'choice', 'attributeMapping', 'source', 'renewal', 'renew']);
 
 function sentence(problem: FieldProblem): string {
   const base = problem.field.replace(/\.\d+$/, '');
@@ -92,7 +95,7 @@ export function formErrors(ctx: FormContext, form: string, controls: readonly st
   </div>`;
 }
 
-interface FieldOptions {
+export interface FieldOptions {
   form: string;
   name: string;
   label: string;
@@ -106,7 +109,7 @@ interface FieldOptions {
 }
 
 /** A labelled control with its hint and, after a refused post, its problem (linked through aria-describedby). */
-function field(ctx: FormContext, o: FieldOptions): SafeHtml {
+export function field(ctx: FormContext, o: FieldOptions): SafeHtml {
   const id = fieldId(o.name);
   const problems = problemsOf(ctx.state, o.form, o.name);
   const typed = ctx.state?.form === o.form && o.type !== 'password' ? ctx.state.values[o.name] : undefined;

@@ -20,12 +20,14 @@ export const SAVED: Readonly<Record<string, { step: string; text: string }>> = {
   provider: { step: 'step-configure', text: 'Saved: the identity provider. The values and instructions below are for it.' },
   idp: { step: 'step-test', text: "Saved: Lanyard read your identity provider's details. Run a test sign-in next." },
   mapping: { step: 'step-details', text: 'Saved: the attribute names. Test again to see them applied.' },
+  candidate: { step: 'step-test', text: 'Saved: the new certificate. Nothing changed yet for sign-ins: test a sign-in with it next.' },
 };
 
-const when = (date: Date) => `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+/** A time as the setup pages show it: to the minute, in UTC. */
+export const when = (date: Date) => `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 
 /** The notice of a save that leads to `step`, if the page was opened after one. */
-function savedNotice(saved: string | undefined, step: string): SafeHtml {
+export function savedNotice(saved: string | undefined, step: string): SafeHtml {
   const notice = saved === undefined ? undefined : SAVED[saved];
   return notice?.step === step ? html`<p class="notice ok" role="status">${notice.text}</p>` : html``;
 }

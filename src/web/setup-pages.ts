@@ -7,7 +7,8 @@ import { SETUP_SCRIPT_PATH } from './setup-page.ts';
 const capitalized = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 const when = (date: Date | string) => `${new Date(date).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 
-function rows(entries: readonly (readonly [string, string])[]): SafeHtml {
+/** A table of label and value rows, each value as code. */
+export function rows(entries: readonly (readonly [string, string])[]): SafeHtml {
   return html`<table>${entries.map(([k, v]) => html`<tr><th scope="row">${k}</th><td><code>${v}</code></td></tr>`)}</table>`;
 }
 

@@ -8,7 +8,7 @@ import { after, before, describe, test, type TestContext } from 'node:test';
 import { launchChromium, screenshot } from '../support/chromium.ts';
 import { requireOrSkip } from '../support/environment.ts';
 import { createApplication, relyingParty, startLanyard, startSecondInstance, type ListeningLanyard } from '../support/lanyard-server.ts';
-import { loginWithSimpleSamlPhp } from '../support/saml-idp-driver.ts';
+import { loginWithSimpleSamlPhp, postToAcs, signInWithSimpleSamlPhp as signIn } from '../support/saml-idp-driver.ts';
 import {
   simpleSamlPhpAvailability,
   startSimpleSamlPhp,
@@ -62,23 +62,6 @@ async function connectIdp(
   });
   assert.equal(configured.statusCode, 200, configured.body);
   return { idp, connectionId: connection.id, organizationId: org.id };
-}
-
-/** authorize → IdP login form → ACS, without a browser; returns the URL the ACS sent the browser to. */
-async function signIn(authorizeUrl: URL, username: string) {
-  const authorize = await fetch(authorizeUrl, { redirect: 'manual' });
-  assert.equal(authorize.status, 302, await authorize.text());
-  const samlForm = await loginWithSimpleSamlPhp({ startUrl: authorize.headers.get('location')!, username, password: `${username}-pass` });
-  return { samlForm, ...(await postToAcs(samlForm)) };
-}
-
-async function postToAcs(samlForm: { action: string; SAMLResponse: string; RelayState?: string }) {
-  const body = new URLSearchParams({
-    SAMLResponse: samlForm.SAMLResponse,
-    ...(samlForm.RelayState ? { RelayState: samlForm.RelayState } : {}),
-  });
-  const res = await fetch(samlForm.action, { method: 'POST', body, redirect: 'manual' });
-  return { status: res.status, location: res.headers.get('location'), body: await res.text() };
 }
 
 function available(t: TestContext): boolean {

@@ -330,3 +330,24 @@ export function postSamlForm(jar: CookieJar, samlForm: SamlPostForm, options: Fo
   if (samlForm.RelayState !== undefined) fields.RelayState = samlForm.RelayState;
   return submitForm(jar, { action: samlForm.action, method: 'POST', fields }, {}, options);
 }
+
+/** Posts the IdP's auto-submitting SAMLResponse form to its action (the SP's ACS), as the browser would. */
+export async function postToAcs(samlForm: { action: string; SAMLResponse: string; RelayState?: string }) {
+  const body = new URLSearchParams({
+    SAMLResponse: samlForm.SAMLResponse,
+    ...(samlForm.RelayState ? { RelayState: samlForm.RelayState } : {}),
+  });
+  const res = await fetch(samlForm.action, { method: 'POST', body, redirect: 'manual' });
+  return { status: res.status, location: res.headers.get('location'), body: await res.text() };
+}
+
+/**
+ * authorize → SimpleSAMLphp's login form → ACS, without a browser: the response Lanyard sent the browser
+ * (a redirect back to the app, or a failure page) and the SAML form it posted.
+ */
+export async function signInWithSimpleSamlPhp(authorizeUrl: URL, username: string) {
+  const authorize = await fetch(authorizeUrl, { redirect: 'manual' });
+  if (authorize.status !== 302) throw new Error(`authorize answered ${authorize.status}: ${await authorize.text()}`);
+  const samlForm = await loginWithSimpleSamlPhp({ startUrl: authorize.headers.get('location')!, username, password: `${username}-pass` });
+  return { samlForm, ...(await postToAcs(samlForm)) };
+}

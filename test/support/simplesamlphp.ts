@@ -31,6 +31,14 @@ export interface SimpleSamlPhpOptions {
   spSigningCert?: string;
   /** Sign the IdP's LogoutRequests/Responses and require signed ones from the SP (default false). */
   signLogout?: boolean;
+  /** Refuse AuthnRequests not signed by spSigningCert's key (start.sh --require-signed-requests). */
+  requireSignedRequests?: boolean;
+  /**
+   * A step of the IdP's signing-key rollover, for {@link SimpleSamlPhpIdp.restart}: `new-key` signs with a
+   * fresh key at once; `publish-next-key` adds a next certificate to the metadata; `promote-next-key`
+   * then signs with it and drops the old one. Without it a restart keeps the current key (and drops a next one).
+   */
+  keyRollover?: 'new-key' | 'publish-next-key' | 'promote-next-key';
   /** How long the start script may take; default 30 s, or 5 min when it must first install Debian packages. */
   timeoutMs?: number;
 }
@@ -52,12 +60,21 @@ export interface SimpleSamlPhpIdp {
   idpLogoutUrl: string;
   idpInitiatedUrl: string;
   certFile: string;
+  /** The next signing certificate the metadata publishes (after `publish-next-key`), or null. */
+  nextCertFile: string | null;
   pidFile: string;
   dir: string;
   users: SimpleSamlPhpUser[];
   port: number;
   /** Stops the PHP server and removes its folder. Safe to call twice. */
   stop(): Promise<void>;
+  /** Stops the PHP server but keeps its folder (keys included), so that {@link restart} brings the same IdP back. */
+  pause(): Promise<void>;
+  /**
+   * Runs start.sh again with the same folder and port and the first start's options with `changes`
+   * laid over them: the metadata URL then serves the new state (start.sh, "Key rollover").
+   */
+  restart(changes?: Partial<SimpleSamlPhpOptions>): Promise<SimpleSamlPhpIdp>;
 }
 
 const phpPath = '/usr/bin/php';
@@ -111,11 +128,13 @@ function scriptArguments(options: SimpleSamlPhpOptions, port: number, dir: strin
   if (options.nameIdFormat !== undefined) args.push('--nameid-format', options.nameIdFormat);
   if (options.spSigningCert !== undefined) args.push('--sp-signing-cert', options.spSigningCert);
   if (options.signLogout === true) args.push('--sign-logout');
+  if (options.requireSignedRequests === true) args.push('--require-signed-requests');
+  if (options.keyRollover !== undefined) args.push(`--${options.keyRollover}`);
   return args;
 }
 
-async function startOnce(options: SimpleSamlPhpOptions, port: number): Promise<SimpleSamlPhpIdp> {
-  const dir = await mkdtemp(join(tmpdir(), 'lanyard-simplesamlphp-'));
+async function startOnce(options: SimpleSamlPhpOptions, port: number, existingDir?: string): Promise<SimpleSamlPhpIdp> {
+  const dir = existingDir ?? (await mkdtemp(join(tmpdir(), 'lanyard-simplesamlphp-')));
   const timeoutMs = options.timeoutMs ?? (simpleSamlPhpInstalled() ? 30_000 : 300_000);
   const stop = async (): Promise<void> => {
     await stopPidFile(join(dir, 'pid'));
@@ -134,8 +153,12 @@ async function startOnce(options: SimpleSamlPhpOptions, port: number): Promise<S
   trackPidFile(join(dir, 'pid'));
   const jsonPath = run.stdout.trim().split('\n').at(-1) ?? '';
   try {
-    const description = JSON.parse(await readFile(jsonPath, 'utf8')) as Omit<SimpleSamlPhpIdp, 'port' | 'stop'>;
-    return { ...description, port, stop };
+    const description = JSON.parse(await readFile(jsonPath, 'utf8')) as Omit<SimpleSamlPhpIdp, 'port' | 'stop' | 'pause' | 'restart'>;
+    const pause = () => stopPidFile(join(dir, 'pid'));
+    // A rollover step applies once: later restarts keep the state it left (start.sh reads the folder's keys).
+    const { keyRollover: _step, ...kept } = options;
+    const restart = (changes: Partial<SimpleSamlPhpOptions> = {}) => startOnce({ ...kept, ...changes }, port, dir);
+    return { ...description, port, stop, pause, restart };
   } catch (error) {
     await stop();
     throw new Error(`SimpleSAMLphp start.sh printed ${JSON.stringify(run.stdout)}, not a readable idp.json\n${run.stderr}`, {
@@ -152,7 +175,7 @@ async function startOnce(options: SimpleSamlPhpOptions, port: number): Promise<S
  */
 async function withPhpShim(dir: string): Promise<NodeJS.ProcessEnv> {
   const bin = join(dir, 'bin');
-  await mkdir(bin);
+  await mkdir(bin, { recursive: true });
   const shim = join(bin, 'php');
   await writeFile(
     shim,
@@ -275,4 +298,26 @@ async function stopPidFile(pidFile: string): Promise<void> {
   killPid(pid, 'SIGTERM');
   for (let i = 0; i < 50 && isRunning(pid); i++) await new Promise((r) => setTimeout(r, 50));
   if (isRunning(pid)) killPid(pid, 'SIGKILL');
+}
+
+/**
+ * Makes a running IdP check AuthnRequest signatures against every one of `certificatePems`, as an IdP
+ * that read the SP's metadata during a key rollover does (both certificates listed). start.sh takes one
+ * `--sp-signing-cert`; SimpleSAMLphp's remote SP metadata holds a `keys` list and tries each signing
+ * key, and `php -S` reads that file per request, so the change applies at once. Needs spSigningCert.
+ */
+export async function trustSpSigningCertificates(idp: SimpleSamlPhpIdp, certificatePems: readonly string[]): Promise<void> {
+  const file = join(idp.dir, 'metadata', 'saml20-sp-remote.php');
+  const php = await readFile(file, 'utf8');
+  const entry = /\['encryption' => false, 'signing' => true, 'type' => 'X509Certificate', 'X509Certificate' => '[A-Za-z0-9+/=]+'\], ?/g;
+  if (!entry.test(php)) throw new Error('trustSpSigningCertificates: the IdP was started without spSigningCert');
+  const entries = certificatePems.map((pem) => {
+    const body = pem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, '');
+    if (!/^[A-Za-z0-9+/=]+$/.test(body)) throw new Error('trustSpSigningCertificates: not a PEM certificate');
+    return `['encryption' => false, 'signing' => true, 'type' => 'X509Certificate', 'X509Certificate' => '${body}'],`;
+  });
+  // The first signing entry becomes the new list; any others (an earlier call's) go.
+  let first = true;
+  const replaced = php.replace(entry, () => (first ? ((first = false), `${entries.join(' ')} `) : ''));
+  await writeFile(file, replaced);
 }

@@ -1,5 +1,5 @@
 import { domainToASCII } from 'node:url';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Config } from '../../config.ts';
 import type { Sealer } from '../../crypto/seal.ts';
 import { newId, type Clock, type RandomBytes } from '../../crypto/tokens.ts';
@@ -7,6 +7,7 @@ import type { Lookup } from '../../net/guarded-fetch.ts';
 import {
   deleteConnection,
   findConnection,
+  findConnectionForUpdate,
   findEnabledConnections,
   insertConnection,
   listConnections,
@@ -238,6 +239,44 @@ export function createConnectionService(deps: ConnectionServiceDeps) {
           organizationId: row.organization_id,
           summary: { connectionId: id, changed: changedFields(input) },
         });
+        return next;
+      });
+      return view(updated);
+    },
+
+    /**
+     * Sets a SAML connection's trusted IdP signing certificates (a certificate-renewal ticket) and
+     * where its IdP values are refreshed from from now on (null: nowhere, as for certificates given
+     * by hand), with its `connection.updated` event. Refused with a 409 when the connection changed
+     * since `expectedUpdatedAt` (what the caller checked); `alongside` runs in the same transaction.
+     */
+    async renewCertificates(
+      actor: Actor,
+      id: string,
+      change: { certificates: readonly string[]; metadataUrl: string | null; expectedUpdatedAt: Date },
+      alongside?: (trx: Transaction<Database>) => Promise<void>,
+    ): Promise<Connection> {
+      const now = clock();
+      const updated = await db.transaction().execute(async (trx) => {
+        const row = await findConnectionForUpdate(trx, id);
+        if (row === undefined || !canSee(actor, row.organization_id)) throw notFound('connection');
+        const stored = samlSettingsOf(row);
+        if (stored === undefined || change.certificates.length === 0) throw fieldError('saml.certificates', 'cannot be renewed here');
+        if (row.updated_at.getTime() !== change.expectedUpdatedAt.getTime())
+          throw new AppError('conflict', 'the connection was changed meanwhile', [
+            { field: 'renew', message: 'the connection was changed meanwhile (a metadata refresh or an edit): test again' },
+          ]);
+        const settings: SamlSettings = { ...stored, certificates: [...change.certificates], metadataUrl: change.metadataUrl };
+        const next = await updateConnection(trx, id, row.updated_at, { settings, updated_at: now });
+        if (next === undefined) throw new AppError('conflict', 'the connection was changed by another request meanwhile');
+        await scheduleRefresh(trx, next, now);
+        const changed = ['saml.certificates', ...(stored.metadataUrl !== change.metadataUrl ? ['saml.metadataUrl'] : [])];
+        await recordEvent(trx, { now, random }, actor, {
+          type: 'connection.updated',
+          organizationId: row.organization_id,
+          summary: { connectionId: id, changed },
+        });
+        await alongside?.(trx);
         return next;
       });
       return view(updated);

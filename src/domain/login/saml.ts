@@ -143,10 +143,13 @@ export function createSamlLogin(deps: SamlLoginDeps) {
       return refuse({ failure: loginFailure('saml_response_missing', 'The request carries no SAMLResponse, or it is not base64.') });
 
     const decryptionKeys = await deps.spDecryptionKeys();
+    // A certificate-renewal test sign-in checks the admin's candidate, never the live connection's trust.
+    const candidate = pending?.setup_ticket_id != null ? pending.trusted_certificates : null;
+    const trustedPems = candidate ?? saml.certificatesPem;
     const result = verifySamlResponse({
       xml,
       idpEntityId: saml.idpEntityId,
-      trustedCerts: trustedCertsOf(connection, saml),
+      trustedCerts: candidate === null ? trustedCertsOf(connection, saml) : candidatesOf(candidate),
       spEntityId: saml.spEntityId,
       acsUrl: saml.acsUrl,
       now: deps.clock(),
@@ -157,7 +160,8 @@ export function createSamlLogin(deps: SamlLoginDeps) {
       allowSha1: saml.allowSha1,
       decryptionKeys: [...decryptionKeys],
     });
-    if (!result.ok) return refuse({ failure: loginFailure(result.error.code, result.error.message, errorFacts(result.error, saml)) });
+    if (!result.ok)
+      return refuse({ failure: loginFailure(result.error.code, result.error.message, errorFacts(result.error, trustedPems)) });
     return endLogin({ connection, saml, flow: pending, relayState: input.relayState, requestId: input.requestId }, result.value, refuse);
   }
 
@@ -238,11 +242,16 @@ const DETAIL_LABELS: Readonly<Record<string, string>> = {
   keyInfoFingerprintSha256: 'Certificate that signed the response (SHA-256)',
 };
 
+/** The certificates a renewal test flow trusts, as key objects (parsed per response: tests are rare). */
+function candidatesOf(pems: readonly string[]): TrustedCertificate[] {
+  return pems.map((pem) => trustedCertificate(pem)).flatMap((r) => (r.ok ? [r.value] : []));
+}
+
 /** Facts that help an IT admin fix the IdP or the connection, for the failure page. */
-function errorFacts(error: SamlError, saml: SamlSettings): Fact[] {
+function errorFacts(error: SamlError, trustedPems: readonly string[]): Fact[] {
   const facts: Fact[] = [];
   if (error.code === 'saml_untrusted_certificate' || error.code === 'saml_signature_invalid') {
-    for (const pem of saml.certificatesPem) {
+    for (const pem of trustedPems) {
       const cert = trustedCertificate(pem);
       if (cert.ok) facts.push(['Trusted certificate (SHA-256)', cert.value.fingerprintSha256]);
     }

@@ -26,6 +26,8 @@ export type FlowOwner =
       readonly setupTicketId: string;
       /** The test's result page, which names the flow. */
       readonly resultUrl: (flowId: string) => string;
+      /** A certificate-renewal test: the response is checked against these, not the connection's certificates. */
+      readonly trustedCertificates?: readonly string[];
     };
 
 /** Why no flow was started: no upstream for the protocol, or the connection lacks its IdP values. */
@@ -75,6 +77,7 @@ export async function startFlow(
     failure_message: null,
     failure_facts: null,
     test_result: null,
+    trusted_certificates: 'trustedCertificates' in owner && owner.trustedCertificates ? [...owner.trustedCertificates] : null,
   };
   const started = await upstream.start(flow, connection);
   if (!started.ok) return started;

@@ -22,7 +22,7 @@ interface OfferedDomain {
 }
 
 /** The latest test sign-in, and whether it tested the settings as they are now. */
-interface LastTest {
+export interface LastTest {
   flowId: string;
   ok: boolean;
   at: Date;
@@ -70,7 +70,8 @@ function isConnectionComplete(connection: Connection): boolean {
   return oidc !== null && oidc.issuer !== null && oidc.clientId !== null && oidc.tokenEndpoint !== null && oidc.clientSecretSet;
 }
 
-function originOf(url: string | null | undefined): string | null {
+/** The origin of a URL, or null for none or a malformed one. */
+export function originOf(url: string | null | undefined): string | null {
   if (!url) return null;
   try {
     return new URL(url).origin;

@@ -17,6 +17,7 @@ import { recordEvent } from '../events/events.ts';
 import type { LoginMetrics, UpstreamHop, Upstreams } from '../login/ports.ts';
 import { findChoice } from './guides.ts';
 import { openSetupSession, readSetupSession, type SetupSession } from './setup-session.ts';
+import { isRenewalTicket } from './renewal.ts';
 import { readSetupView, type SetupView } from './setup-view.ts';
 import { findTestSignIn, startTestSignIn, type TestSignIn } from './test-sign-in.ts';
 import type { TicketFeature } from './view.ts';
@@ -68,6 +69,13 @@ export function createSetupService(deps: SetupServiceDeps) {
     return connections.get(actorOf(ticket, null), ticket.connection_id);
   };
   const has = (ticket: SsoTicketRow, feature: TicketFeature) => ticket.enabled_features.includes(feature);
+  /** A certificate-renewal link changes certificates only (renewal.ts): none of the setup's forms applies to it. */
+  const requireSetupTicket = (ticket: SsoTicketRow) => {
+    if (isRenewalTicket(ticket))
+      throw new AppError('validation_failed', 'this link renews certificates only; it cannot change anything else', [
+        { field: 'renewal', message: 'this link renews certificates only; it cannot change anything else' },
+      ]);
+  };
 
   async function recordUse<T extends 'sso_ticket.opened' | 'sso_ticket.saved'>(
     ticket: SsoTicketRow,
@@ -146,6 +154,7 @@ export function createSetupService(deps: SetupServiceDeps) {
 
     /** The admin picks the identity provider: its preset (attribute names) and, if needed, the protocol. */
     async choose(ticket: SsoTicketRow, choiceId: string, requestId: string | null): Promise<void> {
+      requireSetupTicket(ticket);
       if (!has(ticket, 'provider-choice')) throw fieldError('choice', 'cannot be changed through this setup link');
       const choice = findChoice(choiceId);
       if (choice === undefined) throw fieldError('choice', 'is not one of the identity providers on offer');
@@ -169,6 +178,7 @@ export function createSetupService(deps: SetupServiceDeps) {
 
     /** Saves the IdP's values from one of the forms; the connection service validates them and names bad fields. */
     async saveIdp(ticket: SsoTicketRow, form: IdpForm, requestId: string | null): Promise<void> {
+      requireSetupTicket(ticket);
       const input = idpInput(form);
       const connection = await connectionOf(ticket);
       await connections.update(actorOf(ticket, requestId), connection.id, input);
@@ -177,6 +187,7 @@ export function createSetupService(deps: SetupServiceDeps) {
 
     /** Overrides attribute names; an empty field restores the provider's default. */
     async saveMapping(ticket: SsoTicketRow, values: Readonly<Record<string, string | undefined>>, requestId: string | null): Promise<void> {
+      requireSetupTicket(ticket);
       if (!has(ticket, 'attribute-mapping')) throw fieldError('attributeMapping', 'cannot be changed through this setup link');
       const mapping: AttributeMappingInput = {};
       for (const key of MAPPING_KEYS) {
@@ -193,6 +204,7 @@ export function createSetupService(deps: SetupServiceDeps) {
 
     /** Starts a real sign-in through the connection, enabled or not; its result comes back to the ticket. */
     async startTest(ticket: SsoTicketRow, requestId: string | null): Promise<UpstreamHop> {
+      requireSetupTicket(ticket);
       return startTestSignIn({ ...deps, publicUrl: deps.config.publicUrl }, ticket, requestId);
     },
 
@@ -212,6 +224,7 @@ export function createSetupService(deps: SetupServiceDeps) {
      * that cannot sign anyone in must not go live for a whole company.
      */
     async activate(ticket: SsoTicketRow, chosenDomains: readonly string[], requestId: string | null): Promise<void> {
+      requireSetupTicket(ticket);
       const actor = actorOf(ticket, requestId);
       const view = await readSetupView(db, ticket, await connectionOf(ticket));
       const lastTest = view.lastTest;

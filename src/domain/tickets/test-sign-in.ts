@@ -20,15 +20,22 @@ function testResultUrl(publicUrl: string, flowId: string): string {
 
 /**
  * Starts a real login through the ticket's connection, enabled or not: a single-use login flow
- * bound to the ticket instead of an application, started as an app's login is (startFlow). The
+ * bound to the ticket instead of an application, started as an app's login is (startFlow);
+ * `trustedCertificates` (a certificate renewal) replaces the connection's certificates for it. The
  * ACS or OIDC callback hands the outcome to the ticket through the login's TestSignInResults port.
  */
-export async function startTestSignIn(deps: TestSignInDeps, ticket: SsoTicketRow, requestId: string | null): Promise<UpstreamHop> {
+export async function startTestSignIn(
+  deps: TestSignInDeps,
+  ticket: SsoTicketRow,
+  requestId: string | null,
+  options: { trustedCertificates?: readonly string[] } = {},
+): Promise<UpstreamHop> {
   const connection = ticket.connection_id === null ? undefined : await deps.connections.getForLogin(ticket.connection_id);
   if (connection === undefined) throw fieldError('test', "needs your identity provider's details first (step 3)");
   const started = await startFlow(deps, connection, {
     setupTicketId: ticket.id,
     resultUrl: (flowId) => testResultUrl(deps.publicUrl, flowId),
+    ...(options.trustedCertificates ? { trustedCertificates: options.trustedCertificates } : {}),
   });
   if (!started.ok) {
     if (started.error === 'not_configured') throw fieldError('test', "needs your identity provider's details first (step 3)");

@@ -12,7 +12,7 @@ import { fieldError } from '../connections/input-checks.ts';
 import { AppError, notFound } from '../errors.ts';
 import { recordEvent } from '../events/events.ts';
 import { normalizeDomains } from '../organizations/domains.ts';
-import { MAX_TICKET_TTL_SECONDS, providerOfType, TICKET_FEATURES, toTicket, type Ticket } from './view.ts';
+import { MAX_TICKET_TTL_SECONDS, providerOfType, RENEWAL_TICKET, TICKET_FEATURES, toTicket, type Ticket } from './view.ts';
 
 export type { Ticket } from './view.ts';
 
@@ -56,6 +56,39 @@ export function createTicketService(deps: TicketServiceDeps) {
       ]);
   }
 
+  /** The connection `connectionId` names, if it is one of this organization's; any other is a 404 naming the field. */
+  async function namedConnection(actor: Actor, organizationId: string, connectionId: string): Promise<Connection> {
+    const unknown = () =>
+      new AppError('not_found', 'connection not found', [{ field: 'connectionId', message: 'no such connection in this organization' }]);
+    let connection: Connection;
+    try {
+      connection = await connections.get(actor, connectionId);
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'not_found') throw unknown();
+      throw error;
+    }
+    // Another organization's connection reads exactly like an unknown one.
+    if (connection.organizationId !== organizationId) throw unknown();
+    return connection;
+  }
+
+  /**
+   * A certificate-renewal ticket renews one existing SAML connection that has IdP values, and only
+   * its certificates: what a setup ticket would also offer (domains, provisioning, page parts) is refused.
+   */
+  async function renewedConnection(actor: Actor, organizationId: string, input: CreateTicketBody): Promise<Connection> {
+    for (const field of ['domains', 'provisioning', 'enabledFeatures'] as const) {
+      if (input[field] !== undefined) throw fieldError(field, `is not for ${RENEWAL_TICKET} tickets, which change only certificates`);
+    }
+    if (input.connectionId === undefined) throw fieldError('connectionId', `is required for ${RENEWAL_TICKET} tickets`);
+    const connection = await namedConnection(actor, organizationId, input.connectionId);
+    if (connection.type !== 'saml')
+      throw fieldError('connectionId', `must name a SAML connection: ${connection.id} is an ${connection.type.toUpperCase()} connection`);
+    if (connection.saml === null || connection.saml.certificates.length === 0 || connection.saml.idpEntityId === null)
+      throw fieldError('connectionId', `names a connection without IdP values yet: send a ${connection.type} setup ticket instead`);
+    return connection;
+  }
+
   /** The connection the ticket edits: the one named (same organization, matching type), or a new draft. */
   async function connectionFor(
     actor: Actor,
@@ -63,6 +96,7 @@ export function createTicketService(deps: TicketServiceDeps) {
     input: CreateTicketBody,
   ): Promise<{ connection: Connection; owned: boolean }> {
     const provider = providerOfType(input.type);
+    if (input.type === RENEWAL_TICKET) return { connection: await renewedConnection(actor, organizationId, input), owned: false };
     if (input.connectionId === undefined) {
       const type = input.type === 'oidc' ? 'oidc' : 'saml';
       const connection = await connections.create(actor, {
@@ -73,21 +107,7 @@ export function createTicketService(deps: TicketServiceDeps) {
       });
       return { connection, owned: true };
     }
-    let connection: Connection;
-    try {
-      connection = await connections.get(actor, input.connectionId);
-    } catch (error) {
-      if (error instanceof AppError && error.code === 'not_found')
-        throw new AppError('not_found', 'connection not found', [
-          { field: 'connectionId', message: 'no such connection in this organization' },
-        ]);
-      throw error;
-    }
-    // Another organization's connection reads exactly like an unknown one.
-    if (connection.organizationId !== organizationId)
-      throw new AppError('not_found', 'connection not found', [
-        { field: 'connectionId', message: 'no such connection in this organization' },
-      ]);
+    let connection = await namedConnection(actor, organizationId, input.connectionId);
     if ((input.type === 'saml' || input.type === 'oidc') && connection.type !== input.type) {
       throw fieldError('type', `is ${input.type}, but connection ${connection.id} is a ${connection.type} connection`);
     }
@@ -107,7 +127,7 @@ export function createTicketService(deps: TicketServiceDeps) {
       await requireOrganization(actor, organizationId);
       const domains = normalizeDomains(input.domains ?? []);
       await requireDomainsFree(organizationId, domains);
-      const features = [...new Set(input.enabledFeatures ?? TICKET_FEATURES)];
+      const features = input.type === RENEWAL_TICKET ? [] : [...new Set(input.enabledFeatures ?? TICKET_FEATURES)];
       const { connection, owned } = await connectionFor(actor, organizationId, input);
       // 256 random bits; only the hash is kept, so the URL cannot be shown again or read from a backup.
       const token = randomToken(random, 32);

@@ -18,7 +18,11 @@ export const TICKET_TYPES = [
   'onelogin',
   'pingfederate',
   'adfs',
+  'certificate-renewal',
 ] as const;
+
+/** The ticket type whose page only renews an existing SAML connection's IdP signing certificates (issue 16). */
+export const RENEWAL_TICKET = 'certificate-renewal';
 
 /** Parts of the setup page the vendor may switch off per ticket; all are on by default. */
 export const TICKET_FEATURES = ['provider-choice', 'attribute-mapping', 'domains'] as const;
@@ -32,7 +36,7 @@ export const MAX_TICKET_TTL_SECONDS = 432_000;
 /** The provider preset a ticket type stands for (`saml` and `oidc` name none: generic). */
 export function providerOfType(type: string): Provider {
   if (type === 'azure-ad') return 'entra';
-  if (type === 'saml' || type === 'oidc') return 'generic';
+  if (type === 'saml' || type === 'oidc' || type === RENEWAL_TICKET) return 'generic';
   return type as Provider;
 }
 

@@ -6,6 +6,7 @@ import { Type } from 'typebox';
 import { AppError } from '../../domain/errors.ts';
 import { directoryProviderFor } from '../../domain/tickets/directory-guides.ts';
 import type { DirectorySetup } from '../../domain/tickets/directory-setup.ts';
+import { isRenewalTicket, type RenewalForm, type RenewalService } from '../../domain/tickets/renewal.ts';
 import type { IdpForm, SetupService } from '../../domain/tickets/setup.ts';
 import type { SetupView } from '../../domain/tickets/setup-view.ts';
 import { csrfMatches, setupCookieName, type SetupSession } from '../../domain/tickets/setup-session.ts';
@@ -17,12 +18,15 @@ import { SAVED, SETUP_SCRIPT_PATH, setupPage } from '../../web/setup-page.ts';
 import { invalidLinkPage, refusedFormPage, sessionNeededPage, setupSummaryPage, testResultPage } from '../../web/setup-pages.ts';
 import { SETUP_SCRIPT } from '../../web/setup-script.ts';
 import { directoryStatusText, directoryStep, type DirectoryStepInput } from '../../web/setup-directory.ts';
+import { renewalPage, renewalSummaryPage } from '../../web/setup-renewal.ts';
 import type { FormState } from '../../web/setup-forms.ts';
 
 /** What the setup page routes use. */
 export interface SetupRouteDeps {
   readonly setup: SetupService;
   readonly directorySetup: DirectorySetup;
+  /** The page of certificate-renewal tickets (`type: "certificate-renewal"`). */
+  readonly renewal: RenewalService;
   /** Cookies are marked Secure when Lanyard is reached over https. */
   readonly publicUrl: string;
   readonly onRequest: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
@@ -53,7 +57,7 @@ const all = (form: Form, key: string): string[] => {
  * token in the URL, a short session cookie bound to the ticket, and a CSRF token on every post.
  */
 export function setupRoutes(deps: SetupRouteDeps): FastifyPluginAsyncTypebox {
-  const { setup, directorySetup } = deps;
+  const { setup, directorySetup, renewal } = deps;
   const secure = deps.publicUrl.startsWith('https:');
 
   const page = (reply: FastifyReply, status: number, body: string, formOrigin?: string | null) =>
@@ -87,6 +91,11 @@ export function setupRoutes(deps: SetupRouteDeps): FastifyPluginAsyncTypebox {
     session: SetupSession,
     extra: { status?: number; saved?: string | undefined; state?: FormState; scimToken?: string } = {},
   ) {
+    if (isRenewalTicket(ticket)) {
+      const renewing = await renewal.view(ticket);
+      const body = renewalPage({ view: renewing, token, csrf: session.csrfToken, saved: extra.saved, state: extra.state });
+      return page(reply, extra.status ?? 200, body, renewing.idpOrigin);
+    }
     const view = await setup.view(ticket);
     const directory = await directoryOf(ticket, view, extra.scimToken);
     return page(
@@ -105,11 +114,18 @@ export function setupRoutes(deps: SetupRouteDeps): FastifyPluginAsyncTypebox {
     session: SetupSession,
     extra: { status?: number; notice?: string | undefined; state?: FormState; scimToken?: string } = {},
   ) {
+    if (isRenewalTicket(ticket)) return page(reply, extra.status ?? 200, await summaryOf(ticket, extra.notice));
     const view = await setup.view(ticket);
     const directory = await directoryOf(ticket, view, extra.scimToken);
     const ctx = { token, csrf: session.csrfToken, state: extra.state };
     const step = directory === undefined ? undefined : directoryStep(ctx, directory);
     return page(reply, extra.status ?? 200, setupSummaryPage({ view, notice: extra.notice, directory: step }));
+  }
+
+  /** The read-only page of a completed ticket, with `notice`. */
+  async function summaryOf(ticket: SsoTicketRow, notice: string | undefined): Promise<string> {
+    if (isRenewalTicket(ticket)) return renewalSummaryPage({ view: await renewal.view(ticket), notice });
+    return setupSummaryPage({ view: await setup.view(ticket), notice });
   }
 
   /**
@@ -130,7 +146,7 @@ export function setupRoutes(deps: SetupRouteDeps): FastifyPluginAsyncTypebox {
     }
     if (access.kind === 'completed' && options.allowCompleted !== true) {
       const notice = 'This setup is complete, so nothing was changed. Ask for a new link to change it.';
-      return void page(reply, 409, setupSummaryPage({ view: await setup.view(access.ticket), notice }));
+      return void page(reply, 409, await summaryOf(access.ticket, notice));
     }
     return { ticket: access.ticket, session, token, completed: access.kind === 'completed' };
   }
@@ -182,7 +198,12 @@ export function setupRoutes(deps: SetupRouteDeps): FastifyPluginAsyncTypebox {
           setSessionCookie(reply, access.ticket, session);
         }
         if (access.kind === 'completed') {
-          const notice = request.query.saved === 'activated' ? 'Single sign-on is now active.' : undefined;
+          const notice =
+            request.query.saved === 'activated'
+              ? 'Single sign-on is now active.'
+              : request.query.saved === 'renewed'
+                ? 'The new certificate is in use.'
+                : undefined;
           return renderCompleted(reply, access.ticket, token, session, { notice });
         }
         return renderOpen(reply, access.ticket, token, session, { saved: request.query.saved });
@@ -252,6 +273,32 @@ export function setupRoutes(deps: SetupRouteDeps): FastifyPluginAsyncTypebox {
       ),
     );
     pages.post(
+      '/:token/candidate',
+      post,
+      action(
+        'candidate',
+        (body) => renewalSourceName(first(body, 'source')),
+        (ticket, body, requestId) => {
+          const source = renewalSource(first(body, 'source'));
+          const form: RenewalForm = {
+            source,
+            value: first(body, `renewal.${source}`) ?? '',
+            keepCurrent: first(body, 'keepCurrent') === 'yes',
+          };
+          return renewal.saveCandidate(ticket, form, requestId);
+        },
+      ),
+    );
+    pages.post(
+      '/:token/renew',
+      post,
+      action(
+        'renewed',
+        () => 'renew',
+        (ticket, _body, requestId) => renewal.renew(ticket, requestId),
+      ),
+    );
+    pages.post(
       '/:token/activate',
       post,
       action(
@@ -282,7 +329,9 @@ export function setupRoutes(deps: SetupRouteDeps): FastifyPluginAsyncTypebox {
       if (allowed === undefined) return reply;
       let hop;
       try {
-        hop = await setup.startTest(allowed.ticket, request.id);
+        hop = isRenewalTicket(allowed.ticket)
+          ? await renewal.startTest(allowed.ticket, request.id)
+          : await setup.startTest(allowed.ticket, request.id);
       } catch (error) {
         if (!(error instanceof AppError) || error.code !== 'validation_failed') throw error;
         return renderOpen(reply, allowed.ticket, allowed.token, allowed.session, {
@@ -335,5 +384,20 @@ function idpSource(value: string | undefined): IdpForm['source'] {
   if (value === 'url' || value === 'xml' || value === 'fields' || value === 'oidc') return value;
   throw new AppError('validation_failed', 'source is not one of url, xml, fields, oidc', [
     { field: 'source', message: 'is not one of url, xml, fields, oidc' },
+  ]);
+}
+
+const RENEWAL_SOURCES: readonly RenewalForm['source'][] = ['certificate', 'metadataXml', 'metadataUrl'];
+
+/** The renewal form a post names (its hidden `source` field), or `renewal` (the step's own errors) for anything else. */
+function renewalSourceName(value: string | undefined): string {
+  return RENEWAL_SOURCES.find((s) => s === value) ?? 'renewal';
+}
+
+function renewalSource(value: string | undefined): RenewalForm['source'] {
+  const source = RENEWAL_SOURCES.find((s) => s === value);
+  if (source !== undefined) return source;
+  throw new AppError('validation_failed', 'source is not one of certificate, metadataXml, metadataUrl', [
+    { field: 'renewal', message: 'source is not one of certificate, metadataXml, metadataUrl' },
   ]);
 }

@@ -41,13 +41,15 @@ export const Ticket = Type.Object(
 export const CreateTicketBody = Type.Object(
   {
     type: Type.Enum([...TICKET_TYPES], {
-      description: 'saml, oidc, or the identity provider (azure-ad is entra) the setup page starts with',
+      description:
+        'saml, oidc, or the identity provider (azure-ad is entra) the setup page starts with; certificate-renewal: a page that only renews the IdP signing certificate of the SAML connection connectionId',
     }),
     connectionId: Type.Optional(
       Type.String({
         minLength: 1,
         maxLength: 100,
-        description: 'An existing connection of the organization to edit; without it, the ticket creates a draft',
+        description:
+          'An existing connection of the organization to edit (required for certificate-renewal); without it, the ticket creates a draft',
       }),
     ),
     ttlSeconds: Type.Optional(
