@@ -147,6 +147,7 @@ export function createDeps(
   sealer: Sealer;
   webhookWorker: BackgroundWorker;
   draftCleanupWorker: BackgroundWorker;
+  domainCheckWorker: BackgroundWorker;
   workers: readonly BackgroundWorker[];
   close(): Promise<void>;
 } {
@@ -201,6 +202,7 @@ export function createDeps(
     sealer,
     webhookWorker,
     draftCleanupWorker,
+    domainCheckWorker,
     workers,
     close: async () => {
       await Promise.all(workers.map((worker) => worker.stop()));
