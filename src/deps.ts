@@ -80,6 +80,7 @@ function createServices(deps: {
   // Wakes this instance's webhook worker when a request created work for it.
   const webhookNudge = createNudge();
   const directories = createDirectoryService(deps);
+  const domains = createDomainService({ ...deps, txtLookup: createTxtLookup({ servers: deps.config.dnsServers }) });
   // logout_tokens go out through the same outbound guard as webhooks (Back-Channel Logout 1.0 §2.5).
   const backchannel = createBackchannelLogout({
     ...deps,
@@ -122,7 +123,7 @@ function createServices(deps: {
     authorize: createAuthorize({ ...deps, applications, connections, upstream }),
     samlSp: createSpMetadataService({ ...deps, deploymentKeys }),
     tickets: createTicketService({ ...deps, connections }),
-    setup: createSetupService({ ...deps, connections, upstream }),
+    setup: createSetupService({ ...deps, connections, domains, upstream }),
     webhooks: createWebhookService({ ...deps, lookup: systemLookup, wake: webhookNudge.notify }),
     webhookNudge,
     directories,
@@ -131,7 +132,7 @@ function createServices(deps: {
     directorySetup: createDirectorySetup({ ...deps, directories }),
     scimUsers: createScimUsers(deps),
     scimGroups: createScimGroups(deps),
-    domains: createDomainService({ ...deps, txtLookup: createTxtLookup({ servers: deps.config.dnsServers }) }),
+    domains,
     console: createConsoleService(deps),
     consoleReads: createConsoleReads({ ...deps, connections }),
   };

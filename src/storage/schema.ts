@@ -4,7 +4,7 @@ import type { OidcSettings } from '../domain/connections/oidc-config.ts';
 import type { AttributeOverrides } from '../domain/connections/presets.ts';
 import type { SamlSettings } from '../domain/connections/saml-config.ts';
 import type { Profile } from '../domain/profile.ts';
-import type { Provisioning, TicketFeature } from '../domain/tickets/view.ts';
+import type { Provisioning, TicketDomainVerification, TicketFeature } from '../domain/tickets/view.ts';
 
 /** JSON columns: written as values, read back as parsed values. */
 type Json<T> = ColumnType<T, T | string, T | string>;
@@ -201,6 +201,10 @@ export interface SsoTicketsTable {
   last_test_ok: boolean | null;
   /** The directory the setup page's Directory sync step created (migration 0013). */
   directory_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The ticket's domain policy and the domains its admin entered on the page (migration 0017). */
+  domain_verification: ColumnType<TicketDomainVerification, TicketDomainVerification | undefined, never>;
+  use_for_discovery: ColumnType<boolean, boolean | undefined, never>;
+  entered_domains: ColumnType<string[], string[] | string | undefined, string[] | string>;
 }
 
 interface SsoTicketSessionsTable {

@@ -65,6 +65,7 @@ const LABELS: Record<string, string> = {
   'oidc.clientId': 'The client ID',
   'oidc.clientSecret': 'The client secret',
   domains: 'Email domains:',
+  domain: 'The domain',
 };
 const WHOLE_FORM = new Set(['test', 'activate', 'choice', 'attributeMapping', 'source']);
 
@@ -92,7 +93,7 @@ export function formErrors(ctx: FormContext, form: string, controls: readonly st
   </div>`;
 }
 
-interface FieldOptions {
+export interface FieldOptions {
   form: string;
   name: string;
   label: string;
@@ -106,7 +107,7 @@ interface FieldOptions {
 }
 
 /** A labelled control with its hint and, after a refused post, its problem (linked through aria-describedby). */
-function field(ctx: FormContext, o: FieldOptions): SafeHtml {
+export function field(ctx: FormContext, o: FieldOptions): SafeHtml {
   const id = fieldId(o.name);
   const problems = problemsOf(ctx.state, o.form, o.name);
   const typed = ctx.state?.form === o.form && o.type !== 'password' ? ctx.state.values[o.name] : undefined;

@@ -12,6 +12,7 @@ import * as m0012 from './0012-console.ts';
 import * as m0013 from './0013-ticket-directories.ts';
 import * as m0014 from './0014-application-pkce.ts';
 import * as m0015 from './0015-change-notifications.ts';
+import * as m0017 from './0017-ticket-domain-policy.ts';
 
 /** Every migration, by name; names sort in the order they apply. Never edit one that has shipped. */
 export const migrations: Record<string, Migration> = {
@@ -28,4 +29,5 @@ export const migrations: Record<string, Migration> = {
   '0013-ticket-directories': m0013,
   '0014-application-pkce': m0014,
   '0015-change-notifications': m0015,
+  '0017-ticket-domain-policy': m0017,
 };
