@@ -81,6 +81,9 @@ export function domainsStep(ctx: FormContext, view: SetupView, step: number, not
     verification === 'required'
       ? 'Activation waits until each domain here is verified.'
       : 'Activation does not wait: a domain starts counting as yours once its record is found (Lanyard checks every minute at first, then less often, for 7 days).';
+  // What was typed is shown again after a refusal, but not more of it than a domain can be.
+  const typed = ctx.state?.form === 'domain' ? ctx.state.values.domain?.slice(0, 253) : undefined;
+  const addCtx: FormContext = ctx.state === undefined ? ctx : { ...ctx, state: { ...ctx.state, values: { domain: typed } } };
   return html`<section class="card" id="step-domains" aria-labelledby="h-domains">
     <h2 id="h-domains">${step}. Email domains</h2>
     ${notice}
@@ -94,7 +97,7 @@ export function domainsStep(ctx: FormContext, view: SetupView, step: number, not
     ${setupForm(
       ctx,
       'domains',
-      html`${formErrors(ctx, 'domain', ['domain'], 'Not added.')}${field(ctx, {
+      html`${formErrors(ctx, 'domain', ['domain'], 'Not added.')}${field(addCtx, {
         form: 'domain',
         name: 'domain',
         label: 'Add an email domain',
