@@ -207,6 +207,20 @@ for (const backend of testBackends()) {
         assert.equal(res.statusCode, 400, action);
         assert.match(textOf(res.body), /The domain is not one of the domains entered on this page/);
       }
+      // A claim the organization already has (made through the API) is taken over, record and all.
+      const api: Domain = (
+        await t.request({ method: 'POST', url: `/v1/organizations/${org.id}/domains`, payload: { domain: 'api.corp.test' } })
+      ).json();
+      assert.equal((await postSetup(t, session, 'domains', { domain: 'api.corp.test' })).statusCode, 303);
+      assert.ok((await page(session)).includes(`<code id="v-txt-value-1">${api.dnsRecord!.value}</code>`));
+      // Deleted through the API meanwhile: the page says so, and Check now answers in words, not a 500.
+      assert.equal((await t.request({ method: 'DELETE', url: `/v1/organizations/${org.id}/domains/api.corp.test` })).statusCode, 204);
+      assert.match(textOf(await page(session)), /api\.corp\.test Removed meanwhile/);
+      const gone = await postSetup(t, session, 'domains/check', { domain: 'api.corp.test' });
+      assert.equal(gone.statusCode, 400, gone.body);
+      assert.match(textOf(gone.body), /The domain was removed meanwhile: add it again/);
+      assert.equal((await postSetup(t, session, 'domains/remove', { domain: 'api.corp.test' })).statusCode, 303);
+
       const removed = await postSetup(t, session, 'domains/remove', { domain: 'typo.corp.test' });
       assert.equal(removed.statusCode, 303, removed.body);
       assert.equal((await claimOf(org.id, 'typo.corp.test')).statusCode, 404, 'the pending claim is deleted');

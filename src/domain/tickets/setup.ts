@@ -292,14 +292,7 @@ export function createSetupService(deps: SetupServiceDeps) {
       if (claim !== undefined && claim.state === 'verified')
         throw fieldError('domain', "is verified: it is now your organization's and stays so");
       if (!(await removeEnteredDomain(db, { id: ticket.id, now: clock(), domain }))) throw noLongerOpen();
-      if (claim !== undefined) {
-        try {
-          await deps.domains.delete(actorOf(ticket, requestId), ticket.organization_id, domain);
-        } catch (error) {
-          // Deleted meanwhile (another page, an admin key): what was asked for is done.
-          if (!(error instanceof AppError && error.code === 'not_found')) throw error;
-        }
-      }
+      if (claim !== undefined) await deps.domains.delete(actorOf(ticket, requestId), ticket.organization_id, domain);
       await recordUse(ticket, requestId, 'sso_ticket.saved', { connectionId: ticket.connection_id, changed: ['domains'] });
     },
 
