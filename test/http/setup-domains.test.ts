@@ -325,7 +325,23 @@ for (const backend of testBackends()) {
       assert.equal(full.statusCode, 400);
       assert.match(textOf(full.body), /this page takes at most 20 domains/);
       assert.equal((await claimOf(org.id, 'n21.corp.test')).statusCode, 404);
+      const created = (
+        await t.request({ method: 'GET', url: `/v1/events?organizationId=${org.id}&type=organization_domain.created&limit=100` })
+      )
+        .json()
+        .data.map((e: { summary: { domain: string } }) => e.summary.domain);
+      assert.ok(!created.includes('n21.corp.test'), 'a full page refuses before claiming anything');
       assert.equal((await postSetup(t, session, 'domains', { domain: 'n19.corp.test' })).statusCode, 303, 'adding one again is fine');
+
+      // 25 adds at once on a fresh page: each reads an empty list first, and still only 20 land, with no stray claim.
+      const racing = await organization('Racing');
+      const raced = await openSetup(t, (await createTicket(t, racing.id, { type: 'saml' })).ticketUrl);
+      const answers = await Promise.all(
+        Array.from({ length: 25 }, (_, i) => postSetup(t, raced.session, 'domains', { domain: `r${i}.corp.test` })),
+      );
+      assert.equal(answers.filter((r) => r.statusCode === 303).length, 20);
+      assert.ok(answers.every((r) => [303, 400].includes(r.statusCode)));
+      assert.equal((await t.request({ method: 'GET', url: `/v1/organizations/${racing.id}/domains` })).json().data.length, 20);
     });
   });
 }

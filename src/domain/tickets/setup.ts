@@ -253,7 +253,8 @@ export function createSetupService(deps: SetupServiceDeps) {
       if (ticket.entered_domains.length >= MAX_ENTERED_DOMAINS && !ticket.entered_domains.includes(domain))
         throw fieldError('domain', `cannot be added: this page takes at most ${MAX_ENTERED_DOMAINS} domains`);
       const actor = actorOf(ticket, requestId);
-      if ((await findDomainClaim(db, ticket.organization_id, domain)) === undefined) {
+      const created = (await findDomainClaim(db, ticket.organization_id, domain)) === undefined;
+      if (created) {
         try {
           await deps.domains.create(actor, ticket.organization_id, {
             domain,
@@ -268,8 +269,12 @@ export function createSetupService(deps: SetupServiceDeps) {
         }
       }
       const added = await addEnteredDomain(db, { id: ticket.id, now: clock(), domain, max: MAX_ENTERED_DOMAINS });
-      if (added === 'closed') throw noLongerOpen();
-      if (added === 'full') throw fieldError('domain', `cannot be added: this page takes at most ${MAX_ENTERED_DOMAINS} domains`);
+      if (added === 'closed' || added === 'full') {
+        // Other requests of this page filled it (or ended the ticket) meanwhile: leave no claim the page does not show.
+        if (created) await deps.domains.delete(actor, ticket.organization_id, domain);
+        if (added === 'closed') throw noLongerOpen();
+        throw fieldError('domain', `cannot be added: this page takes at most ${MAX_ENTERED_DOMAINS} domains`);
+      }
       await recordUse(ticket, requestId, 'sso_ticket.saved', { connectionId: ticket.connection_id, changed: ['domains'] });
     },
 
