@@ -27,9 +27,7 @@ export const SAVED: Readonly<Record<string, { step: string; text: string }>> = {
 };
 
 /** True when the page has the Email domains step: the ticket offers domains and verifies them by DNS. */
-function hasDomainsStep(view: SetupView): boolean {
-  return view.features.has('domains') && view.domainPolicy.verification !== 'none';
-}
+const hasDomainsStep = (view: SetupView): boolean => view.domainPolicy.step;
 
 const when = (date: Date) => `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 

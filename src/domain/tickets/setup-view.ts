@@ -6,6 +6,7 @@ import { domainHolders, findOrganization } from '../../storage/organizations.ts'
 import type { Database, SsoTicketRow } from '../../storage/schema.ts';
 import type { Connection } from '../connections/connections.ts';
 import { toDomain } from '../domains/domains.ts';
+import { hasDomainsStep } from './setup-domains.ts';
 import { choiceFor, guideFor, SETUP_CHOICES, type SetupChoice, type SetupGuide } from './guides.ts';
 import { testResultOf } from './test-results.ts';
 import type { Provisioning, TicketDomainVerification, TicketFeature } from './view.ts';
@@ -57,7 +58,8 @@ export interface SetupView {
   attributes: AttributeToSend[];
   domains: OfferedDomain[];
   /** How the domains claimed through the page are verified, and whether they route logins. */
-  domainPolicy: { verification: TicketDomainVerification; useForDiscovery: boolean };
+  /** `step`: the page has the Email domains step (setup-domains.ts). */
+  domainPolicy: { verification: TicketDomainVerification; useForDiscovery: boolean; step: boolean };
   /** The domains the admin entered (policies optional and required), in the order entered. */
   enteredDomains: EnteredDomain[];
   lastTest: LastTest | null;
@@ -160,7 +162,7 @@ export async function readSetupView(db: Kysely<Database>, ticket: SsoTicketRow, 
     guide: guideFor(choice),
     attributes: attributesOf(connection, provisioning),
     domains: await domainsOf(db, ticket),
-    domainPolicy: { verification: ticket.domain_verification, useForDiscovery: ticket.use_for_discovery },
+    domainPolicy: { verification: ticket.domain_verification, useForDiscovery: ticket.use_for_discovery, step: hasDomainsStep(ticket) },
     enteredDomains: await enteredDomainsOf(db, ticket),
     lastTest: await lastTestOf(db, ticket, connection),
     readyToTest: isConnectionComplete(connection),

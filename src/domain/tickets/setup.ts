@@ -2,22 +2,14 @@ import type { Kysely } from 'kysely';
 import type { Config } from '../../config.ts';
 import { hashToken, type Clock, type RandomBytes } from '../../crypto/tokens.ts';
 import type { Database, SsoTicketRow } from '../../storage/schema.ts';
-import { findDomainClaim, VERIFIED_DOMAIN_INDEX } from '../../storage/organization-domains.ts';
+import { VERIFIED_DOMAIN_INDEX } from '../../storage/organization-domains.ts';
 import { claimDomains, domainHeldElsewhere } from '../../storage/organizations.ts';
 import { isUniqueViolation } from '../../storage/unique-violation.ts';
-import {
-  addEnteredDomain,
-  findTicketByTokenHash,
-  findTicketOfTestFlow,
-  markOpened,
-  removeEnteredDomain,
-  updateOpenTicket,
-} from '../../storage/tickets.ts';
+import { findTicketByTokenHash, findTicketOfTestFlow, markOpened, updateOpenTicket } from '../../storage/tickets.ts';
 import type { Actor } from '../actor.ts';
 import type { AttributeMappingInput, UpdateConnectionBody } from '../../http/schemas/connections.ts';
 import type { ConnectionService } from '../connections/connections.ts';
 import type { DomainService } from '../domains/domains.ts';
-import { normalizeDomains } from '../organizations/domains.ts';
 import { fieldError } from '../connections/input-checks.ts';
 import { MAPPING_KEYS, PRESETS } from '../connections/presets.ts';
 import { AppError, notFound, type FieldProblem } from '../errors.ts';
@@ -25,6 +17,7 @@ import type { EventSummary } from '../events/catalogue.ts';
 import { recordEvent } from '../events/events.ts';
 import type { LoginMetrics, UpstreamHop, Upstreams } from '../login/ports.ts';
 import { findChoice } from './guides.ts';
+import { createSetupDomains, hasDomainsStep, requireEnteredVerified, type SetupDomainsRequest } from './setup-domains.ts';
 import { openSetupSession, readSetupSession, type SetupSession } from './setup-session.ts';
 import { readSetupView, type SetupView } from './setup-view.ts';
 import { findTestSignIn, startTestSignIn, type TestSignIn } from './test-sign-in.ts';
@@ -55,9 +48,6 @@ export interface SetupServiceDeps {
 
 // base64url of 32 random bytes; anything else is not worth a database lookup.
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
-
-/** At most this many domains may be entered on one ticket's page (each pending one is re-checked for 7 days). */
-export const MAX_ENTERED_DOMAINS = 20;
 
 /** Thrown when the ticket stopped being open during a request (revoked, completed or expired meanwhile). */
 function noLongerOpen(): AppError {
@@ -97,28 +87,12 @@ export function createSetupService(deps: SetupServiceDeps) {
     });
   }
 
-  /** The domain a page form names, normalized; a 400 naming the form's `domain` field otherwise. */
-  function domainOf(raw: string): string {
-    // Echoed back in the refusal: not a megabyte of it.
-    if (raw.length > 253) throw fieldError('domain', 'is longer than 253 characters');
-    const [domain] = normalizeDomains([raw], 'domain');
-    if (domain === undefined) throw fieldError('domain', 'is required');
-    return domain;
-  }
-
-  /** Domains are entered on the page only when the ticket offers the step and verifies them by DNS. */
-  function requireDnsPolicy(ticket: SsoTicketRow): void {
-    if (!has(ticket, 'domains') || ticket.domain_verification === 'none')
-      throw fieldError('domain', 'cannot be entered through this setup link');
-  }
-
-  /** A domain the page may check or remove: one the admin entered on it. */
-  function requireEntered(ticket: SsoTicketRow, raw: string): string {
-    requireDnsPolicy(ticket);
-    const domain = domainOf(raw);
-    if (!ticket.entered_domains.includes(domain)) throw fieldError('domain', 'is not one of the domains entered on this page');
-    return domain;
-  }
+  const domainStep = createSetupDomains({ ...deps, noLongerOpen });
+  const domainRequest = (ticket: SsoTicketRow, requestId: string | null): SetupDomainsRequest => ({
+    ticket,
+    actor: actorOf(ticket, requestId),
+    saved: () => recordUse(ticket, requestId, 'sso_ticket.saved', { connectionId: ticket.connection_id, changed: ['domains'] }),
+  });
 
   /** Switches a ticket's own draft to the other protocol: a new connection replaces it (its SP values change). */
   async function replaceConnection(
@@ -243,62 +217,15 @@ export function createSetupService(deps: SetupServiceDeps) {
       return findTestSignIn(db, ticket, flowId);
     },
 
-    /**
-     * Claims a domain the admin entered, by DNS (pending until its TXT record is found), with the
-     * ticket's discovery flag; a claim the organization already has is taken over as it is.
-     */
+    /** The Email domains step (policies optional and required): add, check now, remove. */
     async addDomain(ticket: SsoTicketRow, raw: string, requestId: string | null): Promise<void> {
-      requireDnsPolicy(ticket);
-      const domain = domainOf(raw);
-      if (ticket.entered_domains.length >= MAX_ENTERED_DOMAINS && !ticket.entered_domains.includes(domain))
-        throw fieldError('domain', `cannot be added: this page takes at most ${MAX_ENTERED_DOMAINS} domains`);
-      const actor = actorOf(ticket, requestId);
-      const created = (await findDomainClaim(db, ticket.organization_id, domain)) === undefined;
-      if (created) {
-        try {
-          await deps.domains.create(actor, ticket.organization_id, {
-            domain,
-            verification: 'dns',
-            useForDiscovery: ticket.use_for_discovery,
-          });
-        } catch (error) {
-          // The domain service names its own field; on the page it is the domain that is wrong.
-          if (error instanceof AppError && error.details?.some((d) => d.field === 'useForDiscovery'))
-            throw fieldError('domain', 'is a consumer mail domain (anyone can have an address there): it cannot route sign-ins', error);
-          throw error;
-        }
-      }
-      const added = await addEnteredDomain(db, { id: ticket.id, now: clock(), domain, max: MAX_ENTERED_DOMAINS });
-      if (added === 'closed' || added === 'full') {
-        // Other requests of this page filled it (or ended the ticket) meanwhile: leave no claim the page does not show.
-        if (created) await deps.domains.delete(actor, ticket.organization_id, domain);
-        if (added === 'closed') throw noLongerOpen();
-        throw fieldError('domain', `cannot be added: this page takes at most ${MAX_ENTERED_DOMAINS} domains`);
-      }
-      await recordUse(ticket, requestId, 'sso_ticket.saved', { connectionId: ticket.connection_id, changed: ['domains'] });
+      await domainStep.add(domainRequest(ticket, requestId), raw);
     },
-
-    /** "Check now": looks the entered domain's TXT record up now; the result is kept on the claim. */
     async checkDomain(ticket: SsoTicketRow, raw: string, requestId: string | null): Promise<void> {
-      const domain = requireEntered(ticket, raw);
-      try {
-        await deps.domains.verify(actorOf(ticket, requestId), ticket.organization_id, domain);
-      } catch (error) {
-        if (error instanceof AppError && error.code === 'not_found')
-          throw fieldError('domain', 'was removed meanwhile: add it again', error);
-        throw error;
-      }
+      await domainStep.check(domainRequest(ticket, requestId), raw);
     },
-
-    /** Takes an entered domain off the page; its claim goes too unless it is verified (then it stays the organization's). */
     async removeDomain(ticket: SsoTicketRow, raw: string, requestId: string | null): Promise<void> {
-      const domain = requireEntered(ticket, raw);
-      const claim = await findDomainClaim(db, ticket.organization_id, domain);
-      if (claim !== undefined && claim.state === 'verified')
-        throw fieldError('domain', "is verified: it is now your organization's and stays so");
-      if (!(await removeEnteredDomain(db, { id: ticket.id, now: clock(), domain }))) throw noLongerOpen();
-      if (claim !== undefined) await deps.domains.delete(actorOf(ticket, requestId), ticket.organization_id, domain);
-      await recordUse(ticket, requestId, 'sso_ticket.saved', { connectionId: ticket.connection_id, changed: ['domains'] });
+      await domainStep.remove(domainRequest(ticket, requestId), raw);
     },
 
     /**
@@ -316,23 +243,12 @@ export function createSetupService(deps: SetupServiceDeps) {
           'needs a successful test sign-in with the settings as they are now: run the test sign-in (step 4) first',
         );
       }
-      const offered = has(ticket, 'domains') && ticket.domain_verification === 'none' ? view.domains : [];
+      const offered = has(ticket, 'domains') && !hasDomainsStep(ticket) ? view.domains : [];
       // Policy none: the chosen domains of the ticket's list, claimed manual now. Otherwise the domains
       // entered on the page, already claimed by DNS: under required each must be verified first.
       const claims = offered.filter((d) => d.state === 'claimable' && chosenDomains.includes(d.domain)).map((d) => d.domain);
-      const entered = has(ticket, 'domains') ? view.enteredDomains : [];
-      if (ticket.domain_verification === 'required') {
-        const unverified = entered.filter((d) => d.claim?.state !== 'verified').map((d) => d.domain);
-        if (unverified.length > 0)
-          throw new AppError(
-            'conflict',
-            `not activated: ${unverified.join(', ')} ${unverified.length === 1 ? 'is' : 'are'} not verified yet`,
-            unverified.map((domain) => ({
-              field: 'domains',
-              message: `${domain} is not verified yet: publish its TXT record, then press Check now (or remove it)`,
-            })),
-          );
-      }
+      const entered = hasDomainsStep(ticket) ? view.enteredDomains : [];
+      requireEnteredVerified(ticket, entered);
       const domainsClaimed = [...claims, ...entered.filter((d) => d.claim !== null).map((d) => d.domain)];
       if (!view.connection.enabled) await connections.update(actor, view.connection.id, { enabled: true });
       const now = clock();
