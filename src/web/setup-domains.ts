@@ -77,6 +77,7 @@ export function domainsStep(ctx: FormContext, view: SetupView, step: number, not
   const { verification, useForDiscovery } = view.domainPolicy;
   const entered = new Set(view.enteredDomains.map((d) => d.domain));
   const suggested = view.domains.filter((d) => d.state === 'claimable' && !entered.has(d.domain));
+  const already = view.domains.filter((d) => d.state === 'yours' && !entered.has(d.domain)).map((d) => d.domain);
   const policy =
     verification === 'required'
       ? 'Activation waits until each domain here is verified.'
@@ -92,6 +93,7 @@ export function domainsStep(ctx: FormContext, view: SetupView, step: number, not
       TXT record you publish at your DNS provider. ${policy}
       ${useForDiscovery ? '' : 'These domains are not used to find your sign-in page from an email address.'}
     </p>
+    ${already.length > 0 ? html`<p class="ok">Already verified for your organization: ${already.join(', ')}.</p>` : ''}
     ${formErrors(ctx, 'domain-check', [], 'Not checked.')}${formErrors(ctx, 'domain-remove', [], 'Not removed.')}
     ${view.enteredDomains.map((entry, i) => enteredDomain(ctx, entry, i))}
     ${setupForm(

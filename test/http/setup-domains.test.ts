@@ -171,11 +171,14 @@ for (const backend of testBackends()) {
     test('required: the page shows the TXT record; activation is refused until Check now finds it', async (ctx) => {
       if (!ready(ctx)) return;
       const org = await organization('Required');
-      const { ticket, session } = await testedSetup(org.id, { domains: ['acme.corp.test'] });
+      await t.request({ method: 'PATCH', url: `/v1/organizations/${org.id}`, payload: { domains: ['mine.corp.test'] } });
+      const { ticket, session } = await testedSetup(org.id, { domains: ['acme.corp.test', 'mine.corp.test'] });
       const before = await page(session);
       assert.match(textOf(before), /5\. Email domains .*Activation waits until each domain here is verified/);
       assert.match(textOf(before), /6\. Activate/);
       assert.ok(before.includes('>Add acme.corp.test</button>'), "the ticket's domain is suggested");
+      assert.match(textOf(before), /Already verified for your organization: mine\.corp\.test\./);
+      assert.ok(!before.includes('>Add mine.corp.test</button>'));
       assert.ok(!before.includes('name="domains"'), 'no checkboxes: domains are entered in their step');
 
       const added = await postSetup(t, session, 'domains', { domain: ' Acme.Corp.Test ' });
@@ -224,7 +227,10 @@ for (const backend of testBackends()) {
       const activated = await postSetup(t, session, 'activate');
       assert.equal(activated.statusCode, 303, activated.body);
       assert.equal((await connection(ticket.connectionId)).enabled, true);
-      assert.deepEqual((await t.request({ method: 'GET', url: `/v1/organizations/${org.id}` })).json().domains, ['acme.corp.test']);
+      assert.deepEqual((await t.request({ method: 'GET', url: `/v1/organizations/${org.id}` })).json().domains, [
+        'acme.corp.test',
+        'mine.corp.test',
+      ]);
       const [completed] = (await t.request({ method: 'GET', url: `/v1/events?organizationId=${org.id}&type=sso_ticket.completed` })).json()
         .data;
       assert.deepEqual(completed.summary.domainsClaimed, ['acme.corp.test']);
