@@ -81,6 +81,7 @@ function createServices(deps: {
   // Wakes this instance's webhook worker when a request created work for it.
   const webhookNudge = createNudge();
   const directories = createDirectoryService(deps);
+  const domains = createDomainService({ ...deps, txtLookup: createTxtLookup({ servers: deps.config.dnsServers }) });
   // logout_tokens go out through the same outbound guard as webhooks (Back-Channel Logout 1.0 §2.5).
   const backchannel = createBackchannelLogout({
     ...deps,
@@ -123,7 +124,7 @@ function createServices(deps: {
     authorize: createAuthorize({ ...deps, applications, connections, upstream }),
     samlSp: createSpMetadataService({ ...deps, deploymentKeys }),
     tickets: createTicketService({ ...deps, connections }),
-    setup: createSetupService({ ...deps, connections, upstream }),
+    setup: createSetupService({ ...deps, connections, domains, upstream }),
     renewal: createRenewalService({ ...deps, connections, upstream, lookup: systemLookup }),
     webhooks: createWebhookService({ ...deps, lookup: systemLookup, wake: webhookNudge.notify }),
     webhookNudge,
@@ -133,7 +134,7 @@ function createServices(deps: {
     directorySetup: createDirectorySetup({ ...deps, directories }),
     scimUsers: createScimUsers(deps),
     scimGroups: createScimGroups(deps),
-    domains: createDomainService({ ...deps, txtLookup: createTxtLookup({ servers: deps.config.dnsServers }) }),
+    domains,
     console: createConsoleService(deps),
     consoleReads: createConsoleReads({ ...deps, connections }),
   };
@@ -149,6 +150,7 @@ export function createDeps(
   sealer: Sealer;
   webhookWorker: BackgroundWorker;
   draftCleanupWorker: BackgroundWorker;
+  domainCheckWorker: BackgroundWorker;
   workers: readonly BackgroundWorker[];
   close(): Promise<void>;
 } {
@@ -203,6 +205,7 @@ export function createDeps(
     sealer,
     webhookWorker,
     draftCleanupWorker,
+    domainCheckWorker,
     workers,
     close: async () => {
       await Promise.all(workers.map((worker) => worker.stop()));

@@ -126,8 +126,17 @@ export async function replaceDomains(
   return undefined;
 }
 
-/** Makes each of `domains` a `manual` claim of the organization, verified at `now` (callers check other holders first). */
-export async function claimDomains(db: Kysely<Database>, organizationId: string, domains: readonly string[], now: Date): Promise<void> {
+/**
+ * Makes each of `domains` a `manual` claim of the organization, verified at `now` (callers check
+ * other holders first); `useForDiscovery`, when given, is set on each (a setup ticket's policy).
+ */
+export async function claimDomains(
+  db: Kysely<Database>,
+  organizationId: string,
+  domains: readonly string[],
+  now: Date,
+  useForDiscovery?: boolean,
+): Promise<void> {
   if (domains.length === 0) return;
   const verified = {
     state: 'verified',
@@ -137,6 +146,7 @@ export async function claimDomains(db: Kysely<Database>, organizationId: string,
     next_check_at: null,
     verified_at: now,
     failed_at: null,
+    ...(useForDiscovery === undefined ? {} : { use_for_discovery: useForDiscovery }),
   } as const;
   await db
     .insertInto('organization_domains')

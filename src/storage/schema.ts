@@ -4,7 +4,7 @@ import type { OidcSettings } from '../domain/connections/oidc-config.ts';
 import type { AttributeOverrides } from '../domain/connections/presets.ts';
 import type { SamlSettings } from '../domain/connections/saml-config.ts';
 import type { Profile } from '../domain/profile.ts';
-import type { Provisioning, TicketFeature } from '../domain/tickets/view.ts';
+import type { Provisioning, TicketDomainVerification, TicketFeature } from '../domain/tickets/view.ts';
 
 /** JSON columns: written as values, read back as parsed values. */
 type Json<T> = ColumnType<T, T | string, T | string>;
@@ -222,6 +222,10 @@ export interface SsoTicketsTable {
   directory_id: ColumnType<string | null, string | null | undefined, string | null>;
   /** A certificate-renewal ticket's candidate, until applied (migration 0016). */
   renewal_candidate: ColumnType<RenewalCandidate | null, RenewalCandidate | string | null | undefined, RenewalCandidate | string | null>;
+  /** The ticket's domain policy and the domains its admin entered on the page (migration 0017). */
+  domain_verification: ColumnType<TicketDomainVerification, TicketDomainVerification | undefined, never>;
+  use_for_discovery: ColumnType<boolean, boolean | undefined, never>;
+  entered_domains: ColumnType<string[], string[] | string | undefined, string[] | string>;
 }
 
 interface SsoTicketSessionsTable {

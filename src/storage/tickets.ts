@@ -1,4 +1,4 @@
-import type { Insertable, Kysely, Updateable } from 'kysely';
+import { sql, type Insertable, type Kysely, type Updateable } from 'kysely';
 import type { Database, SsoTicketRow, SsoTicketsTable } from './schema.ts';
 
 /** Filters of the ticket list; `after` is the last id of the previous page. */
@@ -83,6 +83,53 @@ export async function updateOpenTicket(
 }
 
 /**
+ * Adds `domain` to the domains an open ticket's admin entered, in one statement so two pages of one
+ * ticket adding at once both land: `added`, `present` (already there), `full` (`max` reached), or
+ * `closed` (the ticket is not open at `now`).
+ */
+export async function addEnteredDomain(
+  db: Kysely<Database>,
+  ticket: { id: string; now: Date; domain: string; max: number },
+): Promise<'added' | 'present' | 'full' | 'closed'> {
+  const added = await db
+    .updateTable('sso_tickets')
+    .set({ entered_domains: sql<string[]>`entered_domains || jsonb_build_array(${ticket.domain}::text)` })
+    .where('id', '=', ticket.id)
+    .where('revoked_at', 'is', null)
+    .where('completed_at', 'is', null)
+    .where('expires_at', '>', ticket.now)
+    .where(sql<boolean>`not (entered_domains ? ${ticket.domain}::text)`)
+    .where(sql<number>`jsonb_array_length(entered_domains)`, '<', ticket.max)
+    .returning('id')
+    .executeTakeFirst();
+  if (added !== undefined) return 'added';
+  const current = await db
+    .selectFrom('sso_tickets')
+    .select('entered_domains')
+    .where('id', '=', ticket.id)
+    .where('revoked_at', 'is', null)
+    .where('completed_at', 'is', null)
+    .where('expires_at', '>', ticket.now)
+    .executeTakeFirst();
+  if (current === undefined) return 'closed';
+  return current.entered_domains.includes(ticket.domain) ? 'present' : 'full';
+}
+
+/** Removes `domain` from the domains an open ticket's admin entered; false when the ticket is not open. */
+export async function removeEnteredDomain(db: Kysely<Database>, ticket: { id: string; now: Date; domain: string }): Promise<boolean> {
+  const row = await db
+    .updateTable('sso_tickets')
+    .set({ entered_domains: sql<string[]>`entered_domains - ${ticket.domain}::text` })
+    .where('id', '=', ticket.id)
+    .where('revoked_at', 'is', null)
+    .where('completed_at', 'is', null)
+    .where('expires_at', '>', ticket.now)
+    .returning('id')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/**
  * Records the directory a ticket's setup page created, once: false when the ticket already has one
  * (another request created it first). Open or completed alike: directory sync outlives activation.
  */
@@ -160,11 +207,17 @@ export async function ticketSessionExists(db: Kysely<Database>, secretHash: stri
 }
 
 // node-postgres turns JS arrays into PostgreSQL arrays, so jsonb values always go over as JSON text.
-function serialise<T extends { domains?: unknown; provisioning?: unknown; enabled_features?: unknown; renewal_candidate?: unknown }>(
-  row: T,
-): T {
+function serialise<
+  T extends {
+    domains?: unknown;
+    provisioning?: unknown;
+    enabled_features?: unknown;
+    renewal_candidate?: unknown;
+    entered_domains?: unknown;
+  },
+>(row: T): T {
   const out = { ...row };
-  for (const key of ['domains', 'provisioning', 'enabled_features', 'renewal_candidate'] as const) {
+  for (const key of ['domains', 'provisioning', 'enabled_features', 'renewal_candidate', 'entered_domains'] as const) {
     if (out[key] !== undefined && out[key] !== null && typeof out[key] !== 'string')
       (out as Record<string, unknown>)[key] = JSON.stringify(out[key]);
   }

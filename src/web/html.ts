@@ -55,6 +55,7 @@ table{border-collapse:collapse;width:100%;table-layout:fixed}td,th{text-align:le
 ol.steps{display:flex;flex-wrap:wrap;gap:.25rem 1.5rem;padding-left:1.25rem;margin:.75rem 0 0}ol.guide li{margin:.4rem 0}button.copy{padding:.15rem .6rem;margin:.15rem 0;font-size:.85rem}
 details{margin:1rem 0}summary{cursor:pointer;font-weight:600;padding:.25rem 0}fieldset{border:1px solid var(--line);border-radius:8px;padding:.5rem 1rem;margin:1rem 0}
 .check{display:flex;gap:.5rem;align-items:center}.check input{width:auto}.check label{margin:.25rem 0;font-weight:400}
+.actions{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center}.actions form{margin:0}.domain{border-top:1px solid var(--line);margin-top:1rem}
 .sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
 .console{max-width:80rem}.console nav{display:flex;flex-wrap:wrap;gap:.25rem 1.25rem;align-items:center;border-bottom:1px solid var(--line);padding:.25rem 0 .75rem;margin-bottom:.5rem}
 .console nav .brand{font-weight:700;margin-right:auto}.console nav a[aria-current=page]{font-weight:700;text-decoration:none}.console nav form{margin:0}.console nav button{margin:0;padding:.3rem .8rem}

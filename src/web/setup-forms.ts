@@ -68,6 +68,7 @@ const LABELS: Record<string, string> = {
   'renewal.metadataXml': 'The metadata XML',
   'renewal.metadataUrl': 'The metadata URL',
   domains: 'Email domains:',
+  domain: 'The domain',
 };
 const WHOLE_FORM = new Set(['test', 'activate', 'choice', 'attributeMapping', 'source', 'renewal', 'renew']);
 

@@ -1,6 +1,7 @@
 import type { SetupView } from '../domain/tickets/setup-view.ts';
 import { html, page, type SafeHtml } from './html.ts';
 import { directoryStep, type DirectoryStepInput } from './setup-directory.ts';
+import { domainsStep } from './setup-domains.ts';
 import {
   copyable,
   formErrors,
@@ -21,7 +22,13 @@ export const SAVED: Readonly<Record<string, { step: string; text: string }>> = {
   idp: { step: 'step-test', text: "Saved: Lanyard read your identity provider's details. Run a test sign-in next." },
   mapping: { step: 'step-details', text: 'Saved: the attribute names. Test again to see them applied.' },
   candidate: { step: 'step-test', text: 'Saved: the new certificate. Nothing changed yet for sign-ins: test a sign-in with it next.' },
+  'domain-added': { step: 'step-domains', text: 'Added: publish its TXT record below, then press Check now.' },
+  'domain-checked': { step: 'step-domains', text: 'Checked just now: the result is shown with the domain below.' },
+  'domain-removed': { step: 'step-domains', text: 'Removed.' },
 };
+
+/** True when the page has the Email domains step: the ticket offers domains and verifies them by DNS. */
+const hasDomainsStep = (view: SetupView): boolean => view.domainPolicy.step;
 
 /** A time as the setup pages show it: to the minute, in UTC. */
 export const when = (date: Date) => `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
@@ -33,6 +40,7 @@ export function savedNotice(saved: string | undefined, step: string): SafeHtml {
 }
 
 function header(view: SetupView, withDirectory: boolean): SafeHtml {
+  const withDomains = hasDomainsStep(view);
   const live = view.connection.enabled;
   return html`<header class="card">
     <p class="muted">Single sign-on setup for</p>
@@ -48,6 +56,7 @@ function header(view: SetupView, withDirectory: boolean): SafeHtml {
         <li><a href="#step-configure">Configure it</a></li>
         <li><a href="#step-details">Its details</a></li>
         <li><a href="#step-test">Test</a></li>
+        ${withDomains ? html`<li><a href="#step-domains">Email domains</a></li>` : ''}
         <li><a href="#step-activate">Activate</a></li>
         ${withDirectory ? html`<li><a href="#step-directory">Directory sync</a></li>` : ''}
       </ol>
@@ -233,9 +242,22 @@ function testStep(ctx: FormContext, view: SetupView, saved: string | undefined):
   </section>`;
 }
 
+/** Under policy required: the entered domains activation still waits for. */
+function waitingFor(view: SetupView): SafeHtml {
+  if (!hasDomainsStep(view) || view.domainPolicy.verification !== 'required') return html``;
+  const waiting = view.enteredDomains.filter((d) => d.claim?.state !== 'verified').map((d) => d.domain);
+  return waiting.length === 0
+    ? html``
+    : html`<p class="notice bad">
+        Activation waits for ${waiting.join(', ')} to be verified (<a href="#step-domains">Email domains</a>), or removed.
+      </p>`;
+}
+
 function activateStep(ctx: FormContext, view: SetupView): SafeHtml {
   const tested = view.lastTest?.ok === true && view.lastTest.current;
-  const offered = view.features.has('domains') ? view.domains : [];
+  const withDomains = hasDomainsStep(view);
+  // With the Email domains step the domains are entered there; policy none offers the ticket's list here.
+  const offered = view.features.has('domains') && !withDomains ? view.domains : [];
   const domainList =
     offered.length === 0
       ? ''
@@ -257,14 +279,14 @@ function activateStep(ctx: FormContext, view: SetupView): SafeHtml {
     ? setupForm(
         ctx,
         'activate',
-        html`${formErrors(ctx, 'activate', ['domains'], 'Not activated.')}${domainList}<button type="submit">
+        html`${formErrors(ctx, 'activate', withDomains ? [] : ['domains'], 'Not activated.')}${waitingFor(view)}${domainList}<button type="submit">
             Activate single sign-on
           </button>`,
       )
     : html`${formErrors(ctx, 'activate', [], 'Not activated.')}
         <p class="muted">Available after a successful test sign-in with the current settings.</p>`;
   return html`<section class="card" id="step-activate" aria-labelledby="h-activate">
-    <h2 id="h-activate">5. Activate</h2>
+    <h2 id="h-activate">${withDomains ? 6 : 5}. Activate</h2>
     <p>Your people can then sign in through ${view.choice.name}. This completes the setup: the link then only shows a summary.</p>
     ${body}
   </section>`;
@@ -285,8 +307,8 @@ export function setupPage(input: {
   return page({
     title: `Set up single sign-on · ${view.organizationName}`,
     scripts: [SETUP_SCRIPT_PATH],
-    body: html`${header(view, input.directory !== undefined)}${chooseStep(ctx, view)}${configureStep(view, input.saved)}${detailsStep(ctx, view, input.saved)}${testStep(ctx, view, input.saved)}${activateStep(ctx, view)}${
-      input.directory !== undefined ? directoryStep(ctx, input.directory) : ''
-    }`,
+    body: html`${header(view, input.directory !== undefined)}${chooseStep(ctx, view)}${configureStep(view, input.saved)}${detailsStep(ctx, view, input.saved)}${testStep(ctx, view, input.saved)}${
+      hasDomainsStep(view) ? domainsStep(ctx, view, 5, savedNotice(input.saved, 'step-domains')) : ''
+    }${activateStep(ctx, view)}${input.directory !== undefined ? directoryStep(ctx, input.directory) : ''}`,
   });
 }

@@ -101,6 +101,9 @@ export function setupSummaryPage(input: { view: SetupView; notice?: string | und
   }
   for (const a of view.attributes) facts.push([`${a.label} from`, a.name]);
   const domains = view.domains.filter((d) => d.state === 'yours').map((d) => d.domain);
+  // Domains entered on the page (DNS policies): each with its state, as a pending one may verify later.
+  for (const d of view.enteredDomains)
+    if (d.claim !== null) domains.push(d.claim.state === 'verified' ? d.domain : `${d.domain} (${d.claim.state} DNS verification)`);
   if (domains.length > 0) facts.push(['Email domains', domains.join(', ')]);
   facts.push(['Activated', view.completedAt ? when(view.completedAt) : '']);
   return page({

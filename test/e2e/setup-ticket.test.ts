@@ -62,7 +62,12 @@ describe('self-service setup in a browser', () => {
       const chromium = await launch(t);
       if (chromium === undefined) return;
       const org = (await lanyard.request({ method: 'POST', url: '/v1/organizations', payload: { name: 'Example Corp' } })).json();
-      const ticket = await createTicket(lanyard, org.id, { type: 'saml', domains: ['example.com'], provisioning: { groups: true } });
+      const ticket = await createTicket(lanyard, org.id, {
+        type: 'saml',
+        domains: ['example.com'],
+        domainVerification: 'none',
+        provisioning: { groups: true },
+      });
 
       // On a phone first: the page must be readable at 390 px.
       const phone = await chromium.newContext({ viewport: { width: 390, height: 844 }, isMobile: true });

@@ -67,10 +67,20 @@ export interface TestApp {
  * database to its owner): two instances behind one load balancer.
  */
 export async function createTestApp(
-  options: { backend?: Backend; env?: Record<string, string>; clock?: Clock; shareDatabaseOf?: TestApp } = {},
+  options: {
+    backend?: Backend;
+    env?: Record<string, string>;
+    clock?: Clock;
+    shareDatabaseOf?: TestApp;
+    /** A database the caller opened (and closes): e.g. a second pool on another instance's schema. */
+    database?: Db;
+    /** The admin token of the instance that bootstrapped `database`. */
+    adminToken?: string;
+  } = {},
 ): Promise<TestApp> {
   const shared = options.shareDatabaseOf;
-  const database: TestDatabase = shared ? { db: shared.db, close: async () => {} } : await openTestDatabase(options.backend ?? 'pglite');
+  const given = shared?.db ?? options.database;
+  const database: TestDatabase = given ? { db: given, close: async () => {} } : await openTestDatabase(options.backend ?? 'pglite');
   const config = loadConfig({
     LANYARD_SECRET_KEY: randomBytes(32).toString('base64'),
     LANYARD_PUBLIC_URL: 'http://127.0.0.1:8080',
@@ -81,7 +91,7 @@ export async function createTestApp(
     logger: pino({ level: process.env.LANYARD_TEST_LOG_LEVEL ?? 'silent' }),
     ...(options.clock ? { clock: options.clock } : {}),
   });
-  const adminToken = shared ? shared.adminToken : (await deps.services.apiKeys.bootstrap())!.token;
+  const adminToken = shared?.adminToken ?? options.adminToken ?? (await deps.services.apiKeys.bootstrap())!.token;
   const app = await buildApp(deps);
   return {
     app,

@@ -212,7 +212,8 @@ function toColumns(state: VerificationState) {
   };
 }
 
-function toDomain(row: OrganizationDomainRow): OrganizationDomain {
+/** The API's view of a stored claim (also what the setup page shows of the domains its admin entered). */
+export function toDomain(row: OrganizationDomainRow): OrganizationDomain {
   const iso = (date: Date | null): string | null => (date === null ? null : date.toISOString());
   const check = row.last_check;
   return {

@@ -1,11 +1,15 @@
 import type { Kysely } from 'kysely';
+import type { OrganizationDomain } from '../../http/schemas/domains.ts';
 import { findLoginFlowById } from '../../storage/login-flows.ts';
+import { listDomainClaims } from '../../storage/organization-domains.ts';
 import { domainHolders, findOrganization } from '../../storage/organizations.ts';
 import type { Database, SsoTicketRow } from '../../storage/schema.ts';
 import type { Connection } from '../connections/connections.ts';
+import { toDomain } from '../domains/domains.ts';
+import { hasDomainsStep } from './setup-domains.ts';
 import { choiceFor, guideFor, SETUP_CHOICES, type SetupChoice, type SetupGuide } from './guides.ts';
 import { testResultOf } from './test-results.ts';
-import type { Provisioning, TicketFeature } from './view.ts';
+import type { Provisioning, TicketDomainVerification, TicketFeature } from './view.ts';
 
 /** One attribute (SAML) or claim (OIDC) the IdP should send. */
 interface AttributeToSend {
@@ -19,6 +23,12 @@ interface AttributeToSend {
 interface OfferedDomain {
   domain: string;
   state: 'claimable' | 'yours' | 'taken';
+}
+
+/** A domain the admin entered on the page, with the organization's claim of it (null: deleted meanwhile). */
+export interface EnteredDomain {
+  domain: string;
+  claim: OrganizationDomain | null;
 }
 
 /** The latest test sign-in, and whether it tested the settings as they are now. */
@@ -47,6 +57,11 @@ export interface SetupView {
   guide: SetupGuide;
   attributes: AttributeToSend[];
   domains: OfferedDomain[];
+  /** How the domains claimed through the page are verified, and whether they route logins. */
+  /** `step`: the page has the Email domains step (setup-domains.ts). */
+  domainPolicy: { verification: TicketDomainVerification; useForDiscovery: boolean; step: boolean };
+  /** The domains the admin entered (policies optional and required), in the order entered. */
+  enteredDomains: EnteredDomain[];
   lastTest: LastTest | null;
   /** The IdP's values are all there, so a test sign-in can start. */
   readyToTest: boolean;
@@ -101,6 +116,15 @@ async function domainsOf(db: Kysely<Database>, ticket: SsoTicketRow): Promise<Of
   });
 }
 
+async function enteredDomainsOf(db: Kysely<Database>, ticket: SsoTicketRow): Promise<EnteredDomain[]> {
+  if (ticket.entered_domains.length === 0) return [];
+  const claims = await listDomainClaims(db, ticket.organization_id);
+  return ticket.entered_domains.map((domain) => {
+    const row = claims.find((c) => c.domain === domain);
+    return { domain, claim: row === undefined ? null : toDomain(row) };
+  });
+}
+
 async function lastTestOf(db: Kysely<Database>, ticket: SsoTicketRow, connection: Connection): Promise<LastTest | null> {
   if (ticket.last_test_flow_id === null) return null;
   const flow = await findLoginFlowById(db, ticket.last_test_flow_id);
@@ -139,6 +163,8 @@ export async function readSetupView(db: Kysely<Database>, ticket: SsoTicketRow, 
     guide: guideFor(choice),
     attributes: attributesOf(connection, provisioning),
     domains: await domainsOf(db, ticket),
+    domainPolicy: { verification: ticket.domain_verification, useForDiscovery: ticket.use_for_discovery, step: hasDomainsStep(ticket) },
+    enteredDomains: await enteredDomainsOf(db, ticket),
     lastTest: await lastTestOf(db, ticket, connection),
     readyToTest: isConnectionComplete(connection),
     idpOrigin: originOf(connection.saml?.ssoUrl ?? connection.oidc?.authorizationEndpoint),

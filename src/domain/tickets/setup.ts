@@ -9,6 +9,7 @@ import { findTicketByTokenHash, findTicketOfTestFlow, markOpened, updateOpenTick
 import type { Actor } from '../actor.ts';
 import type { AttributeMappingInput, UpdateConnectionBody } from '../../http/schemas/connections.ts';
 import type { ConnectionService } from '../connections/connections.ts';
+import type { DomainService } from '../domains/domains.ts';
 import { fieldError } from '../connections/input-checks.ts';
 import { MAPPING_KEYS, PRESETS } from '../connections/presets.ts';
 import { AppError, notFound, type FieldProblem } from '../errors.ts';
@@ -16,6 +17,7 @@ import type { EventSummary } from '../events/catalogue.ts';
 import { recordEvent } from '../events/events.ts';
 import type { LoginMetrics, UpstreamHop, Upstreams } from '../login/ports.ts';
 import { findChoice } from './guides.ts';
+import { createSetupDomains, hasDomainsStep, requireEnteredVerified, type SetupDomainsRequest } from './setup-domains.ts';
 import { openSetupSession, readSetupSession, type SetupSession } from './setup-session.ts';
 import { isRenewalTicket } from './renewal.ts';
 import { readSetupView, type SetupView } from './setup-view.ts';
@@ -38,6 +40,8 @@ export interface SetupServiceDeps {
   readonly random: RandomBytes;
   readonly config: Pick<Config, 'publicUrl'>;
   readonly connections: Pick<ConnectionService, 'create' | 'get' | 'update' | 'delete' | 'getForLogin'>;
+  /** Domains the admin enters are claimed, checked and removed through the domain service, as the ticket. */
+  readonly domains: Pick<DomainService, 'create' | 'verify' | 'delete'>;
   readonly upstream: Upstreams;
   /** A test sign-in counts as a login started (/metrics). */
   readonly loginMetrics: LoginMetrics;
@@ -90,6 +94,13 @@ export function createSetupService(deps: SetupServiceDeps) {
       summary: full,
     });
   }
+
+  const domainStep = createSetupDomains({ ...deps, noLongerOpen });
+  const domainRequest = (ticket: SsoTicketRow, requestId: string | null): SetupDomainsRequest => ({
+    ticket,
+    actor: actorOf(ticket, requestId),
+    saved: () => recordUse(ticket, requestId, 'sso_ticket.saved', { connectionId: ticket.connection_id, changed: ['domains'] }),
+  });
 
   /** Switches a ticket's own draft to the other protocol: a new connection replaces it (its SP values change). */
   async function replaceConnection(
@@ -218,6 +229,17 @@ export function createSetupService(deps: SetupServiceDeps) {
       return findTestSignIn(db, ticket, flowId);
     },
 
+    /** The Email domains step (policies optional and required): add, check now, remove. */
+    async addDomain(ticket: SsoTicketRow, raw: string, requestId: string | null): Promise<void> {
+      await domainStep.add(domainRequest(ticket, requestId), raw);
+    },
+    async checkDomain(ticket: SsoTicketRow, raw: string, requestId: string | null): Promise<void> {
+      await domainStep.check(domainRequest(ticket, requestId), raw);
+    },
+    async removeDomain(ticket: SsoTicketRow, raw: string, requestId: string | null): Promise<void> {
+      await domainStep.remove(domainRequest(ticket, requestId), raw);
+    },
+
     /**
      * Enables the connection, claims the chosen domains for the organization and completes the
      * ticket. Only after a successful test sign-in of the settings as they are now: a connection
@@ -234,8 +256,13 @@ export function createSetupService(deps: SetupServiceDeps) {
           'needs a successful test sign-in with the settings as they are now: run the test sign-in (step 4) first',
         );
       }
-      const offered = has(ticket, 'domains') ? view.domains : [];
+      const offered = has(ticket, 'domains') && !hasDomainsStep(ticket) ? view.domains : [];
+      // Policy none: the chosen domains of the ticket's list, claimed manual now. Otherwise the domains
+      // entered on the page, already claimed by DNS: under required each must be verified first.
       const claims = offered.filter((d) => d.state === 'claimable' && chosenDomains.includes(d.domain)).map((d) => d.domain);
+      const entered = hasDomainsStep(ticket) ? view.enteredDomains : [];
+      requireEnteredVerified(ticket, entered);
+      const domainsClaimed = [...claims, ...entered.filter((d) => d.claim !== null).map((d) => d.domain)];
       if (!view.connection.enabled) await connections.update(actor, view.connection.id, { enabled: true });
       const now = clock();
       const claimedMeanwhile = (domain: string, cause?: unknown) =>
@@ -250,7 +277,7 @@ export function createSetupService(deps: SetupServiceDeps) {
         const taken = await domainHeldElsewhere(trx, claims, ticket.organization_id);
         if (taken !== undefined) throw claimedMeanwhile(taken);
         try {
-          await claimDomains(trx, ticket.organization_id, claims, now);
+          await claimDomains(trx, ticket.organization_id, claims, now, ticket.use_for_discovery);
         } catch (error) {
           // Another organization's verification committed between the check above and this insert.
           if (isUniqueViolation(error, VERIFIED_DOMAIN_INDEX)) throw claimedMeanwhile(claims.join(', '), error);
@@ -259,7 +286,7 @@ export function createSetupService(deps: SetupServiceDeps) {
         const summary = {
           ticketId: ticket.id,
           connectionId: view.connection.id,
-          domainsClaimed: claims,
+          domainsClaimed,
           testFlowId: lastTest.flowId,
         };
         await recordEvent(trx, { now, random }, actor, { type: 'sso_ticket.completed', organizationId: ticket.organization_id, summary });

@@ -11,6 +11,7 @@ import type { Connection, ConnectionService } from '../connections/connections.t
 import { fieldError } from '../connections/input-checks.ts';
 import { AppError, notFound } from '../errors.ts';
 import { recordEvent } from '../events/events.ts';
+import { isConsumerDomain } from '../domains/consumer-domains.ts';
 import { normalizeDomains } from '../organizations/domains.ts';
 import { MAX_TICKET_TTL_SECONDS, providerOfType, RENEWAL_TICKET, TICKET_FEATURES, toTicket, type Ticket } from './view.ts';
 
@@ -23,6 +24,14 @@ export interface TicketServiceDeps {
   readonly random: RandomBytes;
   readonly config: Pick<Config, 'publicUrl'>;
   readonly connections: Pick<ConnectionService, 'create' | 'get' | 'update' | 'delete'>;
+}
+
+/** A consumer mail domain cannot route logins (anyone has an address there), as for the domains resource. */
+function requireDiscoverable(domains: readonly string[], useForDiscovery: boolean): void {
+  if (!useForDiscovery) return;
+  const index = domains.findIndex(isConsumerDomain);
+  if (index >= 0)
+    throw fieldError(`domains.${index}`, `is a consumer mail domain (${domains[index]}): offer it with useForDiscovery false`);
 }
 
 /** The URL of a setup page; the token is shown once, inside it. */
@@ -77,7 +86,7 @@ export function createTicketService(deps: TicketServiceDeps) {
    * its certificates: what a setup ticket would also offer (domains, provisioning, page parts) is refused.
    */
   async function renewedConnection(actor: Actor, organizationId: string, input: CreateTicketBody): Promise<Connection> {
-    for (const field of ['domains', 'provisioning', 'enabledFeatures'] as const) {
+    for (const field of ['domains', 'domainVerification', 'useForDiscovery', 'provisioning', 'enabledFeatures'] as const) {
       if (input[field] !== undefined) throw fieldError(field, `is not for ${RENEWAL_TICKET} tickets, which change only certificates`);
     }
     if (input.connectionId === undefined) throw fieldError('connectionId', `is required for ${RENEWAL_TICKET} tickets`);
@@ -126,6 +135,8 @@ export function createTicketService(deps: TicketServiceDeps) {
         throw fieldError('ttlSeconds', `must be an integer from 0 to ${MAX_TICKET_TTL_SECONDS}`);
       await requireOrganization(actor, organizationId);
       const domains = normalizeDomains(input.domains ?? []);
+      const useForDiscovery = input.useForDiscovery ?? true;
+      requireDiscoverable(domains, useForDiscovery);
       await requireDomainsFree(organizationId, domains);
       const features = input.type === RENEWAL_TICKET ? [] : [...new Set(input.enabledFeatures ?? TICKET_FEATURES)];
       const { connection, owned } = await connectionFor(actor, organizationId, input);
@@ -145,6 +156,8 @@ export function createTicketService(deps: TicketServiceDeps) {
             domains,
             provisioning: { ...(input.provisioning ?? {}) },
             enabled_features: features,
+            domain_verification: input.domainVerification ?? 'required',
+            use_for_discovery: useForDiscovery,
             created_by: actor.id,
             created_at: now,
             expires_at: new Date(now.getTime() + ttl * 1000),

@@ -28,6 +28,15 @@ export const RENEWAL_TICKET = 'certificate-renewal';
 export const TICKET_FEATURES = ['provider-choice', 'attribute-mapping', 'domains'] as const;
 export type TicketFeature = (typeof TICKET_FEATURES)[number];
 
+/**
+ * How the domains the admin claims on the setup page are verified (Auth0's
+ * `domain_aliases_config.domain_verification`): `none`, manual and verified at once, only the
+ * ticket's own `domains`; `optional`, by DNS, activation does not wait; `required`, by DNS, each
+ * verified before activation.
+ */
+export const TICKET_DOMAIN_VERIFICATIONS = ['none', 'optional', 'required'] as const;
+export type TicketDomainVerification = (typeof TICKET_DOMAIN_VERIFICATIONS)[number];
+
 type TicketStatus = 'open' | 'completed' | 'expired' | 'revoked';
 
 /** Default and maximum lifetime of a setup link: 5 days, as Auth0's self-service tickets. */
@@ -61,6 +70,8 @@ export function toTicket(row: SsoTicketRow, now: Date): Ticket {
     domains: row.domains,
     provisioning: row.provisioning,
     enabledFeatures: row.enabled_features,
+    domainVerification: row.domain_verification,
+    useForDiscovery: row.use_for_discovery,
     lastTest: row.last_test_at === null ? null : { succeeded: row.last_test_ok === true, at: row.last_test_at.toISOString() },
     expiresAt: row.expires_at.toISOString(),
     createdAt: row.created_at.toISOString(),

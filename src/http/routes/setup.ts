@@ -272,6 +272,34 @@ export function setupRoutes(deps: SetupRouteDeps): FastifyPluginAsyncTypebox {
         (ticket, body, requestId) => setup.saveMapping(ticket, values(body), requestId),
       ),
     );
+    // The Email domains step (ticket policy optional or required): add, check now, remove.
+    pages.post(
+      '/:token/domains',
+      post,
+      action(
+        'domain-added',
+        () => 'domain',
+        (ticket, body, requestId) => setup.addDomain(ticket, first(body, 'domain') ?? '', requestId),
+      ),
+    );
+    pages.post(
+      '/:token/domains/check',
+      post,
+      action(
+        'domain-checked',
+        () => 'domain-check',
+        (ticket, body, requestId) => setup.checkDomain(ticket, first(body, 'domain') ?? '', requestId),
+      ),
+    );
+    pages.post(
+      '/:token/domains/remove',
+      post,
+      action(
+        'domain-removed',
+        () => 'domain-remove',
+        (ticket, body, requestId) => setup.removeDomain(ticket, first(body, 'domain') ?? '', requestId),
+      ),
+    );
     pages.post(
       '/:token/candidate',
       post,

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { MAX_TICKET_TTL_SECONDS, TICKET_FEATURES, TICKET_TYPES } from '../../domain/tickets/view.ts';
+import { MAX_TICKET_TTL_SECONDS, TICKET_DOMAIN_VERIFICATIONS, TICKET_FEATURES, TICKET_TYPES } from '../../domain/tickets/view.ts';
 import { Nullable, PageQuery, Timestamp } from './common.ts';
 
 const TicketStatus = Type.Enum(['open', 'completed', 'expired', 'revoked']);
@@ -24,6 +24,8 @@ export const Ticket = Type.Object(
     domains: Type.Array(Type.String()),
     provisioning: Provisioning,
     enabledFeatures: Type.Array(Type.String()),
+    domainVerification: Type.Enum([...TICKET_DOMAIN_VERIFICATIONS]),
+    useForDiscovery: Type.Boolean(),
     lastTest: Nullable(Type.Object({ succeeded: Type.Boolean(), at: Timestamp })),
     expiresAt: Timestamp,
     createdAt: Timestamp,
@@ -66,6 +68,16 @@ export const CreateTicketBody = Type.Object(
       }),
     ),
     provisioning: Type.Optional(Provisioning),
+    domainVerification: Type.Optional(
+      Type.Enum([...TICKET_DOMAIN_VERIFICATIONS], {
+        default: 'required',
+        description:
+          'How domains the admin claims on the page are verified: none (manual, from domains only), optional or required (DNS TXT record; required: before activation)',
+      }),
+    ),
+    useForDiscovery: Type.Optional(
+      Type.Boolean({ default: true, description: 'Whether the domains claimed through the page route logins (login_hint, domain=)' }),
+    ),
     enabledFeatures: Type.Optional(
       Type.Array(Type.Enum([...TICKET_FEATURES]), {
         maxItems: TICKET_FEATURES.length,

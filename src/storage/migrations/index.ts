@@ -13,6 +13,7 @@ import * as m0013 from './0013-ticket-directories.ts';
 import * as m0014 from './0014-application-pkce.ts';
 import * as m0015 from './0015-change-notifications.ts';
 import * as m0016 from './0016-certificate-renewal.ts';
+import * as m0017 from './0017-ticket-domain-policy.ts';
 import * as m0018 from './0018-domain-change-notifications.ts';
 
 /** Every migration, by name; names sort in the order they apply. Never edit one that has shipped. */
@@ -31,5 +32,6 @@ export const migrations: Record<string, Migration> = {
   '0014-application-pkce': m0014,
   '0015-change-notifications': m0015,
   '0016-certificate-renewal': m0016,
+  '0017-ticket-domain-policy': m0017,
   '0018-domain-change-notifications': m0018,
 };
