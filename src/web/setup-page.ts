@@ -1,4 +1,4 @@
-import type { SetupView } from '../domain/tickets/setup-view.ts';
+import type { LastTest, SetupView } from '../domain/tickets/setup-view.ts';
 import { html, page, type SafeHtml } from './html.ts';
 import { directoryStep, type DirectoryStepInput } from './setup-directory.ts';
 import { domainsStep } from './setup-domains.ts';
@@ -216,17 +216,20 @@ function detailsStep(ctx: FormContext, view: SetupView, saved: string | undefine
   </section>`;
 }
 
+/** The outcome of the ticket's latest test sign-in, with `staleNote` when it no longer tells about what would be used. */
+export function lastTestLine(last: LastTest | null, staleNote: string): SafeHtml {
+  if (last === null) return html``;
+  return html`<p class="${last.ok ? 'ok' : 'bad'}">
+    <strong>${last.ok ? 'Last test succeeded' : 'Last test failed'}</strong> (${when(last.at)})${
+      last.ok ? html`: signed in as <code>${last.email ?? 'no email address'}</code>.` : html`: ${last.message}`
+    }
+    <a href="/setup/tests/${last.flowId}">See the details</a
+    >${last.current ? '' : html`<br /><span class="muted">${staleNote}</span>`}
+  </p>`;
+}
+
 function testStep(ctx: FormContext, view: SetupView, saved: string | undefined): SafeHtml {
-  const last = view.lastTest;
-  const lastLine = last
-    ? html`<p class="${last.ok ? 'ok' : 'bad'}">
-        <strong>${last.ok ? 'Last test succeeded' : 'Last test failed'}</strong> (${when(last.at)})${
-          last.ok ? html`: signed in as <code>${last.email ?? 'no email address'}</code>.` : html`: ${last.message}`
-        }
-        <a href="/setup/tests/${last.flowId}">See the details</a
-        >${last.current ? '' : html`<br /><span class="muted">The settings changed since: test again.</span>`}
-      </p>`
-    : '';
+  const lastLine = lastTestLine(view.lastTest, 'The settings changed since: test again.');
   const body = view.readyToTest
     ? setupForm(ctx, 'test', html`${formErrors(ctx, 'test', [], 'Not started.')}<button type="submit">Test sign-in</button>`)
     : html`${formErrors(ctx, 'test', [], 'Not started.')}

@@ -1,7 +1,7 @@
 import type { CertificateSummary, RenewalView } from '../domain/tickets/renewal.ts';
 import { html, page, type SafeHtml } from './html.ts';
 import { field, formErrors, setupForm, type FormContext, type FormState } from './setup-forms.ts';
-import { savedNotice, SETUP_SCRIPT_PATH, when } from './setup-page.ts';
+import { lastTestLine, savedNotice, SETUP_SCRIPT_PATH, when } from './setup-page.ts';
 import { rows } from './setup-pages.ts';
 
 const RENEWAL_FORMS: ReadonlySet<string> = new Set(['certificate', 'metadataXml', 'metadataUrl', 'renewal', 'test', 'renew']);
@@ -119,16 +119,7 @@ function candidateStep(ctx: FormContext, view: RenewalView): SafeHtml {
 }
 
 function testStep(ctx: FormContext, view: RenewalView, saved: string | undefined): SafeHtml {
-  const last = view.lastTest;
-  const lastLine = last
-    ? html`<p class="${last.ok ? 'ok' : 'bad'}">
-        <strong>${last.ok ? 'Last test succeeded' : 'Last test failed'}</strong> (${when(last.at)})${
-          last.ok ? html`: signed in as <code>${last.email ?? 'no email address'}</code>.` : html`: ${last.message}`
-        }
-        <a href="/setup/tests/${last.flowId}">See the details</a
-        >${last.current ? '' : html`<br /><span class="muted">The certificates changed since: test again.</span>`}
-      </p>`
-    : '';
+  const lastLine = lastTestLine(view.lastTest, 'The certificates changed since: test again.');
   const body =
     view.candidate !== null
       ? setupForm(ctx, 'test', html`${formErrors(ctx, 'test', [], 'Not started.')}<button type="submit">Test sign-in</button>`)

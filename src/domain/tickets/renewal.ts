@@ -5,7 +5,6 @@ import { parseCertificates, type CertificateInfo } from '../../crypto/certificat
 import type { Clock, RandomBytes } from '../../crypto/tokens.ts';
 import type { Lookup } from '../../net/guarded-fetch.ts';
 import { findConnection } from '../../storage/connections.ts';
-import { findLoginFlowById } from '../../storage/login-flows.ts';
 import { findOrganization } from '../../storage/organizations.ts';
 import type { ConnectionRow, Database, RenewalCandidate, SsoTicketRow } from '../../storage/schema.ts';
 import { updateOpenTicket } from '../../storage/tickets.ts';
@@ -18,8 +17,7 @@ import { AppError, notFound } from '../errors.ts';
 import { recordEvent } from '../events/events.ts';
 import type { LoginMetrics, UpstreamHop, Upstreams } from '../login/ports.ts';
 import { parseIdpMetadata } from '../saml/idp-metadata.ts';
-import { originOf, type LastTest } from './setup-view.ts';
-import { testResultOf } from './test-results.ts';
+import { originOf, readLastTest, type LastTest } from './setup-view.ts';
 import { startTestSignIn } from './test-sign-in.ts';
 import { RENEWAL_TICKET } from './view.ts';
 
@@ -139,22 +137,11 @@ export function createRenewalService(deps: RenewalServiceDeps) {
 
   /** The latest test of this ticket, current when it trusted exactly `trust` and started after the candidate was saved. */
   async function lastTestOf(ticket: SsoTicketRow, trust: readonly string[] | null): Promise<LastTest | null> {
-    if (ticket.last_test_flow_id === null) return null;
-    const flow = await findLoginFlowById(db, ticket.last_test_flow_id);
-    const result = flow === undefined ? undefined : testResultOf(flow);
-    if (flow === undefined || result === undefined) return null;
     const savedAt = ticket.renewal_candidate === null ? Infinity : Date.parse(ticket.renewal_candidate.savedAt);
-    const tested = flow.trusted_certificates;
-    const current = trust !== null && tested !== null && sameSet(tested, trust) && flow.created_at.getTime() >= savedAt;
-    return {
-      flowId: flow.id,
-      ok: result.ok,
-      at: new Date(result.at),
-      current,
-      email: result.ok ? result.profile.email : null,
-      code: result.ok ? null : result.code,
-      message: result.ok ? null : result.message,
-    };
+    return readLastTest(db, ticket, (flow) => {
+      const tested = flow.trusted_certificates;
+      return trust !== null && tested !== null && sameSet(tested, trust) && flow.created_at.getTime() >= savedAt;
+    });
   }
 
   const describe = (pems: readonly string[]): CertificateSummary[] =>

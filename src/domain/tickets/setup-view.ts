@@ -3,7 +3,7 @@ import type { OrganizationDomain } from '../../http/schemas/domains.ts';
 import { findLoginFlowById } from '../../storage/login-flows.ts';
 import { listDomainClaims } from '../../storage/organization-domains.ts';
 import { domainHolders, findOrganization } from '../../storage/organizations.ts';
-import type { Database, SsoTicketRow } from '../../storage/schema.ts';
+import type { Database, LoginFlowRow, SsoTicketRow } from '../../storage/schema.ts';
 import type { Connection } from '../connections/connections.ts';
 import { toDomain } from '../domains/domains.ts';
 import { hasDomainsStep } from './setup-domains.ts';
@@ -126,11 +126,24 @@ async function enteredDomainsOf(db: Kysely<Database>, ticket: SsoTicketRow): Pro
 }
 
 async function lastTestOf(db: Kysely<Database>, ticket: SsoTicketRow, connection: Connection): Promise<LastTest | null> {
+  return readLastTest(
+    db,
+    ticket,
+    (flow) => flow.connection_id === connection.id && flow.created_at.getTime() >= Date.parse(connection.updatedAt),
+  );
+}
+
+/** The ticket's latest test sign-in, `current` as `isCurrent` judges its flow; null before the first. */
+export async function readLastTest(
+  db: Kysely<Database>,
+  ticket: SsoTicketRow,
+  isCurrent: (flow: LoginFlowRow) => boolean,
+): Promise<LastTest | null> {
   if (ticket.last_test_flow_id === null) return null;
   const flow = await findLoginFlowById(db, ticket.last_test_flow_id);
   const result = flow === undefined ? undefined : testResultOf(flow);
   if (flow === undefined || result === undefined) return null;
-  const current = flow.connection_id === connection.id && flow.created_at.getTime() >= Date.parse(connection.updatedAt);
+  const current = isCurrent(flow);
   return {
     flowId: flow.id,
     ok: result.ok,
