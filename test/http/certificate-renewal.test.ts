@@ -97,7 +97,6 @@ for (const backend of testBackends()) {
         [{ connectionId: conn.id, domains: ['initech.example'] }, 400, 'domains', /not for certificate-renewal/],
         [{ connectionId: conn.id, provisioning: { scim: true } }, 400, 'provisioning', /not for certificate-renewal/],
         [{ connectionId: conn.id, enabledFeatures: ['domains'] }, 400, 'enabledFeatures', /not for certificate-renewal/],
-        [{ connectionId: conn.id, domainVerification: 'none' }, 400, 'domainVerification', /not for certificate-renewal/],
       ];
       for (const [body, status, field, message] of cases) {
         const res = await create(body);

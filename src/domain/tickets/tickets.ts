@@ -86,7 +86,7 @@ export function createTicketService(deps: TicketServiceDeps) {
    * its certificates: what a setup ticket would also offer (domains, provisioning, page parts) is refused.
    */
   async function renewedConnection(actor: Actor, organizationId: string, input: CreateTicketBody): Promise<Connection> {
-    for (const field of ['domains', 'domainVerification', 'useForDiscovery', 'provisioning', 'enabledFeatures'] as const) {
+    for (const field of ['domains', 'provisioning', 'enabledFeatures'] as const) {
       if (input[field] !== undefined) throw fieldError(field, `is not for ${RENEWAL_TICKET} tickets, which change only certificates`);
     }
     if (input.connectionId === undefined) throw fieldError('connectionId', `is required for ${RENEWAL_TICKET} tickets`);
