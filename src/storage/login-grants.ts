@@ -27,7 +27,8 @@ export type GrantOutcome = 'granted' | 'replayed' | 'flow_taken';
  * inserted (the conditional UPDATE of endLoginFlow), then insert the session, the code and the
  * `login.succeeded` event only if both did. Racing responses serialize on the assertion's key and
  * the flow's row lock, exactly as the transaction did. Rows go over as JSON and are typed by their
- * table (json_populate_record), so no parameter relies on type inference.
+ * table (json_populate_record), so no parameter relies on type inference; a column a row leaves
+ * out is null there, not its default.
  */
 export async function grantLogin(db: Kysely<Database>, grant: LoginGrant): Promise<GrantOutcome> {
   const { assertion, flow } = grant;
