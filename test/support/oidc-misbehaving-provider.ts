@@ -139,7 +139,10 @@ export async function startMisbehavingProvider(redirectUri: string): Promise<Mis
       // RP-Initiated Logout 1.0 §3: back to the post_logout_redirect_uri with the state, when there is one.
       provider.endSessionRequests.push(url.searchParams);
       const back = url.searchParams.get('post_logout_redirect_uri');
-      if (back === null) return send(res, 200, { signedOut: true });
+      if (back === null) {
+        send(res, 200, { signedOut: true });
+        return;
+      }
       const to = new URL(back);
       const state = url.searchParams.get('state');
       if (state !== null) to.searchParams.set('state', state);
