@@ -207,6 +207,8 @@ export function createLogout(deps: LogoutDeps) {
       );
       return refuse(undefined, failure, context);
     }
+    // Housekeeping outside the logout's own statements, as at the SLO URL.
+    if (++sloCalls % 100 === 0) await purgeExpiredLogoutState(db, clock());
     const flow = await findLogoutFlowByRequest(db, oidcLogoutRequestId(input.state));
     if (flow === undefined) {
       const failure = loginFailure(
