@@ -410,6 +410,8 @@ export interface SessionsTable {
   sp_name_qualifier: string | null;
   session_index: string | null;
   upstream_sid: string | null;
+  /** OIDC: the provider's id_token, sealed (context `sessions:<id>`), the id_token_hint of its end_session_endpoint. */
+  sealed_upstream_id_token: string | null;
   created_at: Date;
   expires_at: Date;
   ended_at: Date | null;

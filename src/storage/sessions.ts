@@ -93,6 +93,11 @@ export async function findPendingLogoutFlow(
     .executeTakeFirst();
 }
 
+/** A logout flow by the request it is bound to (a LogoutRequest ID, or the hash of an OIDC logout's state), whatever its state. */
+export async function findLogoutFlowByRequest(db: Kysely<Database>, requestId: string): Promise<LogoutFlowRow | undefined> {
+  return db.selectFrom('logout_flows').selectAll().where('request_id', '=', requestId).executeTakeFirst();
+}
+
 /** Takes a pending logout flow once (a replayed LogoutResponse takes nothing). */
 export async function takeLogoutFlow(db: Kysely<Database>, id: string, now: Date): Promise<boolean> {
   const taken = await db

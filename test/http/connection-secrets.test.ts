@@ -61,7 +61,9 @@ for (const backend of testBackends()) {
         tokenEndpoint: `${issuer}/token`,
         jwksUri: `${issuer}/jwks`,
         userinfoEndpoint: `${issuer}/me`,
+        endSessionEndpoint: null,
         redirectUri: `${PUBLIC_URL}/sso/oidc/callback`,
+        postLogoutRedirectUri: `${PUBLIC_URL}/sso/oidc/logout-callback`,
       });
       assert.equal(conn.saml, null);
       assert.equal(conn.sp, null);
@@ -184,6 +186,7 @@ for (const backend of testBackends()) {
         tokenEndpoint: `${issuer}/token`,
         jwksUri: `${issuer}/jwks`,
         userinfoEndpoint: `${issuer}/me`,
+        endSessionEndpoint: null,
         redirectUri: `${PUBLIC_URL}/sso/oidc/callback`,
       });
       assert.equal(o.groupSync, true);

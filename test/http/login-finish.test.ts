@@ -41,6 +41,7 @@ for (const backend of testBackends()) {
         db: t.db,
         clock,
         random: randomBytes,
+        sealer: t.deps.sealer,
         applications: createApplicationService({ db: t.db, clock, random: randomBytes }),
         testSignIns: createTestSignInResults({ clock, random: randomBytes }),
         config: t.config,

@@ -35,6 +35,12 @@ export interface MisbehavingProvider {
   readonly authorizeRequests: URLSearchParams[];
   /** How many times the JWKS was fetched. */
   jwksFetches: number;
+  /** Whether discovery names an end_session_endpoint (RP-Initiated Logout 1.0); read when a connection is created. */
+  offersEndSession: boolean;
+  /** The id_tokens issued, newest last. */
+  readonly idTokens: string[];
+  /** The requests at the end_session_endpoint, newest last; each is sent on to its post_logout_redirect_uri with its state. */
+  readonly endSessionRequests: URLSearchParams[];
   close(): Promise<void>;
 }
 
@@ -45,6 +51,8 @@ const PERSON = {
   given_name: 'Carol',
   family_name: 'Cooper',
   groups: ['finance', 'admins'],
+  // The provider's session, as OpenID Connect Front-Channel / Back-Channel Logout define the claim.
+  sid: 'idp-session-7',
 };
 
 async function key(name: string, kid: string) {
@@ -73,6 +81,9 @@ export async function startMisbehavingProvider(redirectUri: string): Promise<Mis
     behaviour: 'normal',
     authorizeRequests: [],
     jwksFetches: 0,
+    offersEndSession: true,
+    idTokens: [],
+    endSessionRequests: [],
     close: () => new Promise<void>((resolve) => server.close(() => resolve()).closeAllConnections()),
   };
 
@@ -107,6 +118,7 @@ export async function startMisbehavingProvider(redirectUri: string): Promise<Mis
         token_endpoint: `${issuer}/token`,
         jwks_uri: `${issuer}/jwks`,
         userinfo_endpoint: `${issuer}/userinfo`,
+        ...(provider.offersEndSession ? { end_session_endpoint: `${issuer}/session/end` } : {}),
         response_types_supported: ['code'],
         id_token_signing_alg_values_supported: ['RS256'],
       });
@@ -123,6 +135,20 @@ export async function startMisbehavingProvider(redirectUri: string): Promise<Mis
       return;
     }
     if (url.pathname === '/token' && req.method === 'POST') return token(req, res);
+    if (url.pathname === '/session/end') {
+      // RP-Initiated Logout 1.0 §3: back to the post_logout_redirect_uri with the state, when there is one.
+      provider.endSessionRequests.push(url.searchParams);
+      const back = url.searchParams.get('post_logout_redirect_uri');
+      if (back === null) {
+        send(res, 200, { signedOut: true });
+        return;
+      }
+      const to = new URL(back);
+      const state = url.searchParams.get('state');
+      if (state !== null) to.searchParams.set('state', state);
+      res.writeHead(302, { location: to.href }).end();
+      return;
+    }
     if (url.pathname === '/userinfo') {
       const sub = provider.behaviour === 'userinfo-other-subject' ? 'someone-else' : PERSON.sub;
       send(res, 200, { ...PERSON, sub });
@@ -179,7 +205,7 @@ export async function startMisbehavingProvider(redirectUri: string): Promise<Mis
       access_token: randomBytes(16).toString('base64url'),
       token_type: 'Bearer',
       expires_in: 300,
-      id_token: await idToken(issued.nonce),
+      id_token: provider.idTokens[provider.idTokens.push(await idToken(issued.nonce)) - 1],
     });
   }
 

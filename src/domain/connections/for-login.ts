@@ -44,6 +44,7 @@ export interface ConnectionForLogin {
     tokenEndpoint: string;
     jwksUri: string;
     userinfoEndpoint: string | null;
+    endSessionEndpoint: string | null;
     redirectUri: string;
   };
 }
@@ -105,6 +106,7 @@ export function toConnectionForLogin(row: ConnectionRow, deps: { publicUrl: stri
       tokenEndpoint,
       jwksUri,
       userinfoEndpoint: oidc.userinfoEndpoint,
+      endSessionEndpoint: oidc.endSessionEndpoint,
       redirectUri: oidcRedirectUri(deps.publicUrl),
     };
   }

@@ -12,6 +12,8 @@ export interface OidcSettings {
   tokenEndpoint: string | null;
   jwksUri: string | null;
   userinfoEndpoint: string | null;
+  /** The provider's end_session_endpoint (RP-Initiated Logout 1.0); null when it has none or was stored before it was kept. */
+  endSessionEndpoint: string | null;
 }
 
 /** How the resolver discovers a provider (the SSRF-guarded discovery, configured by the service). */
@@ -29,6 +31,7 @@ const EMPTY: OidcSettings = {
   tokenEndpoint: null,
   jwksUri: null,
   userinfoEndpoint: null,
+  endSessionEndpoint: null,
 };
 // RFC 6749 §3.3 scope-token.
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;

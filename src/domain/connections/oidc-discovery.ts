@@ -10,6 +10,8 @@ interface OidcProviderEndpoints {
   tokenEndpoint: string;
   jwksUri: string;
   userinfoEndpoint: string | null;
+  /** RP-Initiated Logout 1.0 §2.1: where an app-initiated logout sends the browser on, if the provider has one. */
+  endSessionEndpoint: string | null;
 }
 
 /** Why discovery failed, by stable code; each message says what to fix. */
@@ -83,7 +85,13 @@ export async function discoverOidcProvider(
     const missing = Object.values(required).filter((name) => endpoint(name) === undefined);
     return failure('discovery_missing_endpoint', `The discovery document has no http(s) ${missing.join(', ')}.`);
   }
-  return ok({ authorizationEndpoint, tokenEndpoint, jwksUri, userinfoEndpoint: endpoint('userinfo_endpoint') ?? null });
+  return ok({
+    authorizationEndpoint,
+    tokenEndpoint,
+    jwksUri,
+    userinfoEndpoint: endpoint('userinfo_endpoint') ?? null,
+    endSessionEndpoint: endpoint('end_session_endpoint') ?? null,
+  });
 }
 
 function failure(code: OidcDiscoveryErrorCode, message: string, fetchError?: GuardedFetchError): Result<never, OidcDiscoveryError> {

@@ -32,6 +32,11 @@ export function oidcRedirectUri(publicUrl: string): string {
   return `${publicUrl}/sso/oidc/callback`;
 }
 
+/** The post_logout_redirect_uri every OIDC connection registers at its provider (RP-Initiated Logout 1.0 §3); the state finds the logout. */
+export function oidcLogoutCallbackUri(publicUrl: string): string {
+  return `${publicUrl}/sso/oidc/logout-callback`;
+}
+
 /** How the SAML SP key pair is made (RSA-2048, self-signed for 10 years), at first use and at each rotation. */
 export function generateSpKey(deps: { clock: Clock; random: RandomBytes; publicUrl: string }): GenerateKey {
   return () =>

@@ -4,7 +4,7 @@ import { certificateStanding } from './certificate-expiry.ts';
 import { isOidcComplete, oidcWarnings, type OidcSettings } from './oidc-config.ts';
 import { effectiveMapping, type Provider } from './presets.ts';
 import { describeCertificates, isSamlComplete, samlWarnings, type SamlSettings } from './saml-config.ts';
-import { oidcRedirectUri, spValues } from './sp.ts';
+import { oidcLogoutCallbackUri, oidcRedirectUri, spValues } from './sp.ts';
 
 /** A connection as the management API shows it: no secret, certificates described, SP values derived. */
 export type Connection = ConnectionSchema;
@@ -19,7 +19,9 @@ export function samlSettingsOf(row: ConnectionRow): SamlSettings | undefined {
 
 /** An OIDC row's settings (written only through resolveOidcSettings); undefined for SAML. */
 export function oidcSettingsOf(row: ConnectionRow): OidcSettings | undefined {
-  return row.type === 'oidc' && !isSamlSettings(row.settings) ? row.settings : undefined;
+  if (row.type !== 'oidc' || isSamlSettings(row.settings)) return undefined;
+  // Settings stored before end_session_endpoint was kept have no such key: read as none.
+  return { ...row.settings, endSessionEndpoint: row.settings.endSessionEndpoint ?? null };
 }
 
 /** SAML settings always carry their certificate list (empty for a draft); OIDC settings never do. */
@@ -56,7 +58,15 @@ export function toConnection(
     groupSync: row.group_sync,
     emailDomainPolicy: row.email_domain_policy,
     saml: saml === undefined ? null : { ...saml, certificates },
-    oidc: oidc === undefined ? null : { ...oidc, redirectUri: oidcRedirectUri(publicUrl), clientSecretSet: hasSecret },
+    oidc:
+      oidc === undefined
+        ? null
+        : {
+            ...oidc,
+            redirectUri: oidcRedirectUri(publicUrl),
+            postLogoutRedirectUri: oidcLogoutCallbackUri(publicUrl),
+            clientSecretSet: hasSecret,
+          },
     sp: saml === undefined ? null : spValues(publicUrl, row.id),
     warnings: saml !== undefined ? samlWarnings(saml, now) : oidc !== undefined ? oidcWarnings(oidc, hasSecret) : [],
     certificateStatus: standing?.status ?? null,

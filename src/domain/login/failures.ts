@@ -107,7 +107,17 @@ export const LOGIN_FAILURE_CATALOGUE = {
   logout_message_missing: { status: 400, description: 'The request to the SLO URL carries neither a SAMLRequest nor a SAMLResponse.' },
   logout_flow_not_found: {
     status: 403,
-    description: 'A LogoutResponse names no logout Lanyard is waiting for (unknown or expired RelayState, or already answered).',
+    description:
+      'A LogoutResponse, or an OIDC provider returning to /sso/oidc/logout-callback, names no logout Lanyard is waiting for (unknown or expired RelayState or state, or already answered).',
+  },
+  logout_state_missing: {
+    status: 400,
+    description: 'The request to /sso/oidc/logout-callback carries no state, so it belongs to no sign-out.',
+  },
+  logout_state_unknown: {
+    status: 400,
+    description:
+      'No logout sent to an OIDC provider is waiting for the state at /sso/oidc/logout-callback (never issued, or expired and forgotten).',
   },
   logout_request_replayed: { status: 403, description: 'The LogoutRequest (its ID) was received before; each is accepted once.' },
 } as const satisfies Catalogue;

@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Config } from '../../config.ts';
+import type { Sealer } from '../../crypto/seal.ts';
 import { hashToken, newId, randomToken, type Clock, type RandomBytes } from '../../crypto/tokens.ts';
 import { isUseWorthRecording, markConnectionUsed } from '../../storage/connections.ts';
 import { endLoginFlow, findLoginFlow, takeLoginFlow, type LoginFlowKey } from '../../storage/login-flows.ts';
@@ -27,6 +28,7 @@ export interface FinishDeps {
   readonly db: Kysely<Database>;
   readonly clock: Clock;
   readonly random: RandomBytes;
+  readonly sealer: Pick<Sealer, 'seal'>;
   readonly applications: Pick<ApplicationService, 'findByClientId' | 'findById'>;
   readonly testSignIns: TestSignInResults;
   readonly config: Pick<Config, 'publicUrl'>;
@@ -40,6 +42,19 @@ export interface VerifiedLogin {
   assertion?: UsedAssertion;
   /** What a SAML logout needs to name the session at the IdP (none for OIDC). */
   samlSession?: SamlSessionFacts;
+  /** What a logout at the OIDC provider's end_session_endpoint needs (none for SAML). */
+  oidcSession?: OidcSessionFacts;
+}
+
+/** The provider's `sid` claim, if any, and its id_token, sent back as id_token_hint (RP-Initiated Logout 1.0 §2). */
+export interface OidcSessionFacts {
+  sid: string | null;
+  idToken: string;
+}
+
+/** The context a session's sealed upstream id_token is bound to (`<table>:<id>`, so `lanyard secrets rotate` re-seals it). */
+export function sessionSecretContext(sessionId: string): string {
+  return `sessions:${sessionId}`;
 }
 
 /** The assertion's NameID (verbatim, with its qualifiers) and AuthnStatement session facts (SAML core §2.7.2). */
@@ -124,6 +139,7 @@ export function createLoginFinish(deps: FinishDeps) {
     const now = clock();
     const sessionId = newId('ses', now, random);
     const saml = login.samlSession;
+    const oidc = login.oidcSession;
     const sub = subjectFor(profile);
     const summary = {
       connectionId: profile.connectionId,
@@ -149,7 +165,8 @@ export function createLoginFinish(deps: FinishDeps) {
         name_qualifier: saml?.nameQualifier ?? null,
         sp_name_qualifier: saml?.spNameQualifier ?? null,
         session_index: saml?.sessionIndex ?? null,
-        upstream_sid: null,
+        upstream_sid: oidc?.sid ?? null,
+        sealed_upstream_id_token: oidc === undefined ? null : deps.sealer.seal(oidc.idToken, sessionSecretContext(sessionId)),
         created_at: now,
         expires_at: saml?.sessionNotOnOrAfter ?? new Date(now.getTime() + DEFAULT_SESSION_TTL_MS),
       },

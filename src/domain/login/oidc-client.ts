@@ -105,7 +105,7 @@ export async function authorizationRequest(
 export async function redeemCode(
   provider: OidcProviderClient,
   input: { params: Readonly<Record<string, string>>; state: string; nonce: string; codeVerifier: string; now: Date },
-): Promise<Result<{ claims: Record<string, unknown>; accessToken: string }, OidcLoginError>> {
+): Promise<Result<{ claims: Record<string, unknown>; accessToken: string; idToken: string }, OidcLoginError>> {
   const { settings } = provider;
   const context = {
     issuer: settings.issuer,
@@ -141,7 +141,7 @@ export async function redeemCode(
       currentDate: input.now,
       requiredClaims: ['sub', 'exp', 'iat'],
     });
-    return ok({ claims: payload, accessToken });
+    return ok({ claims: payload, accessToken, idToken });
   } catch (error) {
     return err(describeOidcFailure('signature', error, { ...context, tokenHeader: unverifiedHeader(idToken) }));
   }

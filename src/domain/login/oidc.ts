@@ -9,7 +9,7 @@ import type { ConnectionForLogin } from '../connections/for-login.ts';
 import { err, ok, type Result } from '../result.ts';
 import type { DirectoryLink } from './directory-link.ts';
 import type { Fact, LoginFailure } from './failures.ts';
-import type { LoginFinish } from './finish.ts';
+import type { LoginFinish, OidcSessionFacts } from './finish.ts';
 import { idpErrorRedirect, needsUserinfo, oidcIdentity } from './oidc-claims.ts';
 import { authorizationRequest, createOidcClients, fetchUserinfo, redeemCode } from './oidc-client.ts';
 import { oidcError, type OidcLoginError } from './oidc-failures.ts';
@@ -120,20 +120,22 @@ export function createOidcLogin(deps: OidcLoginDeps) {
     connection: OidcConnection,
     params: { state: string; code: string; iss?: string | undefined },
     secrets: FlowSecrets,
-  ): Promise<Result<UpstreamIdentity, OidcLoginError>> {
+  ): Promise<Result<{ identity: UpstreamIdentity; session: OidcSessionFacts }, OidcLoginError>> {
     const provider = clientFor(connection);
     const now = deps.clock();
     const response = { code: params.code, state: params.state, ...(params.iss !== undefined ? { iss: params.iss } : {}) };
     const redeemed = await redeemCode(provider, { params: response, state: params.state, ...secrets, now });
     if (!redeemed.ok) return redeemed;
-    const { claims, accessToken } = redeemed.value;
+    const { claims, accessToken, idToken } = redeemed.value;
     let userinfo: Record<string, unknown> | undefined;
     if (connection.oidc.userinfoEndpoint !== null && needsUserinfo(claims, connection)) {
       const fetched = await fetchUserinfo(provider, accessToken, String(claims.sub), now);
       if (!fetched.ok) return fetched;
       userinfo = fetched.value;
     }
-    return ok(oidcIdentity(claims, userinfo, connection.attributeMapping));
+    // The provider's session (OIDC Front/Back-Channel Logout `sid`) and its id_token, for a logout at its end_session_endpoint.
+    const session = { sid: typeof claims.sid === 'string' ? claims.sid : null, idToken };
+    return ok({ identity: oidcIdentity(claims, userinfo, connection.attributeMapping), session });
   }
 
   /**
@@ -221,11 +223,15 @@ export function createOidcLogin(deps: OidcLoginDeps) {
       );
     const identity = await verifiedIdentity({ ...connection, oidc }, { ...params, code: params.code }, secrets);
     if (!identity.ok) return refuse(identity.error);
-    const linked = await deps.linkDirectoryUser(mapProfile(identity.value, connection));
+    const linked = await deps.linkDirectoryUser(mapProfile(identity.value.identity, connection));
     if (!linked.ok) return refuse(linked.error);
     const refusal = await deps.finish.emailRefusal(linked.value, connection);
     if (refusal !== undefined) return refuse(refusal);
-    const succeeded = await deps.finish.succeed(flow, { profile: linked.value, connection }, requestId);
+    const succeeded = await deps.finish.succeed(
+      flow,
+      { profile: linked.value, connection, oidcSession: identity.value.session },
+      requestId,
+    );
     if (!succeeded.ok) throw new Error(`login flow ${flow.id} was ended by another response`);
     return { kind: 'redirect', url: succeeded.value };
   }

@@ -1,9 +1,11 @@
 import type { Kysely } from 'kysely';
-import { newId, type Clock, type RandomBytes } from '../../crypto/tokens.ts';
+import type { Sealer } from '../../crypto/seal.ts';
+import { hashToken, newId, randomToken, type Clock, type RandomBytes } from '../../crypto/tokens.ts';
 import type { Database, SessionRow } from '../../storage/schema.ts';
 import {
   endSamlSessions,
   endSession,
+  findLogoutFlowByRequest,
   findPendingLogoutFlow,
   findSession,
   insertLogoutFlow,
@@ -14,10 +16,10 @@ import {
 } from '../../storage/sessions.ts';
 import type { Application, ApplicationService } from '../applications/applications.ts';
 import type { ConnectionForLogin } from '../connections/for-login.ts';
-import { spValues } from '../connections/sp.ts';
+import { oidcLogoutCallbackUri, spValues } from '../connections/sp.ts';
 import type { DeploymentKey, DeploymentKeys } from '../keys/deployment-keys.ts';
 import { loginFailure, type Fact, type LoginFailure } from '../login/failures.ts';
-import type { LoginFinish } from '../login/finish.ts';
+import { sessionSecretContext, type LoginFinish } from '../login/finish.ts';
 import { failurePage, type LoginOutcome } from '../login/outcome.ts';
 import type { ConnectionDirectory } from '../login/ports.ts';
 import { encodeRedirectBinding } from '../saml/authn-request.ts';
@@ -44,6 +46,7 @@ export interface LogoutDeps {
   readonly db: Kysely<Database>;
   readonly clock: Clock;
   readonly random: RandomBytes;
+  readonly sealer: Pick<Sealer, 'open'>;
   readonly publicUrl: string;
   readonly deploymentKeys: DeploymentKeys;
   readonly spKey: () => Promise<DeploymentKey>;
@@ -54,6 +57,15 @@ export interface LogoutDeps {
 }
 
 type SamlConnection = ConnectionForLogin & { saml: NonNullable<ConnectionForLogin['saml']> };
+type OidcConnection = ConnectionForLogin & { oidc: NonNullable<ConnectionForLogin['oidc']> };
+
+/** How long the browser may take at the OIDC provider's end_session_endpoint before its way back expires. */
+const OIDC_LOGOUT_TTL_MS = 10 * 60 * 1000;
+
+/** What an OIDC logout flow is found by: the hash of its state (the state is a bearer value, so only its hash is stored). */
+function oidcLogoutRequestId(state: string): string {
+  return `oidc-state:${hashToken(state)}`;
+}
 
 /**
  * Single Logout (README, "Logout"): the app's logout at /oauth/logout (OpenID Connect RP-Initiated
@@ -138,6 +150,86 @@ export function createLogout(deps: LogoutDeps) {
     return { kind: 'redirect', url: binding.url };
   }
 
+  /**
+   * Sends the browser to the OIDC provider's end_session_endpoint (RP-Initiated Logout 1.0 §2) with
+   * the login's id_token as id_token_hint, the connection's client_id, Lanyard's logout callback as
+   * post_logout_redirect_uri, and a fresh state: a single-use logout flow that remembers where to
+   * return. Undefined when the provider has no end_session_endpoint.
+   */
+  async function toOidcProvider(
+    connection: OidcConnection,
+    session: SessionRow,
+    back: { uri: string | null; state: string | null },
+  ): Promise<LogoutOutcome | undefined> {
+    const { endSessionEndpoint } = connection.oidc;
+    if (endSessionEndpoint === null) return undefined;
+    const now = clock();
+    const state = randomToken(random);
+    await insertLogoutFlow(db, {
+      id: newId('lgo', now, random),
+      connection_id: connection.id,
+      request_id: oidcLogoutRequestId(state),
+      post_logout_redirect_uri: back.uri,
+      state: back.state,
+      created_at: now,
+      expires_at: new Date(now.getTime() + OIDC_LOGOUT_TTL_MS),
+    });
+    const url = new URL(endSessionEndpoint);
+    const idToken = openUpstreamIdToken(session);
+    // §2: the hint is RECOMMENDED, not required; a hint that no longer opens (the sealing key changed) is left out.
+    if (idToken !== undefined) url.searchParams.set('id_token_hint', idToken);
+    url.searchParams.set('client_id', connection.oidc.clientId);
+    url.searchParams.set('post_logout_redirect_uri', oidcLogoutCallbackUri(deps.publicUrl));
+    url.searchParams.set('state', state);
+    return { kind: 'redirect', url: url.toString() };
+  }
+
+  function openUpstreamIdToken(session: SessionRow): string | undefined {
+    if (session.sealed_upstream_id_token === null) return undefined;
+    try {
+      return deps.sealer.open(session.sealed_upstream_id_token, sessionSecretContext(session.id));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * The OIDC provider's way back, `/sso/oidc/logout-callback` (RP-Initiated Logout 1.0 §3): the state
+   * finds the logout flow, taken once and before it expires; then the browser goes on to the app's
+   * post_logout_redirect_uri with the app's state, or to the "signed out" page.
+   */
+  async function oidcLogoutCallback(input: { state: string | undefined; requestId: string }): Promise<LogoutOutcome> {
+    const context = { facts: [] as Fact[], requestId: input.requestId };
+    if (!input.state) {
+      const failure = loginFailure(
+        'logout_state_missing',
+        'This request to the logout callback carries no state, so it belongs to no sign-out.',
+      );
+      return refuse(undefined, failure, context);
+    }
+    // Housekeeping outside the logout's own statements, as at the SLO URL.
+    if (++sloCalls % 100 === 0) await purgeExpiredLogoutState(db, clock());
+    const flow = await findLogoutFlowByRequest(db, oidcLogoutRequestId(input.state));
+    if (flow === undefined) {
+      const failure = loginFailure(
+        'logout_state_unknown',
+        'No sign-out is waiting for this state: Lanyard never sent it to an identity provider, or it expired long ago. You are signed out of the application.',
+      );
+      return refuse(undefined, failure, context);
+    }
+    const connection = await deps.connections.getForLogin(flow.connection_id);
+    if (connection !== undefined) context.facts.push(['Connection', `${connection.name} (${connection.id})`]);
+    // Taken once: the same state presented again, or after the flow expired, finds nothing to take.
+    if (!(await takeLogoutFlow(db, flow.id, clock()))) {
+      return refuse(
+        connection,
+        loginFailure('logout_flow_not_found', 'This sign-out has expired or was already completed. You are signed out of the application.'),
+        context,
+      );
+    }
+    return returnTo(flow.post_logout_redirect_uri, flow.state);
+  }
+
   /** RP-Initiated Logout 1.0 §2–§3 at /oauth/logout. */
   async function endSessionAtApp(input: EndSessionRequest, requestId: string): Promise<LogoutOutcome> {
     const facts: Fact[] = [];
@@ -175,12 +267,16 @@ export function createLogout(deps: LogoutDeps) {
     }
     const back = { uri, state: input.state ?? null };
     const ended = application !== undefined && hint?.sid ? await endAppSession(application, hint.sid, requestId) : undefined;
-    if (ended?.name_id != null) {
-      const connection = await deps.connections.getForLogin(ended.connection_id);
-      if (connection?.saml !== undefined) {
-        const sent = await toIdp({ ...connection, saml: connection.saml }, { ...ended, name_id: ended.name_id }, back);
-        if (sent !== undefined) return sent;
-      }
+    const connection = ended === undefined ? undefined : await deps.connections.getForLogin(ended.connection_id);
+    if (ended !== undefined && connection !== undefined) {
+      const { saml, oidc } = connection;
+      const sent =
+        saml !== undefined && ended.name_id !== null
+          ? await toIdp({ ...connection, saml }, { ...ended, name_id: ended.name_id }, back)
+          : oidc !== undefined
+            ? await toOidcProvider({ ...connection, oidc }, ended, back)
+            : undefined;
+      if (sent !== undefined) return sent;
     }
     return returnTo(back.uri, back.state);
   }
@@ -337,7 +433,7 @@ export function createLogout(deps: LogoutDeps) {
       : logoutResponse(saml, input.received, input.relayState, context);
   }
 
-  return { endSessionAtApp, slo };
+  return { endSessionAtApp, slo, oidcLogoutCallback };
 }
 
 export type Logout = ReturnType<typeof createLogout>;

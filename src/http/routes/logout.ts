@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { EndSessionRequest as EndSessionParams, Logout, LogoutOutcome } from '../../domain/sessions/logout.ts';
 import { PAGE_HEADERS } from '../../web/html.ts';
 import { signedOutPage } from '../../web/logout-pages.ts';
-import { EndSessionRequest, SloBody, SloParams, SloQuery } from '../schemas/logout.ts';
+import { EndSessionRequest, OidcLogoutCallbackQuery, SloBody, SloParams, SloQuery } from '../schemas/logout.ts';
 import { FailurePageResponse, RedirectResponse } from '../schemas/common.ts';
 import { pageErrorHandler, sendLoginOutcome } from '../errors.ts';
 
@@ -16,7 +16,8 @@ const errorHandler = pageErrorHandler((status) => ({
 
 /**
  * Logout for browsers: `/oauth/logout` (OpenID Connect RP-Initiated Logout 1.0, GET and POST) and
- * the SAML SLO URL `/sso/saml/{id}/slo` (HTTP-Redirect and HTTP-POST bindings). No credentials:
+ * the SAML SLO URL `/sso/saml/{id}/slo` (HTTP-Redirect and HTTP-POST bindings), and the way back
+ * from an OIDC provider's end_session_endpoint, `/sso/oidc/logout-callback`. No credentials:
  * the id_token_hint and the SAML signatures are what is checked.
  */
 export function logoutRoutes(deps: {
@@ -52,6 +53,28 @@ export function logoutRoutes(deps: {
       '/oauth/logout',
       { schema: { ...endSessionSchema, operationId: 'endSessionPost', body: EndSessionRequest }, errorHandler },
       async (request, reply) => endSession(request, reply, request.body),
+    );
+
+    app.get(
+      '/sso/oidc/logout-callback',
+      {
+        schema: {
+          tags: ['sso'],
+          operationId: 'oidcLogoutCallback',
+          summary: "Post-logout redirect URI of upstream OIDC connections (back from the provider's end_session_endpoint)",
+          security: [],
+          querystring: OidcLogoutCallbackQuery,
+          response: {
+            200: { ...FailurePageResponse, description: 'The signed-out page, when the application gave no post_logout_redirect_uri' },
+            302: RedirectResponse('Back to the post_logout_redirect_uri with state'),
+            400: FailurePageResponse,
+            403: FailurePageResponse,
+          },
+        },
+        errorHandler,
+      },
+      async (request, reply) =>
+        send(request, reply, await deps.logout.oidcLogoutCallback({ state: request.query.state, requestId: request.id })),
     );
 
     const sloSchema = {

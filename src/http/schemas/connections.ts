@@ -180,7 +180,13 @@ const OidcOutput = Type.Object({
   tokenEndpoint: Nullable(Type.String()),
   jwksUri: Nullable(Type.String()),
   userinfoEndpoint: Nullable(Type.String()),
+  endSessionEndpoint: Nullable(
+    Type.String({ description: "The provider's end_session_endpoint (RP-Initiated Logout 1.0), where app-initiated logouts go on to" }),
+  ),
   redirectUri: Type.String({ description: 'Register this redirect URI at the provider' }),
+  postLogoutRedirectUri: Type.String({
+    description: 'Register this post-logout redirect URI at the provider, so a logout sent to its end_session_endpoint comes back',
+  }),
 });
 
 const SpValues = Type.Object(

@@ -18,6 +18,12 @@ export const EndSessionRequest = Type.Object(
 );
 export type EndSessionRequest = Static<typeof EndSessionRequest>;
 
+/** RP-Initiated Logout 1.0 §3: what the OIDC provider sends back to /sso/oidc/logout-callback (other parameters are ignored). */
+export const OidcLogoutCallbackQuery = Type.Object(
+  { state: Type.Optional(Type.String({ maxLength: 512, description: 'The state Lanyard sent to the end_session_endpoint' })) },
+  { title: 'OidcLogoutCallbackQuery' },
+);
+
 // A base64 DEFLATEd (Redirect) or base64 (POST) logout message of the verifier's 64 KiB limit, with room to spare.
 const Message = Type.Optional(Type.String({ maxLength: 128 * 1024 }));
 const Small = Type.Optional(Type.String({ maxLength: 2048 }));

@@ -15,6 +15,7 @@ import * as m0015 from './0015-change-notifications.ts';
 import * as m0016 from './0016-certificate-renewal.ts';
 import * as m0017 from './0017-ticket-domain-policy.ts';
 import * as m0018 from './0018-domain-change-notifications.ts';
+import * as m0019 from './0019-session-upstream-id-token.ts';
 
 /** Every migration, by name; names sort in the order they apply. Never edit one that has shipped. */
 export const migrations: Record<string, Migration> = {
@@ -34,4 +35,5 @@ export const migrations: Record<string, Migration> = {
   '0016-certificate-renewal': m0016,
   '0017-ticket-domain-policy': m0017,
   '0018-domain-change-notifications': m0018,
+  '0019-session-upstream-id-token': m0019,
 };
