@@ -3,6 +3,9 @@ import type { BackchannelLogoutRow, Database, LogoutFlowRow, LogoutFlowsTable, S
 
 // The only module that holds the SQL of sessions, logout flows and the LogoutRequest replay cache.
 
+/** An ended session keeps no upstream id_token: it was kept only as the hint of the logout that ends it. */
+const FORGET_UPSTREAM = { sealed_upstream_id_token: null } as const;
+
 /** A session by its `sid`, ended or not. */
 export async function findSession(db: Kysely<Database>, id: string): Promise<SessionRow | undefined> {
   return db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
@@ -27,7 +30,7 @@ export async function endSamlSessions(
 ): Promise<SessionRow[]> {
   let query = db
     .updateTable('sessions')
-    .set({ ended_at: now, ended_by: 'idp' })
+    .set({ ended_at: now, ended_by: 'idp', ...FORGET_UPSTREAM })
     .where('connection_id', '=', match.connectionId)
     .where('name_id', '=', match.nameId)
     .where((eb) => (match.format === null ? eb('name_id_format', 'is', null) : eb('name_id_format', '=', match.format)))
@@ -45,7 +48,7 @@ export async function endSamlSessions(
 export async function endSession(db: Kysely<Database>, id: string, now: Date): Promise<SessionRow | undefined> {
   return db
     .updateTable('sessions')
-    .set({ ended_at: now, ended_by: 'app' })
+    .set({ ended_at: now, ended_by: 'app', ...FORGET_UPSTREAM })
     .where('id', '=', id)
     .where('ended_at', 'is', null)
     .where('expires_at', '>', now)
@@ -193,5 +196,10 @@ export async function endExpiredSessions(db: Kysely<Database>, now: Date, limit:
     .limit(limit)
     .forUpdate()
     .skipLocked();
-  return db.updateTable('sessions').set({ ended_at: now, ended_by: 'expiry' }).where('id', 'in', due).returningAll().execute();
+  return db
+    .updateTable('sessions')
+    .set({ ended_at: now, ended_by: 'expiry', ...FORGET_UPSTREAM })
+    .where('id', 'in', due)
+    .returningAll()
+    .execute();
 }

@@ -162,6 +162,7 @@ for (const backend of testBackends()) {
       const location = await logoutToIdp({ id_token_hint: idToken, post_logout_redirect_uri: AFTER_LOGOUT, state: 'bye-1' });
       const row = await session(sid);
       assert.equal(row.ended_by, 'app');
+      assert.equal(row.sealed_upstream_id_token, null, 'the ended session keeps no upstream id_token');
       const params = location.searchParams;
       assert.equal(params.get('id_token_hint'), upstreamIdToken);
       assert.equal(params.get('client_id'), idp.clientId);

@@ -281,15 +281,20 @@ export function createLogout(deps: LogoutDeps) {
     return returnTo(back.uri, back.state);
   }
 
-  /** Ends the application's own open session `sid`; a session of another application is left alone. */
+  /**
+   * Ends the application's own open session `sid`; a session of another application is left alone.
+   * The ended row no longer holds the upstream id_token: the answer carries it, as read before, for
+   * this logout's hint only.
+   */
   async function endAppSession(application: Application, sid: string, requestId: string): Promise<SessionRow | undefined> {
     const session = await findSession(db, sid);
     if (session === undefined || session.application_id !== application.id) return undefined;
-    return db.transaction().execute(async (trx) => {
-      const ended = await endSession(trx, sid, clock());
-      if (ended !== undefined) await recordSessionsEnded(trx, { now: clock(), random }, [ended], requestId);
-      return ended;
+    const ended = await db.transaction().execute(async (trx) => {
+      const row = await endSession(trx, sid, clock());
+      if (row !== undefined) await recordSessionsEnded(trx, { now: clock(), random }, [row], requestId);
+      return row;
     });
+    return ended === undefined ? undefined : { ...ended, sealed_upstream_id_token: session.sealed_upstream_id_token };
   }
 
   /** The verifier's view of the connection: pinned certificates, this connection's SLO URL, skew, SHA-1 and unsigned-message policy. */
