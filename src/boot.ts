@@ -37,7 +37,12 @@ export async function resolveSecretKey(config: Config): Promise<SecretKey> {
  * database is held (storage/data-dir-lock.ts).
  */
 export async function openMigratedDatabase(config: Config, logger: Logger, owner: string): Promise<DatabaseHandle> {
-  const handle = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, owner });
+  const handle = await openDatabase({
+    url: config.databaseUrl,
+    dataDir: config.dataDir,
+    preparedStatements: config.databasePreparedStatements,
+    owner,
+  });
   const applied = await migrateToLatest(handle.db);
   logger.info(
     { database: handle.kind, applied },

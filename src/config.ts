@@ -14,6 +14,8 @@ export interface Config {
   readonly host: string;
   readonly publicUrl: string;
   readonly databaseUrl: string | undefined;
+  /** The login's statements as server-side prepared statements on PostgreSQL (off for PgBouncer before 1.21 in transaction mode). */
+  readonly databasePreparedStatements: boolean;
   readonly dataDir: string;
   /** Current sealing key; undefined only on the embedded database, where main.ts generates one. */
   readonly secretKey: SecretKey | undefined;
@@ -113,6 +115,7 @@ export function loadConfig(env: Env): Config {
     host,
     publicUrl,
     databaseUrl,
+    databasePreparedStatements: boolean(read, 'LANYARD_DATABASE_PREPARED_STATEMENTS', true),
     dataDir: read('LANYARD_DATA_DIR') ?? './data',
     secretKey,
     previousSecretKeys: Object.freeze(previousSecretKeys),

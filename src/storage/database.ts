@@ -6,6 +6,7 @@ import pg from 'pg';
 import { migrations } from './migrations/index.ts';
 import { lockDataDirectory } from './data-dir-lock.ts';
 import { pglitePool } from './pglite-pool.ts';
+import { preparingPool } from './prepared-statements.ts';
 import { attachReadCache, CHANGES_CHANNEL, createReadCache, type ReadCache } from './read-cache.ts';
 import type { Database } from './schema.ts';
 
@@ -19,6 +20,8 @@ export interface OpenDatabaseOptions {
   /** PostgreSQL schema to use (tests isolate themselves in one); created when missing. */
   readonly schema?: string | undefined;
   readonly maxConnections?: number;
+  /** Run the login's statements as server-side prepared statements (PostgreSQL only; default true). */
+  readonly preparedStatements?: boolean;
   /** Who opens the embedded database's directory, in words, for the message another process gets (`the running server`). */
   readonly owner?: string;
 }
@@ -89,7 +92,8 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     });
     if (schema) await pool.query(`create schema if not exists "${schema.replace(/"/g, '')}"`);
     const cache = createReadCache();
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [cache.plugin] });
+    const dialect = new PostgresDialect({ pool: options.preparedStatements === false ? pool : preparingPool(pool) });
+    const db = new Kysely<Database>({ dialect, plugins: [cache.plugin] });
     attachReadCache(db, cache);
     // Named, so an operator can tell it in pg_stat_activity: it sits idle on purpose.
     const changes = await followChanges(() => new pg.Client({ connectionString: options.url, application_name: 'lanyard changes' }), cache);

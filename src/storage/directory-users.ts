@@ -1,4 +1,5 @@
 import { sql, type Expression, type Insertable, type Kysely, type SqlBool, type Updateable } from 'kysely';
+import { prepared } from './prepared-statements.ts';
 import type { Database, DirectoryUserRow, DirectoryUsersTable } from './schema.ts';
 
 /** How a SCIM list is cut: a condition from the filter compiler, an order, a 1-based window. */
@@ -156,7 +157,7 @@ export async function findDirectoryUserForLogin(
   db: Kysely<Database>,
   input: { organizationId: string; subject: string; email: string | null },
 ): Promise<LoginDirectoryUser | undefined> {
-  const row = await db
+  const query = db
     .selectFrom('directory_users as u')
     .innerJoin('directories as d', 'd.id', 'u.directory_id')
     .select(['u.id', 'u.directory_id', 'u.active', 'd.options'])
@@ -170,8 +171,8 @@ export async function findDirectoryUserForLogin(
     )
     .orderBy(sql`case when u.external_id = ${input.subject} then 0 when lower(u.user_name) = lower(${input.subject}) then 1 else 2 end`)
     .orderBy('u.id')
-    .limit(1)
-    .executeTakeFirst();
+    .limit(1);
+  const row = (await db.executeQuery(prepared(query))).rows[0];
   if (row === undefined) return undefined;
   // The option's default (true) is applied here, as views.ts applies it for the API.
   return { id: row.id, directoryId: row.directory_id, active: row.active, refuseInactiveUsers: row.options.refuseInactiveUsers ?? true };

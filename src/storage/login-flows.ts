@@ -1,4 +1,5 @@
 import type { Insertable, Kysely } from 'kysely';
+import { prepared } from './prepared-statements.ts';
 import type { Database, LoginFlowRow, LoginFlowsTable, TestSignInResult } from './schema.ts';
 
 // The only module that writes login_flows: a login flow is an expiring, single-use row whose
@@ -8,10 +9,13 @@ import type { Database, LoginFlowRow, LoginFlowsTable, TestSignInResult } from '
 export async function insertLoginFlow(db: Kysely<Database>, row: Insertable<LoginFlowsTable>): Promise<void> {
   // node-postgres would send a JS array as a PostgreSQL array, not as jsonb.
   const trusted = row.trusted_certificates;
-  await db
-    .insertInto('login_flows')
-    .values({ ...row, trusted_certificates: Array.isArray(trusted) ? JSON.stringify(trusted) : (trusted ?? null) })
-    .execute();
+  await db.executeQuery(
+    prepared(
+      db
+        .insertInto('login_flows')
+        .values({ ...row, trusted_certificates: Array.isArray(trusted) ? JSON.stringify(trusted) : (trusted ?? null) }),
+    ),
+  );
 }
 
 /** One flow by id, whatever its state or kind. */
@@ -49,7 +53,7 @@ export async function findLoginFlow(db: Kysely<Database>, key: LoginFlowKey): Pr
       : query
           .where('upstream_request_id', '=', key.upstreamRequestId)
           .where('connection_id', 'in', db.selectFrom('connections').select('id').where('type', '=', key.connectionType));
-  return query.executeTakeFirst();
+  return (await db.executeQuery(prepared(query))).rows[0];
 }
 
 /**

@@ -1,4 +1,5 @@
 import { sql, type Insertable, type Kysely } from 'kysely';
+import { prepared } from './prepared-statements.ts';
 import type { UsedAssertion } from './saml-assertions.ts';
 import type { AuthorizationCodesTable, Database, EventsTable, SessionsTable } from './schema.ts';
 
@@ -52,13 +53,14 @@ export async function grantLogin(db: Kysely<Database>, grant: LoginGrant): Promi
   const row = (table: string, value: object) =>
     sql`insert into ${sql.table(table)} select * from json_populate_record(null::${sql.table(table)}, ${JSON.stringify(value)}::json)
         where exists (select from taken)`;
-  const result = await sql<{ seen: number; taken: number }>`
+  const statement = sql<{ seen: number; taken: number }>`
     with seen as (${seen}),
          taken as (${taken}),
          session as (${row('sessions', grant.session)}),
          code as (${row('authorization_codes', grant.code)}),
          event as (${row('events', grant.event)})
-    select (select count(*) from seen)::int as seen, (select count(*) from taken)::int as taken`.execute(db);
+    select (select count(*) from seen)::int as seen, (select count(*) from taken)::int as taken`;
+  const result = await db.executeQuery(prepared({ compile: () => statement.compile(db) }));
   const counts = result.rows[0];
   if (counts?.seen !== 1) return 'replayed';
   return counts.taken === 1 ? 'granted' : 'flow_taken';

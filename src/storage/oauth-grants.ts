@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { prepared } from './prepared-statements.ts';
 import type { AuthorizationCodeRow, Database } from './schema.ts';
 
 /**
@@ -12,7 +13,7 @@ export async function redeemAuthorizationCode(
   redemption: { codeHash: string; tokenHash: string; applicationId: string; now: Date; expiresAt: Date },
 ): Promise<AuthorizationCodeRow | undefined> {
   const at = (date: Date) => sql<Date>`${date.toISOString()}::timestamptz`;
-  return db
+  const query = db
     .with('taken', (q) =>
       q
         .updateTable('authorization_codes')
@@ -42,8 +43,8 @@ export async function redeemAuthorizationCode(
         .returning('token_hash'),
     )
     .selectFrom('taken')
-    .selectAll()
-    .executeTakeFirst();
+    .selectAll();
+  return (await db.executeQuery(prepared(query))).rows[0];
 }
 
 /** Deletes an access token nobody was given (the token of a code refused after its redemption). */
@@ -63,7 +64,7 @@ export async function revokeTokensOfCode(db: Kysely<Database>, codeHash: string,
 
 /** The access token with this hash, whatever its state (callers check expiry and revocation). */
 export async function findAccessToken(db: Kysely<Database>, tokenHash: string) {
-  return db.selectFrom('access_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+  return (await db.executeQuery(prepared(db.selectFrom('access_tokens').selectAll().where('token_hash', '=', tokenHash)))).rows[0];
 }
 
 /** Revokes one access token (RFC 7009); a token already revoked keeps its first revocation time. */

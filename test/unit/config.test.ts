@@ -11,6 +11,7 @@ test('defaults give a working embedded setup', () => {
   assert.equal(config.publicUrl, 'http://127.0.0.1:8080');
   assert.equal(config.databaseUrl, undefined);
   assert.equal(config.dataDir, './data');
+  assert.equal(config.databasePreparedStatements, true);
   assert.equal(config.secretKey, undefined);
   assert.deepEqual(config.rateLimit, { max: 1000, windowSeconds: 60 });
   assert.ok(Object.isFrozen(config));
@@ -31,6 +32,7 @@ test('each bad value names its variable', () => {
     [{ LANYARD_LOG_LEVEL: 'loud' }, 'LANYARD_LOG_LEVEL'],
     [{ LANYARD_RATE_LIMIT_MAX: '0' }, 'LANYARD_RATE_LIMIT_MAX'],
     [{ LANYARD_ALLOW_PRIVATE_METADATA_URLS: 'maybe' }, 'LANYARD_ALLOW_PRIVATE_METADATA_URLS'],
+    [{ LANYARD_DATABASE_PREPARED_STATEMENTS: 'off' }, 'LANYARD_DATABASE_PREPARED_STATEMENTS'],
     [{ LANYARD_DNS_SERVERS: 'dns.example.com' }, 'LANYARD_DNS_SERVERS'],
     [{ LANYARD_DNS_SERVERS: '1.1.1.1,' }, 'LANYARD_DNS_SERVERS'],
     [{ LANYARD_DNS_SERVERS: '1.1.1.1:0' }, 'LANYARD_DNS_SERVERS'],

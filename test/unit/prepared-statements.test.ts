@@ -1,0 +1,66 @@
+// Server-side prepared statements (src/storage/prepared-statements.ts) on real PostgreSQL: the
+// login's statements are prepared once per connection, a migration under them is survived, and
+// LANYARD_DATABASE_PREPARED_STATEMENTS=false sends every statement unnamed.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { test, type TestContext } from 'node:test';
+import { sql } from 'kysely';
+import { requireOrSkip } from '../support/environment.ts';
+import { migrateToLatest, openDatabase, type Db } from '../../src/storage/database.ts';
+import { findAccessToken } from '../../src/storage/oauth-grants.ts';
+
+/** The statements this connection has prepared under our names (one connection: `maxConnections: 1`). */
+async function preparedOnConnection(db: Db): Promise<string[]> {
+  const { rows } = await sql<{ statement: string }>`select statement from pg_prepared_statements where name like 'lanyard\_%'`.execute(db);
+  return rows.map((r) => r.statement);
+}
+
+async function withSchema(t: TestContext, preparedStatements: boolean, run: (db: Db, schema: string) => Promise<void>): Promise<void> {
+  const url = process.env.LANYARD_TEST_DATABASE_URL;
+  if (!requireOrSkip(t, url !== undefined, 'LANYARD_TEST_DATABASE_URL (PostgreSQL)')) return;
+  const schema = `test_${randomBytes(6).toString('hex')}`;
+  const handle = await openDatabase({ url, schema, maxConnections: 1, preparedStatements });
+  try {
+    await migrateToLatest(handle.db, { schema });
+    await run(handle.db, schema);
+  } finally {
+    await handle.db.schema.dropSchema(schema).cascade().execute();
+    await handle.close();
+  }
+}
+
+test('postgres: a marked statement is prepared once on its connection and then reused', async (t) => {
+  await withSchema(t, true, async (db) => {
+    assert.equal(await findAccessToken(db, 'nothing'), undefined);
+    assert.equal(await findAccessToken(db, 'still nothing'), undefined);
+    const statements = await preparedOnConnection(db);
+    assert.equal(statements.filter((s) => s.includes('"access_tokens"')).length, 1, statements.join('\n'));
+  });
+});
+
+test('postgres: with prepared statements off, nothing is prepared', async (t) => {
+  await withSchema(t, false, async (db) => {
+    assert.equal(await findAccessToken(db, 'nothing'), undefined);
+    assert.deepEqual(await preparedOnConnection(db), []);
+  });
+});
+
+test('postgres: a column added under a prepared `select *` (another instance migrating) is survived, and read', async (t) => {
+  await withSchema(t, true, async (db, schema) => {
+    assert.equal(await findAccessToken(db, 'nothing'), undefined);
+    await sql`insert into applications (id, name, client_id, client_secret_hash, redirect_uris, created_at, updated_at)
+              values ('app', 'App', 'client', 'hash', '[]', now(), now())`.execute(db);
+    await sql`insert into access_tokens (token_hash, application_id, code_hash, scope, profile, created_at, expires_at)
+              values ('h', 'app', 'c', 'openid', '{}', now(), now())`.execute(db);
+    // Another connection, as another instance's migration would be.
+    const other = await openDatabase({ url: process.env.LANYARD_TEST_DATABASE_URL!, schema, maxConnections: 1 });
+    try {
+      await sql`alter table access_tokens add column added_later text default 'x'`.execute(other.db);
+    } finally {
+      await other.close();
+    }
+    const row = (await findAccessToken(db, 'h')) as unknown as Record<string, unknown>;
+    assert.equal(row?.added_later, 'x');
+    assert.equal((await findAccessToken(db, 'h'))?.token_hash, 'h', 'and prepared again for the next time');
+  });
+});
