@@ -1,5 +1,5 @@
 import { sql, type Expression, type Insertable, type Kysely, type SqlBool, type Updateable } from 'kysely';
-import { prepared } from './prepared-statements.ts';
+import { preparedStatement } from './prepared-statements.ts';
 import type { Database, DirectoryUserRow, DirectoryUsersTable } from './schema.ts';
 
 /** How a SCIM list is cut: a condition from the filter compiler, an order, a 1-based window. */
@@ -157,26 +157,33 @@ export async function findDirectoryUserForLogin(
   db: Kysely<Database>,
   input: { organizationId: string; subject: string; email: string | null },
 ): Promise<LoginDirectoryUser | undefined> {
-  const query = db
-    .selectFrom('directory_users as u')
-    .innerJoin('directories as d', 'd.id', 'u.directory_id')
-    .select(['u.id', 'u.directory_id', 'u.active', 'd.options'])
-    .where('u.organization_id', '=', input.organizationId)
-    .where((eb) =>
-      eb.or([
-        eb('u.external_id', '=', input.subject),
-        eb(sql`lower(u.user_name)`, '=', sql`lower(${input.subject})`),
-        ...(input.email !== null ? [eb(sql`lower(u.email)`, '=', sql`lower(${input.email})`)] : []),
-      ]),
-    )
-    .orderBy(sql`case when u.external_id = ${input.subject} then 0 when lower(u.user_name) = lower(${input.subject}) then 1 else 2 end`)
-    .orderBy('u.id')
-    .limit(1);
-  const row = (await db.executeQuery(prepared(query))).rows[0];
+  const statement = input.email === null ? DIRECTORY_USER_BY_SUBJECT : DIRECTORY_USER_BY_SUBJECT_OR_EMAIL;
+  const row = (await db.executeQuery(statement(db, input))).rows[0];
   if (row === undefined) return undefined;
   // The option's default (true) is applied here, as views.ts applies it for the API.
   return { id: row.id, directoryId: row.directory_id, active: row.active, refuseInactiveUsers: row.options.refuseInactiveUsers ?? true };
 }
+
+const directoryUserForLogin = (byEmail: boolean) =>
+  preparedStatement((db, input: { organizationId: string; subject: string; email: string | null }) =>
+    db
+      .selectFrom('directory_users as u')
+      .innerJoin('directories as d', 'd.id', 'u.directory_id')
+      .select(['u.id', 'u.directory_id', 'u.active', 'd.options'])
+      .where('u.organization_id', '=', input.organizationId)
+      .where((eb) =>
+        eb.or([
+          eb('u.external_id', '=', input.subject),
+          eb(sql`lower(u.user_name)`, '=', sql`lower(${input.subject})`),
+          ...(byEmail ? [eb(sql`lower(u.email)`, '=', sql`lower(${input.email})`)] : []),
+        ]),
+      )
+      .orderBy(sql`case when u.external_id = ${input.subject} then 0 when lower(u.user_name) = lower(${input.subject}) then 1 else 2 end`)
+      .orderBy('u.id')
+      .limit(1),
+  );
+const DIRECTORY_USER_BY_SUBJECT = directoryUserForLogin(false);
+const DIRECTORY_USER_BY_SUBJECT_OR_EMAIL = directoryUserForLogin(true);
 
 // node-postgres turns JS arrays into PostgreSQL arrays, so jsonb values always go over as JSON text.
 function serialise<T extends { resource?: unknown; email_values?: unknown }>(row: T): T {

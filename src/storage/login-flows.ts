@@ -1,5 +1,5 @@
 import type { Insertable, Kysely } from 'kysely';
-import { prepared } from './prepared-statements.ts';
+import { prepared, preparedStatement } from './prepared-statements.ts';
 import type { Database, LoginFlowRow, LoginFlowsTable, TestSignInResult } from './schema.ts';
 
 // The only module that writes login_flows: a login flow is an expiring, single-use row whose
@@ -46,15 +46,22 @@ export type LoginFlowKey = { id: string; connectionId: string } | { upstreamRequ
  * AuthnRequest ID presented as an OIDC state finds nothing.
  */
 export async function findLoginFlow(db: Kysely<Database>, key: LoginFlowKey): Promise<LoginFlowRow | undefined> {
-  let query = db.selectFrom('login_flows').selectAll();
-  query =
+  const query =
     'id' in key
-      ? query.where('id', '=', key.id).where('connection_id', '=', key.connectionId)
-      : query
-          .where('upstream_request_id', '=', key.upstreamRequestId)
-          .where('connection_id', 'in', db.selectFrom('connections').select('id').where('type', '=', key.connectionType));
-  return (await db.executeQuery(prepared(query))).rows[0];
+      ? FLOW_BY_ID(db, key)
+      : prepared(
+          db
+            .selectFrom('login_flows')
+            .selectAll()
+            .where('upstream_request_id', '=', key.upstreamRequestId)
+            .where('connection_id', 'in', db.selectFrom('connections').select('id').where('type', '=', key.connectionType)),
+        );
+  return (await db.executeQuery(query)).rows[0];
 }
+
+const FLOW_BY_ID = preparedStatement((db, key: { id: string; connectionId: string }) =>
+  db.selectFrom('login_flows').selectAll().where('id', '=', key.id).where('connection_id', '=', key.connectionId),
+);
 
 /**
  * Takes a pending flow the response names, once, in one conditional UPDATE … RETURNING: a second

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { prepared } from './prepared-statements.ts';
+import { preparedStatement } from './prepared-statements.ts';
 import type { AuthorizationCodeRow, Database } from './schema.ts';
 
 /**
@@ -12,40 +12,45 @@ export async function redeemAuthorizationCode(
   db: Kysely<Database>,
   redemption: { codeHash: string; tokenHash: string; applicationId: string; now: Date; expiresAt: Date },
 ): Promise<AuthorizationCodeRow | undefined> {
-  const at = (date: Date) => sql<Date>`${date.toISOString()}::timestamptz`;
-  const query = db
-    .with('taken', (q) =>
-      q
-        .updateTable('authorization_codes')
-        .set({ used_at: redemption.now })
-        .where('code_hash', '=', redemption.codeHash)
-        .where('used_at', 'is', null)
-        .returningAll(),
-    )
-    .with('token', (q) =>
-      q
-        .insertInto('access_tokens')
-        .columns(['token_hash', 'application_id', 'code_hash', 'scope', 'profile', 'created_at', 'expires_at'])
-        .expression((eb) =>
-          eb
-            .selectFrom('taken')
-            .select([
-              sql<string>`${redemption.tokenHash}::text`.as('token_hash'),
-              'application_id',
-              'code_hash',
-              'scope',
-              'profile',
-              at(redemption.now).as('created_at'),
-              at(redemption.expiresAt).as('expires_at'),
-            ])
-            .where('application_id', '=', redemption.applicationId),
-        )
-        .returning('token_hash'),
-    )
-    .selectFrom('taken')
-    .selectAll();
-  return (await db.executeQuery(prepared(query))).rows[0];
+  return (await db.executeQuery(REDEEM(db, redemption))).rows[0];
 }
+
+const REDEEM = preparedStatement(
+  (db, redemption: { codeHash: string; tokenHash: string; applicationId: string; now: Date; expiresAt: Date }) => {
+    const at = (date: Date) => sql<Date>`${date}::timestamptz`;
+    return db
+      .with('taken', (q) =>
+        q
+          .updateTable('authorization_codes')
+          .set({ used_at: redemption.now })
+          .where('code_hash', '=', redemption.codeHash)
+          .where('used_at', 'is', null)
+          .returningAll(),
+      )
+      .with('token', (q) =>
+        q
+          .insertInto('access_tokens')
+          .columns(['token_hash', 'application_id', 'code_hash', 'scope', 'profile', 'created_at', 'expires_at'])
+          .expression((eb) =>
+            eb
+              .selectFrom('taken')
+              .select([
+                sql<string>`${redemption.tokenHash}::text`.as('token_hash'),
+                'application_id',
+                'code_hash',
+                'scope',
+                'profile',
+                at(redemption.now).as('created_at'),
+                at(redemption.expiresAt).as('expires_at'),
+              ])
+              .where('application_id', '=', redemption.applicationId),
+          )
+          .returning('token_hash'),
+      )
+      .selectFrom('taken')
+      .selectAll();
+  },
+);
 
 /** Deletes an access token nobody was given (the token of a code refused after its redemption). */
 export async function deleteAccessToken(db: Kysely<Database>, tokenHash: string): Promise<void> {
@@ -64,8 +69,12 @@ export async function revokeTokensOfCode(db: Kysely<Database>, codeHash: string,
 
 /** The access token with this hash, whatever its state (callers check expiry and revocation). */
 export async function findAccessToken(db: Kysely<Database>, tokenHash: string) {
-  return (await db.executeQuery(prepared(db.selectFrom('access_tokens').selectAll().where('token_hash', '=', tokenHash)))).rows[0];
+  return (await db.executeQuery(ACCESS_TOKEN(db, { tokenHash }))).rows[0];
 }
+
+const ACCESS_TOKEN = preparedStatement((db, v: { tokenHash: string }) =>
+  db.selectFrom('access_tokens').selectAll().where('token_hash', '=', v.tokenHash),
+);
 
 /** Revokes one access token (RFC 7009); a token already revoked keeps its first revocation time. */
 export async function revokeAccessToken(db: Kysely<Database>, tokenHash: string, now: Date): Promise<void> {

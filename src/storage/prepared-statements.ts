@@ -7,8 +7,10 @@
 // in every connection. The names are a bounded set (MAX_NAMES); past it a statement runs unnamed,
 // as every other statement does. PgBouncer before 1.21 in transaction mode cannot carry named
 // statements: LANYARD_DATABASE_PREPARED_STATEMENTS=false turns them off (README).
-import type { CompiledQuery, PostgresPool, PostgresPoolClient } from 'kysely';
+import { createQueryId, type CompiledQuery, type Kysely, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import type pg from 'pg';
+import { writesWatchedTable } from './read-cache.ts';
+import type { Database } from './schema.ts';
 
 const MAX_NAMES = 64;
 const names = new Map<string, string>();
@@ -18,6 +20,55 @@ export function prepared<R>(query: { compile(): CompiledQuery<R> }): CompiledQue
   const compiled = query.compile();
   if (names.size < MAX_NAMES && !names.has(compiled.sql)) names.set(compiled.sql, `lanyard_${names.size + 1}`);
   return compiled;
+}
+
+/** Stands for a value in a statement built once: it must reach the SQL as one whole parameter. */
+class Placeholder {
+  constructor(readonly name: string) {}
+}
+
+/**
+ * A statement Kysely builds and compiles once, with placeholders for `values`, then runs with the
+ * values of each call (and prepared, as `prepared`): on the login's hot path building a query cost
+ * more than PostgreSQL executing it. `build` must give the same SQL whatever the values (choose a
+ * variant outside it) and send each value as one parameter: a value it inspects, formats or embeds
+ * fails at the first call. Not for writes of the read cache's tables, whose invalidation runs
+ * when a query is compiled.
+ */
+export function preparedStatement<V extends Record<string, unknown>, R>(
+  build: (db: Kysely<Database>, values: V) => { compile(): CompiledQuery<R> },
+): (db: Kysely<Database>, values: V) => CompiledQuery<R> {
+  let template: { compiled: CompiledQuery<R>; slots: readonly (Placeholder | { constant: unknown })[] } | undefined;
+  return (db, values) => {
+    template ??= compileTemplate(db, build);
+    const parameters = template.slots.map((slot) => (slot instanceof Placeholder ? values[slot.name] : slot.constant));
+    return { ...template.compiled, parameters, queryId: createQueryId() };
+  };
+}
+
+function compileTemplate<R>(
+  db: Kysely<Database>,
+  build: (db: Kysely<Database>, values: never) => { compile(): CompiledQuery<R> },
+): { compiled: CompiledQuery<R>; slots: readonly (Placeholder | { constant: unknown })[] } {
+  const placeholders = new Map<string, Placeholder>();
+  const values = new Proxy({} as never, {
+    get: (_, name) => {
+      if (typeof name !== 'string') throw new Error('a prepared statement reads its values by name');
+      let placeholder = placeholders.get(name);
+      if (placeholder === undefined) placeholders.set(name, (placeholder = new Placeholder(name)));
+      return placeholder;
+    },
+  });
+  const compiled = prepared(build(db, values));
+  if (writesWatchedTable(compiled.query)) throw new Error('a prepared statement may not write a table the read cache holds');
+  const slots = compiled.parameters.map((parameter) => {
+    if (parameter instanceof Placeholder) return parameter;
+    if (parameter !== null && typeof parameter === 'object') throw new Error('a prepared statement value is not one whole parameter');
+    return { constant: parameter };
+  });
+  const unused = [...placeholders.values()].filter((placeholder) => !slots.includes(placeholder));
+  if (unused.length > 0) throw new Error(`prepared statement values not sent as parameters: ${unused.map((p) => p.name).join(', ')}`);
+  return { compiled, slots };
 }
 
 /** How many statement texts are marked (tests). */

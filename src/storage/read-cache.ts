@@ -107,7 +107,7 @@ export function createReadCache(now: () => number = Date.now): ReadCache {
 }
 
 /** True for a statement that may write a watched table: the table it writes, a data-modifying CTE, or raw SQL naming one. */
-function writesWatchedTable(node: RootOperationNode): boolean {
+export function writesWatchedTable(node: RootOperationNode): boolean {
   switch (node.kind) {
     case 'InsertQueryNode':
     case 'MergeQueryNode':

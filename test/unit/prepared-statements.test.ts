@@ -1,6 +1,7 @@
 // Server-side prepared statements (src/storage/prepared-statements.ts) on real PostgreSQL: the
 // login's statements are prepared once per connection, a migration under them is survived, and
-// LANYARD_DATABASE_PREPARED_STATEMENTS=false sends every statement unnamed.
+// LANYARD_DATABASE_PREPARED_STATEMENTS=false sends every statement unnamed; and statements built once
+// (preparedStatement) refuse a value they do not send as a parameter.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
@@ -8,6 +9,8 @@ import { sql } from 'kysely';
 import { requireOrSkip } from '../support/environment.ts';
 import { migrateToLatest, openDatabase, type Db } from '../../src/storage/database.ts';
 import { findAccessToken } from '../../src/storage/oauth-grants.ts';
+import { preparedStatement } from '../../src/storage/prepared-statements.ts';
+import { openTestDatabase } from '../support/app.ts';
 
 /** The statements this connection has prepared under our names (one connection: `maxConnections: 1`). */
 async function preparedOnConnection(db: Db): Promise<string[]> {
@@ -63,4 +66,49 @@ test('postgres: a column added under a prepared `select *` (another instance mig
     assert.equal(row?.added_later, 'x');
     assert.equal((await findAccessToken(db, 'h'))?.token_hash, 'h', 'and prepared again for the next time');
   });
+});
+
+test('preparedStatement: built once, run with each call’s values; a value not sent as one whole parameter is refused', async () => {
+  const handle = await openTestDatabase('pglite');
+  try {
+    const db = handle.db;
+    let builds = 0;
+    const byId = preparedStatement((d, v: { id: string }) => {
+      builds++;
+      return d.selectFrom('organizations').select('name').where('id', '=', v.id);
+    });
+    const now = new Date();
+    await db
+      .insertInto('organizations')
+      .values([
+        { id: 'org_a', name: 'A', external_id: null, created_at: now, updated_at: now },
+        { id: 'org_b', name: 'B', external_id: null, created_at: now, updated_at: now },
+      ])
+      .execute();
+    assert.deepEqual((await db.executeQuery(byId(db, { id: 'org_a' }))).rows, [{ name: 'A' }]);
+    assert.deepEqual((await db.executeQuery(byId(db, { id: 'org_b' }))).rows, [{ name: 'B' }]);
+    assert.equal(builds, 1);
+
+    const embedded = preparedStatement((d, v: { id: string }) =>
+      d
+        .selectFrom('organizations')
+        .select('name')
+        .where(sql.ref(String(v.id)), '=', 'x'),
+    );
+    assert.throws(() => embedded(db, { id: 'x' }), /not sent as parameters: id/);
+    const nested = preparedStatement((d, v: { id: string }) =>
+      d
+        .selectFrom('organizations')
+        .select('name')
+        .where('id', 'in', [v.id])
+        .where('name', '=', sql<string>`${[v.id]}`),
+    );
+    assert.throws(() => nested(db, { id: 'x' }), /not one whole parameter/);
+    const cachedWrite = preparedStatement((d, v: { id: string }) =>
+      d.updateTable('organizations').set({ name: 'x' }).where('id', '=', v.id),
+    );
+    assert.throws(() => cachedWrite(db, { id: 'x' }), /may not write a table the read cache holds/);
+  } finally {
+    await handle.close();
+  }
 });
