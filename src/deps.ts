@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config, SecretKey } from './config.ts';
 import { createSealer, type Sealer } from './crypto/seal.ts';
-import type { Clock, RandomBytes } from './crypto/tokens.ts';
+import { pooledRandomBytes, type Clock, type RandomBytes } from './crypto/tokens.ts';
 import { createApiKeyService } from './domain/api-keys/api-keys.ts';
 import { createApplicationService } from './domain/applications/applications.ts';
 import { createConnectionService } from './domain/connections/connections.ts';
@@ -157,7 +156,7 @@ export function createDeps(
   const secretKey = io.secretKey ?? config.secretKey;
   if (secretKey === undefined) throw new Error('no sealing key: resolveSecretKey(config) first');
   const clock = io.clock ?? (() => new Date());
-  const random = io.random ?? randomBytes;
+  const random = io.random ?? pooledRandomBytes();
   const rateLimitStore = config.redisUrl
     ? redisRateLimitStore(new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false }))
     : memoryRateLimitStore(() => clock().getTime());

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { newId } from '../../src/crypto/tokens.ts';
+import { newId, pooledRandomBytes } from '../../src/crypto/tokens.ts';
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const bytes =
@@ -60,4 +60,17 @@ test('more ids in one millisecond than the random part can count is refused, as 
   assert.throws(() => newId('evt', now, randomBytes), RangeError);
   // A later millisecond goes on as usual.
   assert.match(newId('evt', new Date('2026-01-06T00:00:00.001Z'), randomBytes), /^evt_[0-9A-HJKMNP-TV-Z]{26}$/);
+});
+
+test('pooledRandomBytes: each byte of the pool is handed out once and copied; large requests bypass the pool', () => {
+  const random = pooledRandomBytes(64);
+  const draws = Array.from({ length: 40 }, () => random(7));
+  assert.ok(draws.every((d) => d.length === 7));
+  // 40 draws of 7 bytes cross the 64-byte pool several times: no two draws are equal.
+  assert.equal(new Set(draws.map((d) => d.toString('hex'))).size, draws.length);
+  const first = random(8);
+  const copy = Buffer.from(first);
+  for (let i = 0; i < 20; i++) random(8);
+  assert.deepEqual(first, copy, 'a value handed out is not changed when the pool is refilled (a copy, not a view)');
+  assert.equal(random(17).length, 17, 'more than a quarter of the pool comes straight from the generator');
 });
