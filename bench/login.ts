@@ -58,6 +58,8 @@ export interface BatchResult {
   readonly cpuMsPerLogin: Record<string, number>;
   /** The same for each phase on its own (e.g. the CPU of one ACS post). */
   readonly phaseCpuMsPerLogin: Record<Phase, Record<string, number>>;
+  /** When each phase ran, in microseconds of the monotonic clock (`process.hrtime`), which V8's CPU profiles also use. */
+  readonly phaseWindowsUs: Record<Phase, readonly [number, number]>;
 }
 
 export async function runLoginBatch(stack: LoginStack, count: number, concurrency: number): Promise<BatchResult> {
@@ -66,17 +68,21 @@ export async function runLoginBatch(stack: LoginStack, count: number, concurrenc
   const phaseSamples = {} as Record<Phase, number[]>;
   const cpuMs: Record<string, number> = {};
   const phaseCpuMsPerLogin = {} as Record<Phase, Record<string, number>>;
+  const phaseWindowsUs = {} as Record<Phase, readonly [number, number]>;
+  const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
   for (const phase of PHASES) {
     if (phase === 'acs') for (const login of logins) stack.sign(login);
     const samples = new Array<number>(count);
     const cpuSince = stack.cpu?.();
     const start = performance.now();
+    const startUs = monotonicUs();
     await pool(logins, concurrency, async (login, i) => {
       const t0 = performance.now();
       await stack[phase](login);
       samples[i] = performance.now() - t0;
     });
     phaseMs[phase] = performance.now() - start;
+    phaseWindowsUs[phase] = [startUs, monotonicUs()];
     const used = Object.entries(cpuSince?.() ?? {});
     for (const [component, ms] of used) cpuMs[component] = (cpuMs[component] ?? 0) + ms;
     phaseCpuMsPerLogin[phase] = Object.fromEntries(used.map(([component, ms]) => [component, ms / count]));
@@ -94,6 +100,7 @@ export async function runLoginBatch(stack: LoginStack, count: number, concurrenc
     loginSamples,
     cpuMsPerLogin,
     phaseCpuMsPerLogin,
+    phaseWindowsUs,
   };
 }
 

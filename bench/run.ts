@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import type { Db } from '../src/storage/database.ts';
+import { acsEmbeddedSection, runAcsEmbedded, type AcsEmbeddedConfig } from './acs-embedded.ts';
 import { childPids, serverCpuMeter } from './cpu.ts';
 import { commitLatency, measurePhaseCosts, sampleWaits } from './db-stats.ts';
 import { ensureConnections, openBenchDatabase, runGrowth, type GrowthEnvironment, type GrowthLevel } from './growth.ts';
@@ -36,7 +37,7 @@ import type { ValidationConfig, ValidationReport } from './validation.ts';
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const repoRoot = dirname(benchDir);
 const quick = process.env.BENCH_QUICK === '1';
-const only = new Set((process.env.BENCH_ONLY ?? 'validation,login,growth,api').split(',').map((s) => s.trim()));
+const only = new Set((process.env.BENCH_ONLY ?? 'validation,login,growth,api,acs-embedded').split(',').map((s) => s.trim()));
 const profile = process.env.BENCH_PROFILE === '1';
 
 const config = {
@@ -68,6 +69,15 @@ const config = {
   },
   /** LANYARD_WORKERS of part 2's cluster stack; 0 or 1 leaves the stack out. */
   workers: benchWorkers(process.env.BENCH_WORKERS),
+  acsEmbedded: {
+    rounds: envInt('BENCH_ACS_ROUNDS', 5, 2),
+    posts: envInt('BENCH_ACS_POSTS', 256, 64),
+    warmup: envInt('BENCH_ACS_WARMUP', 64, 16),
+    concurrency: envInt('BENCH_ACS_CONCURRENCY', 8, 8),
+    peerMs: envInt('BENCH_ACS_PEER_MS', 2000, 500),
+    peerWarmupMs: envInt('BENCH_ACS_PEER_WARMUP_MS', 2000, 500),
+    profile: process.env.BENCH_ACS_PROFILE !== '0',
+  } satisfies AcsEmbeddedConfig,
   diagnosticLogins: envInt('BENCH_DIAGNOSTIC_LOGINS', 20, 10),
   asyncCommit: process.env.BENCH_ASYNC_COMMIT !== '0',
   pgUrl: process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
@@ -84,7 +94,7 @@ function benchWorkers(raw: string | undefined): number {
   if (!Number.isInteger(value) || value < 0 || value > 64) throw new Error(`BENCH_WORKERS must be 0 to 64 or auto, not "${raw}"`);
   return value;
 }
-const TARGETS = { validation: 20, login: 10, growth: 1.3, rssMiB: 250 };
+const TARGETS = { validation: 20, login: 10, growth: 1.3, rssMiB: 250, acsEmbedded: 3 };
 
 interface Verdict {
   readonly target: string;
@@ -312,9 +322,20 @@ function loginSection(
 
 /** The cluster stack against the single process and Jackson, per concurrency, with the CPU of both per login. */
 function workersSection(outcome: LoginOutcome, singleName: string, workersName: string, jacksonName: string): string {
-  const rate = (name: string, c: number) => median(outcome.batches.get(name)?.get(c)?.map((b) => b.loginsPerSec) ?? []);
+  const rate = (name: string, c: number) =>
+    median(
+      outcome.batches
+        .get(name)
+        ?.get(c)
+        ?.map((b) => b.loginsPerSec) ?? [],
+    );
   const cpu = (name: string, c: number, component: string) =>
-    median(outcome.batches.get(name)?.get(c)?.map((b) => b.cpuMsPerLogin[component] ?? 0) ?? []);
+    median(
+      outcome.batches
+        .get(name)
+        ?.get(c)
+        ?.map((b) => b.cpuMsPerLogin[component] ?? 0) ?? [],
+    );
   const serverCpu = (name: string, c: number) => cpu(name, c, 'server user') + cpu(name, c, 'server sys');
   const rows = config.login.concurrencies.map((c) => [
     String(c),
@@ -429,7 +450,22 @@ async function main(): Promise<number> {
     }
   } else verdicts.push({ target: `validation ≥ ${TARGETS.validation}× the faster peer`, measured: '', status: 'not run' });
 
-  if (!(only.has('login') || only.has('growth') || only.has('api'))) return report(m, sections, verdicts);
+  // Part 6 runs before the PostgreSQL parts; its section is printed after theirs, in the order of the numbers.
+  let built: { entry: string | undefined } | undefined;
+  const build = () => (built ??= { entry: buildServer(repoRoot, log) }).entry;
+  const tail: string[] = [];
+  if (only.has('acs-embedded')) {
+    const result = await runAcsEmbedded({ repoRoot, benchDir, entry: build(), logLevel: config.logLevel, log }, config.acsEmbedded);
+    const section = acsEmbeddedSection(result, TARGETS.acsEmbedded);
+    tail.push(section.text);
+    verdicts.push({
+      target: `ACS posts/s on the embedded default ≥ ${TARGETS.acsEmbedded}× node-saml validations/s in-process`,
+      measured: `${fmt(section.ratio, 2)}×`,
+      status: section.ratio >= TARGETS.acsEmbedded ? 'holds' : 'MISSED',
+    });
+  }
+
+  if (!(only.has('login') || only.has('growth') || only.has('api'))) return report(m, [...sections, ...tail], verdicts);
 
   let scratch: ScratchDatabase | undefined;
   let server: ServerProcess | undefined;
@@ -452,7 +488,7 @@ async function main(): Promise<number> {
     scratch = await createScratchDatabase(config.pgUrl);
     log(`server: scratch database ${scratch.name}`);
     bench = await openBenchDatabase(scratch.url);
-    const entry = buildServer(repoRoot, log);
+    const entry = build();
     serverProfileDir = profile ? mkdtempSync(join(tmpdir(), 'lanyard-bench-server-')) : undefined;
     const startOptions: StartOptions = {
       repoRoot,
@@ -632,7 +668,7 @@ async function main(): Promise<number> {
       );
     if (files.length === 0) sections.push(`(the server wrote no CPU profile into ${serverProfileDir})`);
   }
-  return report(m, sections, verdicts);
+  return report(m, [...sections, ...tail], verdicts);
 }
 
 interface ExtraLevel extends GrowthEnvironment {
@@ -679,7 +715,12 @@ async function startExtraLevel(
     db: handle.db,
     fillMs,
     serverPid: pid,
-    stack: lanyardStack(client, setup, serverCpuMeter(() => pid, scratch.name), extraStackName(options)),
+    stack: lanyardStack(
+      client,
+      setup,
+      serverCpuMeter(() => pid, scratch.name),
+      extraStackName(options),
+    ),
   });
 }
 

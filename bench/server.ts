@@ -117,7 +117,13 @@ export interface StartOptions {
  * directory, as for a new user.
  */
 function serverEnv(options: StartOptions, port: number, url: string, apiToken: string): NodeJS.ProcessEnv {
-  const { LANYARD_DATABASE_URL: _url, LANYARD_SECRET_KEY: _key, LANYARD_WORKERS: _workers, LANYARD_DATA_DIR: _dir, ...inherited } = process.env;
+  const {
+    LANYARD_DATABASE_URL: _url,
+    LANYARD_SECRET_KEY: _key,
+    LANYARD_WORKERS: _workers,
+    LANYARD_DATA_DIR: _dir,
+    ...inherited
+  } = process.env;
   return {
     ...inherited,
     LANYARD_HOST: '127.0.0.1',
@@ -166,7 +172,9 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
     pid,
     apiToken,
     how: `${
-      options.entry !== undefined ? 'node dist/src/main.js (compiled as npm start does)' : 'node --import tsx src/main.ts (tsc emitted no dist/)'
+      options.entry !== undefined
+        ? 'node dist/src/main.js (compiled as npm start does)'
+        : 'node --import tsx src/main.ts (tsc emitted no dist/)'
     }${options.workers !== undefined ? `, LANYARD_WORKERS=${options.workers}` : ''}${options.databaseUrl === undefined ? ', embedded PGlite' : ''}`,
     memory() {
       try {
