@@ -37,24 +37,55 @@ export function postgresBackends(database: string): number[] {
   return pids;
 }
 
+/** The pids whose parent is `pid` (a cluster supervisor's workers), from the ppid field of /proc/<pid>/stat. */
+export function childPids(pid: number): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) pids.push(Number(entry));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pids;
+}
+
 /** Starts measuring; the returned function gives the CPU milliseconds used since, per component. */
 export type CpuMeter = () => () => Record<string, number>;
 
+/** The server process and its children (a cluster's workers; none in a single process), each pid's utime and stime. */
+function serverTree(serverPid: number): Map<number, { user: number; system: number }> {
+  return new Map([serverPid, ...childPids(serverPid)].map((pid) => [pid, processCpu(pid)]));
+}
+
 /**
- * The server process and the PostgreSQL backends serving its database. Backends are compared pid by
- * pid, since the pool may open connections during the interval (one that closes loses its share).
+ * The server process with its children (LANYARD_WORKERS: the supervisor and every worker), and
+ * the PostgreSQL backends serving its database (none for the embedded database, `database`
+ * undefined). Processes are compared pid by pid, since the pool may open connections and a
+ * supervisor may replace a worker during the interval (one that exits loses its share).
  */
-export function serverCpuMeter(serverPid: () => number, database: string): CpuMeter {
-  const backends = () => new Map(postgresBackends(database).map((pid) => [pid, processCpuMs(pid)]));
+export function serverCpuMeter(serverPid: () => number, database?: string): CpuMeter {
+  const backends = () => new Map((database === undefined ? [] : postgresBackends(database)).map((pid) => [pid, processCpuMs(pid)]));
   return () => {
-    const server0 = processCpu(serverPid());
+    const server0 = serverTree(serverPid());
     const db0 = backends();
     return () => {
-      let database = 0;
-      for (const [pid, ms] of backends()) database += ms - (db0.get(pid) ?? 0);
-      const server = processCpu(serverPid());
+      let postgres = 0;
+      for (const [pid, ms] of backends()) postgres += ms - (db0.get(pid) ?? 0);
+      let user = 0;
+      let system = 0;
+      for (const [pid, cpu] of serverTree(serverPid())) {
+        user += cpu.user - (server0.get(pid)?.user ?? 0);
+        system += cpu.system - (server0.get(pid)?.system ?? 0);
+      }
       // The server's system time is mostly the loopback TCP sends of its queries and responses.
-      return { 'server user': server.user - server0.user, 'server sys': server.system - server0.system, postgres: database };
+      return {
+        'server user': user,
+        'server sys': system,
+        ...(database === undefined ? {} : { postgres }),
+      };
     };
   };
 }

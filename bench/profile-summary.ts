@@ -7,16 +7,18 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-interface ProfileNode {
+export interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
   children?: number[];
 }
 
-interface CpuProfile {
+export interface CpuProfile {
   nodes: ProfileNode[];
   samples: number[];
   timeDeltas: number[];
+  /** Microseconds of the monotonic clock at the first sample. */
+  startTime: number;
 }
 
 export interface ProfileSummary {
@@ -27,7 +29,7 @@ export interface ProfileSummary {
 }
 
 /** Where a frame lives: the npm package for node_modules, else the path below the repository, else a V8 category. */
-function moduleOf(url: string): string {
+export function moduleOf(url: string): string {
   if (url === '') return '(native / V8)';
   const nm = url.lastIndexOf('node_modules/');
   if (nm >= 0) {

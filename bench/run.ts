@@ -10,7 +10,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import type { Db } from '../src/storage/database.ts';
-import { serverCpuMeter } from './cpu.ts';
+import { acsEmbeddedSection, runAcsEmbedded, type AcsEmbeddedConfig } from './acs-embedded.ts';
+import { childPids, serverCpuMeter } from './cpu.ts';
 import { commitLatency, measurePhaseCosts, sampleWaits } from './db-stats.ts';
 import { ensureConnections, openBenchDatabase, runGrowth, type GrowthEnvironment, type GrowthLevel } from './growth.ts';
 import type { HttpClient } from './http.ts';
@@ -36,7 +37,7 @@ import type { ValidationConfig, ValidationReport } from './validation.ts';
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const repoRoot = dirname(benchDir);
 const quick = process.env.BENCH_QUICK === '1';
-const only = new Set((process.env.BENCH_ONLY ?? 'validation,login,growth,api').split(',').map((s) => s.trim()));
+const only = new Set((process.env.BENCH_ONLY ?? 'validation,login,growth,api,acs-embedded').split(',').map((s) => s.trim()));
 const profile = process.env.BENCH_PROFILE === '1';
 
 const config = {
@@ -66,6 +67,17 @@ const config = {
     seconds: envInt('BENCH_API_SECONDS', 5, 2),
     connections: envInt('BENCH_API_CONNECTIONS', 8, 8),
   },
+  /** LANYARD_WORKERS of part 2's cluster stack; 0 or 1 leaves the stack out. */
+  workers: benchWorkers(process.env.BENCH_WORKERS),
+  acsEmbedded: {
+    rounds: envInt('BENCH_ACS_ROUNDS', 5, 2),
+    posts: envInt('BENCH_ACS_POSTS', 256, 64),
+    warmup: envInt('BENCH_ACS_WARMUP', 64, 16),
+    concurrency: envInt('BENCH_ACS_CONCURRENCY', 8, 8),
+    peerMs: envInt('BENCH_ACS_PEER_MS', 2000, 500),
+    peerWarmupMs: envInt('BENCH_ACS_PEER_WARMUP_MS', 2000, 500),
+    profile: process.env.BENCH_ACS_PROFILE !== '0',
+  } satisfies AcsEmbeddedConfig,
   diagnosticLogins: envInt('BENCH_DIAGNOSTIC_LOGINS', 20, 10),
   asyncCommit: process.env.BENCH_ASYNC_COMMIT !== '0',
   pgUrl: process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
@@ -73,7 +85,16 @@ const config = {
 };
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
-const TARGETS = { validation: 20, login: 10, growth: 1.3, rssMiB: 250 };
+
+/** BENCH_WORKERS: a count (default 2; 0 or 1 for no cluster stack) or `auto`, one per CPU as LANYARD_WORKERS=auto. */
+function benchWorkers(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return 2;
+  if (raw === 'auto') return availableParallelism();
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0 || value > 64) throw new Error(`BENCH_WORKERS must be 0 to 64 or auto, not "${raw}"`);
+  return value;
+}
+const TARGETS = { validation: 20, login: 10, growth: 1.3, rssMiB: 250, acsEmbedded: 3 };
 
 interface Verdict {
   readonly target: string;
@@ -202,6 +223,13 @@ interface LoginOutcome {
   readonly rounds: number;
 }
 
+/** A stack's name in the progress lines. */
+function shortName(name: string): string {
+  if (name.includes('synchronous_commit=off')) return 'lanyard-async';
+  if (name.includes('LANYARD_WORKERS')) return 'lanyard-workers';
+  return name.split(' ')[0]!;
+}
+
 async function runLoginRounds(stacks: LoginStack[], rounds: number, label: string): Promise<LoginOutcome> {
   const batches = new Map(stacks.map((s) => [s.name, new Map(config.login.concurrencies.map((c) => [c, [] as BatchResult[]]))]));
   for (const stack of stacks) await runLoginBatch(stack, config.login.warmup, 8);
@@ -213,9 +241,7 @@ async function runLoginRounds(stacks: LoginStack[], rounds: number, label: strin
       for (const stack of order) {
         const batch = await runLoginBatch(stack, config.login.logins, concurrency);
         batches.get(stack.name)!.get(concurrency)!.push(batch);
-        parts.push(
-          `${stack.name.includes('synchronous_commit=off') ? 'lanyard-async' : stack.name.split(' ')[0]}@${concurrency} ${Math.round(batch.loginsPerSec)}/s`,
-        );
+        parts.push(`${shortName(stack.name)}@${concurrency} ${Math.round(batch.loginsPerSec)}/s`);
       }
     }
     log(`${label}: round ${round + 1}/${rounds}  ${parts.join(', ')}`);
@@ -292,6 +318,52 @@ function loginSection(
             status: worst >= TARGETS.login ? 'holds' : 'MISSED',
           },
   };
+}
+
+/** The cluster stack against the single process and Jackson, per concurrency, with the CPU of both per login. */
+function workersSection(outcome: LoginOutcome, singleName: string, workersName: string, jacksonName: string): string {
+  const rate = (name: string, c: number) =>
+    median(
+      outcome.batches
+        .get(name)
+        ?.get(c)
+        ?.map((b) => b.loginsPerSec) ?? [],
+    );
+  const cpu = (name: string, c: number, component: string) =>
+    median(
+      outcome.batches
+        .get(name)
+        ?.get(c)
+        ?.map((b) => b.cpuMsPerLogin[component] ?? 0) ?? [],
+    );
+  const serverCpu = (name: string, c: number) => cpu(name, c, 'server user') + cpu(name, c, 'server sys');
+  const rows = config.login.concurrencies.map((c) => [
+    String(c),
+    fmt(rate(singleName, c)),
+    fmt(rate(workersName, c)),
+    `${fmt(rate(workersName, c) / rate(singleName, c), 2)}×`,
+    `${fmt(rate(workersName, c) / rate(jacksonName, c), 1)}×`,
+    `${fmt(serverCpu(singleName, c), 1)} → ${fmt(serverCpu(workersName, c), 1)}`,
+    `${fmt(cpu(singleName, c, 'postgres'), 1)} → ${fmt(cpu(workersName, c, 'postgres'), 1)}`,
+  ]);
+  return [
+    `### LANYARD_WORKERS=${config.workers} against the single process (same rounds as the table above)`,
+    `The machine has ${availableParallelism()} CPUs, shared by the server (supervisor + ${config.workers} workers), PostgreSQL and the load generator (this process, which also runs Jackson's rounds): more workers than free CPUs cannot scale, and the benchmark's own client takes CPU from them.`,
+    'Server CPU is summed over the supervisor and all its children (/proc/<pid>/stat of each), pid by pid; at concurrency 1 the keep-alive client reuses one connection, so mostly one worker serves.',
+    '',
+    table(
+      [
+        'concurrency',
+        'single logins/s',
+        `${config.workers} workers logins/s`,
+        'workers ÷ single',
+        'workers ÷ Jackson',
+        'server CPU ms per login (single → workers)',
+        'PostgreSQL CPU ms per login (single → workers)',
+      ],
+      rows,
+    ),
+  ].join('\n');
 }
 
 function growthSection(levels: GrowthLevel[]): { text: string; verdict: Verdict } {
@@ -378,7 +450,22 @@ async function main(): Promise<number> {
     }
   } else verdicts.push({ target: `validation ≥ ${TARGETS.validation}× the faster peer`, measured: '', status: 'not run' });
 
-  if (!(only.has('login') || only.has('growth') || only.has('api'))) return report(m, sections, verdicts);
+  // Part 6 runs before the PostgreSQL parts; its section is printed after theirs, in the order of the numbers.
+  let built: { entry: string | undefined } | undefined;
+  const build = () => (built ??= { entry: buildServer(repoRoot, log) }).entry;
+  const tail: string[] = [];
+  if (only.has('acs-embedded')) {
+    const result = await runAcsEmbedded({ repoRoot, benchDir, entry: build(), logLevel: config.logLevel, log }, config.acsEmbedded);
+    const section = acsEmbeddedSection(result, TARGETS.acsEmbedded);
+    tail.push(section.text);
+    verdicts.push({
+      target: `ACS posts/s on the embedded default ≥ ${TARGETS.acsEmbedded}× node-saml validations/s in-process`,
+      measured: `${fmt(section.ratio, 2)}×`,
+      status: section.ratio >= TARGETS.acsEmbedded ? 'holds' : 'MISSED',
+    });
+  }
+
+  if (!(only.has('login') || only.has('growth') || only.has('api'))) return report(m, [...sections, ...tail], verdicts);
 
   let scratch: ScratchDatabase | undefined;
   let server: ServerProcess | undefined;
@@ -401,7 +488,7 @@ async function main(): Promise<number> {
     scratch = await createScratchDatabase(config.pgUrl);
     log(`server: scratch database ${scratch.name}`);
     bench = await openBenchDatabase(scratch.url);
-    const entry = buildServer(repoRoot, log);
+    const entry = build();
     serverProfileDir = profile ? mkdtempSync(join(tmpdir(), 'lanyard-bench-server-')) : undefined;
     const startOptions: StartOptions = {
       repoRoot,
@@ -452,12 +539,20 @@ async function main(): Promise<number> {
         const env = await startExtraLevel(Math.min(...config.growth.levels), startOptions, extras, { asyncCommit: true });
         asyncCommit = env.stack;
       }
-      const stacks = lanyard ? [lanyard, ...(asyncCommit ? [asyncCommit] : []), jackson] : [jackson];
+      // The same server as a supervisor with LANYARD_WORKERS workers, over a database of its own.
+      let workers: LoginStack | undefined;
+      if (lanyard && config.workers > 1) {
+        const env = await startExtraLevel(Math.min(...config.growth.levels), startOptions, extras, { workers: config.workers });
+        log(`server: LANYARD_WORKERS=${config.workers}, supervisor pid ${env.serverPid}, workers ${childPids(env.serverPid).join(', ')}`);
+        workers = env.stack;
+      }
+      const stacks = lanyard ? [lanyard, ...(asyncCommit ? [asyncCommit] : []), ...(workers ? [workers] : []), jackson] : [jackson];
       const peakBefore = server.memory();
       const reset = server.resetPeak();
       const outcome = await runLoginRounds(stacks, config.login.rounds, 'login');
       const section = loginSection(outcome, lanyard?.name, jackson.name, loginReason);
       sections.push(`${section.text}\n\npeer: @boxyhq/saml-jackson ${jackson.version} (engine: mem, in the benchmark process)`);
+      if (lanyard && workers) sections.push(workersSection(outcome, lanyard.name, workers.name, jackson.name));
       verdicts.push(section.verdict);
       const memory = server.memory();
       if (lanyard && memory) {
@@ -573,11 +668,12 @@ async function main(): Promise<number> {
       );
     if (files.length === 0) sections.push(`(the server wrote no CPU profile into ${serverProfileDir})`);
   }
-  return report(m, sections, verdicts);
+  return report(m, [...sections, ...tail], verdicts);
 }
 
 interface ExtraLevel extends GrowthEnvironment {
   readonly scratch: ScratchDatabase;
+  readonly serverPid: number;
   close(): Promise<void>;
 }
 
@@ -586,7 +682,7 @@ async function startExtraLevel(
   level: number,
   startOptions: StartOptions,
   registry: ExtraLevel[],
-  options: { asyncCommit?: boolean } = {},
+  options: { asyncCommit?: boolean; workers?: number } = {},
 ): Promise<ExtraLevel> {
   const scratch = await createScratchDatabase(config.pgUrl);
   let server: ServerProcess | undefined;
@@ -605,7 +701,11 @@ async function startExtraLevel(
   // Before the server connects: a database-level default applies to sessions opened afterwards.
   if (options.asyncCommit) await sql.raw(`alter database ${scratch.name} set synchronous_commit = off`).execute(handle.db);
   const { cpuProfileDir: _profileOnlyTheMainServer, ...serverOptions } = startOptions;
-  server = await startServer({ ...serverOptions, databaseUrl: scratch.url });
+  server = await startServer({
+    ...serverOptions,
+    databaseUrl: scratch.url,
+    ...(options.workers !== undefined ? { workers: options.workers } : {}),
+  });
   client = httpClient(server.url);
   const setup = await setUpLanyard(client, server.apiToken);
   const fillMs = await ensureConnections(handle.db, level, setup.connection.id);
@@ -614,13 +714,20 @@ async function startExtraLevel(
     scratch,
     db: handle.db,
     fillMs,
+    serverPid: pid,
     stack: lanyardStack(
       client,
       setup,
       serverCpuMeter(() => pid, scratch.name),
-      options.asyncCommit ? 'lanyard, synchronous_commit=off (diagnostic)' : undefined,
+      extraStackName(options),
     ),
   });
+}
+
+function extraStackName(options: { asyncCommit?: boolean; workers?: number }): string | undefined {
+  if (options.asyncCommit) return 'lanyard, synchronous_commit=off (diagnostic)';
+  if (options.workers !== undefined) return `lanyard, LANYARD_WORKERS=${options.workers} (HTTP, PostgreSQL)`;
+  return undefined;
 }
 
 /** Table reads and writes per login phase, and the cost of one durable commit on this machine. */

@@ -9,6 +9,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
+import { childPids } from './cpu.ts';
 
 export interface ScratchDatabase {
   readonly url: string;
@@ -99,9 +100,46 @@ process.once('exit', stopAllSync);
 export interface StartOptions {
   readonly repoRoot: string;
   readonly entry: string | undefined;
-  readonly databaseUrl: string;
+  /** PostgreSQL; undefined runs the embedded database (PGlite) as `npm start` does by default, in `dataDir`. */
+  readonly databaseUrl: string | undefined;
+  /** LANYARD_DATA_DIR, for the embedded database (a scratch directory the caller removes). */
+  readonly dataDir?: string;
+  /** LANYARD_WORKERS (PostgreSQL only): the server is then a supervisor whose children serve. */
+  readonly workers?: number;
   readonly logLevel: string;
   readonly cpuProfileDir?: string;
+}
+
+/**
+ * The server's environment: the benchmark's own settings over the inherited environment, from
+ * which any Lanyard database, key or worker setting is removed so only the options choose them.
+ * On the embedded database no secret key is given: the server generates one in its data
+ * directory, as for a new user.
+ */
+function serverEnv(options: StartOptions, port: number, url: string, apiToken: string): NodeJS.ProcessEnv {
+  const {
+    LANYARD_DATABASE_URL: _url,
+    LANYARD_SECRET_KEY: _key,
+    LANYARD_WORKERS: _workers,
+    LANYARD_DATA_DIR: _dir,
+    ...inherited
+  } = process.env;
+  return {
+    ...inherited,
+    LANYARD_HOST: '127.0.0.1',
+    LANYARD_PORT: String(port),
+    LANYARD_PUBLIC_URL: url,
+    ...(options.databaseUrl !== undefined
+      ? { LANYARD_DATABASE_URL: options.databaseUrl, LANYARD_SECRET_KEY: randomBytes(32).toString('base64') }
+      : {}),
+    ...(options.dataDir !== undefined ? { LANYARD_DATA_DIR: options.dataDir } : {}),
+    ...(options.workers !== undefined ? { LANYARD_WORKERS: String(options.workers) } : {}),
+    LANYARD_BOOTSTRAP_API_KEY: apiToken,
+    // The benchmark is one client hammering a few routes; the limiter itself still runs on every request.
+    LANYARD_RATE_LIMIT_MAX: '1000000000',
+    LANYARD_LOG_LEVEL: options.logLevel,
+    LANYARD_SHUTDOWN_TIMEOUT_MS: '5000',
+  };
 }
 
 /** Starts the server on a free loopback port with a bootstrap admin key; resolves once /readyz answers 200. */
@@ -109,8 +147,6 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const apiToken = `bench_${randomBytes(24).toString('base64url')}`;
-  const secretKey = randomBytes(32).toString('base64');
-  // With --cpu-prof the profile is written when the server exits after SIGTERM.
   const profiling = options.cpuProfileDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
   const args = [
     ...profiling,
@@ -118,19 +154,7 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
   ];
   const child = spawn(process.execPath, args, {
     cwd: options.repoRoot,
-    env: {
-      ...process.env,
-      LANYARD_HOST: '127.0.0.1',
-      LANYARD_PORT: String(port),
-      LANYARD_PUBLIC_URL: url,
-      LANYARD_DATABASE_URL: options.databaseUrl,
-      LANYARD_SECRET_KEY: secretKey,
-      LANYARD_BOOTSTRAP_API_KEY: apiToken,
-      // The benchmark is one client hammering a few routes; the limiter itself still runs on every request.
-      LANYARD_RATE_LIMIT_MAX: '1000000000',
-      LANYARD_LOG_LEVEL: options.logLevel,
-      LANYARD_SHUTDOWN_TIMEOUT_MS: '5000',
-    },
+    env: serverEnv(options, port, url, apiToken),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);
@@ -147,10 +171,11 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
     url,
     pid,
     apiToken,
-    how:
+    how: `${
       options.entry !== undefined
         ? 'node dist/src/main.js (compiled as npm start does)'
-        : 'node --import tsx src/main.ts (tsc emitted no dist/)',
+        : 'node --import tsx src/main.ts (tsc emitted no dist/)'
+    }${options.workers !== undefined ? `, LANYARD_WORKERS=${options.workers}` : ''}${options.databaseUrl === undefined ? ', embedded PGlite' : ''}`,
     memory() {
       try {
         const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -183,7 +208,8 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`the server exited with code ${child.exitCode}:\n${server.tail()}`);
     try {
-      if ((await fetch(`${url}/readyz`)).ok) return server;
+      // A supervisor answers through its first worker: wait until all are forked (the warm-up follows).
+      if ((await fetch(`${url}/readyz`)).ok && childPids(pid).length >= (options.workers ?? 0)) return server;
     } catch {
       // not listening yet
     }

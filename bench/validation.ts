@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { trustedCertificate } from '../src/domain/saml/signature.ts';
 import { verifySamlResponse, type SignaturePolicy } from '../src/domain/saml/verify-response.ts';
 import { loadNodeSaml, loadSaml20, peerVersion, type NodeSamlCacheProvider } from './peers.ts';
-import { generateResponse, tamper, testKeys, toPostBinding, type Signed } from './responses.ts';
+import { generateResponse, tamper, testKeys, toPostBinding, type Attributes, type Signed } from './responses.ts';
 import { latency, median, type Latency } from './stats.ts';
 
 const IDP = 'https://idp.bench.test/saml/metadata';
@@ -24,7 +24,7 @@ export type Stack = (typeof STACKS)[number];
 const VARIANTS: readonly Signed[] = ['assertion', 'response'];
 
 /** One validation: takes the SAMLResponse form value (base64), resolves with the NameID, rejects on refusal. */
-type Validate = (samlResponse: string) => Promise<string>;
+export type Validate = (samlResponse: string) => Promise<string>;
 
 export interface ValidationConfig {
   readonly rounds: number;
@@ -75,7 +75,8 @@ function pendingRequestCache(created: Date): NodeSamlCacheProvider {
   };
 }
 
-async function buildStacks(variant: Signed): Promise<Record<Stack, Validate>> {
+/** The three validators, configured for the same checks, for responses signed on `variant`. */
+export async function buildStacks(variant: Signed): Promise<Record<Stack, Validate>> {
   const { SAML } = await loadNodeSaml();
   const saml20 = await loadSaml20();
   // What the ACS does: the pinned certificate parsed once into a KeyObject, cached per connection.
@@ -134,7 +135,13 @@ async function buildStacks(variant: Signed): Promise<Record<Stack, Validate>> {
   };
 }
 
-function responsesFor(variant: Signed, count: number, signer?: { keyPem: string; certPem: string }): string[] {
+/** `count` distinct responses to the benchmark's AuthnRequest ID (`attributes`: the bench's eight unless told). */
+export function responsesFor(
+  variant: Signed,
+  count: number,
+  signer?: { keyPem: string; certPem: string },
+  attributes: Attributes = 'bench',
+): string[] {
   return Array.from({ length: count }, () => {
     const id = randomBytes(8).toString('hex');
     return generateResponse({
@@ -146,6 +153,7 @@ function responsesFor(variant: Signed, count: number, signer?: { keyPem: string;
       responseId: `_resp-${id}`,
       assertionId: `_asrt-${id}`,
       issuedAt: new Date(),
+      attributes,
       ...(signer ? { signer } : {}),
     });
   });
@@ -161,9 +169,16 @@ async function refuses(validate: Validate, b64: string): Promise<string | null> 
 }
 
 /** Every stack must accept the valid response and refuse the tampered and the foreign-signed one, or the run aborts. */
-async function proveChecks(stacks: Record<Stack, Validate>, valid: string, variant: Signed, log: (line: string) => void): Promise<void> {
+export async function proveChecks(
+  stacks: Record<Stack, Validate>,
+  valid: string,
+  variant: Signed,
+  log: (line: string) => void,
+  attributes: Attributes = 'bench',
+): Promise<void> {
   const tampered = toPostBinding(tamper(valid));
-  const foreign = toPostBinding(responsesFor(variant, 1, { keyPem: testKeys.attackerKeyPem, certPem: testKeys.attackerCertPem })[0]!);
+  const attacker = { keyPem: testKeys.attackerKeyPem, certPem: testKeys.attackerCertPem };
+  const foreign = toPostBinding(responsesFor(variant, 1, attacker, attributes)[0]!);
   for (const stack of STACKS) {
     const nameId = await stacks[stack](toPostBinding(valid));
     if (nameId !== EMAIL) throw new Error(`${stack} accepted the valid ${variant}-signed response but read NameID "${nameId}"`);
@@ -181,7 +196,7 @@ declare const gc: (() => void) | undefined;
 const collect = () => (typeof gc === 'function' ? gc() : undefined);
 
 /** Back-to-back validations for `ms` milliseconds; returns per-validation times. */
-async function timeBox(
+export async function timeBox(
   validate: Validate,
   inputs: readonly string[],
   ms: number,
