@@ -1,0 +1,376 @@
+/**
+ * A strict, non-validating XML 1.0 (Fifth Edition) + Namespaces in XML 1.0 parser for the documents
+ * an identity provider sends: elements, attributes, text, CDATA sections, comments, processing
+ * instructions and an XML declaration. No DTD of any kind (xml.ts refuses one before this runs), so
+ * the only entity references are the five predefined ones (XML 1.0 §4.6) and character references.
+ *
+ * It replaced @xmldom/xmldom in `parseXml`, which spent most of a verification checking one
+ * character at a time in JavaScript (bench/README.md, "Where the time goes"). Here each token is one
+ * native (sticky) regular-expression match or `indexOf` over a run of text, and every character of
+ * the document is checked once, up front, against the XML Char production. Anything that is not
+ * well-formed or not namespace-well-formed is refused, never repaired; where xmldom was more
+ * lenient than the specifications (it accepted `a & b`, `]]>` in text, control characters, duplicate
+ * expanded attribute names, undeclaring a prefix) this parser refuses, and
+ * test/saml/xml-parser-differential.test.ts lists each such case. Where xmldom deviates from XML 1.0
+ * in what it builds (it also turns U+0085, U+2028 and U+2029 into line feeds, XML 1.1 §2.11, and
+ * refuses U+FFFD), this parser does the same, so that a document means what it meant before.
+ */
+import {
+  CDATA_SECTION_NODE,
+  COMMENT_NODE,
+  PROCESSING_INSTRUCTION_NODE,
+  TEXT_NODE,
+  XML_NAMESPACE,
+  XMLNS_NAMESPACE,
+  XmlAttr,
+  XmlCharacterData,
+  XmlDocument,
+  XmlElement,
+  listOf,
+  type XmlChild,
+} from './xml-tree.ts';
+
+/** XML 1.0 §2.2 [2] Char, negated: one native pass refuses every character no production allows. */
+const NOT_CHAR = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+/** XML 1.0 §2.3 [4] NameStartChar without ":" (Namespaces 1.0 [4] NCName), and [4a] NameChar likewise. */
+const NC_START =
+  'A-Z_a-z\\xC0-\\xD6\\xD8-\\xF6\\xF8-\\u02FF\\u0370-\\u037D\\u037F-\\u1FFF\\u200C\\u200D\\u2070-\\u218F\\u2C00-\\u2FEF\\u3001-\\uD7FF\\uF900-\\uFDCF\\uFDF0-\\uFFFD\\u{10000}-\\u{EFFFF}';
+const NC_CHAR = `${NC_START}\\-.0-9\\xB7\\u0300-\\u036F\\u203F\\u2040`;
+const NCNAME = `[${NC_START}][${NC_CHAR}]*`;
+/** Namespaces 1.0 [7] QName. */
+const QNAME = `${NCNAME}(?::${NCNAME})?`;
+// The ranges are XML's, matched one code point at a time (the `u` flag): no grapheme is meant.
+/* eslint-disable no-misleading-character-class */
+const QNAME_Y = new RegExp(QNAME, 'uy');
+const NCNAME_Y = new RegExp(NCNAME, 'uy');
+/** XML 1.0 [41] Attribute, preceded by the white space [40] STag requires; [10] AttValue has no "<". */
+const ATTRIBUTE_Y = new RegExp(`[ \\t\\r\\n]+(${QNAME})[ \\t\\r\\n]*=[ \\t\\r\\n]*(?:"([^<"]*)"|'([^<']*)')`, 'uy');
+/* eslint-enable no-misleading-character-class */
+/** The end of a start tag ([40] STag) or of an empty-element tag ([44] EmptyElemTag). */
+const TAG_END_Y = /[ \t\r\n]*(\/?)>/y;
+const SPACE_Y = /[ \t\r\n]*/y;
+const ALL_SPACE = /^[ \t\r\n]*$/;
+/** XML 1.0 [23] XMLDecl, with xmldom's reading of [26] VersionNum ("1." and digits). */
+const XML_DECLARATION_Y =
+  /<\?xml[ \t\r\n]+version[ \t\r\n]*=[ \t\r\n]*(?:'1\.[0-9]+'|"1\.[0-9]+")(?:[ \t\r\n]+encoding[ \t\r\n]*=[ \t\r\n]*(?:"[A-Za-z][-A-Za-z0-9._]*"|'[A-Za-z][-A-Za-z0-9._]*'))?(?:[ \t\r\n]+standalone[ \t\r\n]*=[ \t\r\n]*(?:'(?:yes|no)'|"(?:yes|no)"))?[ \t\r\n]*\?>/y;
+/** XML 1.0 [66] CharRef and the predefined entities (§4.6); any other reference names an undeclared entity. */
+const REFERENCE_Y = /&(?:#x([0-9a-fA-F]+)|#([0-9]+)|(amp|lt|gt|quot|apos));/y;
+const PREDEFINED: Readonly<Record<string, string>> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+const LINE_ENDS = /[\r\u0085\u2028\u2029]/;
+const ATTRIBUTE_SPECIALS = /[\t\n\r&]/;
+
+const LT = 0x3c;
+const BANG = 0x21;
+const QUESTION = 0x3f;
+const SLASH = 0x2f;
+const GT = 0x3e;
+
+/** Why a document is not (namespace-)well-formed; parseXml reports it as `xml_malformed`. */
+export class XmlSyntaxError extends Error {}
+
+function fail(message: string): never {
+  throw new XmlSyntaxError(message);
+}
+
+/** In-scope namespace bindings (Namespaces 1.0 §6.1), with an undo log to leave each element's scope. */
+interface Scope {
+  readonly bindings: Map<string, string | null>;
+  readonly undoPrefixes: string[];
+  readonly undoUris: (string | null | undefined)[];
+}
+
+/** A start tag's attribute before its namespace is known. */
+interface RawAttribute {
+  readonly name: string;
+  readonly value: string;
+}
+
+/**
+ * Parses `source` (no byte order mark, no DOCTYPE: parseXml removes and refuses them) into a
+ * document with exactly one root element, or throws {@link XmlSyntaxError}.
+ */
+export function parseXmlTree(source: string): { document: XmlDocument; root: XmlElement } {
+  if (source.includes('\uFFFD')) fail('it contains U+FFFD, the mark of an encoding error');
+  const text = LINE_ENDS.test(source) ? normalizeLineEnds(source) : source;
+  if (NOT_CHAR.test(text)) fail('it contains a character that is not an XML Char (XML 1.0 §2.2)');
+  const document = new XmlDocument();
+  const scope: Scope = {
+    bindings: new Map<string, string | null>([
+      ['', null],
+      ['xml', XML_NAMESPACE],
+    ]),
+    undoPrefixes: [],
+    undoUris: [],
+  };
+  const marks: number[] = [];
+  let parent: XmlElement | XmlDocument = document;
+  let at = 0;
+  const end = text.length;
+  while (at < end) {
+    if (text.charCodeAt(at) !== LT) {
+      let next = text.indexOf('<', at);
+      if (next < 0) next = end;
+      if (parent === document) {
+        if (!ALL_SPACE.test(text.slice(at, next))) fail('it has text outside the root element');
+        // xmldom's shape: white space between top-level nodes is a text node; after the last one, nothing.
+        if (next < end) append(document, new XmlCharacterData(document, TEXT_NODE, '#text', text.slice(at, next)));
+      } else {
+        const data = text.slice(at, next);
+        // XML 1.0 §2.4: "]]>" never appears in character data.
+        if (data.includes(']]>')) fail('its text contains "]]>" (XML 1.0 §2.4)');
+        append(parent, new XmlCharacterData(document, TEXT_NODE, '#text', data.includes('&') ? decodeReferences(data) : data));
+      }
+      at = next;
+      continue;
+    }
+    const c = text.charCodeAt(at + 1);
+    if (c === SLASH) {
+      if (parent === document) fail('it has an end tag without a start tag');
+      const name: string = parent.nodeName;
+      if (!text.startsWith(name, at + 2)) fail(`the end tag at ${at} does not match <${name}>`);
+      TAG_END_Y.lastIndex = at + 2 + name.length;
+      const close = TAG_END_Y.exec(text);
+      if (close === null || close[1] !== '') fail(`the end tag at ${at} does not match <${name}>`);
+      leaveScope(scope, marks.pop() ?? 0);
+      parent = parent.parentNode ?? document;
+      at = TAG_END_Y.lastIndex;
+    } else if (c === BANG) {
+      at = parseBang(text, at, document, parent);
+    } else if (c === QUESTION) {
+      at = parseProcessingInstruction(text, at, document, parent);
+    } else {
+      if (parent === document && document.documentElement !== null) fail('it has more than one root element');
+      const mark = scope.undoPrefixes.length;
+      const { element, after, empty } = parseStartTag(text, at, document, scope);
+      append(parent, element);
+      if (parent === document) document.documentElement = element;
+      if (empty) leaveScope(scope, mark);
+      else {
+        marks.push(mark);
+        parent = element;
+      }
+      at = after;
+    }
+  }
+  if (parent !== document) fail(`the element <${parent.nodeName}> is not closed`);
+  const root = document.documentElement;
+  if (root === null) fail('it has no root element');
+  return { document, root };
+}
+
+/** xmldom's line-end normalization: XML 1.0 §2.11 (CR LF and CR to LF) plus XML 1.1's NEL, LS and PS. */
+function normalizeLineEnds(source: string): string {
+  return source.replace(/\r[\n\u0085]/g, '\n').replace(/[\r\u0085\u2028\u2029]/g, '\n');
+}
+
+function append(parent: XmlElement | XmlDocument, child: XmlChild): void {
+  child.parentNode = parent;
+  const last = parent.lastChild;
+  if (last === null) parent.firstChild = child;
+  else {
+    last.nextSibling = child;
+    child.previousSibling = last;
+  }
+  parent.lastChild = child;
+}
+
+/** Comments (anywhere) and CDATA sections (in content only); any other `<!` (a DOCTYPE) is refused. */
+function parseBang(text: string, at: number, document: XmlDocument, parent: XmlElement | XmlDocument): number {
+  if (text.startsWith('<!--', at)) {
+    // XML 1.0 [15]: "--" never occurs inside a comment, so the first one must end it.
+    const dashes = text.indexOf('--', at + 4);
+    if (dashes < 0 || text.charCodeAt(dashes + 2) !== GT) fail(`the comment at ${at} is not well-formed`);
+    append(parent, new XmlCharacterData(document, COMMENT_NODE, '#comment', text.slice(at + 4, dashes)));
+    return dashes + 3;
+  }
+  if (text.startsWith('<![CDATA[', at)) {
+    if (parent === document) fail('it has a CDATA section outside the root element');
+    const close = text.indexOf(']]>', at + 9);
+    if (close < 0) fail(`the CDATA section at ${at} is not closed`);
+    // An empty section adds no node (as with xmldom); it has no characters to add.
+    if (close > at + 9) append(parent, new XmlCharacterData(document, CDATA_SECTION_NODE, '#cdata-section', text.slice(at + 9, close)));
+    return close + 3;
+  }
+  return fail(`the markup at ${at} is not well-formed`);
+}
+
+/**
+ * XML 1.0 [16] PI; the target is an NCName (Namespaces 1.0 §7) other than "xml" in any case
+ * ([17] PITarget), except for the XML declaration ([23] XMLDecl), which only the document's first
+ * characters may be. xmldom's shape: the declaration is a processing instruction named "xml".
+ */
+function parseProcessingInstruction(text: string, at: number, document: XmlDocument, parent: XmlElement | XmlDocument): number {
+  NCNAME_Y.lastIndex = at + 2;
+  if (!NCNAME_Y.test(text)) fail(`the processing instruction at ${at} has no valid target`);
+  const targetEnd = NCNAME_Y.lastIndex;
+  const target = text.slice(at + 2, targetEnd);
+  if (target.toLowerCase() === 'xml') {
+    XML_DECLARATION_Y.lastIndex = 0;
+    if (at !== 0 || target !== 'xml' || !XML_DECLARATION_Y.test(text)) fail(`the XML declaration at ${at} is misplaced or not well-formed`);
+  }
+  let dataStart = targetEnd;
+  if (!text.startsWith('?>', targetEnd)) {
+    SPACE_Y.lastIndex = targetEnd;
+    SPACE_Y.test(text);
+    dataStart = SPACE_Y.lastIndex;
+    if (dataStart === targetEnd) fail(`the processing instruction at ${at} needs white space after its target`);
+  }
+  const close = text.indexOf('?>', dataStart);
+  if (close < 0) fail(`the processing instruction at ${at} is not closed`);
+  append(parent, new XmlCharacterData(document, PROCESSING_INSTRUCTION_NODE, target, text.slice(dataStart, close)));
+  return close + 2;
+}
+
+/** XML 1.0 [40] STag / [44] EmptyElemTag, then the element's namespaces (Namespaces 1.0 §5, §6). */
+function parseStartTag(
+  text: string,
+  at: number,
+  document: XmlDocument,
+  scope: Scope,
+): { element: XmlElement; after: number; empty: boolean } {
+  QNAME_Y.lastIndex = at + 1;
+  if (!QNAME_Y.test(text)) fail(`the tag at ${at} has no valid name`);
+  const nameEnd = QNAME_Y.lastIndex;
+  const qualifiedName = text.slice(at + 1, nameEnd);
+  const raw: RawAttribute[] = [];
+  let cursor = nameEnd;
+  for (;;) {
+    ATTRIBUTE_Y.lastIndex = cursor;
+    const match = ATTRIBUTE_Y.exec(text);
+    if (match === null) break;
+    raw.push({ name: match[1] ?? '', value: attributeValue(match[2] ?? match[3] ?? '') });
+    cursor = ATTRIBUTE_Y.lastIndex;
+  }
+  TAG_END_Y.lastIndex = cursor;
+  const close = TAG_END_Y.exec(text);
+  if (close === null) fail(`the start tag <${qualifiedName}> at ${at} is not well-formed`);
+  if (raw.length > 1) refuseDuplicateNames(raw, qualifiedName);
+  declareNamespaces(raw, scope);
+  const colon = qualifiedName.indexOf(':');
+  const prefix = colon < 0 ? null : qualifiedName.slice(0, colon);
+  const namespaceURI = resolve(scope, prefix, qualifiedName);
+  const attributes = listOf<XmlAttr>([]);
+  const element = new XmlElement(
+    document,
+    qualifiedName,
+    namespaceURI,
+    prefix,
+    colon < 0 ? qualifiedName : qualifiedName.slice(colon + 1),
+    attributes,
+  );
+  let prefixed = 0;
+  for (const { name, value } of raw) {
+    const split = name.indexOf(':');
+    if (split < 0) {
+      attributes.push(new XmlAttr(element, name, name === 'xmlns' ? XMLNS_NAMESPACE : null, null, name, value));
+      continue;
+    }
+    const attributePrefix = name.slice(0, split);
+    // Namespaces 1.0 §6.3: a prefixed attribute is in its prefix's namespace; an unprefixed one in none.
+    const uri = attributePrefix === 'xmlns' ? XMLNS_NAMESPACE : resolve(scope, attributePrefix, name);
+    if (attributePrefix !== 'xmlns') prefixed++;
+    attributes.push(new XmlAttr(element, name, uri, attributePrefix, name.slice(split + 1), value));
+  }
+  if (prefixed > 1) refuseDuplicateExpandedNames(attributes, qualifiedName);
+  return { element, after: TAG_END_Y.lastIndex, empty: close[1] === '/' };
+}
+
+/** XML 1.0 §3.1 WFC: Unique Att Spec. */
+function refuseDuplicateNames(raw: readonly RawAttribute[], element: string): void {
+  if (new Set(raw.map((attribute) => attribute.name)).size !== raw.length) fail(`<${element}> has an attribute twice`);
+}
+
+/** Namespaces 1.0 §6.3 NSC: Attributes Unique (two prefixes bound to one namespace, one local name). */
+function refuseDuplicateExpandedNames(attributes: readonly XmlAttr[], element: string): void {
+  const seen = new Set<string>();
+  for (const attribute of attributes) {
+    if (attribute.prefix === null || attribute.prefix === 'xmlns') continue;
+    const key = `${attribute.namespaceURI ?? ''} ${attribute.localName}`;
+    if (seen.has(key)) fail(`<${element}> has the attribute {${attribute.namespaceURI}}${attribute.localName} twice`);
+    seen.add(key);
+  }
+}
+
+/**
+ * Namespaces 1.0 §3 and its constraints: "xmlns" is never declared, "xml" only to its own name, no
+ * other prefix to either reserved name, and a prefix is never undeclared (`xmlns:p=""`, NSC: No
+ * Prefix Undeclaring); `xmlns=""` undeclares the default namespace.
+ */
+function declareNamespaces(raw: readonly RawAttribute[], scope: Scope): void {
+  for (const { name, value: uri } of raw) {
+    if (name.charCodeAt(0) !== 0x78 /* x */ || !name.startsWith('xmlns') || (name.length > 5 && name.charCodeAt(5) !== 0x3a)) continue;
+    const prefix = name.length === 5 ? '' : name.slice(6);
+    if (prefix === 'xmlns') fail('it declares the prefix xmlns');
+    if (prefix === 'xml') {
+      if (uri !== XML_NAMESPACE) fail('it binds the prefix xml to another namespace');
+      continue;
+    }
+    if (uri === XML_NAMESPACE || uri === XMLNS_NAMESPACE)
+      fail(`it binds ${prefix === '' ? 'the default namespace' : `the prefix ${prefix}`} to a reserved namespace`);
+    if (prefix !== '' && uri === '') fail(`it undeclares the prefix ${prefix} (Namespaces 1.0 NSC: No Prefix Undeclaring)`);
+    scope.undoPrefixes.push(prefix);
+    scope.undoUris.push(scope.bindings.get(prefix));
+    scope.bindings.set(prefix, uri === '' ? null : uri);
+  }
+}
+
+/** The namespace of a name with this prefix (null: the default namespace); an unbound prefix is refused (NSC: Prefix Declared). */
+function resolve(scope: Scope, prefix: string | null, name: string): string | null {
+  if (prefix === null) return scope.bindings.get('') ?? null;
+  const uri = scope.bindings.get(prefix);
+  if (uri === undefined || uri === null) fail(`the prefix of ${name} is not declared`);
+  return uri;
+}
+
+function leaveScope(scope: Scope, mark: number): void {
+  const { bindings, undoPrefixes, undoUris } = scope;
+  while (undoPrefixes.length > mark) {
+    const prefix = undoPrefixes.pop() ?? '';
+    const uri = undoUris.pop();
+    if (uri === undefined) bindings.delete(prefix);
+    else bindings.set(prefix, uri);
+  }
+}
+
+/**
+ * XML 1.0 §3.3.3 for CDATA attributes (no DTD declares any other type): each literal tab, line feed
+ * or carriage return becomes a space, then references are replaced, so `&#10;` stays a line feed.
+ */
+function attributeValue(raw: string): string {
+  if (!ATTRIBUTE_SPECIALS.test(raw)) return raw;
+  const spaced = raw.replace(/[\t\n\r]/g, ' ');
+  return spaced.includes('&') ? decodeReferences(spaced) : spaced;
+}
+
+/** Replaces character references and the predefined entities; any other `&` is refused (XML 1.0 §4.1, WFC: Entity Declared, WFC: Legal Character). */
+function decodeReferences(data: string): string {
+  let out = '';
+  let from = 0;
+  for (let amp = data.indexOf('&'); amp >= 0; amp = data.indexOf('&', from)) {
+    REFERENCE_Y.lastIndex = amp;
+    const match = REFERENCE_Y.exec(data);
+    if (match === null) fail(`"${data.slice(amp, amp + 12)}" is neither a character reference nor a predefined entity`);
+    out += data.slice(from, amp);
+    const [, hex, decimal, name] = match;
+    if (name !== undefined) out += PREDEFINED[name] ?? '';
+    else {
+      const code = hex !== undefined ? Number.parseInt(hex, 16) : Number.parseInt(decimal ?? '', 10);
+      if (!isXmlChar(code)) fail(`the character reference ${match[0]} is not an XML Char`);
+      out += String.fromCodePoint(code);
+    }
+    from = REFERENCE_Y.lastIndex;
+  }
+  return out + data.slice(from);
+}
+
+/** XML 1.0 [2] Char. */
+function isXmlChar(code: number): boolean {
+  return (
+    code === 0x9 ||
+    code === 0xa ||
+    code === 0xd ||
+    (code >= 0x20 && code <= 0xd7ff) ||
+    (code >= 0xe000 && code <= 0xfffd) ||
+    (code >= 0x10000 && code <= 0x10ffff)
+  );
+}
