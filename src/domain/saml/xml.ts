@@ -46,7 +46,7 @@ export function parseXml(xml: string, maxBytes = 1024 * 1024): XmlParseResult {
   }
   const text = xml.charCodeAt(0) === 0xfeff ? xml.slice(1) : xml;
   if (text.includes('\u0000')) return malformed('The XML document contains a NUL character.');
-  // Checked on the text as well as on the tree: the parser must never see a declaration at all.
+  // Checked on the text, so that the parser never sees a declaration at all (it would refuse one as malformed).
   if (/<!DOCTYPE|<!ENTITY/i.test(text)) {
     return err({ code: 'xml_doctype_forbidden', message: 'XML with a DOCTYPE or entity declaration is not accepted.' });
   }
