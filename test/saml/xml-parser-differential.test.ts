@@ -204,6 +204,7 @@ const HANDWRITTEN = [
   '<xml:a xmlns:xml="http://www.w3.org/XML/1998/namespace"/>',
   '<a xmlns="urn:a"><b xmlns="urn:a"/></a>',
   '<é xmlns:ü="urn:u" ü:ä="1"><ü:ö·-.9/></é>',
+  '<p:é xmlns:p="urn:p" p:ü="1" ä="2" a.b-c="3"><p:x·y/><a.b-c/></p:é>',
   '<a>\uFEFF text with U+FEFF</a>',
   '<a></a >',
   '<a\n b\n =\n "1"\n/>',

@@ -136,6 +136,15 @@ describe('markup', () => {
     }
     refused('<a 1b="x"/>', /not well-formed/);
     refused('<a :b="x"/>', /not well-formed/);
+    const mixed = accepted('<p:é xmlns:p="urn:p" p:ü="1" ä="2"><p:x\u00B7y/><a.b-c/></p:é>').root;
+    assert.deepEqual(
+      [mixed.localName, mixed.namespaceURI, mixed.getAttributeNS('urn:p', 'ü'), mixed.getAttribute('ä')],
+      ['é', 'urn:p', '1', '2'],
+    );
+    assert.deepEqual(
+      ([...mixed.childNodes] as Element[]).map((el) => el.localName),
+      ['x\u00B7y', 'a.b-c'],
+    );
     for (const good of ['<é/>', '<_a-b.c·9/>', '<a\u0300/>', '<\u{10000}\u{EFFFF}/>', '<\uFB01/>', '<a\u203F/>']) accepted(good);
   });
 

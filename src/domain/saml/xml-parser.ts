@@ -46,6 +46,17 @@ const NCNAME_Y = new RegExp(NCNAME, 'uy');
 /** XML 1.0 [41] Attribute, preceded by the white space [40] STag requires; [10] AttValue has no "<". */
 const ATTRIBUTE_Y = new RegExp(`[ \\t\\r\\n]+(${QNAME})[ \\t\\r\\n]*=[ \\t\\r\\n]*(?:"([^<"]*)"|'([^<']*)')`, 'uy');
 /* eslint-enable no-misleading-character-class */
+/**
+ * The same for names in ASCII, without the `u` flag (several times faster): tried first, and only
+ * trusted when the name does not go on in a non-ASCII character (ASCII_NAME_Y) or when what follows
+ * the name could not be a name character (ASCII_ATTRIBUTE_Y needs "=" or white space there).
+ */
+const ASCII_NCNAME = '[A-Z_a-z][-.0-9A-Z_a-z]*';
+const ASCII_QNAME_Y = new RegExp(`${ASCII_NCNAME}(?::${ASCII_NCNAME})?`, 'y');
+const ASCII_ATTRIBUTE_Y = new RegExp(
+  `[ \\t\\r\\n]+(${ASCII_NCNAME}(?::${ASCII_NCNAME})?)[ \\t\\r\\n]*=[ \\t\\r\\n]*(?:"([^<"]*)"|'([^<']*)')`,
+  'y',
+);
 /** The end of a start tag ([40] STag) or of an empty-element tag ([44] EmptyElemTag). */
 const TAG_END_Y = /[ \t\r\n]*(\/?)>/y;
 const SPACE_Y = /[ \t\r\n]*/y;
@@ -57,6 +68,8 @@ const XML_DECLARATION_Y =
 const REFERENCE_Y = /&(?:#x([0-9a-fA-F]+)|#([0-9]+)|(amp|lt|gt|quot|apos));/y;
 const PREDEFINED: Readonly<Record<string, string>> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 const LINE_ENDS = /[\r\u0085\u2028\u2029]/;
+/** Whatever the three checks above could object to: U+FFFD, a line end other than LF, or a character outside the BMP's Chars. */
+const UNUSUAL = /[^\t\n\x20-\x84\x86-\u2027\u202A-\uD7FF\uE000-\uFFFC]/;
 const ATTRIBUTE_SPECIALS = /[\t\n\r&]/;
 
 const LT = 0x3c;
@@ -79,20 +92,35 @@ interface Scope {
   readonly undoUris: (string | null | undefined)[];
 }
 
-/** A start tag's attribute before its namespace is known. */
-interface RawAttribute {
-  readonly name: string;
-  readonly value: string;
-}
+/**
+ * The start tag being read: its attributes before their namespaces are known, where it ends. One
+ * set of module-level scratch values (a parse is synchronous), so that reading a tag allocates
+ * nothing but its nodes.
+ */
+const tag = { names: [] as string[], values: [] as string[], count: 0, after: 0, empty: false };
 
 /**
  * Parses `source` (no byte order mark, no DOCTYPE: parseXml removes and refuses them) into a
  * document with exactly one root element, or throws {@link XmlSyntaxError}.
  */
 export function parseXmlTree(source: string): { document: XmlDocument; root: XmlElement } {
-  if (source.includes('\uFFFD')) fail('it contains U+FFFD, the mark of an encoding error');
-  const text = LINE_ENDS.test(source) ? normalizeLineEnds(source) : source;
-  if (NOT_CHAR.test(text)) fail('it contains a character that is not an XML Char (XML 1.0 §2.2)');
+  try {
+    return parseDocument(source);
+  } finally {
+    // The scratch lists hold slices of `source`, which would keep all of it alive until the next parse.
+    tag.names.length = 0;
+    tag.values.length = 0;
+  }
+}
+
+function parseDocument(source: string): { document: XmlDocument; root: XmlElement } {
+  // One fast pass (no `u` flag) over the usual document; the exact checks only when it finds something.
+  let text = source;
+  if (UNUSUAL.test(source)) {
+    if (source.includes('\uFFFD')) fail('it contains U+FFFD, the mark of an encoding error');
+    if (LINE_ENDS.test(source)) text = normalizeLineEnds(source);
+    if (NOT_CHAR.test(text)) fail('it contains a character that is not an XML Char (XML 1.0 §2.2)');
+  }
   const document = new XmlDocument();
   const scope: Scope = {
     bindings: new Map<string, string | null>([
@@ -141,15 +169,15 @@ export function parseXmlTree(source: string): { document: XmlDocument; root: Xml
     } else {
       if (parent === document && document.documentElement !== null) fail('it has more than one root element');
       const mark = scope.undoPrefixes.length;
-      const { element, after, empty } = parseStartTag(text, at, document, scope);
+      const element = parseStartTag(text, at, document, scope);
       append(parent, element);
       if (parent === document) document.documentElement = element;
-      if (empty) leaveScope(scope, mark);
+      at = tag.after;
+      if (tag.empty) leaveScope(scope, mark);
       else {
         marks.push(mark);
         parent = element;
       }
-      at = after;
     }
   }
   if (parent !== document) fail(`the element <${parent.nodeName}> is not closed`);
@@ -221,45 +249,45 @@ function parseProcessingInstruction(text: string, at: number, document: XmlDocum
   return close + 2;
 }
 
-/** XML 1.0 [40] STag / [44] EmptyElemTag, then the element's namespaces (Namespaces 1.0 §5, §6). */
-function parseStartTag(
-  text: string,
-  at: number,
-  document: XmlDocument,
-  scope: Scope,
-): { element: XmlElement; after: number; empty: boolean } {
-  QNAME_Y.lastIndex = at + 1;
-  if (!QNAME_Y.test(text)) fail(`the tag at ${at} has no valid name`);
-  const nameEnd = QNAME_Y.lastIndex;
+/** XML 1.0 [40] STag / [44] EmptyElemTag, then the element's namespaces (Namespaces 1.0 §5, §6); the end is left in `tag`. */
+function parseStartTag(text: string, at: number, document: XmlDocument, scope: Scope): XmlElement {
+  const nameEnd = nameEndAt(text, at + 1);
+  if (nameEnd < 0) fail(`the tag at ${at} has no valid name`);
   const qualifiedName = text.slice(at + 1, nameEnd);
-  const raw: RawAttribute[] = [];
+  const { names, values } = tag;
+  let count = 0;
   let cursor = nameEnd;
   for (;;) {
-    ATTRIBUTE_Y.lastIndex = cursor;
-    const match = ATTRIBUTE_Y.exec(text);
-    if (match === null) break;
-    raw.push({ name: match[1] ?? '', value: attributeValue(match[2] ?? match[3] ?? '') });
-    cursor = ATTRIBUTE_Y.lastIndex;
+    ASCII_ATTRIBUTE_Y.lastIndex = cursor;
+    let match = ASCII_ATTRIBUTE_Y.exec(text);
+    if (match !== null) cursor = ASCII_ATTRIBUTE_Y.lastIndex;
+    else {
+      ATTRIBUTE_Y.lastIndex = cursor;
+      match = ATTRIBUTE_Y.exec(text);
+      if (match === null) break;
+      cursor = ATTRIBUTE_Y.lastIndex;
+    }
+    names[count] = match[1] ?? '';
+    values[count++] = attributeValue(match[2] ?? match[3] ?? '');
   }
+  tag.count = count;
   TAG_END_Y.lastIndex = cursor;
   const close = TAG_END_Y.exec(text);
   if (close === null) fail(`the start tag <${qualifiedName}> at ${at} is not well-formed`);
-  if (raw.length > 1) refuseDuplicateNames(raw, qualifiedName);
-  declareNamespaces(raw, scope);
+  tag.after = TAG_END_Y.lastIndex;
+  tag.empty = close[1] === '/';
+  if (count > 1) refuseDuplicateNames(qualifiedName);
+  declareNamespaces(scope);
   const colon = qualifiedName.indexOf(':');
   const prefix = colon < 0 ? null : qualifiedName.slice(0, colon);
   const namespaceURI = resolve(scope, prefix, qualifiedName);
-  const attributes = listOf<XmlAttr>([]);
-  const element = new XmlElement(
-    document,
-    qualifiedName,
-    namespaceURI,
-    prefix,
-    colon < 0 ? qualifiedName : qualifiedName.slice(colon + 1),
-    attributes,
-  );
+  const attributes: XmlAttr[] = [];
+  const localName = colon < 0 ? qualifiedName : qualifiedName.slice(colon + 1);
+  const element = new XmlElement(document, qualifiedName, namespaceURI, prefix, localName, listOf(attributes));
   let prefixed = 0;
-  for (const { name, value } of raw) {
+  for (let i = 0; i < count; i++) {
+    const name = names[i] ?? '';
+    const value = values[i] ?? '';
     const split = name.indexOf(':');
     if (split < 0) {
       attributes.push(new XmlAttr(element, name, name === 'xmlns' ? XMLNS_NAMESPACE : null, null, name, value));
@@ -272,12 +300,31 @@ function parseStartTag(
     attributes.push(new XmlAttr(element, name, uri, attributePrefix, name.slice(split + 1), value));
   }
   if (prefixed > 1) refuseDuplicateExpandedNames(attributes, qualifiedName);
-  return { element, after: TAG_END_Y.lastIndex, empty: close[1] === '/' };
+  return element;
+}
+
+/** Where the QName at `from` ends, or -1 when none starts there. */
+function nameEndAt(text: string, from: number): number {
+  ASCII_QNAME_Y.lastIndex = from;
+  if (ASCII_QNAME_Y.test(text)) {
+    // Greedy, so an ASCII name character cannot follow; a colon (as in `p:é`) or a non-ASCII one can.
+    const next = text.charCodeAt(ASCII_QNAME_Y.lastIndex);
+    if (next < 0x80 && next !== 0x3a) return ASCII_QNAME_Y.lastIndex;
+  }
+  QNAME_Y.lastIndex = from;
+  return QNAME_Y.test(text) ? QNAME_Y.lastIndex : -1;
 }
 
 /** XML 1.0 §3.1 WFC: Unique Att Spec. */
-function refuseDuplicateNames(raw: readonly RawAttribute[], element: string): void {
-  if (new Set(raw.map((attribute) => attribute.name)).size !== raw.length) fail(`<${element}> has an attribute twice`);
+function refuseDuplicateNames(element: string): void {
+  const { names, count } = tag;
+  if (count > 16) {
+    if (new Set(names.slice(0, count)).size !== count) fail(`<${element}> has an attribute twice`);
+    return;
+  }
+  for (let i = 1; i < count; i++) {
+    for (let j = 0; j < i; j++) if (names[i] === names[j]) fail(`<${element}> has an attribute twice`);
+  }
 }
 
 /** Namespaces 1.0 §6.3 NSC: Attributes Unique (two prefixes bound to one namespace, one local name). */
@@ -296,10 +343,13 @@ function refuseDuplicateExpandedNames(attributes: readonly XmlAttr[], element: s
  * other prefix to either reserved name, and a prefix is never undeclared (`xmlns:p=""`, NSC: No
  * Prefix Undeclaring); `xmlns=""` undeclares the default namespace.
  */
-function declareNamespaces(raw: readonly RawAttribute[], scope: Scope): void {
-  for (const { name, value: uri } of raw) {
+function declareNamespaces(scope: Scope): void {
+  const { names, values, count } = tag;
+  for (let i = 0; i < count; i++) {
+    const name = names[i] ?? '';
     if (name.charCodeAt(0) !== 0x78 /* x */ || !name.startsWith('xmlns') || (name.length > 5 && name.charCodeAt(5) !== 0x3a)) continue;
     const prefix = name.length === 5 ? '' : name.slice(6);
+    const uri = values[i] ?? '';
     if (prefix === 'xmlns') fail('it declares the prefix xmlns');
     if (prefix === 'xml') {
       if (uri !== XML_NAMESPACE) fail('it binds the prefix xml to another namespace');

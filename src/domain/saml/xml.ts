@@ -47,7 +47,7 @@ export function parseXml(xml: string, maxBytes = 1024 * 1024): XmlParseResult {
   const text = xml.charCodeAt(0) === 0xfeff ? xml.slice(1) : xml;
   if (text.includes('\u0000')) return malformed('The XML document contains a NUL character.');
   // Checked on the text, so that the parser never sees a declaration at all (it would refuse one as malformed).
-  if (/<!DOCTYPE|<!ENTITY/i.test(text)) {
+  if (hasDeclaration(text)) {
     return err({ code: 'xml_doctype_forbidden', message: 'XML with a DOCTYPE or entity declaration is not accepted.' });
   }
   const excess = exceededLimit(text);
@@ -126,6 +126,17 @@ function exceededLimit(text: string): string | undefined {
     at = end + 1;
   }
   return undefined;
+}
+
+const DECLARATION_Y = /DOCTYPE|ENTITY/iy;
+
+/** `/<!DOCTYPE|<!ENTITY/i.test(text)`, looking only where "<!" occurs (rarely in a SAML message, so no second pass over it). */
+function hasDeclaration(text: string): boolean {
+  for (let at = text.indexOf('<!'); at !== -1; at = text.indexOf('<!', at + 2)) {
+    DECLARATION_Y.lastIndex = at + 2;
+    if (DECLARATION_Y.test(text)) return true;
+  }
+  return false;
 }
 
 function malformed(message: string): XmlParseResult {
