@@ -48,7 +48,7 @@ const ATTRIBUTE_Y = new RegExp(`[ \\t\\r\\n]+(${QNAME})[ \\t\\r\\n]*=[ \\t\\r\\n
 /* eslint-enable no-misleading-character-class */
 /**
  * The same for names in ASCII, without the `u` flag (several times faster): tried first, and only
- * trusted when the name does not go on in a non-ASCII character (ASCII_NAME_Y) or when what follows
+ * trusted when the name does not go on in a colon or a non-ASCII character (nameEndAt) or when what follows
  * the name could not be a name character (ASCII_ATTRIBUTE_Y needs "=" or white space there).
  */
 const ASCII_NCNAME = '[A-Z_a-z][-.0-9A-Z_a-z]*';
