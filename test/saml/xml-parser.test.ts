@@ -153,6 +153,10 @@ describe('markup', () => {
     refused('<a xmlns:p="u" p:b="1" p:b="2"/>', /attribute twice/);
     refused('<a xmlns:p="u" xmlns:q="u" p:b="1" q:b="2"/>', /has the attribute \{u\}b twice/);
     refused('<a xmlns="u" xmlns="v"/>', /attribute twice/);
+    const many = Array.from({ length: 40 }, (_, i) => ` a${i}="${i}"`).join('');
+    accepted(`<a${many}/>`);
+    refused(`<a${many} a39="again"/>`, /attribute twice/);
+    refused(`<a xmlns:p="u" xmlns:q="u"${many} p:b="1" q:b="2"/>`, /has the attribute \{u\}b twice/);
     const root = accepted('<a xmlns:p="u" xmlns:q="v" b="0" p:b="1" q:b="2"/>').root;
     assert.deepEqual(
       [...root.attributes].map((a) => a.name),

@@ -15,12 +15,13 @@
  * in what it builds (it also turns U+0085, U+2028 and U+2029 into line feeds, XML 1.1 §2.11, and
  * refuses U+FFFD), this parser does the same, so that a document means what it meant before.
  */
+import { attributeValue, checkedCharacters, decodeReferences, fail } from './xml-characters.ts';
+import { createScope, declareNamespaces, leaveScope, refuseDuplicateExpandedNames, resolve, type Scope } from './xml-namespaces.ts';
 import {
   CDATA_SECTION_NODE,
   COMMENT_NODE,
   PROCESSING_INSTRUCTION_NODE,
   TEXT_NODE,
-  XML_NAMESPACE,
   XMLNS_NAMESPACE,
   XmlAttr,
   XmlCharacterData,
@@ -30,8 +31,8 @@ import {
   type XmlChild,
 } from './xml-tree.ts';
 
-/** XML 1.0 §2.2 [2] Char, negated: one native pass refuses every character no production allows. */
-const NOT_CHAR = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+export { XmlSyntaxError } from './xml-characters.ts';
+
 /** XML 1.0 §2.3 [4] NameStartChar without ":" (Namespaces 1.0 [4] NCName), and [4a] NameChar likewise. */
 const NC_START =
   'A-Z_a-z\\xC0-\\xD6\\xD8-\\xF6\\xF8-\\u02FF\\u0370-\\u037D\\u037F-\\u1FFF\\u200C\\u200D\\u2070-\\u218F\\u2C00-\\u2FEF\\u3001-\\uD7FF\\uF900-\\uFDCF\\uFDF0-\\uFFFD\\u{10000}-\\u{EFFFF}';
@@ -64,33 +65,12 @@ const ALL_SPACE = /^[ \t\r\n]*$/;
 /** XML 1.0 [23] XMLDecl, with xmldom's reading of [26] VersionNum ("1." and digits). */
 const XML_DECLARATION_Y =
   /<\?xml[ \t\r\n]+version[ \t\r\n]*=[ \t\r\n]*(?:'1\.[0-9]+'|"1\.[0-9]+")(?:[ \t\r\n]+encoding[ \t\r\n]*=[ \t\r\n]*(?:"[A-Za-z][-A-Za-z0-9._]*"|'[A-Za-z][-A-Za-z0-9._]*'))?(?:[ \t\r\n]+standalone[ \t\r\n]*=[ \t\r\n]*(?:'(?:yes|no)'|"(?:yes|no)"))?[ \t\r\n]*\?>/y;
-/** XML 1.0 [66] CharRef and the predefined entities (§4.6); any other reference names an undeclared entity. */
-const REFERENCE_Y = /&(?:#x([0-9a-fA-F]+)|#([0-9]+)|(amp|lt|gt|quot|apos));/y;
-const PREDEFINED: Readonly<Record<string, string>> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
-const LINE_ENDS = /[\r\u0085\u2028\u2029]/;
-/** Whatever the three checks above could object to: U+FFFD, a line end other than LF, or a character outside the BMP's Chars. */
-const UNUSUAL = /[^\t\n\x20-\x84\x86-\u2027\u202A-\uD7FF\uE000-\uFFFC]/;
-const ATTRIBUTE_SPECIALS = /[\t\n\r&]/;
 
 const LT = 0x3c;
 const BANG = 0x21;
 const QUESTION = 0x3f;
 const SLASH = 0x2f;
 const GT = 0x3e;
-
-/** Why a document is not (namespace-)well-formed; parseXml reports it as `xml_malformed`. */
-export class XmlSyntaxError extends Error {}
-
-function fail(message: string): never {
-  throw new XmlSyntaxError(message);
-}
-
-/** In-scope namespace bindings (Namespaces 1.0 §6.1), with an undo log to leave each element's scope. */
-interface Scope {
-  readonly bindings: Map<string, string | null>;
-  readonly undoPrefixes: string[];
-  readonly undoUris: (string | null | undefined)[];
-}
 
 /**
  * The start tag being read: its attributes before their namespaces are known, where it ends. One
@@ -114,22 +94,9 @@ export function parseXmlTree(source: string): { document: XmlDocument; root: Xml
 }
 
 function parseDocument(source: string): { document: XmlDocument; root: XmlElement } {
-  // One fast pass (no `u` flag) over the usual document; the exact checks only when it finds something.
-  let text = source;
-  if (UNUSUAL.test(source)) {
-    if (source.includes('\uFFFD')) fail('it contains U+FFFD, the mark of an encoding error');
-    if (LINE_ENDS.test(source)) text = normalizeLineEnds(source);
-    if (NOT_CHAR.test(text)) fail('it contains a character that is not an XML Char (XML 1.0 §2.2)');
-  }
+  const text = checkedCharacters(source);
   const document = new XmlDocument();
-  const scope: Scope = {
-    bindings: new Map<string, string | null>([
-      ['', null],
-      ['xml', XML_NAMESPACE],
-    ]),
-    undoPrefixes: [],
-    undoUris: [],
-  };
+  const scope = createScope();
   const marks: number[] = [];
   let parent: XmlElement | XmlDocument = document;
   let at = 0;
@@ -184,11 +151,6 @@ function parseDocument(source: string): { document: XmlDocument; root: XmlElemen
   const root = document.documentElement;
   if (root === null) fail('it has no root element');
   return { document, root };
-}
-
-/** xmldom's line-end normalization: XML 1.0 §2.11 (CR LF and CR to LF) plus XML 1.1's NEL, LS and PS. */
-function normalizeLineEnds(source: string): string {
-  return source.replace(/\r[\n\u0085]/g, '\n').replace(/[\r\u0085\u2028\u2029]/g, '\n');
 }
 
 function append(parent: XmlElement | XmlDocument, child: XmlChild): void {
@@ -277,7 +239,7 @@ function parseStartTag(text: string, at: number, document: XmlDocument, scope: S
   tag.after = TAG_END_Y.lastIndex;
   tag.empty = close[1] === '/';
   if (count > 1) refuseDuplicateNames(qualifiedName);
-  declareNamespaces(scope);
+  declareNamespaces(scope, names, values, count);
   const colon = qualifiedName.indexOf(':');
   const prefix = colon < 0 ? null : qualifiedName.slice(0, colon);
   const namespaceURI = resolve(scope, prefix, qualifiedName);
@@ -325,102 +287,4 @@ function refuseDuplicateNames(element: string): void {
   for (let i = 1; i < count; i++) {
     for (let j = 0; j < i; j++) if (names[i] === names[j]) fail(`<${element}> has an attribute twice`);
   }
-}
-
-/** Namespaces 1.0 §6.3 NSC: Attributes Unique (two prefixes bound to one namespace, one local name). */
-function refuseDuplicateExpandedNames(attributes: readonly XmlAttr[], element: string): void {
-  const seen = new Set<string>();
-  for (const attribute of attributes) {
-    if (attribute.prefix === null || attribute.prefix === 'xmlns') continue;
-    const key = `${attribute.namespaceURI ?? ''} ${attribute.localName}`;
-    if (seen.has(key)) fail(`<${element}> has the attribute {${attribute.namespaceURI}}${attribute.localName} twice`);
-    seen.add(key);
-  }
-}
-
-/**
- * Namespaces 1.0 §3 and its constraints: "xmlns" is never declared, "xml" only to its own name, no
- * other prefix to either reserved name, and a prefix is never undeclared (`xmlns:p=""`, NSC: No
- * Prefix Undeclaring); `xmlns=""` undeclares the default namespace.
- */
-function declareNamespaces(scope: Scope): void {
-  const { names, values, count } = tag;
-  for (let i = 0; i < count; i++) {
-    const name = names[i] ?? '';
-    if (name.charCodeAt(0) !== 0x78 /* x */ || !name.startsWith('xmlns') || (name.length > 5 && name.charCodeAt(5) !== 0x3a)) continue;
-    const prefix = name.length === 5 ? '' : name.slice(6);
-    const uri = values[i] ?? '';
-    if (prefix === 'xmlns') fail('it declares the prefix xmlns');
-    if (prefix === 'xml') {
-      if (uri !== XML_NAMESPACE) fail('it binds the prefix xml to another namespace');
-      continue;
-    }
-    if (uri === XML_NAMESPACE || uri === XMLNS_NAMESPACE)
-      fail(`it binds ${prefix === '' ? 'the default namespace' : `the prefix ${prefix}`} to a reserved namespace`);
-    if (prefix !== '' && uri === '') fail(`it undeclares the prefix ${prefix} (Namespaces 1.0 NSC: No Prefix Undeclaring)`);
-    scope.undoPrefixes.push(prefix);
-    scope.undoUris.push(scope.bindings.get(prefix));
-    scope.bindings.set(prefix, uri === '' ? null : uri);
-  }
-}
-
-/** The namespace of a name with this prefix (null: the default namespace); an unbound prefix is refused (NSC: Prefix Declared). */
-function resolve(scope: Scope, prefix: string | null, name: string): string | null {
-  if (prefix === null) return scope.bindings.get('') ?? null;
-  const uri = scope.bindings.get(prefix);
-  if (uri === undefined || uri === null) fail(`the prefix of ${name} is not declared`);
-  return uri;
-}
-
-function leaveScope(scope: Scope, mark: number): void {
-  const { bindings, undoPrefixes, undoUris } = scope;
-  while (undoPrefixes.length > mark) {
-    const prefix = undoPrefixes.pop() ?? '';
-    const uri = undoUris.pop();
-    if (uri === undefined) bindings.delete(prefix);
-    else bindings.set(prefix, uri);
-  }
-}
-
-/**
- * XML 1.0 §3.3.3 for CDATA attributes (no DTD declares any other type): each literal tab, line feed
- * or carriage return becomes a space, then references are replaced, so `&#10;` stays a line feed.
- */
-function attributeValue(raw: string): string {
-  if (!ATTRIBUTE_SPECIALS.test(raw)) return raw;
-  const spaced = raw.replace(/[\t\n\r]/g, ' ');
-  return spaced.includes('&') ? decodeReferences(spaced) : spaced;
-}
-
-/** Replaces character references and the predefined entities; any other `&` is refused (XML 1.0 §4.1, WFC: Entity Declared, WFC: Legal Character). */
-function decodeReferences(data: string): string {
-  let out = '';
-  let from = 0;
-  for (let amp = data.indexOf('&'); amp >= 0; amp = data.indexOf('&', from)) {
-    REFERENCE_Y.lastIndex = amp;
-    const match = REFERENCE_Y.exec(data);
-    if (match === null) fail(`"${data.slice(amp, amp + 12)}" is neither a character reference nor a predefined entity`);
-    out += data.slice(from, amp);
-    const [, hex, decimal, name] = match;
-    if (name !== undefined) out += PREDEFINED[name] ?? '';
-    else {
-      const code = hex !== undefined ? Number.parseInt(hex, 16) : Number.parseInt(decimal ?? '', 10);
-      if (!isXmlChar(code)) fail(`the character reference ${match[0]} is not an XML Char`);
-      out += String.fromCodePoint(code);
-    }
-    from = REFERENCE_Y.lastIndex;
-  }
-  return out + data.slice(from);
-}
-
-/** XML 1.0 [2] Char. */
-function isXmlChar(code: number): boolean {
-  return (
-    code === 0x9 ||
-    code === 0xa ||
-    code === 0xd ||
-    (code >= 0x20 && code <= 0xd7ff) ||
-    (code >= 0xe000 && code <= 0xfffd) ||
-    (code >= 0x10000 && code <= 0x10ffff)
-  );
 }
