@@ -1,7 +1,6 @@
 import { err, ok, type Result } from '../result.ts';
-import { DOMParser, type Document, type Element, type Node } from '@xmldom/xmldom';
-// Before any parse: xmldom's per-end-tag RegExp, built once instead (see the module).
-import './xmldom-regexp-cache.ts';
+import type { Document, Element, Node } from '@xmldom/xmldom';
+import { parseXmlTree, XmlSyntaxError } from './xml-parser.ts';
 
 /** Namespaces used across SAML 2.0 messages, metadata and XML-DSig / XML-Enc. */
 export const NS = {
@@ -33,14 +32,13 @@ export const XML_LIMITS = { maxDepth: 64, maxElements: 10_000, maxAttributesPerE
 export type XmlParseResult = Result<{ document: Document; root: Element }, XmlParseFailure>;
 
 const ELEMENT_NODE = 1;
-const DOCUMENT_TYPE_NODE = 10;
 
 /**
  * Parses untrusted XML once, refusing what an identity provider never needs to send: a DOCTYPE
  * (entity expansion, external entities), more than one root, NUL bytes, more than `maxBytes`, or
  * a shape beyond {@link XML_LIMITS} (measured on the text, before any tree is built).
- * Any parser warning or error refuses the document: a SAML message is machine-written, so an
- * "almost well-formed" one is an attack or a bug, never something to repair.
+ * Anything not well-formed or not namespace-well-formed refuses the document (xml-parser.ts): a SAML
+ * message is machine-written, so an "almost well-formed" one is an attack or a bug, never something to repair.
  */
 export function parseXml(xml: string, maxBytes = 1024 * 1024): XmlParseResult {
   if (Buffer.byteLength(xml, 'utf8') > maxBytes) {
@@ -48,33 +46,21 @@ export function parseXml(xml: string, maxBytes = 1024 * 1024): XmlParseResult {
   }
   const text = xml.charCodeAt(0) === 0xfeff ? xml.slice(1) : xml;
   if (text.includes('\u0000')) return malformed('The XML document contains a NUL character.');
-  // Checked on the text as well as on the tree: the parser must never see a declaration at all.
-  if (/<!DOCTYPE|<!ENTITY/i.test(text)) {
+  // Checked on the text, so that the parser never sees a declaration at all (it would refuse one as malformed).
+  if (hasDeclaration(text)) {
     return err({ code: 'xml_doctype_forbidden', message: 'XML with a DOCTYPE or entity declaration is not accepted.' });
   }
   const excess = exceededLimit(text);
   if (excess !== undefined) return err({ code: 'xml_too_complex', message: `The XML document ${excess}.` });
-  let problem: string | undefined;
-  let document: Document;
+  let tree: ReturnType<typeof parseXmlTree>;
   try {
-    document = new DOMParser({
-      // No line/column on every node: nothing reads them, and tracking them costs ~3% of a parse.
-      locator: false,
-      onError: (level, message) => {
-        problem ??= `${level}: ${message.split('\n')[0]}`;
-      },
-    }).parseFromString(text, 'text/xml');
+    tree = parseXmlTree(text);
   } catch (error) {
-    return malformed(`The XML document is not well-formed: ${(error as Error).message.split('\n')[0]}`);
+    if (error instanceof XmlSyntaxError) return malformed(`The XML document is not well-formed: ${error.message}.`);
+    throw error;
   }
-  if (problem !== undefined) return malformed(`The XML document is not well-formed (${problem}).`);
-  const roots = childNodes(document).filter((node) => node.nodeType === ELEMENT_NODE);
-  if (childNodes(document).some((node) => node.nodeType === DOCUMENT_TYPE_NODE)) {
-    return err({ code: 'xml_doctype_forbidden', message: 'XML with a DOCTYPE or entity declaration is not accepted.' });
-  }
-  const [root, ...others] = roots;
-  if (root === undefined || others.length > 0) return malformed('The XML document must have exactly one root element.');
-  return ok({ document, root: root as Element });
+  // The tree implements the part of the DOM (xmldom's types) that Lanyard reads; see xml-tree.ts.
+  return ok({ document: tree.document as unknown as Document, root: tree.root as unknown as Element });
 }
 
 const GT = 0x3e;
@@ -142,14 +128,19 @@ function exceededLimit(text: string): string | undefined {
   return undefined;
 }
 
-function malformed(message: string): XmlParseResult {
-  return err({ code: 'xml_malformed', message });
+const DECLARATION_Y = /DOCTYPE|ENTITY/iy;
+
+/** `/<!DOCTYPE|<!ENTITY/i.test(text)`, looking only where "<!" occurs (rarely in a SAML message, so no second pass over it). */
+function hasDeclaration(text: string): boolean {
+  for (let at = text.indexOf('<!'); at !== -1; at = text.indexOf('<!', at + 2)) {
+    DECLARATION_Y.lastIndex = at + 2;
+    if (DECLARATION_Y.test(text)) return true;
+  }
+  return false;
 }
 
-function childNodes(node: Node): Node[] {
-  const out: Node[] = [];
-  for (let child = node.firstChild; child !== null; child = child.nextSibling) out.push(child);
-  return out;
+function malformed(message: string): XmlParseResult {
+  return err({ code: 'xml_malformed', message });
 }
 
 /** True when `node` is an element with this namespace and local name. */
