@@ -1,7 +1,7 @@
 /**
  * Canonical XML 1.0 (https://www.w3.org/TR/2001/REC-xml-c14n-20010315) and Exclusive XML
  * Canonicalization 1.0 (https://www.w3.org/TR/2002/REC-xml-exc-c14n-20020718/), with or without
- * comments, over an xmldom tree, for the one kind of document subset an XML-DSig same-document
+ * comments, over a parsed tree (xml-tree.ts, the DOM subset xmldom also gives), for the one kind of document subset an XML-DSig same-document
  * Reference or a SignedInfo produces: an element (the apex), all its descendants, and optionally
  * minus one child subtree (the enveloped signature, XML-DSig 1.1 §6.6.4).
  *
@@ -117,7 +117,7 @@ function renderElement(walk: Walk, element: Element, isApex: boolean): void {
         break;
       }
       // Nothing else can be an element's child: parseXml refuses DTDs (so no entity references) and
-      // xmldom refuses to insert other node types. The caller turns this into a refusal.
+      // builds no other node types. The caller turns this into a refusal.
       default:
         throw new Error(`unexpected node type ${child.nodeType} inside an element`);
     }
@@ -337,7 +337,7 @@ function declaredPrefix(name: string): string | undefined {
   return name.charCodeAt(5) === 0x3a /* : */ ? name.slice(6) : undefined;
 }
 
-/** xmldom's NamedNodeMap is indexable by ordinal (DOM Level 2 Core), which avoids a call per `item()`. */
+/** The attribute list is indexable by ordinal (as DOM Level 2 Core's NamedNodeMap), which avoids a call per `item()`. */
 function attributeList(element: Element): ArrayLike<Attr> {
   return element.attributes;
 }

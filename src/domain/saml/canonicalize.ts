@@ -134,7 +134,7 @@ function hasInheritableXmlAttributes(apex: Element): boolean {
   return false;
 }
 
-/** The attributes of `element` as an array (xmldom's NamedNodeMap is array-like, DOM Level 2 Core). */
+/** The attributes of `element` as an array (the attribute list is array-like, as DOM Level 2 Core's NamedNodeMap). */
 function attributesOf(element: Element): Attr[] {
   return Array.from(element.attributes as ArrayLike<Attr>);
 }

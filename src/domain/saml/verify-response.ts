@@ -79,8 +79,8 @@ export interface VerifiedAssertion {
 
 /**
  * Large enough for assertions carrying hundreds of group attributes (real responses are 3–50 KB),
- * small enough to bound parsing work: xmldom parses roughly 1 MB per second, so this caps one
- * hostile request at about a quarter of a second of CPU.
+ * small enough to bound the work of one hostile request: with XML_LIMITS (xml.ts) bounding the
+ * tree, parsing and checking 256 KB costs a few milliseconds of CPU.
  */
 const DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024;
 
