@@ -71,11 +71,6 @@ function compileTemplate<R>(
   return { compiled, slots };
 }
 
-/** How many statement texts are marked (tests). */
-export function preparedStatementCount(): number {
-  return names.size;
-}
-
 /** pg's record of what a connection has prepared: an internal field, read and cleared only after a stale plan. */
 interface PgConnectionInternals {
   connection?: { parsedStatements?: Record<string, string> };
