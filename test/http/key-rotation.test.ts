@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { createPublicKey, randomBytes, verify } from 'node:crypto';
+import { createPublicKey, verify } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { inflateRawSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { decodeProtectedHeader } from 'jose';
 import * as client from 'openid-client';
 import { NS, children, parseXml, textOf } from '../../src/domain/saml/xml.ts';
 import { createTestApp, testBackends, type TestApp } from '../support/app.ts';
-import { buildResponseXml, IDP, NOW, sign, testKeys } from '../support/saml-builder.ts';
+import { IDP, NOW, testKeys } from '../support/saml-builder.ts';
+import { answerAtTestIdp } from '../support/app-login.ts';
 
 const REDIRECT = 'https://app.example.com/callback';
 const ROLLOVER_SECONDS = 5;
@@ -69,33 +69,13 @@ for (const backend of testBackends()) {
       const location = started.headers.location as string;
       const query = location.slice(location.indexOf('?') + 1).split('&');
       const signedOctets = query.filter((p) => !p.startsWith('Signature=')).join('&');
-      const params = new URL(location).searchParams;
-      const request = inflateRawSync(Buffer.from(params.get('SAMLRequest')!, 'base64')).toString('utf8');
-      const xml = sign(
-        buildResponseXml({
-          inResponseTo: /ID="([^"]+)"/.exec(request)![1]!,
-          audience: connection.sp.entityId,
-          recipient: connection.sp.acsUrl,
-          destination: connection.sp.acsUrl,
-          assertionId: `_a${randomBytes(8).toString('hex')}`,
-        }),
-        { target: 'assertion' },
-      );
-      const acs = await t.request({
-        method: 'POST',
-        url: `/sso/saml/${connection.id}/acs`,
-        token: null,
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        payload: new URLSearchParams({
-          SAMLResponse: Buffer.from(xml).toString('base64'),
-          RelayState: params.get('RelayState')!,
-        }).toString(),
-      });
+      const idpUrl = new URL(location);
+      const acs = await answerAtTestIdp(t, connection, idpUrl);
       assert.equal(acs.statusCode, 302, acs.body);
       return {
         callback: new URL(acs.headers.location as string),
         signedOctets,
-        signature: Buffer.from(params.get('Signature')!, 'base64'),
+        signature: Buffer.from(idpUrl.searchParams.get('Signature')!, 'base64'),
       };
     }
 

@@ -45,7 +45,7 @@ describe('/metrics after logins, SCIM requests and a webhook delivery', () => {
     const url = new URL(`/oauth/authorize?${query.toString()}`, t.config.publicUrl);
     const good = await signInAtTestIdp(t, connection, url);
     assert.equal(new URL(good.headers.location as string).searchParams.has('code'), true, good.body);
-    const refused = await signInAtTestIdp(t, connection, url, (xml) => xml.replace('>staff<', '>root<'));
+    const refused = await signInAtTestIdp(t, connection, url, { tamper: (xml) => xml.replace('>staff<', '>root<') });
     assert.match(refused.body, /saml_digest_mismatch/);
 
     const body = await metrics();
