@@ -12,12 +12,13 @@ import { createTestApp, testBackends, type TestApp } from '../support/app.ts';
 import { PUBLIC_URL } from '../support/connections.ts';
 import { DNSMASQ_MISSING, hasDnsmasq, startDnsmasq, type Dnsmasq } from '../support/dnsmasq.ts';
 import { requireOrSkip } from '../support/environment.ts';
-import { IDP, NOW, testKeys } from '../support/saml-builder.ts';
+import { NOW } from '../support/saml-builder.ts';
 import {
   createTicket,
   getWithSession,
   openSetup,
   postSetup,
+  TEST_IDP_FIELDS,
   testSignInThroughPage,
   textOf,
   type SetupSessionInfo,
@@ -25,12 +26,6 @@ import {
 
 const ZONE = 'corp.test';
 const MINUTE = 60_000;
-const IDP_FIELDS = {
-  source: 'fields',
-  'saml.idpEntityId': IDP,
-  'saml.ssoUrl': 'https://idp.example.test/sso',
-  'saml.certificates': testKeys.idpCertPem,
-};
 
 interface Domain {
   domain: string;
@@ -120,7 +115,7 @@ for (const backend of testBackends()) {
     async function testedSetup(orgId: string, body: Record<string, unknown>) {
       const ticket = await createTicket(t, orgId, { type: 'saml', ...body });
       const { session } = await openSetup(t, ticket.ticketUrl);
-      assert.equal((await postSetup(t, session, 'idp', IDP_FIELDS)).statusCode, 303);
+      assert.equal((await postSetup(t, session, 'idp', TEST_IDP_FIELDS)).statusCode, 303);
       now += 1000;
       await testSignInThroughPage(t, session, ticket.connectionId);
       return { ticket, session };
