@@ -3,8 +3,8 @@ import { after, before, describe, test } from 'node:test';
 import { requireOrSkip } from '../support/environment.ts';
 import { createApplication, relyingParty, startLanyard, type ListeningLanyard } from '../support/lanyard-server.ts';
 import { startMisbehavingProvider, type Behaviour, type MisbehavingProvider } from '../support/oidc-misbehaving-provider.ts';
-import { oidcProviderAvailability, startOidcProvider, type OidcProvider } from '../support/oidc-provider.ts';
-import { createCookieJar, followRedirects, parseForms, submitForm } from '../support/saml-idp-driver.ts';
+import { oidcProviderAvailability, passOidcProviderPages, startOidcProvider, type OidcProvider } from '../support/oidc-provider.ts';
+import { createCookieJar } from '../support/saml-idp-driver.ts';
 
 type RelyingParty = Awaited<ReturnType<typeof relyingParty>>;
 
@@ -45,18 +45,8 @@ describe('OIDC login against oidc-provider, the app played by openid-client', ()
   /** authorize → oidc-provider's login and consent pages → Lanyard's callback → the app's redirect URI. */
   async function signIn(rp: RelyingParty, organizationId: string, user: string, appRedirectUri: string) {
     const begun = await rp.begin({ organization: organizationId });
-    const jar = createCookieJar();
-    const stopAt = (url: URL) => url.href.startsWith(appRedirectUri);
-    let step = await followRedirects(jar, begun.url, {}, { stopAt });
-    for (let pages = 0; step.stoppedAt === undefined; pages++) {
-      assert.ok(
-        pages < 5 && step.url.startsWith(`${idp!.issuer}/interaction/`),
-        `stuck at ${step.url} (HTTP ${step.response.status}):\n${step.body.slice(0, 2000)}`,
-      );
-      const form = parseForms(step.body, step.url)[0]!;
-      step = await submitForm(jar, form, 'login' in form.fields ? { login: user, password: 'any' } : {}, { stopAt });
-    }
-    return rp.finish(step.stoppedAt, begun);
+    const callback = await passOidcProviderPages(createCookieJar(), begun.url, idp!, user, appRedirectUri);
+    return rp.finish(callback, begun);
   }
 
   test(

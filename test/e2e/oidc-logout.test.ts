@@ -4,8 +4,8 @@ import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import * as client from 'openid-client';
 import { requireOrSkip } from '../support/environment.ts';
 import { createApplication, relyingParty, startLanyard, type ListeningLanyard } from '../support/lanyard-server.ts';
-import { oidcProviderAvailability, startOidcProvider, type OidcProvider } from '../support/oidc-provider.ts';
-import { createCookieJar, followRedirects, parseForms, submitForm } from '../support/saml-idp-driver.ts';
+import { oidcProviderAvailability, passOidcProviderPages, startOidcProvider, type OidcProvider } from '../support/oidc-provider.ts';
+import { createCookieJar, followRedirects } from '../support/saml-idp-driver.ts';
 
 /**
  * App-initiated logout through oidc-provider as the upstream OIDC IdP (issue 17, proof: "app-initiated
@@ -67,14 +67,8 @@ describe('App-initiated logout through oidc-provider as the upstream OIDC IdP', 
       // 1. Sign in: authorize → oidc-provider's login and consent pages → Lanyard's callback → the app.
       const begun = await rp.begin({ organization: org.id });
       const jar = createCookieJar();
-      const stopAt = (url: URL) => url.href.startsWith(application.redirectUri);
-      let step = await followRedirects(jar, begun.url, {}, { stopAt });
-      for (let pages = 0; step.stoppedAt === undefined; pages++) {
-        assert.ok(pages < 5 && step.url.startsWith(`${idp.issuer}/interaction/`), `stuck at ${step.url}:\n${step.body.slice(0, 2000)}`);
-        const form = parseForms(step.body, step.url)[0]!;
-        step = await submitForm(jar, form, 'login' in form.fields ? { login: 'alice', password: 'any' } : {}, { stopAt });
-      }
-      const { tokens } = await rp.finish(step.stoppedAt, begun);
+      const callback = await passOidcProviderPages(jar, begun.url, idp, 'alice', application.redirectUri);
+      const { tokens } = await rp.finish(callback, begun);
       const sid = tokens.claims()!.sid as string;
       const stored = await lanyard.db.selectFrom('sessions').selectAll().where('id', '=', sid).executeTakeFirstOrThrow();
       assert.ok(stored.sealed_upstream_id_token !== null, "the provider's id_token is kept, sealed");
