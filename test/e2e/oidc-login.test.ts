@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { requireOrSkip } from '../support/environment.ts';
 import { createApplication, relyingParty, startLanyard, type ListeningLanyard } from '../support/lanyard-server.ts';
 import { startMisbehavingProvider, type Behaviour, type MisbehavingProvider } from '../support/oidc-misbehaving-provider.ts';
-import { oidcProviderAvailability, passOidcProviderPages, startOidcProvider, type OidcProvider } from '../support/oidc-provider.ts';
+import { lanyardAndOidcProvider, oidcProviderAvailability, passOidcProviderPages, type OidcProvider } from '../support/oidc-provider.ts';
 import { createCookieJar } from '../support/saml-idp-driver.ts';
 
 type RelyingParty = Awaited<ReturnType<typeof relyingParty>>;
@@ -32,20 +32,12 @@ async function loginEvents(t: ListeningLanyard, organizationId: string, type: 'l
 }
 
 describe('OIDC login against oidc-provider, the app played by openid-client', () => {
-  let lanyard: ListeningLanyard;
-  let idp: OidcProvider | undefined;
-  before(async () => {
-    lanyard = await startLanyard();
-  });
-  after(async () => {
-    await idp?.stop();
-    await lanyard.close();
-  });
+  const suite = lanyardAndOidcProvider();
 
   /** authorize → oidc-provider's login and consent pages → Lanyard's callback → the app's redirect URI. */
-  async function signIn(rp: RelyingParty, organizationId: string, user: string, appRedirectUri: string) {
+  async function signIn(idp: OidcProvider, rp: RelyingParty, organizationId: string, user: string, appRedirectUri: string) {
     const begun = await rp.begin({ organization: organizationId });
-    const callback = await passOidcProviderPages(createCookieJar(), begun.url, idp!, user, appRedirectUri);
+    const callback = await passOidcProviderPages(createCookieJar(), begun.url, idp, user, appRedirectUri);
     return rp.finish(callback, begun);
   }
 
@@ -55,8 +47,9 @@ describe('OIDC login against oidc-provider, the app played by openid-client', ()
     async (t) => {
       const { available, reason } = oidcProviderAvailability();
       if (!requireOrSkip(t, available, reason)) return;
+      const { lanyard } = suite;
       const clientSecret = 'lanyard-oidc-e2e-secret-0123456789abcdef';
-      idp = await startOidcProvider({ clientId: 'lanyard-e2e', clientSecret, redirectUris: [`${lanyard.url}/sso/oidc/callback`] });
+      const idp = await suite.startIdp({ clientId: 'lanyard-e2e', clientSecret, redirectUris: [`${lanyard.url}/sso/oidc/callback`] });
       // oidc-provider serves `groups` for the scope of that name, and only from userinfo.
       const setup = await connectIdp(
         lanyard,
@@ -71,7 +64,7 @@ describe('OIDC login against oidc-provider, the app played by openid-client', ()
         ['bob', 'Bob', 'Baker', ['engineering']],
       ] as const;
       for (const [user, givenName, familyName, groups] of people) {
-        const { claims, userinfo } = await signIn(rp, setup.organizationId, user, application.redirectUri);
+        const { claims, userinfo } = await signIn(idp, rp, setup.organizationId, user, application.redirectUri);
         assert.match(claims.sub, /^usr_/);
         assert.equal(claims.email, `${user}@example.com`);
         assert.equal(claims.organization_id, setup.organizationId);

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import * as client from 'openid-client';
 import { requireOrSkip } from '../support/environment.ts';
-import { createApplication, relyingParty, startLanyard, type ListeningLanyard } from '../support/lanyard-server.ts';
-import { oidcProviderAvailability, passOidcProviderPages, startOidcProvider, type OidcProvider } from '../support/oidc-provider.ts';
+import { createApplication, relyingParty } from '../support/lanyard-server.ts';
+import { lanyardAndOidcProvider, oidcProviderAvailability, passOidcProviderPages } from '../support/oidc-provider.ts';
 import { createCookieJar, followRedirects } from '../support/saml-idp-driver.ts';
 
 /**
@@ -23,15 +23,7 @@ import { createCookieJar, followRedirects } from '../support/saml-idp-driver.ts'
  * would (RP-Initiated Logout 1.0 §3), and over HTTP in test/http/logout-oidc.test.ts.
  */
 describe('App-initiated logout through oidc-provider as the upstream OIDC IdP', () => {
-  let lanyard: ListeningLanyard;
-  let idp: OidcProvider | undefined;
-  before(async () => {
-    lanyard = await startLanyard();
-  });
-  after(async () => {
-    await idp?.stop();
-    await lanyard.close();
-  });
+  const suite = lanyardAndOidcProvider();
 
   test(
     'Lanyard ends its session and the browser reaches the end_session_endpoint with the right parameters',
@@ -41,7 +33,8 @@ describe('App-initiated logout through oidc-provider as the upstream OIDC IdP', 
       if (!requireOrSkip(t, available, reason)) return;
       const clientId = 'lanyard-e2e-logout';
       const clientSecret = 'lanyard-oidc-e2e-logout-secret-0123456789';
-      idp = await startOidcProvider({ clientId, clientSecret, redirectUris: [`${lanyard.url}/sso/oidc/callback`] });
+      const { lanyard } = suite;
+      const idp = await suite.startIdp({ clientId, clientSecret, redirectUris: [`${lanyard.url}/sso/oidc/callback`] });
       const org = (
         await lanyard.request({ method: 'POST', url: '/v1/organizations', payload: { name: 'Logout org', domains: [] } })
       ).json();

@@ -10,7 +10,9 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { createInterface } from 'node:readline';
+import { after, before } from 'node:test';
 import { freePort } from './environment.ts';
+import { startLanyard, type ListeningLanyard } from './lanyard-server.ts';
 import { repoRoot, sharedDir } from './repo.ts';
 import { followRedirects, parseForms, submitForm, type CookieJar } from './saml-idp-driver.ts';
 
@@ -237,4 +239,32 @@ export async function passOidcProviderPages(
     step = await submitForm(jar, form, 'login' in form.fields ? { login: user, password: 'any' } : {}, { stopAt });
   }
   return step.stoppedAt;
+}
+
+/** What {@link lanyardAndOidcProvider} gives a suite. */
+export interface LanyardAndOidcProvider {
+  /** The listening Lanyard, there once the suite's `before` hook has run. */
+  readonly lanyard: ListeningLanyard;
+  /** Starts oidc-provider (once a test knows it can run here); it is stopped after the suite. */
+  startIdp(options: OidcProviderOptions): Promise<OidcProvider>;
+}
+
+/** For a suite against oidc-provider: a Lanyard started before it; it and the provider a test started are stopped after it. */
+export function lanyardAndOidcProvider(): LanyardAndOidcProvider {
+  let lanyard: ListeningLanyard | undefined;
+  let idp: OidcProvider | undefined;
+  before(async () => {
+    lanyard = await startLanyard();
+  });
+  after(async () => {
+    await idp?.stop();
+    await lanyard?.close();
+  });
+  return {
+    get lanyard() {
+      assert.ok(lanyard, 'Lanyard is there only in tests, after the suite started it');
+      return lanyard;
+    },
+    startIdp: async (options) => (idp = await startOidcProvider(options)),
+  };
 }
