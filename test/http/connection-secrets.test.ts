@@ -19,7 +19,7 @@ import {
 import { requireOrSkip } from '../support/environment.ts';
 import { oidcProviderAvailability, startOidcProvider } from '../support/oidc-provider.ts';
 import { simpleSamlPhpAvailability, startSimpleSamlPhp } from '../support/simplesamlphp.ts';
-import { discoveryDocument } from '../support/static-server.ts';
+import { discoveredEndpoints, discoveryDocument } from '../support/static-server.ts';
 
 for (const backend of testBackends()) {
   describe(`OIDC connections, secrets and the login read on ${backend}`, () => {
@@ -42,11 +42,7 @@ for (const backend of testBackends()) {
         clientId: 'client-a',
         clientSecretSet: true,
         scopes: ['openid', 'email', 'profile'],
-        authorizationEndpoint: `${issuer}/auth`,
-        tokenEndpoint: `${issuer}/token`,
-        jwksUri: `${issuer}/jwks`,
-        userinfoEndpoint: `${issuer}/me`,
-        endSessionEndpoint: null,
+        ...discoveredEndpoints(issuer),
         redirectUri: `${PUBLIC_URL}/sso/oidc/callback`,
         postLogoutRedirectUri: `${PUBLIC_URL}/sso/oidc/logout-callback`,
       });
@@ -167,11 +163,7 @@ for (const backend of testBackends()) {
         clientId: 'cid',
         clientSecret: 'the-secret',
         scopes: ['openid', 'email', 'profile'],
-        authorizationEndpoint: `${issuer}/auth`,
-        tokenEndpoint: `${issuer}/token`,
-        jwksUri: `${issuer}/jwks`,
-        userinfoEndpoint: `${issuer}/me`,
-        endSessionEndpoint: null,
+        ...discoveredEndpoints(issuer),
         redirectUri: `${PUBLIC_URL}/sso/oidc/callback`,
       });
       assert.equal(o.groupSync, true);
