@@ -6,8 +6,8 @@ import { decodeProtectedHeader } from 'jose';
 import * as client from 'openid-client';
 import { NS, children, parseXml, textOf } from '../../src/domain/saml/xml.ts';
 import { createTestApp, testBackends, type TestApp } from '../support/app.ts';
-import { IDP, NOW, testKeys } from '../support/saml-builder.ts';
-import { answerAtTestIdp } from '../support/app-login.ts';
+import { NOW } from '../support/saml-builder.ts';
+import { answerAtTestIdp, createTestSamlConnection } from '../support/app-login.ts';
 
 const REDIRECT = 'https://app.example.com/callback';
 const ROLLOVER_SECONDS = 5;
@@ -30,17 +30,7 @@ for (const backend of testBackends()) {
         clock: () => new Date(Date.now() + offsetMs),
       });
       org = (await t.request({ method: 'POST', url: '/v1/organizations', payload: { name: 'Acme' } })).json();
-      connection = (
-        await t.request({
-          method: 'POST',
-          url: '/v1/connections',
-          payload: {
-            organizationId: org.id,
-            type: 'saml',
-            saml: { idpEntityId: IDP, ssoUrl: 'https://idp.example.test/sso', certificates: [testKeys.idpCertPem], signRequests: true },
-          },
-        })
-      ).json();
+      connection = await createTestSamlConnection(t, { organizationId: org.id }, { signRequests: true });
       app = (await t.request({ method: 'POST', url: '/v1/applications', payload: { name: 'App', redirectUris: [REDIRECT] } })).json();
     });
     after(async () => t.close());

@@ -10,7 +10,7 @@ import { startBackchannelReceiver, type BackchannelReceiver } from '../support/b
 import { buildLogoutRequestXml, buildLogoutResponseXml, postField, redirectQuery, signPost } from '../support/logout-builder.ts';
 import { at, IDP, NOW, testKeys } from '../support/saml-builder.ts';
 import { createTestApp, testBackends, type TestApp } from '../support/app.ts';
-import { codeAfterSignIn, exchangeCode, testAuthorizationUrl } from '../support/app-login.ts';
+import { answerAtTestIdp, codeFrom, exchangeCode, startAtIdp, testAuthorizationUrl } from '../support/app-login.ts';
 
 const REDIRECT = 'https://app.example.com/callback';
 const AFTER_LOGOUT = 'https://app.example.com/signed-out';
@@ -72,7 +72,7 @@ for (const backend of testBackends()) {
     /** A whole login on `conn` with SessionIndex `sessionIndex`: the id_token (with its sid). */
     async function login(conn = connection, sessionIndex = '_session-42'): Promise<{ idToken: string; sid: string }> {
       const url = testAuthorizationUrl(t, { client_id: app.clientId, redirect_uri: REDIRECT, scope: 'openid email', connection: conn.id });
-      const code = await codeAfterSignIn(t, conn, url, { sessionIndex });
+      const code = codeFrom(await answerAtTestIdp(t, conn, await startAtIdp(t, url), { sessionIndex }));
       const idToken = (await exchangeCode(t, app, { code, redirectUri: REDIRECT })).id_token;
       const sid = decodeJwt(idToken).sid;
       assert.match(String(sid), /^ses_[0-9A-Z]{26}$/, 'the id_token carries sid');

@@ -4,10 +4,17 @@
 import assert from 'node:assert/strict';
 import { decodeJwt } from 'jose';
 import { after, before, describe, test } from 'node:test';
-import { IDP, NOW, testKeys } from '../support/saml-builder.ts';
+import { NOW } from '../support/saml-builder.ts';
 import { createTestApp, testBackends, type TestApp } from '../support/app.ts';
 import { createDirectory, patchOp, scim, USER_SCHEMA, type TestDirectory } from '../support/scim.ts';
-import { answerAtTestIdp, codeFrom, exchangeCode, startAtIdp, testAuthorizationUrl } from '../support/app-login.ts';
+import {
+  answerAtTestIdp,
+  createTestSamlConnection,
+  codeFrom,
+  exchangeCode,
+  startAtIdp,
+  testAuthorizationUrl,
+} from '../support/app-login.ts';
 
 const REDIRECT = 'https://app.example.com/callback';
 
@@ -21,18 +28,7 @@ for (const backend of testBackends()) {
     before(async () => {
       t = await createTestApp({ backend, clock: () => new Date(NOW.getTime()) });
       directory = await createDirectory(t);
-      const created = await t.request({
-        method: 'POST',
-        url: '/v1/connections',
-        payload: {
-          organizationId: directory.organizationId,
-          type: 'saml',
-          enabled: true,
-          saml: { idpEntityId: IDP, ssoUrl: 'https://idp.example.test/sso', certificates: [testKeys.idpCertPem] },
-        },
-      });
-      assert.equal(created.statusCode, 201, created.body);
-      connection = created.json();
+      connection = await createTestSamlConnection(t, { organizationId: directory.organizationId, enabled: true });
       app = (await t.request({ method: 'POST', url: '/v1/applications', payload: { name: 'App', redirectUris: [REDIRECT] } })).json();
     });
     after(async () => t.close());

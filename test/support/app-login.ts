@@ -5,13 +5,36 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { inflateRawSync } from 'node:zlib';
 import type { LightMyRequestResponse } from 'fastify';
-import { buildResponseXml, sign } from './saml-builder.ts';
+import { buildResponseXml, IDP, sign, testKeys } from './saml-builder.ts';
 import type { TestApp } from './app.ts';
 
 /** A SAML connection trusting the test IdP, as the API answers it. */
 export interface TestSamlConnection {
   readonly id: string;
   readonly sp: { readonly entityId: string; readonly acsUrl: string };
+}
+
+/**
+ * Creates a SAML connection trusting the test IdP, which must answer 201: `body` (organizationId,
+ * enabled …) beside `saml`, whose fields add to or change the test IdP's entity id, SSO URL
+ * (https://idp.example.test/sso) and certificate.
+ */
+export async function createTestSamlConnection(
+  t: TestApp,
+  body: { readonly organizationId: string } & Record<string, unknown>,
+  saml: Record<string, unknown> = {},
+): Promise<TestSamlConnection & Record<string, unknown>> {
+  const created = await t.request({
+    method: 'POST',
+    url: '/v1/connections',
+    payload: {
+      type: 'saml',
+      ...body,
+      saml: { idpEntityId: IDP, ssoUrl: 'https://idp.example.test/sso', certificates: [testKeys.idpCertPem], ...saml },
+    },
+  });
+  assert.equal(created.statusCode, 201, created.body);
+  return created.json();
 }
 
 /** How the test IdP answers; each field absent keeps the response builder's default. */
@@ -114,16 +137,6 @@ export function codeFrom(answer: LightMyRequestResponse): string {
   const code = new URL(answer.headers.location as string).searchParams.get('code');
   assert.ok(code, answer.headers.location);
   return code;
-}
-
-/** A sign-in that must go to the IdP and come back to the app with a code: the code. */
-export async function codeAfterSignIn(
-  t: TestApp,
-  connection: TestSamlConnection,
-  authorizationUrl: URL,
-  answer: TestIdpAnswer = {},
-): Promise<string> {
-  return codeFrom(await answerAtTestIdp(t, connection, await startAtIdp(t, authorizationUrl), answer));
 }
 
 /** An application's client credentials, as the API answers them. */
