@@ -11,7 +11,7 @@ import { launchChromium, screenshot } from '../support/chromium.ts';
 import { fixtureCertificates } from '../support/connections.ts';
 import { requireOrSkip } from '../support/environment.ts';
 import { createApplication, relyingParty, startLanyard, type ListeningLanyard } from '../support/lanyard-server.ts';
-import { loginWithSimpleSamlPhp } from '../support/saml-idp-driver.ts';
+import { signInWithSimpleSamlPhp } from '../support/saml-idp-driver.ts';
 import { simpleSamlPhpAvailability, startSimpleSamlPhp, type SimpleSamlPhpIdp } from '../support/simplesamlphp.ts';
 import { startReceiver, type Receiver } from '../support/webhook-receiver.ts';
 
@@ -86,20 +86,7 @@ describe('the operator console in a browser', () => {
     const application = await createApplication(lanyard);
     const rp = await relyingParty(lanyard.url, application);
     const begun = await rp.begin({ organization: org.id });
-    const authorize = await fetch(begun.url, { redirect: 'manual' });
-    const samlForm = await loginWithSimpleSamlPhp({
-      startUrl: authorize.headers.get('location')!,
-      username: 'alice',
-      password: 'alice-pass',
-    });
-    const acs = await fetch(samlForm.action, {
-      method: 'POST',
-      body: new URLSearchParams({
-        SAMLResponse: samlForm.SAMLResponse,
-        ...(samlForm.RelayState ? { RelayState: samlForm.RelayState } : {}),
-      }),
-      redirect: 'manual',
-    });
+    const acs = await signInWithSimpleSamlPhp(begun.url, 'alice');
     assert.equal(acs.status, 403, 'the login failed');
 
     // A webhook endpoint whose first delivery fails.

@@ -3,8 +3,8 @@ import { after, before, describe, test } from 'node:test';
 import { requireOrSkip } from '../support/environment.ts';
 import { createApplication, relyingParty, startLanyard, type ListeningLanyard } from '../support/lanyard-server.ts';
 import { startMisbehavingProvider, type Behaviour, type MisbehavingProvider } from '../support/oidc-misbehaving-provider.ts';
-import { oidcProviderAvailability, startOidcProvider, type OidcProvider } from '../support/oidc-provider.ts';
-import { createCookieJar, followRedirects, parseForms, submitForm } from '../support/saml-idp-driver.ts';
+import { lanyardAndOidcProvider, oidcProviderAvailability, passOidcProviderPages, type OidcProvider } from '../support/oidc-provider.ts';
+import { createCookieJar } from '../support/saml-idp-driver.ts';
 
 type RelyingParty = Awaited<ReturnType<typeof relyingParty>>;
 
@@ -32,31 +32,13 @@ async function loginEvents(t: ListeningLanyard, organizationId: string, type: 'l
 }
 
 describe('OIDC login against oidc-provider, the app played by openid-client', () => {
-  let lanyard: ListeningLanyard;
-  let idp: OidcProvider | undefined;
-  before(async () => {
-    lanyard = await startLanyard();
-  });
-  after(async () => {
-    await idp?.stop();
-    await lanyard.close();
-  });
+  const suite = lanyardAndOidcProvider();
 
   /** authorize → oidc-provider's login and consent pages → Lanyard's callback → the app's redirect URI. */
-  async function signIn(rp: RelyingParty, organizationId: string, user: string, appRedirectUri: string) {
+  async function signIn(idp: OidcProvider, rp: RelyingParty, organizationId: string, user: string, appRedirectUri: string) {
     const begun = await rp.begin({ organization: organizationId });
-    const jar = createCookieJar();
-    const stopAt = (url: URL) => url.href.startsWith(appRedirectUri);
-    let step = await followRedirects(jar, begun.url, {}, { stopAt });
-    for (let pages = 0; step.stoppedAt === undefined; pages++) {
-      assert.ok(
-        pages < 5 && step.url.startsWith(`${idp!.issuer}/interaction/`),
-        `stuck at ${step.url} (HTTP ${step.response.status}):\n${step.body.slice(0, 2000)}`,
-      );
-      const form = parseForms(step.body, step.url)[0]!;
-      step = await submitForm(jar, form, 'login' in form.fields ? { login: user, password: 'any' } : {}, { stopAt });
-    }
-    return rp.finish(step.stoppedAt, begun);
+    const callback = await passOidcProviderPages(createCookieJar(), begun.url, idp, user, appRedirectUri);
+    return rp.finish(callback, begun);
   }
 
   test(
@@ -65,8 +47,9 @@ describe('OIDC login against oidc-provider, the app played by openid-client', ()
     async (t) => {
       const { available, reason } = oidcProviderAvailability();
       if (!requireOrSkip(t, available, reason)) return;
+      const { lanyard } = suite;
       const clientSecret = 'lanyard-oidc-e2e-secret-0123456789abcdef';
-      idp = await startOidcProvider({ clientId: 'lanyard-e2e', clientSecret, redirectUris: [`${lanyard.url}/sso/oidc/callback`] });
+      const idp = await suite.startIdp({ clientId: 'lanyard-e2e', clientSecret, redirectUris: [`${lanyard.url}/sso/oidc/callback`] });
       // oidc-provider serves `groups` for the scope of that name, and only from userinfo.
       const setup = await connectIdp(
         lanyard,
@@ -81,7 +64,7 @@ describe('OIDC login against oidc-provider, the app played by openid-client', ()
         ['bob', 'Bob', 'Baker', ['engineering']],
       ] as const;
       for (const [user, givenName, familyName, groups] of people) {
-        const { claims, userinfo } = await signIn(rp, setup.organizationId, user, application.redirectUri);
+        const { claims, userinfo } = await signIn(idp, rp, setup.organizationId, user, application.redirectUri);
         assert.match(claims.sub, /^usr_/);
         assert.equal(claims.email, `${user}@example.com`);
         assert.equal(claims.organization_id, setup.organizationId);

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import * as client from 'openid-client';
 import { requireOrSkip } from '../support/environment.ts';
-import { createApplication, relyingParty, startLanyard, type ListeningLanyard } from '../support/lanyard-server.ts';
-import { oidcProviderAvailability, startOidcProvider, type OidcProvider } from '../support/oidc-provider.ts';
-import { createCookieJar, followRedirects, parseForms, submitForm } from '../support/saml-idp-driver.ts';
+import { createApplication, relyingParty } from '../support/lanyard-server.ts';
+import { lanyardAndOidcProvider, oidcProviderAvailability, passOidcProviderPages } from '../support/oidc-provider.ts';
+import { createCookieJar, followRedirects } from '../support/saml-idp-driver.ts';
 
 /**
  * App-initiated logout through oidc-provider as the upstream OIDC IdP (issue 17, proof: "app-initiated
@@ -23,15 +23,7 @@ import { createCookieJar, followRedirects, parseForms, submitForm } from '../sup
  * would (RP-Initiated Logout 1.0 §3), and over HTTP in test/http/logout-oidc.test.ts.
  */
 describe('App-initiated logout through oidc-provider as the upstream OIDC IdP', () => {
-  let lanyard: ListeningLanyard;
-  let idp: OidcProvider | undefined;
-  before(async () => {
-    lanyard = await startLanyard();
-  });
-  after(async () => {
-    await idp?.stop();
-    await lanyard.close();
-  });
+  const suite = lanyardAndOidcProvider();
 
   test(
     'Lanyard ends its session and the browser reaches the end_session_endpoint with the right parameters',
@@ -41,7 +33,8 @@ describe('App-initiated logout through oidc-provider as the upstream OIDC IdP', 
       if (!requireOrSkip(t, available, reason)) return;
       const clientId = 'lanyard-e2e-logout';
       const clientSecret = 'lanyard-oidc-e2e-logout-secret-0123456789';
-      idp = await startOidcProvider({ clientId, clientSecret, redirectUris: [`${lanyard.url}/sso/oidc/callback`] });
+      const { lanyard } = suite;
+      const idp = await suite.startIdp({ clientId, clientSecret, redirectUris: [`${lanyard.url}/sso/oidc/callback`] });
       const org = (
         await lanyard.request({ method: 'POST', url: '/v1/organizations', payload: { name: 'Logout org', domains: [] } })
       ).json();
@@ -67,14 +60,8 @@ describe('App-initiated logout through oidc-provider as the upstream OIDC IdP', 
       // 1. Sign in: authorize → oidc-provider's login and consent pages → Lanyard's callback → the app.
       const begun = await rp.begin({ organization: org.id });
       const jar = createCookieJar();
-      const stopAt = (url: URL) => url.href.startsWith(application.redirectUri);
-      let step = await followRedirects(jar, begun.url, {}, { stopAt });
-      for (let pages = 0; step.stoppedAt === undefined; pages++) {
-        assert.ok(pages < 5 && step.url.startsWith(`${idp.issuer}/interaction/`), `stuck at ${step.url}:\n${step.body.slice(0, 2000)}`);
-        const form = parseForms(step.body, step.url)[0]!;
-        step = await submitForm(jar, form, 'login' in form.fields ? { login: 'alice', password: 'any' } : {}, { stopAt });
-      }
-      const { tokens } = await rp.finish(step.stoppedAt, begun);
+      const callback = await passOidcProviderPages(jar, begun.url, idp, 'alice', application.redirectUri);
+      const { tokens } = await rp.finish(callback, begun);
       const sid = tokens.claims()!.sid as string;
       const stored = await lanyard.db.selectFrom('sessions').selectAll().where('id', '=', sid).executeTakeFirstOrThrow();
       assert.ok(stored.sealed_upstream_id_token !== null, "the provider's id_token is kept, sealed");

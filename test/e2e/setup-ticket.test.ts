@@ -11,7 +11,7 @@ import { launchChromium, screenshot } from '../support/chromium.ts';
 import { requireOrSkip } from '../support/environment.ts';
 import { createApplication, relyingParty, startLanyard, type ListeningLanyard } from '../support/lanyard-server.ts';
 import { oidcProviderAvailability, startOidcProvider, type OidcProvider } from '../support/oidc-provider.ts';
-import { loginWithSimpleSamlPhp } from '../support/saml-idp-driver.ts';
+import { signInWithSimpleSamlPhp } from '../support/saml-idp-driver.ts';
 import { createTicket } from '../support/setup-page.ts';
 import { simpleSamlPhpAvailability, startSimpleSamlPhp, type SimpleSamlPhpIdp } from '../support/simplesamlphp.ts';
 
@@ -161,20 +161,9 @@ describe('self-service setup in a browser', () => {
       const application = await createApplication(lanyard);
       const rp = await relyingParty(lanyard.url, application);
       const begun = await rp.begin({ login_hint: 'alice@example.com' });
-      const authorize = await fetch(begun.url, { redirect: 'manual' });
-      assert.equal(authorize.status, 302, await authorize.text());
-      const samlForm = await loginWithSimpleSamlPhp({
-        startUrl: authorize.headers.get('location')!,
-        username: 'alice',
-        password: 'alice-pass',
-      });
-      const acs = await fetch(samlForm.action, {
-        method: 'POST',
-        body: new URLSearchParams({ SAMLResponse: samlForm.SAMLResponse, RelayState: samlForm.RelayState! }),
-        redirect: 'manual',
-      });
-      assert.equal(acs.status, 302, await acs.text());
-      const { userinfo } = await rp.finish(acs.headers.get('location')!, begun);
+      const acs = await signInWithSimpleSamlPhp(begun.url, 'alice');
+      assert.equal(acs.status, 302, acs.body);
+      const { userinfo } = await rp.finish(acs.location!, begun);
       assert.equal(userinfo.email, 'alice@example.com');
       assert.equal(userinfo.given_name, 'Alice');
       assert.equal(userinfo.connection_id, ticket.connectionId);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { createTestApp, testBackends, type TestApp } from '../support/app.ts';
+import { createTestSamlConnection } from '../support/app-login.ts';
 import { IDP, testKeys } from '../support/saml-builder.ts';
 
 const DAY = 86_400_000;
@@ -18,17 +19,7 @@ for (const backend of testBackends()) {
       first = await createTestApp({ backend, clock: () => new Date(now) });
       second = await createTestApp({ backend, clock: () => new Date(now), shareDatabaseOf: first });
       const org = (await first.request({ method: 'POST', url: '/v1/organizations', payload: { name: 'Acme' } })).json();
-      const created = await first.request({
-        method: 'POST',
-        url: '/v1/connections',
-        payload: {
-          organizationId: org.id,
-          type: 'saml',
-          saml: { idpEntityId: IDP, ssoUrl: 'https://idp.example.test/sso', certificates: [testKeys.idpCertPem] },
-        },
-      });
-      assert.equal(created.statusCode, 201, created.body);
-      connection = created.json();
+      connection = await createTestSamlConnection(first, { organizationId: org.id });
     });
     after(async () => {
       await second.close();

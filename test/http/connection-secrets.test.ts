@@ -2,13 +2,14 @@
 import assert from 'node:assert/strict';
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { loadConfig } from '../../src/config.ts';
 import { createSealer } from '../../src/crypto/seal.ts';
 import { rotateSealedSecrets } from '../../src/domain/keys/secret-rotation.ts';
 import { isUseWorthRecording, markConnectionUsed } from '../../src/storage/connections.ts';
-import { createTestApp, testBackends, type TestApp } from '../support/app.ts';
+import { testBackends } from '../support/app.ts';
 import {
+  connectionsTestBed,
   directConnectionService,
   dumpDatabase,
   fixtureCertificates as certs,
@@ -18,34 +19,18 @@ import {
 import { requireOrSkip } from '../support/environment.ts';
 import { oidcProviderAvailability, startOidcProvider } from '../support/oidc-provider.ts';
 import { simpleSamlPhpAvailability, startSimpleSamlPhp } from '../support/simplesamlphp.ts';
-import { discoveryDocument, startStaticServer, type StaticServer } from '../support/static-server.ts';
-
-type Body = Record<string, unknown>;
+import { discoveredEndpoints, discoveryDocument } from '../support/static-server.ts';
 
 for (const backend of testBackends()) {
   describe(`OIDC connections, secrets and the login read on ${backend}`, () => {
-    let t: TestApp;
-    let org: { id: string };
-    let server: StaticServer;
-    before(async () => {
-      t = await createTestApp({ backend, env: { LANYARD_ALLOW_PRIVATE_METADATA_URLS: 'true', LANYARD_PUBLIC_URL: PUBLIC_URL } });
-      org = (await t.request({ method: 'POST', url: '/v1/organizations', payload: { name: 'Acme', domains: ['acme.example'] } })).json();
-      server = await startStaticServer();
-    });
-    after(async () => {
-      await server.close();
-      await t.close();
-    });
-
-    const create = (payload: Body, token?: string) =>
-      t.request({ method: 'POST', url: '/v1/connections', payload, ...(token ? { token } : {}) });
-    const saml = (extra: Body, top: Body = {}): Body => ({ organizationId: org.id, type: 'saml', ...top, saml: extra });
+    const bed = connectionsTestBed(backend);
+    const { create, saml } = bed;
     test('creates an OIDC connection from discovery; the client secret is write-only', async () => {
-      const issuer = `${server.base}/tenant-a`;
-      server.route('/tenant-a/.well-known/openid-configuration', discoveryDocument(issuer));
+      const issuer = `${bed.server.base}/tenant-a`;
+      bed.server.route('/tenant-a/.well-known/openid-configuration', discoveryDocument(issuer));
       const secret = `s3cret-${randomBytes(8).toString('hex')}`;
       const res = await create({
-        organizationId: org.id,
+        organizationId: bed.org.id,
         type: 'oidc',
         provider: 'entra',
         oidc: { issuer, clientId: 'client-a', clientSecret: secret },
@@ -57,11 +42,7 @@ for (const backend of testBackends()) {
         clientId: 'client-a',
         clientSecretSet: true,
         scopes: ['openid', 'email', 'profile'],
-        authorizationEndpoint: `${issuer}/auth`,
-        tokenEndpoint: `${issuer}/token`,
-        jwksUri: `${issuer}/jwks`,
-        userinfoEndpoint: `${issuer}/me`,
-        endSessionEndpoint: null,
+        ...discoveredEndpoints(issuer),
         redirectUri: `${PUBLIC_URL}/sso/oidc/callback`,
         postLogoutRedirectUri: `${PUBLIC_URL}/sso/oidc/logout-callback`,
       });
@@ -70,7 +51,7 @@ for (const backend of testBackends()) {
       assert.equal(conn.attributeMapping.email, 'preferred_username');
       assert.equal(conn.attributeMapping.groups, 'roles');
       assert.equal(conn.enabled, true);
-      const patched = await t.request({
+      const patched = await bed.t.request({
         method: 'PATCH',
         url: `/v1/connections/${conn.id}`,
         payload: { oidc: { clientSecret: `${secret}-2`, scopes: ['openid', 'email'] } },
@@ -80,12 +61,12 @@ for (const backend of testBackends()) {
       const everything = [
         res.body,
         patched.body,
-        (await t.request({ method: 'GET', url: `/v1/connections/${conn.id}` })).body,
-        (await t.request({ method: 'GET', url: '/v1/connections?limit=100' })).body,
-        (await t.request({ method: 'GET', url: `/v1/events?organizationId=${org.id}&limit=100` })).body,
+        (await bed.t.request({ method: 'GET', url: `/v1/connections/${conn.id}` })).body,
+        (await bed.t.request({ method: 'GET', url: '/v1/connections?limit=100' })).body,
+        (await bed.t.request({ method: 'GET', url: `/v1/events?organizationId=${bed.org.id}&limit=100` })).body,
       ];
       for (const text of everything) assert.ok(!text.includes(secret), 'the client secret is never answered');
-      const scopes = await t.request({ method: 'PATCH', url: `/v1/connections/${conn.id}`, payload: { oidc: { scopes: ['email'] } } });
+      const scopes = await bed.t.request({ method: 'PATCH', url: `/v1/connections/${conn.id}`, payload: { oidc: { scopes: ['email'] } } });
       assert.equal(scopes.statusCode, 400);
       assert.equal(scopes.json().details[0].field, 'oidc.scopes');
     });
@@ -103,10 +84,10 @@ for (const backend of testBackends()) {
         ['absent', () => undefined, /answered HTTP 404/],
       ];
       for (const [path, document, message] of cases) {
-        const issuer = `${server.base}/${path}`;
+        const issuer = `${bed.server.base}/${path}`;
         const doc = document(issuer);
-        if (doc !== undefined) server.route(`/${path}/.well-known/openid-configuration`, doc);
-        const res = await create({ organizationId: org.id, type: 'oidc', oidc: { issuer, clientId: 'c', clientSecret: 's' } });
+        if (doc !== undefined) bed.server.route(`/${path}/.well-known/openid-configuration`, doc);
+        const res = await create({ organizationId: bed.org.id, type: 'oidc', oidc: { issuer, clientId: 'c', clientSecret: 's' } });
         assert.equal(res.statusCode, 422, `${path}: ${res.body}`);
         assert.equal(res.json().code, 'oidc_discovery_failed');
         assert.equal(res.json().details[0].field, 'oidc.issuer');
@@ -115,21 +96,21 @@ for (const backend of testBackends()) {
     });
 
     test('the raw database holds no client secret and no SP private key in clear', async () => {
-      const issuer = `${server.base}/raw`;
-      server.route('/raw/.well-known/openid-configuration', discoveryDocument(issuer));
+      const issuer = `${bed.server.base}/raw`;
+      bed.server.route('/raw/.well-known/openid-configuration', discoveryDocument(issuer));
       const secret = `raw-secret-${randomBytes(12).toString('hex')}`;
       assert.equal(
-        (await create({ organizationId: org.id, type: 'oidc', oidc: { issuer, clientId: 'raw', clientSecret: secret } })).statusCode,
+        (await create({ organizationId: bed.org.id, type: 'oidc', oidc: { issuer, clientId: 'raw', clientSecret: secret } })).statusCode,
         201,
       );
       const samlConn = (await create(saml({ metadataXml: fixture('okta.xml') }))).json();
-      assert.equal((await t.request({ method: 'GET', url: `/sso/saml/${samlConn.id}/metadata`, token: null })).statusCode, 200);
-      const sealer = createSealer(t.config.secretKey!, [], randomBytes);
-      const key = await t.db.selectFrom('deployment_keys').selectAll().where('purpose', '=', 'saml-sp').executeTakeFirstOrThrow();
+      assert.equal((await bed.t.request({ method: 'GET', url: `/sso/saml/${samlConn.id}/metadata`, token: null })).statusCode, 200);
+      const sealer = createSealer(bed.t.config.secretKey!, [], randomBytes);
+      const key = await bed.t.db.selectFrom('deployment_keys').selectAll().where('purpose', '=', 'saml-sp').executeTakeFirstOrThrow();
       const privatePem = sealer.open(key.sealed_private_key, `deployment_keys:${key.id}`);
       assert.match(privatePem, /BEGIN PRIVATE KEY/);
       const privateBody = privatePem.replace(/-----[A-Z ]+-----|\s/g, '');
-      const dump = await dumpDatabase(t);
+      const dump = await dumpDatabase(bed.t);
       assert.ok(!dump.includes('raw-secret'), 'client secret found in the database');
       assert.ok(!dump.includes(secret));
       assert.ok(!dump.includes('PRIVATE KEY'));
@@ -139,11 +120,11 @@ for (const backend of testBackends()) {
     });
 
     test('the login read resolves enabled connections, opens the secret, and marks use', async () => {
-      const login = directConnectionService(t, { LANYARD_ALLOW_PRIVATE_METADATA_URLS: 'true' });
-      const issuer = `${server.base}/login`;
-      server.route('/login/.well-known/openid-configuration', discoveryDocument(issuer));
+      const login = directConnectionService(bed.t, { LANYARD_ALLOW_PRIVATE_METADATA_URLS: 'true' });
+      const issuer = `${bed.server.base}/login`;
+      bed.server.route('/login/.well-known/openid-configuration', discoveryDocument(issuer));
       const scoped = (
-        await t.request({ method: 'POST', url: '/v1/organizations', payload: { name: 'Login', domains: ['login.example'] } })
+        await bed.t.request({ method: 'POST', url: '/v1/organizations', payload: { name: 'Login', domains: ['login.example'] } })
       ).json();
       const oidc = (
         await create({
@@ -182,11 +163,7 @@ for (const backend of testBackends()) {
         clientId: 'cid',
         clientSecret: 'the-secret',
         scopes: ['openid', 'email', 'profile'],
-        authorizationEndpoint: `${issuer}/auth`,
-        tokenEndpoint: `${issuer}/token`,
-        jwksUri: `${issuer}/jwks`,
-        userinfoEndpoint: `${issuer}/me`,
-        endSessionEndpoint: null,
+        ...discoveredEndpoints(issuer),
         redirectUri: `${PUBLIC_URL}/sso/oidc/callback`,
       });
       assert.equal(o.groupSync, true);
@@ -202,8 +179,8 @@ for (const backend of testBackends()) {
       assert.ok(s.updatedAt instanceof Date);
       assert.equal(await login.getForLogin('conn_unknown'), undefined);
       const usedAt = new Date('2026-05-01T12:00:00Z');
-      await markConnectionUsed(t.db, samlConn.id, usedAt);
-      const read = (await t.request({ method: 'GET', url: `/v1/connections/${samlConn.id}` })).json();
+      await markConnectionUsed(bed.t.db, samlConn.id, usedAt);
+      const read = (await bed.t.request({ method: 'GET', url: `/v1/connections/${samlConn.id}` })).json();
       assert.equal(read.state, 'active');
       assert.equal(read.lastUsedAt, usedAt.toISOString());
       const used = (await login.getForLogin(samlConn.id))!;
@@ -214,29 +191,29 @@ for (const backend of testBackends()) {
     });
 
     test('secrets rotate re-seals every sealed value under the new key, idempotently', async () => {
-      const issuer = `${server.base}/rotate`;
-      server.route('/rotate/.well-known/openid-configuration', discoveryDocument(issuer));
+      const issuer = `${bed.server.base}/rotate`;
+      bed.server.route('/rotate/.well-known/openid-configuration', discoveryDocument(issuer));
       const conn = (
-        await create({ organizationId: org.id, type: 'oidc', oidc: { issuer, clientId: 'r', clientSecret: 'rotate-me' } })
+        await create({ organizationId: bed.org.id, type: 'oidc', oidc: { issuer, clientId: 'r', clientSecret: 'rotate-me' } })
       ).json();
-      const keyA = t.config.secretKey!;
+      const keyA = bed.t.config.secretKey!;
       const keyB = loadConfig({ LANYARD_SECRET_KEY: randomBytes(32).toString('base64') }).secretKey!;
-      const report = await rotateSealedSecrets(t.db, createSealer(keyB, [keyA], randomBytes));
+      const report = await rotateSealedSecrets(bed.t.db, createSealer(keyB, [keyA], randomBytes));
       const counts = Object.fromEntries(report.map((c) => [`${c.table}.${c.column}`, c]));
       assert.ok(counts['connections.sealed_secret']!.resealed >= 1);
       assert.ok(counts['deployment_keys.sealed_private_key']!.resealed >= 1);
       assert.ok(report.every((c) => c.failed.length === 0));
-      const again = await rotateSealedSecrets(t.db, createSealer(keyB, [keyA], randomBytes));
+      const again = await rotateSealedSecrets(bed.t.db, createSealer(keyB, [keyA], randomBytes));
       assert.ok(
         again.every((c) => c.resealed === 0 && c.failed.length === 0),
         'a second run re-seals nothing',
       );
       const onlyB = createSealer(keyB, [], randomBytes);
-      const row = await t.db.selectFrom('connections').select(['sealed_secret']).where('id', '=', conn.id).executeTakeFirstOrThrow();
+      const row = await bed.t.db.selectFrom('connections').select(['sealed_secret']).where('id', '=', conn.id).executeTakeFirstOrThrow();
       assert.equal(onlyB.open(row.sealed_secret!, `connections:${conn.id}`), 'rotate-me');
-      for (const key of await t.db.selectFrom('deployment_keys').selectAll().execute())
+      for (const key of await bed.t.db.selectFrom('deployment_keys').selectAll().execute())
         assert.match(onlyB.open(key.sealed_private_key, `deployment_keys:${key.id}`), /BEGIN PRIVATE KEY/);
-      const stale = await rotateSealedSecrets(t.db, createSealer(keyA, [], randomBytes));
+      const stale = await rotateSealedSecrets(bed.t.db, createSealer(keyA, [], randomBytes));
       assert.ok(
         stale.some((c) => c.failed.length > 0),
         'values under an unknown key are reported, not dropped',
@@ -268,7 +245,7 @@ for (const backend of testBackends()) {
       });
       try {
         const res = await create({
-          organizationId: org.id,
+          organizationId: bed.org.id,
           type: 'oidc',
           provider: 'keycloak',
           oidc: { issuer: provider.issuer, clientId: 'lanyard', clientSecret: 'provider-secret' },

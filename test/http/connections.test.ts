@@ -2,13 +2,18 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { createSelfSignedCertificate } from '../../src/crypto/self-signed.ts';
 import type { AppError } from '../../src/domain/errors.ts';
 import { NS, attr, children, firstChild, parseXml, textOf } from '../../src/domain/saml/xml.ts';
-import { createTestApp, testBackends, type TestApp } from '../support/app.ts';
-import { directConnectionService, fixtureCertificates as certs, metadataFixture as fixture, PUBLIC_URL } from '../support/connections.ts';
-import { startStaticServer, type StaticServer } from '../support/static-server.ts';
+import { testBackends } from '../support/app.ts';
+import {
+  connectionsTestBed,
+  directConnectionService,
+  fixtureCertificates as certs,
+  metadataFixture as fixture,
+  PUBLIC_URL,
+} from '../support/connections.ts';
 
 const MS_CLAIMS = 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims';
 
@@ -28,22 +33,8 @@ type Body = Record<string, unknown>;
 
 for (const backend of testBackends()) {
   describe(`connections API on ${backend}`, () => {
-    let t: TestApp;
-    let org: { id: string };
-    let server: StaticServer;
-    before(async () => {
-      t = await createTestApp({ backend, env: { LANYARD_ALLOW_PRIVATE_METADATA_URLS: 'true', LANYARD_PUBLIC_URL: PUBLIC_URL } });
-      org = (await t.request({ method: 'POST', url: '/v1/organizations', payload: { name: 'Acme', domains: ['acme.example'] } })).json();
-      server = await startStaticServer();
-    });
-    after(async () => {
-      await server.close();
-      await t.close();
-    });
-
-    const create = (payload: Body, token?: string) =>
-      t.request({ method: 'POST', url: '/v1/connections', payload, ...(token ? { token } : {}) });
-    const saml = (extra: Body, top: Body = {}): Body => ({ organizationId: org.id, type: 'saml', ...top, saml: extra });
+    const bed = connectionsTestBed(backend);
+    const { create, saml } = bed;
     test('creates SAML connections from Entra ID, Okta, AD FS and Google metadata', async () => {
       const cases = [
         {
@@ -95,7 +86,7 @@ for (const backend of testBackends()) {
         });
         assert.equal(conn.oidc, null);
       }
-      const adfs = (await t.request({ method: 'GET', url: `/v1/connections?organizationId=${org.id}&type=saml&limit=100` }))
+      const adfs = (await bed.t.request({ method: 'GET', url: `/v1/connections?organizationId=${bed.org.id}&type=saml&limit=100` }))
         .json()
         .data.find((c: Body) => c.provider === 'adfs');
       assert.equal(adfs.saml.sloUrl, 'https://adfs.fixture.example/adfs/ls/');
@@ -171,11 +162,11 @@ for (const backend of testBackends()) {
       assert.equal(draft.saml.idpEntityId, null);
       assert.equal(draft.saml.clockSkewSeconds, 120);
       assert.match(draft.warnings.join(), /IdP values are missing/);
-      const refused = await t.request({ method: 'PATCH', url: `/v1/connections/${draft.id}`, payload: { enabled: true } });
+      const refused = await bed.t.request({ method: 'PATCH', url: `/v1/connections/${draft.id}`, payload: { enabled: true } });
       assert.equal(refused.statusCode, 400);
       assert.equal(refused.json().details[0].field, 'enabled');
       assert.equal((await create(saml({}, { enabled: true }))).json().details[0].field, 'enabled');
-      const completed = await t.request({
+      const completed = await bed.t.request({
         method: 'PATCH',
         url: `/v1/connections/${draft.id}`,
         payload: { enabled: true, saml: { metadataXml: fixture('okta.xml') } },
@@ -187,7 +178,7 @@ for (const backend of testBackends()) {
 
     test('a defaultApplicationId must name an application that may serve the organization and has a defaultRedirectUri', async () => {
       const application = (payload: Body) =>
-        t
+        bed.t
           .request({
             method: 'POST',
             url: '/v1/applications',
@@ -210,7 +201,7 @@ for (const backend of testBackends()) {
       }
       const created = await create(saml({ allowIdpInitiated: true, defaultApplicationId: usable }));
       assert.equal(created.statusCode, 201, created.body);
-      const patched = await t.request({
+      const patched = await bed.t.request({
         method: 'PATCH',
         url: `/v1/connections/${created.json().id}`,
         payload: { saml: { defaultApplicationId: noLanding } },
@@ -218,7 +209,7 @@ for (const backend of testBackends()) {
       assert.equal(patched.statusCode, 400, 'an update is checked too');
       assert.equal(
         (
-          await t.request({
+          await bed.t.request({
             method: 'PATCH',
             url: `/v1/connections/${created.json().id}`,
             payload: { saml: { defaultApplicationId: null } },
@@ -245,9 +236,9 @@ for (const backend of testBackends()) {
     test('refuses bad input with a field path', async () => {
       const cases: [Body, string, RegExp?][] = [
         [{ type: 'saml' }, 'organizationId'],
-        [{ organizationId: org.id }, 'type'],
-        [{ organizationId: org.id, type: 'ldap' }, 'type'],
-        [{ organizationId: org.id, type: 'saml', colour: 'blue' }, 'colour'],
+        [{ organizationId: bed.org.id }, 'type'],
+        [{ organizationId: bed.org.id, type: 'ldap' }, 'type'],
+        [{ organizationId: bed.org.id, type: 'saml', colour: 'blue' }, 'colour'],
         [saml({ idpEntityId: 'x', tenant: 'y' }), 'saml.tenant'],
         [saml({}, { provider: 'myspace' }), 'provider', /unknown provider "myspace"; use one of okta, entra/],
         [saml({ ssoUrl: 'javascript:alert(1)', idpEntityId: 'x', certificates: [certs.idp1!.pem] }), 'saml.ssoUrl', /http\(s\) URL/],
@@ -288,19 +279,19 @@ for (const backend of testBackends()) {
         [saml({ signaturePolicy: 'none' }), 'saml.signaturePolicy'],
         [saml({ certificates: [] }), 'saml.certificates'],
         [
-          { organizationId: org.id, type: 'saml', oidc: { issuer: 'https://x.example', clientId: 'a', clientSecret: 'b' } },
+          { organizationId: bed.org.id, type: 'saml', oidc: { issuer: 'https://x.example', clientId: 'a', clientSecret: 'b' } },
           'oidc',
           /only for type oidc/,
         ],
-        [{ organizationId: org.id, type: 'oidc', saml: {} }, 'saml', /only for type saml/],
-        [{ organizationId: org.id, type: 'oidc', oidc: { issuer: 'https://x.example', clientId: 'a' } }, 'oidc.clientSecret'],
+        [{ organizationId: bed.org.id, type: 'oidc', saml: {} }, 'saml', /only for type saml/],
+        [{ organizationId: bed.org.id, type: 'oidc', oidc: { issuer: 'https://x.example', clientId: 'a' } }, 'oidc.clientSecret'],
         [
-          { organizationId: org.id, type: 'oidc', oidc: { issuer: 'file:///etc/passwd', clientId: 'a', clientSecret: 'b' } },
+          { organizationId: bed.org.id, type: 'oidc', oidc: { issuer: 'file:///etc/passwd', clientId: 'a', clientSecret: 'b' } },
           'oidc.issuer',
           /http\(s\) URL/,
         ],
         [
-          { organizationId: org.id, type: 'oidc', oidc: { issuer: 'https://x.example/?tenant=1', clientId: 'a', clientSecret: 'b' } },
+          { organizationId: bed.org.id, type: 'oidc', oidc: { issuer: 'https://x.example/?tenant=1', clientId: 'a', clientSecret: 'b' } },
           'oidc.issuer',
           /query/,
         ],
@@ -320,20 +311,20 @@ for (const backend of testBackends()) {
     });
 
     test('creates from a metadata URL, fetches it again on update, and answers 422 when it cannot', async () => {
-      server.route('/okta', { type: 'application/samlmetadata+xml', body: fixture('okta.xml') });
-      server.route('/html', { type: 'text/html', body: '<html><body>Sign in</body></html>' });
-      server.route('/huge', { type: 'application/xml', body: ' '.repeat(1024 * 1024 + 1) });
-      const created = await create(saml({ metadataUrl: `${server.base}/okta` }, { provider: 'okta' }));
+      bed.server.route('/okta', { type: 'application/samlmetadata+xml', body: fixture('okta.xml') });
+      bed.server.route('/html', { type: 'text/html', body: '<html><body>Sign in</body></html>' });
+      bed.server.route('/huge', { type: 'application/xml', body: ' '.repeat(1024 * 1024 + 1) });
+      const created = await create(saml({ metadataUrl: `${bed.server.base}/okta` }, { provider: 'okta' }));
       assert.equal(created.statusCode, 201, created.body);
       const conn = created.json();
-      assert.equal(conn.saml.metadataUrl, `${server.base}/okta`);
+      assert.equal(conn.saml.metadataUrl, `${bed.server.base}/okta`);
       assert.equal(conn.saml.idpEntityId, 'http://www.okta.com/exk1fxtrlanyard0d7');
 
-      server.route('/okta', { type: 'application/samlmetadata+xml', body: fixture('google.xml') });
-      const refreshed = await t.request({
+      bed.server.route('/okta', { type: 'application/samlmetadata+xml', body: fixture('google.xml') });
+      const refreshed = await bed.t.request({
         method: 'PATCH',
         url: `/v1/connections/${conn.id}`,
-        payload: { saml: { metadataUrl: `${server.base}/okta` } },
+        payload: { saml: { metadataUrl: `${bed.server.base}/okta` } },
       });
       assert.equal(refreshed.statusCode, 200, refreshed.body);
       assert.equal(refreshed.json().saml.idpEntityId, 'https://accounts.google.com/o/saml2?idpid=C03fxtr1a');
@@ -345,9 +336,9 @@ for (const backend of testBackends()) {
       await new Promise((resolve) => closed.close(resolve));
       const failures: [string, RegExp][] = [
         [`http://127.0.0.1:${closedPort}/metadata`, /could not be reached \(ECONNREFUSED\)/],
-        [`${server.base}/missing`, /answered HTTP 404/],
-        [`${server.base}/huge`, /metadata is larger than 1048576 bytes/],
-        [`${server.base}/html`, /does not serve usable IdP metadata.*not SAML 2\.0 metadata/],
+        [`${bed.server.base}/missing`, /answered HTTP 404/],
+        [`${bed.server.base}/huge`, /metadata is larger than 1048576 bytes/],
+        [`${bed.server.base}/html`, /does not serve usable IdP metadata.*not SAML 2\.0 metadata/],
       ];
       for (const [url, message] of failures) {
         const res = await create(saml({ metadataUrl: url }));
@@ -358,11 +349,11 @@ for (const backend of testBackends()) {
       }
       // Without LANYARD_ALLOW_PRIVATE_METADATA_URLS, loopback is refused. (A second test app is not
       // opened for this: two migrated schemas at once trip Kysely's migration lock on PostgreSQL.)
-      const strict = directConnectionService(t);
+      const strict = directConnectionService(bed.t);
       await assert.rejects(
         strict.create(
           { id: 'test', organizationId: null, requestId: null },
-          { organizationId: org.id, type: 'saml', saml: { metadataUrl: `${server.base}/okta` } },
+          { organizationId: bed.org.id, type: 'saml', saml: { metadataUrl: `${bed.server.base}/okta` } },
         ),
         (error: AppError) => {
           assert.equal(error.code, 'metadata_fetch_failed');
@@ -374,13 +365,15 @@ for (const backend of testBackends()) {
     });
 
     test('an organization key sees and changes only its own organization’s connections', async () => {
-      const other = (await t.request({ method: 'POST', url: '/v1/organizations', payload: { name: 'Other' } })).json();
+      const other = (await bed.t.request({ method: 'POST', url: '/v1/organizations', payload: { name: 'Other' } })).json();
       const theirs = (await create({ organizationId: other.id, type: 'saml', saml: { metadataXml: fixture('okta.xml') } })).json();
-      const key = (await t.request({ method: 'POST', url: '/v1/api-keys', payload: { name: 'acme key', organizationId: org.id } })).json();
+      const key = (
+        await bed.t.request({ method: 'POST', url: '/v1/api-keys', payload: { name: 'acme key', organizationId: bed.org.id } })
+      ).json();
       const mine = await create(saml({ metadataXml: fixture('google.xml') }), key.token);
       assert.equal(mine.statusCode, 201);
       for (const method of ['GET', 'PATCH', 'DELETE'] as const) {
-        const res = await t.request({
+        const res = await bed.t.request({
           method,
           url: `/v1/connections/${theirs.id}`,
           token: key.token,
@@ -391,24 +384,24 @@ for (const backend of testBackends()) {
       }
       const foreign = await create({ organizationId: other.id, type: 'saml' }, key.token);
       assert.equal(foreign.statusCode, 404);
-      const list = (await t.request({ method: 'GET', url: '/v1/connections?limit=100', token: key.token })).json();
-      assert.ok(list.data.length > 0 && list.data.every((c: Body) => c.organizationId === org.id));
+      const list = (await bed.t.request({ method: 'GET', url: '/v1/connections?limit=100', token: key.token })).json();
+      assert.ok(list.data.length > 0 && list.data.every((c: Body) => c.organizationId === bed.org.id));
       assert.deepEqual(
-        (await t.request({ method: 'GET', url: `/v1/connections?organizationId=${other.id}`, token: key.token })).json().data,
+        (await bed.t.request({ method: 'GET', url: `/v1/connections?organizationId=${other.id}`, token: key.token })).json().data,
         [],
       );
-      const own = await t.request({
+      const own = await bed.t.request({
         method: 'PATCH',
         url: `/v1/connections/${mine.json().id}`,
         token: key.token,
         payload: { name: 'Ours' },
       });
       assert.equal(own.json().name, 'Ours');
-      assert.equal((await t.request({ method: 'GET', url: `/v1/connections/${theirs.id}` })).json().name, 'Generic SAML');
+      assert.equal((await bed.t.request({ method: 'GET', url: `/v1/connections/${theirs.id}` })).json().name, 'Generic SAML');
     });
 
     test('pages through connections, filtered by organization and type', async () => {
-      const paged = (await t.request({ method: 'POST', url: '/v1/organizations', payload: { name: 'Paged' } })).json();
+      const paged = (await bed.t.request({ method: 'POST', url: '/v1/organizations', payload: { name: 'Paged' } })).json();
       const ids: string[] = [];
       for (let i = 0; i < 5; i++)
         ids.push((await create({ organizationId: paged.id, type: i % 2 === 0 ? 'saml' : 'oidc', name: `P${i}` })).json().id);
@@ -416,24 +409,24 @@ for (const backend of testBackends()) {
       let cursor: string | null = '';
       while (cursor !== null) {
         const page: { data: { id: string }[]; nextCursor: string | null } = (
-          await t.request({ method: 'GET', url: `/v1/connections?organizationId=${paged.id}&limit=2&cursor=${cursor}` })
+          await bed.t.request({ method: 'GET', url: `/v1/connections?organizationId=${paged.id}&limit=2&cursor=${cursor}` })
         ).json();
         assert.ok(page.data.length <= 2);
         seen.push(...page.data.map((c) => c.id));
         cursor = page.nextCursor;
       }
       assert.deepEqual(seen, ids);
-      const oidc = (await t.request({ method: 'GET', url: `/v1/connections?organizationId=${paged.id}&type=oidc` })).json();
+      const oidc = (await bed.t.request({ method: 'GET', url: `/v1/connections?organizationId=${paged.id}&type=oidc` })).json();
       assert.deepEqual(
         oidc.data.map((c: Body) => c.name),
         ['P1', 'P3'],
       );
-      assert.equal((await t.request({ method: 'GET', url: '/v1/connections?cursor=bogus' })).json().code, 'invalid_cursor');
-      assert.equal((await t.request({ method: 'GET', url: '/v1/connections?type=ldap' })).statusCode, 400);
+      assert.equal((await bed.t.request({ method: 'GET', url: '/v1/connections?cursor=bogus' })).json().code, 'invalid_cursor');
+      assert.equal((await bed.t.request({ method: 'GET', url: '/v1/connections?type=ldap' })).statusCode, 400);
     });
 
     test('PATCH keeps the SP values, merges options and mappings; DELETE removes; every change is an event', async () => {
-      const own = (await t.request({ method: 'POST', url: '/v1/organizations', payload: { name: 'Evented' } })).json();
+      const own = (await bed.t.request({ method: 'POST', url: '/v1/organizations', payload: { name: 'Evented' } })).json();
       const conn = (
         await create({
           organizationId: own.id,
@@ -443,7 +436,7 @@ for (const backend of testBackends()) {
           attributeMapping: { email: 'mail' },
         })
       ).json();
-      const patch = async (payload: Body) => t.request({ method: 'PATCH', url: `/v1/connections/${conn.id}`, payload });
+      const patch = async (payload: Body) => bed.t.request({ method: 'PATCH', url: `/v1/connections/${conn.id}`, payload });
       const changed = await patch({
         name: 'Renamed',
         provider: 'entra',
@@ -466,7 +459,7 @@ for (const backend of testBackends()) {
       assert.equal(after.createdAt, conn.createdAt);
       for (const [payload, field] of [
         [{ type: 'oidc' }, 'type'],
-        [{ organizationId: org.id }, 'organizationId'],
+        [{ organizationId: bed.org.id }, 'organizationId'],
         [{ oidc: { clientId: 'x' } }, 'oidc'],
         [{}, '(root)'],
       ] as const) {
@@ -474,11 +467,11 @@ for (const backend of testBackends()) {
         assert.equal(res.statusCode, 400, JSON.stringify(payload));
         assert.equal(res.json().details[0].field, field);
       }
-      assert.equal((await t.request({ method: 'DELETE', url: `/v1/connections/${conn.id}` })).statusCode, 204);
-      assert.equal((await t.request({ method: 'GET', url: `/v1/connections/${conn.id}` })).statusCode, 404);
-      assert.equal((await t.request({ method: 'DELETE', url: `/v1/connections/${conn.id}` })).statusCode, 404);
-      assert.equal((await t.request({ method: 'GET', url: `/sso/saml/${conn.id}/metadata`, token: null })).statusCode, 404);
-      const events = (await t.request({ method: 'GET', url: `/v1/events?organizationId=${own.id}&limit=100` }))
+      assert.equal((await bed.t.request({ method: 'DELETE', url: `/v1/connections/${conn.id}` })).statusCode, 204);
+      assert.equal((await bed.t.request({ method: 'GET', url: `/v1/connections/${conn.id}` })).statusCode, 404);
+      assert.equal((await bed.t.request({ method: 'DELETE', url: `/v1/connections/${conn.id}` })).statusCode, 404);
+      assert.equal((await bed.t.request({ method: 'GET', url: `/sso/saml/${conn.id}/metadata`, token: null })).statusCode, 404);
+      const events = (await bed.t.request({ method: 'GET', url: `/v1/events?organizationId=${own.id}&limit=100` }))
         .json()
         .data.filter((e: Body) => String(e.type).startsWith('connection.'));
       assert.deepEqual(
@@ -495,7 +488,7 @@ for (const backend of testBackends()) {
 
     test('serves SP metadata that parses back with the project parser and names the ACS and certificate', async () => {
       const conn = (await create(saml({ metadataXml: fixture('okta.xml'), signRequests: true }))).json();
-      const res = await t.request({ method: 'GET', url: `/sso/saml/${conn.id}/metadata`, token: null });
+      const res = await bed.t.request({ method: 'GET', url: `/sso/saml/${conn.id}/metadata`, token: null });
       assert.equal(res.statusCode, 200);
       assert.match(String(res.headers['content-type']), /^application\/samlmetadata\+xml/);
       const parsed = parseXml(res.body);
@@ -515,7 +508,7 @@ for (const backend of testBackends()) {
           ['urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST', conn.sp.sloUrl],
         ],
       );
-      const keys = await t.db.selectFrom('deployment_keys').selectAll().where('purpose', '=', 'saml-sp').execute();
+      const keys = await bed.t.db.selectFrom('deployment_keys').selectAll().where('purpose', '=', 'saml-sp').execute();
       assert.equal(keys.length, 1);
       const deploymentFingerprint = new X509Certificate(keys[0]!.certificate_pem!).fingerprint256;
       const keyDescriptors = (xml: string) => {
@@ -531,15 +524,15 @@ for (const backend of testBackends()) {
         });
       };
       assert.deepEqual(keyDescriptors(res.body), [['signing', deploymentFingerprint]]);
-      await t.request({ method: 'PATCH', url: `/v1/connections/${conn.id}`, payload: { saml: { encryptAssertions: true } } });
-      const encrypted = await t.request({ method: 'GET', url: `/sso/saml/${conn.id}/metadata`, token: null });
+      await bed.t.request({ method: 'PATCH', url: `/v1/connections/${conn.id}`, payload: { saml: { encryptAssertions: true } } });
+      const encrypted = await bed.t.request({ method: 'GET', url: `/sso/saml/${conn.id}/metadata`, token: null });
       assert.deepEqual(keyDescriptors(encrypted.body), [
         ['signing', deploymentFingerprint],
         ['encryption', deploymentFingerprint],
       ]);
-      assert.equal((await t.request({ method: 'GET', url: '/sso/saml/conn_unknown/metadata', token: null })).statusCode, 404);
-      const oidcDraft = (await create({ organizationId: org.id, type: 'oidc' })).json();
-      assert.equal((await t.request({ method: 'GET', url: `/sso/saml/${oidcDraft.id}/metadata`, token: null })).statusCode, 404);
+      assert.equal((await bed.t.request({ method: 'GET', url: '/sso/saml/conn_unknown/metadata', token: null })).statusCode, 404);
+      const oidcDraft = (await create({ organizationId: bed.org.id, type: 'oidc' })).json();
+      assert.equal((await bed.t.request({ method: 'GET', url: `/sso/saml/${oidcDraft.id}/metadata`, token: null })).statusCode, 404);
     });
   });
 }

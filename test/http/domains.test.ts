@@ -6,8 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { createTestApp, testBackends, type TestApp } from '../support/app.ts';
 import { DNSMASQ_MISSING, hasDnsmasq, startDnsmasq, type Dnsmasq } from '../support/dnsmasq.ts';
 import { requireOrSkip } from '../support/environment.ts';
-import { IDP, testKeys } from '../support/saml-builder.ts';
-import { TEST_PKCE } from '../support/app-login.ts';
+import { createTestSamlConnection, TEST_PKCE } from '../support/app-login.ts';
 
 const ZONE = 'corp.test';
 const REDIRECT = 'https://app.example.com/callback';
@@ -218,17 +217,7 @@ for (const backend of testBackends()) {
 
     async function organizationWithConnection(name: string): Promise<{ id: string }> {
       const org = (await t.request({ method: 'POST', url: '/v1/organizations', payload: { name } })).json();
-      const created = await t.request({
-        method: 'POST',
-        url: '/v1/connections',
-        payload: {
-          organizationId: org.id,
-          type: 'saml',
-          enabled: true,
-          saml: { idpEntityId: IDP, ssoUrl: `https://idp.example.test/sso?org=${name}`, certificates: [testKeys.idpCertPem] },
-        },
-      });
-      assert.equal(created.statusCode, 201, created.body);
+      await createTestSamlConnection(t, { organizationId: org.id, enabled: true }, { ssoUrl: `https://idp.example.test/sso?org=${name}` });
       return org;
     }
 

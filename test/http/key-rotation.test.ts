@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { createPublicKey, randomBytes, verify } from 'node:crypto';
+import { createPublicKey, verify } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { inflateRawSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { decodeProtectedHeader } from 'jose';
 import * as client from 'openid-client';
 import { NS, children, parseXml, textOf } from '../../src/domain/saml/xml.ts';
 import { createTestApp, testBackends, type TestApp } from '../support/app.ts';
-import { buildResponseXml, IDP, NOW, sign, testKeys } from '../support/saml-builder.ts';
+import { NOW } from '../support/saml-builder.ts';
+import { answerAtTestIdp, createTestSamlConnection } from '../support/app-login.ts';
 
 const REDIRECT = 'https://app.example.com/callback';
 const ROLLOVER_SECONDS = 5;
@@ -30,17 +30,7 @@ for (const backend of testBackends()) {
         clock: () => new Date(Date.now() + offsetMs),
       });
       org = (await t.request({ method: 'POST', url: '/v1/organizations', payload: { name: 'Acme' } })).json();
-      connection = (
-        await t.request({
-          method: 'POST',
-          url: '/v1/connections',
-          payload: {
-            organizationId: org.id,
-            type: 'saml',
-            saml: { idpEntityId: IDP, ssoUrl: 'https://idp.example.test/sso', certificates: [testKeys.idpCertPem], signRequests: true },
-          },
-        })
-      ).json();
+      connection = await createTestSamlConnection(t, { organizationId: org.id }, { signRequests: true });
       app = (await t.request({ method: 'POST', url: '/v1/applications', payload: { name: 'App', redirectUris: [REDIRECT] } })).json();
     });
     after(async () => t.close());
@@ -69,33 +59,13 @@ for (const backend of testBackends()) {
       const location = started.headers.location as string;
       const query = location.slice(location.indexOf('?') + 1).split('&');
       const signedOctets = query.filter((p) => !p.startsWith('Signature=')).join('&');
-      const params = new URL(location).searchParams;
-      const request = inflateRawSync(Buffer.from(params.get('SAMLRequest')!, 'base64')).toString('utf8');
-      const xml = sign(
-        buildResponseXml({
-          inResponseTo: /ID="([^"]+)"/.exec(request)![1]!,
-          audience: connection.sp.entityId,
-          recipient: connection.sp.acsUrl,
-          destination: connection.sp.acsUrl,
-          assertionId: `_a${randomBytes(8).toString('hex')}`,
-        }),
-        { target: 'assertion' },
-      );
-      const acs = await t.request({
-        method: 'POST',
-        url: `/sso/saml/${connection.id}/acs`,
-        token: null,
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        payload: new URLSearchParams({
-          SAMLResponse: Buffer.from(xml).toString('base64'),
-          RelayState: params.get('RelayState')!,
-        }).toString(),
-      });
+      const idpUrl = new URL(location);
+      const acs = await answerAtTestIdp(t, connection, idpUrl);
       assert.equal(acs.statusCode, 302, acs.body);
       return {
         callback: new URL(acs.headers.location as string),
         signedOctets,
-        signature: Buffer.from(params.get('Signature')!, 'base64'),
+        signature: Buffer.from(idpUrl.searchParams.get('Signature')!, 'base64'),
       };
     }
 

@@ -4,14 +4,10 @@ import { decodeJwt } from 'jose';
 import { sessionSecretContext } from '../../src/domain/login/finish.ts';
 import { startMisbehavingProvider, type MisbehavingProvider } from '../support/oidc-misbehaving-provider.ts';
 import { createTestApp, testBackends, type TestApp } from '../support/app.ts';
-import { TEST_PKCE } from '../support/app-login.ts';
+import { codeFrom, exchangeCode, testAuthorizationUrl } from '../support/app-login.ts';
 
 const REDIRECT = 'https://app.example.com/callback';
 const AFTER_LOGOUT = 'https://app.example.com/signed-out';
-const form = (fields: Record<string, string>) => ({
-  headers: { 'content-type': 'application/x-www-form-urlencoded' },
-  payload: new URLSearchParams(fields).toString(),
-});
 
 // App-initiated logout through an upstream OIDC provider (RP-Initiated Logout 1.0): Lanyard ends its
 // session, sends the browser to the provider's end_session_endpoint, and takes it back at
@@ -72,36 +68,13 @@ for (const backend of testBackends()) {
 
     /** authorize → the provider → /sso/oidc/callback → the app's code → its tokens; the id_token's sid. */
     async function login(conn = connection): Promise<{ idToken: string; sid: string; upstreamIdToken: string }> {
-      const query = new URLSearchParams({
-        response_type: 'code',
-        client_id: app.clientId,
-        redirect_uri: REDIRECT,
-        ...TEST_PKCE.query,
-        scope: 'openid email',
-        connection: conn.id,
-      });
-      const started = await t.request({ method: 'GET', url: `/oauth/authorize?${query.toString()}`, token: null });
+      const url = testAuthorizationUrl(t, { client_id: app.clientId, redirect_uri: REDIRECT, scope: 'openid email', connection: conn.id });
+      const started = await t.request({ method: 'GET', url: url.pathname + url.search, token: null });
       assert.equal(started.statusCode, 302, started.body);
       const atIdp = await fetch(started.headers.location as string, { redirect: 'manual' });
       assert.equal(atIdp.status, 302);
-      const callback = await t.request({ method: 'GET', url: lanyardPath(atIdp.headers.get('location')!), token: null });
-      assert.equal(callback.statusCode, 302, callback.body);
-      const code = new URL(callback.headers.location as string).searchParams.get('code')!;
-      const tokens = await t.request({
-        method: 'POST',
-        url: '/oauth/token',
-        token: null,
-        ...form({
-          grant_type: 'authorization_code',
-          code,
-          redirect_uri: REDIRECT,
-          code_verifier: TEST_PKCE.verifier,
-          client_id: app.clientId,
-          client_secret: app.clientSecret,
-        }),
-      });
-      assert.equal(tokens.statusCode, 200, tokens.body);
-      const idToken = tokens.json().id_token as string;
+      const code = codeFrom(await t.request({ method: 'GET', url: lanyardPath(atIdp.headers.get('location')!), token: null }));
+      const idToken = (await exchangeCode(t, app, { code, redirectUri: REDIRECT })).id_token;
       return { idToken, sid: String(decodeJwt(idToken).sid), upstreamIdToken: idp.idTokens.at(-1)! };
     }
 

@@ -8,9 +8,9 @@ import { readRedirectQuery, verifyRedirectSignature } from '../../src/domain/sam
 import { trustedCertificate } from '../../src/domain/saml/signature.ts';
 import { startBackchannelReceiver, type BackchannelReceiver } from '../support/backchannel-receiver.ts';
 import { buildLogoutRequestXml, buildLogoutResponseXml, postField, redirectQuery, signPost } from '../support/logout-builder.ts';
-import { at, buildResponseXml, IDP, NOW, sign, testKeys } from '../support/saml-builder.ts';
+import { at, IDP, NOW, testKeys } from '../support/saml-builder.ts';
 import { createTestApp, testBackends, type TestApp } from '../support/app.ts';
-import { TEST_PKCE } from '../support/app-login.ts';
+import { answerAtTestIdp, codeFrom, exchangeCode, startAtIdp, testAuthorizationUrl } from '../support/app-login.ts';
 
 const REDIRECT = 'https://app.example.com/callback';
 const AFTER_LOGOUT = 'https://app.example.com/signed-out';
@@ -71,51 +71,9 @@ for (const backend of testBackends()) {
 
     /** A whole login on `conn` with SessionIndex `sessionIndex`: the id_token (with its sid). */
     async function login(conn = connection, sessionIndex = '_session-42'): Promise<{ idToken: string; sid: string }> {
-      const query = new URLSearchParams({
-        response_type: 'code',
-        client_id: app.clientId,
-        redirect_uri: REDIRECT,
-        ...TEST_PKCE.query,
-        scope: 'openid email',
-        connection: conn.id,
-      });
-      const started = await t.request({ method: 'GET', url: `/oauth/authorize?${query.toString()}`, token: null });
-      assert.equal(started.statusCode, 302, started.body);
-      const location = new URL(started.headers.location as string);
-      const request = inflateRawSync(Buffer.from(location.searchParams.get('SAMLRequest')!, 'base64')).toString('utf8');
-      const xml = sign(
-        buildResponseXml({
-          inResponseTo: /ID="([^"]+)"/.exec(request)![1]!,
-          audience: conn.sp.entityId,
-          recipient: conn.sp.acsUrl,
-          destination: conn.sp.acsUrl,
-          assertionId: `_a${randomBytes(8).toString('hex')}`,
-        }).replace('SessionIndex="_session-42"', `SessionIndex="${sessionIndex}"`),
-        { target: 'assertion' },
-      );
-      const acs = await t.request({
-        method: 'POST',
-        url: `/sso/saml/${conn.id}/acs`,
-        token: null,
-        ...form({ SAMLResponse: Buffer.from(xml).toString('base64'), RelayState: location.searchParams.get('RelayState')! }),
-      });
-      assert.equal(acs.statusCode, 302, acs.body);
-      const code = new URL(acs.headers.location as string).searchParams.get('code')!;
-      const tokens = await t.request({
-        method: 'POST',
-        url: '/oauth/token',
-        token: null,
-        ...form({
-          grant_type: 'authorization_code',
-          code,
-          redirect_uri: REDIRECT,
-          code_verifier: TEST_PKCE.verifier,
-          client_id: app.clientId,
-          client_secret: app.clientSecret,
-        }),
-      });
-      assert.equal(tokens.statusCode, 200, tokens.body);
-      const idToken = tokens.json().id_token as string;
+      const url = testAuthorizationUrl(t, { client_id: app.clientId, redirect_uri: REDIRECT, scope: 'openid email', connection: conn.id });
+      const code = codeFrom(await answerAtTestIdp(t, conn, await startAtIdp(t, url), { sessionIndex }));
+      const idToken = (await exchangeCode(t, app, { code, redirectUri: REDIRECT })).id_token;
       const sid = decodeJwt(idToken).sid;
       assert.match(String(sid), /^ses_[0-9A-Z]{26}$/, 'the id_token carries sid');
       return { idToken, sid: String(sid) };

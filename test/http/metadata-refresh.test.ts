@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { randomBytes, X509Certificate } from 'node:crypto';
-import { inflateRawSync } from 'node:zlib';
+import { X509Certificate } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { createTestApp, testBackends, type TestApp } from '../support/app.ts';
 import { idpMetadataXml, startMetadataServer, type MetadataServer } from '../support/metadata-server.ts';
-import { buildResponseXml, IDP, NOW, sign, testKeys } from '../support/saml-builder.ts';
-import { TEST_PKCE } from '../support/app-login.ts';
+import { IDP, NOW, testKeys } from '../support/saml-builder.ts';
+import { answerAtTestIdp, startAtIdp, testAuthorizationUrl } from '../support/app-login.ts';
 
 const REDIRECT = 'https://app.example.com/callback';
 const SSO = 'https://idp.example.test/sso';
@@ -63,39 +62,14 @@ for (const backend of testBackends()) {
     }
 
     async function signInAtNow(key: { keyPem: string; certPem: string }): Promise<boolean> {
-      const query = new URLSearchParams({
-        response_type: 'code',
+      const url = testAuthorizationUrl(t, {
         client_id: app.clientId,
         redirect_uri: REDIRECT,
-        ...TEST_PKCE.query,
         scope: 'openid email',
         organization: org.id,
         state: 's',
       });
-      const started = await t.request({ method: 'GET', url: `/oauth/authorize?${query.toString()}`, token: null });
-      assert.equal(started.statusCode, 302, started.body);
-      const location = new URL(started.headers.location as string);
-      const request = inflateRawSync(Buffer.from(location.searchParams.get('SAMLRequest')!, 'base64')).toString('utf8');
-      const xml = sign(
-        buildResponseXml({
-          inResponseTo: /ID="([^"]+)"/.exec(request)![1]!,
-          audience: connection.sp.entityId,
-          recipient: connection.sp.acsUrl,
-          destination: connection.sp.acsUrl,
-          assertionId: `_a${randomBytes(8).toString('hex')}`,
-        }),
-        { target: 'assertion', ...key },
-      );
-      const acs = await t.request({
-        method: 'POST',
-        url: `/sso/saml/${connection.id}/acs`,
-        token: null,
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        payload: new URLSearchParams({
-          SAMLResponse: Buffer.from(xml).toString('base64'),
-          RelayState: location.searchParams.get('RelayState')!,
-        }).toString(),
-      });
+      const acs = await answerAtTestIdp(t, connection, await startAtIdp(t, url), { key });
       const back = acs.statusCode === 302 ? new URL(acs.headers.location as string) : undefined;
       return back !== undefined && back.searchParams.has('code');
     }

@@ -3,11 +3,11 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { signInAtTestIdp } from '../support/app-login.ts';
+import { createTestSamlConnection, signInAtTestIdp } from '../support/app-login.ts';
 import { createTestApp, type TestApp } from '../support/app.ts';
 import { sample } from '../support/metrics.ts';
 import { createDirectory, scim, USER_SCHEMA } from '../support/scim.ts';
-import { IDP, NOW, testKeys } from '../support/saml-builder.ts';
+import { NOW } from '../support/saml-builder.ts';
 import { startReceiver, type Receiver } from '../support/webhook-receiver.ts';
 
 const REDIRECT = 'https://app.example.com/callback';
@@ -28,10 +28,7 @@ describe('/metrics after logins, SCIM requests and a webhook delivery', () => {
 
   test('a login counts as started and succeeded, a refused one as failed by its code', async () => {
     const org = (await t.request({ method: 'POST', url: '/v1/organizations', payload: { name: 'Acme' } })).json();
-    const saml = { idpEntityId: IDP, ssoUrl: 'https://idp.example.test/sso', certificates: [testKeys.idpCertPem] };
-    const connection = (
-      await t.request({ method: 'POST', url: '/v1/connections', payload: { organizationId: org.id, type: 'saml', enabled: true, saml } })
-    ).json();
+    const connection = await createTestSamlConnection(t, { organizationId: org.id, enabled: true });
     const app = (await t.request({ method: 'POST', url: '/v1/applications', payload: { name: 'App', redirectUris: [REDIRECT] } })).json();
     const challenge = createHash('sha256').update(randomBytes(32).toString('base64url')).digest('base64url');
     const query = new URLSearchParams({
@@ -45,7 +42,7 @@ describe('/metrics after logins, SCIM requests and a webhook delivery', () => {
     const url = new URL(`/oauth/authorize?${query.toString()}`, t.config.publicUrl);
     const good = await signInAtTestIdp(t, connection, url);
     assert.equal(new URL(good.headers.location as string).searchParams.has('code'), true, good.body);
-    const refused = await signInAtTestIdp(t, connection, url, (xml) => xml.replace('>staff<', '>root<'));
+    const refused = await signInAtTestIdp(t, connection, url, { tamper: (xml) => xml.replace('>staff<', '>root<') });
     assert.match(refused.body, /saml_digest_mismatch/);
 
     const body = await metrics();

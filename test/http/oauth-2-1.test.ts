@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as client from 'openid-client';
-import { redirectAfterSignIn } from '../support/app-login.ts';
-import { IDP, NOW, testKeys } from '../support/saml-builder.ts';
+import { createTestSamlConnection, redirectAfterSignIn } from '../support/app-login.ts';
+import { NOW } from '../support/saml-builder.ts';
 import { createTestApp, testBackends, type TestApp } from '../support/app.ts';
 
 const REDIRECT = 'https://app.example.com/callback';
@@ -22,10 +22,7 @@ for (const backend of testBackends()) {
     before(async () => {
       t = await createTestApp({ backend, clock: () => NOW });
       org = (await t.request({ method: 'POST', url: '/v1/organizations', payload: { name: 'Acme' } })).json();
-      const saml = { idpEntityId: IDP, ssoUrl: 'https://idp.example.test/sso', certificates: [testKeys.idpCertPem] };
-      connection = (
-        await t.request({ method: 'POST', url: '/v1/connections', payload: { organizationId: org.id, type: 'saml', enabled: true, saml } })
-      ).json();
+      connection = await createTestSamlConnection(t, { organizationId: org.id, enabled: true });
       const create = async (name: string) =>
         (await t.request({ method: 'POST', url: '/v1/applications', payload: { name, redirectUris: [REDIRECT] } })).json();
       app = await create('App');

@@ -4,8 +4,9 @@ import { inflateRawSync } from 'node:zlib';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { hashToken } from '../../src/crypto/tokens.ts';
 import { after, before, describe, test } from 'node:test';
-import { buildResponseXml, IDP, NOW, sign, testKeys } from '../support/saml-builder.ts';
+import { buildResponseXml, NOW, sign, testKeys } from '../support/saml-builder.ts';
 import { createTestApp, testBackends, type TestApp } from '../support/app.ts';
+import { createTestSamlConnection } from '../support/app-login.ts';
 
 const REDIRECT = 'https://app.example.com/callback';
 const form = (fields: Record<string, string>) => ({
@@ -26,19 +27,11 @@ for (const backend of testBackends()) {
     before(async () => {
       t = await createTestApp({ backend, clock: () => new Date(now) });
       org = (await t.request({ method: 'POST', url: '/v1/organizations', payload: { name: 'Acme', domains: ['acme.test'] } })).json();
-      const created = await t.request({
-        method: 'POST',
-        url: '/v1/connections',
-        payload: {
-          organizationId: org.id,
-          type: 'saml',
-          enabled: true,
-          groupSync: true,
-          saml: { idpEntityId: IDP, ssoUrl: 'https://idp.example.test/sso?tenant=1', certificates: [testKeys.idpCertPem] },
-        },
-      });
-      assert.equal(created.statusCode, 201, created.body);
-      connection = created.json();
+      connection = await createTestSamlConnection(
+        t,
+        { organizationId: org.id, enabled: true, groupSync: true },
+        { ssoUrl: 'https://idp.example.test/sso?tenant=1' },
+      );
       app = (await t.request({ method: 'POST', url: '/v1/applications', payload: { name: 'App', redirectUris: [REDIRECT] } })).json();
     });
     after(async () => t.close());

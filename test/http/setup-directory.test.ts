@@ -5,24 +5,19 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createTestApp, testBackends, type TestApp } from '../support/app.ts';
 import { PUBLIC_URL } from '../support/connections.ts';
-import { IDP, NOW, testKeys } from '../support/saml-builder.ts';
+import { NOW } from '../support/saml-builder.ts';
 import { GROUP_SCHEMA, scim, USER_SCHEMA } from '../support/scim.ts';
 import {
   createTicket,
   getWithSession,
   openSetup,
   postSetup,
+  TEST_IDP_FIELDS,
   testSignInThroughPage,
   textOf,
   type SetupSessionInfo,
 } from '../support/setup-page.ts';
 
-const IDP_FIELDS = {
-  source: 'fields',
-  'saml.idpEntityId': IDP,
-  'saml.ssoUrl': 'https://idp.example.test/sso',
-  'saml.certificates': testKeys.idpCertPem,
-};
 const TOKEN = /<code id="v-scim-token">(scim_[A-Za-z0-9_-]+)<\/code>/;
 const BASE_URL = new RegExp(`<code id="v-scim-base">(${PUBLIC_URL}/scim/v2/(dir_[0-9A-Z]{26}))</code>`);
 
@@ -123,7 +118,7 @@ for (const backend of testBackends()) {
       const other = (await t.request({ method: 'POST', url: '/v1/organizations', payload: { name: 'Globex' } })).json();
       const ticket = await createTicket(t, other.id, { type: 'saml', provisioning: { scim: true } });
       const { session } = await openSetup(t, ticket.ticketUrl);
-      assert.equal((await postSetup(t, session, 'idp', IDP_FIELDS)).statusCode, 303);
+      assert.equal((await postSetup(t, session, 'idp', TEST_IDP_FIELDS)).statusCode, 303);
       await testSignInThroughPage(t, session, ticket.connectionId);
       const activated = await postSetup(t, session, 'activate', {});
       assert.equal(activated.statusCode, 303, activated.body);
@@ -137,7 +132,7 @@ for (const backend of testBackends()) {
       const [directory] = await directoriesOf(other.id);
       assert.equal(directory.organizationId, other.id, "the directory belongs to the ticket's organization");
       // Other forms stay closed on the completed ticket.
-      assert.equal((await postSetup(t, session, 'idp', IDP_FIELDS)).statusCode, 409);
+      assert.equal((await postSetup(t, session, 'idp', TEST_IDP_FIELDS)).statusCode, 409);
     });
   });
 }

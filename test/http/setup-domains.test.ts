@@ -3,34 +3,27 @@
 // against a real DNS server (dnsmasq on loopback): the TXT record to publish, Check now, and
 // activation refused under `required` until each entered domain is verified.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { Migrator, sql } from 'kysely';
-import { migrateToLatest, openDatabase } from '../../src/storage/database.ts';
-import { migrations } from '../../src/storage/migrations/index.ts';
+import { sql } from 'kysely';
 import { createTestApp, testBackends, type TestApp } from '../support/app.ts';
 import { PUBLIC_URL } from '../support/connections.ts';
 import { DNSMASQ_MISSING, hasDnsmasq, startDnsmasq, type Dnsmasq } from '../support/dnsmasq.ts';
 import { requireOrSkip } from '../support/environment.ts';
-import { IDP, NOW, testKeys } from '../support/saml-builder.ts';
+import { NOW } from '../support/saml-builder.ts';
 import {
   createTicket,
   getWithSession,
   openSetup,
   postSetup,
+  TEST_IDP_FIELDS,
   testSignInThroughPage,
   textOf,
   type SetupSessionInfo,
 } from '../support/setup-page.ts';
+import { withDatabaseAtMigration } from '../support/migration-database.ts';
 
 const ZONE = 'corp.test';
 const MINUTE = 60_000;
-const IDP_FIELDS = {
-  source: 'fields',
-  'saml.idpEntityId': IDP,
-  'saml.ssoUrl': 'https://idp.example.test/sso',
-  'saml.certificates': testKeys.idpCertPem,
-};
 
 interface Domain {
   domain: string;
@@ -43,26 +36,15 @@ interface Domain {
 
 for (const backend of testBackends()) {
   test(`migration 0017 on ${backend}: a ticket made before keeps policy none; a new row defaults to required`, async () => {
-    const schema = `test_${randomBytes(6).toString('hex')}`;
-    const handle =
-      backend === 'pglite'
-        ? await openDatabase({})
-        : await openDatabase({ url: process.env.LANYARD_TEST_DATABASE_URL, schema, maxConnections: 2 });
-    try {
-      const migrator = new Migrator({
-        db: handle.db,
-        provider: { getMigrations: async () => migrations },
-        ...(backend === 'postgres' ? { migrationTableSchema: schema } : {}),
-      });
-      assert.equal((await migrator.migrateTo('0015-change-notifications')).error, undefined);
+    await withDatabaseAtMigration(backend, '0015-change-notifications', async (db, migrateRest) => {
       const ticket = (id: string) =>
         sql`insert into sso_tickets (id, organization_id, owns_connection, type, token_hash, enabled_features, created_by, created_at, expires_at)
             values (${id}, 'org_1', false, 'saml', ${id}, '[]'::jsonb, 'key_1', now(), now())`;
-      await sql`insert into organizations (id, name, created_at, updated_at) values ('org_1', 'Before', now(), now())`.execute(handle.db);
-      await ticket('tkt_before').execute(handle.db);
-      await migrateToLatest(handle.db, backend === 'postgres' ? { schema } : {});
-      await ticket('tkt_after').execute(handle.db);
-      const rows = await handle.db
+      await sql`insert into organizations (id, name, created_at, updated_at) values ('org_1', 'Before', now(), now())`.execute(db);
+      await ticket('tkt_before').execute(db);
+      await migrateRest();
+      await ticket('tkt_after').execute(db);
+      const rows = await db
         .selectFrom('sso_tickets')
         .select(['id', 'domain_verification', 'use_for_discovery', 'entered_domains'])
         .orderBy('id', 'desc')
@@ -71,10 +53,7 @@ for (const backend of testBackends()) {
         { id: 'tkt_before', domain_verification: 'none', use_for_discovery: true, entered_domains: [] },
         { id: 'tkt_after', domain_verification: 'required', use_for_discovery: true, entered_domains: [] },
       ]);
-    } finally {
-      if (backend === 'postgres') await handle.db.schema.dropSchema(schema).cascade().execute();
-      await handle.close();
-    }
+    });
   });
 
   describe(`setup tickets' domain policy on ${backend}`, () => {
@@ -120,7 +99,7 @@ for (const backend of testBackends()) {
     async function testedSetup(orgId: string, body: Record<string, unknown>) {
       const ticket = await createTicket(t, orgId, { type: 'saml', ...body });
       const { session } = await openSetup(t, ticket.ticketUrl);
-      assert.equal((await postSetup(t, session, 'idp', IDP_FIELDS)).statusCode, 303);
+      assert.equal((await postSetup(t, session, 'idp', TEST_IDP_FIELDS)).statusCode, 303);
       now += 1000;
       await testSignInThroughPage(t, session, ticket.connectionId);
       return { ticket, session };

@@ -8,17 +8,11 @@ import {
   getWithSession,
   openSetup,
   postSetup,
+  TEST_IDP_FIELDS,
   testSignInThroughPage,
   textOf,
   type SetupSessionInfo,
 } from '../support/setup-page.ts';
-
-const IDP_FIELDS = {
-  source: 'fields',
-  'saml.idpEntityId': IDP,
-  'saml.ssoUrl': 'https://idp.example.test/sso',
-  'saml.certificates': testKeys.idpCertPem,
-};
 
 for (const backend of testBackends()) {
   describe(`the hosted setup page on ${backend}`, () => {
@@ -72,7 +66,7 @@ for (const backend of testBackends()) {
       assert.equal(missing.statusCode, 400);
       assert.match(missing.body, /id="f-saml-ssoUrl-error">is required</);
       assert.match(missing.body, /id="f-saml-certificates-error">is required</);
-      const badCert = await postSetup(t, session, 'idp', { ...IDP_FIELDS, 'saml.certificates': 'MIIBnotacertificate' });
+      const badCert = await postSetup(t, session, 'idp', { ...TEST_IDP_FIELDS, 'saml.certificates': 'MIIBnotacertificate' });
       assert.match(badCert.body, /id="f-saml-certificates-error">is not a usable certificate/);
       assert.equal((await connection(ticket.connectionId)).saml.idpEntityId, null, 'nothing was saved');
 
@@ -151,7 +145,7 @@ for (const backend of testBackends()) {
       const ticket = await createTicket(t, org.id, { type: 'saml', enabledFeatures: ['domains'] });
       const { session } = await openSetup(t, ticket.ticketUrl);
       for (const id of [theirs.id, mineToo.id]) {
-        const res = await postSetup(t, session, 'idp', { ...IDP_FIELDS, connectionId: id, connection: id, organizationId: other.id });
+        const res = await postSetup(t, session, 'idp', { ...TEST_IDP_FIELDS, connectionId: id, connection: id, organizationId: other.id });
         assert.equal(res.statusCode, 303);
       }
       assert.equal((await connection(ticket.connectionId)).saml.idpEntityId, IDP);
@@ -201,7 +195,7 @@ for (const backend of testBackends()) {
         provisioning: { groups: true },
       });
       const { session } = await openSetup(t, ticket.ticketUrl);
-      assert.equal((await postSetup(t, session, 'idp', IDP_FIELDS)).statusCode, 303);
+      assert.equal((await postSetup(t, session, 'idp', TEST_IDP_FIELDS)).statusCode, 303);
       const early = await postSetup(t, session, 'activate', { domains: 'initech.example' });
       assert.equal(early.statusCode, 400);
       assert.match(textOf(early.body), /Not activated\. Needs a successful test sign-in with the settings as they are now/);

@@ -1,11 +1,9 @@
 // LANYARD_WORKERS: several server processes on one machine (src/cluster.ts), as an operator runs them.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { describe, test } from 'node:test';
-import pg from 'pg';
 import { requireOrSkip } from '../support/environment.ts';
-import { runServerToExit, startServer, type ServerProcess } from '../support/server-process.ts';
+import { createServerDatabase, runServerToExit, startServer, type ServerProcess } from '../support/server-process.ts';
 
 /** A GET on a connection of its own, so that the cluster can hand each request to another worker. */
 function get(url: string, token: string): Promise<{ status: number; body: string }> {
@@ -48,20 +46,10 @@ describe('LANYARD_WORKERS', () => {
   test('two workers on PostgreSQL share the port and the metrics, survive a dead worker and stop together', async (t) => {
     const base = process.env.LANYARD_TEST_DATABASE_URL;
     if (!requireOrSkip(t, base !== undefined, 'LANYARD_TEST_DATABASE_URL (PostgreSQL)')) return;
-    const name = `lanyard_cluster_${randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: base });
-    await admin.connect();
-    await admin.query(`create database ${name}`);
-    const url = new URL(base!);
-    url.pathname = `/${name}`;
-    const token = `bootstrap-${randomBytes(24).toString('hex')}`;
+    const database = await createServerDatabase(base!, 'lanyard_cluster');
+    const { token } = database;
     try {
-      const server = await startServer({
-        LANYARD_WORKERS: '2',
-        LANYARD_DATABASE_URL: url.toString(),
-        LANYARD_SECRET_KEY: randomBytes(32).toString('base64'),
-        LANYARD_BOOTSTRAP_API_KEY: token,
-      });
+      const server = await startServer({ LANYARD_WORKERS: '2', ...database.env });
       try {
         await until('both workers', () => server.stdout().includes('"msg":"lanyard is ready"'));
         const [first, second] = workerPids(server);
@@ -81,8 +69,7 @@ describe('LANYARD_WORKERS', () => {
       }
       for (const pid of workerPids(server)) assert.throws(() => process.kill(pid, 0), 'no worker outlives the primary');
     } finally {
-      await admin.query(`drop database if exists ${name} with (force)`);
-      await admin.end();
+      await database.drop();
     }
   });
 });

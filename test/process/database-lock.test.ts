@@ -2,7 +2,7 @@
 // and the second one's writes are lost): the server holds a lock on its data directory, and the
 // CLI, a second server, or a port already in use are refused in one line, before anything is written.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -11,28 +11,11 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { DataDirectoryLockedError, lockDataDirectory } from '../../src/storage/data-dir-lock.ts';
-import { repoRoot } from '../support/repo.ts';
-import { startServer } from '../support/server-process.ts';
+import { runEntryToExit, startServer } from '../support/server-process.ts';
 
-const withoutLanyardEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('LANYARD_'))) as Record<
-  string,
-  string
->;
-
-function run(entry: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, entry), ...args], {
-      cwd: repoRoot,
-      env: { ...withoutLanyardEnv, LANYARD_LOG_LEVEL: 'warn', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** The CLI or the server, at the log level warn unless `env` says otherwise. */
+const run = (entry: string, args: string[], env: Record<string, string>) =>
+  runEntryToExit(entry, args, { LANYARD_LOG_LEVEL: 'warn', ...env });
 const cli = (args: string[], env: Record<string, string>) => run('cli/main.ts', args, env);
 
 async function withDataDir(body: (dataDir: string) => Promise<void>): Promise<void> {

@@ -1,7 +1,6 @@
 // `lanyard secrets rotate` as an operator runs it: a child process over an embedded database in a
 // temporary data directory, with the new key in LANYARD_SECRET_KEY and the old one as previous.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,23 +11,9 @@ import { createSealer } from '../../src/crypto/seal.ts';
 import { createSelfSignedCertificate } from '../../src/crypto/self-signed.ts';
 import { createDeploymentKeys } from '../../src/domain/keys/deployment-keys.ts';
 import { migrateToLatest, openDatabase } from '../../src/storage/database.ts';
-import { repoRoot } from '../support/repo.ts';
+import { runEntryToExit } from '../support/server-process.ts';
 
-function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('LANYARD_'))) as Record<string, string>;
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'cli', 'main.ts'), ...args], {
-      cwd: repoRoot,
-      env: { ...base, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const runCli = (args: string[], env: Record<string, string>) => runEntryToExit('cli/main.ts', args, env);
 
 test('lanyard secrets rotate re-seals under the new key; the old key is then not needed', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'lanyard-rotate-'));

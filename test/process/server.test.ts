@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import pg from 'pg';
 import { requireOrSkip } from '../support/environment.ts';
-import { runServerToExit, startServer } from '../support/server-process.ts';
+import { createServerDatabase, runServerToExit, startServer } from '../support/server-process.ts';
 
 const api = (url: string, token: string, path: string, init: RequestInit = {}) =>
   fetch(`${url}${path}`, {
@@ -63,18 +61,8 @@ describe('the server process', () => {
   test('two instances starting together on one PostgreSQL both migrate, bootstrap once and serve', async (t) => {
     const base = process.env.LANYARD_TEST_DATABASE_URL;
     if (!requireOrSkip(t, base !== undefined, 'LANYARD_TEST_DATABASE_URL (PostgreSQL)')) return;
-    const name = `lanyard_process_${randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: base });
-    await admin.connect();
-    await admin.query(`create database ${name}`);
-    const url = new URL(base!);
-    url.pathname = `/${name}`;
-    const token = `bootstrap-${randomBytes(24).toString('hex')}`;
-    const env = {
-      LANYARD_DATABASE_URL: url.toString(),
-      LANYARD_SECRET_KEY: randomBytes(32).toString('base64'),
-      LANYARD_BOOTSTRAP_API_KEY: token,
-    };
+    const database = await createServerDatabase(base!, 'lanyard_process');
+    const { env, token } = database;
     try {
       const [a, b] = await Promise.all([startServer(env), startServer(env)]);
       try {
@@ -89,8 +77,7 @@ describe('the server process', () => {
         await Promise.all([a.stop(), b.stop()]);
       }
     } finally {
-      await admin.query(`drop database if exists ${name} with (force)`);
-      await admin.end();
+      await database.drop();
     }
   });
 });

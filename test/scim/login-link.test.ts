@@ -2,20 +2,21 @@
 // carries directory_user_id in the id_token and userinfo; a deactivated directory user is refused
 // with user_deactivated (failure page, login.failed event) unless the directory opts out.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { inflateRawSync } from 'node:zlib';
 import { decodeJwt } from 'jose';
 import { after, before, describe, test } from 'node:test';
-import { buildResponseXml, IDP, NOW, sign, testKeys } from '../support/saml-builder.ts';
+import { NOW } from '../support/saml-builder.ts';
 import { createTestApp, testBackends, type TestApp } from '../support/app.ts';
 import { createDirectory, patchOp, scim, USER_SCHEMA, type TestDirectory } from '../support/scim.ts';
-import { TEST_PKCE } from '../support/app-login.ts';
+import {
+  answerAtTestIdp,
+  createTestSamlConnection,
+  codeFrom,
+  exchangeCode,
+  startAtIdp,
+  testAuthorizationUrl,
+} from '../support/app-login.ts';
 
 const REDIRECT = 'https://app.example.com/callback';
-const form = (fields: Record<string, string>) => ({
-  headers: { 'content-type': 'application/x-www-form-urlencoded' },
-  payload: new URLSearchParams(fields).toString(),
-});
 
 for (const backend of testBackends()) {
   describe(`SSO logins linked to directory users on ${backend}`, () => {
@@ -27,74 +28,29 @@ for (const backend of testBackends()) {
     before(async () => {
       t = await createTestApp({ backend, clock: () => new Date(NOW.getTime()) });
       directory = await createDirectory(t);
-      const created = await t.request({
-        method: 'POST',
-        url: '/v1/connections',
-        payload: {
-          organizationId: directory.organizationId,
-          type: 'saml',
-          enabled: true,
-          saml: { idpEntityId: IDP, ssoUrl: 'https://idp.example.test/sso', certificates: [testKeys.idpCertPem] },
-        },
-      });
-      assert.equal(created.statusCode, 201, created.body);
-      connection = created.json();
+      connection = await createTestSamlConnection(t, { organizationId: directory.organizationId, enabled: true });
       app = (await t.request({ method: 'POST', url: '/v1/applications', payload: { name: 'App', redirectUris: [REDIRECT] } })).json();
     });
     after(async () => t.close());
 
     /** authorize → the test IdP signs a response for `nameId` (mail attribute alice@example.com) → ACS. */
     async function login(nameId = 'alice@example.com') {
-      const query = new URLSearchParams({
-        response_type: 'code',
+      const url = testAuthorizationUrl(t, {
         client_id: app.clientId,
         redirect_uri: REDIRECT,
-        ...TEST_PKCE.query,
         scope: 'openid email profile',
         organization: directory.organizationId,
         state: 'st',
       });
-      const started = await t.request({ method: 'GET', url: `/oauth/authorize?${query.toString()}`, token: null });
-      assert.equal(started.statusCode, 302, started.body);
-      const location = new URL(started.headers.location as string);
-      const request = inflateRawSync(Buffer.from(location.searchParams.get('SAMLRequest')!, 'base64')).toString('utf8');
-      const xml = sign(
-        buildResponseXml({
-          inResponseTo: /ID="([^"]+)"/.exec(request)![1]!,
-          audience: connection.sp.entityId,
-          recipient: connection.sp.acsUrl,
-          destination: connection.sp.acsUrl,
-          assertionId: `_a${randomBytes(8).toString('hex')}`,
-          nameIdXml: nameId,
-        }),
-        { target: 'assertion' },
-      );
-      const fields = { SAMLResponse: Buffer.from(xml).toString('base64'), RelayState: location.searchParams.get('RelayState')! };
-      return t.request({ method: 'POST', url: `/sso/saml/${connection.id}/acs`, token: null, ...form(fields) });
+      return answerAtTestIdp(t, connection, await startAtIdp(t, url), { nameIdXml: nameId });
     }
 
     /** A login that must succeed: the id_token's and userinfo's directory_user_id (undefined when absent). */
     async function linkedId(nameId?: string): Promise<unknown> {
-      const acs = await login(nameId);
-      assert.equal(acs.statusCode, 302, acs.body);
-      const code = new URL(acs.headers.location as string).searchParams.get('code');
-      assert.ok(code, acs.headers.location);
-      const basic = Buffer.from(`${app.clientId}:${app.clientSecret}`).toString('base64');
-      const tokens = await t.request({
-        method: 'POST',
-        url: '/oauth/token',
-        token: null,
-        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${basic}` },
-        payload: new URLSearchParams({
-          grant_type: 'authorization_code',
-          code,
-          redirect_uri: REDIRECT,
-          code_verifier: TEST_PKCE.verifier,
-        }).toString(),
-      });
-      assert.equal(tokens.statusCode, 200, tokens.body);
-      const claims = decodeJwt(tokens.json().id_token);
-      const userinfo = (await t.request({ method: 'GET', url: '/oauth/userinfo', token: tokens.json().access_token })).json();
+      const code = codeFrom(await login(nameId));
+      const tokens = await exchangeCode(t, app, { code, redirectUri: REDIRECT, clientAuth: 'basic' });
+      const claims = decodeJwt(tokens.id_token);
+      const userinfo = (await t.request({ method: 'GET', url: '/oauth/userinfo', token: tokens.access_token })).json();
       assert.equal(userinfo.directory_user_id, claims.directory_user_id, 'userinfo and the id_token agree');
       return claims.directory_user_id;
     }

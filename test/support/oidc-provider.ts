@@ -8,9 +8,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import assert from 'node:assert/strict';
 import { createInterface } from 'node:readline';
+import { after, before } from 'node:test';
 import { freePort } from './environment.ts';
+import { startLanyard, type ListeningLanyard } from './lanyard-server.ts';
 import { repoRoot, sharedDir } from './repo.ts';
+import { followRedirects, parseForms, submitForm, type CookieJar } from './saml-idp-driver.ts';
 
 /** The shared provider's folder (read-only). */
 export const oidcProviderSource: string = join(sharedDir, 'idp', 'oidc-provider');
@@ -210,4 +214,57 @@ function startOnce(dir: string, port: number, options: OidcProviderOptions): Pro
     child.once('error', (error) => fail(`could not start: ${String(error)}`));
     child.once('exit', (code, signal) => fail(`exited (${signal ?? code}) before it was ready`));
   });
+}
+
+/**
+ * The browser from `url` (an authorization URL) through oidc-provider's login and consent pages,
+ * signing in as `user` with any password, until a redirect goes to the app's `appRedirectUri`: that URL.
+ * Fails when a page is not one of the provider's interactions, or after five pages.
+ */
+export async function passOidcProviderPages(
+  jar: CookieJar,
+  url: string | URL,
+  idp: Pick<OidcProvider, 'issuer'>,
+  user: string,
+  appRedirectUri: string,
+): Promise<string> {
+  const stopAt = (target: URL) => target.href.startsWith(appRedirectUri);
+  let step = await followRedirects(jar, url, {}, { stopAt });
+  for (let pages = 0; step.stoppedAt === undefined; pages++) {
+    assert.ok(
+      pages < 5 && step.url.startsWith(`${idp.issuer}/interaction/`),
+      `stuck at ${step.url} (HTTP ${step.response.status}):\n${step.body.slice(0, 2000)}`,
+    );
+    const form = parseForms(step.body, step.url)[0]!;
+    step = await submitForm(jar, form, 'login' in form.fields ? { login: user, password: 'any' } : {}, { stopAt });
+  }
+  return step.stoppedAt;
+}
+
+/** What {@link lanyardAndOidcProvider} gives a suite. */
+export interface LanyardAndOidcProvider {
+  /** The listening Lanyard, there once the suite's `before` hook has run. */
+  readonly lanyard: ListeningLanyard;
+  /** Starts oidc-provider (once a test knows it can run here); it is stopped after the suite. */
+  startIdp(options: OidcProviderOptions): Promise<OidcProvider>;
+}
+
+/** For a suite against oidc-provider: a Lanyard started before it; it and the provider a test started are stopped after it. */
+export function lanyardAndOidcProvider(): LanyardAndOidcProvider {
+  let lanyard: ListeningLanyard | undefined;
+  let idp: OidcProvider | undefined;
+  before(async () => {
+    lanyard = await startLanyard();
+  });
+  after(async () => {
+    await idp?.stop();
+    await lanyard?.close();
+  });
+  return {
+    get lanyard() {
+      assert.ok(lanyard, 'Lanyard is there only in tests, after the suite started it');
+      return lanyard;
+    },
+    startIdp: async (options) => (idp = await startOidcProvider(options)),
+  };
 }

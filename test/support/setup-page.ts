@@ -1,12 +1,19 @@
 // Drives the hosted setup page through app.inject as a browser would: the session cookie it sets,
 // the CSRF token in its forms, form-encoded posts.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { inflateRawSync } from 'node:zlib';
 import type { LightMyRequestResponse } from 'fastify';
 import type { TestApp } from './app.ts';
 import { PUBLIC_URL } from './connections.ts';
-import { buildResponseXml, sign } from './saml-builder.ts';
+import { answerAtTestIdp } from './app-login.ts';
+import { IDP, testKeys } from './saml-builder.ts';
+
+/** The setup page's IdP step filled in by hand ("fields") with the test IdP's entity id, SSO URL and certificate. */
+export const TEST_IDP_FIELDS = {
+  source: 'fields',
+  'saml.idpEntityId': IDP,
+  'saml.ssoUrl': 'https://idp.example.test/sso',
+  'saml.certificates': testKeys.idpCertPem,
+} as const;
 
 /** A setup page opened by one "browser": its path, the cookie it was given, and its forms' CSRF token. */
 export interface SetupSessionInfo {
@@ -104,30 +111,8 @@ export async function testSignInThroughPage(
   assert.equal(started.statusCode, 303, started.body);
   const location = new URL(started.headers.location as string);
   assert.equal(location.origin + location.pathname, 'https://idp.example.test/sso');
-  const requestId = /ID="([^"]+)"/.exec(
-    inflateRawSync(Buffer.from(location.searchParams.get('SAMLRequest')!, 'base64')).toString('utf8'),
-  )![1]!;
   const sp = (await t.request({ method: 'GET', url: `/v1/connections/${connectionId}` })).json().sp;
-  const xml = sign(
-    buildResponseXml({
-      inResponseTo: requestId,
-      audience: sp.entityId,
-      recipient: sp.acsUrl,
-      destination: sp.acsUrl,
-      assertionId: `_a${randomBytes(8).toString('hex')}`,
-    }),
-    { target: 'assertion', ...signWith },
-  );
-  const acs = await t.request({
-    method: 'POST',
-    url: `/sso/saml/${connectionId}/acs`,
-    token: null,
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    payload: new URLSearchParams({
-      SAMLResponse: Buffer.from(xml).toString('base64'),
-      RelayState: location.searchParams.get('RelayState')!,
-    }).toString(),
-  });
+  const acs = await answerAtTestIdp(t, { id: connectionId, sp }, location, { key: signWith });
   assert.equal(acs.statusCode, 302, acs.body);
   const resultUrl = acs.headers.location as string;
   assert.match(resultUrl, new RegExp(`^${PUBLIC_URL}/setup/tests/lgn_[0-9A-Z]{26}$`));

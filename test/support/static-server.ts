@@ -55,3 +55,14 @@ export function discoveryDocument(issuer: string, change: (doc: Record<string, u
   change(doc);
   return { type: 'application/json', body: JSON.stringify(doc) };
 }
+
+/** The endpoints a connection keeps from {@link discoveryDocument} for `issuer`, as the API and the login read name them. */
+export function discoveredEndpoints(issuer: string) {
+  return {
+    authorizationEndpoint: `${issuer}/auth`,
+    tokenEndpoint: `${issuer}/token`,
+    jwksUri: `${issuer}/jwks`,
+    userinfoEndpoint: `${issuer}/me`,
+    endSessionEndpoint: null,
+  };
+}

@@ -15,7 +15,7 @@ import { openDatabase } from '../../src/storage/database.ts';
 import { createTestApp } from '../support/app.ts';
 import { requireOrSkip } from '../support/environment.ts';
 import { sample } from '../support/metrics.ts';
-import { startServer } from '../support/server-process.ts';
+import { createServerDatabase, startServer } from '../support/server-process.ts';
 import { startReceiver, type Receiver } from '../support/webhook-receiver.ts';
 
 const base = process.env.LANYARD_TEST_DATABASE_URL;
@@ -38,17 +38,10 @@ async function until(condition: () => boolean | Promise<boolean>, timeoutMs: num
 describe('webhooks across processes and instances', () => {
   test('a server killed with SIGKILL mid-burst and restarted delivers every committed event at least once', async (t) => {
     if (!requireOrSkip(t, base !== undefined, 'LANYARD_TEST_DATABASE_URL (PostgreSQL)')) return;
-    const name = `lanyard_webhooks_${randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: base });
-    await admin.connect();
-    await admin.query(`create database ${name}`);
-    const url = new URL(base ?? '');
-    url.pathname = `/${name}`;
-    const token = `bootstrap-${randomBytes(24).toString('hex')}`;
+    const database = await createServerDatabase(base ?? '', 'lanyard_webhooks');
+    const { url, token } = database;
     const env = {
-      LANYARD_DATABASE_URL: url.toString(),
-      LANYARD_SECRET_KEY: randomBytes(32).toString('base64'),
-      LANYARD_BOOTSTRAP_API_KEY: token,
+      ...database.env,
       LANYARD_ALLOW_PRIVATE_NETWORK: 'true',
       LANYARD_RATE_LIMIT_MAX: '1000000',
       LANYARD_LOG_LEVEL: 'warn',
@@ -110,8 +103,7 @@ describe('webhooks across processes and instances', () => {
     } finally {
       await db.end().catch(() => {});
       await receiver.close();
-      await admin.query(`drop database if exists ${name} with (force)`);
-      await admin.end();
+      await database.drop();
     }
   });
 

@@ -3,7 +3,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
-import { Migrator } from 'kysely';
 import { pino } from 'pino';
 import { createSealer } from '../../src/crypto/seal.ts';
 import { parseSecretKey } from '../../src/config.ts';
@@ -13,11 +12,10 @@ import { rotateSealedSecrets } from '../../src/domain/keys/secret-rotation.ts';
 import { dispatchEvents } from '../../src/domain/webhooks/dispatch.ts';
 import { createWebhookWorker, type WebhookWorkerOptions } from '../../src/domain/webhooks/worker.ts';
 import { systemLookup } from '../../src/net/guarded-fetch.ts';
-import { migrations } from '../../src/storage/migrations/index.ts';
-import { openDatabase, migrateToLatest } from '../../src/storage/database.ts';
 import { createTestApp, testBackends } from '../support/app.ts';
 import { startReceiver, type Receiver } from '../support/webhook-receiver.ts';
 import { createHarness, deliveriesOf, endpointFor, renameOrganization, type Harness } from './support.ts';
+import { withDatabaseAtMigration } from '../support/migration-database.ts';
 
 /** A worker over the app's database and services, with its own options. */
 function workerFor(h: Harness, options: WebhookWorkerOptions, sealer = h.t.deps.sealer) {
@@ -163,31 +161,17 @@ describe('the webhook worker', () => {
 for (const backend of testBackends()) {
   describe(`migration 0006 on ${backend}`, () => {
     test('events recorded before webhooks existed are marked dispatched and never delivered', async () => {
-      const schema = `test_${randomBytes(6).toString('hex')}`;
-      const handle =
-        backend === 'pglite'
-          ? await openDatabase({})
-          : await openDatabase({ url: process.env.LANYARD_TEST_DATABASE_URL, schema, maxConnections: 2 });
-      try {
-        const migrator = new Migrator({
-          db: handle.db,
-          provider: { getMigrations: async () => migrations },
-          ...(backend === 'postgres' ? { migrationTableSchema: schema } : {}),
-        });
-        assert.equal((await migrator.migrateTo('0004-tickets')).error, undefined);
+      await withDatabaseAtMigration(backend, '0004-tickets', async (db, migrateRest) => {
         const deps = { now: new Date(), random: randomBytes };
         const summary = { name: 'Acme', externalId: null, domains: [] };
-        const old = await recordEvent(handle.db, deps, SYSTEM_ACTOR, { type: 'organization.created', organizationId: null, summary });
-        await migrateToLatest(handle.db, backend === 'postgres' ? { schema } : {});
-        const fresh = await recordEvent(handle.db, deps, SYSTEM_ACTOR, { type: 'organization.created', organizationId: null, summary });
-        const rows = await handle.db.selectFrom('events').select(['id', 'dispatched_at']).orderBy('id').execute();
+        const old = await recordEvent(db, deps, SYSTEM_ACTOR, { type: 'organization.created', organizationId: null, summary });
+        await migrateRest();
+        const fresh = await recordEvent(db, deps, SYSTEM_ACTOR, { type: 'organization.created', organizationId: null, summary });
+        const rows = await db.selectFrom('events').select(['id', 'dispatched_at']).orderBy('id').execute();
         assert.notEqual(rows.find((r) => r.id === old)?.dispatched_at, null);
         assert.equal(rows.find((r) => r.id === fresh)?.dispatched_at, null);
-        assert.equal(await dispatchEvents(handle.db, { ...deps, limit: 100 }), 1, 'only the new event is taken');
-      } finally {
-        if (backend === 'postgres') await handle.db.schema.dropSchema(schema).cascade().execute();
-        await handle.close();
-      }
+        assert.equal(await dispatchEvents(db, { ...deps, limit: 100 }), 1, 'only the new event is taken');
+      });
     });
   });
 }
