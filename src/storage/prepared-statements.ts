@@ -15,6 +15,16 @@ import type { Database } from './schema.ts';
 const MAX_NAMES = 64;
 const names = new Map<string, string>();
 
+/** The name `text` runs under when it was marked by `prepared`. */
+export function statementName(text: string): string | undefined {
+  return names.get(text);
+}
+
+/** True for PostgreSQL's refusal of a prepared statement whose plan a schema change made stale (0A000). */
+export function isStalePlan(error: unknown): boolean {
+  return (error as { code?: string }).code === '0A000' && /cached plan/.test((error as Error).message);
+}
+
 /** Compiles `query` and marks its text as one to prepare on each connection that runs it. */
 export function prepared<R>(query: { compile(): CompiledQuery<R> }): CompiledQuery<R> {
   const compiled = query.compile();
@@ -92,7 +102,7 @@ export function preparingPool(pool: pg.Pool): PostgresPool {
         try {
           return await client.query(config);
         } catch (error) {
-          if ((error as { code?: string }).code !== '0A000' || !/cached plan/.test((error as Error).message)) throw error;
+          if (!isStalePlan(error)) throw error;
           await client.query(`deallocate "${name}"`);
           delete (client as PgConnectionInternals).connection?.parsedStatements?.[name];
           return client.query(config);

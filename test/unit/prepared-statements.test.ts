@@ -1,5 +1,6 @@
-// Server-side prepared statements (src/storage/prepared-statements.ts) on real PostgreSQL: the
-// login's statements are prepared once per connection, a migration under them is survived, and
+// Server-side prepared statements (src/storage/prepared-statements.ts) on real PostgreSQL and on
+// the embedded PGlite database (src/storage/pglite-pool.ts): the login's statements are prepared
+// once per connection, a migration under them is survived, and
 // LANYARD_DATABASE_PREPARED_STATEMENTS=false sends every statement unnamed; and statements built once
 // (preparedStatement) refuse a value they do not send as a parameter.
 import assert from 'node:assert/strict';
@@ -38,6 +39,51 @@ test('postgres: a marked statement is prepared once on its connection and then r
     assert.equal(await findAccessToken(db, 'still nothing'), undefined);
     const statements = await preparedOnConnection(db);
     assert.equal(statements.filter((s) => s.includes('"access_tokens"')).length, 1, statements.join('\n'));
+  });
+});
+
+/** The migrated, in-memory embedded database with one application and its access token 'h'. */
+async function withPglite(run: (db: Db) => Promise<void>): Promise<void> {
+  const handle = await openTestDatabase('pglite');
+  try {
+    await sql`insert into applications (id, name, client_id, client_secret_hash, redirect_uris, created_at, updated_at)
+              values ('app', 'App', 'client', 'hash', '[]', now(), now())`.execute(handle.db);
+    await sql`insert into access_tokens (token_hash, application_id, code_hash, scope, profile, created_at, expires_at)
+              values ('h', 'app', 'c', 'openid', '{"sub":"u1"}', now(), now() + interval '1 hour')`.execute(handle.db);
+    await run(handle.db);
+  } finally {
+    await handle.close();
+  }
+}
+
+test('pglite: a marked statement is prepared once on the embedded database, reused, and reads typed values', async () => {
+  await withPglite(async (db) => {
+    assert.equal(await findAccessToken(db, 'nothing'), undefined);
+    const token = await findAccessToken(db, 'h');
+    assert.equal(token?.application_id, 'app');
+    assert.deepEqual(token?.profile, { sub: 'u1' }, 'jsonb arrives parsed, as from PGlite’s own query');
+    assert.ok(token?.expires_at instanceof Date && token.expires_at.getTime() > Date.now());
+    const statements = await preparedOnConnection(db);
+    assert.equal(statements.filter((s) => s.includes('"access_tokens"')).length, 1, statements.join('\n'));
+  });
+});
+
+test('pglite: a column added under a prepared `select *` is survived, and read', async () => {
+  await withPglite(async (db) => {
+    assert.equal((await findAccessToken(db, 'h'))?.token_hash, 'h');
+    await sql`alter table access_tokens add column added_later text default 'x'`.execute(db);
+    const row = (await findAccessToken(db, 'h')) as unknown as Record<string, unknown>;
+    assert.equal(row?.added_later, 'x');
+    assert.equal((await findAccessToken(db, 'h'))?.token_hash, 'h', 'and prepared again for the next time');
+  });
+});
+
+test('pglite: an error in a prepared statement is the database’s, and the connection goes on', async () => {
+  await withPglite(async (db) => {
+    await sql`alter table access_tokens rename column token_hash to renamed`.execute(db);
+    await assert.rejects(findAccessToken(db, 'h'), (error: { code?: string }) => error.code === '42703');
+    await sql`alter table access_tokens rename column renamed to token_hash`.execute(db);
+    assert.equal((await findAccessToken(db, 'h'))?.token_hash, 'h');
   });
 });
 
