@@ -1,5 +1,5 @@
 import { sql, type Insertable, type Kysely } from 'kysely';
-import { prepared } from './prepared-statements.ts';
+import { preparedStatement } from './prepared-statements.ts';
 import type { UsedAssertion } from './saml-assertions.ts';
 import type { AuthorizationCodesTable, Database, EventsTable, SessionsTable } from './schema.ts';
 
@@ -33,35 +33,73 @@ export type GrantOutcome = 'granted' | 'replayed' | 'flow_taken';
  */
 export async function grantLogin(db: Kysely<Database>, grant: LoginGrant): Promise<GrantOutcome> {
   const { assertion, flow } = grant;
-  const seen =
-    assertion === undefined
-      ? sql`select 1`
-      : sql`insert into saml_assertions_seen (connection_id, assertion_id, expires_at)
-            values (${assertion.connectionId}, ${assertion.assertionId}, ${assertion.expiresAt.toISOString()}::timestamptz)
-            on conflict (connection_id, assertion_id) do nothing returning 1`;
-  const taken =
-    flow === undefined
-      ? sql`select 1 from seen`
-      : sql`update login_flows
-            set returned_at = ${(flow.returnedAt ?? grant.now).toISOString()}::timestamptz, completed_at = ${grant.now.toISOString()}::timestamptz,
-                failure_code = null, failure_message = null, failure_facts = null
-            where id = ${flow.id}
-              and returned_at is not distinct from ${flow.returnedAt?.toISOString() ?? null}::timestamptz
-              and upstream_request_id is not distinct from ${flow.upstreamRequestId}::text
-              and exists (select from seen)
-            returning 1`;
-  const row = (table: string, value: object) =>
-    sql`insert into ${sql.table(table)} select * from json_populate_record(null::${sql.table(table)}, ${JSON.stringify(value)}::json)
-        where exists (select from taken)`;
-  const statement = sql<{ seen: number; taken: number }>`
-    with seen as (${seen}),
-         taken as (${taken}),
-         session as (${row('sessions', grant.session)}),
-         code as (${row('authorization_codes', grant.code)}),
-         event as (${row('events', grant.event)})
-    select (select count(*) from seen)::int as seen, (select count(*) from taken)::int as taken`;
-  const result = await db.executeQuery(prepared({ compile: () => statement.compile(db) }));
-  const counts = result.rows[0];
+  const values: GrantValues = {
+    assertionConnectionId: assertion?.connectionId ?? null,
+    assertionId: assertion?.assertionId ?? null,
+    assertionExpiresAt: assertion?.expiresAt.toISOString() ?? null,
+    flowId: flow?.id ?? null,
+    flowReturnedAt: flow?.returnedAt?.toISOString() ?? null,
+    flowUpstreamRequestId: flow?.upstreamRequestId ?? null,
+    returnedAt: (flow?.returnedAt ?? grant.now).toISOString(),
+    now: grant.now.toISOString(),
+    session: JSON.stringify(grant.session),
+    code: JSON.stringify(grant.code),
+    event: JSON.stringify(grant.event),
+  };
+  const statement = GRANT_STATEMENTS[assertion === undefined ? 0 : 1][flow === undefined ? 0 : 1];
+  const counts = (await db.executeQuery(statement(db, values))).rows[0];
   if (counts?.seen !== 1) return 'replayed';
   return counts.taken === 1 ? 'granted' : 'flow_taken';
 }
+
+/** A grant's values as the statement's parameters: instants as ISO text, rows as JSON. */
+interface GrantValues extends Record<string, string | null> {
+  readonly assertionConnectionId: string | null;
+  readonly assertionId: string | null;
+  readonly assertionExpiresAt: string | null;
+  readonly flowId: string | null;
+  readonly flowReturnedAt: string | null;
+  readonly flowUpstreamRequestId: string | null;
+  readonly returnedAt: string;
+  readonly now: string;
+  readonly session: string;
+  readonly code: string;
+  readonly event: string;
+}
+
+/** The grant's statement, built once for each of: with or without an assertion, with or without a flow. */
+function grantStatement(withAssertion: boolean, withFlow: boolean) {
+  return preparedStatement((db, v: GrantValues) => {
+    const seen = withAssertion
+      ? sql`insert into saml_assertions_seen (connection_id, assertion_id, expires_at)
+            values (${v.assertionConnectionId}, ${v.assertionId}, ${v.assertionExpiresAt}::timestamptz)
+            on conflict (connection_id, assertion_id) do nothing returning 1`
+      : sql`select 1`;
+    const taken = withFlow
+      ? sql`update login_flows
+            set returned_at = ${v.returnedAt}::timestamptz, completed_at = ${v.now}::timestamptz,
+                failure_code = null, failure_message = null, failure_facts = null
+            where id = ${v.flowId}
+              and returned_at is not distinct from ${v.flowReturnedAt}::timestamptz
+              and upstream_request_id is not distinct from ${v.flowUpstreamRequestId}::text
+              and exists (select from seen)
+            returning 1`
+      : sql`select 1 from seen`;
+    const row = (table: string, value: string) =>
+      sql`insert into ${sql.table(table)} select * from json_populate_record(null::${sql.table(table)}, ${value}::json)
+          where exists (select from taken)`;
+    const statement = sql<{ seen: number; taken: number }>`
+      with seen as (${seen}),
+           taken as (${taken}),
+           session as (${row('sessions', v.session)}),
+           code as (${row('authorization_codes', v.code)}),
+           event as (${row('events', v.event)})
+      select (select count(*) from seen)::int as seen, (select count(*) from taken)::int as taken`;
+    return { compile: () => statement.compile(db) };
+  });
+}
+
+const GRANT_STATEMENTS = [
+  [grantStatement(false, false), grantStatement(false, true)],
+  [grantStatement(true, false), grantStatement(true, true)],
+] as const;
