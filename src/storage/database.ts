@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, Migrator, PostgresDialect, sql, type PostgresPool } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, sql, type MigrationResultSet, type PostgresPool } from 'kysely';
 import pg from 'pg';
 import { migrations } from './migrations/index.ts';
 import { lockDataDirectory } from './data-dir-lock.ts';
@@ -143,12 +143,25 @@ export async function migrateToLatest(db: Db, options: { schema?: string } = {})
     provider: { getMigrations: async () => migrations },
     ...(options.schema ? { migrationTableSchema: options.schema } : {}),
   });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = await lookingPastDroppedSchemas(() => migrator.migrateToLatest());
   if (error !== undefined) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
     throw new Error(`database migration ${failed ?? ''} failed: ${(error as Error).message}`, { cause: error });
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/**
+ * Runs `migrate` again, up to five times in all, while it fails before any migration ran because
+ * Kysely's search for its bookkeeping tables, which reads every schema of the database, met one that
+ * someone else dropped meanwhile (3F000; seen in CI between two test files). Looking again is safe.
+ */
+export async function lookingPastDroppedSchemas(migrate: () => Promise<MigrationResultSet>): Promise<MigrationResultSet> {
+  for (let attempt = 1; ; attempt++) {
+    const outcome = await migrate();
+    const droppedMeanwhile = outcome.results === undefined && (outcome.error as { code?: string } | undefined)?.code === '3F000';
+    if (!droppedMeanwhile || attempt === 5) return outcome;
+  }
 }
 
 /** True when the database answers a trivial query. */
