@@ -9,7 +9,7 @@ import type { Organization } from '../http/schemas/organizations.ts';
 import type { Ticket } from '../http/schemas/tickets.ts';
 import type { WebhookDelivery, WebhookEndpoint } from '../http/schemas/webhooks.ts';
 import type { DirectoryView } from '../domain/scim/views.ts';
-import { TICKET_TYPES } from '../domain/tickets/view.ts';
+import { RENEWAL_TICKET, TICKET_DOMAIN_VERIFICATIONS, TICKET_TYPES } from '../domain/tickets/view.ts';
 import { html, page, type SafeHtml } from './html.ts';
 import { CONSOLE_SCRIPT_PATH } from './console-script.ts';
 import { SETUP_SCRIPT_PATH } from './setup-page.ts';
@@ -282,10 +282,25 @@ const DIRECTORY_COLUMNS: readonly Column<DirectoryView & { users: number; groups
   { label: 'Last sync', cell: (d) => time(d.lastRequestAt) },
 ];
 
+/** The setup ticket's domain policy in the console's words, the API's default first. */
+const TICKET_DOMAIN_POLICIES = [
+  ['required', 'Proven by a DNS record before setup can finish'],
+  ['optional', 'Proven by a DNS record in the background'],
+  ['none', 'Trusted as entered, without DNS proof'],
+] as const satisfies readonly (readonly [(typeof TICKET_DOMAIN_VERIFICATIONS)[number], string])[];
+
+/** What the ticket does with the domains its page takes (a renewal page takes none). */
+function domainPolicy(t: Ticket): string {
+  if (t.type === RENEWAL_TICKET) return '–';
+  const proof = t.domainVerification === 'none' ? 'not proven' : `DNS proof ${t.domainVerification}`;
+  return t.useForDiscovery ? `${proof}, routes sign-ins` : proof;
+}
+
 function ticketColumns(csrf: string): readonly Column<Ticket>[] {
   return [
     { label: 'Ticket', cell: (t) => html`<code>${t.id}</code>` },
     { label: 'Type', cell: (t) => t.type },
+    { label: 'Domains', cell: domainPolicy },
     { label: 'Status', cell: (t) => html`<span class="pill">${t.status}</span>` },
     { label: 'Created', cell: (t) => time(t.createdAt) },
     { label: 'Expires', cell: (t) => time(t.expiresAt) },
@@ -352,6 +367,15 @@ export function organizationPage(input: {
           <label for="ticket-type">Identity provider of the new setup link</label>
           <select id="ticket-type" name="type">
             ${TICKET_TYPES.map((t) => html`<option value="${t}">${t}</option>`)}
+          </select>
+          <label for="ticket-domain-verification">Email domains the IT admin enters</label>
+          <select id="ticket-domain-verification" name="domainVerification">
+            ${TICKET_DOMAIN_POLICIES.map(([value, label]) => html`<option value="${value}">${label}</option>`)}
+          </select>
+          <label for="ticket-discovery">Route sign-ins by those domains</label>
+          <select id="ticket-discovery" name="useForDiscovery">
+            <option value="yes">Yes: users of those domains sign in through this connection</option>
+            <option value="no">No: the domains are only recorded</option>
           </select>
           <button type="submit">Create setup link</button>
         </form>

@@ -132,7 +132,12 @@ for (const backend of testBackends()) {
 
     test('creates and revokes a setup ticket; each action is an event with the session as the actor', async () => {
       const browser = await signedIn(t);
-      const created = await consolePost(t, browser, `/console/organizations/${org.id}/tickets`, { type: 'okta', _csrf: browser.csrf });
+      const created = await consolePost(t, browser, `/console/organizations/${org.id}/tickets`, {
+        type: 'okta',
+        domainVerification: 'optional',
+        useForDiscovery: 'no',
+        _csrf: browser.csrf,
+      });
       assert.equal(created.statusCode, 201, created.body);
       assert.equal(created.headers['cache-control'], 'no-store');
       const ticketUrl = /<code id="ticket-url">([^<]+)<\/code>/.exec(created.body)![1]!;
@@ -142,7 +147,13 @@ for (const backend of testBackends()) {
       assert.equal(revoked.statusCode, 303);
       const page = await get(revoked.headers.location as string, browser.cookie);
       assert.match(page.body, /The setup link was revoked/);
-      assert.equal((await t.request({ method: 'GET', url: `/v1/sso/tickets/${ticketId}` })).json().status, 'revoked');
+      const ticket = (await t.request({ method: 'GET', url: `/v1/sso/tickets/${ticketId}` })).json();
+      assert.deepEqual([ticket.status, ticket.domainVerification, ticket.useForDiscovery], ['revoked', 'optional', false]);
+      // Without the policy fields the form keeps the API's defaults.
+      const plain = await consolePost(t, browser, `/console/organizations/${org.id}/tickets`, { type: 'saml', _csrf: browser.csrf });
+      const plainId = /\/console\/tickets\/(tkt_[0-9A-Z]+)\/revoke/.exec(plain.body)![1]!;
+      const defaults = (await t.request({ method: 'GET', url: `/v1/sso/tickets/${plainId}` })).json();
+      assert.deepEqual([defaults.domainVerification, defaults.useForDiscovery], ['required', true]);
 
       const events = (await t.request({ method: 'GET', url: '/v1/events?limit=100' })).json().data as {
         type: string;
@@ -239,8 +250,17 @@ for (const backend of testBackends()) {
         assert.ok(res.statusCode < 500, `${url}: ${res.statusCode}`);
         assert.match(res.headers['content-type'] as string, /text\/html/);
       }
-      const bad = await consolePost(t, browser, `/console/organizations/${org.id}/tickets`, { type: 'nope', _csrf: browser.csrf });
-      assert.equal(bad.statusCode, 400);
+      const before = (await t.db.selectFrom('sso_tickets').select('id').execute()).length;
+      for (const form of [
+        { type: 'nope' } as Record<string, string>,
+        { type: 'saml', domainVerification: 'sometimes' },
+        { type: 'saml', domainVerification: '' },
+        { type: 'saml', useForDiscovery: 'true' },
+      ]) {
+        const bad = await consolePost(t, browser, `/console/organizations/${org.id}/tickets`, { ...form, _csrf: browser.csrf });
+        assert.equal(bad.statusCode, 400, JSON.stringify(form));
+      }
+      assert.equal((await t.db.selectFrom('sso_tickets').select('id').execute()).length, before, 'no ticket from a refused form');
       const gone = await consolePost(t, browser, '/console/tickets/tkt_nope/revoke', { _csrf: browser.csrf });
       assert.equal(gone.statusCode, 404);
       const retry = await consolePost(t, browser, '/console/webhook-deliveries/whd_nope/retry', { _csrf: browser.csrf });

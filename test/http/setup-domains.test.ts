@@ -125,6 +125,17 @@ for (const backend of testBackends()) {
         listed.map((x: { domainVerification: string }) => x.domainVerification),
         ['required', 'optional'],
       );
+      // The event tells a webhook consumer the policy too.
+      const created = (await t.request({ method: 'GET', url: `/v1/events?type=sso_ticket.created&organizationId=${org.id}` })).json().data;
+      assert.deepEqual(
+        Object.fromEntries(
+          created.map((e: { summary: Record<string, unknown> }) => [
+            e.summary.ticketId,
+            [e.summary.domainVerification, e.summary.useForDiscovery],
+          ]),
+        ),
+        { [plain.id]: ['required', true], [optional.id]: ['optional', false] },
+      );
 
       for (const [payload, field] of [
         [{ type: 'saml', domainVerification: 'sometimes' }, 'domainVerification'],

@@ -9,6 +9,7 @@ import {
   WebhookTestPayload,
 } from '../webhooks/events.ts';
 import { SessionEndedPayload } from '../sessions/events.ts';
+import { TICKET_DOMAIN_VERIFICATIONS } from '../tickets/view.ts';
 
 // Every event type Lanyard records, declared once with the TypeBox schema of its `summary`
 // (what happened, without secrets). recordEvent accepts only these types, with a summary of the
@@ -133,6 +134,10 @@ export const EVENT_CATALOGUE = {
       type: Type.String(),
       expiresAt: Type.String({ format: 'date-time' }),
       domains: Type.Array(Type.String()),
+      domainVerification: Type.Enum([...TICKET_DOMAIN_VERIFICATIONS], {
+        description: 'How the domains the IT admin enters on the page are proven: none, optional or required',
+      }),
+      useForDiscovery: Type.Boolean({ description: 'Whether those domains route sign-ins to the connection' }),
     }),
   ),
   'sso_ticket.revoked': event('A setup ticket was revoked.', Type.Object({ ticketId: Id, connectionId: MaybeId })),

@@ -169,6 +169,8 @@ export function createTicketService(deps: TicketServiceDeps) {
             type: input.type,
             expiresAt: inserted.expires_at.toISOString(),
             domains,
+            domainVerification: inserted.domain_verification,
+            useForDiscovery: inserted.use_for_discovery,
           };
           await recordEvent(trx, { now, random }, actor, { type: 'sso_ticket.created', organizationId, summary });
           return inserted;

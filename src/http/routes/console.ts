@@ -7,7 +7,7 @@ import { constantTimeEqual } from '../../crypto/tokens.ts';
 import type { ConsoleSession } from '../../domain/console/sessions.ts';
 import { EVENT_CATALOGUE } from '../../domain/events/catalogue.ts';
 import { listEvents } from '../../domain/events/events.ts';
-import { TICKET_TYPES } from '../../domain/tickets/view.ts';
+import { TICKET_DOMAIN_VERIFICATIONS, TICKET_TYPES } from '../../domain/tickets/view.ts';
 import type { Services } from '../../deps.ts';
 import { PAGE_HEADERS } from '../../web/html.ts';
 import {
@@ -186,9 +186,20 @@ export function consoleRoutes(deps: ConsoleRouteDeps): FastifyPluginAsyncTypebox
     );
 
     pages.post('/organizations/:id/tickets', { schema: { hide: true, params: Id, body: Form } }, async (request, reply) => {
-      const type = TICKET_TYPES.find((t) => t === request.body.type);
+      const { body } = request;
+      const type = TICKET_TYPES.find((t) => t === body.type);
       if (type === undefined) throw new AppError('validation_failed', `type is not one of ${TICKET_TYPES.join(', ')}`);
-      const createdTicket = await services.tickets.create(session(request).actor, request.params.id, { type });
+      // Absent fields keep the API's defaults (required, routing sign-ins).
+      const domainVerification = TICKET_DOMAIN_VERIFICATIONS.find((v) => v === (body.domainVerification ?? 'required'));
+      if (domainVerification === undefined)
+        throw new AppError('validation_failed', `domainVerification is not one of ${TICKET_DOMAIN_VERIFICATIONS.join(', ')}`);
+      const discovery = body.useForDiscovery ?? 'yes';
+      if (discovery !== 'yes' && discovery !== 'no') throw new AppError('validation_failed', 'useForDiscovery is not yes or no');
+      const createdTicket = await services.tickets.create(session(request).actor, request.params.id, {
+        type,
+        domainVerification,
+        useForDiscovery: discovery === 'yes',
+      });
       // The link is shown once, on this answer (no-store): a redirect would have to carry it in a URL.
       return renderOrganization(request, reply, request.params.id, { createdTicket });
     });
