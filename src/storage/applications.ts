@@ -1,4 +1,4 @@
-import type { Insertable, Kysely, Updateable } from 'kysely';
+import { sql, type Insertable, type Kysely, type Updateable } from 'kysely';
 import type { ApplicationRow, ApplicationsTable, Database } from './schema.ts';
 
 // node-postgres turns JS arrays into PostgreSQL arrays, so jsonb values always go over as JSON text.
@@ -25,7 +25,7 @@ export async function findApplicationByClientId(db: Kysely<Database>, clientId: 
 /** `limit + 1` applications in id (creation) order, for toPage. */
 export async function listApplications(
   db: Kysely<Database>,
-  filter: { after?: string | undefined; limit: number },
+  filter: { after?: string | undefined; limit: number; organizationId?: string | undefined },
 ): Promise<ApplicationRow[]> {
   let q = db
     .selectFrom('applications')
@@ -33,6 +33,13 @@ export async function listApplications(
     .orderBy('id')
     .limit(filter.limit + 1);
   if (filter.after !== undefined) q = q.where('id', '>', filter.after);
+  const { organizationId } = filter;
+  if (organizationId !== undefined) {
+    // Those the organization may sign in to: every organization (null), or a list naming it.
+    q = q.where((eb) =>
+      eb.or([eb('organization_ids', 'is', null), sql<boolean>`organization_ids @> ${JSON.stringify([organizationId])}::jsonb`]),
+    );
+  }
   return q.execute();
 }
 

@@ -8,6 +8,8 @@ export interface TicketListFilter {
   now: Date;
   after?: string | undefined;
   limit: number;
+  /** Newest first (the console's order), `after` then being the last, older, id seen. */
+  newestFirst?: boolean;
 }
 
 /** Inserts one ticket. JSON columns take values; they are serialised here. */
@@ -41,9 +43,9 @@ export async function listTickets(db: Kysely<Database>, filter: TicketListFilter
     .selectFrom('sso_tickets')
     .selectAll()
     .where('organization_id', '=', filter.organizationId)
-    .orderBy('id')
+    .orderBy('id', filter.newestFirst ? 'desc' : 'asc')
     .limit(filter.limit + 1);
-  if (filter.after !== undefined) q = q.where('id', '>', filter.after);
+  if (filter.after !== undefined) q = q.where('id', filter.newestFirst ? '<' : '>', filter.after);
   switch (filter.status) {
     case 'revoked':
       q = q.where('revoked_at', 'is not', null);

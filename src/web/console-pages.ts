@@ -53,10 +53,10 @@ function table<T>(caption: string, columns: readonly Column<T>[], rows: readonly
   </div>`;
 }
 
-/** "Next page" (and back to the first) for cursor paging. */
-function pager(first: string | null, next: string | null): SafeHtml | '' {
+/** "Next page" (and back to the first) for cursor paging; `label` names the list when a page has several. */
+function pager(first: string | null, next: string | null, label = 'Pages'): SafeHtml | '' {
   if (first === null && next === null) return '';
-  return html`<nav class="pager" aria-label="Pages">
+  return html`<nav class="pager" aria-label="${label}">
     ${first ? html`<a href="${first}">First page</a>` : ''} ${next ? html`<a href="${next}" rel="next">Next page</a>` : ''}
   </nav>`;
 }
@@ -318,9 +318,15 @@ const APPLICATION_COLUMNS: readonly Column<Application>[] = [
   { label: 'Redirect URIs', cell: (a) => a.redirectUris.join(', ') },
 ];
 
+/** The organization page's lists that page on their own, each by a cursor of its own in the query. */
+export type OrganizationSection = 'connections' | 'tickets' | 'directories' | 'applications';
+
 export function organizationPage(input: {
   frame: Frame;
   now: Date;
+  /** Where each list starts (none: its first page) and where its next page would. */
+  cursors: Partial<Record<OrganizationSection, string>>;
+  nextCursors: Record<OrganizationSection, string | null>;
   organization: Organization;
   connections: readonly ConnectionRowView[];
   directories: readonly (DirectoryView & { users: number; groups: number })[];
@@ -332,6 +338,16 @@ export function organizationPage(input: {
 }): string {
   const o = input.organization;
   const created = input.createdTicket;
+  const path = `/console/organizations/${o.id}`;
+  const { cursors } = input;
+  const pages = (section: OrganizationSection) => {
+    const next = input.nextCursors[section];
+    return pager(
+      cursors[section] ? searchHref(path, { ...cursors, [section]: undefined }) : null,
+      next ? searchHref(path, { ...cursors, [section]: next }) : null,
+      `Pages of ${section}`,
+    );
+  };
   return consolePage(
     o.name,
     input.frame,
@@ -358,10 +374,12 @@ export function organizationPage(input: {
           input.connections,
           html`No connection yet. Create a setup link below and send it to the customer's IT admin, who sets it up.`,
         )}
+        ${pages('connections')}
       </section>
       <section class="card" aria-labelledby="h-tickets">
         <h2 id="h-tickets">Setup links</h2>
         ${table('Setup tickets', ticketColumns(input.frame.csrf), input.tickets, html`No setup link yet. Create one to let the customer's IT admin set up sign-in.`)}
+        ${pages('tickets')}
         <form method="post" action="/console/organizations/${o.id}/tickets">
           ${hidden(input.frame.csrf)}
           <label for="ticket-type">Identity provider of the new setup link</label>
@@ -397,10 +415,12 @@ export function organizationPage(input: {
           input.directories,
           html`No directory. Create one with <code>POST /v1/directories</code> to receive users and groups by SCIM.`,
         )}
+        ${pages('directories')}
       </section>
       <section class="card" aria-labelledby="h-applications">
         <h2 id="h-applications">Applications this organization signs in to</h2>
         ${table('Applications', APPLICATION_COLUMNS, input.applications, html`No application admits this organization. Create one with <code>POST /v1/applications</code>.`)}
+        ${pages('applications')}
       </section>
       <p><a href="/console/events?organizationId=${o.id}">This organization's events</a></p>`,
   );

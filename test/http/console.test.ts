@@ -7,6 +7,8 @@ import { createTestApp, testBackends, type TestApp } from '../support/app.ts';
 import { fixtureCertificates } from '../support/connections.ts';
 import { consoleLink, consolePost, signedIn, signIn, tokenOf } from '../support/console.ts';
 
+type Application = { id: string; clientId: string; organizationIds: string[] | null };
+
 const START = new Date('2030-01-01T12:00:00.000Z');
 
 for (const backend of testBackends()) {
@@ -272,6 +274,83 @@ for (const backend of testBackends()) {
       const out = await consolePost(t, browser, '/console/sign-out', { _csrf: browser.csrf });
       assert.equal(out.statusCode, 200);
       assert.equal((await get('/console', browser.cookie)).statusCode, 401);
+    });
+
+    test("an organization's lists page on their own (25 each): setup links newest first, only the applications it may sign in to", async () => {
+      const browser = await signedIn(t);
+      const many = (await t.request({ method: 'POST', url: '/v1/organizations', payload: { name: 'Many links' } })).json();
+      const tickets: string[] = [];
+      for (let i = 0; i < 30; i++) {
+        now += 1; // ids are in time order
+        tickets.push(
+          (await t.request({ method: 'POST', url: `/v1/organizations/${many.id}/sso/tickets`, payload: { type: 'saml' } })).json().id,
+        );
+      }
+      const admitting: string[] = [];
+      for (let i = 0; i < 30; i++) {
+        now += 1;
+        const organizationIds = i % 10 === 9 ? [org.id] : [org.id, many.id]; // every tenth admits Acme only
+        const app = await t.request({
+          method: 'POST',
+          url: '/v1/applications',
+          payload: { name: `App ${i}`, redirectUris: ['https://app.example/cb'], organizationIds },
+        });
+        if (organizationIds.includes(many.id)) admitting.push(app.json().id);
+      }
+      const everyOrganization = ((await t.request({ method: 'GET', url: '/v1/applications?limit=100' })).json().data as Application[])
+        .filter((a) => a.organizationIds === null)
+        .map((a) => a.id);
+
+      /** Every page of one list, following its "Next page" links; the ids of each page, in page order. */
+      const walk = async (section: string, idPattern: RegExp) => {
+        const pages: string[][] = [];
+        let url: string | undefined = `/console/organizations/${many.id}`;
+        while (url !== undefined) {
+          const page = await get(url, browser.cookie);
+          assert.equal(page.statusCode, 200, page.body);
+          const nav = new RegExp(`<nav class="pager" aria-label="Pages of ${section}">([\\s\\S]*?)</nav>`).exec(page.body)?.[1] ?? '';
+          const body = page.body.slice(page.body.indexOf(`id="h-${section}"`));
+          pages.push([...new Set([...body.slice(0, body.indexOf('</section>')).matchAll(idPattern)].map((m) => m[0]))]);
+          const next = /<a href="([^"]+)" rel="next">/.exec(nav)?.[1]?.replaceAll('&amp;', '&');
+          if (pages.length > 1) assert.match(nav, /First page/);
+          url = next;
+        }
+        return pages;
+      };
+      const ticketPages = await walk('tickets', /tkt_[0-9A-Z]{26}/g);
+      assert.deepEqual(
+        ticketPages.map((p) => p.length),
+        [25, 5],
+      );
+      assert.deepEqual(ticketPages.flat(), [...tickets].reverse(), 'newest first, each once');
+      const connectionPages = await walk('connections', /conn_[0-9A-Z]{26}/g);
+      assert.deepEqual(
+        connectionPages.map((p) => p.length),
+        [25, 5],
+        'one draft connection per ticket',
+      );
+      const applicationPages = await walk('applications', /client_[A-Za-z0-9_-]+/g);
+      assert.equal(applicationPages.flat().length, admitting.length + everyOrganization.length);
+      assert.equal(applicationPages[0]!.length, 25);
+      const listed = (await t.request({ method: 'GET', url: '/v1/applications?limit=100' })).json().data as Application[];
+      assert.deepEqual(
+        applicationPages.flat().sort(),
+        listed
+          .filter((a) => admitting.includes(a.id) || everyOrganization.includes(a.id))
+          .map((a) => a.clientId)
+          .sort(),
+        'the applications admitting the organization, and no other',
+      );
+      // Paging one list keeps the others where they were; a cursor Lanyard did not make is refused.
+      const first = await get(`/console/organizations/${many.id}`, browser.cookie);
+      const ticketsNext = /aria-label="Pages of tickets">[\s\S]*?<a href="([^"]+)" rel="next">/
+        .exec(first.body)![1]!
+        .replaceAll('&amp;', '&');
+      const onSecond = await get(ticketsNext, browser.cookie);
+      const connectionsNext = /aria-label="Pages of connections">[\s\S]*?<a href="([^"]+)" rel="next">/.exec(onSecond.body)![1]!;
+      assert.match(connectionsNext, /tickets=[^&]+&amp;connections=|connections=[^&]+&amp;tickets=/);
+      const forged = await get(`/console/organizations/${many.id}?tickets=bm90LWEtY3Vyc29y`, browser.cookie);
+      assert.equal(forged.statusCode, 400);
     });
   });
 }

@@ -86,10 +86,18 @@ export function createApplicationService(deps: { db: Kysely<Database>; clock: Cl
       return toApplication(await load(id));
     },
 
-    async list(actor: Actor, query: { limit: number; cursor?: string | undefined }): Promise<Page<Application>> {
+    /** Applications in creation order; with `organizationId`, those its users may sign in to. */
+    async list(
+      actor: Actor,
+      query: { limit: number; cursor?: string | undefined; organizationId?: string | undefined },
+    ): Promise<Page<Application>> {
       requireAdmin(actor, 'manage applications');
       const after = decodeCursor(query.cursor);
-      return toPage(await listApplications(db, { after, limit: query.limit }), query.limit, toApplication);
+      return toPage(
+        await listApplications(db, { after, limit: query.limit, organizationId: query.organizationId }),
+        query.limit,
+        toApplication,
+      );
     },
 
     async update(actor: Actor, id: string, input: UpdateApplicationBody): Promise<Application> {

@@ -187,12 +187,17 @@ export function createTicketService(deps: TicketServiceDeps) {
       return toTicket(await loadVisible(actor, id), clock());
     },
 
-    /** One organization's tickets in creation order, optionally of one status. */
-    async list(actor: Actor, organizationId: string, query: ListTicketsQuery): Promise<Page<Ticket>> {
+    /** One organization's tickets in creation order (the console's: newest first), optionally of one status. */
+    async list(
+      actor: Actor,
+      organizationId: string,
+      query: ListTicketsQuery,
+      order: { newestFirst?: boolean } = {},
+    ): Promise<Page<Ticket>> {
       const after = decodeCursor(query.cursor);
       await requireOrganization(actor, organizationId);
       const now = clock();
-      const rows = await listTickets(db, { organizationId, status: query.status, now, after, limit: query.limit });
+      const rows = await listTickets(db, { organizationId, status: query.status, now, after, limit: query.limit, ...order });
       return toPage(rows, query.limit, (row) => toTicket(row, now));
     },
 

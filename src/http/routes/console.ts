@@ -14,6 +14,7 @@ import {
   connectionPage,
   consoleErrorPage,
   eventsPage,
+  type OrganizationSection,
   organizationPage,
   organizationsPage,
   refusedFormPage,
@@ -59,6 +60,7 @@ const Id = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100, pattern
 const Text = (maxLength: number) => Type.Optional(Type.String({ maxLength, pattern: NO_NUL }));
 const Form = Type.Record(Type.String({ maxLength: 100 }), Type.String({ maxLength: 2000, pattern: NO_NUL }));
 const CursorQuery = Type.Object({ cursor: Text(200) });
+type OrganizationCursors = Partial<Record<OrganizationSection, string>>;
 
 /**
  * The operator console at `/console`: server-rendered pages over the same services as the API,
@@ -143,14 +145,17 @@ export function consoleRoutes(deps: ConsoleRouteDeps): FastifyPluginAsyncTypebox
       reply: FastifyReply,
       id: string,
       extra: { notice?: string; createdTicket?: Awaited<ReturnType<typeof services.tickets.create>> },
+      cursors: OrganizationCursors = {},
     ) {
       const { actor } = session(request);
       const organization = await services.organizations.get(actor, id);
+      const page = (section: OrganizationSection) => ({ limit: PAGE_SIZE, cursor: cursors[section] || undefined });
       const [connections, directories, tickets, applications, domains] = await Promise.all([
-        services.connections.list(actor, { organizationId: id, limit: 100 }),
-        services.directories.list(actor, { organizationId: id, limit: 100 }),
-        services.tickets.list(actor, id, { limit: 100 }),
-        services.applications.list(actor, { limit: 100 }),
+        services.connections.list(actor, { organizationId: id, ...page('connections') }),
+        services.directories.list(actor, { organizationId: id, ...page('directories') }),
+        // Newest first: the one just created or revoked is at the top.
+        services.tickets.list(actor, id, page('tickets'), { newestFirst: true }),
+        services.applications.list(actor, { organizationId: id, ...page('applications') }),
         services.domains.list(actor, id),
       ]);
       const outcomes = await services.consoleReads.outcomesByDay(connections.data.map((c) => c.id));
@@ -161,12 +166,18 @@ export function consoleRoutes(deps: ConsoleRouteDeps): FastifyPluginAsyncTypebox
         organizationPage({
           frame: frame(request, 'organizations'),
           now: services.consoleReads.now(),
+          cursors,
+          nextCursors: {
+            connections: connections.nextCursor,
+            directories: directories.nextCursor,
+            tickets: tickets.nextCursor,
+            applications: applications.nextCursor,
+          },
           organization,
           connections: connections.data.map((c) => ({ ...c, outcomes: outcomes.get(c.id) ?? [] })),
           directories: withCounts,
-          // Newest first: the one just created or revoked is at the top.
-          tickets: [...tickets.data].reverse(),
-          applications: applications.data.filter((a) => a.organizationIds === null || a.organizationIds.includes(id)),
+          tickets: tickets.data,
+          applications: applications.data,
           domains: domains.data,
           ...extra,
         }),
@@ -175,14 +186,30 @@ export function consoleRoutes(deps: ConsoleRouteDeps): FastifyPluginAsyncTypebox
 
     pages.get(
       '/organizations/:id',
-      { schema: { hide: true, params: Id, querystring: Type.Object({ notice: Type.Optional(Type.Literal('revoked')) }) } },
-      async (request, reply) =>
-        renderOrganization(
+      {
+        schema: {
+          hide: true,
+          params: Id,
+          querystring: Type.Object({
+            notice: Type.Optional(Type.Literal('revoked')),
+            // Where each list starts, the cursor of its "Next page" link.
+            connections: Text(200),
+            tickets: Text(200),
+            directories: Text(200),
+            applications: Text(200),
+          }),
+        },
+      },
+      async (request, reply) => {
+        const { notice, ...cursors } = request.query;
+        return renderOrganization(
           request,
           reply,
           request.params.id,
-          request.query.notice === 'revoked' ? { notice: 'The setup link was revoked; it no longer opens.' } : {},
-        ),
+          notice === 'revoked' ? { notice: 'The setup link was revoked; it no longer opens.' } : {},
+          cursors,
+        );
+      },
     );
 
     pages.post('/organizations/:id/tickets', { schema: { hide: true, params: Id, body: Form } }, async (request, reply) => {
