@@ -111,9 +111,13 @@ describe('OIDC login against a misbehaving provider: each failure has its own co
   });
 
   /** authorize → the provider's authorize endpoint → Lanyard's callback; returns the callback's answer. */
-  async function attempt(behaviour: Behaviour, organizationId = setup.organizationId) {
+  async function attempt(
+    behaviour: Behaviour,
+    organizationId = setup.organizationId,
+    params: Record<string, string> = { organization: organizationId },
+  ) {
     idp.behaviour = behaviour;
-    const begun = await rp.begin({ organization: organizationId });
+    const begun = await rp.begin(params);
     const toIdp = await fetch(begun.url, { redirect: 'manual' });
     assert.equal(toIdp.status, 302, await toIdp.text());
     const fromIdp = await fetch(toIdp.headers.get('location')!, { redirect: 'manual' });
@@ -155,6 +159,18 @@ describe('OIDC login against a misbehaving provider: each failure has its own co
       .executeTakeFirstOrThrow();
     assert.ok(!flow.sealed_upstream_state!.includes(sent.get('nonce')!), 'the nonce is sealed, not stored in clear');
     assert.notEqual(sent.get('nonce'), result.begun.nonce);
+    assert.equal(sent.get('login_hint'), null, 'no hint when the app sent none');
+  });
+
+  test("the app's login_hint goes on to the IdP (OIDC Core §3.1.2.1), whether it routed the login or the organization did", async () => {
+    for (const params of [
+      { login_hint: 'carol@example.com' } as Record<string, string>,
+      { organization: setup.organizationId, login_hint: 'Carol@Example.com' },
+    ]) {
+      const result = await attempt('normal', setup.organizationId, params);
+      assert.equal(result.status, 302, result.body);
+      assert.equal(idp.authorizeRequests.at(-1)!.get('login_hint'), params.login_hint);
+    }
   });
 
   test('an ID token that expired within the clock skew (120 s) is accepted', async () => {

@@ -72,6 +72,7 @@ export function createAuthorize(deps: AuthorizeDeps) {
       nonce: query.nonce ?? null,
       scope: query.scope ?? null,
       codeChallenge: query.code_challenge ?? null,
+      loginHint: query.login_hint,
     };
     const started = await startFlow(deps, connection, owner);
     if (!started.ok) {

@@ -76,10 +76,14 @@ function buildClient(settings: OidcSettings & { clockSkewSeconds?: number }, fet
   return { settings, config, keys, skewSeconds };
 }
 
-/** An authorization request (OIDC Core §3.1.2.1) with PKCE S256 (RFC 7636 §4), a fresh state and a fresh nonce. */
+/**
+ * An authorization request (OIDC Core §3.1.2.1) with PKCE S256 (RFC 7636 §4), a fresh state and a
+ * fresh nonce, and the app's `login_hint` when it sent one (§3.1.2.1: a hint the IdP may use).
+ */
 export async function authorizationRequest(
   provider: OidcProviderClient,
   random: RandomBytes,
+  hints: { readonly loginHint?: string | undefined } = {},
 ): Promise<{ url: string; state: string; nonce: string; codeVerifier: string }> {
   const state = randomToken(random);
   const nonce = randomToken(random);
@@ -92,6 +96,7 @@ export async function authorizationRequest(
     nonce,
     code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
     code_challenge_method: 'S256',
+    ...(hints.loginHint ? { login_hint: hints.loginHint } : {}),
   });
   return { url: url.href, state, nonce, codeVerifier };
 }

@@ -52,10 +52,10 @@ export function createOidcLogin(deps: OidcLoginDeps) {
   const clientFor = createOidcClients({ fetch });
 
   const upstream: UpstreamLogin = {
-    async start(flow, connection) {
+    async start(flow, connection, hints) {
       const oidc = connection.oidc;
       if (oidc === undefined) return err('not_configured');
-      const request = await authorizationRequest(clientFor({ ...connection, oidc }), deps.random);
+      const request = await authorizationRequest(clientFor({ ...connection, oidc }), deps.random, hints);
       const secrets: FlowSecrets = { codeVerifier: request.codeVerifier, nonce: request.nonce };
       // The state is what the callback finds the flow by; the flow id never leaves Lanyard.
       return ok({

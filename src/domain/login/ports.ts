@@ -20,7 +20,11 @@ type UpstreamStart = UpstreamHop & { upstreamRequestId: string; sealedUpstreamSt
 /** Sends the user on to the customer's IdP for one login flow (SAML AuthnRequest, OIDC authorization request). */
 export interface UpstreamLogin {
   /** `not_configured` when the connection lacks this protocol's IdP values (a draft). */
-  start(flow: LoginFlowRow, connection: ConnectionForLogin): Promise<Result<UpstreamStart, 'not_configured'>>;
+  start(
+    flow: LoginFlowRow,
+    connection: ConnectionForLogin,
+    hints: { readonly loginHint?: string | undefined },
+  ): Promise<Result<UpstreamStart, 'not_configured'>>;
 }
 
 /** The upstream side of each protocol; undefined for a protocol this Lanyard cannot sign in through. */

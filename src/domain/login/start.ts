@@ -21,6 +21,8 @@ export type FlowOwner =
       readonly nonce: string | null;
       readonly scope: string | null;
       readonly codeChallenge: string | null;
+      /** The app's `login_hint`, passed on to an OIDC IdP so the user need not type the address again. */
+      readonly loginHint?: string | undefined;
     }
   | {
       readonly setupTicketId: string;
@@ -79,7 +81,7 @@ export async function startFlow(
     test_result: null,
     trusted_certificates: 'trustedCertificates' in owner && owner.trustedCertificates ? [...owner.trustedCertificates] : null,
   };
-  const started = await upstream.start(flow, connection);
+  const started = await upstream.start(flow, connection, { loginHint: app?.loginHint });
   if (!started.ok) return started;
   const { upstreamRequestId, sealedUpstreamState, ...hop } = started.value;
   await insertLoginFlow(deps.db, { ...flow, upstream_request_id: upstreamRequestId, sealed_upstream_state: sealedUpstreamState ?? null });

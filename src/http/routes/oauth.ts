@@ -138,8 +138,8 @@ export function oauthRoutes(deps: OAuthRouteDeps): FastifyPluginAsyncTypebox {
       if (outcome.kind === 'choose') {
         const choices = outcome.connections.map((c) => {
           const params = new URLSearchParams(request.query as Record<string, string>);
+          // The connection chosen routes the login now; login_hint goes on to an OIDC IdP.
           params.delete('organization');
-          params.delete('login_hint');
           params.set('connection', c.id);
           return { href: `/oauth/authorize?${params.toString()}`, name: c.name, provider: c.provider };
         });
