@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { decodeProtectedHeader } from 'jose';
 import * as client from 'openid-client';
-import { NS, children, parseXml, textOf } from '../../src/domain/saml/xml.ts';
+import { NS, children, descendants, isElement, parseXml, textOf } from '../../src/domain/saml/xml.ts';
 import { createTestApp, testBackends, type TestApp } from '../support/app.ts';
 import { NOW } from '../support/saml-builder.ts';
 import { answerAtTestIdp, createTestSamlConnection } from '../support/app-login.ts';
@@ -98,7 +98,7 @@ for (const backend of testBackends()) {
       return children(descriptor, NS.md, 'KeyDescriptor')
         .filter((k) => k.getAttribute('use') === 'signing')
         .map((k) => {
-          const certificate = k.getElementsByTagNameNS(NS.ds, 'X509Certificate')[0]!;
+          const certificate = [...descendants(k)].find((el) => isElement(el, NS.ds, 'X509Certificate'))!;
           return `-----BEGIN CERTIFICATE-----\n${textOf(certificate).trim()}\n-----END CERTIFICATE-----\n`;
         });
     }

@@ -3,7 +3,7 @@ import { generateKeyPairSync, verify } from 'node:crypto';
 import { inflateRawSync } from 'node:zlib';
 import { describe, it } from 'node:test';
 import { SIG_ALG_RSA_SHA256, createAuthnRequest, encodeRedirectBinding } from '../../src/domain/saml/authn-request.ts';
-import { NS, attr, children, firstChild, parseXml, textOf } from '../../src/domain/saml/xml.ts';
+import { NS, attr, children, descendants, firstChild, parseXml, textOf } from '../../src/domain/saml/xml.ts';
 
 const now = new Date('2026-05-06T07:08:09.123Z');
 const randomBytes = (size: number): Uint8Array => Uint8Array.from({ length: size }, (_, i) => i);
@@ -52,7 +52,7 @@ describe('createAuthnRequest', () => {
     assert.equal(attr(policy[0]!, 'AllowCreate'), 'true');
     // Issuer precedes NameIDPolicy (SAML core §3.2.1, §3.4.1 sequence).
     assert.deepEqual(
-      [...parsed.value.document.getElementsByTagName('*')].map((el) => el.localName),
+      [...descendants(root)].map((el) => el.localName),
       ['AuthnRequest', 'Issuer', 'NameIDPolicy'],
     );
   });

@@ -11,16 +11,15 @@
 import * as assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { XMLSerializer, type Node } from '@xmldom/xmldom';
 import { casesFor, describeCase, elementAt, lanyardCanonicalize, parseDocument, probeCase, type C14nCase } from '../support/c14n-cases.ts';
 import { corpusPresent, loadCorpusDocuments } from '../support/c14n-corpus.ts';
 import { STRESS_DOCUMENTS, type StressDocument } from '../support/c14n-documents.ts';
 import { requireOrSkip } from '../support/environment.ts';
 import { xmlCryptoCanonicalize, xmlCryptoMutates, xmlCryptoPrefixes } from '../support/xml-crypto-c14n.ts';
+import { serializeXml } from '../support/xmldom.ts';
 import { hasXmlsec1, mapConcurrently, XMLSEC1_MISSING, xmlsecCanonicalize } from '../support/xmlsec1.ts';
 
 const PROBE_KEY = join(import.meta.dirname, '..', 'fixtures', 'keys', 'idp-test.key.pem');
-const serialize = (node: Node) => new XMLSerializer().serializeToString(node);
 
 interface Mismatch {
   readonly c14nCase: C14nCase;
@@ -36,7 +35,7 @@ interface Mismatch {
 function compareWithXmlCrypto(xml: string, prefixLists: readonly (readonly string[])[]): { cases: number; mismatches: Mismatch[] } {
   const lanyard = parseDocument(xml);
   const shared = parseDocument(xml);
-  const before = serialize(lanyard.document);
+  const before = serializeXml(lanyard.document);
   const mismatches: Mismatch[] = [];
   const cases = casesFor(lanyard.root, prefixLists);
   for (const c14nCase of cases) {
@@ -51,8 +50,8 @@ function compareWithXmlCrypto(xml: string, prefixLists: readonly (readonly strin
     }
     if (ours !== theirs) mismatches.push({ c14nCase, lanyard: ours, xmlCrypto: theirs });
   }
-  assert.equal(serialize(shared.document), before, 'xml-crypto changed the parse it shares between the cases that cannot change it');
-  assert.equal(serialize(lanyard.document), before, "Lanyard's canonicalizer changed the DOM");
+  assert.equal(serializeXml(shared.document), before, 'xml-crypto changed the parse it shares between the cases that cannot change it');
+  assert.equal(serializeXml(lanyard.document), before, "Lanyard's canonicalizer changed the DOM");
   return { cases: cases.length, mismatches };
 }
 

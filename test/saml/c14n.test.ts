@@ -6,19 +6,22 @@
  */
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DOMParser, XMLSerializer, type Element } from '@xmldom/xmldom';
 import { compareCodePoints } from '../../src/domain/saml/c14n-characters.ts';
 import { C14N_ALGORITHMS, c14nMethod, canonicalize, type CanonicalizeOptions } from '../../src/domain/saml/canonicalize.ts';
 import { childElements, descendants, parseXml } from '../../src/domain/saml/xml.ts';
+import { parseXmlTree } from '../../src/domain/saml/xml-parser.ts';
+import type { XmlElement } from '../../src/domain/saml/xml-tree.ts';
+import { parseDocument } from '../support/c14n-cases.ts';
+import { serializeXml } from '../support/xmldom.ts';
 
-function parse(xml: string): Element {
+function parse(xml: string): XmlElement {
   const parsed = parseXml(xml);
   if (!parsed.ok) throw new Error(parsed.error.message);
   return parsed.value.root;
 }
 
 /** The element at child-element indexes `path` below the root of `xml`. */
-function at(xml: string, ...path: number[]): Element {
+function at(xml: string, ...path: number[]): XmlElement {
   let element = parse(xml);
   for (const index of path) element = childElements(element)[index]!;
   return element;
@@ -26,7 +29,7 @@ function at(xml: string, ...path: number[]): Element {
 
 type Variant = keyof typeof C14N_ALGORITHMS;
 
-function c14n(apex: Element, variant: Variant, options: CanonicalizeOptions = {}): string {
+function c14n(apex: XmlElement, variant: Variant, options: CanonicalizeOptions = {}): string {
   const result = canonicalize(apex, c14nMethod(C14N_ALGORITHMS[variant])!, options);
   if (!result.ok) throw new Error(`${result.error.code}: ${result.error.message}`);
   return result.value;
@@ -171,9 +174,9 @@ test('a node canonical XML has no rule for, or a stack overflow, is refused as m
   Object.defineProperty(root.firstChild!, 'nodeType', { value: 5 });
   const entity = canonicalize(root, c14nMethod(C14N_ALGORITHMS.exclusive)!);
   assert.equal(entity.ok ? 'accepted' : entity.error.code, 'saml_malformed_xml');
-  let deepest = parse('<r/>');
+  let deepest = parseDocument('<r/>').root;
   const top = deepest;
-  for (let i = 0; i < 30_000; i++) deepest = deepest.appendChild(deepest.ownerDocument!.createElement('d')) as Element;
+  for (let i = 0; i < 30_000; i++) deepest = deepest.appendChild(deepest.ownerDocument.createElement('d'));
   const deep = canonicalize(top, c14nMethod(C14N_ALGORITHMS.exclusive)!);
   assert.equal(deep.ok ? 'accepted' : deep.error.code, 'saml_malformed_xml');
 });
@@ -184,9 +187,9 @@ test('thousands of namespace declarations or attributes cost linear time, not qu
   const children = Array.from({ length: 3_000 }, (_, i) => `<b xmlns:p0="urn:q${i}"/>`).join('') + '<p0:z/>';
   const attributes = Array.from({ length: 20_000 }, (_, i) => ` p${i}:a="1"`).join('');
   const xml = `<r${declarations}><a>${children}</a><c${attributes}/></r>`;
-  // parseXml refuses this shape (XML_LIMITS); the canonicalizer stays linear on its own, so it is parsed directly.
+  // parseXml refuses this shape (XML_LIMITS); the canonicalizer stays linear on its own, so it is parsed without the limits.
   assert.equal(!parseXml(xml, 4 * 1024 * 1024).ok && 'refused', 'refused');
-  const [a, c] = childElements(new DOMParser().parseFromString(xml, 'text/xml').documentElement!);
+  const [a, c] = childElements(parseXmlTree(xml).root);
   const started = performance.now();
   const prefixes = Array.from({ length: 30_000 }, (_, i) => `p${i}`);
   for (const variant of ['inclusive10', 'exclusive'] as const) {
@@ -203,7 +206,7 @@ test('canonicalize never changes the DOM, whatever the variant, PrefixList or om
   const root = parse(
     '<r xmlns:xs="urn:xs" xmlns:p="urn:p" xml:lang="en"><p:a ID="a"><p:b>1</p:b><sig xmlns="urn:sig">s<!--c--></sig><p:c xs:t="v">2</p:c></p:a></r>',
   );
-  const before = new XMLSerializer().serializeToString(root.ownerDocument!);
+  const before = serializeXml(root.ownerDocument);
   for (const element of descendants(root)) {
     const signature = childElements(element).find((child) => child.localName === 'sig');
     for (const variant of Object.keys(C14N_ALGORITHMS) as Variant[]) {
@@ -215,5 +218,5 @@ test('canonicalize never changes the DOM, whatever the variant, PrefixList or om
       }
     }
   }
-  assert.equal(new XMLSerializer().serializeToString(root.ownerDocument!), before);
+  assert.equal(serializeXml(root.ownerDocument), before);
 });

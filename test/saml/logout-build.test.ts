@@ -11,7 +11,7 @@ import { createLogoutRequest, LOGOUT_REASON_USER, type LogoutRequestInput } from
 import { createLogoutResponse, type LogoutOutcome } from '../../src/domain/saml/logout-response.ts';
 import { verifyLogoutRequest, verifyLogoutResponse } from '../../src/domain/saml/logout-verify.ts';
 import { trustedCertificate } from '../../src/domain/saml/signature.ts';
-import { attr, children, NS, onlyChild, parseXml, textOf } from '../../src/domain/saml/xml.ts';
+import { attr, children, descendants, NS, onlyChild, parseXml, textOf } from '../../src/domain/saml/xml.ts';
 import { spCertPem } from '../support/logout-builder.ts';
 import { testKeys } from '../support/saml-builder.ts';
 
@@ -43,7 +43,7 @@ describe('createLogoutRequest (SAML core §3.7.1)', () => {
   test('builds ID, Version, IssueInstant, Destination, NotOnOrAfter, Reason, Issuer, NameID, SessionIndex in schema order', () => {
     const request = built();
     assert.equal(request.id, `_${Buffer.from(randomBytes(20)).toString('hex')}`);
-    const { root, document } = parse(request.xml);
+    const { root } = parse(request.xml);
     assert.equal(root.namespaceURI, NS.samlp);
     assert.equal(root.localName, 'LogoutRequest');
     assert.equal(attr(root, 'ID'), request.id);
@@ -54,7 +54,7 @@ describe('createLogoutRequest (SAML core §3.7.1)', () => {
     assert.equal(request.notOnOrAfter.toISOString(), '2026-05-06T07:13:09.000Z');
     assert.equal(attr(root, 'Reason'), LOGOUT_REASON_USER);
     assert.deepEqual(
-      [...document.getElementsByTagName('*')].map((el) => `${el.namespaceURI === NS.saml ? 'saml' : 'samlp'}:${el.localName}`),
+      [...descendants(root)].map((el) => `${el.namespaceURI === NS.saml ? 'saml' : 'samlp'}:${el.localName}`),
       ['samlp:LogoutRequest', 'saml:Issuer', 'saml:NameID', 'samlp:SessionIndex'],
     );
     const issuer = onlyChild(root, NS.saml, 'Issuer');

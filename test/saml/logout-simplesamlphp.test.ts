@@ -18,7 +18,7 @@ import { createLogoutRequest, type LogoutNameId } from '../../src/domain/saml/lo
 import type { SamlError } from '../../src/domain/saml/errors.ts';
 import { trustedCertificate } from '../../src/domain/saml/signature.ts';
 import { verifySamlResponse } from '../../src/domain/saml/verify-response.ts';
-import { attr, NS, parseXml } from '../../src/domain/saml/xml.ts';
+import { attr, descendants, isElement, NS, parseXml } from '../../src/domain/saml/xml.ts';
 import type { Result } from '../../src/domain/result.ts';
 import { requireOrSkip } from '../support/environment.ts';
 import { SLO_STAND_IN_SKEW, startSloStandIn, type SloStandIn } from '../support/slo-stand-in.ts';
@@ -86,9 +86,9 @@ async function loginAlice(
   // here from the response it has just verified (one Assertion, one Subject, one NameID).
   const parsed = parseXml(xml);
   assert.ok(parsed.ok);
-  const nameIds = parsed.value.document.getElementsByTagNameNS(NS.saml, 'NameID');
+  const nameIds = [...descendants(parsed.value.root)].filter((el) => isElement(el, NS.saml, 'NameID'));
   assert.equal(nameIds.length, 1);
-  const element = nameIds.item(0) ?? assert.fail('no NameID');
+  const element = nameIds[0] ?? assert.fail('no NameID');
   assert.ok(verified.value.sessionIndex !== null, 'SimpleSAMLphp sends a SessionIndex');
   return {
     nameId: {

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { parseIdpMetadata } from '../../src/domain/saml/idp-metadata.ts';
 import { SP_ENCRYPTION_METHODS, renderSpMetadata, type SpMetadataInput } from '../../src/domain/saml/sp-metadata.ts';
 import { NS, attr, children, firstChild, parseXml, textOf } from '../../src/domain/saml/xml.ts';
-import type { Element } from '@xmldom/xmldom';
+import type { XmlElement } from '../../src/domain/saml/xml-tree.ts';
 
 const certs = JSON.parse(readFileSync(new URL('../fixtures/metadata/certificates.json', import.meta.url), 'utf8')) as Record<
   string,
@@ -23,7 +23,7 @@ const input: SpMetadataInput = {
   nameIdFormat: 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress',
 };
 
-function descriptorOf(xml: string): { root: Element; descriptor: Element } {
+function descriptorOf(xml: string): { root: XmlElement; descriptor: XmlElement } {
   const parsed = parseXml(xml);
   assert.ok(parsed.ok, parsed.ok ? '' : parsed.error.message);
   assert.equal(parsed.value.root.namespaceURI, NS.md);
@@ -33,11 +33,11 @@ function descriptorOf(xml: string): { root: Element; descriptor: Element } {
   return { root: parsed.value.root, descriptor: descriptors[0]! };
 }
 
-function keyDescriptors(descriptor: Element): Map<string, Element> {
+function keyDescriptors(descriptor: XmlElement): Map<string, XmlElement> {
   return new Map(children(descriptor, NS.md, 'KeyDescriptor').map((el) => [attr(el, 'use') ?? '', el]));
 }
 
-function certificateIn(keyDescriptor: Element): string {
+function certificateIn(keyDescriptor: XmlElement): string {
   const data = firstChild(firstChild(keyDescriptor, NS.ds, 'KeyInfo')!, NS.ds, 'X509Data')!;
   return new X509Certificate(Buffer.from(textOf(firstChild(data, NS.ds, 'X509Certificate')!), 'base64')).fingerprint256;
 }
@@ -94,7 +94,7 @@ describe('renderSpMetadata', () => {
     const { descriptor } = descriptorOf(renderSpMetadata({ ...input, encryptAssertions: true }));
     const order = [];
     for (let child = descriptor.firstChild; child !== null; child = child.nextSibling) {
-      if (child.nodeType === 1) order.push((child as Element).localName);
+      if (child.nodeType === 1) order.push(child.localName);
     }
     assert.deepEqual(order, [
       'KeyDescriptor',

@@ -5,16 +5,17 @@
  */
 import * as assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Element, Node } from '@xmldom/xmldom';
 import { parseXml } from '../../src/domain/saml/xml.ts';
+import type { XmlTreeDocument, XmlTreeElement } from '../../src/domain/saml/xml-tree.ts';
 
 const XML_NS = 'http://www.w3.org/XML/1998/namespace';
 const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
 
-function accepted(xml: string): { document: Node; root: Element } {
+/** The parse as the tree's classes (what parseXml builds), whose `childNodes` the tests read. */
+function accepted(xml: string): { document: XmlTreeDocument; root: XmlTreeElement } {
   const parsed = parseXml(xml);
   if (!parsed.ok) assert.fail(`refused ${JSON.stringify(xml)}: ${parsed.error.message}`);
-  return parsed.value;
+  return parsed.value as { document: XmlTreeDocument; root: XmlTreeElement };
 }
 
 function refused(xml: string, why?: RegExp): void {
@@ -142,7 +143,7 @@ describe('markup', () => {
       ['é', 'urn:p', '1', '2'],
     );
     assert.deepEqual(
-      ([...mixed.childNodes] as Element[]).map((el) => el.localName),
+      ([...mixed.childNodes] as XmlTreeElement[]).map((el) => el.localName),
       ['x\u00B7y', 'a.b-c'],
     );
     for (const good of ['<é/>', '<_a-b.c·9/>', '<a\u0300/>', '<\u{10000}\u{EFFFF}/>', '<\uFB01/>', '<a\u203F/>']) accepted(good);
@@ -246,16 +247,16 @@ describe('namespaces (Namespaces in XML 1.0)', () => {
     refused('<xmlns:a/>', /not declared/);
     const root = accepted('<a xml:lang="en"><xml:b/></a>').root;
     assert.equal(root.getAttributeNodeNS(XML_NS, 'lang')?.value, 'en');
-    assert.equal((root.firstChild as Element).namespaceURI, XML_NS);
+    assert.equal((root.firstChild as XmlTreeElement).namespaceURI, XML_NS);
   });
 
   test('a prefix is never undeclared (NSC: No Prefix Undeclaring); the default namespace is, by xmlns=""', () => {
     refused('<a xmlns:p=""/>', /undeclares the prefix p/);
     refused('<a xmlns:p="u"><b xmlns:p=""/></a>', /undeclares/);
     const root = accepted('<a xmlns="u"><b xmlns=""><c/></b><d/></a>').root;
-    const [b, d] = [...root.childNodes] as Element[];
+    const [b, d] = [...root.childNodes] as XmlTreeElement[];
     assert.deepEqual(
-      [root.namespaceURI, b?.namespaceURI, (b?.firstChild as Element).namespaceURI, d?.namespaceURI],
+      [root.namespaceURI, b?.namespaceURI, (b?.firstChild as XmlTreeElement).namespaceURI, d?.namespaceURI],
       ['u', null, null, 'u'],
     );
   });
@@ -284,7 +285,7 @@ describe('namespaces (Namespaces in XML 1.0)', () => {
     );
     assert.deepEqual([root.prefix, root.localName, root.namespaceURI], ['p', 'a', 'urn:p']);
     assert.deepEqual(
-      ([...root.childNodes] as Element[]).map((el) => [el.nodeName, el.prefix, el.localName, el.namespaceURI]),
+      ([...root.childNodes] as XmlTreeElement[]).map((el) => [el.nodeName, el.prefix, el.localName, el.namespaceURI]),
       [
         ['p:x', 'p', 'x', 'urn:q'],
         ['p:y', 'p', 'y', 'urn:p'],

@@ -4,9 +4,9 @@
  * PrefixList for the exclusive ones, and, where the element has a ds:Signature child, also with that
  * child left out (the enveloped-signature transform).
  */
-import type { Document, Element } from '@xmldom/xmldom';
 import { C14N_ALGORITHMS, c14nMethod, canonicalize, type C14nMethod } from '../../src/domain/saml/canonicalize.ts';
 import { childElements, NS, parseXml } from '../../src/domain/saml/xml.ts';
+import type { XmlElement, XmlTreeDocument, XmlTreeElement } from '../../src/domain/saml/xml-tree.ts';
 import type { ProbeCase } from './xmlsec1.ts';
 
 /** One canonicalization: which element (child-element indexes from the root), how, and what to leave out. */
@@ -19,15 +19,18 @@ export interface C14nCase {
   readonly omitIndex?: number;
 }
 
-/** Parses `xml` with the verifier's parser; throws on a document the corpus loader should have filtered. */
-export function parseDocument(xml: string): { document: Document; root: Element } {
+/**
+ * Parses `xml` with the verifier's parser; throws on a document the corpus loader should have filtered.
+ * Typed as the tree's classes, which parseXml builds, for the tests that edit the parse.
+ */
+export function parseDocument(xml: string): { document: XmlTreeDocument; root: XmlTreeElement } {
   const parsed = parseXml(xml);
   if (!parsed.ok) throw new Error(parsed.error.message);
-  return parsed.value;
+  return parsed.value as { document: XmlTreeDocument; root: XmlTreeElement };
 }
 
 /** The element at `path` (child-element indexes) below `root`. */
-export function elementAt(root: Element, path: readonly number[]): Element {
+export function elementAt(root: XmlElement, path: readonly number[]): XmlElement {
   let element = root;
   for (const index of path) {
     const next = childElements(element)[index];
@@ -46,9 +49,9 @@ export const C14N_VARIANTS: readonly C14nMethod[] = [
 ].map((uri) => c14nMethod(uri)!);
 
 /** Every case over the elements below (and including) `root`. */
-export function casesFor(root: Element, prefixLists: readonly (readonly string[])[]): C14nCase[] {
+export function casesFor(root: XmlElement, prefixLists: readonly (readonly string[])[]): C14nCase[] {
   const cases: C14nCase[] = [];
-  const visit = (element: Element, path: number[]) => {
+  const visit = (element: XmlElement, path: number[]) => {
     const signatureIndexes = childElements(element).flatMap((child, index) =>
       child.namespaceURI === NS.ds && child.localName === 'Signature' ? [index] : [],
     );
@@ -65,7 +68,7 @@ export function casesFor(root: Element, prefixLists: readonly (readonly string[]
 }
 
 /** Lanyard's canonical form for `c14nCase` over `root`, with `prefixes` as the PrefixList; throws when refused. */
-export function lanyardCanonicalize(root: Element, c14nCase: C14nCase, prefixes: readonly string[] = c14nCase.prefixes): string {
+export function lanyardCanonicalize(root: XmlElement, c14nCase: C14nCase, prefixes: readonly string[] = c14nCase.prefixes): string {
   const apex = elementAt(root, c14nCase.path);
   const omitChild = c14nCase.omitIndex === undefined ? undefined : childElements(apex)[c14nCase.omitIndex];
   const result = canonicalize(apex, c14nCase.method, { ...(omitChild === undefined ? {} : { omitChild }), inclusivePrefixes: prefixes });

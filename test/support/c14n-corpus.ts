@@ -8,9 +8,10 @@ import { createPrivateKey } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { XMLSerializer, type Element } from '@xmldom/xmldom';
 import { decryptAssertion } from '../../src/domain/saml/decrypt.ts';
 import { descendants, NS, parseXml } from '../../src/domain/saml/xml.ts';
+import type { XmlElement } from '../../src/domain/saml/xml-tree.ts';
+import { serializeXml } from './xmldom.ts';
 
 /** One document to canonicalize, with the IdP certificate that signed it (for xmlsec1). */
 export interface CorpusDocument {
@@ -60,15 +61,15 @@ export function loadCorpusDocuments(): { documents: CorpusDocument[]; unparsable
   return { documents, unparsable };
 }
 
-function decryptedDocuments(entry: ManifestEntry, root: Element): CorpusDocument[] {
+function decryptedDocuments(entry: ManifestEntry, root: XmlElement): CorpusDocument[] {
   const key = createPrivateKey(readFileSync(join(corpusDir, entry.sp_key_file!), 'utf8'));
   const out: CorpusDocument[] = [];
   for (const element of descendants(root)) {
     if (element.namespaceURI !== NS.saml || element.localName !== 'EncryptedAssertion') continue;
     const decrypted = decryptAssertion(element, [key]);
     // Fixtures whose decryption is meant to fail (decryption-failure) simply add nothing.
-    if (!decrypted.ok || decrypted.value.ownerDocument === null) continue;
-    const xml = new XMLSerializer().serializeToString(decrypted.value.ownerDocument);
+    if (!decrypted.ok) continue;
+    const xml = serializeXml(decrypted.value.ownerDocument);
     out.push({ id: `${entry.id} (decrypted)`, xml, certFile: join(corpusDir, entry.cert_file) });
   }
   return out;

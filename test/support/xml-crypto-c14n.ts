@@ -13,14 +13,16 @@ import {
   ExclusiveCanonicalizationWithComments,
 } from 'xml-crypto';
 import { childElements } from '../../src/domain/saml/xml.ts';
+import type { XmlElement } from '../../src/domain/saml/xml-tree.ts';
 import { elementAt, type C14nCase } from './c14n-cases.ts';
+import { asXmldom } from './xmldom.ts';
 
 /**
  * The PrefixList xml-crypto actually uses: given none, its exclusive canonicalizer reads the one of
  * an InclusiveNamespaces inside a CanonicalizationMethod child of the apex (SignedInfo's own), split
  * on single spaces. The equivalent input for Lanyard's canonicalizer is that list.
  */
-export function xmlCryptoPrefixes(apex: Element, c14nCase: C14nCase): readonly string[] {
+export function xmlCryptoPrefixes(apex: XmlElement, c14nCase: C14nCase): readonly string[] {
   if (!c14nCase.method.exclusive || c14nCase.prefixes.length > 0) return c14nCase.prefixes;
   const method = childElements(apex).find((el) => el.localName === 'CanonicalizationMethod');
   const inclusive = method === undefined ? undefined : childElements(method).find((el) => el.localName === 'InclusiveNamespaces');
@@ -28,14 +30,15 @@ export function xmlCryptoPrefixes(apex: Element, c14nCase: C14nCase): readonly s
 }
 
 /** True when xml-crypto would change the DOM for this case, which then needs its own fresh parse. */
-export function xmlCryptoMutates(apex: Element, c14nCase: C14nCase): boolean {
+export function xmlCryptoMutates(apex: XmlElement, c14nCase: C14nCase): boolean {
   return c14nCase.omitIndex !== undefined || xmlCryptoPrefixes(apex, c14nCase).length > 0;
 }
 
 /** xml-crypto's canonical form for `c14nCase` over `root` (a DOM it may change, see {@link xmlCryptoMutates}). */
-export function xmlCryptoCanonicalize(root: Element, c14nCase: C14nCase): string {
-  const apex = elementAt(root, c14nCase.path);
-  if (c14nCase.omitIndex !== undefined) apex.removeChild(childElements(apex)[c14nCase.omitIndex]!);
+export function xmlCryptoCanonicalize(root: XmlElement, c14nCase: C14nCase): string {
+  const target = elementAt(root, c14nCase.path);
+  const apex = asXmldom(target);
+  if (c14nCase.omitIndex !== undefined) apex.removeChild(asXmldom(childElements(target)[c14nCase.omitIndex]!));
   const { exclusive, withComments } = c14nCase.method;
   const canonicalizer = exclusive
     ? withComments

@@ -5,12 +5,12 @@
  * comments, XML-DSig 1.1 §4.4.3.3; no c14n transform means Canonical XML 1.0, §4.4.3.2).
  */
 import { createHash } from 'node:crypto';
-import type { Element } from '@xmldom/xmldom';
-import { XMLSerializer } from '@xmldom/xmldom';
 import { canonicalize, c14nMethod, DEFAULT_REFERENCE_C14N, type C14nMethod } from '../../src/domain/saml/canonicalize.ts';
 import { DIGEST_ALGORITHMS } from '../../src/domain/saml/signature.ts';
 import { attr, children, descendants, NS } from '../../src/domain/saml/xml.ts';
+import type { XmlElement, XmlParent } from '../../src/domain/saml/xml-tree.ts';
 import { parseDocument } from './c14n-cases.ts';
+import { asXmldom, serializeXml } from './xmldom.ts';
 import { xmlsecVerify } from './xmlsec1.ts';
 
 const ENVELOPED = 'http://www.w3.org/2000/09/xmldsig#enveloped-signature';
@@ -24,14 +24,14 @@ export interface SignatureComparison {
 }
 
 interface C14nInput {
-  readonly apex: Element;
+  readonly apex: XmlElement;
   readonly method: C14nMethod;
   readonly prefixes: readonly string[];
-  readonly omitChild?: Element;
+  readonly omitChild?: XmlElement;
 }
 
 /** The ds:Signature elements of a document, in document order. */
-export function signaturesOf(root: Element): Element[] {
+export function signaturesOf(root: XmlElement): XmlElement[] {
   return [...descendants(root)].filter((el) => el.namespaceURI === NS.ds && el.localName === 'Signature');
 }
 
@@ -75,13 +75,13 @@ function compare(out: SignatureComparison, what: string, input: C14nInput, expec
   else out.compared.push(what);
 }
 
-function partsOf(xml: string, index: number): { signature: Element; signedInfo: Element | undefined; references: Element[] } {
+function partsOf(xml: string, index: number): { signature: XmlElement; signedInfo: XmlElement | undefined; references: XmlElement[] } {
   const signature = signaturesOf(parseDocument(xml).root)[index]!;
   const signedInfo = children(signature, NS.ds, 'SignedInfo')[0];
   return { signature, signedInfo, references: signedInfo === undefined ? [] : children(signedInfo, NS.ds, 'Reference') };
 }
 
-function signedInfoInput(signedInfo: Element | undefined): C14nInput | string {
+function signedInfoInput(signedInfo: XmlElement | undefined): C14nInput | string {
   if (signedInfo === undefined) return 'no SignedInfo';
   const methodElement = children(signedInfo, NS.ds, 'CanonicalizationMethod')[0];
   const method = methodElement === undefined ? undefined : c14nMethod(attr(methodElement, 'Algorithm') ?? '');
@@ -93,9 +93,9 @@ function signedInfoInput(signedInfo: Element | undefined): C14nInput | string {
  * What the reference canonicalizes: the document element for URI="", else the SAML Response or
  * Assertion with that ID (the only ID attributes xmlsec1 is told about).
  */
-function referenceInput(reference: Element, signature: Element): C14nInput | string {
+function referenceInput(reference: XmlElement, signature: XmlElement): C14nInput | string {
   const uri = attr(reference, 'URI');
-  const root = signature.ownerDocument!.documentElement!;
+  const root = signature.ownerDocument.documentElement!;
   const targets =
     uri === ''
       ? [root]
@@ -120,13 +120,12 @@ function referenceInput(reference: Element, signature: Element): C14nInput | str
   return { apex, method, prefixes, omitChild: signature };
 }
 
-function contains(ancestor: Element, node: Element): boolean {
-  for (let current: Element | null = node; current !== null; current = current.parentNode as Element | null)
-    if (current === ancestor) return true;
+function contains(ancestor: XmlElement, node: XmlElement): boolean {
+  for (let current: XmlParent | null = node; current !== null; current = current.parentNode) if (current === ancestor) return true;
   return false;
 }
 
-function prefixList(method: Element): string[] {
+function prefixList(method: XmlElement): string[] {
   const inclusive = children(method, EXC_C14N_NS, 'InclusiveNamespaces')[0];
   return (inclusive === undefined ? '' : (attr(inclusive, 'PrefixList') ?? '')).split(/\s+/).filter(Boolean);
 }
@@ -137,11 +136,11 @@ function withDigests(xml: string, index: number, preDigest: readonly string[]): 
   const signedInfo = children(signaturesOf(root)[index]!, NS.ds, 'SignedInfo')[0]!;
   children(signedInfo, NS.ds, 'Reference').forEach((reference, k) => {
     const hash = DIGEST_ALGORITHMS.get(attr(children(reference, NS.ds, 'DigestMethod')[0]!, 'Algorithm') ?? '') ?? 'sha256';
-    const value = children(reference, NS.ds, 'DigestValue')[0]!;
+    const value = asXmldom(children(reference, NS.ds, 'DigestValue')[0]!);
     while (value.firstChild !== null) value.removeChild(value.firstChild);
-    value.appendChild(document.createTextNode(createHash(hash).update(preDigest[k]!, 'utf8').digest('base64')));
+    value.appendChild(value.ownerDocument!.createTextNode(createHash(hash).update(preDigest[k]!, 'utf8').digest('base64')));
   });
-  return new XMLSerializer().serializeToString(document);
+  return serializeXml(document);
 }
 
 /** The first error xmlsec1 reported, leaving out its complaint that a KeyInfo certificate is self-signed (it verifies with the pinned one). */

@@ -1,12 +1,12 @@
-import type { Element } from '@xmldom/xmldom';
 import { ok } from '../result.ts';
 import { fail, type SamlResult } from './errors.ts';
 import { parseInstant } from './time.ts';
 import { attr, children, NS, onlyChild, textOf } from './xml.ts';
+import type { XmlElement } from './xml-tree.ts';
 
 /** The subject of a verified assertion. */
 export interface SubjectIdentity {
-  readonly subject: Element;
+  readonly subject: XmlElement;
   readonly nameId: string;
   readonly nameIdFormat: string | null;
   /** NameQualifier and SPNameQualifier (core §2.2.2), kept to repeat them in a LogoutRequest. */
@@ -20,7 +20,7 @@ export interface SubjectIdentity {
  * (same-document references are dereferenced without comments), so reading only the text before
  * a comment would let anyone truncate a signed identity (CVE-2017-11427 family).
  */
-export function readSubject(assertion: Element): SamlResult<SubjectIdentity> {
+export function readSubject(assertion: XmlElement): SamlResult<SubjectIdentity> {
   const subject = onlyChild(assertion, NS.saml, 'Subject');
   if (subject === 'many') return fail('saml_malformed_response', 'The Assertion has more than one Subject.');
   if (subject === undefined) return fail('saml_missing_name_id', 'The assertion has no Subject, so it does not say who signed in.');
@@ -57,7 +57,7 @@ export interface AssertionAttributes {
  * ignored, as for NameID); nil values (xsi:nil="true") are skipped; repeated Attribute elements
  * with one Name are merged. Records have no prototype, so a Name like "__proto__" is just a key.
  */
-export function readAttributes(assertion: Element): AssertionAttributes {
+export function readAttributes(assertion: XmlElement): AssertionAttributes {
   const attributes = Object.create(null) as Record<string, string[]>;
   const friendlyNames = Object.create(null) as Record<string, string>;
   for (const statement of children(assertion, NS.saml, 'AttributeStatement')) {
@@ -83,7 +83,7 @@ export interface AuthnFacts {
 }
 
 /** Reads the first AuthnStatement; absent statements (some IdPs, e.g. Keycloak, omit it) give nulls. */
-export function readAuthn(assertion: Element): SamlResult<AuthnFacts> {
+export function readAuthn(assertion: XmlElement): SamlResult<AuthnFacts> {
   const statement = children(assertion, NS.saml, 'AuthnStatement')[0];
   if (statement === undefined) return ok({ authnInstant: null, sessionIndex: null, sessionNotOnOrAfter: null });
   const instant = attr(statement, 'AuthnInstant');

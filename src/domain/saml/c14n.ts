@@ -7,8 +7,8 @@
  *
  * Pure: reads the tree, never changes it, and builds the output in one string.
  */
-import type { Attr, Element, Node } from '@xmldom/xmldom';
 import { compareCodePoints, escapeAttribute, escapeText } from './c14n-characters.ts';
+import type { XmlAttr, XmlElement, XmlNode, XmlParent } from './xml-tree.ts';
 
 /** What to canonicalize besides the apex. */
 export interface C14nSubset {
@@ -17,7 +17,7 @@ export interface C14nSubset {
   /** Render comment nodes (the #WithComments variants). */
   readonly withComments: boolean;
   /** A direct child of the apex left out with its whole subtree, or undefined. */
-  readonly omit: Element | undefined;
+  readonly omit: XmlElement | undefined;
   /** Exclusive only: the InclusiveNamespaces PrefixList, with "#default" already mapped to "". */
   readonly inclusivePrefixes: readonly string[];
 }
@@ -43,7 +43,7 @@ interface Walk {
   out: string;
   readonly exclusive: boolean;
   readonly withComments: boolean;
-  readonly omit: Node | undefined;
+  readonly omit: XmlNode | undefined;
   readonly listed: ReadonlySet<string>;
   readonly prefixes: string[];
   readonly uris: string[];
@@ -53,7 +53,7 @@ interface Walk {
   readonly pendingPrefixes: string[];
   readonly pendingUris: string[];
   pending: number;
-  readonly attributes: Attr[];
+  readonly attributes: XmlAttr[];
   attributeCount: number;
 }
 
@@ -62,7 +62,7 @@ const FEW = 16;
 const NONE: ReadonlySet<string> = new Set();
 
 /** The canonical form of `apex`'s subtree, as a string to be UTF-8 encoded (C14N 1.0 §1). */
-export function canonicalizeSubset(apex: Element, subset: C14nSubset): string {
+export function canonicalizeSubset(apex: XmlElement, subset: C14nSubset): string {
   const walk: Walk = {
     out: '',
     exclusive: subset.exclusive,
@@ -90,7 +90,7 @@ export function canonicalizeSubset(apex: Element, subset: C14nSubset): string {
  * went through the index pass (structure.ts MAX_ELEMENT_DEPTH) first, and the caller turns a stack
  * overflow into a refusal anyway.
  */
-function renderElement(walk: Walk, element: Element, isApex: boolean): void {
+function renderElement(walk: Walk, element: XmlElement, isApex: boolean): void {
   const mark = walk.rendered;
   walk.out += `<${element.nodeName}`;
   renderNamespaces(walk, element, isApex);
@@ -99,27 +99,27 @@ function renderElement(walk: Walk, element: Element, isApex: boolean): void {
   for (let child = element.firstChild; child !== null; child = child.nextSibling) {
     switch (child.nodeType) {
       case ELEMENT_NODE:
-        if (child !== walk.omit) renderElement(walk, child as Element, false);
+        if (child !== walk.omit) renderElement(walk, child, false);
         break;
       // C14N 1.0 §2.3 Text Nodes; CDATA sections are replaced with their character content (§1).
       case TEXT_NODE:
       case CDATA_SECTION_NODE:
-        walk.out += escapeText(child.nodeValue ?? '');
+        walk.out += escapeText(child.nodeValue);
         break;
       // C14N 1.0 §2.3 Comment Nodes: the string value verbatim, nothing escaped.
       case COMMENT_NODE:
-        if (walk.withComments) walk.out += `<!--${child.nodeValue ?? ''}-->`;
+        if (walk.withComments) walk.out += `<!--${child.nodeValue}-->`;
         break;
       // C14N 1.0 §2.3 Processing Instruction Nodes: target, a space only when there is a string value, value.
       case PROCESSING_INSTRUCTION_NODE: {
-        const data = child.nodeValue ?? '';
+        const data = child.nodeValue;
         walk.out += data === '' ? `<?${child.nodeName}?>` : `<?${child.nodeName} ${data}?>`;
         break;
       }
       // Nothing else can be an element's child: parseXml refuses DTDs (so no entity references) and
       // builds no other node types. The caller turns this into a refusal.
       default:
-        throw new Error(`unexpected node type ${child.nodeType} inside an element`);
+        throw new Error(`unexpected node type ${(child as XmlNode).nodeType} inside an element`);
     }
   }
   walk.out += `</${element.nodeName}>`;
@@ -140,11 +140,11 @@ function renderElement(walk: Walk, element: Element, isApex: boolean): void {
  * namespace only for an unprefixed element) plus the PrefixList ones, which follow the Canonical
  * XML rule (exc-c14n §3).
  */
-function renderNamespaces(walk: Walk, element: Element, isApex: boolean): void {
+function renderNamespaces(walk: Walk, element: XmlElement, isApex: boolean): void {
   walk.pending = 0;
   if (walk.exclusive) {
     consider(walk, element.prefix ?? '', element.namespaceURI ?? '');
-    const attributes = attributeList(element);
+    const attributes = element.attributes;
     for (let i = 0; i < attributes.length; i++) {
       const attribute = attributes[i];
       const prefix = attribute?.prefix ?? null;
@@ -201,10 +201,10 @@ function popRendered(walk: Walk, mark: number): void {
  * ancestors, the nearest declaration of a prefix shadowing the others (XML Namespaces §6.1);
  * `onlyListed` restricts them to the PrefixList.
  */
-function considerBindings(walk: Walk, element: Element, isApex: boolean, onlyListed: boolean): void {
+function considerBindings(walk: Walk, element: XmlElement, isApex: boolean, onlyListed: boolean): void {
   const shadowed: Set<string> | undefined = isApex ? new Set() : undefined;
-  for (let node: Node | null = element; node !== null && node.nodeType === ELEMENT_NODE; node = node.parentNode) {
-    const attributes = attributeList(node as Element);
+  for (let node: XmlParent | null = element; node !== null && node.nodeType === ELEMENT_NODE; node = node.parentNode) {
+    const attributes = node.attributes;
     for (let i = 0; i < attributes.length; i++) {
       const attribute = attributes[i];
       const prefix = attribute === undefined ? undefined : declaredPrefix(attribute.name);
@@ -273,10 +273,10 @@ function sortPending(walk: Walk): void {
  * xml:* attributes of its omitted ancestors, nearest first, unless it has its own (C14N 1.0 §2.4);
  * exclusive canonicalization does not (exc-c14n §3).
  */
-function renderAttributes(walk: Walk, element: Element, isApex: boolean): void {
+function renderAttributes(walk: Walk, element: XmlElement, isApex: boolean): void {
   const list = walk.attributes;
   walk.attributeCount = 0;
-  const attributes = attributeList(element);
+  const attributes = element.attributes;
   for (let i = 0; i < attributes.length; i++) {
     const attribute = attributes[i];
     if (attribute !== undefined && declaredPrefix(attribute.name) === undefined) list[walk.attributeCount++] = attribute;
@@ -294,10 +294,10 @@ function renderAttributes(walk: Walk, element: Element, isApex: boolean): void {
   }
 }
 
-function importXmlAttributes(walk: Walk, apex: Element): void {
+function importXmlAttributes(walk: Walk, apex: XmlElement): void {
   let present: Set<string | null> | undefined;
   for (let node = apex.parentNode; node !== null && node.nodeType === ELEMENT_NODE; node = node.parentNode) {
-    const attributes = attributeList(node as Element);
+    const attributes = node.attributes;
     for (let i = 0; i < attributes.length; i++) {
       const attribute = attributes[i];
       if (attribute?.namespaceURI !== XML_NS) continue;
@@ -315,7 +315,7 @@ function importXmlAttributes(walk: Walk, apex: Element): void {
 }
 
 /** Sorts the first `count` attributes of the scratch list in place: elements have a handful, often already in order. */
-function insertionSort(list: Attr[], count: number): void {
+function insertionSort(list: XmlAttr[], count: number): void {
   for (let i = 1; i < count; i++) {
     const attribute = list[i];
     if (attribute === undefined) continue;
@@ -325,9 +325,9 @@ function insertionSort(list: Attr[], count: number): void {
   }
 }
 
-function compareAttributes(a: Attr, b: Attr): number {
+function compareAttributes(a: XmlAttr, b: XmlAttr): number {
   const byNamespace = compareCodePoints(a.namespaceURI ?? '', b.namespaceURI ?? '');
-  return byNamespace !== 0 ? byNamespace : compareCodePoints(a.localName ?? a.name, b.localName ?? b.name);
+  return byNamespace !== 0 ? byNamespace : compareCodePoints(a.localName, b.localName);
 }
 
 /** `xmlns` → "", `xmlns:p` → "p", anything else undefined: the attributes that are namespace nodes in XPath. */
@@ -335,9 +335,4 @@ function declaredPrefix(name: string): string | undefined {
   if (name.charCodeAt(0) !== 0x78 /* x */ || !name.startsWith('xmlns')) return undefined;
   if (name.length === 5) return '';
   return name.charCodeAt(5) === 0x3a /* : */ ? name.slice(6) : undefined;
-}
-
-/** The attribute list is indexable by ordinal (as DOM Level 2 Core's NamedNodeMap), which avoids a call per `item()`. */
-function attributeList(element: Element): ArrayLike<Attr> {
-  return element.attributes;
 }

@@ -1,7 +1,7 @@
-import type { Attr, Element } from '@xmldom/xmldom';
 import { canonicalizeSubset } from './c14n.ts';
 import { ok } from '../result.ts';
 import { fail, type SamlResult } from './errors.ts';
+import type { XmlElement } from './xml-tree.ts';
 
 /** Canonicalization algorithm URIs accepted for SignedInfo and as Reference transforms. */
 export const C14N_ALGORITHMS = {
@@ -58,7 +58,7 @@ const ELEMENT_NODE = 1;
 
 export interface CanonicalizeOptions {
   /** A direct child of `apex` to leave out (the enveloped-signature transform, XML-DSig 1.1 §6.6.4). */
-  readonly omitChild?: Element;
+  readonly omitChild?: XmlElement;
   /** Exclusive c14n InclusiveNamespaces PrefixList (exc-c14n §3). */
   readonly inclusivePrefixes?: readonly string[];
   /** Force comments off: a same-document reference ("" or "#id") dereferences without comments (XML-DSig 1.1 §4.4.3.3). */
@@ -70,7 +70,7 @@ export interface CanonicalizeOptions {
  * touching the document (see c14n.ts). Canonical XML 1.1 is refused when an ancestor carries an
  * xml:* attribute, the one case where it differs from 1.0 (see METHODS).
  */
-export function canonicalize(apex: Element, method: C14nMethod, options: CanonicalizeOptions = {}): SamlResult<string> {
+export function canonicalize(apex: XmlElement, method: C14nMethod, options: CanonicalizeOptions = {}): SamlResult<string> {
   if (C14N_11.has(method.uri) && hasInheritableXmlAttributes(apex)) {
     return fail(
       'saml_unsupported_algorithm',
@@ -98,9 +98,9 @@ export function canonicalize(apex: Element, method: C14nMethod, options: Canonic
 }
 
 /** Every namespace binding in scope at `element` (own and inherited), e.g. to re-home decrypted XML. */
-export function namespacesInScope(element: Element): { prefix: string; namespaceURI: string }[] {
+export function namespacesInScope(element: XmlElement): { prefix: string; namespaceURI: string }[] {
   const bindings = new Map<string, string>();
-  for (const attribute of attributesOf(element)) {
+  for (const attribute of element.attributes) {
     const prefix = namespaceDeclarationPrefix(attribute.name);
     if (prefix !== undefined) bindings.set(prefix, attribute.value);
   }
@@ -109,11 +109,10 @@ export function namespacesInScope(element: Element): { prefix: string; namespace
 }
 
 /** Prefix → namespace declared on the ancestors of `element`, the closest declaration winning. */
-function ancestorBindings(element: Element): Map<string, string> {
+function ancestorBindings(element: XmlElement): Map<string, string> {
   const bindings = new Map<string, string>();
   for (let node = element.parentNode; node !== null && node.nodeType === ELEMENT_NODE; node = node.parentNode) {
-    const ancestor = node as Element;
-    for (const attribute of attributesOf(ancestor)) {
+    for (const attribute of node.attributes) {
       const prefix = namespaceDeclarationPrefix(attribute.name);
       if (prefix !== undefined && !bindings.has(prefix)) bindings.set(prefix, attribute.value);
     }
@@ -126,15 +125,9 @@ function namespaceDeclarationPrefix(attributeName: string): string | undefined {
   return attributeName.startsWith('xmlns:') ? attributeName.slice(6) : undefined;
 }
 
-function hasInheritableXmlAttributes(apex: Element): boolean {
+function hasInheritableXmlAttributes(apex: XmlElement): boolean {
   for (let node = apex.parentNode; node !== null && node.nodeType === ELEMENT_NODE; node = node.parentNode) {
-    const element = node as Element;
-    if (attributesOf(element).some((attribute) => attribute.namespaceURI === XML_NS)) return true;
+    if (node.attributes.some((attribute) => attribute.namespaceURI === XML_NS)) return true;
   }
   return false;
-}
-
-/** The attributes of `element` as an array (the attribute list is array-like, as DOM Level 2 Core's NamedNodeMap). */
-function attributesOf(element: Element): Attr[] {
-  return Array.from(element.attributes as ArrayLike<Attr>);
 }

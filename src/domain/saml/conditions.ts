@@ -1,8 +1,8 @@
-import type { Element } from '@xmldom/xmldom';
 import { ok } from '../result.ts';
 import { fail, type SamlResult } from './errors.ts';
 import { formatInstant, parseInstant } from './time.ts';
 import { attr, children, NS, onlyChild, textOf } from './xml.ts';
+import type { XmlElement } from './xml-tree.ts';
 
 const BEARER = 'urn:oasis:names:tc:SAML:2.0:cm:bearer';
 
@@ -19,7 +19,7 @@ export interface AssertionExpectations {
 }
 
 /** Assertion Issuer must be present and equal the configured IdP entity ID (SAML profiles §4.1.4.2). */
-export function checkAssertionIssuer(assertion: Element, idpEntityId: string): SamlResult<string> {
+export function checkAssertionIssuer(assertion: XmlElement, idpEntityId: string): SamlResult<string> {
   const issuer = onlyChild(assertion, NS.saml, 'Issuer');
   if (issuer === 'many') return fail('saml_malformed_response', 'The Assertion has more than one Issuer.');
   if (issuer === undefined)
@@ -42,7 +42,7 @@ export function checkIssuerValue(issuer: string, idpEntityId: string, where: str
  * SP is an audience of every AudienceRestriction (§2.5.1.4: each restriction must include us).
  * Returns the Conditions NotOnOrAfter, if any.
  */
-export function checkConditions(assertion: Element, expect: AssertionExpectations): SamlResult<Date | null> {
+export function checkConditions(assertion: XmlElement, expect: AssertionExpectations): SamlResult<Date | null> {
   const conditions = onlyChild(assertion, NS.saml, 'Conditions');
   if (conditions === 'many') return fail('saml_malformed_response', 'The Assertion has more than one Conditions element.');
   const window = checkWindow(conditions, expect, 'The assertion');
@@ -80,7 +80,7 @@ export interface ConfirmedSubject {
  * when present, an InResponseTo equal to the pending request. The first bearer confirmation's
  * error is reported when none qualifies.
  */
-export function checkSubjectConfirmation(subject: Element, expect: AssertionExpectations): SamlResult<ConfirmedSubject> {
+export function checkSubjectConfirmation(subject: XmlElement, expect: AssertionExpectations): SamlResult<ConfirmedSubject> {
   const bearers = children(subject, NS.saml, 'SubjectConfirmation').filter((sc) => attr(sc, 'Method') === BEARER);
   if (bearers.length === 0) {
     return fail('saml_missing_subject_confirmation', 'The assertion has no bearer SubjectConfirmation, which browser SSO requires.');
@@ -94,7 +94,7 @@ export function checkSubjectConfirmation(subject: Element, expect: AssertionExpe
   );
 }
 
-function checkBearer(bearer: Element, expect: AssertionExpectations): SamlResult<ConfirmedSubject> {
+function checkBearer(bearer: XmlElement, expect: AssertionExpectations): SamlResult<ConfirmedSubject> {
   const data = onlyChild(bearer, NS.saml, 'SubjectConfirmationData');
   if (data === 'many') return fail('saml_malformed_response', 'A SubjectConfirmation has more than one SubjectConfirmationData.');
   if (data === undefined || attr(data, 'NotOnOrAfter') === undefined) {
@@ -131,7 +131,7 @@ export function inResponseToMismatch(actual: string, expected: string | null): S
 }
 
 /** Checks NotBefore / NotOnOrAfter of Conditions or SubjectConfirmationData against now ± skew (SAML core §2.5.1.2, §2.4.1.2). */
-function checkWindow(element: Element | undefined, expect: AssertionExpectations, what: string): SamlResult<Date | null> {
+function checkWindow(element: XmlElement | undefined, expect: AssertionExpectations, what: string): SamlResult<Date | null> {
   if (element === undefined) return ok(null);
   const notBefore = readInstant(element, 'NotBefore');
   const notOnOrAfter = readInstant(element, 'NotOnOrAfter');
@@ -159,7 +159,7 @@ function checkWindow(element: Element | undefined, expect: AssertionExpectations
   return ok(notOnOrAfter ?? null);
 }
 
-function readInstant(element: Element, name: string): Date | undefined | 'invalid' {
+function readInstant(element: XmlElement, name: string): Date | undefined | 'invalid' {
   const value = attr(element, name);
   if (value === undefined) return undefined;
   return parseInstant(value) ?? 'invalid';

@@ -1,10 +1,10 @@
 import { constants, createDecipheriv, privateDecrypt, type KeyObject } from 'node:crypto';
-import type { Element } from '@xmldom/xmldom';
 import { namespacesInScope } from './canonicalize.ts';
 import { ok } from '../result.ts';
 import { fail, type SamlResult } from './errors.ts';
 import { DIGEST_ALGORITHMS } from './signature.ts';
 import { attr, childElements, children, escapeXml, isElement, NS, parseXml, textOf } from './xml.ts';
+import type { XmlElement } from './xml-tree.ts';
 
 interface DataAlgorithm {
   readonly cipher: 'aes-128-cbc' | 'aes-192-cbc' | 'aes-256-cbc' | 'aes-128-gcm' | 'aes-192-gcm' | 'aes-256-gcm';
@@ -53,7 +53,7 @@ const DECRYPTION_FAILED =
  * these apart would give an attacker a decryption oracle (Jager & Somorovsky, "How to break XML
  * Encryption", 2011).
  */
-export function decryptAssertion(encryptedAssertion: Element, keys: readonly KeyObject[]): SamlResult<Element> {
+export function decryptAssertion(encryptedAssertion: XmlElement, keys: readonly KeyObject[]): SamlResult<XmlElement> {
   const usableKeys = keys.filter((key) => key.type === 'private' && key.asymmetricKeyType === 'rsa');
   if (usableKeys.length === 0) {
     return fail(
@@ -89,7 +89,7 @@ export function decryptAssertion(encryptedAssertion: Element, keys: readonly Key
  * points at (Okta puts the key beside EncryptedData and references it), and otherwise the
  * EncryptedKey siblings SAML core §2.3.4 allows.
  */
-function findEncryptedKeys(encryptedAssertion: Element, data: Element): Element[] {
+function findEncryptedKeys(encryptedAssertion: XmlElement, data: XmlElement): XmlElement[] {
   const siblings = children(encryptedAssertion, NS.xenc, 'EncryptedKey');
   const keyInfo = children(data, NS.ds, 'KeyInfo')[0];
   const found = keyInfo === undefined ? [] : children(keyInfo, NS.xenc, 'EncryptedKey');
@@ -107,7 +107,7 @@ function findEncryptedKeys(encryptedAssertion: Element, data: Element): Element[
  * rather than hand-rolled. SHA-1 is fine here (OAEP relies on it as a random oracle, not for collision
  * resistance), so `allowSha1` does not apply.
  */
-function readKeyTransport(encryptedKey: Element): SamlResult<KeyTransport> {
+function readKeyTransport(encryptedKey: XmlElement): SamlResult<KeyTransport> {
   const method = children(encryptedKey, NS.xenc, 'EncryptionMethod')[0];
   const uri = method === undefined ? '(none)' : (attr(method, 'Algorithm') ?? '(none)');
   if (method === undefined || (uri !== RSA_OAEP_MGF1P && uri !== RSA_OAEP_11)) {
@@ -175,7 +175,7 @@ function decryptContent(contentKey: Buffer | undefined, ciphertext: Buffer, algo
   }
 }
 
-function parseDecrypted(plaintext: Buffer, encryptedAssertion: Element): Element | undefined {
+function parseDecrypted(plaintext: Buffer, encryptedAssertion: XmlElement): XmlElement | undefined {
   const text = plaintext
     .toString('utf8')
     .replace(/^\uFEFF/, '')
@@ -190,18 +190,18 @@ function parseDecrypted(plaintext: Buffer, encryptedAssertion: Element): Element
   return assertion;
 }
 
-function directText(element: Element): string {
+function directText(element: XmlElement): string {
   let out = '';
   for (let node = element.firstChild; node !== null; node = node.nextSibling)
-    if (node.nodeType === 3 || node.nodeType === 4) out += node.nodeValue ?? '';
+    if (node.nodeType === 3 || node.nodeType === 4) out += node.nodeValue;
   return out;
 }
 
-function algorithmOf(method: Element | undefined): string | undefined {
+function algorithmOf(method: XmlElement | undefined): string | undefined {
   return method === undefined ? undefined : attr(method, 'Algorithm');
 }
 
-function cipherValue(parent: Element): Buffer | undefined {
+function cipherValue(parent: XmlElement): Buffer | undefined {
   const cipherData = children(parent, NS.xenc, 'CipherData')[0];
   const value = cipherData === undefined ? undefined : children(cipherData, NS.xenc, 'CipherValue')[0];
   if (value === undefined) return undefined;

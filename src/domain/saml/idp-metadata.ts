@@ -1,8 +1,8 @@
 import type { Catalogue } from '../catalogue.ts';
 import { err, ok, type Result } from '../result.ts';
-import type { Element } from '@xmldom/xmldom';
 import { readCertificates, type CertificateError } from '../../crypto/certificates.ts';
 import { NS, attr, children, descendants, isElement, parseXml, textOf, type XmlParseFailure } from './xml.ts';
+import type { XmlElement } from './xml-tree.ts';
 
 /** What Lanyard needs from an identity provider's SAML 2.0 metadata. */
 export interface IdpMetadata {
@@ -91,7 +91,7 @@ export function parseIdpMetadata(xml: string, options: { entityId?: string } = {
   return readEntity(entity.value);
 }
 
-function selectEntity(root: Element, wanted: string | undefined): Result<Element, IdpMetadataError> {
+function selectEntity(root: XmlElement, wanted: string | undefined): Result<XmlElement, IdpMetadataError> {
   if (isElement(root, NS.md, 'EntityDescriptor')) {
     const entityId = attr(root, 'entityID');
     if (wanted !== undefined && entityId !== wanted) {
@@ -129,7 +129,7 @@ function selectEntity(root: Element, wanted: string | undefined): Result<Element
   return ok(only);
 }
 
-function describeNotMetadata(root: Element): string {
+function describeNotMetadata(root: XmlElement): string {
   const { localName, namespaceURI } = root as { localName: string; namespaceURI: string | null };
   const where = namespaceURI ? ` in namespace ${clip(namespaceURI)}` : ' without a namespace';
   return `This is not SAML 2.0 metadata: the document is a <${clip(localName)}> element${where}, not an md:EntityDescriptor.`;
@@ -151,13 +151,13 @@ function listIds(ids: string[]): string {
 }
 
 /** The first IDPSSODescriptor that supports SAML 2.0 (§2.4.1 protocolSupportEnumeration). */
-function findIdpDescriptor(entity: Element): Element | undefined {
+function findIdpDescriptor(entity: XmlElement): XmlElement | undefined {
   return children(entity, NS.md, 'IDPSSODescriptor').find((el) =>
     (attr(el, 'protocolSupportEnumeration') ?? '').split(/\s+/).includes(SAML2_PROTOCOL),
   );
 }
 
-function readEntity(entity: Element): IdpMetadataResult {
+function readEntity(entity: XmlElement): IdpMetadataResult {
   const entityId = attr(entity, 'entityID')?.trim();
   if (!entityId) return failure('metadata_entity_id_missing', 'The md:EntityDescriptor has no entityID attribute.');
   const idp = findIdpDescriptor(entity);
@@ -201,7 +201,7 @@ function readEntity(entity: Element): IdpMetadataResult {
   });
 }
 
-function describeMissingIdp(entity: Element): string {
+function describeMissingIdp(entity: XmlElement): string {
   if (children(entity, NS.md, 'SPSSODescriptor').length > 0) {
     return "This is a service provider's metadata (md:SPSSODescriptor); Lanyard needs the identity provider's metadata.";
   }
@@ -213,7 +213,7 @@ function describeMissingIdp(entity: Element): string {
 
 type Endpoints = Result<{ redirect?: string; post?: string }, IdpMetadataError>;
 
-function readEndpoints(idp: Element, localName: 'SingleSignOnService' | 'SingleLogoutService'): Endpoints {
+function readEndpoints(idp: XmlElement, localName: 'SingleSignOnService' | 'SingleLogoutService'): Endpoints {
   const urls: { redirect?: string; post?: string } = {};
   for (const endpoint of children(idp, NS.md, localName)) {
     const binding = attr(endpoint, 'Binding');
@@ -242,7 +242,7 @@ function isHttpUrl(value: string): boolean {
 type Pems = Result<string[], IdpMetadataError>;
 
 /** Certificates of KeyDescriptors for `use`; one without `use` serves both purposes (metadata §2.4.1.1). */
-function readKeyDescriptors(idp: Element, use: 'signing' | 'encryption'): Pems {
+function readKeyDescriptors(idp: XmlElement, use: 'signing' | 'encryption'): Pems {
   const pems: string[] = [];
   for (const descriptor of children(idp, NS.md, 'KeyDescriptor')) {
     const declared = attr(descriptor, 'use');

@@ -1,4 +1,3 @@
-import type { Element } from '@xmldom/xmldom';
 import { ok, type Result } from '../result.ts';
 import { checkIssuerValue } from './conditions.ts';
 import { fail, type SamlError } from './errors.ts';
@@ -7,6 +6,7 @@ import { LOGOUT_STATUS } from './logout-response.ts';
 import { isXmlText } from './logout-xml.ts';
 import { formatInstant, parseInstant } from './time.ts';
 import { attr, childElements, children, NS, onlyChild, textOf } from './xml.ts';
+import type { XmlElement } from './xml-tree.ts';
 
 const ENTITY_FORMAT = 'urn:oasis:names:tc:SAML:2.0:nameid-format:entity';
 /** Longer than any ID an IdP writes; keeps replay-cache keys small. */
@@ -42,11 +42,11 @@ export interface LogoutEnvelope {
  * and the time window (with the request's NotOnOrAfter, core §3.7.1, when it has one).
  */
 export function checkLogoutEnvelope(
-  verifiedRoot: Element,
+  verifiedRoot: XmlElement,
   expect: LogoutExpectations,
   notOnOrAfter: Date | null,
 ): Result<LogoutEnvelope, SamlError> {
-  const what = verifiedRoot.localName ?? 'logout message';
+  const what = verifiedRoot.localName;
   const id = attr(verifiedRoot, 'ID');
   if (id === undefined || id === '' || id.length > MAX_ID_LENGTH || /\s/.test(id) || !isXmlText(id)) {
     return fail('saml_malformed_logout_message', `The ${what} has no usable ID.`);
@@ -75,7 +75,7 @@ export function checkLogoutEnvelope(
 }
 
 /** Profiles §4.4.4.1–2: the Issuer MUST be present, with no Format or the entity Format. */
-function checkIssuer(verifiedRoot: Element, idpEntityId: string, what: string): Result<string, SamlError> {
+function checkIssuer(verifiedRoot: XmlElement, idpEntityId: string, what: string): Result<string, SamlError> {
   const issuer = onlyChild(verifiedRoot, NS.saml, 'Issuer');
   if (issuer === 'many') return fail('saml_malformed_logout_message', `The ${what} has more than one Issuer.`);
   if (issuer === undefined)
@@ -135,9 +135,9 @@ export interface LogoutRequestBody {
  * Reads NameID (with its qualifiers, verbatim) and every SessionIndex. The NameID value is its whole
  * text, comments ignored, as the signature covers it (the CVE-2017-11427 family, as in assertion-data.ts).
  */
-export function readLogoutRequestBody(verifiedRequest: Element): Result<LogoutRequestBody, SamlError> {
+export function readLogoutRequestBody(verifiedRequest: XmlElement): Result<LogoutRequestBody, SamlError> {
   const identifiers = childElements(verifiedRequest).filter(
-    (el) => el.namespaceURI === NS.saml && ['BaseID', 'NameID', 'EncryptedID'].includes(el.localName ?? ''),
+    (el) => el.namespaceURI === NS.saml && ['BaseID', 'NameID', 'EncryptedID'].includes(el.localName),
   );
   const [identifier, ...more] = identifiers;
   if (identifier === undefined || more.length > 0) {
@@ -183,14 +183,14 @@ export interface LogoutStatusFacts {
  * SAML core §3.7.3.2: the top-level code is the responder's own logout; a second-level PartialLogout
  * says some other participant could not be logged out. Anything but a top-level Success is a refusal.
  */
-export function readLogoutStatus(verifiedResponse: Element): Result<LogoutStatusFacts, SamlError> {
+export function readLogoutStatus(verifiedResponse: XmlElement): Result<LogoutStatusFacts, SamlError> {
   const status = onlyChild(verifiedResponse, NS.samlp, 'Status');
   const top = status === undefined || status === 'many' ? undefined : onlyChild(status, NS.samlp, 'StatusCode');
   if (status === undefined || status === 'many' || top === undefined || top === 'many') {
     return fail('saml_malformed_logout_message', 'The LogoutResponse must contain exactly one Status with one StatusCode.');
   }
   const statusCodes: string[] = [];
-  for (let code: Element | undefined = top; code !== undefined; code = children(code, NS.samlp, 'StatusCode')[0]) {
+  for (let code: XmlElement | undefined = top; code !== undefined; code = children(code, NS.samlp, 'StatusCode')[0]) {
     statusCodes.push(attr(code, 'Value') ?? '(no value)');
   }
   const messageElement = children(status, NS.samlp, 'StatusMessage')[0];
@@ -207,7 +207,7 @@ export function readLogoutStatus(verifiedResponse: Element): Result<LogoutStatus
 }
 
 /** The LogoutResponse must answer the LogoutRequest Lanyard sent (core §3.2.2 InResponseTo). */
-export function checkInResponseTo(verifiedResponse: Element, expected: string | null): Result<string, SamlError> {
+export function checkInResponseTo(verifiedResponse: XmlElement, expected: string | null): Result<string, SamlError> {
   const inResponseTo = attr(verifiedResponse, 'InResponseTo') ?? null;
   if (inResponseTo !== null && inResponseTo === expected) return ok(inResponseTo);
   return fail(

@@ -1,4 +1,3 @@
-import type { Element } from '@xmldom/xmldom';
 import { ok, type Result } from '../result.ts';
 import { fail, type SamlError } from './errors.ts';
 import {
@@ -15,6 +14,7 @@ import { decodeBase64, inflateRedirectMessage, readRedirectQuery, verifyRedirect
 import { readSignature, verifySignature, type SignatureTrust, type TrustedCertificate } from './signature.ts';
 import { indexDocument, pathOf } from './structure.ts';
 import { children, descendants, NS, parseXml } from './xml.ts';
+import type { XmlElement } from './xml-tree.ts';
 
 /**
  * A logout message as it reached the SLO URL. HTTP-Redirect: the raw query string, exactly as
@@ -144,7 +144,10 @@ function expectations(input: VerifyLogoutInput, signed: boolean): LogoutExpectat
  * held to the 80 bytes bindings §3.4.3 allows, so that whatever is accepted can be sent back with
  * encodeRedirectBinding (which enforces the same limit).
  */
-function openLogoutMessage(input: VerifyLogoutInput, kind: LogoutKind): Result<{ root: Element; origin: LogoutMessageOrigin }, SamlError> {
+function openLogoutMessage(
+  input: VerifyLogoutInput,
+  kind: LogoutKind,
+): Result<{ root: XmlElement; origin: LogoutMessageOrigin }, SamlError> {
   const policy: SignatureTrust = { trustedCerts: input.trustedCerts, allowSha1: input.allowSha1 ?? false };
   const allowUnsigned = input.allowUnsigned ?? false;
   const maxBytes = input.maxBytes ?? DEFAULT_MAX_LOGOUT_BYTES;
@@ -164,7 +167,7 @@ function openLogoutMessage(input: VerifyLogoutInput, kind: LogoutKind): Result<{
 const MAX_RELAY_STATE_BYTES = 80;
 const LONE_SURROGATE = /\p{Cs}/u;
 
-type Opened = Result<{ root: Element; origin: LogoutMessageOrigin }, SamlError>;
+type Opened = Result<{ root: XmlElement; origin: LogoutMessageOrigin }, SamlError>;
 
 function openRedirect(rawQuery: string, kind: LogoutKind, policy: SignatureTrust, allowUnsigned: boolean, maxBytes: number): Opened {
   const query = readRedirectQuery(rawQuery);
@@ -229,7 +232,7 @@ function decodePostMessage(message: string, maxBytes: number): Result<string, Sa
 }
 
 /** Parses with the safe entry point, then the whole-document pass (IDs unique, no PIs or NULs). */
-function parseLogoutXml(xml: string, maxBytes: number, kind: LogoutKind): Result<Element, SamlError> {
+function parseLogoutXml(xml: string, maxBytes: number, kind: LogoutKind): Result<XmlElement, SamlError> {
   const parsed = parseXml(xml, maxBytes);
   if (!parsed.ok) {
     const { code, message } = parsed.error;
@@ -263,7 +266,7 @@ function parseLogoutXml(xml: string, maxBytes: number, kind: LogoutKind): Result
  * verified with signature.ts, whose Reference check makes the signed element the root we then read.
  * Returns the verifying certificate's fingerprint, or null for an accepted unsigned message.
  */
-function verifyEnvelopedSignature(root: Element, policy: SignatureTrust, allowUnsigned: boolean): Result<string | null, SamlError> {
+function verifyEnvelopedSignature(root: XmlElement, policy: SignatureTrust, allowUnsigned: boolean): Result<string | null, SamlError> {
   const signatures = children(root, NS.ds, 'Signature');
   if (signatures.length > 1)
     return fail('saml_signature_wrapping', `${pathOf(root)} carries ${signatures.length} signatures; one is accepted.`);

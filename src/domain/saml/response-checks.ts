@@ -1,8 +1,8 @@
-import type { Element } from '@xmldom/xmldom';
 import { checkIssuerValue, inResponseToMismatch } from './conditions.ts';
 import { ok } from '../result.ts';
 import { fail, type SamlResult } from './errors.ts';
 import { attr, children, NS, onlyChild, textOf } from './xml.ts';
+import type { XmlElement } from './xml-tree.ts';
 
 const STATUS_SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success';
 
@@ -14,14 +14,14 @@ export interface ResponseExpectations {
 }
 
 /** SAML core §3.2.2.2: anything but a top-level Success is a refusal; the IdP's codes and message are reported. */
-export function checkStatus(unverifiedResponse: Element): SamlResult<true> {
+export function checkStatus(unverifiedResponse: XmlElement): SamlResult<true> {
   const status = onlyChild(unverifiedResponse, NS.samlp, 'Status');
   const topCode = status === undefined || status === 'many' ? undefined : onlyChild(status, NS.samlp, 'StatusCode');
   if (status === undefined || status === 'many' || topCode === undefined || topCode === 'many') {
     return fail('saml_malformed_response', 'The Response must contain exactly one Status with one StatusCode.');
   }
   const codes: string[] = [];
-  for (let code: Element | undefined = topCode; code !== undefined; code = children(code, NS.samlp, 'StatusCode')[0]) {
+  for (let code: XmlElement | undefined = topCode; code !== undefined; code = children(code, NS.samlp, 'StatusCode')[0]) {
     codes.push(attr(code, 'Value') ?? '(no value)');
   }
   if (codes[0] === STATUS_SUCCESS) return ok(true);
@@ -37,10 +37,10 @@ export function checkStatus(unverifiedResponse: Element): SamlResult<true> {
 
 /** Where the one assertion is: plain, or still encrypted. */
 export type AssertionSlot =
-  { readonly plain: Element; readonly encrypted?: undefined } | { readonly plain?: undefined; readonly encrypted: Element };
+  { readonly plain: XmlElement; readonly encrypted?: undefined } | { readonly plain?: undefined; readonly encrypted: XmlElement };
 
 /** Exactly one Assertion or EncryptedAssertion directly under the Response (SAML profiles §4.1.4.2 allows more; we refuse them to rule out XSW). */
-export function locateAssertion(response: Element): SamlResult<AssertionSlot> {
+export function locateAssertion(response: XmlElement): SamlResult<AssertionSlot> {
   const plain = children(response, NS.saml, 'Assertion');
   const encrypted = children(response, NS.saml, 'EncryptedAssertion');
   const count = plain.length + encrypted.length;
@@ -54,7 +54,7 @@ export function locateAssertion(response: Element): SamlResult<AssertionSlot> {
 
 /** Response-level checks: ID, Destination (SAML core §3.2.2, profiles §4.1.4.3), Issuer (§4.1.4.2), InResponseTo. */
 export function checkResponseFields(
-  response: Element,
+  response: XmlElement,
   input: ResponseExpectations,
 ): SamlResult<{ responseId: string; inResponseTo: string | null }> {
   const responseId = attr(response, 'ID');

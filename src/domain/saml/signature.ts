@@ -1,9 +1,9 @@
 import { X509Certificate, createHash, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
-import type { Element } from '@xmldom/xmldom';
 import { canonicalize, c14nMethod, DEFAULT_REFERENCE_C14N, type C14nMethod } from './canonicalize.ts';
 import { ok } from '../result.ts';
 import { fail, type SamlResult } from './errors.ts';
 import { attr, childElements, children, NS, textOf } from './xml.ts';
+import type { XmlElement } from './xml-tree.ts';
 
 /**
  * An IdP signing certificate pinned for a connection, parsed once when the connection is loaded
@@ -67,9 +67,9 @@ export interface SignatureTrust {
 
 /** A ds:Signature read structurally, with every algorithm already accepted, nothing verified yet. */
 export interface UnverifiedSignature {
-  readonly signature: Element;
-  readonly signedElement: Element;
-  readonly signedInfo: Element;
+  readonly signature: XmlElement;
+  readonly signedElement: XmlElement;
+  readonly signedInfo: XmlElement;
   readonly signedInfoC14n: C14nMethod;
   readonly signedInfoPrefixes: readonly string[];
   readonly signatureHash: string;
@@ -88,7 +88,7 @@ export interface UnverifiedSignature {
  * enveloped-signature and c14n transforms, and accepted algorithms. So the element the caller then
  * reads is, by construction, the element the signature covers (no signature wrapping).
  */
-export function readSignature(signature: Element, signedElement: Element, policy: SignatureTrust): SamlResult<UnverifiedSignature> {
+export function readSignature(signature: XmlElement, signedElement: XmlElement, policy: SignatureTrust): SamlResult<UnverifiedSignature> {
   const where = describe(signedElement);
   const parts = signatureParts(signature);
   if (parts === undefined)
@@ -106,7 +106,7 @@ export function readSignature(signature: Element, signedElement: Element, policy
   return ok({ signature, signedElement, signedInfo, ...info.value, signatureValue, ...reference.value });
 }
 
-function signatureParts(signature: Element): { signedInfo: Element; signatureValueElement: Element } | undefined {
+function signatureParts(signature: XmlElement): { signedInfo: XmlElement; signatureValueElement: XmlElement } | undefined {
   const elements = childElements(signature);
   const [signedInfo, signatureValueElement, ...rest] = elements;
   if (signedInfo === undefined || signatureValueElement === undefined) return undefined;
@@ -116,7 +116,7 @@ function signatureParts(signature: Element): { signedInfo: Element; signatureVal
   return { signedInfo, signatureValueElement };
 }
 
-function readSignedInfo(signedInfo: Element, where: string, policy: SignatureTrust) {
+function readSignedInfo(signedInfo: XmlElement, where: string, policy: SignatureTrust) {
   const [c14nElement, methodElement, ...references] = childElements(signedInfo);
   if (
     !isDs(c14nElement, 'CanonicalizationMethod') ||
@@ -142,10 +142,10 @@ function readSignedInfo(signedInfo: Element, where: string, policy: SignatureTru
   return ok({ signedInfoC14n, signedInfoPrefixes: prefixList(c14nElement), signatureHash, reference });
 }
 
-function readReference(reference: Element, signedElement: Element, where: string, policy: SignatureTrust) {
+function readReference(reference: XmlElement, signedElement: XmlElement, where: string, policy: SignatureTrust) {
   const uri = attr(reference, 'URI');
   const id = attr(signedElement, 'ID');
-  const isDocumentElement = signedElement.ownerDocument?.documentElement === signedElement;
+  const isDocumentElement = signedElement.ownerDocument.documentElement === signedElement;
   // SAML core §5.4.2: one same-document reference to the ID of the signed root element. "#id"
   // (IDs were checked unique over the whole document beforehand), or "" (XML-DSig 1.1 §4.4.3.3:
   // the whole document minus comments), accepted only when the Signature sits in the document
@@ -181,13 +181,13 @@ function readReference(reference: Element, signedElement: Element, where: string
  * XSLT, base64 and friends let a signature cover something other than what is consumed (and XSLT
  * runs code), and SAML signatures never need them (SAML core §5.4.4).
  */
-function readTransforms(transformsElement: Element | undefined, where: string) {
+function readTransforms(transformsElement: XmlElement | undefined, where: string) {
   const transforms = transformsElement === undefined ? [] : childElements(transformsElement);
   let enveloped = false;
   let referenceC14n: C14nMethod | undefined;
   let referencePrefixes: string[] = [];
   for (const transform of transforms) {
-    const uri = isDs(transform, 'Transform') ? (attr(transform, 'Algorithm') ?? '') : `<${(transform as Element).nodeName}>`;
+    const uri = isDs(transform, 'Transform') ? (attr(transform, 'Algorithm') ?? '') : `<${(transform as XmlElement).nodeName}>`;
     const method = c14nMethod(uri);
     if (uri === ENVELOPED_SIGNATURE && !enveloped && referenceC14n === undefined) enveloped = true;
     else if (method !== undefined && referenceC14n === undefined) {
@@ -279,7 +279,7 @@ function explainUntrusted(unverified: UnverifiedSignature, signedBytes: Buffer, 
   );
 }
 
-function keyInfoCertificate(signature: Element): X509Certificate | undefined {
+function keyInfoCertificate(signature: XmlElement): X509Certificate | undefined {
   const keyInfo = children(signature, NS.ds, 'KeyInfo')[0];
   const data = keyInfo === undefined ? undefined : children(keyInfo, NS.ds, 'X509Data')[0];
   const certificate = data === undefined ? undefined : children(data, NS.ds, 'X509Certificate')[0];
@@ -291,7 +291,7 @@ function keyInfoCertificate(signature: Element): X509Certificate | undefined {
   }
 }
 
-function prefixList(method: Element): string[] {
+function prefixList(method: XmlElement): string[] {
   const inclusive = children(method, EXC_C14N_NS, 'InclusiveNamespaces')[0];
   const list = inclusive === undefined ? undefined : attr(inclusive, 'PrefixList');
   return list === undefined ? [] : list.split(/\s+/).filter((prefix) => prefix !== '');
@@ -304,11 +304,11 @@ function decodeBase64(text: string): Buffer | undefined {
   return Buffer.from(compact, 'base64');
 }
 
-function isDs(element: Element | undefined, localName: string): element is Element {
+function isDs(element: XmlElement | undefined, localName: string): element is XmlElement {
   return element !== undefined && element.namespaceURI === NS.ds && element.localName === localName;
 }
 
-function describe(element: Element): string {
+function describe(element: XmlElement): string {
   return `the ${element.localName} ${attr(element, 'ID') ?? ''}`.trimEnd();
 }
 

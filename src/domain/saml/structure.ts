@@ -1,7 +1,7 @@
-import type { Attr, Element, Node } from '@xmldom/xmldom';
 import { ok } from '../result.ts';
 import { fail, type SamlResult } from './errors.ts';
 import { attr, isElement, NS } from './xml.ts';
+import type { XmlChild, XmlElement, XmlParent } from './xml-tree.ts';
 
 const ELEMENT_NODE = 1;
 const TEXT_NODE = 3;
@@ -27,8 +27,8 @@ const ID_ATTRIBUTES = ['ID', 'Id', 'id'] as const;
  *
  * `root` is the document's Response, or a decrypted Assertion (then `ids` already holds the outer IDs).
  */
-export function indexDocument(root: Element, ids: Set<string>): SamlResult<Set<string>> {
-  const stack: Node[] = [root];
+export function indexDocument(root: XmlElement, ids: Set<string>): SamlResult<Set<string>> {
+  const stack: XmlChild[] = [root];
   const document = root.parentNode;
   if (document !== null && document.nodeType === DOCUMENT_NODE) {
     for (let node = document.firstChild; node !== null; node = node.nextSibling) {
@@ -40,13 +40,12 @@ export function indexDocument(root: Element, ids: Set<string>): SamlResult<Set<s
   for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
     if (node.nodeType === PROCESSING_INSTRUCTION_NODE) return processingInstruction();
     if (node.nodeType === TEXT_NODE || node.nodeType === CDATA_SECTION_NODE) {
-      if ((node.nodeValue ?? '').includes('\u0000')) return nulCharacter();
+      if (node.nodeValue.includes('\u0000')) return nulCharacter();
       continue;
     }
     if (node.nodeType !== ELEMENT_NODE) continue;
-    const element = node as Element;
-    if (hasNulAttribute(element)) return nulCharacter();
-    const duplicate = recordIds(element, ids);
+    if (hasNulAttribute(node)) return nulCharacter();
+    const duplicate = recordIds(node, ids);
     if (duplicate !== undefined) {
       return fail(
         'saml_duplicate_id',
@@ -55,16 +54,16 @@ export function indexDocument(root: Element, ids: Set<string>): SamlResult<Set<s
         { id: duplicate },
       );
     }
-    if (element !== root) {
-      const misplaced = misplacement(element, root);
+    if (node !== root) {
+      const misplaced = misplacement(node, root);
       if (misplaced !== undefined) return misplaced;
     }
-    for (let child = element.lastChild; child !== null; child = child.previousSibling) stack.push(child);
+    for (let child = node.lastChild; child !== null; child = child.previousSibling) stack.push(child);
   }
   return ok(ids);
 }
 
-function recordIds(element: Element, ids: Set<string>): string | undefined {
+function recordIds(element: XmlElement, ids: Set<string>): string | undefined {
   for (const name of ID_ATTRIBUTES) {
     const value = attr(element, name);
     if (value === undefined) continue;
@@ -74,7 +73,7 @@ function recordIds(element: Element, ids: Set<string>): string | undefined {
   return undefined;
 }
 
-function misplacement(element: Element, root: Element): SamlResult<never> | undefined {
+function misplacement(element: XmlElement, root: XmlElement): SamlResult<never> | undefined {
   if (hasName(element, NS.samlp, 'Response')) {
     return fail(
       'saml_signature_wrapping',
@@ -93,15 +92,15 @@ function misplacement(element: Element, root: Element): SamlResult<never> | unde
   );
 }
 
-function hasName(element: Element, ns: string, localName: string): boolean {
+function hasName(element: XmlElement, ns: string, localName: string): boolean {
   return element.namespaceURI === ns && element.localName === localName;
 }
 
 /** A short path like /Response/Extensions/Assertion for messages (local names only). */
-export function pathOf(node: Node | null): string {
+export function pathOf(node: XmlParent | null): string {
   const names: string[] = [];
   for (let current = node; current !== null && current.nodeType === ELEMENT_NODE; current = current.parentNode) {
-    names.unshift((current as Element).localName ?? current.nodeName);
+    names.unshift(current.localName);
   }
   return `/${names.join('/')}`;
 }
@@ -110,8 +109,8 @@ function processingInstruction(): SamlResult<never> {
   return fail('saml_malformed_xml', 'The XML contains a processing instruction (<?…?>), which SAML messages never use.');
 }
 
-function hasNulAttribute(element: Element): boolean {
-  return Array.from(element.attributes as ArrayLike<Attr>).some((attribute) => attribute.value.includes('\u0000'));
+function hasNulAttribute(element: XmlElement): boolean {
+  return element.attributes.some((attribute) => attribute.value.includes('\u0000'));
 }
 
 function nulCharacter(): SamlResult<never> {

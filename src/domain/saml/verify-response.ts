@@ -1,5 +1,4 @@
 import type { KeyObject } from 'node:crypto';
-import type { Element } from '@xmldom/xmldom';
 import { readAttributes, readAuthn, readSubject } from './assertion-data.ts';
 import { checkAssertionIssuer, checkConditions, checkSubjectConfirmation, type AssertionExpectations } from './conditions.ts';
 import { decryptAssertion } from './decrypt.ts';
@@ -9,6 +8,7 @@ import { readSignature, verifySignature, type SignatureTrust, type TrustedCertif
 import { checkResponseFields, checkStatus, locateAssertion, type AssertionSlot } from './response-checks.ts';
 import { indexDocument, pathOf } from './structure.ts';
 import { attr, children, NS, parseXml } from './xml.ts';
+import type { XmlElement } from './xml-tree.ts';
 
 /**
  * Which signatures a connection requires. The default, `assertion-or-response`, accepts a signed
@@ -136,7 +136,7 @@ function verifyResponse(input: VerifySamlResponseInput): SamlResult<VerifiedAsse
   });
 }
 
-function openResponse(xml: string, maxBytes: number): SamlResult<{ response: Element; ids: Set<string> }> {
+function openResponse(xml: string, maxBytes: number): SamlResult<{ response: XmlElement; ids: Set<string> }> {
   const parsed = parseXml(xml, maxBytes);
   if (!parsed.ok) {
     const { code, message } = parsed.error;
@@ -156,7 +156,7 @@ function openResponse(xml: string, maxBytes: number): SamlResult<{ response: Ele
 }
 
 /** The ds:Signature that is a direct child of `element`, read but not verified; null when unsigned. */
-function readOwnSignature(element: Element, policy: SignatureTrust): SamlResult<UnverifiedSignature | null> {
+function readOwnSignature(element: XmlElement, policy: SignatureTrust): SamlResult<UnverifiedSignature | null> {
   const signatures = children(element, NS.ds, 'Signature');
   const [signature] = signatures;
   if (signature === undefined) return ok(null);
@@ -200,7 +200,7 @@ function obtainVerifiedAssertion(
   ids: Set<string>,
   input: VerifySamlResponseInput,
   policy: SignatureTrust,
-): SamlResult<{ assertion: Element; fingerprint: string | null }> {
+): SamlResult<{ assertion: XmlElement; fingerprint: string | null }> {
   if (slot.plain !== undefined) {
     const fingerprint = verifyIfPresent(plainSignature, policy);
     return fingerprint.ok ? ok({ assertion: slot.plain, fingerprint: fingerprint.value }) : fingerprint;
@@ -225,7 +225,7 @@ interface ResponseFacts {
 
 /** Checks and reads the verified assertion (SAML profiles §4.1.4.3). */
 function readVerifiedAssertion(
-  verifiedAssertion: Element,
+  verifiedAssertion: XmlElement,
   input: VerifySamlResponseInput,
   facts: ResponseFacts,
 ): SamlResult<VerifiedAssertion> {

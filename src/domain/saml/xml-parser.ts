@@ -29,12 +29,12 @@ import {
   PROCESSING_INSTRUCTION_NODE,
   TEXT_NODE,
   XMLNS_NAMESPACE,
-  XmlAttr,
-  XmlCharacterData,
-  XmlDocument,
-  XmlElement,
+  XmlTreeAttr,
+  XmlTreeCharacterData,
+  XmlTreeDocument,
+  XmlTreeElement,
   listOf,
-  type XmlChild,
+  type XmlTreeChild,
 } from './xml-tree.ts';
 
 export { XmlSyntaxError } from './xml-characters.ts';
@@ -89,7 +89,7 @@ const tag = { names: [] as string[], values: [] as string[], count: 0, after: 0,
  * Parses `source` (no byte order mark, no DOCTYPE: parseXml removes and refuses them) into a
  * document with exactly one root element, or throws {@link XmlSyntaxError}.
  */
-export function parseXmlTree(source: string): { document: XmlDocument; root: XmlElement } {
+export function parseXmlTree(source: string): { document: XmlTreeDocument; root: XmlTreeElement } {
   try {
     return parseDocument(source);
   } finally {
@@ -99,12 +99,12 @@ export function parseXmlTree(source: string): { document: XmlDocument; root: Xml
   }
 }
 
-function parseDocument(source: string): { document: XmlDocument; root: XmlElement } {
+function parseDocument(source: string): { document: XmlTreeDocument; root: XmlTreeElement } {
   const text = checkedCharacters(source);
-  const document = new XmlDocument();
+  const document = new XmlTreeDocument();
   const scope = createScope();
   const marks: number[] = [];
-  let parent: XmlElement | XmlDocument = document;
+  let parent: XmlTreeElement | XmlTreeDocument = document;
   let at = 0;
   const end = text.length;
   while (at < end) {
@@ -114,12 +114,12 @@ function parseDocument(source: string): { document: XmlDocument; root: XmlElemen
       if (parent === document) {
         if (!ALL_SPACE.test(text.slice(at, next))) fail('it has text outside the root element');
         // xmldom's shape: white space between top-level nodes is a text node; after the last one, nothing.
-        if (next < end) append(document, new XmlCharacterData(document, TEXT_NODE, '#text', text.slice(at, next)));
+        if (next < end) append(document, new XmlTreeCharacterData(document, TEXT_NODE, '#text', text.slice(at, next)));
       } else {
         const data = text.slice(at, next);
         // XML 1.0 §2.4: "]]>" never appears in character data.
         if (data.includes(']]>')) fail('its text contains "]]>" (XML 1.0 §2.4)');
-        append(parent, new XmlCharacterData(document, TEXT_NODE, '#text', data.includes('&') ? decodeReferences(data) : data));
+        append(parent, new XmlTreeCharacterData(document, TEXT_NODE, '#text', data.includes('&') ? decodeReferences(data) : data));
       }
       at = next;
       continue;
@@ -159,7 +159,7 @@ function parseDocument(source: string): { document: XmlDocument; root: XmlElemen
   return { document, root };
 }
 
-function append(parent: XmlElement | XmlDocument, child: XmlChild): void {
+function append(parent: XmlTreeElement | XmlTreeDocument, child: XmlTreeChild): void {
   child.parentNode = parent;
   const last = parent.lastChild;
   if (last === null) parent.firstChild = child;
@@ -171,12 +171,12 @@ function append(parent: XmlElement | XmlDocument, child: XmlChild): void {
 }
 
 /** Comments (anywhere) and CDATA sections (in content only); any other `<!` (a DOCTYPE) is refused. */
-function parseBang(text: string, at: number, document: XmlDocument, parent: XmlElement | XmlDocument): number {
+function parseBang(text: string, at: number, document: XmlTreeDocument, parent: XmlTreeElement | XmlTreeDocument): number {
   if (text.startsWith('<!--', at)) {
     // XML 1.0 [15]: "--" never occurs inside a comment, so the first one must end it.
     const dashes = text.indexOf('--', at + 4);
     if (dashes < 0 || text.charCodeAt(dashes + 2) !== GT) fail(`the comment at ${at} is not well-formed`);
-    append(parent, new XmlCharacterData(document, COMMENT_NODE, '#comment', text.slice(at + 4, dashes)));
+    append(parent, new XmlTreeCharacterData(document, COMMENT_NODE, '#comment', text.slice(at + 4, dashes)));
     return dashes + 3;
   }
   if (text.startsWith('<![CDATA[', at)) {
@@ -184,7 +184,7 @@ function parseBang(text: string, at: number, document: XmlDocument, parent: XmlE
     const close = text.indexOf(']]>', at + 9);
     if (close < 0) fail(`the CDATA section at ${at} is not closed`);
     // An empty section adds no node (as with xmldom); it has no characters to add.
-    if (close > at + 9) append(parent, new XmlCharacterData(document, CDATA_SECTION_NODE, '#cdata-section', text.slice(at + 9, close)));
+    if (close > at + 9) append(parent, new XmlTreeCharacterData(document, CDATA_SECTION_NODE, '#cdata-section', text.slice(at + 9, close)));
     return close + 3;
   }
   return fail(`the markup at ${at} is not well-formed`);
@@ -195,7 +195,7 @@ function parseBang(text: string, at: number, document: XmlDocument, parent: XmlE
  * ([17] PITarget), except for the XML declaration ([23] XMLDecl), which only the document's first
  * characters may be. xmldom's shape: the declaration is a processing instruction named "xml".
  */
-function parseProcessingInstruction(text: string, at: number, document: XmlDocument, parent: XmlElement | XmlDocument): number {
+function parseProcessingInstruction(text: string, at: number, document: XmlTreeDocument, parent: XmlTreeElement | XmlTreeDocument): number {
   NCNAME_Y.lastIndex = at + 2;
   if (!NCNAME_Y.test(text)) fail(`the processing instruction at ${at} has no valid target`);
   const targetEnd = NCNAME_Y.lastIndex;
@@ -213,12 +213,12 @@ function parseProcessingInstruction(text: string, at: number, document: XmlDocum
   }
   const close = text.indexOf('?>', dataStart);
   if (close < 0) fail(`the processing instruction at ${at} is not closed`);
-  append(parent, new XmlCharacterData(document, PROCESSING_INSTRUCTION_NODE, target, text.slice(dataStart, close)));
+  append(parent, new XmlTreeCharacterData(document, PROCESSING_INSTRUCTION_NODE, target, text.slice(dataStart, close)));
   return close + 2;
 }
 
 /** XML 1.0 [40] STag / [44] EmptyElemTag, then the element's namespaces (Namespaces 1.0 §5, §6); the end is left in `tag`. */
-function parseStartTag(text: string, at: number, document: XmlDocument, scope: Scope): XmlElement {
+function parseStartTag(text: string, at: number, document: XmlTreeDocument, scope: Scope): XmlTreeElement {
   const nameEnd = nameEndAt(text, at + 1);
   if (nameEnd < 0) fail(`the tag at ${at} has no valid name`);
   const qualifiedName = text.slice(at + 1, nameEnd);
@@ -249,23 +249,23 @@ function parseStartTag(text: string, at: number, document: XmlDocument, scope: S
   const colon = qualifiedName.indexOf(':');
   const prefix = colon < 0 ? null : qualifiedName.slice(0, colon);
   const namespaceURI = resolve(scope, prefix, qualifiedName);
-  const attributes: XmlAttr[] = [];
+  const attributes: XmlTreeAttr[] = [];
   const localName = colon < 0 ? qualifiedName : qualifiedName.slice(colon + 1);
-  const element = new XmlElement(document, qualifiedName, namespaceURI, prefix, localName, listOf(attributes));
+  const element = new XmlTreeElement(document, qualifiedName, namespaceURI, prefix, localName, listOf(attributes));
   let prefixed = 0;
   for (let i = 0; i < count; i++) {
     const name = names[i] ?? '';
     const value = values[i] ?? '';
     const split = name.indexOf(':');
     if (split < 0) {
-      attributes.push(new XmlAttr(element, name, name === 'xmlns' ? XMLNS_NAMESPACE : null, null, name, value));
+      attributes.push(new XmlTreeAttr(element, name, name === 'xmlns' ? XMLNS_NAMESPACE : null, null, name, value));
       continue;
     }
     const attributePrefix = name.slice(0, split);
     // Namespaces 1.0 §6.3: a prefixed attribute is in its prefix's namespace; an unprefixed one in none.
     const uri = attributePrefix === 'xmlns' ? XMLNS_NAMESPACE : resolve(scope, attributePrefix, name);
     if (attributePrefix !== 'xmlns') prefixed++;
-    attributes.push(new XmlAttr(element, name, uri, attributePrefix, name.slice(split + 1), value));
+    attributes.push(new XmlTreeAttr(element, name, uri, attributePrefix, name.slice(split + 1), value));
   }
   if (prefixed > 1) refuseDuplicateExpandedNames(attributes, qualifiedName);
   return element;

@@ -3,17 +3,20 @@
  * the SAML code reads, nothing computed lazily and no bookkeeping per node, so that building it costs
  * a few allocations per node (bench/README.md, "Where the time goes").
  *
- * It is shaped like @xmldom/xmldom's tree for the members Lanyard uses: `nodeType`, `nodeName`,
- * `parentNode`, `firstChild`/`lastChild`, `previousSibling`/`nextSibling`, `ownerDocument`; on elements
- * `namespaceURI`, `prefix` (null when none), `localName`, `tagName`, `attributes` (indexable, with
- * `item`), `getAttribute`, `hasAttribute`, `getAttributeNS`, `getAttributeNode`; on attributes `name`,
- * `prefix`, `localName`, `namespaceURI`, `value`, `nodeValue`, `ownerElement`; `data`/`nodeValue` on text,
- * CDATA sections and comments, `target`/`data` on processing instructions, `documentElement` on the
- * document. Namespace declarations stay attributes in the xmlns namespace, as in xmldom, because the
- * canonicalizer (c14n.ts) reads them as such. The few mutators (`appendChild`, `removeChild`,
- * `setAttributeNS`, `createElement`, `createTextNode`), `childNodes`, `getElementsByTagNameNS`,
- * `textContent` and `lookupPrefix` exist for the tests, which edit a parse or hand it to xml-crypto and
- * xmldom's XMLSerializer; the verifier itself never changes a tree.
+ * src reads it through the read-only interfaces below, which name only what it uses: `nodeType`,
+ * `nodeName`, `parentNode`, `firstChild`/`lastChild`, `previousSibling`/`nextSibling`; `nodeValue` on
+ * text, CDATA sections, comments and processing instructions; on elements `ownerDocument`,
+ * `namespaceURI`, `prefix` (null when none), `localName`, `attributes` (an array), `getAttribute`,
+ * `hasAttribute`, `getAttributeNS`; on attributes `name`, `prefix`, `localName`, `namespaceURI`,
+ * `value`; `documentElement` on the document. Namespace declarations stay attributes in the xmlns
+ * namespace, as in xmldom, because the canonicalizer (c14n.ts) reads them as such.
+ *
+ * The classes (`XmlTree…`) implement them and are shaped like @xmldom/xmldom's tree for a little
+ * more (`tagName`, `attributes.item`, `getAttributeNode`, `ownerElement`, `data`, `target`, …) for the
+ * tests, which edit a parse or hand it to xml-crypto and xmldom's XMLSerializer; only they use the
+ * few mutators (`appendChild`, `removeChild`, `setAttributeNS`, `createElement`, `createTextNode`),
+ * `childNodes`, `getElementsByTagNameNS`, `textContent` and `lookupPrefix`. The verifier itself never
+ * changes a tree.
  */
 
 export const ELEMENT_NODE = 1;
@@ -27,8 +30,57 @@ export const DOCUMENT_NODE = 9;
 export const XML_NAMESPACE = 'http://www.w3.org/XML/1998/namespace';
 export const XMLNS_NAMESPACE = 'http://www.w3.org/2000/xmlns/';
 
+/** A node's kind, name and place in the tree: what the SAML code reads of every node. */
+export interface XmlNode {
+  readonly nodeType: number;
+  readonly nodeName: string;
+  readonly parentNode: XmlParent | null;
+  readonly firstChild: XmlChild | null;
+  readonly lastChild: XmlChild | null;
+  readonly previousSibling: XmlChild | null;
+  readonly nextSibling: XmlChild | null;
+}
+
+/** The document node: the root element and what surrounds it (XML declaration, comments, PIs, white space). */
+export interface XmlDocument extends XmlNode {
+  readonly nodeType: typeof DOCUMENT_NODE;
+  readonly documentElement: XmlElement | null;
+}
+
+export interface XmlElement extends XmlNode {
+  readonly nodeType: typeof ELEMENT_NODE;
+  readonly ownerDocument: XmlDocument;
+  readonly namespaceURI: string | null;
+  readonly prefix: string | null;
+  readonly localName: string;
+  readonly attributes: readonly XmlAttr[];
+  getAttribute(name: string): string | null;
+  hasAttribute(name: string): boolean;
+  getAttributeNS(namespaceURI: string | null, localName: string): string | null;
+}
+
+/** Text, a CDATA section, a comment or a processing instruction (whose `nodeName` is its target). */
+export interface XmlCharacterData extends XmlNode {
+  readonly nodeType: typeof TEXT_NODE | typeof CDATA_SECTION_NODE | typeof COMMENT_NODE | typeof PROCESSING_INSTRUCTION_NODE;
+  readonly nodeValue: string;
+}
+
+/** An attribute, namespace declarations included; never a child of any node, so not an {@link XmlNode} here. */
+export interface XmlAttr {
+  readonly name: string;
+  readonly namespaceURI: string | null;
+  readonly prefix: string | null;
+  readonly localName: string;
+  readonly value: string;
+}
+
+/** What an element or the document may contain; `nodeType` tells the two apart. */
 export type XmlChild = XmlElement | XmlCharacterData;
-type XmlParent = XmlElement | XmlDocument;
+/** What a node may be a child of. */
+export type XmlParent = XmlElement | XmlDocument;
+
+export type XmlTreeChild = XmlTreeElement | XmlTreeCharacterData;
+type XmlTreeParent = XmlTreeElement | XmlTreeDocument;
 
 /** A list as DOM exposes it: indexable, `length`, and `item(i)` (null out of range). */
 export type XmlList<T> = T[] & { item(index: number): T | null };
@@ -45,15 +97,15 @@ export function listOf<T>(items: T[]): XmlList<T> {
 
 /** Children, siblings and parent: the part every node kind shares. */
 abstract class XmlTreeNode {
-  parentNode: XmlParent | null = null;
-  previousSibling: XmlChild | null = null;
-  nextSibling: XmlChild | null = null;
-  firstChild: XmlChild | null = null;
-  lastChild: XmlChild | null = null;
+  parentNode: XmlTreeParent | null = null;
+  previousSibling: XmlTreeChild | null = null;
+  nextSibling: XmlTreeChild | null = null;
+  firstChild: XmlTreeChild | null = null;
+  lastChild: XmlTreeChild | null = null;
 
   /** A new array on each read (DOM's live NodeList is not needed: nothing holds on to one). */
-  get childNodes(): XmlList<XmlChild> {
-    const out: XmlChild[] = [];
+  get childNodes(): XmlList<XmlTreeChild> {
+    const out: XmlTreeChild[] = [];
     for (let child = this.firstChild; child !== null; child = child.nextSibling) out.push(child);
     return listOf(out);
   }
@@ -62,9 +114,9 @@ abstract class XmlTreeNode {
     return this.firstChild !== null;
   }
 
-  appendChild<T extends XmlChild>(child: T): T {
+  appendChild<T extends XmlTreeChild>(child: T): T {
     if (child.parentNode !== null) child.parentNode.removeChild(child);
-    child.parentNode = this as unknown as XmlParent;
+    child.parentNode = this as unknown as XmlTreeParent;
     child.previousSibling = this.lastChild;
     if (this.lastChild === null) this.firstChild = child;
     else this.lastChild.nextSibling = child;
@@ -72,7 +124,7 @@ abstract class XmlTreeNode {
     return child;
   }
 
-  removeChild<T extends XmlChild>(child: T): T {
+  removeChild<T extends XmlTreeChild>(child: T): T {
     if (child.parentNode !== (this as unknown)) throw new Error('The node to remove is not a child of this node.');
     if (child.previousSibling === null) this.firstChild = child.nextSibling;
     else child.previousSibling.nextSibling = child.nextSibling;
@@ -83,21 +135,21 @@ abstract class XmlTreeNode {
   }
 
   /** The elements below this node (not itself) with this qualified name, `*` matching any, in document order. */
-  getElementsByTagName(qualifiedName: string): XmlList<XmlElement> {
+  getElementsByTagName(qualifiedName: string): XmlList<XmlTreeElement> {
     return this.elementsBelow((element) => qualifiedName === '*' || element.nodeName === qualifiedName);
   }
 
   /** The elements below this node (not itself) with this namespace and local name, `*` matching any. */
-  getElementsByTagNameNS(namespaceURI: string | null, localName: string): XmlList<XmlElement> {
+  getElementsByTagNameNS(namespaceURI: string | null, localName: string): XmlList<XmlTreeElement> {
     const ns = namespaceURI === '' ? null : namespaceURI;
     return this.elementsBelow(
       (element) => (ns === '*' || element.namespaceURI === ns) && (localName === '*' || element.localName === localName),
     );
   }
 
-  private elementsBelow(matches: (element: XmlElement) => boolean): XmlList<XmlElement> {
-    const out: XmlElement[] = [];
-    const stack: XmlChild[] = [];
+  private elementsBelow(matches: (element: XmlTreeElement) => boolean): XmlList<XmlTreeElement> {
+    const out: XmlTreeElement[] = [];
+    const stack: XmlTreeChild[] = [];
     for (let child = this.lastChild; child !== null; child = child.previousSibling) stack.push(child);
     for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
       if (node.nodeType !== ELEMENT_NODE) continue;
@@ -112,7 +164,7 @@ abstract class XmlTreeNode {
    * namespace's "" included, that this element or an ancestor declares for `namespaceURI`.
    */
   lookupPrefix(namespaceURI: string | null): string | null {
-    for (let node: XmlParent | null = this as unknown as XmlParent; node !== null; node = node.parentNode) {
+    for (let node: XmlTreeParent | null = this as unknown as XmlTreeParent; node !== null; node = node.parentNode) {
       if (node.nodeType !== ELEMENT_NODE) continue;
       for (const attribute of node.attributes) {
         if (attribute.namespaceURI === XMLNS_NAMESPACE && attribute.value === namespaceURI) {
@@ -125,7 +177,7 @@ abstract class XmlTreeNode {
 }
 
 /** The document node: the root element and what surrounds it (XML declaration, comments, PIs, white space). */
-export class XmlDocument extends XmlTreeNode {
+export class XmlTreeDocument extends XmlTreeNode implements XmlDocument {
   readonly nodeType = DOCUMENT_NODE;
   readonly nodeName = '#document';
   /** xmldom's XMLSerializer reads this to tell XML from HTML. */
@@ -135,36 +187,36 @@ export class XmlDocument extends XmlTreeNode {
   readonly prefix = null;
   readonly localName = null;
   readonly nodeValue = null;
-  documentElement: XmlElement | null = null;
+  documentElement: XmlTreeElement | null = null;
 
-  override appendChild<T extends XmlChild>(child: T): T {
+  override appendChild<T extends XmlTreeChild>(child: T): T {
     super.appendChild(child);
     if (child.nodeType === ELEMENT_NODE && this.documentElement === null) this.documentElement = child;
     return child;
   }
 
-  override removeChild<T extends XmlChild>(child: T): T {
+  override removeChild<T extends XmlTreeChild>(child: T): T {
     super.removeChild(child);
     if (child === this.documentElement) this.documentElement = null;
     return child;
   }
 
   /** An element in no namespace. */
-  createElement(tagName: string): XmlElement {
-    return new XmlElement(this, tagName, null, null, tagName, listOf([]));
+  createElement(tagName: string): XmlTreeElement {
+    return new XmlTreeElement(this, tagName, null, null, tagName, listOf([]));
   }
 
-  createTextNode(data: string): XmlCharacterData {
-    return new XmlCharacterData(this, TEXT_NODE, '#text', data);
+  createTextNode(data: string): XmlTreeCharacterData {
+    return new XmlTreeCharacterData(this, TEXT_NODE, '#text', data);
   }
 }
 
-export class XmlAttr {
+export class XmlTreeAttr implements XmlAttr {
   readonly nodeType = ATTRIBUTE_NODE;
   readonly specified = true;
   readonly parentNode = null;
   constructor(
-    readonly ownerElement: XmlElement,
+    readonly ownerElement: XmlTreeElement,
     readonly name: string,
     readonly namespaceURI: string | null,
     readonly prefix: string | null,
@@ -180,21 +232,21 @@ export class XmlAttr {
     return this.value;
   }
 
-  get ownerDocument(): XmlDocument {
+  get ownerDocument(): XmlTreeDocument {
     return this.ownerElement.ownerDocument;
   }
 }
 
-export class XmlElement extends XmlTreeNode {
+export class XmlTreeElement extends XmlTreeNode implements XmlElement {
   readonly nodeType = ELEMENT_NODE;
   readonly nodeValue = null;
   constructor(
-    readonly ownerDocument: XmlDocument,
+    readonly ownerDocument: XmlTreeDocument,
     readonly nodeName: string,
     readonly namespaceURI: string | null,
     readonly prefix: string | null,
     readonly localName: string,
-    readonly attributes: XmlList<XmlAttr>,
+    readonly attributes: XmlList<XmlTreeAttr>,
   ) {
     super();
   }
@@ -203,12 +255,12 @@ export class XmlElement extends XmlTreeNode {
     return this.nodeName;
   }
 
-  getAttributeNode(name: string): XmlAttr | null {
+  getAttributeNode(name: string): XmlTreeAttr | null {
     for (const attribute of this.attributes) if (attribute.name === name) return attribute;
     return null;
   }
 
-  getAttributeNodeNS(namespaceURI: string | null, localName: string): XmlAttr | null {
+  getAttributeNodeNS(namespaceURI: string | null, localName: string): XmlTreeAttr | null {
     const ns = namespaceURI === '' ? null : namespaceURI;
     for (const attribute of this.attributes) if (attribute.namespaceURI === ns && attribute.localName === localName) return attribute;
     return null;
@@ -236,7 +288,7 @@ export class XmlElement extends XmlTreeNode {
     const prefix = colon < 0 ? null : qualifiedName.slice(0, colon);
     const localName = colon < 0 ? qualifiedName : qualifiedName.slice(colon + 1);
     const ns = namespaceURI === '' ? null : namespaceURI;
-    const attribute = new XmlAttr(this, qualifiedName, ns, prefix, localName, value);
+    const attribute = new XmlTreeAttr(this, qualifiedName, ns, prefix, localName, value);
     const attributes = this.attributes;
     const existing = attributes.findIndex((other) => other.namespaceURI === ns && other.localName === localName);
     if (existing < 0) attributes.push(attribute);
@@ -258,7 +310,7 @@ export class XmlElement extends XmlTreeNode {
  * Text, CDATA sections, comments and processing instructions: one class, so that the canonicalizer's
  * loop over an element's children sees two shapes only. `target` is a processing instruction's.
  */
-export class XmlCharacterData extends XmlTreeNode {
+export class XmlTreeCharacterData extends XmlTreeNode implements XmlCharacterData {
   readonly namespaceURI = null;
   readonly prefix = null;
   readonly localName = null;
@@ -266,7 +318,7 @@ export class XmlCharacterData extends XmlTreeNode {
   readonly nodeValue: string;
   readonly target: string | null;
   constructor(
-    readonly ownerDocument: XmlDocument,
+    readonly ownerDocument: XmlTreeDocument,
     readonly nodeType: typeof TEXT_NODE | typeof CDATA_SECTION_NODE | typeof COMMENT_NODE | typeof PROCESSING_INSTRUCTION_NODE,
     readonly nodeName: string,
     readonly data: string,

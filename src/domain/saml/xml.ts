@@ -1,6 +1,6 @@
 import { err, ok, type Result } from '../result.ts';
-import type { Document, Element, Node } from '@xmldom/xmldom';
 import { parseXmlTree, XmlSyntaxError } from './xml-parser.ts';
+import type { XmlDocument, XmlElement, XmlNode } from './xml-tree.ts';
 
 /** Namespaces used across SAML 2.0 messages, metadata and XML-DSig / XML-Enc. */
 export const NS = {
@@ -29,7 +29,7 @@ export type XmlParseFailure =
  */
 export const XML_LIMITS = { maxDepth: 64, maxElements: 10_000, maxAttributesPerElement: 256, maxAttributes: 20_000 } as const;
 
-export type XmlParseResult = Result<{ document: Document; root: Element }, XmlParseFailure>;
+export type XmlParseResult = Result<{ document: XmlDocument; root: XmlElement }, XmlParseFailure>;
 
 const ELEMENT_NODE = 1;
 
@@ -59,8 +59,7 @@ export function parseXml(xml: string, maxBytes = 1024 * 1024): XmlParseResult {
     if (error instanceof XmlSyntaxError) return malformed(`The XML document is not well-formed: ${error.message}.`);
     throw error;
   }
-  // The tree implements the part of the DOM (xmldom's types) that Lanyard reads; see xml-tree.ts.
-  return ok({ document: tree.document as unknown as Document, root: tree.root as unknown as Element });
+  return ok(tree);
 }
 
 const GT = 0x3e;
@@ -144,35 +143,38 @@ function malformed(message: string): XmlParseResult {
 }
 
 /** True when `node` is an element with this namespace and local name. */
-export function isElement(node: Node | null | undefined, ns: string, localName: string): node is Element {
+export function isElement(node: XmlNode | null | undefined, ns: string, localName: string): node is XmlElement {
   return (
-    node != null && node.nodeType === ELEMENT_NODE && (node as Element).namespaceURI === ns && (node as Element).localName === localName
+    node != null &&
+    node.nodeType === ELEMENT_NODE &&
+    (node as XmlElement).namespaceURI === ns &&
+    (node as XmlElement).localName === localName
   );
 }
 
 /** The element children of `parent`, in document order. */
-export function childElements(parent: Node): Element[] {
-  const out: Element[] = [];
+export function childElements(parent: XmlNode): XmlElement[] {
+  const out: XmlElement[] = [];
   for (let child = parent.firstChild; child !== null; child = child.nextSibling) {
-    if (child.nodeType === ELEMENT_NODE) out.push(child as Element);
+    if (child.nodeType === ELEMENT_NODE) out.push(child);
   }
   return out;
 }
 
 /** The element children of `parent` with this namespace and local name. */
-export function children(parent: Node, ns: string, localName: string): Element[] {
+export function children(parent: XmlNode, ns: string, localName: string): XmlElement[] {
   return childElements(parent).filter((el) => el.namespaceURI === ns && el.localName === localName);
 }
 
 /** The only such child, `undefined` when absent; more than one is reported as `'many'`. */
-export function onlyChild(parent: Node, ns: string, localName: string): Element | undefined | 'many' {
+export function onlyChild(parent: XmlNode, ns: string, localName: string): XmlElement | undefined | 'many' {
   const found = children(parent, ns, localName);
   if (found.length > 1) return 'many';
   return found[0];
 }
 
 /** The first such child, or undefined. */
-export function firstChild(parent: Node, ns: string, localName: string): Element | undefined {
+export function firstChild(parent: XmlNode, ns: string, localName: string): XmlElement | undefined {
   return children(parent, ns, localName)[0];
 }
 
@@ -180,23 +182,23 @@ export function firstChild(parent: Node, ns: string, localName: string): Element
  * The text content of an element: text and CDATA concatenated, comments and processing
  * instructions ignored (so a comment injected into a NameID never truncates it).
  */
-export function textOf(element: Element): string {
+export function textOf(element: XmlElement): string {
   let out = '';
   for (let child = element.firstChild; child !== null; child = child.nextSibling) {
-    if (child.nodeType === 3 || child.nodeType === 4) out += child.nodeValue ?? '';
-    else if (child.nodeType === ELEMENT_NODE) out += textOf(child as Element);
+    if (child.nodeType === 3 || child.nodeType === 4) out += child.nodeValue;
+    else if (child.nodeType === ELEMENT_NODE) out += textOf(child);
   }
   return out;
 }
 
 /** An attribute's value, or undefined when the attribute is absent (never the empty string for absent). */
-export function attr(element: Element, name: string): string | undefined {
+export function attr(element: XmlElement, name: string): string | undefined {
   return element.hasAttribute(name) ? (element.getAttribute(name) ?? undefined) : undefined;
 }
 
 /** Every element below `root` (including it) in document order, without recursion limits on deep trees. */
-export function* descendants(root: Element): Generator<Element> {
-  const stack: Element[] = [root];
+export function* descendants(root: XmlElement): Generator<XmlElement> {
+  const stack: XmlElement[] = [root];
   for (let el = stack.pop(); el !== undefined; el = stack.pop()) {
     yield el;
     const kids = childElements(el);
