@@ -153,7 +153,7 @@ export function consoleRoutes(deps: ConsoleRouteDeps): FastifyPluginAsyncTypebox
       const [connections, directories, tickets, applications, domains] = await Promise.all([
         services.connections.list(actor, { organizationId: id, ...page('connections') }),
         services.directories.list(actor, { organizationId: id, ...page('directories') }),
-        // Newest first: the one just created or revoked is at the top.
+        // Newest first: the one just created is at the top.
         services.tickets.list(actor, id, page('tickets'), { newestFirst: true }),
         services.applications.list(actor, { organizationId: id, ...page('applications') }),
         services.domains.list(actor, id),
